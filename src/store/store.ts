@@ -1,0 +1,173 @@
+import type { RunEnding, RunRecord, RunStatus, StoredBlob } from '../tape/index.ts';
+
+/** One event row as stored: the canonical JSON exactly as hashed, plus indexed columns. */
+export interface StoredEvent {
+  seq: number;
+  kind: string;
+  /** Causal key. */
+  key: string;
+  /** Run clock ms at the call start. */
+  at: number;
+  /** Canonical JSON of the event; the chain hash is over these exact bytes. */
+  json: string;
+  hash: string;
+}
+
+/** A row of the decision ledger. Corrections supersede a decision; nothing is overwritten. */
+export interface DecisionRecord {
+  /** `${runId}:${seq}` for decisions recorded by agents. */
+  decisionId: string;
+  runId: string;
+  seq: number;
+  agent: string;
+  type: string;
+  subject: string;
+  value: string;
+  amount: number | null;
+  currency: string | null;
+  reversible: boolean;
+  /** Valid time, ms since epoch. */
+  effectiveAt: number;
+  /** Record time: run clock when the decision event was written, ms since epoch. */
+  recordedAt: number;
+  /** Model version served on the call the decision was based on, or null. */
+  modelServed: string | null;
+  attributes: Record<string, string>;
+  /** Decision id this one corrects, or null. */
+  supersedes: string | null;
+}
+
+/** The process that is writing a run; used to tell in-flight runs from ones whose writer died. */
+export interface RunWriter {
+  pid: number;
+  host: string;
+}
+
+/** Everything one flush writes, applied atomically: all of it lands or none of it. */
+export interface WriteBatch {
+  runsStarted: Array<{ run: RunRecord; writer: RunWriter }>;
+  /** Events appended to runs, in seq order per run, with the run's new head hash. */
+  appends: Array<{ runId: string; events: StoredEvent[]; headHash: string }>;
+  /** Blobs are content-addressed: writing one that exists is a no-op. */
+  blobs: StoredBlob[];
+  decisions: DecisionRecord[];
+  runsEnded: Array<{ runId: string; ending: RunEnding; sealHash: string; modelsServed: string[] }>;
+}
+
+export interface RunFilter {
+  agent?: string;
+  status?: RunStatus;
+  /** Run clock window on `recordedAt`, ms since epoch, inclusive start, exclusive end. */
+  since?: number;
+  until?: number;
+  decisionType?: string;
+  decisionValue?: string;
+  /** Matches a decision subject or any external id value. */
+  subject?: string;
+  modelServed?: string;
+  limit?: number;
+  offset?: number;
+  /** By recordedAt; default newest first. */
+  order?: 'asc' | 'desc';
+}
+
+export interface RunSummary {
+  runId: string;
+  agent: string;
+  status: RunStatus;
+  /** Run clock at start, ms since epoch. */
+  recordedAt: number;
+  eventCount: number;
+  externalIds: Record<string, string>;
+  modelsServed: string[];
+  decisions: Array<{ type: string; value: string }>;
+  parentRunId: string | null;
+}
+
+export interface DecisionFilter {
+  type?: string;
+  value?: string;
+  subject?: string;
+  modelServed?: string;
+  runId?: string;
+  /** Window on effectiveAt, ms since epoch, inclusive start, exclusive end. */
+  since?: number;
+  until?: number;
+  /** Default false: only decisions nothing supersedes. */
+  includeSuperseded?: boolean;
+  limit?: number;
+  offset?: number;
+}
+
+export interface StoreStats {
+  runs: number;
+  runsByStatus: Record<string, number>;
+  events: number;
+  blobs: number;
+  /** Sum of canonical JSON sizes of all blobs. */
+  blobBytesRaw: number;
+  /** Sum of stored blob bytes (after compression). */
+  blobBytesStored: number;
+  /** Bytes of event rows' JSON. */
+  eventBytes: number;
+  /** Size of the database on disk where the backend can tell, else null. */
+  fileBytes: number | null;
+  decisions: Array<{ type: string; value: string; count: number }>;
+}
+
+export interface StoreCapabilities {
+  /** Whether the backend can claim rows with SELECT ... FOR UPDATE SKIP LOCKED. */
+  supportsSkipLocked: boolean;
+  /** Whether several processes may write at once. */
+  multiProcessWriters: boolean;
+}
+
+/** A run with all it needs to be moved to another store. */
+export interface RunBundle {
+  run: RunRecord;
+  events: StoredEvent[];
+  /** Every blob the run's events reference, directly or through wire bodies. */
+  blobs: StoredBlob[];
+  decisions: DecisionRecord[];
+  modelsServed: string[];
+}
+
+/**
+ * Where tapes, blobs and the decision ledger live. Every method is async so a networked backend
+ * fits behind the same calls; implementations share one conformance suite.
+ */
+export interface Store {
+  /** Human-readable location (file path or redacted URL). */
+  readonly location: string;
+  readonly capabilities: StoreCapabilities;
+
+  write(batch: WriteBatch): Promise<void>;
+
+  getRun(runId: string): Promise<RunRecord | undefined>;
+  /** Throws RunNotFoundError (with close matches) when there is no such run. */
+  getRunOrThrow(runId: string): Promise<RunRecord>;
+  /** Full ids of runs starting with `prefix` (at most `limit`). */
+  findRunIds(prefix: string, limit?: number): Promise<string[]>;
+  listRuns(filter?: RunFilter): Promise<RunSummary[]>;
+  countRuns(filter?: RunFilter): Promise<number>;
+  getEvents(runId: string): Promise<StoredEvent[]>;
+  /** Missing hashes are absent from the map. */
+  getBlobs(hashes: readonly string[]): Promise<Map<string, StoredBlob>>;
+  listDecisions(filter?: DecisionFilter): Promise<DecisionRecord[]>;
+  /** All run ids in recordedAt order, for verify and export. */
+  listRunIds(): Promise<string[]>;
+
+  /**
+   * Marks runs still `recording` whose writer process is gone as `incomplete`. Returns their ids.
+   * `isWriterAlive` decides for each writer; the default checks the pid on this host.
+   */
+  markAbandonedRuns(isWriterAlive?: (writer: RunWriter) => boolean): Promise<string[]>;
+
+  /** Reads a run with its blobs and decisions, for export. */
+  getRunBundle(runId: string): Promise<RunBundle>;
+  /** Writes a bundle in one transaction. Returns 'exists' and changes nothing if the run is present. */
+  importRunBundle(bundle: RunBundle): Promise<'imported' | 'exists'>;
+
+  stats(): Promise<StoreStats>;
+  close(): Promise<void>;
+}

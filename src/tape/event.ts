@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { clockEventSchema } from './events/clock-event.ts';
+import { configEventSchema } from './events/config-event.ts';
+import { decisionEventSchema } from './events/decision-event.ts';
+import { errorEventSchema } from './events/error-event.ts';
+import { inputEventSchema } from './events/input-event.ts';
+import { modelEventSchema } from './events/model-event.ts';
+import { noteEventSchema } from './events/note-event.ts';
+import { randomEventSchema } from './events/random-event.ts';
+import { retrievalEventSchema } from './events/retrieval-event.ts';
+import { toolEventSchema } from './events/tool-event.ts';
+
+export const eventSchemas = {
+  model: modelEventSchema,
+  tool: toolEventSchema,
+  retrieval: retrievalEventSchema,
+  clock: clockEventSchema,
+  random: randomEventSchema,
+  input: inputEventSchema,
+  config: configEventSchema,
+  decision: decisionEventSchema,
+  note: noteEventSchema,
+  error: errorEventSchema,
+} as const;
+
+export type EventKind = keyof typeof eventSchemas;
+export const EVENT_KINDS = Object.keys(eventSchemas) as EventKind[];
+export type TapeEvent = { [K in EventKind]: z.infer<(typeof eventSchemas)[K]> }[EventKind];
+export type EventOfKind<K extends EventKind> = Extract<TapeEvent, { kind: K }>;
+
+export function isKnownEventKind(kind: unknown): kind is EventKind {
+  return typeof kind === 'string' && Object.hasOwn(eventSchemas, kind);
+}
+
+/**
+ * Validates one event. Returns undefined for a kind this version does not know (a newer
+ * recorder's event): readers skip it, while the hash chain still covers its bytes.
+ */
+export function parseEvent(value: unknown): { ok: true; event: TapeEvent | undefined } | { ok: false; message: string } {
+  const kind = (value as { kind?: unknown } | null)?.kind;
+  if (typeof kind !== 'string') return { ok: false, message: 'event has no string "kind"' };
+  if (!isKnownEventKind(kind)) return { ok: true, event: undefined };
+  const result = eventSchemas[kind].safeParse(value);
+  if (!result.success) return { ok: false, message: `${kind} event: ${z.prettifyError(result.error).replace(/\n/g, '; ')}` };
+  return { ok: true, event: result.data as TapeEvent };
+}

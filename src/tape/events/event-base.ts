@@ -1,0 +1,17 @@
+import { z } from 'zod';
+
+/** Fields every event carries, whatever its kind. */
+export const eventBaseShape = {
+  /** Position in the run, from 0, gap-free. */
+  seq: z.number().int().nonnegative(),
+  /**
+   * Causal key `parent/kind:name#ordinal`: where in the agent's control flow the call happened.
+   * The ordinal counts calls of the same kind and name under the same parent and is taken
+   * synchronously when the call starts, so concurrent calls keep a stable key.
+   */
+  key: z.string().min(1),
+  /** Run clock (ms since epoch) when the call started. */
+  at: z.number(),
+  /** Wall time the call took, in ms; 0 for instantaneous reads. */
+  durationMs: z.number().nonnegative(),
+};

@@ -1,0 +1,11 @@
+import { z } from 'zod';
+import { eventBaseShape } from './event-base.ts';
+
+/** The input the run was started with (first event of every run). */
+export const inputEventSchema = z.looseObject({
+  ...eventBaseShape,
+  kind: z.literal('input'),
+  /** Blob ref of the input value (after redaction). */
+  value: z.string(),
+});
+export type InputEvent = z.infer<typeof inputEventSchema>;

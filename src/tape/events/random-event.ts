@@ -1,0 +1,14 @@
+import { z } from 'zod';
+import { eventBaseShape } from './event-base.ts';
+
+/** A random draw inside a run scope, from a named stream (one per call site). */
+export const randomEventSchema = z.looseObject({
+  ...eventBaseShape,
+  kind: z.literal('random'),
+  source: z.enum(['Math.random', 'crypto.randomUUID', 'crypto.getRandomValues', 'crypto.randomBytes', 'rec.random']),
+  /** Stream name: the call site (file:line:column) or the name given to `rec.random`. */
+  stream: z.string(),
+  /** The value returned: a number, a UUID string, or base64 of the bytes. */
+  value: z.union([z.number(), z.string()]),
+});
+export type RandomEvent = z.infer<typeof randomEventSchema>;

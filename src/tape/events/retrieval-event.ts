@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { eventBaseShape } from './event-base.ts';
+
+/** A read from a retrieval source (vector store, search index, knowledge base). */
+export const retrievalEventSchema = z.looseObject({
+  ...eventBaseShape,
+  kind: z.literal('retrieval'),
+  /** The source's name, e.g. "policy-kb". */
+  name: z.string(),
+  /** Blob ref of the query. */
+  query: z.string(),
+  requestHash: z.string(),
+  /** Blob ref of the documents returned, exactly as the agent received them. */
+  result: z.string().nullable(),
+  error: z.looseObject({ name: z.string(), message: z.string() }).optional(),
+});
+export type RetrievalEvent = z.infer<typeof retrievalEventSchema>;

@@ -1,0 +1,19 @@
+/**
+ * The tape format's version. Readers accept any tape whose major equals ours, ignore event kinds
+ * and fields they do not know, and refuse an unknown major with a TapeFormatError.
+ */
+export const TAPE_FORMAT_VERSION = 1 as const;
+export type TapeFormatVersion = typeof TAPE_FORMAT_VERSION;
+
+/**
+ * Numbered recorder behaviours that affect replay. A tape lists the flags that were on when it
+ * was recorded; replay turns on exactly those, so old tapes keep replaying after a change.
+ */
+export const RecorderFlag = {
+  /** Random draws come from per-call-site streams seeded by (run seed, "v1", site name). */
+  NamedRandomStreams: 1,
+  /** Tool and retrieval bodies run with clock and random reads unrecorded (their result is recorded). */
+  OpaqueToolBodies: 2,
+} as const;
+export type RecorderFlag = (typeof RecorderFlag)[keyof typeof RecorderFlag];
+export const CURRENT_RECORDER_FLAGS: readonly RecorderFlag[] = [RecorderFlag.NamedRandomStreams, RecorderFlag.OpaqueToolBodies];
