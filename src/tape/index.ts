@@ -20,3 +20,4 @@ export * from './header.ts';
 export * from './run-record.ts';
 export * from './seal.ts';
 export * from './wire-body.ts';
+export * from './portable-tape.ts';

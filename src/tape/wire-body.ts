@@ -1,26 +1,38 @@
 import { z } from 'zod';
 
 /**
- * The exact body of a wire request. Where the body is JSON that re-serializes to the same bytes,
- * the big repeated parts (each message, a top-level system prompt) are lifted into blobs of their
- * own and the rest is kept as a template, so a growing conversation stores O(new messages).
- * Otherwise the text is kept whole. Either way `renderWireBody` gives back the exact bytes.
+ * The exact body of a wire request. Where the body is JSON as `JSON.stringify` writes it, the big
+ * repeated parts (each message, a top-level system prompt) are lifted into blobs of their own and
+ * the rest is kept as text with placeholders, so a growing conversation stores O(new messages).
+ * Lifted parts are stored as their exact text (a JSON string value), never re-serialized, so key
+ * order and number formatting survive. Otherwise the text is kept whole. Either way
+ * `renderWireBody` gives back the exact bytes.
  */
 export const wireBodySchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('text'), text: z.string() }),
   z.object({
     kind: z.literal('json-template'),
-    /** The parsed body with `messages` and `system` removed; key order is the wire's. */
-    template: z.record(z.string(), z.unknown()),
-    /** Wire keys in their original order, so the rendered text matches byte for byte. */
-    keyOrder: z.array(z.string()),
-    /** Blob refs of the wire messages, in order, or null when the body had none. */
+    /** The body text with `messages` and `system` values replaced by placeholders. */
+    text: z.string(),
+    /** Blob refs of each wire message's exact text, in order, or null when the body had none. */
     messages: z.array(z.string()).nullable(),
-    /** Blob ref of a top-level `system` field, or null. */
+    /** Blob ref of the exact text of a top-level `system` value, or null. */
     system: z.string().nullable(),
   }),
 ]);
 export type WireBody = z.infer<typeof wireBodySchema>;
+
+export const WIRE_MESSAGES_PLACEHOLDER = '"@@retrial:messages@@"';
+export const WIRE_SYSTEM_PLACEHOLDER = '"@@retrial:system@@"';
+
+/** Rebuilds the exact request text. `text(ref)` returns a lifted part's exact text. */
+export function renderWireBody(body: WireBody, text: (ref: string) => string): string {
+  if (body.kind === 'text') return body.text;
+  let out = body.text;
+  if (body.messages) out = out.replace(WIRE_MESSAGES_PLACEHOLDER, () => `[${body.messages?.map(text).join(',')}]`);
+  if (body.system) out = out.replace(WIRE_SYSTEM_PLACEHOLDER, () => text(body.system as string));
+  return out;
+}
 
 /** One chunk of a streamed response as it arrived. */
 export const streamChunkSchema = z.object({

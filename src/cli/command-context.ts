@@ -1,0 +1,23 @@
+import { type Store, openStore } from '../store/index.ts';
+
+/** Options every command takes. */
+export interface GlobalOptions {
+  db?: string;
+  json?: boolean;
+}
+
+/** Opens the store a command works on and closes it when the command is done. */
+export async function withStore<T>(options: GlobalOptions, fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore(options.db);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Prints `value` as JSON with --json, otherwise the text `render` makes of it. */
+export function output<T>(options: GlobalOptions, value: T, render: (value: T) => string): void {
+  if (options.json) process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  else process.stdout.write(`${render(value)}\n`);
+}

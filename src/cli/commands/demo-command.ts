@@ -1,0 +1,98 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
+import { type DemoSummary, runDemo } from '../../demo/index.ts';
+import { defaultStoreLocation, openStore } from '../../store/index.ts';
+import { randomBytes } from 'node:crypto';
+import type { GlobalOptions } from '../command-context.ts';
+import { UsageError } from '../exit-codes.ts';
+import { parseIntegerOption } from '../parse-options.ts';
+import { formatBytes, renderTable } from '../render-table.ts';
+
+interface DemoCommandOptions extends GlobalOptions {
+  runs: string;
+  concurrency: string;
+  keep?: boolean;
+}
+
+/** The redaction salt lives next to the database, never inside it. */
+async function loadOrCreateSalt(databasePath: string): Promise<string> {
+  const path = join(dirname(databasePath), 'redaction-salt');
+  if (existsSync(path)) return (await readFile(path, 'utf8')).trim();
+  const salt = randomBytes(16).toString('hex');
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, `${salt}\n`, { mode: 0o600 });
+  return salt;
+}
+
+function renderSummary(summary: DemoSummary, location: string): string {
+  const { stats, incident } = summary;
+  const decisions = renderTable(['DECISION TYPE', 'VALUE', 'COUNT'], stats.decisions.map((row) => [row.type, row.value, String(row.count)]));
+  return [
+    `Recorded ${summary.runs} runs of support-agent over ${summary.window.from.slice(0, 10)} … ${summary.window.to.slice(0, 10)} (simulated clock) in ${(summary.elapsedMs / 1000).toFixed(1)} s${summary.failedRuns ? `; ${summary.failedRuns} runs failed` : ''}.`,
+    `Store ${location}: ${stats.runs} runs, ${stats.events} events, ${stats.blobs} blobs; ${formatBytes(stats.fileBytes ?? 0)} on disk (blob content ${formatBytes(stats.blobBytesRaw)} stored as ${formatBytes(stats.blobBytesStored)}).`,
+    '',
+    decisions,
+    '',
+    `The incident: ticket ${incident.ticketId} at ${incident.at.slice(0, 16).replace('T', ' ')} UTC. A customer asked for a few more days to pay and qualified for a 30-day grace period;`,
+    `the agent's decision was account.action=${incident.decision ?? 'none'} (model step ${incident.decisionStep ?? '—'}). Run ${incident.runId}.`,
+    '',
+    'Next:',
+    `  retrial show ${incident.runId}`,
+    `  retrial show ${incident.runId} --step ${incident.decisionStep ?? 0}     # exactly what the model saw and answered`,
+    '  retrial decisions --type account.action --value close',
+    '  retrial verify',
+  ].join('\n');
+}
+
+export function registerDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description('Start the model simulator and record 90 days of a customer-support agent (the incident included)')
+    .option('--runs <n>', 'number of runs (tickets) to record', '2000')
+    .option('--concurrency <n>', 'runs in flight at once', '16')
+    .option('--keep', 'add to an existing demo store instead of starting it afresh')
+    .action(async (options: DemoCommandOptions, command: Command) => {
+      const all = { ...command.optsWithGlobals(), ...options } as DemoCommandOptions;
+      const runs = parseIntegerOption(all.runs, '--runs', { min: 1, max: 1_000_000 }) ?? 2000;
+      const concurrency = parseIntegerOption(all.concurrency, '--concurrency', { min: 1, max: 512 }) ?? 16;
+      const location = all.db ?? process.env.RETRIAL_DB ?? defaultStoreLocation();
+      if (location.startsWith('postgres')) throw new UsageError('The demo records into a SQLite file; pass --db <path>.');
+      if (!all.keep && existsSync(location)) {
+        const existing = await openStore(location);
+        const foreign = (await existing.listRuns({ limit: 1 })).length > 0 && (await existing.countRuns({})) !== (await existing.countRuns({ agent: 'support-agent' }));
+        await existing.close();
+        if (foreign) throw new UsageError(`${location} holds runs of other agents; the demo will not replace it. Pass --db <new path>, or --keep to add to it.`);
+        for (const suffix of ['', '-wal', '-shm']) await rm(`${location}${suffix}`, { force: true });
+      }
+      const salt = await loadOrCreateSalt(location);
+      const store = await openStore(location);
+      const bar = all.json || !process.stderr.isTTY
+        ? undefined
+        : new cliProgress.SingleBar({ format: 'Recording  {bar} {percentage}% | {value}/{total} runs | {rate} runs/s | ETA {eta_formatted}', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic);
+      const startedAt = performance.now();
+      let lastLine = 0;
+      try {
+        bar?.start(runs, 0, { rate: '0' });
+        const summary = await runDemo({
+          store, runs, concurrency, redactionSalt: salt,
+          onProgress: (done, total) => {
+            const rate = (done / ((performance.now() - startedAt) / 1000)).toFixed(0);
+            bar?.update(done, { rate });
+            if (!bar && !all.json && (done === total || performance.now() - lastLine > 5000)) {
+              lastLine = performance.now();
+              process.stderr.write(`Recording: ${done}/${total} runs (${rate} runs/s)\n`);
+            }
+          },
+        });
+        bar?.stop();
+        if (all.json) process.stdout.write(`${JSON.stringify({ location, ...summary }, null, 2)}\n`);
+        else process.stdout.write(`${renderSummary(summary, location)}\n`);
+      } finally {
+        bar?.stop();
+        await store.close();
+      }
+    });
+}

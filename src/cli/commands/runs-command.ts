@@ -1,0 +1,82 @@
+import type { Command } from 'commander';
+import type { RunFilter, RunSummary } from '../../store/index.ts';
+import { type GlobalOptions, output, withStore } from '../command-context.ts';
+import { UsageError } from '../exit-codes.ts';
+import { parseIntegerOption, parseTimeOption } from '../parse-options.ts';
+import { renderTable } from '../render-table.ts';
+
+interface RunsOptions extends GlobalOptions {
+  agent?: string;
+  since?: string;
+  until?: string;
+  decision?: string;
+  subject?: string;
+  model?: string;
+  status?: string;
+  limit?: string;
+  offset?: string;
+  oldestFirst?: boolean;
+}
+
+const STATUSES = ['recording', 'complete', 'failed', 'incomplete'] as const;
+
+export function buildRunFilter(options: RunsOptions): RunFilter {
+  const [decisionType, decisionValue] = (options.decision ?? '').split('=');
+  if (options.status && !STATUSES.includes(options.status as (typeof STATUSES)[number])) throw new UsageError(`--status must be one of ${STATUSES.join(', ')}.`);
+  return {
+    agent: options.agent,
+    since: parseTimeOption(options.since, '--since'),
+    until: parseTimeOption(options.until, '--until'),
+    decisionType: decisionType || undefined,
+    decisionValue: decisionValue || undefined,
+    subject: options.subject,
+    modelServed: options.model,
+    status: options.status as RunFilter['status'],
+    limit: parseIntegerOption(options.limit, '--limit', { min: 1, max: 100_000 }) ?? 50,
+    offset: parseIntegerOption(options.offset, '--offset') ?? 0,
+    order: options.oldestFirst ? 'asc' : 'desc',
+  };
+}
+
+function renderRuns({ runs, total, filter }: { runs: RunSummary[]; total: number; filter: RunFilter }): string {
+  if (runs.length === 0) return total === 0 ? 'No runs match. Record some with `retrial demo`, or loosen the filters.' : 'No runs on this page.';
+  const table = renderTable(
+    ['RUN', 'RECORDED AT (UTC)', 'AGENT', 'STATUS', 'EVENTS', 'MODEL SERVED', 'DECISIONS', 'TICKET'],
+    runs.map((run) => [
+      run.runId,
+      new Date(run.recordedAt).toISOString().slice(0, 19).replace('T', ' '),
+      run.agent,
+      run.status,
+      String(run.eventCount),
+      run.modelsServed.join(',') || '—',
+      run.decisions.map((decision) => `${decision.type}=${decision.value}`).join(' ') || '—',
+      run.externalIds.ticket ?? Object.values(run.externalIds)[0] ?? '',
+    ]),
+  );
+  const shown = (filter.offset ?? 0) + runs.length;
+  return `${table}\n\n${runs.length} of ${total} matching runs shown${shown < total ? ` (next page: --offset ${shown})` : ''}.`;
+}
+
+export function registerRunsCommand(program: Command): void {
+  program
+    .command('runs')
+    .description('List recorded runs, newest first, with filters')
+    .option('--agent <name>', 'only runs of this agent')
+    .option('--since <time>', 'recorded at or after (ISO date or 90d, 12h)')
+    .option('--until <time>', 'recorded before (ISO date or duration)')
+    .option('--decision <type[=value]>', 'runs with a decision of this type (and value), e.g. account.action=close')
+    .option('--subject <id>', 'runs about this subject: decision subject or any external id (ticket, customer)')
+    .option('--model <version>', 'runs where this model version was served')
+    .option('--status <status>', `one of ${STATUSES.join(', ')}`)
+    .option('--limit <n>', 'at most n runs (default 50)')
+    .option('--offset <n>', 'skip the first n runs')
+    .option('--oldest-first', 'oldest first')
+    .action(async (options: RunsOptions, command: Command) => {
+      const all = { ...command.optsWithGlobals(), ...options } as RunsOptions;
+      const filter = buildRunFilter(all);
+      await withStore(all, async (store) => {
+        const [runs, total] = await Promise.all([store.listRuns(filter), store.countRuns({ ...filter, limit: undefined, offset: undefined })]);
+        output(all, { runs, total, filter }, renderRuns);
+      });
+    });
+}

@@ -1,0 +1,31 @@
+import type { Command } from 'commander';
+import { startSimulatorServer } from '../../demo/index.ts';
+import { parseIntegerOption } from '../parse-options.ts';
+
+export function registerSimCommand(program: Command): void {
+  const sim = program.command('sim').description('The built-in model SIMULATOR (OpenAI- and Anthropic-compatible; not a real model)');
+  sim
+    .command('serve')
+    .description('Serve the simulator over HTTP until interrupted')
+    .option('--port <n>', 'port (default 8788; 0 picks a free one)', '8788')
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--seed <seed>', 'seed of the simulator\'s sampling noise (default random)')
+    .option('--alias <alias=version...>', 'point an alias at a dated version, e.g. support-sim=support-sim-2026-04-01')
+    .option('--latency <ms>', 'added latency per request in ms', '0')
+    .action(async (options: { port: string; host: string; seed?: string; alias?: string[]; latency: string }) => {
+      const aliases = Object.fromEntries((options.alias ?? []).map((pair) => pair.split('=') as [string, string]));
+      const server = await startSimulatorServer({
+        port: parseIntegerOption(options.port, '--port', { max: 65535 }) ?? 8788,
+        host: options.host,
+        seed: options.seed,
+        latencyMs: parseIntegerOption(options.latency, '--latency') ?? 0,
+        ...(Object.keys(aliases).length ? { aliases } : {}),
+      });
+      process.stdout.write(`retrial model SIMULATOR listening on ${server.url} (OpenAI: ${server.url}/v1/chat/completions, Anthropic: ${server.url}/v1/messages). Ctrl-C stops it.\n`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await server.close();
+    });
+}

@@ -1,0 +1,21 @@
+import { UsageError } from './exit-codes.ts';
+
+const RELATIVE = /^(\d+(?:\.\d+)?)(m|h|d|w)$/;
+const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
+
+/** Parses `90d`, `12h`, `30m`, `2w` (before now) or an ISO date into ms since epoch. */
+export function parseTimeOption(value: string | undefined, flag: string, now = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  const relative = RELATIVE.exec(value.trim());
+  if (relative) return now - Number(relative[1]) * UNIT_MS[relative[2] as keyof typeof UNIT_MS];
+  const parsed = Date.parse(value);
+  if (Number.isNaN(parsed)) throw new UsageError(`${flag} "${value}" is not a time: use an ISO date (2026-10-01, 2026-10-01T02:00Z) or a duration before now (90d, 12h, 30m).`);
+  return parsed;
+}
+
+export function parseIntegerOption(value: string | undefined, flag: string, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < min || parsed > max) throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, not "${value}".`);
+  return parsed;
+}

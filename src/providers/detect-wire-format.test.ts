@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { detectWireFormat, wireFormats } from './index.ts';
+
+const chatBody = { model: 'gpt-4.1', messages: [{ role: 'user', content: 'hi' }] };
+const anthropicBody = { model: 'claude-sonnet-5-5', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] };
+
+describe('detectWireFormat', () => {
+  it.each([
+    ['https://api.openai.com/v1/chat/completions', chatBody, 'openai-chat'],
+    ['http://localhost:8000/v1/chat/completions/', chatBody, 'openai-chat'],
+    ['https://example.openai.azure.com/openai/deployments/gpt/chat/completions?api-version=2024-10-21', chatBody, 'openai-chat'],
+    ['https://api.anthropic.com/v1/messages', anthropicBody, 'anthropic-messages'],
+    ['https://proxy.internal/anthropic/v1/messages?beta=true', anthropicBody, 'anthropic-messages'],
+    ['https://gateway.internal/messages', anthropicBody, 'anthropic-messages'],
+    ['https://api.anthropic.com/v1/messages/count_tokens', anthropicBody, undefined],
+    ['https://api.openai.com/v1/threads/thread_1/messages', { role: 'user', content: 'hi' }, undefined],
+    ['https://api.openai.com/v1/chat/completions', undefined, undefined],
+    ['https://api.openai.com/v1/responses', chatBody, undefined],
+    ['https://api.openai.com/v1/embeddings', { model: 'x', input: 'hi' }, undefined],
+  ])('%s is %s', (url, body, expected) => {
+    expect(detectWireFormat(new URL(url), body)?.id).toBe(expected);
+  });
+
+  it('lists every format once', () => {
+    expect(wireFormats.map((wireFormat) => wireFormat.id)).toEqual(['openai-chat', 'anthropic-messages']);
+  });
+});

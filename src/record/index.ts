@@ -1,0 +1,12 @@
+export { createRecorder, createRunId, RECORDER_NAME } from './recorder.ts';
+export type { DecisionInput, Recorder, RecorderOptions, RunOptions } from './recorder.ts';
+export { createRedactor } from './redaction.ts';
+export type { PiiRule, RedactionOptions, Redactor } from './redaction.ts';
+export { installGlobalPatches, originals } from './patch-globals.ts';
+export type { NondeterminismReads } from './patch-globals.ts';
+export { assertInRun, maybeCurrentRun, runInScope, runOutsideScope, takeCausalKey } from './run-scope.ts';
+export type { RunScope } from './run-scope.ts';
+export { SeededStream } from './seeded-random.ts';
+export { hashCanonicalRequest } from './model-event-builder.ts';
+export { defineAgent } from './agent-module.ts';
+export type { AgentContext, AgentDefinition } from './agent-module.ts';

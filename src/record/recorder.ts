@@ -1,0 +1,336 @@
+import { hostname } from 'node:os';
+import type { RunWriter, Store, WriteBatch } from '../store/index.ts';
+import {
+  CURRENT_RECORDER_FLAGS,
+  chainRoot,
+  createBlob,
+  encodeBlob,
+  type ForkOrigin,
+  type RunEnding,
+  type RunHeader,
+  type RunRecord,
+  type StoredBlob,
+  sealRun,
+  TAPE_FORMAT_VERSION,
+  type ToolEffect,
+} from '../tape/index.ts';
+import { captureCallSite } from './call-site.ts';
+import { installGlobalPatches, type NondeterminismReads, originals } from './patch-globals.ts';
+import { createRecordingFetch, type HttpExchange } from './recording-fetch.ts';
+import { createRedactor, type PiiRule, type Redactor } from './redaction.ts';
+import { assertInRun, maybeCurrentRun, type RunScope, runInScope, runOutsideScope, takeCausalKey } from './run-scope.ts';
+import { RunTapeWriter } from './run-tape-writer.ts';
+import { SeededStream } from './seeded-random.ts';
+
+export const RECORDER_NAME = 'retrial-recorder/0.1.0';
+
+export interface RecorderOptions {
+  store: Store;
+  /** The agent's name, e.g. "support-agent". */
+  agent: string;
+  /** Version of the agent's code (git sha, package version). */
+  codeVersion?: string;
+  /** Salt of redaction hashes (keep it out of the store) and PII rules. */
+  redaction?: { salt: string; rules?: readonly PiiRule[] };
+  /** The fetch that really reaches the network; default globalThis.fetch. */
+  baseFetch?: typeof fetch;
+  /** How long buffered events may wait before a background flush, ms. Default 20. */
+  flushIntervalMs?: number;
+  /** Flush at once when this many events are buffered. Default 2000. */
+  maxBufferedEvents?: number;
+}
+
+export interface RunOptions {
+  runId?: string;
+  /** Injected time source: the run clock starts here and advances with real elapsed time. */
+  startAt?: Date | number;
+  /** Full control of the run clock (ms since epoch); wins over startAt. */
+  now?: () => number;
+  /** Seed of named random streams (hex); random by default. */
+  seed?: string;
+  externalIds?: Record<string, string>;
+  fork?: ForkOrigin;
+}
+
+export interface DecisionInput {
+  type: string;
+  subject: string;
+  value: string;
+  amount?: number | null;
+  currency?: string | null;
+  /** Whether the action can be undone where it landed. Default false: assume it cannot. */
+  reversible?: boolean;
+  /** Valid time; default the run clock now. */
+  effectiveAt?: Date | string;
+  attributes?: Record<string, string>;
+  /** Seq of the model event the decision came from; default the latest model event. */
+  basedOnSeq?: number | null;
+}
+
+export interface Recorder {
+  /** Runs `fn(input)` as one recorded run and returns what it returns. */
+  run<I, O>(input: I, fn: (input: I) => Promise<O> | O, options?: RunOptions): Promise<O>;
+  /** A fetch for provider SDKs: `new OpenAI({ fetch: rec.fetch })`. */
+  readonly fetch: typeof fetch;
+  /** Wraps a tool. `effect` defaults to `write` so a replay never fires an unknown side effect. */
+  tool<A extends unknown[], R>(name: string, fn: (...args: A) => R | Promise<R>, options?: { effect?: ToolEffect }): (...args: A) => Promise<Awaited<R>>;
+  /** Wraps a retrieval source (always a read). */
+  retrieval<A extends unknown[], R>(name: string, fn: (...args: A) => R | Promise<R>): (...args: A) => Promise<Awaited<R>>;
+  config(config: { promptVersion?: string | null; flags?: Record<string, unknown>; settings?: unknown }): void;
+  decide(decision: DecisionInput): void;
+  note(text: string, data?: unknown): void;
+  /** A named random stream, recorded draw by draw. */
+  random(name: string): () => number;
+  /** Id of the run the caller is inside, or undefined. */
+  currentRunId(): string | undefined;
+  /** Resolves when everything recorded so far is durable. */
+  flush(): Promise<void>;
+}
+
+interface PendingEnding {
+  tape: RunTapeWriter;
+  ending: Omit<RunEnding, 'output'> & { output: unknown };
+}
+
+export function createRunId(atMs: number): string {
+  const random = originals.randomBytes(6).toString('hex');
+  return `run_${atMs.toString(36).padStart(9, '0')}${random}`;
+}
+
+export function createRecorder(options: RecorderOptions): Recorder {
+  installGlobalPatches();
+  const { store } = options;
+  const redactor: Redactor = createRedactor(options.redaction ?? { salt: originals.randomBytes(16).toString('hex') });
+  const writer: RunWriter = { pid: process.pid, host: hostname() };
+  const flushIntervalMs = options.flushIntervalMs ?? 20;
+  const maxBufferedEvents = options.maxBufferedEvents ?? 2000;
+
+  const started: WriteBatch['runsStarted'] = [];
+  const active = new Set<RunTapeWriter>();
+  const endings: PendingEnding[] = [];
+  const knownBlobs = new Set<string>();
+  let buffered = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let chain: Promise<void> = Promise.resolve();
+
+  function onPush(): void {
+    buffered++;
+    if (buffered >= maxBufferedEvents) void flush().catch(() => {});
+    else if (!timer) timer = runOutsideScope(() => setTimeout(() => void flush().catch(() => {}), flushIntervalMs));
+  }
+
+  function flush(): Promise<void> {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    chain = chain.catch(() => {}).then(() => runOutsideScope(flushOnce));
+    return chain;
+  }
+
+  async function flushOnce(): Promise<void> {
+    buffered = 0;
+    const batch: WriteBatch = { runsStarted: started.splice(0), appends: [], blobs: [], decisions: [], runsEnded: [] };
+    const blobJson = new Map<string, string>();
+    for (const tape of active) {
+      if (tape.pendingCount === 0) continue;
+      const drained = tape.drain(knownBlobs);
+      batch.appends.push({ runId: tape.runId, events: drained.events, headHash: drained.headHash });
+      for (const [hash, json] of drained.blobs) blobJson.set(hash, json);
+      batch.decisions.push(...drained.decisions);
+    }
+    for (const { tape, ending } of endings.splice(0)) {
+      const drained = tape.drain(knownBlobs);
+      if (drained.events.length) batch.appends.push({ runId: tape.runId, events: drained.events, headHash: drained.headHash });
+      let output: string | null = null;
+      if (ending.output !== undefined) {
+        const blob = createBlob(redactor.value(ending.output));
+        blobJson.set(blob.hash, blob.json);
+        output = blob.hash;
+      }
+      const finalEnding: RunEnding = { status: ending.status, output, error: ending.error };
+      batch.runsEnded.push({ runId: tape.runId, ending: finalEnding, sealHash: sealRun(drained.headHash, finalEnding), modelsServed: tape.servedModels() });
+      active.delete(tape);
+    }
+    for (const [hash, json] of blobJson) batch.blobs.push(encodeBlob(hash, json) as StoredBlob);
+    if (!batch.runsStarted.length && !batch.appends.length && !batch.runsEnded.length) return;
+    await store.write(batch);
+    if (knownBlobs.size > 200_000) knownBlobs.clear();
+    for (const hash of blobJson.keys()) knownBlobs.add(hash);
+  }
+
+  function recordingReads(scope: () => RunScope): NondeterminismReads {
+    const streams = new Map<string, SeededStream>();
+    return {
+      clock(source, read) {
+        const current = scope();
+        const value = read();
+        const key = takeCausalKey(current, 'clock', source);
+        const at = current.now();
+        current.tape.push(() => ({ kind: 'clock', key, at, durationMs: 0, source, value }), 'clock');
+        return value;
+      },
+      random(source, draw) {
+        const current = scope();
+        const streamName = captureCallSite();
+        const key = takeCausalKey(current, 'random', streamName);
+        let stream = streams.get(streamName);
+        if (!stream) {
+          stream = new SeededStream(current.seed, streamName);
+          streams.set(streamName, stream);
+        }
+        const value = draw(stream);
+        const at = current.now();
+        current.tape.push(() => ({ kind: 'random', key, at, durationMs: 0, source, stream: streamName, value }), 'random');
+        return value;
+      },
+    };
+  }
+
+  function recordHttpCall(scope: RunScope, exchange: HttpExchange): void {
+    const effect: ToolEffect = ['GET', 'HEAD', 'OPTIONS'].includes(exchange.method.toUpperCase()) ? 'read' : 'write';
+    const args = { method: exchange.method, url: exchange.url, headers: exchange.requestHeaders, body: exchange.requestText };
+    const result = exchange.error ? null : { status: exchange.status, headers: exchange.responseHeaders, body: exchange.responseText };
+    scope.tape.push((blobs) => ({
+      kind: 'tool', key: exchange.key, at: exchange.at, durationMs: exchange.durationMs, name: `http ${exchange.method} ${new URL(exchange.url).host}`, effect,
+      args: blobs.put(args), requestHash: createBlob(args).hash, result: result === null ? null : blobs.put(result),
+      ...(exchange.error ? { error: { name: 'FetchError', message: exchange.error } } : {}),
+    }));
+  }
+
+  function wrapCall<A extends unknown[], R>(kind: 'tool' | 'retrieval', name: string, effect: ToolEffect, fn: (...args: A) => R | Promise<R>) {
+    return async (...args: A): Promise<Awaited<R>> => {
+      const scope = maybeCurrentRun();
+      if (!scope || scope.mode === 'opaque') return (await fn(...args)) as Awaited<R>;
+      const key = takeCausalKey(scope, kind, name);
+      const at = scope.now();
+      const started = originals.performanceNow();
+      const redactedArgs = redactor.value(args);
+      // A write must not happen before the context that led to it is durable.
+      if (effect === 'write') await flush();
+      const opaqueScope: RunScope = { ...scope, mode: 'opaque' };
+      const push = (result: { ok: true; value: unknown } | { ok: false; error: Error }) => {
+        const durationMs = originals.performanceNow() - started;
+        scope.tape.push((blobs) => {
+          const argsRef = blobs.put(redactedArgs);
+          const resultRef = result.ok ? blobs.put(redactor.value(result.value ?? null)) : null;
+          const error = result.ok ? {} : { error: { name: result.error.name, message: redactor.text(result.error.message) } };
+          const requestHash = createBlob(redactedArgs).hash;
+          return kind === 'tool'
+            ? { kind, key, at, durationMs, name, effect, args: argsRef, requestHash, result: resultRef, ...error }
+            : { kind, key, at, durationMs, name, query: argsRef, requestHash, result: resultRef, ...error };
+        }, kind);
+      };
+      try {
+        const value = (await runInScope(opaqueScope, () => fn(...args))) as Awaited<R>;
+        push({ ok: true, value });
+        return value;
+      } catch (error) {
+        push({ ok: false, error: error instanceof Error ? error : new Error(String(error)) });
+        throw error;
+      }
+    };
+  }
+
+  const recorder: Recorder = {
+    fetch: createRecordingFetch({ baseFetch: options.baseFetch ?? globalThis.fetch, redactor, flush, recordHttpCall }),
+
+    async run(input, fn, runOptions = {}) {
+      const perfStart = originals.performanceNow();
+      const startAt = runOptions.startAt === undefined ? undefined : typeof runOptions.startAt === 'number' ? runOptions.startAt : runOptions.startAt.getTime();
+      const now = runOptions.now ?? (startAt === undefined ? originals.dateNow : () => startAt + (originals.performanceNow() - perfStart));
+      const recordedAt = now();
+      const header: RunHeader = {
+        formatVersion: TAPE_FORMAT_VERSION,
+        runId: runOptions.runId ?? createRunId(recordedAt),
+        agent: options.agent,
+        codeVersion: options.codeVersion ?? 'unversioned',
+        recordedAt: new originals.Date(recordedAt).toISOString(),
+        wallClockAt: new originals.Date(originals.dateNow()).toISOString(),
+        timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+        seed: runOptions.seed ?? originals.randomBytes(16).toString('hex'),
+        recorderFlags: [...CURRENT_RECORDER_FLAGS],
+        externalIds: runOptions.externalIds ?? {},
+        recorder: RECORDER_NAME,
+        ...(runOptions.fork ? { fork: runOptions.fork } : {}),
+      };
+      const rootHash = chainRoot(header);
+      const record: RunRecord = { header, status: 'recording', rootHash, headHash: rootHash, sealHash: null, eventCount: 0, ending: null };
+      const tape = new RunTapeWriter(record, onPush);
+      started.push({ run: record, writer });
+      active.add(tape);
+      let scope: RunScope;
+      const reads = recordingReads(() => scope);
+      scope = { runId: header.runId, tape, now, seed: header.seed, parentKey: '', mode: 'record', reads, ordinals: new Map() };
+      const inputKey = takeCausalKey(scope, 'input', 'input');
+      const redactedInput = redactor.value(input ?? null);
+      tape.push((blobs) => ({ kind: 'input', key: inputKey, at: recordedAt, durationMs: 0, value: blobs.put(redactedInput) }), 'input');
+      try {
+        const output = await runInScope(scope, () => fn(input));
+        endings.push({ tape, ending: { status: 'complete', output: output ?? null, error: null } });
+        await flush();
+        return output;
+      } catch (error) {
+        const failure = error instanceof Error ? error : new Error(String(error));
+        const key = takeCausalKey(scope, 'error', failure.name);
+        tape.push(() => ({ kind: 'error', key, at: now(), durationMs: 0, name: failure.name, message: redactor.text(failure.message), ...(failure.stack ? { stack: redactor.text(failure.stack) } : {}) }), 'error');
+        endings.push({ tape, ending: { status: 'failed', output: undefined, error: { name: failure.name, message: redactor.text(failure.message) } } });
+        await flush();
+        throw error;
+      }
+    },
+
+    tool(name, fn, toolOptions) {
+      return wrapCall('tool', name, toolOptions?.effect ?? 'write', fn);
+    },
+
+    retrieval(name, fn) {
+      return wrapCall('retrieval', name, 'read', fn);
+    },
+
+    config({ promptVersion = null, flags = {}, settings }) {
+      const scope = assertInRun('rec.config');
+      const key = takeCausalKey(scope, 'config', 'config');
+      const at = scope.now();
+      scope.tape.push((blobs) => ({ kind: 'config', key, at, durationMs: 0, promptVersion, flags, settings: settings === undefined ? null : blobs.put(redactor.value(settings)) }), 'config');
+    },
+
+    decide(decision) {
+      const scope = assertInRun('rec.decide');
+      const key = takeCausalKey(scope, 'decision', decision.type);
+      const at = scope.now();
+      const effectiveAt = decision.effectiveAt === undefined ? new originals.Date(at).toISOString() : new originals.Date(decision.effectiveAt).toISOString();
+      const basedOnSeq = decision.basedOnSeq === undefined ? scope.tape.latestModelSeq : decision.basedOnSeq;
+      scope.tape.push(() => ({
+        kind: 'decision', key, at, durationMs: 0, type: decision.type, subject: decision.subject, value: decision.value,
+        amount: decision.amount ?? null, currency: decision.currency ?? null, reversible: decision.reversible ?? false,
+        effectiveAt, basedOnSeq, attributes: decision.attributes ?? {},
+      }), 'decision');
+    },
+
+    note(text, data) {
+      const scope = assertInRun('rec.note');
+      const key = takeCausalKey(scope, 'note', 'note');
+      const at = scope.now();
+      scope.tape.push(() => ({ kind: 'note', key, at, durationMs: 0, text, ...(data === undefined ? {} : { data: redactor.value(data) }) }), 'note');
+    },
+
+    random(name) {
+      return () => {
+        const scope = assertInRun('rec.random');
+        if (scope.mode === 'opaque') return originals.mathRandom();
+        const key = takeCausalKey(scope, 'random', name);
+        const stream = new SeededStream(scope.seed, `${name}#${key}`);
+        const value = stream.nextFloat();
+        const at = scope.now();
+        scope.tape.push(() => ({ kind: 'random', key, at, durationMs: 0, source: 'rec.random', stream: name, value }), 'random');
+        return value;
+      };
+    },
+
+    currentRunId() {
+      return maybeCurrentRun()?.runId;
+    },
+
+    flush,
+  };
+  return recorder;
+}

@@ -1,0 +1,134 @@
+import {
+  type BlobRef,
+  canonicalJson,
+  chainNext,
+  createBlob,
+  type DecisionEvent,
+  type ModelEvent,
+  type RunRecord,
+  type TapeEvent,
+} from '../tape/index.ts';
+import type { DecisionRecord, StoredEvent } from '../store/index.ts';
+
+/** Collects the blobs an event needs while it is built. */
+export interface BlobCollector {
+  /** Canonicalizes `value`, keeps its JSON for the next flush, returns its address. */
+  put(value: unknown): BlobRef;
+}
+
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+/** An event without its seq, which the writer assigns. */
+export type EventDraft = DistributiveOmit<TapeEvent, 'seq'>;
+export type EventBuilder = (blobs: BlobCollector) => EventDraft;
+
+/** What one drain of a run's buffer hands to the store. */
+export interface DrainedTape {
+  events: StoredEvent[];
+  blobs: Map<BlobRef, string>;
+  decisions: DecisionRecord[];
+  headHash: string;
+}
+
+/**
+ * The in-memory tail of one run being recorded. Seq numbers are handed out synchronously when an
+ * event is pushed; the expensive part (canonical forms, blobs, hashes) runs later, off the
+ * caller's path, in seq order so the hash chain is deterministic.
+ */
+export class RunTapeWriter {
+  readonly runId: string;
+  readonly agent: string;
+  private nextSeq = 0;
+  private headHash: string;
+  private pending: Array<{ seq: number; build: EventBuilder }> = [];
+  /** Served model version by model event seq, for the decision ledger's model column. */
+  private readonly servedBySeq = new Map<number, string | null>();
+  private readonly modelsServed = new Set<string>();
+  private lastModelSeq: number | null = null;
+
+  /** Called after every push, so the owner can schedule a flush. */
+  private readonly onPush: (writer: RunTapeWriter) => void;
+
+  constructor(run: RunRecord, onPush: (writer: RunTapeWriter) => void = () => {}) {
+    this.onPush = onPush;
+    this.runId = run.header.runId;
+    this.agent = run.header.agent;
+    this.headHash = run.headHash;
+  }
+
+  get eventCount(): number {
+    return this.nextSeq;
+  }
+
+  get pendingCount(): number {
+    return this.pending.length;
+  }
+
+  /** Seq of the latest model event pushed so far, the default basis of a decision. */
+  get latestModelSeq(): number | null {
+    return this.lastModelSeq;
+  }
+
+  /** Reserves the next seq for an event built later. Synchronous, so order is call order. */
+  push(build: EventBuilder, kind?: TapeEvent['kind']): number {
+    const seq = this.nextSeq++;
+    if (kind === 'model') this.lastModelSeq = seq;
+    this.pending.push({ seq, build });
+    this.onPush(this);
+    return seq;
+  }
+
+  servedModels(): string[] {
+    return [...this.modelsServed];
+  }
+
+  /** Builds every pending event in seq order and advances the chain. */
+  drain(knownBlobs: ReadonlySet<string>): DrainedTape {
+    const blobs = new Map<BlobRef, string>();
+    const collector: BlobCollector = {
+      put(value) {
+        const { hash, json } = createBlob(value);
+        if (!knownBlobs.has(hash)) blobs.set(hash, json);
+        return hash;
+      },
+    };
+    const events: StoredEvent[] = [];
+    const decisions: DecisionRecord[] = [];
+    const batch = this.pending;
+    this.pending = [];
+    for (const { seq, build } of batch) {
+      const event = { ...build(collector), seq } as TapeEvent;
+      const json = canonicalJson(event);
+      this.headHash = chainNext(this.headHash, json);
+      events.push({ seq, kind: event.kind, key: event.key, at: event.at, json, hash: this.headHash });
+      if (event.kind === 'model') this.noteModel(event);
+      if (event.kind === 'decision') decisions.push(this.toDecisionRecord(event));
+    }
+    return { events, blobs, decisions, headHash: this.headHash };
+  }
+
+  private noteModel(event: ModelEvent): void {
+    const served = event.response?.model.served ?? null;
+    this.servedBySeq.set(event.seq, served);
+    if (served) this.modelsServed.add(served);
+  }
+
+  private toDecisionRecord(event: DecisionEvent): DecisionRecord {
+    return {
+      decisionId: `${this.runId}:${event.seq}`,
+      runId: this.runId,
+      seq: event.seq,
+      agent: this.agent,
+      type: event.type,
+      subject: event.subject,
+      value: event.value,
+      amount: event.amount,
+      currency: event.currency,
+      reversible: event.reversible,
+      effectiveAt: Date.parse(event.effectiveAt),
+      recordedAt: event.at,
+      modelServed: event.basedOnSeq === null ? null : (this.servedBySeq.get(event.basedOnSeq) ?? null),
+      attributes: event.attributes,
+      supersedes: null,
+    };
+  }
+}

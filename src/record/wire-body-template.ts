@@ -1,0 +1,36 @@
+import { type BlobRef, WIRE_MESSAGES_PLACEHOLDER, WIRE_SYSTEM_PLACEHOLDER, type WireBody, renderWireBody } from '../tape/index.ts';
+import type { BlobCollector } from './run-tape-writer.ts';
+
+/**
+ * Splits a JSON request body into a template and one blob per message (and per top-level system
+ * prompt), keeping the exact bytes. Falls back to the whole text when the body is not exactly
+ * what `JSON.stringify` would write (then a split could not give the same bytes back).
+ */
+export function createWireBody(text: string, parsed: unknown, blobs: BlobCollector): WireBody {
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return { kind: 'text', text };
+  const object = parsed as Record<string, unknown>;
+  const hasMessages = Array.isArray(object.messages);
+  const hasSystem = object.system !== undefined;
+  if (!hasMessages && !hasSystem) return { kind: 'text', text };
+  const messageTexts = hasMessages ? (object.messages as unknown[]).map((message) => JSON.stringify(message)) : null;
+  const systemText = hasSystem ? JSON.stringify(object.system) : null;
+  const placeholders: Record<string, unknown> = { ...object };
+  if (hasMessages) placeholders.messages = JSON.parse(WIRE_MESSAGES_PLACEHOLDER);
+  if (hasSystem) placeholders.system = JSON.parse(WIRE_SYSTEM_PLACEHOLDER);
+  const template = JSON.stringify(placeholders);
+  const parts = new Map<BlobRef, string>();
+  const lift = (partText: string): BlobRef => {
+    const ref = blobs.put(partText);
+    parts.set(ref, partText);
+    return ref;
+  };
+  const body: WireBody = {
+    kind: 'json-template',
+    text: template,
+    messages: messageTexts ? messageTexts.map(lift) : null,
+    system: systemText === null ? null : lift(systemText),
+  };
+  // Only keep the split when it gives back the exact bytes (key order, escapes, spacing).
+  if (renderWireBody(body, (ref) => parts.get(ref) as string) !== text) return { kind: 'text', text };
+  return body;
+}

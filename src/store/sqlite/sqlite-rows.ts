@@ -1,0 +1,113 @@
+import { type BlobEncoding, canonicalJson, type RunEnding, type RunHeader, type RunRecord, type RunStatus, type StoredBlob } from '../../tape/index.ts';
+import type { DecisionRecord, StoredEvent } from '../store.ts';
+
+/** Column list of `runs` that `runFromRow` reads. */
+export const RUN_COLUMNS = 'run_id, status, header_json, root_hash, head_hash, seal_hash, event_count, ending_json, models_served';
+
+export interface RunRow {
+  run_id: string;
+  status: RunStatus;
+  header_json: string;
+  root_hash: string;
+  head_hash: string;
+  seal_hash: string | null;
+  event_count: number;
+  ending_json: string | null;
+  models_served: string;
+}
+
+export function runFromRow(row: RunRow): RunRecord {
+  return {
+    header: JSON.parse(row.header_json) as RunHeader,
+    status: row.status,
+    rootHash: row.root_hash,
+    headHash: row.head_hash,
+    sealHash: row.seal_hash,
+    eventCount: row.event_count,
+    ending: row.ending_json === null ? null : (JSON.parse(row.ending_json) as RunEnding),
+  };
+}
+
+/** Column list of `events` in StoredEvent order; `key` is `causal_key` in SQL (KEY is a keyword). */
+export const EVENT_COLUMNS = 'seq, kind, causal_key AS key, at, json, hash';
+
+/** Rows come back already shaped as StoredEvent thanks to the column aliases. */
+export type EventRow = StoredEvent;
+
+export interface BlobRow {
+  hash: string;
+  encoding: BlobEncoding;
+  size: number;
+  data: Buffer;
+}
+
+export function blobFromRow(row: BlobRow): StoredBlob {
+  return { hash: row.hash, encoding: row.encoding, size: row.size, data: row.data };
+}
+
+/** better-sqlite3 binds Buffers as BLOBs; a plain Uint8Array is wrapped without copying. */
+export function asBuffer(data: Uint8Array): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+export const DECISION_COLUMNS =
+  'decision_id, run_id, seq, agent, type, subject, value, amount, currency, reversible, effective_at, recorded_at, model_served, attributes_json, supersedes';
+
+export interface DecisionRow {
+  decision_id: string;
+  run_id: string;
+  seq: number;
+  agent: string;
+  type: string;
+  subject: string;
+  value: string;
+  amount: number | null;
+  currency: string | null;
+  reversible: number;
+  effective_at: number;
+  recorded_at: number;
+  model_served: string | null;
+  attributes_json: string;
+  supersedes: string | null;
+}
+
+export function decisionFromRow(row: DecisionRow): DecisionRecord {
+  return {
+    decisionId: row.decision_id,
+    runId: row.run_id,
+    seq: row.seq,
+    agent: row.agent,
+    type: row.type,
+    subject: row.subject,
+    value: row.value,
+    amount: row.amount,
+    currency: row.currency,
+    reversible: row.reversible === 1,
+    effectiveAt: row.effective_at,
+    recordedAt: row.recorded_at,
+    modelServed: row.model_served,
+    attributes: JSON.parse(row.attributes_json) as Record<string, string>,
+    supersedes: row.supersedes,
+  };
+}
+
+/** Positional parameters for DECISION_COLUMNS. */
+export function decisionParameters(decision: DecisionRecord): unknown[] {
+  return [
+    decision.decisionId,
+    decision.runId,
+    decision.seq,
+    decision.agent,
+    decision.type,
+    decision.subject,
+    decision.value,
+    decision.amount,
+    decision.currency,
+    decision.reversible ? 1 : 0,
+    decision.effectiveAt,
+    decision.recordedAt,
+    decision.modelServed,
+    canonicalJson(decision.attributes),
+    decision.supersedes,
+  ];
+}

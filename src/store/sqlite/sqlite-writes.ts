@@ -1,0 +1,104 @@
+import { canonicalJson, type RunRecord, type StoredBlob } from '../../tape/index.ts';
+import type { DecisionRecord, RunBundle, RunWriter, StoredEvent, WriteBatch } from '../store.ts';
+import { checkAppend, checkEnding, recordedAtMs, type RunWriteState } from '../write-batch-checks.ts';
+import type { SqliteStatementLike } from './sqlite-database.ts';
+import { asBuffer, DECISION_COLUMNS, decisionParameters } from './sqlite-rows.ts';
+
+/** Returns the cached prepared statement for a SQL text. */
+export type StatementSource = (sql: string) => SqliteStatementLike;
+
+/**
+ * Applies a batch; the caller wraps this in one IMMEDIATE transaction, so a check or constraint
+ * failing anywhere rolls back everything the batch wrote before it.
+ */
+export function applyWriteBatch(statement: StatementSource, batch: WriteBatch): void {
+  for (const { run, writer } of batch.runsStarted) insertRun(statement, run, writer, [], 0);
+  for (const append of batch.appends) {
+    checkAppend(append.runId, readRunState(statement, append.runId), append.events, append.headHash);
+    const bytes = insertEvents(statement, append.runId, append.events);
+    statement('UPDATE runs SET head_hash = ?, event_count = event_count + ?, event_bytes = event_bytes + ? WHERE run_id = ?').run(
+      append.headHash,
+      append.events.length,
+      bytes,
+      append.runId,
+    );
+  }
+  insertBlobs(statement, batch.blobs);
+  insertDecisions(statement, batch.decisions);
+  for (const { runId, ending, sealHash, modelsServed } of batch.runsEnded) {
+    checkEnding(runId, readRunState(statement, runId));
+    statement('UPDATE runs SET status = ?, ending_json = ?, seal_hash = ?, models_served = ? WHERE run_id = ?').run(
+      ending.status,
+      canonicalJson(ending),
+      sealHash,
+      JSON.stringify(modelsServed),
+      runId,
+    );
+  }
+}
+
+/** Writes a bundle unless its run is present; the caller wraps this in one transaction. */
+export function applyRunImport(statement: StatementSource, bundle: RunBundle): 'imported' | 'exists' {
+  const runId = bundle.run.header.runId;
+  if (readRunState(statement, runId) !== undefined) return 'exists';
+  const bytes = insertEvents(statement, runId, bundle.events);
+  // An imported run has no writer here: if it was still recording, markAbandonedRuns closes it.
+  insertRun(statement, bundle.run, null, bundle.modelsServed, bytes);
+  insertBlobs(statement, bundle.blobs);
+  insertDecisions(statement, bundle.decisions);
+  return 'imported';
+}
+
+export function readRunState(statement: StatementSource, runId: string): RunWriteState | undefined {
+  const row = statement('SELECT event_count, ending_json IS NOT NULL AS ended FROM runs WHERE run_id = ?').get(runId) as { event_count: number; ended: number } | undefined;
+  return row === undefined ? undefined : { eventCount: row.event_count, ended: row.ended === 1 };
+}
+
+function insertRun(statement: StatementSource, run: RunRecord, writer: RunWriter | null, modelsServed: readonly string[], eventBytes: number): void {
+  const { header } = run;
+  statement(
+    `INSERT INTO runs (run_id, agent, status, recorded_at, header_json, root_hash, head_hash, seal_hash, event_count, event_bytes,
+       ending_json, writer_pid, writer_host, parent_run_id, models_served) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(
+    header.runId,
+    header.agent,
+    run.status,
+    recordedAtMs(header.runId, header.recordedAt),
+    canonicalJson(header),
+    run.rootHash,
+    run.headHash,
+    run.sealHash,
+    run.eventCount,
+    eventBytes,
+    run.ending === null ? null : canonicalJson(run.ending),
+    writer?.pid ?? null,
+    writer?.host ?? null,
+    header.fork?.fromRun ?? null,
+    JSON.stringify(modelsServed),
+  );
+  const insertExternalId = statement('INSERT INTO run_external_ids (run_id, name, value) VALUES (?, ?, ?)');
+  for (const [name, value] of Object.entries(header.externalIds)) insertExternalId.run(header.runId, name, value);
+}
+
+/** Inserts event rows and returns the UTF-8 bytes of their JSON, kept per run for `stats`. */
+function insertEvents(statement: StatementSource, runId: string, events: readonly StoredEvent[]): number {
+  const insertEvent = statement('INSERT INTO events (run_id, seq, kind, causal_key, at, json, hash) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  let bytes = 0;
+  for (const event of events) {
+    insertEvent.run(runId, event.seq, event.kind, event.key, event.at, event.json, event.hash);
+    bytes += Buffer.byteLength(event.json);
+  }
+  return bytes;
+}
+
+function insertBlobs(statement: StatementSource, blobs: readonly StoredBlob[]): void {
+  // Content-addressed: a blob already present has these exact contents, so skipping it is right.
+  const insertBlob = statement('INSERT OR IGNORE INTO blobs (hash, encoding, size, data) VALUES (?, ?, ?, ?)');
+  for (const blob of blobs) insertBlob.run(blob.hash, blob.encoding, blob.size, asBuffer(blob.data));
+}
+
+function insertDecisions(statement: StatementSource, decisions: readonly DecisionRecord[]): void {
+  const placeholders = DECISION_COLUMNS.split(',').map(() => '?').join(', ');
+  const insertDecision = statement(`INSERT INTO decisions (${DECISION_COLUMNS}) VALUES (${placeholders})`);
+  for (const decision of decisions) insertDecision.run(...decisionParameters(decision));
+}
