@@ -1,5 +1,6 @@
 import { SeededStream } from '../record/index.ts';
 import type { Account } from './account-system.ts';
+import { generateRefundCase } from './simulator/index.ts';
 import type { SupportTicket } from './support-agent.ts';
 
 /**
@@ -82,15 +83,6 @@ function baseAccount(random: SeededStream, customerId: string): Account {
   };
 }
 
-/** A refund case with the population mix the simulator's calibration assumes. */
-function refundAccount(random: SeededStream, account: Account): void {
-  const duplicate = random.nextFloat() < 0.3;
-  const amount = round2(Math.min(500, Math.max(10, Math.exp(Math.log(10) + random.nextFloat() * Math.log(50)))));
-  account.last_charge = { amount, age_days: Math.floor(random.nextFloat() * 121), duplicate };
-  const draw = random.nextFloat();
-  account.prior_refunds_90d = draw < 0.6 ? 0 : draw < 0.85 ? 1 : draw < 0.95 ? 2 : 3;
-}
-
 /** More tickets by day than by night, as real support traffic has. */
 function timeOfDay(random: SeededStream): number {
   for (;;) {
@@ -108,10 +100,11 @@ export function createDemoWorld(options: DemoWorldOptions): DemoWorld {
   const tickets: ScheduledTicket[] = [];
   for (let index = 0; index < options.runs - 1; index++) {
     const customerId = `C-${10000 + index}`;
-    const account = baseAccount(random, customerId);
     const roll = random.nextFloat();
     const intent = roll < 0.45 ? 'refund' : roll < 0.6 ? 'more_time' : roll < 0.65 ? 'close' : 'general';
-    if (intent === 'refund') refundAccount(random, account);
+    // Refund cases come from the population the simulator is calibrated on.
+    const refundCase = intent === 'refund' ? generateRefundCase(() => random.nextFloat(), 10000 + index) : undefined;
+    const account: Account = refundCase ? { ...refundCase.account } : baseAccount(random, customerId);
     if (intent === 'more_time') {
       account.status = 'past_due';
       account.days_overdue = 1 + Math.floor(random.nextFloat() * 40);
@@ -119,7 +112,8 @@ export function createDemoWorld(options: DemoWorldOptions): DemoWorld {
       account.grace_used_this_year = random.nextFloat() < 0.25;
       account.grace_eligible = !account.grace_used_this_year && account.days_overdue <= 30;
     }
-    const message = pick(random, MESSAGES[intent]).replace('{email}', `${account.name.toLowerCase()}.${index}@example.com`);
+    const template = refundCase && random.nextFloat() < 0.8 ? refundCase.userMessage : pick(random, MESSAGES[intent]);
+    const message = template.replace('{email}', `${account.name.toLowerCase()}.${index}@example.com`);
     const at = startAt + Math.floor(random.nextFloat() * days) * DAY + timeOfDay(random);
     tickets.push({
       at,

@@ -41,7 +41,8 @@ export async function recordDemoHistory(options: RecordHistoryOptions): Promise<
     codeVersion: supportAgent.codeVersion,
     redaction: { salt: options.redactionSalt, rules: DEMO_PII_RULES },
   });
-  const handle = supportAgent.create({ rec, env: { RETRIAL_MODEL_BASE_URL: options.modelBaseUrl }, services: accounts });
+  const env = { RETRIAL_MODEL_BASE_URL: options.modelBaseUrl, RETRIAL_SIM_API_KEY: process.env.RETRIAL_SIM_API_KEY };
+  const handle = supportAgent.create({ rec, env, services: accounts });
   const runIds: string[] = new Array(world.tickets.length);
   let next = 0;
   let done = 0;

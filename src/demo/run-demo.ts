@@ -29,8 +29,12 @@ export interface DemoSummary {
   elapsedMs: number;
 }
 
-/** Seed under which the recorded history contains the 02:14 incident (see the demo README section). */
-export const DEMO_HISTORY_SEED = 'retrial-demo-history-1';
+/**
+ * Seed of the simulator while the history is recorded. The bad branch at the 02:14 incident has a
+ * true probability of 3.5%; this seed was found by trying seeds in order until that sample came up
+ * `close_account` (the 38th did), so every demo tells the same story. Nothing else is staged.
+ */
+export const DEMO_HISTORY_SEED = 'retrial-demo-history-38';
 
 /**
  * The demo, as a library call: starts the model simulator in this process, records 90 days of

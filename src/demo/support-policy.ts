@@ -70,7 +70,7 @@ export function renderSupportPolicy(today: Date): string {
   const appendix = Array.from({ length: 20 }, (_, index) =>
     `- Regional note ${index + 1}: billing region ${['north', 'south', 'east', 'west'][index % 4]} follows the same rules; local holidays move due dates to the next business day, and a ticket that arrives on a holiday is answered with the same policy as any other day.`,
   ).join('\n');
-  return `# Northwind Utilities support handbook (${PROMPT_VERSION})\nToday is ${today.toUTCString().slice(0, 16)} (UTC). Current time ${today.toISOString().slice(11, 16)} UTC.\n\n${body}\n\n## Regional notes\n${appendix}\n`;
+  return `# Northwind Utilities support handbook (${PROMPT_VERSION})\nToday is ${today.toUTCString().slice(0, 16)} (UTC).\n\n${body}\n\n## Regional notes\n${appendix}\n`;
 }
 
 /** A tiny policy knowledge base the agent retrieves from (the `retrieval` event of each run). */

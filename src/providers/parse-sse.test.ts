@@ -3,10 +3,7 @@ import { parseSse } from './parse-sse.ts';
 
 describe('parseSse', () => {
   it('splits events on blank lines and keeps event names', () => {
-    expect(parseSse('event: ping\ndata: {"type":"ping"}\n\ndata: [DONE]\n\n')).toEqual([
-      { event: 'ping', data: '{"type":"ping"}' },
-      { data: '[DONE]' },
-    ]);
+    expect(parseSse('event: ping\ndata: {"type":"ping"}\n\ndata: [DONE]\n\n')).toEqual([{ event: 'ping', data: '{"type":"ping"}' }, { data: '[DONE]' }]);
   });
 
   it('treats \\r\\n and \\r line endings like \\n', () => {

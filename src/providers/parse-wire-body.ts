@@ -5,11 +5,7 @@ import { z } from 'zod';
  * sentence names the expected format and the first problems, so a misrouted request (say an
  * Anthropic body sent to the OpenAI converter) is obvious from the message alone.
  */
-export function parseWireBody<Schema extends z.ZodType>(
-  schema: Schema,
-  body: unknown,
-  expected: string,
-): z.infer<Schema> {
+export function parseWireBody<Schema extends z.ZodType>(schema: Schema, body: unknown, expected: string): z.infer<Schema> {
   const result = schema.safeParse(body);
   if (result.success) return result.data;
   throw new TypeError(`Expected ${expected}, but the body does not match: ${z.prettifyError(result.error)}`);

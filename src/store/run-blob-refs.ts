@@ -14,7 +14,8 @@ export function collectRunBlobRefs(run: RunRecord, events: readonly StoredEvent[
   const refs = new Set<string>();
   for (const stored of events) {
     const parsed = parseEvent(parseEventJson(run.header.runId, stored));
-    if (!parsed.ok) throw new StoreError({ message: `Run ${run.header.runId} event ${stored.seq} is not a valid event (${parsed.message}); run \`retrial verify\` on it.` });
+    if (!parsed.ok)
+      throw new StoreError({ message: `Run ${run.header.runId} event ${stored.seq} is not a valid event (${parsed.message}); run \`retrial verify\` on it.` });
     // An event kind this version does not know still travels, but its refs cannot be followed.
     if (parsed.event === undefined) continue;
     for (const ref of blobRefsOfEvent(parsed.event)) refs.add(ref);

@@ -14,7 +14,8 @@ export interface RunWriteState {
  * checks so a batch that one refuses, all refuse, before anything of it lands.
  */
 export function checkAppend(runId: string, state: RunWriteState | undefined, events: readonly StoredEvent[], headHash: string): void {
-  if (state === undefined) throw new StoreError({ message: `Cannot append events to run ${runId}: the store has no such run; start the run in the same or an earlier batch.` });
+  if (state === undefined)
+    throw new StoreError({ message: `Cannot append events to run ${runId}: the store has no such run; start the run in the same or an earlier batch.` });
   if (state.ended) throw new StoreError({ message: `Cannot append events to run ${runId}: the run has already ended.` });
   let expected = state.eventCount;
   for (const event of events) {
@@ -22,7 +23,8 @@ export function checkAppend(runId: string, state: RunWriteState | undefined, eve
     expected++;
   }
   const last = events[events.length - 1];
-  if (last !== undefined && last.hash !== headHash) throw new StoreError({ message: `Cannot append to run ${runId}: the reported head hash is not the hash of event ${last.seq}.` });
+  if (last !== undefined && last.hash !== headHash)
+    throw new StoreError({ message: `Cannot append to run ${runId}: the reported head hash is not the hash of event ${last.seq}.` });
 }
 
 /** Checks a run can take an ending. */

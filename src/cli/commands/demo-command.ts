@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { type DemoSummary, runDemo } from '../../demo/index.ts';
-import { defaultStoreLocation, openStore } from '../../store/index.ts';
+import { openStore, resolveStoreLocation } from '../../store/index.ts';
 import { randomBytes } from 'node:crypto';
 import type { GlobalOptions } from '../command-context.ts';
 import { UsageError } from '../exit-codes.ts';
@@ -58,7 +58,7 @@ export function registerDemoCommand(program: Command): void {
       const all = { ...command.optsWithGlobals(), ...options } as DemoCommandOptions;
       const runs = parseIntegerOption(all.runs, '--runs', { min: 1, max: 1_000_000 }) ?? 2000;
       const concurrency = parseIntegerOption(all.concurrency, '--concurrency', { min: 1, max: 512 }) ?? 16;
-      const location = all.db ?? process.env.RETRIAL_DB ?? defaultStoreLocation();
+      const location = resolveStoreLocation(all.db);
       if (location.startsWith('postgres')) throw new UsageError('The demo records into a SQLite file; pass --db <path>.');
       if (!all.keep && existsSync(location)) {
         const existing = await openStore(location);

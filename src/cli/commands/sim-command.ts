@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { startSimulatorServer } from '../../demo/index.ts';
 import { parseIntegerOption } from '../parse-options.ts';
@@ -17,7 +18,7 @@ export function registerSimCommand(program: Command): void {
       const server = await startSimulatorServer({
         port: parseIntegerOption(options.port, '--port', { max: 65535 }) ?? 8788,
         host: options.host,
-        seed: options.seed,
+        seed: options.seed ?? randomBytes(8).toString('hex'),
         latencyMs: parseIntegerOption(options.latency, '--latency') ?? 0,
         ...(Object.keys(aliases).length ? { aliases } : {}),
       });

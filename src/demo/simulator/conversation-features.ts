@@ -39,7 +39,10 @@ const CUSTOMER_ID = /\bC-\d+\b/g;
 
 export function extractConversationFeatures(messages: readonly SimulatorMessage[]): ConversationFeatures {
   const latestUserText = [...messages].reverse().find((message) => message.role === 'user' && message.text.trim() !== '')?.text ?? '';
-  const systemText = messages.filter((message) => message.role === 'system').map((message) => message.text).join('\n');
+  const systemText = messages
+    .filter((message) => message.role === 'system')
+    .map((message) => message.text)
+    .join('\n');
   let account: SimulatedAccount | undefined;
   let lookedUp = false;
   let completedAction: ConversationFeatures['completedAction'];

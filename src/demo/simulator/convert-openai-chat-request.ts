@@ -20,7 +20,10 @@ const messageSchema = z.looseObject({
 const bodySchema = z.looseObject({
   model: z.string().min(1),
   messages: z.array(messageSchema).min(1),
-  tools: z.array(z.looseObject({ type: z.string().optional(), function: z.looseObject({ name: z.string() }) })).optional().nullable(),
+  tools: z
+    .array(z.looseObject({ type: z.string().optional(), function: z.looseObject({ name: z.string() }) }))
+    .optional()
+    .nullable(),
   tool_choice: z
     .union([z.enum(['auto', 'none', 'required']), z.looseObject({ function: z.looseObject({ name: z.string() }) })])
     .optional()

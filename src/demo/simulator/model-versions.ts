@@ -101,7 +101,7 @@ export const MODEL_VERSIONS: Readonly<Record<string, ModelVersion>> = {
       closeRequest: { close_account: 0.992, escalate_to_human: 0.005, reply: 0.003 },
       question: { reply: 0.975, escalate_to_human: 0.025 },
       // More lenient on old charges, stricter on repeat refunds, escalates a little later.
-      refund: { ...INCUMBENT_REFUND, denyAgeLimitDays: 65, denyPerPriorRefund: 1.8, escalateAmountLimit: 215 },
+      refund: { ...INCUMBENT_REFUND, denyAgeLimitDays: 64.5, denyPerPriorRefund: 1.8, escalateAmountLimit: 215 },
     },
   },
 };

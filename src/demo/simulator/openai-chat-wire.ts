@@ -44,8 +44,7 @@ export function renderOpenAiChatChunks(turn: SimulatedTurn, includeUsage: boolea
     // With include_usage the real API sends `usage: null` on every chunk but the last.
     ...(includeUsage ? { usage: null } : {}),
   });
-  const delta = (index: number, body: Json, finish: string | null = null): Json =>
-    envelope([{ index, delta: body, logprobs: null, finish_reason: finish }]);
+  const delta = (index: number, body: Json, finish: string | null = null): Json => envelope([{ index, delta: body, logprobs: null, finish_reason: finish }]);
   const chunks: Json[] = [];
   turn.choices.forEach((choice, index) => {
     const content = choice.content;
@@ -54,7 +53,13 @@ export function renderOpenAiChatChunks(turn: SimulatedTurn, includeUsage: boolea
       for (const piece of splitWords(content.text, 3)) chunks.push(delta(index, { content: piece }));
     } else {
       const call = toolCall(choice);
-      chunks.push(delta(index, { role: 'assistant', content: null, tool_calls: [{ index: 0, id: call.id, type: 'function', function: { name: content.toolName, arguments: '' } }] }));
+      chunks.push(
+        delta(index, {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ index: 0, id: call.id, type: 'function', function: { name: content.toolName, arguments: '' } }],
+        }),
+      );
       for (const fragment of splitFixed(call.function.arguments, 12)) {
         chunks.push(delta(index, { tool_calls: [{ index: 0, function: { arguments: fragment } }] }));
       }

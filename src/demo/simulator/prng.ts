@@ -17,12 +17,7 @@ export interface SeededRandom {
 /** xoshiro128** with its 128-bit state taken from sha256(seedText); 16 warm-up draws. */
 export function createSeededRandom(seedText: string): SeededRandom {
   const digest = createHash('sha256').update(seedText).digest();
-  const state = new Uint32Array([
-    digest.readUInt32LE(0),
-    digest.readUInt32LE(4),
-    digest.readUInt32LE(8),
-    digest.readUInt32LE(12),
-  ]);
+  const state = new Uint32Array([digest.readUInt32LE(0), digest.readUInt32LE(4), digest.readUInt32LE(8), digest.readUInt32LE(12)]);
   // An all-zero state would emit zeros forever; sha256 makes it astronomically unlikely, but cheap to rule out.
   if (state.every((word) => word === 0)) state[0] = 0x9e3779b9;
 
@@ -60,10 +55,4 @@ function rotateLeft(value: number, bits: number): number {
 export function standardGumbel(random: SeededRandom): number {
   const uniform = random.next() + 2 ** -54;
   return -Math.log(-Math.log(uniform));
-}
-
-/** A standard normal draw (Box-Muller), for the demo's generated populations. */
-export function standardNormal(random: SeededRandom): number {
-  const uniform = 1 - random.next();
-  return Math.sqrt(-2 * Math.log(uniform)) * Math.cos(2 * Math.PI * random.next());
 }

@@ -1,5 +1,4 @@
 import type { AccountPlan, SimulatedAccount } from './simulated-account.ts';
-import { type SeededRandom, standardNormal } from './prng.ts';
 
 /**
  * The population of refund requests the demo world is made of. SIMULATOR ONLY. The simulator's
@@ -33,13 +32,23 @@ const OTHER_MESSAGES = [
   'Please refund the {amount} you charged me, I did not use the service.',
 ];
 
+/** Any uniform [0, 1) source: a `SeededRandom` from `createSeededRandom`, or a plain function. */
+export type UniformSource = { next(): number } | (() => number);
+
 /** Draws one refund case; `customerNumber` makes the id (default: a random four-digit number). */
-export function generateRefundCase(random: SeededRandom, customerNumber?: number): RefundCase {
+export function generateRefundCase(source: UniformSource, customerNumber?: number): RefundCase {
+  const random = { next: typeof source === 'function' ? source : () => source.next() };
   const duplicate = random.next() < 0.3;
-  const amount = round2(Math.min(500, Math.max(10, 60 * Math.exp(0.8 * standardNormal(random)))));
+  const amount = round2(Math.min(500, Math.max(10, 60 * Math.exp(0.8 * standardNormalFrom(random)))));
   const ageDays = Math.floor(random.next() * 121);
   const priorRefunds = pickIndex(random, PRIOR_REFUND_WEIGHTS);
-  const plan = PLAN_WEIGHTS[pickIndex(random, PLAN_WEIGHTS.map(([, weight]) => weight))]?.[0] ?? 'basic';
+  const plan =
+    PLAN_WEIGHTS[
+      pickIndex(
+        random,
+        PLAN_WEIGHTS.map(([, weight]) => weight),
+      )
+    ]?.[0] ?? 'basic';
   const tenureMonths = 1 + Math.floor(random.next() * 96);
   const number = customerNumber ?? 1000 + Math.floor(random.next() * 9000);
   const name = FIRST_NAMES[Math.floor(random.next() * FIRST_NAMES.length)] ?? 'Ada';
@@ -61,7 +70,12 @@ export function generateRefundCase(random: SeededRandom, customerNumber?: number
   return { account, userMessage: `${template.replace('{amount}', `$${amount.toFixed(2)}`)} My id is C-${number}.` };
 }
 
-function pickIndex(random: SeededRandom, weights: readonly number[]): number {
+/** Box-Muller; 1 - u keeps the logarithm finite. */
+function standardNormalFrom(random: { next(): number }): number {
+  return Math.sqrt(-2 * Math.log(1 - random.next())) * Math.cos(2 * Math.PI * random.next());
+}
+
+function pickIndex(random: { next(): number }, weights: readonly number[]): number {
   let remaining = random.next() * weights.reduce((sum, weight) => sum + weight, 0);
   for (let index = 0; index < weights.length; index++) {
     remaining -= weights[index] as number;

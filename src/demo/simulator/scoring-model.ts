@@ -2,13 +2,7 @@ import { type ConversationFeatures, extractConversationFeatures, type SimulatorM
 import { type ActionProbabilityTable, MODEL_VERSIONS, type RefundWeights, type ScoringWeights } from './model-versions.ts';
 import { type SeededRandom, standardGumbel } from './prng.ts';
 import type { SimulatedAccount } from './simulated-account.ts';
-import {
-  type ActionRecord,
-  SIMULATOR_ACTIONS,
-  SIMULATOR_TOOL_NAMES,
-  type SimulatorAction,
-  type SimulatorToolChoice,
-} from './simulator-actions.ts';
+import { type ActionRecord, SIMULATOR_ACTIONS, SIMULATOR_TOOL_NAMES, type SimulatorAction, type SimulatorToolChoice } from './simulator-actions.ts';
 
 /**
  * The simulated model's scoring model: conversation features to one logit per action, then exact
@@ -58,8 +52,7 @@ function refundLogits(weights: RefundWeights, account: SimulatedAccount): Action
     weights.approvePlan[account.plan] +
     (weights.approvePerTenureYear * Math.min(account.tenure_months, 60)) / 12;
   logits.deny_refund =
-    weights.denyPerDay * (charge.age_days - weights.denyAgeLimitDays) +
-    weights.denyPerPriorRefund * Math.max(0, account.prior_refunds_90d - 1);
+    weights.denyPerDay * (charge.age_days - weights.denyAgeLimitDays) + weights.denyPerPriorRefund * Math.max(0, account.prior_refunds_90d - 1);
   logits.escalate_to_human = weights.escalateBase + weights.escalatePerDollar * (charge.amount - weights.escalateAmountLimit);
   return logits;
 }

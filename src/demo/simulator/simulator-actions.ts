@@ -4,14 +4,7 @@
  * always possible. The order is fixed: the sampler draws one Gumbel value per action in this
  * order whatever the request offers, so offering one more tool never shifts another action's draw.
  */
-export const SIMULATOR_TOOL_NAMES = [
-  'lookup_account',
-  'set_grace_period',
-  'close_account',
-  'issue_refund',
-  'deny_refund',
-  'escalate_to_human',
-] as const;
+export const SIMULATOR_TOOL_NAMES = ['lookup_account', 'set_grace_period', 'close_account', 'issue_refund', 'deny_refund', 'escalate_to_human'] as const;
 export type SimulatorToolName = (typeof SIMULATOR_TOOL_NAMES)[number];
 
 export const SIMULATOR_ACTIONS = [...SIMULATOR_TOOL_NAMES, 'reply'] as const;

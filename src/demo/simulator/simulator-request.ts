@@ -25,8 +25,11 @@ export interface SimulatorRequest {
   includeUsage: boolean;
   /**
    * The body minus fields that do not change what the model sees (`stream`, `stream_options`,
-   * `user`, `metadata`). Its canonical JSON, with the occurrence index, seeds the sampling noise,
-   * so streaming or not and who asked never change the answer.
+   * `user`, `metadata`) and minus system prompts. Its canonical JSON, with the occurrence index,
+   * seeds the sampling noise, so streaming or not and who asked never change the answer. System
+   * prompts are left out of the key because the demo's carries today's date: leaving it in would
+   * make a recorded history depend on the day it was recorded. (The scoring model reads the system
+   * prompt only as a last resort for a customer id, so distinct conversations keep distinct keys.)
    */
   seedBody: Record<string, unknown>;
   /** Length of the prompt's canonical JSON; usage counts ceil(characters / 4) tokens. */
@@ -39,6 +42,13 @@ export const TRANSPORT_ONLY_FIELDS = ['stream', 'stream_options', 'user', 'metad
 export function withoutTransportFields(body: Record<string, unknown>): Record<string, unknown> {
   const copy = { ...body };
   for (const field of TRANSPORT_ONLY_FIELDS) delete copy[field];
+  delete copy.system;
+  if (Array.isArray(copy.messages)) {
+    copy.messages = copy.messages.filter((message) => {
+      const role = (message as { role?: unknown } | null)?.role;
+      return role !== 'system' && role !== 'developer';
+    });
+  }
   return copy;
 }
 
@@ -52,7 +62,13 @@ export class SimulatorRequestError extends Error {
   readonly type: string;
   readonly code: string | null;
   readonly param: string | null;
-  constructor({ status, type, code = null, param = null, message }: { status: number; type: string; code?: string | null; param?: string | null; message: string }) {
+  constructor({
+    status,
+    type,
+    code = null,
+    param = null,
+    message,
+  }: { status: number; type: string; code?: string | null; param?: string | null; message: string }) {
     super(`${message} (retrial model simulator)`);
     this.name = 'SimulatorRequestError';
     this.status = status;

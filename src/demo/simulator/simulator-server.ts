@@ -47,7 +47,9 @@ export async function startSimulatorServer(options: SimulatorServerOptions = {})
     if (method === 'GET' && pathname.startsWith('/v1/models/')) {
       const id = decodeURIComponent(pathname.slice('/v1/models/'.length));
       const found = listModels(model).find((entry) => entry.id === id);
-      return found ? { status: 200, json: found } : openAiErrorResult(404, 'invalid_request_error', `The model '${id}' does not exist.`, 'model_not_found', 'model');
+      return found
+        ? { status: 200, json: found }
+        : openAiErrorResult(404, 'invalid_request_error', `The model '${id}' does not exist.`, 'model_not_found', 'model');
     }
     const isOpenAi = pathname === '/v1/chat/completions';
     const isAnthropic = pathname === '/v1/messages';
@@ -105,7 +107,12 @@ export async function startSimulatorServer(options: SimulatorServerOptions = {})
 }
 
 function listModels(model: SimulatedModel) {
-  const versions = Object.values(MODEL_VERSIONS).map((version) => ({ id: version.id, object: 'model', created: version.created, owned_by: 'retrial-simulator' }));
+  const versions = Object.values(MODEL_VERSIONS).map((version) => ({
+    id: version.id,
+    object: 'model',
+    created: version.created,
+    owned_by: 'retrial-simulator',
+  }));
   const aliases = Object.entries(model.aliases()).map(([alias, versionId]) => ({
     id: alias,
     object: 'model',

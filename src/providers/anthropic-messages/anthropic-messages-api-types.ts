@@ -29,9 +29,7 @@ export const anthropicMessagesRequestSchema = z.looseObject({
   messages: z.array(anthropicMessagesMessageSchema),
   system: z.union([z.string(), z.array(anthropicMessagesBlockSchema)]).optional(),
   tools: z.array(anthropicMessagesToolSchema).optional(),
-  tool_choice: z
-    .looseObject({ type: z.string(), name: z.string().optional(), disable_parallel_tool_use: z.boolean().optional() })
-    .optional(),
+  tool_choice: z.looseObject({ type: z.string(), name: z.string().optional(), disable_parallel_tool_use: z.boolean().optional() }).optional(),
   output_config: z.looseObject({ effort: z.string().nullish(), format: z.unknown().optional() }).optional(),
   stream: z.boolean().optional(),
 });

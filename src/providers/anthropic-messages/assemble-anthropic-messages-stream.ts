@@ -1,5 +1,5 @@
 import { parseJsonOrString } from '../parse-json-or-string.ts';
-import { parseSse } from '../parse-sse.ts';
+import { parseSseJson } from '../parse-sse-json.ts';
 import { parseWireBody } from '../parse-wire-body.ts';
 import { type AnthropicMessagesStreamEvent, anthropicMessagesStreamEventSchema } from './anthropic-messages-api-types.ts';
 
@@ -18,8 +18,7 @@ const knownEventTypes = new Set(anthropicMessagesStreamEventSchema.options.map((
 export function assembleAnthropicMessagesStream(sseText: string): unknown {
   let message: MessageSnapshot | undefined;
   const toolInputBuffers = new Map<number, string>();
-  for (const sseEvent of parseSse(sseText)) {
-    const json: unknown = JSON.parse(sseEvent.data);
+  for (const { json } of parseSseJson(sseText)) {
     const type = typeof json === 'object' && json !== null ? (json as { type?: unknown }).type : undefined;
     if (typeof type !== 'string' || !knownEventTypes.has(type as never)) continue;
     const event = parseWireBody(anthropicMessagesStreamEventSchema, json, 'an Anthropic Messages stream event');

@@ -9,10 +9,7 @@ import type { AnthropicMessagesBlock, AnthropicMessagesRequest } from './anthrop
  * message, so a tool round trip looks the same in both formats, while a user message that mixes
  * results with text stays a user message (splitting it would invent an order the caller never sent).
  */
-export function convertToCanonicalMessages(
-  system: AnthropicMessagesRequest['system'],
-  messages: AnthropicMessagesRequest['messages'],
-): CanonicalMessage[] {
+export function convertToCanonicalMessages(system: AnthropicMessagesRequest['system'], messages: AnthropicMessagesRequest['messages']): CanonicalMessage[] {
   const canonical: CanonicalMessage[] = [];
   if (system !== undefined) {
     canonical.push({ role: 'system', content: typeof system === 'string' ? [{ type: 'text', text: system }] : system.map(convertToCanonicalPart) });

@@ -2,7 +2,7 @@ import type { CanonicalTool } from '../../tape/index.ts';
 import { fillSamplingDefaults } from '../fill-sampling-defaults.ts';
 import { parseWireBody } from '../parse-wire-body.ts';
 import type { CanonicalRequestDraft } from '../wire-format.ts';
-import { anthropicMessagesRequestSchema, type AnthropicMessagesRequest } from './anthropic-messages-api-types.ts';
+import { type AnthropicMessagesRequest, anthropicMessagesRequestSchema } from './anthropic-messages-api-types.ts';
 import { convertToCanonicalMessages } from './convert-to-canonical-messages.ts';
 
 /**

@@ -14,11 +14,7 @@ export { mapAnthropicMessagesFinishReason } from './map-anthropic-messages-finis
 export const anthropicMessagesWireFormat: WireFormat = {
   id: 'anthropic-messages',
   matchesRequest: (url, body) =>
-    url.pathname.replace(/\/+$/, '').endsWith('/messages') &&
-    typeof body === 'object' &&
-    body !== null &&
-    'messages' in body &&
-    'max_tokens' in body,
+    url.pathname.replace(/\/+$/, '').endsWith('/messages') && typeof body === 'object' && body !== null && 'messages' in body && 'max_tokens' in body,
   convertToCanonicalRequest,
   convertToCanonicalResponse,
   assembleStream: assembleAnthropicMessagesStream,

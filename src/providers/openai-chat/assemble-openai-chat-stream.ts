@@ -1,9 +1,14 @@
-import { parseSse } from '../parse-sse.ts';
+import { parseSseJson } from '../parse-sse-json.ts';
 import { parseWireBody } from '../parse-wire-body.ts';
 import { type OpenaiChatChunk, openaiChatChunkSchema } from './openai-chat-api-types.ts';
 
 type ChunkChoice = OpenaiChatChunk['choices'][number];
-interface ToolCallState { id: string | null; type: string | null; name: string; arguments: string }
+interface ToolCallState {
+  id: string | null;
+  type: string | null;
+  name: string;
+  arguments: string;
+}
 interface ChoiceState {
   index: number;
   /** Delta fields other than the streamed ones (e.g. `annotations`), last value wins. */
@@ -29,9 +34,7 @@ export function assembleOpenaiChatStream(sseText: string): unknown {
   let header: Record<string, unknown> | undefined;
   let usage: unknown;
   const choices = new Map<number, ChoiceState>();
-  for (const event of parseSse(sseText)) {
-    if (event.data === '[DONE]') break;
-    const json: unknown = JSON.parse(event.data);
+  for (const { json } of parseSseJson(sseText)) {
     if (typeof json === 'object' && json !== null && 'error' in json) return json;
     const chunk = parseWireBody(openaiChatChunkSchema, json, 'an OpenAI chat.completion.chunk');
     const { choices: chunkChoices, usage: chunkUsage, object: _object, obfuscation: _obfuscation, ...topLevel } = chunk;
@@ -57,7 +60,17 @@ export function assembleOpenaiChatStream(sseText: string): unknown {
 function accumulateChoice(choices: Map<number, ChoiceState>, choice: ChunkChoice): void {
   let state = choices.get(choice.index);
   if (state === undefined) {
-    state = { index: choice.index, messageExtras: {}, choiceExtras: {}, role: 'assistant', content: null, refusal: null, toolCalls: new Map(), logprobs: null, finishReason: null };
+    state = {
+      index: choice.index,
+      messageExtras: {},
+      choiceExtras: {},
+      role: 'assistant',
+      content: null,
+      refusal: null,
+      toolCalls: new Map(),
+      logprobs: null,
+      finishReason: null,
+    };
     choices.set(choice.index, state);
   }
   const { index: _index, delta, finish_reason: finishReason, logprobs, ...choiceExtras } = choice;

@@ -8,33 +8,35 @@ import type { OpenaiChatMessage, OpenaiChatToolCall } from './openai-chat-api-ty
  * different whitespace compares equal.
  */
 export function convertToCanonicalMessages(messages: OpenaiChatMessage[]): CanonicalMessage[] {
-  return messages.map((message): CanonicalMessage => {
-    const name = message.role !== 'function' && typeof message.name === 'string' ? message.name : undefined;
-    const withName = (converted: CanonicalMessage) => (name === undefined ? converted : { ...converted, name });
-    switch (message.role) {
-      case 'system':
-      case 'developer':
-        return withName({ role: 'system', content: convertContent(message.content) });
-      case 'user':
-        return withName({ role: 'user', content: convertContent(message.content) });
-      case 'assistant': {
-        const content = message.content == null ? [] : convertContent(message.content);
-        if (message.refusal != null) content.push({ type: 'other', raw: { type: 'refusal', refusal: message.refusal } });
-        for (const toolCall of message.tool_calls ?? []) content.push(convertToolCall(toolCall));
-        return withName({ role: 'assistant', content });
-      }
-      case 'tool':
-        return {
-          role: 'tool',
-          content: [{ type: 'tool-result', toolCallId: message.tool_call_id, output: parseToolOutput(message.content) }],
-        };
-      case 'function':
-        return {
-          role: 'tool',
-          content: [{ type: 'tool-result', toolCallId: '', toolName: message.name, output: parseToolOutput(message.content ?? '') }],
-        };
+  return messages.map(convertMessage);
+}
+
+function convertMessage(message: OpenaiChatMessage): CanonicalMessage {
+  const name = message.role !== 'function' && typeof message.name === 'string' ? message.name : undefined;
+  const withName = (converted: CanonicalMessage) => (name === undefined ? converted : { ...converted, name });
+  switch (message.role) {
+    case 'system':
+    case 'developer':
+      return withName({ role: 'system', content: convertContent(message.content) });
+    case 'user':
+      return withName({ role: 'user', content: convertContent(message.content) });
+    case 'assistant': {
+      const content = message.content == null ? [] : convertContent(message.content);
+      if (message.refusal != null) content.push({ type: 'other', raw: { type: 'refusal', refusal: message.refusal } });
+      for (const toolCall of message.tool_calls ?? []) content.push(convertToolCall(toolCall));
+      return withName({ role: 'assistant', content });
     }
-  });
+    case 'tool':
+      return {
+        role: 'tool',
+        content: [{ type: 'tool-result', toolCallId: message.tool_call_id, output: parseToolOutput(message.content) }],
+      };
+    case 'function':
+      return {
+        role: 'tool',
+        content: [{ type: 'tool-result', toolCallId: '', toolName: message.name, output: parseToolOutput(message.content ?? '') }],
+      };
+  }
 }
 
 /** Converts one `tool_calls` entry; arguments that aren't valid JSON are kept as the raw string. */

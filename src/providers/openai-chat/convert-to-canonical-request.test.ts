@@ -5,6 +5,8 @@ import { followUpParams, toolCallParams } from './__fixtures__/openai-chat-calls
 import { convertToCanonicalRequest } from './convert-to-canonical-request.ts';
 
 const fixture = (name: string) => readFixture(import.meta.url, name);
+/** The fixture's exact wire bytes: the SDK serializes with plain JSON.stringify, so this keeps key order. */
+const wireBytes = (name: string) => JSON.stringify(JSON.parse(fixture(name)));
 const weatherTool = {
   name: 'get_weather',
   description: 'Current weather for a city.',
@@ -43,7 +45,7 @@ describe('openai-chat convertToCanonicalRequest', () => {
     const { client, requests } = createTestClient(() => ({ json: readJsonFixture(import.meta.url, 'tool-call-response.json') }));
     await client.chat.completions.create(toolCallParams);
     expect(requests[0]?.url.pathname).toBe('/v1/chat/completions');
-    expect(requests[0]?.bodyText).toBe(fixture('tool-call-request.json'));
+    expect(requests[0]?.bodyText).toBe(wireBytes('tool-call-request.json'));
 
     expect(convertToCanonicalRequest(JSON.parse(fixture('tool-call-request.json')))).toEqual({
       model: 'gpt-4.1',
@@ -61,18 +63,33 @@ describe('openai-chat convertToCanonicalRequest', () => {
     for await (const _chunk of await client.chat.completions.create(followUpParams));
     // The SDK sends stream_options only when the caller does, and `accept: application/json` even for streams.
     expect(requests[0]?.headers.accept).toBe('application/json');
-    expect(requests[0]?.bodyText).toBe(fixture('follow-up-request.json'));
+    expect(requests[0]?.bodyText).toBe(wireBytes('follow-up-request.json'));
 
     const draft = convertToCanonicalRequest(JSON.parse(fixture('follow-up-request.json')));
     expect(draft.messages.slice(2)).toEqual([
       {
         role: 'assistant',
         content: [
-          { type: 'tool-call', toolCallId: 'call_7QhN2vXk9LmP4rTs8WbJ1cYe', toolName: 'get_weather', input: { city: 'Paris', unit: 'celsius' }, rawArguments: '{"city":"Paris","unit":"celsius"}' },
-          { type: 'tool-call', toolCallId: 'call_R5dF3gHj6KlZ0xCv2BnM8aQw', toolName: 'get_weather', input: { city: 'Tokyo', unit: 'celsius' }, rawArguments: '{"city":"Tokyo","unit":"celsius"}' },
+          {
+            type: 'tool-call',
+            toolCallId: 'call_7QhN2vXk9LmP4rTs8WbJ1cYe',
+            toolName: 'get_weather',
+            input: { city: 'Paris', unit: 'celsius' },
+            rawArguments: '{"city":"Paris","unit":"celsius"}',
+          },
+          {
+            type: 'tool-call',
+            toolCallId: 'call_R5dF3gHj6KlZ0xCv2BnM8aQw',
+            toolName: 'get_weather',
+            input: { city: 'Tokyo', unit: 'celsius' },
+            rawArguments: '{"city":"Tokyo","unit":"celsius"}',
+          },
         ],
       },
-      { role: 'tool', content: [{ type: 'tool-result', toolCallId: 'call_7QhN2vXk9LmP4rTs8WbJ1cYe', output: { temperature: 18, conditions: 'partly cloudy' } }] },
+      {
+        role: 'tool',
+        content: [{ type: 'tool-result', toolCallId: 'call_7QhN2vXk9LmP4rTs8WbJ1cYe', output: { temperature: 18, conditions: 'partly cloudy' } }],
+      },
       { role: 'tool', content: [{ type: 'tool-result', toolCallId: 'call_R5dF3gHj6KlZ0xCv2BnM8aQw', output: { temperature: 24, conditions: 'clear' } }] },
     ]);
     expect(draft.toolChoice).toBe('none');
@@ -87,8 +104,21 @@ describe('openai-chat convertToCanonicalRequest', () => {
       model: 'gpt-5',
       messages: [
         { role: 'developer', content: [{ type: 'text', text: 'Be brief.' }] },
-        { role: 'user', name: 'ana', content: [{ type: 'text', text: 'What is this?' }, { type: 'image_url', image_url: { url: 'https://x/cat.png', detail: 'low' } }, { type: 'input_audio', input_audio: { data: 'AAA', format: 'wav' } }] },
-        { role: 'assistant', content: 'Hm.', refusal: 'I cannot.', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'look', arguments: '{"broken' } }] },
+        {
+          role: 'user',
+          name: 'ana',
+          content: [
+            { type: 'text', text: 'What is this?' },
+            { type: 'image_url', image_url: { url: 'https://x/cat.png', detail: 'low' } },
+            { type: 'input_audio', input_audio: { data: 'AAA', format: 'wav' } },
+          ],
+        },
+        {
+          role: 'assistant',
+          content: 'Hm.',
+          refusal: 'I cannot.',
+          tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'look', arguments: '{"broken' } }],
+        },
         { role: 'tool', tool_call_id: 'call_1', content: [{ type: 'text', text: 'not json' }] },
       ],
       tools: [{ type: 'function', function: { name: 'look' } }],
@@ -98,8 +128,23 @@ describe('openai-chat convertToCanonicalRequest', () => {
     });
     expect(draft.messages).toEqual([
       { role: 'system', content: [{ type: 'text', text: 'Be brief.' }] },
-      { role: 'user', name: 'ana', content: [{ type: 'text', text: 'What is this?' }, { type: 'image', source: { type: 'url', url: 'https://x/cat.png', detail: 'low' } }, { type: 'other', raw: { type: 'input_audio', input_audio: { data: 'AAA', format: 'wav' } } }] },
-      { role: 'assistant', content: [{ type: 'text', text: 'Hm.' }, { type: 'other', raw: { type: 'refusal', refusal: 'I cannot.' } }, { type: 'tool-call', toolCallId: 'call_1', toolName: 'look', input: '{"broken', rawArguments: '{"broken' }] },
+      {
+        role: 'user',
+        name: 'ana',
+        content: [
+          { type: 'text', text: 'What is this?' },
+          { type: 'image', source: { type: 'url', url: 'https://x/cat.png', detail: 'low' } },
+          { type: 'other', raw: { type: 'input_audio', input_audio: { data: 'AAA', format: 'wav' } } },
+        ],
+      },
+      {
+        role: 'assistant',
+        content: [
+          { type: 'text', text: 'Hm.' },
+          { type: 'other', raw: { type: 'refusal', refusal: 'I cannot.' } },
+          { type: 'tool-call', toolCallId: 'call_1', toolName: 'look', input: '{"broken', rawArguments: '{"broken' },
+        ],
+      },
       { role: 'tool', content: [{ type: 'tool-result', toolCallId: 'call_1', output: 'not json' }] },
     ]);
     expect(draft.tools).toEqual([{ name: 'look', inputSchema: null }]);

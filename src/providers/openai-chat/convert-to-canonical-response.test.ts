@@ -12,8 +12,20 @@ describe('openai-chat convertToCanonicalResponse', () => {
       model: { requested: 'gpt-4.1', served: 'gpt-4.1-2025-04-14' },
       systemFingerprint: 'fp_51e1070cf2',
       content: [
-        { type: 'tool-call', toolCallId: 'call_7QhN2vXk9LmP4rTs8WbJ1cYe', toolName: 'get_weather', input: { city: 'Paris', unit: 'celsius' }, rawArguments: '{"city":"Paris","unit":"celsius"}' },
-        { type: 'tool-call', toolCallId: 'call_R5dF3gHj6KlZ0xCv2BnM8aQw', toolName: 'get_weather', input: { city: 'Tokyo', unit: 'celsius' }, rawArguments: '{"city":"Tokyo","unit":"celsius"}' },
+        {
+          type: 'tool-call',
+          toolCallId: 'call_7QhN2vXk9LmP4rTs8WbJ1cYe',
+          toolName: 'get_weather',
+          input: { city: 'Paris', unit: 'celsius' },
+          rawArguments: '{"city":"Paris","unit":"celsius"}',
+        },
+        {
+          type: 'tool-call',
+          toolCallId: 'call_R5dF3gHj6KlZ0xCv2BnM8aQw',
+          toolName: 'get_weather',
+          input: { city: 'Tokyo', unit: 'celsius' },
+          rawArguments: '{"city":"Tokyo","unit":"celsius"}',
+        },
       ],
       finishReason: { unified: 'tool-calls', raw: 'tool_calls' },
       usage: { inputTokens: 112, outputTokens: 52, totalTokens: 164, raw: body.usage },
@@ -33,7 +45,13 @@ describe('openai-chat convertToCanonicalResponse', () => {
         object: 'chat.completion',
         created: 1,
         model: 'llama-3.1-8b',
-        choices: [{ index: 0, message: { role: 'assistant', content: '', tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{"a":' } }] }, finish_reason: 'length' }],
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: '', tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{"a":' } }] },
+            finish_reason: 'length',
+          },
+        ],
       },
       'local-llama',
     );

@@ -14,8 +14,7 @@ export * from './openai-chat-api-types.ts';
  */
 export const openaiChatWireFormat: WireFormat = {
   id: 'openai-chat',
-  matchesRequest: (url, body) =>
-    url.pathname.replace(/\/+$/, '').endsWith('/chat/completions') && typeof body === 'object' && body !== null,
+  matchesRequest: (url, body) => url.pathname.replace(/\/+$/, '').endsWith('/chat/completions') && typeof body === 'object' && body !== null,
   convertToCanonicalRequest,
   convertToCanonicalResponse,
   assembleStream: assembleOpenaiChatStream,

@@ -32,7 +32,12 @@ describe('renderOpenaiChatStream', () => {
       object: 'chat.completion',
       created: 9,
       model: 'gpt-4.1-mini-2025-04-14',
-      choices: [0, 1].map((index) => ({ index, message: { role: 'assistant', content: `Answer ${index} ✓`, refusal: null, annotations: [] }, logprobs: null, finish_reason: 'stop' })),
+      choices: [0, 1].map((index) => ({
+        index,
+        message: { role: 'assistant', content: `Answer ${index} ✓`, refusal: null, annotations: [] },
+        logprobs: null,
+        finish_reason: 'stop',
+      })),
       system_fingerprint: 'fp_x',
     };
     const chunks = renderOpenaiChatStream(body);

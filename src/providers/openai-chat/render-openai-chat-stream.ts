@@ -33,7 +33,10 @@ function renderChoiceDeltas(choice: ResponseChoice): unknown[] {
   for (const piece of splitText(refusal ?? '')) deltas.push(delta({ refusal: piece }));
   (toolCalls ?? []).forEach((toolCall, toolCallIndex) => {
     const { function: fn, ...toolCallRest } = toolCall;
-    if (fn === undefined) return void deltas.push(delta({ tool_calls: [{ index: toolCallIndex, ...toolCall }] }));
+    if (fn === undefined) {
+      deltas.push(delta({ tool_calls: [{ index: toolCallIndex, ...toolCall }] }));
+      return;
+    }
     deltas.push(delta({ tool_calls: [{ index: toolCallIndex, ...toolCallRest, function: { name: fn.name, arguments: '' } }] }));
     for (const piece of splitText(fn.arguments, 12)) {
       deltas.push(delta({ tool_calls: [{ index: toolCallIndex, function: { arguments: piece } }] }));

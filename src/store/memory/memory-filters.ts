@@ -12,7 +12,9 @@ export function matchesRunFilter(run: MemoryRun, runDecisions: readonly Decision
   if (filter.until !== undefined && run.recordedAtMs >= filter.until) return false;
   if (filter.decisionType !== undefined || filter.decisionValue !== undefined) {
     const found = runDecisions.some(
-      (decision) => (filter.decisionType === undefined || decision.type === filter.decisionType) && (filter.decisionValue === undefined || decision.value === filter.decisionValue),
+      (decision) =>
+        (filter.decisionType === undefined || decision.type === filter.decisionType) &&
+        (filter.decisionValue === undefined || decision.value === filter.decisionValue),
     );
     if (!found) return false;
   }

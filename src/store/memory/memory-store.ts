@@ -2,7 +2,7 @@ import type { RunRecord, StoredBlob } from '../../tape/index.ts';
 import { RunNotFoundError, StoreError } from '../errors.ts';
 import { collectRunBlobRefs } from '../run-blob-refs.ts';
 import { suggestRunIds } from '../run-id-suggestions.ts';
-import type { DecisionFilter, DecisionRecord, RunBundle, RunFilter, RunSummary, RunWriter, Store, StoreStats, StoredEvent, WriteBatch } from '../store.ts';
+import type { DecisionFilter, DecisionRecord, RunBundle, RunFilter, RunSummary, RunWriter, Store, StoredEvent, StoreStats, WriteBatch } from '../store.ts';
 import { checkBundle } from '../write-batch-checks.ts';
 import { isWriterAliveOnThisHost } from '../writer-liveness.ts';
 import { compareDecisions, compareText, matchesDecisionFilter, matchesRunFilter, page } from './memory-filters.ts';

@@ -1,7 +1,7 @@
 import type { RunRecord } from '../../tape/index.ts';
 import { StoreError } from '../errors.ts';
 import type { RunBundle, RunWriter, StoredEvent, WriteBatch } from '../store.ts';
-import { checkAppend, checkEnding, recordedAtMs, type RunWriteState } from '../write-batch-checks.ts';
+import { checkAppend, checkEnding, type RunWriteState, recordedAtMs } from '../write-batch-checks.ts';
 import { copyBlob, copyDecision, copyRun, type MemoryRun, type MemoryTables } from './memory-run.ts';
 
 /**
@@ -49,7 +49,11 @@ export function stageRunImport(tables: MemoryTables, bundle: RunBundle): MemoryT
 /** Applies staged changes; appended events join the run's existing ones. */
 export function commitStaged(tables: MemoryTables, staged: MemoryTables): void {
   for (const [runId, run] of staged.runs) tables.runs.set(runId, run);
-  for (const [runId, events] of staged.events) tables.events.set(runId, [...(tables.events.get(runId) ?? []), ...events]);
+  for (const [runId, events] of staged.events) {
+    const stored = tables.events.get(runId);
+    if (stored === undefined) tables.events.set(runId, events);
+    else for (const event of events) stored.push(event);
+  }
   for (const [hash, blob] of staged.blobs) tables.blobs.set(hash, blob);
   for (const [decisionId, decision] of staged.decisions) tables.decisions.set(decisionId, decision);
 }
@@ -58,7 +62,14 @@ function stateOf(run: MemoryRun | undefined): RunWriteState | undefined {
   return run === undefined ? undefined : { eventCount: run.record.eventCount, ended: run.record.ending !== null };
 }
 
-function stageRun(staged: MemoryTables, current: (runId: string) => MemoryRun | undefined, record: RunRecord, writer: RunWriter | null, modelsServed: readonly string[], eventBytes: number): void {
+function stageRun(
+  staged: MemoryTables,
+  current: (runId: string) => MemoryRun | undefined,
+  record: RunRecord,
+  writer: RunWriter | null,
+  modelsServed: readonly string[],
+  eventBytes: number,
+): void {
   const runId = record.header.runId;
   if (current(runId) !== undefined) throw new StoreError({ message: `Cannot start run ${runId}: the store already has a run with this id.` });
   const recordedAt = recordedAtMs(runId, record.header.recordedAt);

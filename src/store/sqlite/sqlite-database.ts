@@ -11,6 +11,9 @@ export interface SqliteStatementLike {
   all(...parameters: unknown[]): unknown[];
 }
 
+/** Returns the cached prepared statement for a SQL text. */
+export type StatementSource = (sql: string) => SqliteStatementLike;
+
 /** A function wrapped in a transaction: calling it runs BEGIN ... COMMIT, or ROLLBACK on a throw. */
 export interface SqliteTransactionLike<Arguments extends unknown[], Result> {
   (...parameters: Arguments): Result;
@@ -50,7 +53,10 @@ export function openSqliteDatabase(path: string, options: { readonly: boolean })
     } else {
       const current = readSchemaVersion(like);
       assertSchemaKnown(current, LATEST_SCHEMA_VERSION, path);
-      if (current < LATEST_SCHEMA_VERSION) throw new StoreError({ message: `The store at ${path} has schema version ${current} and needs migrating; open it once without readonly to upgrade it.` });
+      if (current < LATEST_SCHEMA_VERSION)
+        throw new StoreError({
+          message: `The store at ${path} has schema version ${current} and needs migrating; open it once without readonly to upgrade it.`,
+        });
     }
     // Foreign keys stay off: the store checks run existence itself, and decisions may outlive runs.
     return like;

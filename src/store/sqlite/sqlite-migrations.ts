@@ -131,6 +131,8 @@ export function applySqliteMigrations(database: SqliteDatabaseLike, location: st
 /** Refuses a database written by a newer retrial: this code would misread or corrupt its tables. */
 export function assertSchemaKnown(current: number, latest: number, location: string): void {
   if (current > latest) {
-    throw new StoreError({ message: `The store at ${location} has schema version ${current}, newer than this retrial knows (${latest}); upgrade retrial to open it.` });
+    throw new StoreError({
+      message: `The store at ${location} has schema version ${current}, newer than this retrial knows (${latest}); upgrade retrial to open it.`,
+    });
   }
 }

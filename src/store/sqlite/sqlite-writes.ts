@@ -1,11 +1,8 @@
 import { canonicalJson, type RunRecord, type StoredBlob } from '../../tape/index.ts';
 import type { DecisionRecord, RunBundle, RunWriter, StoredEvent, WriteBatch } from '../store.ts';
-import { checkAppend, checkEnding, recordedAtMs, type RunWriteState } from '../write-batch-checks.ts';
-import type { SqliteStatementLike } from './sqlite-database.ts';
+import { checkAppend, checkEnding, type RunWriteState, recordedAtMs } from '../write-batch-checks.ts';
+import type { StatementSource } from './sqlite-database.ts';
 import { asBuffer, DECISION_COLUMNS, decisionParameters } from './sqlite-rows.ts';
-
-/** Returns the cached prepared statement for a SQL text. */
-export type StatementSource = (sql: string) => SqliteStatementLike;
 
 /**
  * Applies a batch; the caller wraps this in one IMMEDIATE transaction, so a check or constraint
@@ -50,7 +47,9 @@ export function applyRunImport(statement: StatementSource, bundle: RunBundle): '
 }
 
 export function readRunState(statement: StatementSource, runId: string): RunWriteState | undefined {
-  const row = statement('SELECT event_count, ending_json IS NOT NULL AS ended FROM runs WHERE run_id = ?').get(runId) as { event_count: number; ended: number } | undefined;
+  const row = statement('SELECT event_count, ending_json IS NOT NULL AS ended FROM runs WHERE run_id = ?').get(runId) as
+    | { event_count: number; ended: number }
+    | undefined;
   return row === undefined ? undefined : { eventCount: row.event_count, ended: row.ended === 1 };
 }
 
@@ -98,7 +97,9 @@ function insertBlobs(statement: StatementSource, blobs: readonly StoredBlob[]): 
 }
 
 function insertDecisions(statement: StatementSource, decisions: readonly DecisionRecord[]): void {
-  const placeholders = DECISION_COLUMNS.split(',').map(() => '?').join(', ');
+  const placeholders = DECISION_COLUMNS.split(',')
+    .map(() => '?')
+    .join(', ');
   const insertDecision = statement(`INSERT INTO decisions (${DECISION_COLUMNS}) VALUES (${placeholders})`);
   for (const decision of decisions) insertDecision.run(...decisionParameters(decision));
 }

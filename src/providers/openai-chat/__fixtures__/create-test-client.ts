@@ -23,7 +23,7 @@ export function withoutParsed(completion: { choices: Array<{ message: object }> 
  * Params for driving the SDK's stream helper in replay tests. Deliberately without `strict`
  * tools: with them the helper adds `parsed_arguments` to every tool call, which is not wire data.
  */
-export const plainStreamParams: OpenAI.Chat.ChatCompletionStreamParams = {
+export const plainStreamParams: Omit<OpenAI.Chat.ChatCompletionCreateParamsNonStreaming, 'stream'> = {
   model: 'gpt-4.1',
   messages: [{ role: 'user', content: 'What is the weather in Paris and Tokyo right now?' }],
 };

@@ -1,0 +1,39 @@
+import { resolve } from 'node:path';
+import { StoreError } from './errors.ts';
+import { createMemoryStore } from './memory/memory-store.ts';
+import { openSqliteStore } from './sqlite/sqlite-store.ts';
+import type { Store } from './store.ts';
+
+/** Where the embedded store lives when neither `--db` nor RETRIAL_DB says otherwise, relative to cwd. */
+export const DEFAULT_STORE_PATH = '.retrial/retrial.db';
+
+/** Location that selects the in-process memory store. */
+export const MEMORY_LOCATION = ':memory:';
+
+/** The location a command should open: the given one, else RETRIAL_DB, else the default path. */
+export function resolveStoreLocation(location: string | undefined, environment: NodeJS.ProcessEnv = process.env): string {
+  if (location !== undefined && location !== '') return location;
+  const fromEnvironment = environment.RETRIAL_DB;
+  if (fromEnvironment !== undefined && fromEnvironment !== '') return fromEnvironment;
+  return DEFAULT_STORE_PATH;
+}
+
+/**
+ * Opens the store a location names (`:memory:`, a SQLite file path, or later a postgres:// URL),
+ * then marks runs whose writer died as incomplete, so a crash shows up on the next open
+ * instead of leaving a run `recording` for ever.
+ */
+export async function openStore(location: string | undefined): Promise<Store> {
+  const resolved = resolveStoreLocation(location);
+  if (/^postgres(ql)?:\/\//i.test(resolved)) {
+    throw new StoreError({ message: 'PostgreSQL store is not available in this version yet; use a SQLite path (for example .retrial/retrial.db).' });
+  }
+  const store = resolved === MEMORY_LOCATION ? createMemoryStore() : await openSqliteStore(resolve(resolved));
+  try {
+    await store.markAbandonedRuns();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  return store;
+}

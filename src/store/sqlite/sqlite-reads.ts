@@ -1,0 +1,136 @@
+import type { RunHeader, RunRecord, RunStatus, StoredBlob } from '../../tape/index.ts';
+import { collectRunBlobRefs } from '../run-blob-refs.ts';
+import type { DecisionFilter, DecisionRecord, RunBundle, RunFilter, RunSummary, StoredEvent, StoreStats } from '../store.ts';
+import type { StatementSource } from './sqlite-database.ts';
+import { decisionFilterCondition, pageClause, runFilterCondition } from './sqlite-filters.ts';
+import {
+  type BlobRow,
+  blobFromRow,
+  DECISION_COLUMNS,
+  type DecisionRow,
+  decisionFromRow,
+  EVENT_COLUMNS,
+  RUN_COLUMNS,
+  type RunRow,
+  runFromRow,
+} from './sqlite-rows.ts';
+
+/** The columns listRuns reads: enough for a summary, not the chain values. */
+interface ListedRunRow {
+  run_id: string;
+  agent: string;
+  status: RunStatus;
+  recorded_at: number;
+  event_count: number;
+  header_json: string;
+  models_served: string;
+  parent_run_id: string | null;
+}
+
+export function readRun(statement: StatementSource, runId: string): RunRecord | undefined {
+  const row = statement(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = ?`).get(runId) as RunRow | undefined;
+  return row === undefined ? undefined : runFromRow(row);
+}
+
+export function readEvents(statement: StatementSource, runId: string): StoredEvent[] {
+  return statement(`SELECT ${EVENT_COLUMNS} FROM events WHERE run_id = ? ORDER BY seq`).all(runId) as StoredEvent[];
+}
+
+/** One query for any number of hashes: the list travels as a JSON array through json_each. */
+export function readBlobs(statement: StatementSource, hashes: readonly string[]): Map<string, StoredBlob> {
+  const rows = statement('SELECT hash, encoding, size, data FROM blobs WHERE hash IN (SELECT value FROM json_each(?))').all(
+    JSON.stringify(hashes),
+  ) as BlobRow[];
+  return new Map(rows.map((row) => [row.hash, blobFromRow(row)]));
+}
+
+export function readRunSummaries(statement: StatementSource, filter: RunFilter): RunSummary[] {
+  const condition = runFilterCondition(filter);
+  const page = pageClause(filter);
+  const direction = filter.order === 'asc' ? 'ASC' : 'DESC';
+  const columns = 'r.run_id, r.agent, r.status, r.recorded_at, r.event_count, r.header_json, r.models_served, r.parent_run_id';
+  const sql = `SELECT ${columns} FROM runs r ${condition.where} ORDER BY r.recorded_at ${direction}, r.run_id ${direction} ${page.where}`;
+  const rows = statement(sql).all(...condition.parameters, ...page.parameters) as ListedRunRow[];
+  const decisions = statement('SELECT run_id, type, value FROM decisions WHERE run_id IN (SELECT value FROM json_each(?)) ORDER BY run_id, seq').all(
+    JSON.stringify(rows.map((row) => row.run_id)),
+  ) as Array<{ run_id: string; type: string; value: string }>;
+  const decisionsByRun = new Map<string, Array<{ type: string; value: string }>>();
+  for (const { run_id: runId, type, value } of decisions) {
+    const list = decisionsByRun.get(runId);
+    if (list === undefined) decisionsByRun.set(runId, [{ type, value }]);
+    else list.push({ type, value });
+  }
+  return rows.map((row) => ({
+    runId: row.run_id,
+    agent: row.agent,
+    status: row.status,
+    recordedAt: row.recorded_at,
+    eventCount: row.event_count,
+    externalIds: (JSON.parse(row.header_json) as RunHeader).externalIds,
+    modelsServed: JSON.parse(row.models_served) as string[],
+    decisions: decisionsByRun.get(row.run_id) ?? [],
+    parentRunId: row.parent_run_id,
+  }));
+}
+
+export function countRuns(statement: StatementSource, filter: RunFilter): number {
+  const condition = runFilterCondition(filter);
+  return (statement(`SELECT COUNT(*) AS count FROM runs r ${condition.where}`).get(...condition.parameters) as { count: number }).count;
+}
+
+/** The ledger in valid-time order. */
+export function readDecisions(statement: StatementSource, filter: DecisionFilter): DecisionRecord[] {
+  const condition = decisionFilterCondition(filter);
+  const page = pageClause(filter);
+  const sql = `SELECT ${DECISION_COLUMNS} FROM decisions d ${condition.where} ORDER BY d.effective_at, d.run_id, d.seq, d.decision_id ${page.where}`;
+  return (statement(sql).all(...condition.parameters, ...page.parameters) as DecisionRow[]).map(decisionFromRow);
+}
+
+/** A run with everything it references; the caller runs this inside one read transaction. */
+export function readBundle(statement: StatementSource, runId: string): RunBundle | undefined {
+  const row = statement(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = ?`).get(runId) as RunRow | undefined;
+  if (row === undefined) return undefined;
+  const run = runFromRow(row);
+  const events = readEvents(statement, runId);
+  const readBlob = statement('SELECT hash, encoding, size, data FROM blobs WHERE hash = ?');
+  const refs = collectRunBlobRefs(run, events, (hash) => {
+    const blobRow = readBlob.get(hash) as BlobRow | undefined;
+    return blobRow === undefined ? undefined : blobFromRow(blobRow);
+  });
+  const blobsByHash = readBlobs(statement, refs);
+  const blobs = refs.flatMap((hash) => blobsByHash.get(hash) ?? []);
+  const decisionRows = statement(`SELECT ${DECISION_COLUMNS} FROM decisions WHERE run_id = ? ORDER BY seq, decision_id`).all(runId) as DecisionRow[];
+  return { run, events, blobs, decisions: decisionRows.map(decisionFromRow), modelsServed: JSON.parse(row.models_served) as string[] };
+}
+
+/**
+ * Counts and sizes. Event totals come from per-run columns kept in the write transaction, so
+ * stats never scans the events table.
+ */
+export function readStats(statement: StatementSource): Omit<StoreStats, 'fileBytes'> {
+  const byStatus = statement('SELECT status, COUNT(*) AS count FROM runs GROUP BY status ORDER BY status').all() as Array<{ status: string; count: number }>;
+  const events = statement('SELECT COALESCE(SUM(event_count), 0) AS events, COALESCE(SUM(event_bytes), 0) AS bytes FROM runs').get() as {
+    events: number;
+    bytes: number;
+  };
+  const blobs = statement('SELECT COUNT(*) AS count, COALESCE(SUM(size), 0) AS raw, COALESCE(SUM(length(data)), 0) AS stored FROM blobs').get() as {
+    count: number;
+    raw: number;
+    stored: number;
+  };
+  const decisions = statement('SELECT type, value, COUNT(*) AS count FROM decisions GROUP BY type, value ORDER BY type, value').all() as Array<{
+    type: string;
+    value: string;
+    count: number;
+  }>;
+  return {
+    runs: byStatus.reduce((total, row) => total + row.count, 0),
+    runsByStatus: Object.fromEntries(byStatus.map((row) => [row.status, row.count])),
+    events: events.events,
+    blobs: blobs.count,
+    blobBytesRaw: blobs.raw,
+    blobBytesStored: blobs.stored,
+    eventBytes: events.bytes,
+    decisions,
+  };
+}

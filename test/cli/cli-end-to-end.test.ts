@@ -1,0 +1,123 @@
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './run-cli.ts';
+
+const SECRET = 'sk-sim-SECRET-e2e-4b9d1c';
+const directory = mkdtempSync(join(tmpdir(), 'retrial-cli-'));
+const db = join(directory, 'demo.db');
+let demo: { runs: number; incident: { runId: string; decisionStep: number | null; decision: string | null } };
+
+beforeAll(async () => {
+  const result = await runCli(['demo', '--runs', '80', '--db', db, '--json'], { env: { RETRIAL_SIM_API_KEY: SECRET } });
+  expect(result.stderr).toBe('');
+  expect(result.status).toBe(0);
+  demo = JSON.parse(result.stdout);
+}, 120_000);
+
+describe('retrial CLI, end to end on a real SQLite file', () => {
+  it('demo records the runs and names the incident', () => {
+    expect(demo.runs).toBe(80);
+    expect(demo.incident.runId).toMatch(/^run_t-inc-0214/);
+    expect(demo.incident.decisionStep).not.toBeNull();
+  });
+
+  it('never stores the API key: not in any byte of the database or its WAL', () => {
+    for (const file of [db, `${db}-wal`]) {
+      if (!existsSync(file)) continue;
+      expect(readFileSync(file).includes(Buffer.from(SECRET))).toBe(false);
+    }
+  });
+
+  it('runs lists and filters; --json gives the same objects', async () => {
+    const all = JSON.parse((await runCli(['runs', '--db', db, '--json', '--limit', '500'])).stdout);
+    expect(all.total).toBe(80);
+    const byTicket = await runCli(['runs', '--db', db, '--subject', 'T-INC-0214']);
+    expect(byTicket.status).toBe(0);
+    expect(byTicket.stdout).toContain(demo.incident.runId);
+    expect(byTicket.stdout).toContain('1 of 1 matching runs');
+    const refunds = JSON.parse((await runCli(['runs', '--db', db, '--json', '--decision', 'refund.category', '--limit', '500'])).stdout);
+    expect(refunds.runs.length).toBeGreaterThan(0);
+    for (const run of refunds.runs) expect(run.decisions.some((decision: { type: string }) => decision.type === 'refund.category')).toBe(true);
+    const served = JSON.parse((await runCli(['runs', '--db', db, '--json', '--model', 'support-sim-2026-01-15', '--limit', '500'])).stdout);
+    expect(served.total).toBe(80);
+  });
+
+  it('show prints the timeline and --step k exactly what the model saw', async () => {
+    const timeline = await runCli(['show', demo.incident.runId, '--db', db]);
+    expect(timeline.status).toBe(0);
+    expect(timeline.stdout).toContain('lookup_account');
+    expect(timeline.stdout).toMatch(/decision\s+account\.action = /);
+    const step = await runCli(['show', demo.incident.runId, '--db', db, '--step', String(demo.incident.decisionStep)]);
+    expect(step.status).toBe(0);
+    for (const expected of ['requested support-sim → served support-sim-2026-01-15', 'system_fingerprint fp_sim_', 'temperature=0', 'top_p=1 (default)', 'Northwind Utilities support handbook', 'Today is', 'T-INC-0214', 'set_grace_period', 'close_account', 'Usage        input']) {
+      expect(step.stdout).toContain(expected);
+    }
+    const json = JSON.parse((await runCli(['show', demo.incident.runId, '--db', db, '--step', String(demo.incident.decisionStep), '--json'])).stdout);
+    expect(json.kind).toBe('model');
+    expect(json.wire.requestText).toContain('"model":"support-sim"');
+  });
+
+  it('decisions lists the ledger with filters', async () => {
+    const result = JSON.parse((await runCli(['decisions', '--db', db, '--json', '--type', 'account.action', '--limit', '1000'])).stdout);
+    expect(result.decisions.length).toBeGreaterThan(0);
+    expect(result.decisions.every((decision: { type: string }) => decision.type === 'account.action')).toBe(true);
+    expect(result.decisions.some((decision: { runId: string }) => decision.runId === demo.incident.runId)).toBe(true);
+  });
+
+  it('export and import round-trip a run byte for byte, all or nothing', async () => {
+    const tape = join(directory, 'incident.tape.jsonl');
+    expect((await runCli(['export', demo.incident.runId, '--db', db, '-o', tape])).status).toBe(0);
+    const other = join(directory, 'other.db');
+    const imported = await runCli(['import', tape, '--db', other]);
+    expect(imported.status).toBe(0);
+    expect(imported.stdout).toContain('Imported');
+    const again = join(directory, 'again.tape.jsonl');
+    expect((await runCli(['export', demo.incident.runId, '--db', other, '-o', again])).status).toBe(0);
+    expect(readFileSync(again).equals(readFileSync(tape))).toBe(true);
+    expect((await runCli(['verify', '--db', other])).status).toBe(0);
+
+    const broken = join(directory, 'broken.tape.jsonl');
+    const lines = readFileSync(tape, 'utf8').split('\n');
+    lines[3] = lines[3]?.replace('"kind"', '"kind_"') ?? '';
+    writeFileSync(broken, lines.join('\n'));
+    const third = join(directory, 'third.db');
+    const refused = await runCli(['import', broken, '--db', third]);
+    expect(refused.status).toBe(5);
+    expect(refused.stderr).toMatch(/line 4/);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse((await runCli(['runs', '--db', third, '--json'])).stdout).total).toBe(0);
+  });
+
+  it('verify passes, then reports a single flipped byte in the file with its run and event', async () => {
+    expect((await runCli(['verify', '--db', db])).stdout).toMatch(/^OK: 80 runs/m);
+    // Flip one byte of a stored event inside the database file itself (SQLite keeps no checksums).
+    const bytes = readFileSync(db);
+    const marker = Buffer.from('"kind":"decision"');
+    const at = bytes.indexOf(marker);
+    expect(at).toBeGreaterThan(0);
+    bytes[at + 2] = 'K'.charCodeAt(0);
+    writeFileSync(db, bytes);
+    const result = await runCli(['verify', '--db', db]);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toMatch(/FAIL run_\S+ event \d+: EVENT_HASH_MISMATCH/);
+    expect(result.stdout).toMatch(/^FAILED: 80 runs/m);
+  });
+
+  it('gives a one-line error and a meaningful exit code for an unknown run and a broken --db', async () => {
+    const unknown = await runCli(['show', 'run_does_not_exist', '--db', db]);
+    expect(unknown.status).toBe(3);
+    expect(unknown.stderr.trim().split('\n')).toHaveLength(1);
+    expect(unknown.stderr).toMatch(/No run with id "run_does_not_exist"/);
+    const notADatabase = join(directory, 'notes.txt');
+    writeFileSync(notADatabase, 'this is not a database\n'.repeat(100));
+    const broken = await runCli(['runs', '--db', notADatabase]);
+    expect(broken.status).toBe(4);
+    expect(broken.stderr.trim().split('\n')).toHaveLength(1);
+    expect(broken.stderr).toContain(notADatabase);
+    const badFlag = await runCli(['runs', '--db', db, '--since', 'yesterday-ish']);
+    expect(badFlag.status).toBe(2);
+    expect(badFlag.stderr).toMatch(/--since "yesterday-ish" is not a time/);
+  });
+});

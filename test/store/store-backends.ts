@@ -1,0 +1,71 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe } from 'vitest';
+import { createMemoryStore, openSqliteStore, type Store, type StoreCapabilities, type StoreStats } from '../../src/store/index.ts';
+import { type BuiltRun, batchesOf } from './tape-builder.ts';
+
+/** Every backend the conformance suite runs against. Adding a name here fails to compile until it has expectations and an opener. */
+export type BackendName = 'memory' | 'sqlite';
+
+/** Where backends legitimately differ; everything else must behave identically. */
+export interface BackendExpectations {
+  capabilities: StoreCapabilities;
+  /** Whether stats().fileBytes is a size on disk or null. */
+  reportsFileBytes: boolean;
+}
+
+export const expectations: Record<BackendName, BackendExpectations> = {
+  memory: { capabilities: { supportsSkipLocked: false, multiProcessWriters: false }, reportsFileBytes: false },
+  sqlite: { capabilities: { supportsSkipLocked: false, multiProcessWriters: true }, reportsFileBytes: true },
+};
+
+/** Opens a fresh, empty store of a backend; `directory` is a temp directory removed after each test. */
+export const openers: Record<BackendName, (directory: string, name: string) => Promise<Store>> = {
+  memory: async () => createMemoryStore(),
+  sqlite: (directory, name) => openSqliteStore(join(directory, `${name}.db`)),
+};
+
+export const BACKENDS = Object.keys(expectations) as BackendName[];
+
+export interface BackendContext {
+  backend: BackendName;
+  expected: BackendExpectations;
+  /** Opens a fresh store of this backend (or another), closed after the test. */
+  open(name?: string, backend?: BackendName): Promise<Store>;
+}
+
+/** Declares `body`'s tests once per backend, each test with fresh stores in a fresh directory. */
+export function describeEachBackend(title: string, body: (context: BackendContext) => void): void {
+  for (const backend of BACKENDS) {
+    describe(`${title}: ${backend}`, () => {
+      let directory = '';
+      const opened: Store[] = [];
+      beforeEach(() => {
+        directory = mkdtempSync(join(tmpdir(), `retrial-store-${backend}-`));
+      });
+      afterEach(async () => {
+        for (const store of opened.splice(0)) await store.close();
+        rmSync(directory, { recursive: true, force: true });
+      });
+      body({
+        backend,
+        expected: expectations[backend],
+        open: async (name = 'main', other = backend) => {
+          const store = await openers[other](directory, name);
+          opened.push(store);
+          return store;
+        },
+      });
+    });
+  }
+}
+
+export async function writeRun(store: Store, run: BuiltRun): Promise<void> {
+  for (const batch of batchesOf(run)) await store.write(batch);
+}
+
+/** Stats to compare across writes: the file size of SQLite moves with checkpoints, not content. */
+export function withoutFileBytes(stats: StoreStats): StoreStats {
+  return { ...stats, fileBytes: null };
+}

@@ -1,0 +1,232 @@
+import { spawn } from 'node:child_process';
+import { hostname } from 'node:os';
+import { expect, it } from 'vitest';
+import { type StoredEvent, StoreError, type WriteBatch } from '../../src/store/index.ts';
+import type { RunEnding } from '../../src/tape/index.ts';
+import { BACKENDS, describeEachBackend, withoutFileBytes, writeRun } from './store-backends.ts';
+import { batchesOf, buildRun, singleBatchOf, TEST_WRITER } from './tape-builder.ts';
+
+/** A pid that certainly belongs to no process: a child that has already exited. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '']);
+  await new Promise((resolve) => child.once('exit', resolve));
+  return child.pid as number;
+}
+
+describeEachBackend('Store conformance', ({ expected, open }) => {
+  it('round-trips a run, its events byte for byte, its blobs with their encodings and its decisions', async () => {
+    const store = await open();
+    const run = buildRun({ runId: 'run-a', decisions: [{ type: 'refund.category', subject: 'cust-1', value: 'approve', amount: 12.5 }] });
+    const [first, second] = batchesOf(run);
+    await store.write(first);
+    const inFlight = await store.getRun('run-a');
+    expect(inFlight?.status).toBe('recording');
+    expect(inFlight?.eventCount).toBe(3);
+    expect(inFlight?.headHash).toBe(run.events[2]?.hash);
+    await store.write(second);
+
+    expect(await store.getRun('run-a')).toEqual(run.final);
+    const events = await store.getEvents('run-a');
+    expect(events).toEqual(run.events);
+    expect(events.map((event) => event.json)).toEqual(run.events.map((event) => event.json));
+    const blobs = await store.getBlobs([...run.blobs.map((blob) => blob.hash), 'f'.repeat(64)]);
+    expect(blobs.size).toBe(run.blobs.length);
+    expect(new Set(run.blobs.map((blob) => blob.encoding))).toEqual(new Set(['json', 'json+deflate']));
+    for (const blob of run.blobs) {
+      const stored = blobs.get(blob.hash);
+      expect(stored?.encoding).toBe(blob.encoding);
+      expect(stored?.size).toBe(blob.size);
+      expect(Buffer.from(stored?.data ?? []).equals(Buffer.from(blob.data))).toBe(true);
+    }
+    expect(await store.listDecisions()).toEqual(run.decisions);
+    expect(await store.getEvents('no-such-run')).toEqual([]);
+    expect(await store.getRun('no-such-run')).toBeUndefined();
+  });
+
+  it('keeps what it stored when the caller later mutates the objects it passed', async () => {
+    const store = await open();
+    const run = buildRun({ runId: 'run-a', decisions: [{ type: 't', subject: 's', value: 'v' }] });
+    await store.write(singleBatchOf(run));
+    run.final.header.agent = 'changed';
+    (run.events[0] as { json: string }).json = '{}';
+    (run.decisions[0] as { value: string }).value = 'changed';
+    expect((await store.getRun('run-a'))?.header.agent).toBe('support-agent');
+    expect((await store.getEvents('run-a'))[0]?.json).not.toBe('{}');
+    expect((await store.listDecisions())[0]?.value).toBe('v');
+  });
+
+  it('applies a batch all or nothing', async () => {
+    const store = await open();
+    const existing = buildRun({ runId: 'run-a', ending: null });
+    await store.write(batchesOf(existing)[0]);
+    const before = withoutFileBytes(await store.stats());
+    const fresh = buildRun({ runId: 'run-b', decisions: [{ type: 't', subject: 's', value: 'v' }], systemPrompt: `only in run b ${'x'.repeat(300)}` });
+    const batch = singleBatchOf(fresh);
+    // The second append repeats seq 0..2 of run-a: it fails after run-b, its events, blobs and decisions were applied.
+    batch.appends.push({ runId: 'run-a', events: existing.events.slice(0, 3), headHash: existing.events[2]?.hash as string });
+    await expect(store.write(batch)).rejects.toBeInstanceOf(StoreError);
+    expect(await store.getRun('run-b')).toBeUndefined();
+    expect(await store.getEvents('run-b')).toEqual([]);
+    expect(await store.listDecisions({ includeSuperseded: true })).toEqual([]);
+    const onlyInFresh = fresh.blobs.filter((blob) => !existing.blobs.some((other) => other.hash === blob.hash));
+    expect(onlyInFresh.length).toBeGreaterThan(0);
+    expect((await store.getBlobs(onlyInFresh.map((blob) => blob.hash))).size).toBe(0);
+    expect(withoutFileBytes(await store.stats())).toEqual(before);
+    expect((await store.getRun('run-a'))?.eventCount).toBe(3);
+  });
+
+  it('refuses a duplicate decision id, a duplicate run, appends to unknown or ended runs, gaps and a wrong head', async () => {
+    const store = await open();
+    const run = buildRun({ runId: 'run-a', decisions: [{ type: 't', subject: 's', value: 'v' }] });
+    await store.write(singleBatchOf(run));
+    const empty: WriteBatch = { runsStarted: [], appends: [], blobs: [], decisions: [], runsEnded: [] };
+    const other = buildRun({ runId: 'run-b', ending: null });
+    const refused: WriteBatch[] = [
+      { ...singleBatchOf(other), decisions: run.decisions },
+      { ...empty, runsStarted: [{ run: run.started, writer: TEST_WRITER }] },
+      { ...empty, appends: [{ runId: 'ghost', events: other.events.slice(0, 1), headHash: other.events[0]?.hash as string }] },
+      { ...empty, appends: [{ runId: 'run-a', events: [{ ...(run.events[0] as StoredEvent), seq: run.events.length }], headHash: 'x' }] },
+      { ...empty, runsEnded: [{ runId: 'run-a', ending: run.ending as RunEnding, sealHash: 'x', modelsServed: [] }] },
+      { ...batchesOf(other)[0], appends: [{ runId: 'run-b', events: other.events.slice(1, 2), headHash: other.events[1]?.hash as string }] },
+      { ...batchesOf(other)[0], appends: [{ runId: 'run-b', events: other.events.slice(0, 2), headHash: other.events[0]?.hash as string }] },
+    ];
+    for (const batch of refused) await expect(store.write(batch)).rejects.toBeInstanceOf(StoreError);
+    expect(await store.listRunIds()).toEqual(['run-a']);
+    expect(await store.getRun('run-a')).toEqual(run.final);
+  });
+
+  it('treats a blob written twice as one', async () => {
+    const store = await open();
+    const first = buildRun({ runId: 'run-a' });
+    const second = buildRun({ runId: 'run-b' });
+    await writeRun(store, first);
+    await writeRun(store, second);
+    const shared = first.blobs.filter((blob) => second.blobs.some((other) => other.hash === blob.hash)).length;
+    expect(shared).toBeGreaterThan(0);
+    expect((await store.stats()).blobs).toBe(first.blobs.length + second.blobs.length - shared);
+  });
+  it('marks runs whose writer is gone as incomplete, asking the given liveness check', async () => {
+    const store = await open();
+    await store.write(batchesOf(buildRun({ runId: 'dead', ending: null }), { writer: { pid: 111, host: 'h1' } })[0]);
+    await store.write(batchesOf(buildRun({ runId: 'alive', ending: null }), { writer: { pid: 222, host: 'h1' } })[0]);
+    await writeRun(store, buildRun({ runId: 'finished' }));
+    const asked: number[] = [];
+    const marked = await store.markAbandonedRuns((writer) => {
+      asked.push(writer.pid);
+      return writer.pid !== 111;
+    });
+    expect(marked).toEqual(['dead']);
+    expect(asked.sort()).toEqual([111, 222]);
+    expect((await store.getRun('dead'))?.status).toBe('incomplete');
+    expect((await store.getRun('alive'))?.status).toBe('recording');
+    expect((await store.getRun('finished'))?.status).toBe('complete');
+    expect(await store.markAbandonedRuns(() => true)).toEqual([]);
+  });
+
+  it('by default treats a dead pid on this host as gone and other hosts as alive', async () => {
+    const store = await open();
+    const pid = await deadPid();
+    const writers = { dead: { pid, host: hostname() }, self: { pid: process.pid, host: hostname() }, remote: { pid, host: `not-${hostname()}` } };
+    for (const [runId, writer] of Object.entries(writers)) await store.write(batchesOf(buildRun({ runId, ending: null }), { writer })[0]);
+    expect(await store.markAbandonedRuns()).toEqual(['dead']);
+    expect((await store.listRuns({ status: 'recording' })).map((run) => run.runId).sort()).toEqual(['remote', 'self']);
+  });
+
+  it('exports a run as a bundle that imports into another store with identical bytes', async () => {
+    const source = await open('source');
+    const run = buildRun({ runId: 'run-a', externalIds: { ticket: 'T-9' }, decisions: [{ type: 'refund', subject: 'cust-1', value: 'approve', amount: 3 }] });
+    await writeRun(source, run);
+    await writeRun(source, buildRun({ runId: 'unrelated', systemPrompt: `unrelated ${'y'.repeat(400)}` }));
+    const bundle = await source.getRunBundle('run-a');
+    expect(bundle.run).toEqual(run.final);
+    expect(bundle.events).toEqual(run.events);
+    expect(bundle.decisions).toEqual(run.decisions);
+    expect(bundle.modelsServed).toEqual(run.modelsServed);
+    expect(new Set(bundle.blobs.map((blob) => blob.hash))).toEqual(new Set(run.blobs.map((blob) => blob.hash)));
+    for (const hash of run.wireOnlyBlobHashes) expect(bundle.blobs.some((blob) => blob.hash === hash)).toBe(true);
+    expect(bundle.blobs.some((blob) => blob.hash === run.ending?.output)).toBe(true);
+
+    for (const targetBackend of BACKENDS) {
+      const target = await open(`target-${targetBackend}`, targetBackend);
+      expect(await target.importRunBundle(bundle)).toBe('imported');
+      expect(await target.getRun('run-a')).toEqual(run.final);
+      const events = await target.getEvents('run-a');
+      expect(events.map((event) => event.json)).toEqual(run.events.map((event) => event.json));
+      expect(events).toEqual(run.events);
+      const again = await target.getRunBundle('run-a');
+      expect(again.blobs.map((blob) => [blob.hash, blob.encoding, Buffer.from(blob.data).toString('base64')])).toEqual(
+        bundle.blobs.map((blob) => [blob.hash, blob.encoding, Buffer.from(blob.data).toString('base64')]),
+      );
+      expect(again.decisions).toEqual(bundle.decisions);
+      expect((await target.listRuns({ modelServed: run.modelsServed[0] as string, subject: 'T-9' })).map((summary) => summary.runId)).toEqual(['run-a']);
+      const before = withoutFileBytes(await target.stats());
+      expect(await target.importRunBundle(bundle)).toBe('exists');
+      expect(withoutFileBytes(await target.stats())).toEqual(before);
+    }
+  });
+
+  it('closes an imported run that was still recording, since no writer here will finish it', async () => {
+    const source = await open('source');
+    await source.write(batchesOf(buildRun({ runId: 'in-flight', ending: null }))[0]);
+    const target = await open('target');
+    expect(await target.importRunBundle(await source.getRunBundle('in-flight'))).toBe('imported');
+    expect(await target.markAbandonedRuns(() => true)).toEqual(['in-flight']);
+  });
+
+  it('refuses a bundle whose events do not match its run record', async () => {
+    const source = await open('source');
+    const run = buildRun({ runId: 'run-a' });
+    await writeRun(source, run);
+    const bundle = await source.getRunBundle('run-a');
+    const target = await open('target');
+    await expect(target.importRunBundle({ ...bundle, events: bundle.events.slice(1) })).rejects.toBeInstanceOf(StoreError);
+    expect(await target.listRunIds()).toEqual([]);
+  });
+
+  it('reports counts and sizes in stats', async () => {
+    const store = await open();
+    const complete = buildRun({
+      runId: 'run-a',
+      decisions: [
+        { type: 'refund', subject: 'c', value: 'approve' },
+        { type: 'refund', subject: 'd', value: 'approve' },
+      ],
+    });
+    const failed = buildRun({
+      runId: 'run-b',
+      ending: 'failed',
+      decisions: [{ type: 'refund', subject: 'c', value: 'deny' }],
+      systemPrompt: `different ${'z'.repeat(500)}`,
+    });
+    await writeRun(store, complete);
+    await writeRun(store, failed);
+    const blobs = new Map([...complete.blobs, ...failed.blobs].map((blob) => [blob.hash, blob]));
+    const events = [...complete.events, ...failed.events];
+    const stats = await store.stats();
+    expect(stats).toMatchObject({
+      runs: 2,
+      runsByStatus: { complete: 1, failed: 1 },
+      events: events.length,
+      blobs: blobs.size,
+      blobBytesRaw: [...blobs.values()].reduce((total, blob) => total + blob.size, 0),
+      blobBytesStored: [...blobs.values()].reduce((total, blob) => total + blob.data.byteLength, 0),
+      eventBytes: events.reduce((total, event) => total + Buffer.byteLength(event.json), 0),
+      decisions: [
+        { type: 'refund', value: 'approve', count: 2 },
+        { type: 'refund', value: 'deny', count: 1 },
+      ],
+    });
+    expect(stats.blobBytesStored).toBeLessThan(stats.blobBytesRaw);
+    if (expected.reportsFileBytes) expect(stats.fileBytes).toBeGreaterThan(0);
+    else expect(stats.fileBytes).toBeNull();
+  });
+
+  it('declares its capabilities and refuses use after close', async () => {
+    const store = await open();
+    expect(store.capabilities).toEqual(expected.capabilities);
+    expect(typeof store.location).toBe('string');
+    await store.close();
+    await expect(store.listRuns()).rejects.toBeInstanceOf(StoreError);
+    await store.close();
+  });
+});
