@@ -1,4 +1,4 @@
-import { type Store, openStore } from '../store/index.ts';
+import { openStore, type Store } from '../store/index.ts';
 
 /** Options every command takes. */
 export interface GlobalOptions {

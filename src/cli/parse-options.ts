@@ -9,7 +9,8 @@ export function parseTimeOption(value: string | undefined, flag: string, now = D
   const relative = RELATIVE.exec(value.trim());
   if (relative) return now - Number(relative[1]) * UNIT_MS[relative[2] as keyof typeof UNIT_MS];
   const parsed = Date.parse(value);
-  if (Number.isNaN(parsed)) throw new UsageError(`${flag} "${value}" is not a time: use an ISO date (2026-10-01, 2026-10-01T02:00Z) or a duration before now (90d, 12h, 30m).`);
+  if (Number.isNaN(parsed))
+    throw new UsageError(`${flag} "${value}" is not a time: use an ISO date (2026-10-01, 2026-10-01T02:00Z) or a duration before now (90d, 12h, 30m).`);
   return parsed;
 }
 

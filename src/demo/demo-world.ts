@@ -37,7 +37,7 @@ const MESSAGES = {
     'My paycheck is late this month. Could I get a few more days to pay the bill?',
     'I need a little more time to pay, can you give me an extension until next week?',
     'Things are tight after a hospital stay. Is a grace period possible on this bill?',
-    'I can\'t pay this week but I will next week. Can I have more time please?',
+    "I can't pay this week but I will next week. Can I have more time please?",
   ],
   close: [
     'Please close my account, I am moving abroad at the end of the month.',
@@ -46,7 +46,7 @@ const MESSAGES = {
   ],
   refund: [
     'I was charged twice this month, please refund the second charge.',
-    'There is a charge on my card I don\'t recognise. I want a refund.',
+    "There is a charge on my card I don't recognise. I want a refund.",
     'I cancelled an add-on but you still charged me. Refund please.',
     'I think I was overcharged on the last bill, can I get my money back? You can reach me at {email}.',
   ],
@@ -132,12 +132,24 @@ export function createDemoWorld(options: DemoWorldOptions): DemoWorld {
   const incident: ScheduledTicket = {
     at: incidentAt,
     account: {
-      customer_id: 'C-7314', name: 'Maria', plan: 'plus', status: 'past_due', balance_due: 78, days_overdue: 12, tenure_months: 41,
-      grace_eligible: true, grace_used_this_year: false, last_charge: { amount: 39, age_days: 12, duplicate: false }, prior_refunds_90d: 0,
+      customer_id: 'C-7314',
+      name: 'Maria',
+      plan: 'plus',
+      status: 'past_due',
+      balance_due: 78,
+      days_overdue: 12,
+      tenure_months: 41,
+      grace_eligible: true,
+      grace_used_this_year: false,
+      last_charge: { amount: 39, age_days: 12, duplicate: false },
+      prior_refunds_90d: 0,
     },
     ticket: {
-      ticketId: 'T-INC-0214', customerId: 'C-7314', category: 'account', channel: 'email',
-      message: 'I lost my job last month and my next paycheck is not until the 28th. Could I get a few more days to pay? Please don\'t cut off my service.',
+      ticketId: 'T-INC-0214',
+      customerId: 'C-7314',
+      category: 'account',
+      channel: 'email',
+      message: "I lost my job last month and my next paycheck is not until the 28th. Could I get a few more days to pay? Please don't cut off my service.",
     },
   };
   tickets.push(incident);

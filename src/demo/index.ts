@@ -1,10 +1,10 @@
-export { createAccountSystem } from './account-system.ts';
 export type { Account, AccountSystem } from './account-system.ts';
-export { createDemoWorld } from './demo-world.ts';
+export { createAccountSystem } from './account-system.ts';
 export type { DemoWorld, ScheduledTicket } from './demo-world.ts';
+export { createDemoWorld } from './demo-world.ts';
 export { DEMO_PII_RULES, recordDemoHistory } from './record-demo-history.ts';
-export { DEMO_HISTORY_SEED, runDemo } from './run-demo.ts';
 export type { DemoOptions, DemoSummary } from './run-demo.ts';
-export { default as supportAgent } from './support-agent.ts';
-export type { SupportOutcome, SupportTicket } from './support-agent.ts';
+export { DEMO_HISTORY_SEED, runDemo } from './run-demo.ts';
 export * from './simulator/index.ts';
+export type { SupportOutcome, SupportTicket } from './support-agent.ts';
+export { default as supportAgent } from './support-agent.ts';

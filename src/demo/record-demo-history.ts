@@ -1,5 +1,5 @@
-import type { Store } from '../store/index.ts';
 import { createRecorder, type PiiRule } from '../record/index.ts';
+import type { Store } from '../store/index.ts';
 import { createAccountSystem } from './account-system.ts';
 import { createDemoWorld, type DemoWorld } from './demo-world.ts';
 import supportAgent from './support-agent.ts';

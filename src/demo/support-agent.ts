@@ -59,11 +59,17 @@ export default defineAgent<SupportTicket, SupportOutcome, AccountSystem>({
     });
     const tools: Record<string, (args: Record<string, unknown>) => Promise<unknown>> = {
       lookup_account: rec.tool('lookup_account', (args: Record<string, unknown>) => accounts.lookup(String(args.customer_id)), { effect: 'read' }),
-      set_grace_period: rec.tool('set_grace_period', (args: Record<string, unknown>) => accounts.setGracePeriod(String(args.customer_id), Number(args.days ?? 30))),
+      set_grace_period: rec.tool('set_grace_period', (args: Record<string, unknown>) =>
+        accounts.setGracePeriod(String(args.customer_id), Number(args.days ?? 30)),
+      ),
       close_account: rec.tool('close_account', (args: Record<string, unknown>) => accounts.closeAccount(String(args.customer_id), String(args.reason ?? ''))),
-      issue_refund: rec.tool('issue_refund', (args: Record<string, unknown>) => accounts.issueRefund(String(args.customer_id), Number(args.amount ?? 0), String(args.reason ?? ''))),
+      issue_refund: rec.tool('issue_refund', (args: Record<string, unknown>) =>
+        accounts.issueRefund(String(args.customer_id), Number(args.amount ?? 0), String(args.reason ?? '')),
+      ),
       deny_refund: rec.tool('deny_refund', (args: Record<string, unknown>) => accounts.denyRefund(String(args.customer_id), String(args.reason ?? ''))),
-      escalate_to_human: rec.tool('escalate_to_human', (args: Record<string, unknown>) => accounts.escalate(String(args.customer_id), String(args.summary ?? ''))),
+      escalate_to_human: rec.tool('escalate_to_human', (args: Record<string, unknown>) =>
+        accounts.escalate(String(args.customer_id), String(args.summary ?? '')),
+      ),
     };
     const searchPolicies = rec.retrieval('policy-kb', (query: string) => searchKnowledgeBase(query));
 
@@ -110,12 +116,21 @@ export default defineAgent<SupportTicket, SupportOutcome, AccountSystem>({
       const atStake = account?.last_charge.amount ?? null;
       if (toolName === 'escalate_to_human') {
         const type = ticket.category === 'refund' ? 'refund.category' : 'account.action';
-        rec.decide({ type, subject: ticket.customerId, value: 'escalate', amount: type === 'refund.category' ? atStake : account?.balance_due ?? null, currency: 'USD', reversible: true, attributes });
+        rec.decide({
+          type,
+          subject: ticket.customerId,
+          value: 'escalate',
+          amount: type === 'refund.category' ? atStake : (account?.balance_due ?? null),
+          currency: 'USD',
+          reversible: true,
+          attributes,
+        });
         return;
       }
       const decision = DECISION_OF_TOOL[toolName];
       if (!decision) return;
-      const amount = decision.type === 'refund.category' ? (toolName === 'issue_refund' ? Number(args.amount ?? atStake ?? 0) : atStake) : account?.balance_due ?? null;
+      const amount =
+        decision.type === 'refund.category' ? (toolName === 'issue_refund' ? Number(args.amount ?? atStake ?? 0) : atStake) : (account?.balance_due ?? null);
       rec.decide({ ...decision, subject: ticket.customerId, amount, currency: 'USD', attributes });
     }
   },

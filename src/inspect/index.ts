@@ -1,6 +1,6 @@
-export { loadTape } from './load-tape.ts';
 export type { LoadedTape } from './load-tape.ts';
-export { buildTimeline, modelRequestContext, summarizeEvent } from './timeline.ts';
-export type { TimelineRow } from './timeline.ts';
-export { describeStep, StepNotFoundError } from './step-detail.ts';
+export { loadTape } from './load-tape.ts';
 export type { StepDetail } from './step-detail.ts';
+export { describeStep, StepNotFoundError } from './step-detail.ts';
+export type { TimelineRow } from './timeline.ts';
+export { buildTimeline, modelRequestContext, summarizeEvent } from './timeline.ts';

@@ -1,13 +1,15 @@
 import type { Store } from '../store/index.ts';
 import {
   blobRefsOfEvent,
+  collectBlobClosure,
   decodeBlob,
   parseEvent,
   type RunRecord,
+  renderWireBody,
+  resolveMessageList,
   type TapeEvent,
   TapeFormatError,
   type WireBody,
-  renderWireBody,
 } from '../tape/index.ts';
 
 /** A recorded run read back from a store, with its blobs at hand. */
@@ -20,11 +22,13 @@ export interface LoadedTape {
   modelsServed: string[];
   /** Returns a blob's value; throws TapeFormatError when the store lacks it. */
   blob<T = unknown>(ref: string): T;
+  /** Expands a message list ref into the message refs, in order. */
+  messageRefs(listRef: string): string[];
   /** The exact request text of a model event's wire body. */
   wireRequestText(wireBodyRef: string): string;
 }
 
-/** Reads a run, validates each event, and prefetches every blob its events reference. */
+/** Reads a run, validates each event, and prefetches every blob reachable from its events. */
 export async function loadTape(store: Store, runId: string): Promise<LoadedTape> {
   const run = await store.getRunOrThrow(runId);
   const stored = await store.getEvents(run.header.runId);
@@ -36,34 +40,27 @@ export async function loadTape(store: Store, runId: string): Promise<LoadedTape>
     if (parsed.event) events.push(parsed.event);
     else skippedUnknown++;
   }
-  const cache = new Map<string, unknown>();
-  const fetchInto = async (refs: string[]) => {
-    const missing = refs.filter((ref) => !cache.has(ref));
-    if (!missing.length) return;
-    const blobs = await store.getBlobs(missing);
-    for (const [hash, blob] of blobs) cache.set(hash, decodeBlob(blob));
-  };
-  await fetchInto(events.flatMap(blobRefsOfEvent));
-  // Wire bodies lift messages into blobs of their own: fetch those too.
-  const wireRefs: string[] = [];
-  for (const event of events) {
-    if (event.kind !== 'model') continue;
-    const body = cache.get(event.wire.requestBody) as WireBody | undefined;
-    if (body?.kind === 'json-template') wireRefs.push(...(body.messages ?? []), ...(body.system ? [body.system] : []));
-  }
-  await fetchInto(wireRefs);
+  const roots = events.flatMap(blobRefsOfEvent);
+  if (run.ending?.output) roots.push(run.ending.output);
+  const { values } = await collectBlobClosure(roots, async (refs) => {
+    const found = await store.getBlobs(refs);
+    return new Map([...found].map(([hash, blob]) => [hash, decodeBlob(blob)]));
+  });
   const modelsServed = [...new Set(events.flatMap((event) => (event.kind === 'model' && event.response?.model.served ? [event.response.model.served] : [])))];
 
-  const blob = <T,>(ref: string): T => {
-    if (!cache.has(ref)) throw new TapeFormatError({ message: `run ${run.header.runId} references blob ${ref.slice(0, 12)}… which is not in the store; run \`retrial verify\`` });
-    return cache.get(ref) as T;
+  const blob = <T>(ref: string): T => {
+    if (!values.has(ref))
+      throw new TapeFormatError({ message: `run ${run.header.runId} references blob ${ref.slice(0, 12)}… which is not in the store; run \`retrial verify\`` });
+    return values.get(ref) as T;
   };
+  const messageRefs = (listRef: string) => resolveMessageList(listRef, blob);
   return {
     run,
     events,
     skippedUnknown,
     modelsServed,
     blob,
-    wireRequestText: (ref) => renderWireBody(blob<WireBody>(ref), (part) => blob<string>(part)),
+    messageRefs,
+    wireRequestText: (ref) => renderWireBody(blob<WireBody>(ref), (part) => blob<string>(part), messageRefs),
   };
 }

@@ -21,11 +21,40 @@ export type StepDetail =
       stream: boolean;
       response: Extract<TapeEvent, { kind: 'model' }>['response'];
       error: { message: string; status?: number } | null;
-      wire: { method: string; url: string; status: number | null; requestHeaders: Record<string, string>; responseHeaders: Record<string, string>; requestText: string; responseText: string | null; streamChunks: number | null };
+      wire: {
+        method: string;
+        url: string;
+        status: number | null;
+        requestHeaders: Record<string, string>;
+        responseHeaders: Record<string, string>;
+        requestText: string;
+        responseText: string | null;
+        streamChunks: number | null;
+      };
       requestHash: string;
     }
-  | { step: number; kind: 'tool' | 'retrieval'; key: string; at: string; durationMs: number; name: string; effect: 'read' | 'write'; stubbed: boolean; arguments: unknown; result: unknown; error: { name: string; message: string } | null }
-  | { step: number; kind: Exclude<TapeEvent['kind'], 'model' | 'tool' | 'retrieval'>; key: string; at: string; durationMs: number; event: TapeEvent; value: unknown };
+  | {
+      step: number;
+      kind: 'tool' | 'retrieval';
+      key: string;
+      at: string;
+      durationMs: number;
+      name: string;
+      effect: 'read' | 'write';
+      stubbed: boolean;
+      arguments: unknown;
+      result: unknown;
+      error: { name: string; message: string } | null;
+    }
+  | {
+      step: number;
+      kind: Exclude<TapeEvent['kind'], 'model' | 'tool' | 'retrieval'>;
+      key: string;
+      at: string;
+      durationMs: number;
+      event: TapeEvent;
+      value: unknown;
+    };
 
 export class StepNotFoundError extends RetrialError {
   constructor({ runId, step, last }: { runId: string; step: number; last: number }) {
@@ -41,7 +70,12 @@ export function describeStep(tape: LoadedTape, step: number): StepDetail {
   if (event.kind === 'model') {
     const context = modelRequestContext(tape, event);
     const chunks = event.wire.streamChunks ? tape.blob<unknown[]>(event.wire.streamChunks).length : null;
-    const responseText = event.wire.responseBody === null ? null : event.wire.streamChunks ? JSON.stringify(tape.blob(event.wire.responseBody)) : tape.blob<string>(event.wire.responseBody);
+    const responseText =
+      event.wire.responseBody === null
+        ? null
+        : event.wire.streamChunks
+          ? JSON.stringify(tape.blob(event.wire.responseBody))
+          : tape.blob<string>(event.wire.responseBody);
     return {
       ...base,
       kind: 'model',
@@ -51,21 +85,33 @@ export function describeStep(tape: LoadedTape, step: number): StepDetail {
       ...context,
       toolChoice: event.request.toolChoice,
       responseFormat: event.request.responseFormat,
-      sampling: event.request.sampling,
+      sampling: tape.blob<Record<string, { value: unknown; source: 'sent' | 'default' }>>(event.request.sampling),
       stream: event.request.stream,
       response: event.response,
       error: event.error ?? null,
       wire: {
-        method: event.wire.method, url: event.wire.url, status: event.wire.status, requestHeaders: event.wire.requestHeaders, responseHeaders: event.wire.responseHeaders,
-        requestText: tape.wireRequestText(event.wire.requestBody), responseText, streamChunks: chunks,
+        method: event.wire.method,
+        url: event.wire.url,
+        status: event.wire.status,
+        requestHeaders: tape.blob<Record<string, string>>(event.wire.requestHeaders),
+        responseHeaders: tape.blob<Record<string, string>>(event.wire.responseHeaders),
+        requestText: tape.wireRequestText(event.wire.requestBody),
+        responseText,
+        streamChunks: chunks,
       },
       requestHash: event.requestHash,
     };
   }
   if (event.kind === 'tool' || event.kind === 'retrieval') {
     return {
-      ...base, kind: event.kind, name: event.name, effect: event.kind === 'tool' ? event.effect : 'read', stubbed: event.kind === 'tool' ? (event.stubbed ?? false) : false,
-      arguments: tape.blob(event.kind === 'tool' ? event.args : event.query), result: event.result ? tape.blob(event.result) : null, error: event.error ?? null,
+      ...base,
+      kind: event.kind,
+      name: event.name,
+      effect: event.kind === 'tool' ? event.effect : 'read',
+      stubbed: event.kind === 'tool' ? (event.stubbed ?? false) : false,
+      arguments: tape.blob(event.kind === 'tool' ? event.args : event.query),
+      result: event.result ? tape.blob(event.result) : null,
+      error: event.error ?? null,
     };
   }
   const value = event.kind === 'input' ? tape.blob(event.value) : event.kind === 'config' && event.settings ? tape.blob(event.settings) : null;

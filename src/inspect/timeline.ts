@@ -33,15 +33,19 @@ export function summarizeEvent(tape: LoadedTape, event: TapeEvent): string {
   switch (event.kind) {
     case 'model': {
       const served = event.response?.model.served ?? '—';
-      const answer = event.response ? `${describeParts(event.response.content)} [${event.response.finishReason.unified}]` : `failed: ${event.error?.message ?? 'no response'}`;
-      const lastUser = event.request.messages.length;
-      return `${event.request.model} → ${served}${event.request.stream ? ' (stream)' : ''}, ${lastUser} msgs: ${answer}`;
+      const answer = event.response
+        ? `${describeParts(event.response.content)} [${event.response.finishReason.unified}]`
+        : `failed: ${event.error?.message ?? 'no response'}`;
+      const messageCount = tape.messageRefs(event.request.messages).length;
+      return `${event.request.model} → ${served}${event.request.stream ? ' (stream)' : ''}, ${messageCount} msgs: ${answer}`;
     }
     case 'tool':
     case 'retrieval': {
       const args = tape.blob(event.kind === 'tool' ? event.args : event.query);
       const effect = event.kind === 'tool' ? ` [${event.effect}${event.stubbed ? ', stubbed' : ''}]` : '';
-      const outcome = event.error ? `threw ${event.error.name}: ${event.error.message}` : clip(JSON.stringify(event.result ? tape.blob(event.result) : null), 60);
+      const outcome = event.error
+        ? `threw ${event.error.name}: ${event.error.message}`
+        : clip(JSON.stringify(event.result ? tape.blob(event.result) : null), 60);
       return `${event.name}${effect} ${clip(JSON.stringify(args), 50)} → ${outcome}`;
     }
     case 'clock':
@@ -75,7 +79,7 @@ export function buildTimeline(tape: LoadedTape): TimelineRow[] {
 /** Decoded request of a model event: the messages and tools the model saw. */
 export function modelRequestContext(tape: LoadedTape, event: Extract<TapeEvent, { kind: 'model' }>): { messages: CanonicalMessage[]; tools: CanonicalTool[] } {
   return {
-    messages: event.request.messages.map((ref) => tape.blob<CanonicalMessage>(ref)),
+    messages: tape.messageRefs(event.request.messages).map((ref) => tape.blob<CanonicalMessage>(ref)),
     tools: event.request.tools ? tape.blob<CanonicalTool[]>(event.request.tools) : [],
   };
 }

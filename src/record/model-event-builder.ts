@@ -1,5 +1,5 @@
-import { type CanonicalRequestDraft, type WireFormat } from '../providers/index.ts';
-import { type CanonicalMessage, type CanonicalModelRequest, type StreamChunk, hashJson } from '../tape/index.ts';
+import type { CanonicalRequestDraft, WireFormat } from '../providers/index.ts';
+import { type CanonicalMessage, type CanonicalModelRequest, hashJson, type StreamChunk } from '../tape/index.ts';
 import type { BlobCollector, EventDraft } from './run-tape-writer.ts';
 import { createWireBody } from './wire-body-template.ts';
 
@@ -60,11 +60,14 @@ export function buildModelEvent(exchange: ModelExchange, blobs: BlobCollector): 
   const draft = format.convertToCanonicalRequest(exchange.requestBody);
   const request: CanonicalModelRequest = {
     model: draft.model,
-    messages: draft.messages.map((message) => blobs.put(message)),
+    messages: blobs.putList(
+      'canonical',
+      draft.messages.map((message) => blobs.put(message)),
+    ),
     tools: draft.tools ? blobs.put(draft.tools) : null,
     toolChoice: draft.toolChoice ?? null,
     responseFormat: draft.responseFormat ?? null,
-    sampling: draft.sampling,
+    sampling: blobs.put(draft.sampling),
     stream: draft.stream,
   };
   let responseBody: unknown = null;
@@ -81,10 +84,10 @@ export function buildModelEvent(exchange: ModelExchange, blobs: BlobCollector): 
     wire: {
       method: exchange.method,
       url: exchange.url,
-      requestHeaders: exchange.requestHeaders,
+      requestHeaders: blobs.put(exchange.requestHeaders),
       requestBody: blobs.put(createWireBody(exchange.requestText, exchange.requestBody, blobs)),
       status: exchange.status,
-      responseHeaders: exchange.responseHeaders,
+      responseHeaders: blobs.put(exchange.responseHeaders),
       responseBody: exchange.chunks ? blobs.put(responseBody) : exchange.responseText === null ? null : blobs.put(exchange.responseText),
       streamChunks: exchange.chunks ? blobs.put(exchange.chunks) : null,
     },

@@ -14,17 +14,21 @@ async function record<T>(fn: (rec: ReturnType<typeof createRecorder>) => Promise
   return { output, tape, store };
 }
 
-const ofKind = <K extends TapeEvent['kind']>(events: TapeEvent[], kind: K) => events.filter((event): event is Extract<TapeEvent, { kind: K }> => event.kind === kind);
+const ofKind = <K extends TapeEvent['kind']>(events: TapeEvent[], kind: K) =>
+  events.filter((event): event is Extract<TapeEvent, { kind: K }> => event.kind === kind);
 
 describe('recorder: clock and randomness inside a run', () => {
   it('serves the injected clock to Date.now, new Date() and Date(), and records each value', async () => {
     const startAt = Date.parse('2026-08-01T02:14:00Z');
-    const { output, tape } = await record(async () => {
-      const now = Date.now();
-      const date = new Date();
-      const text = Date();
-      return { now, iso: date.toISOString(), text, isDate: date instanceof Date, parsed: Date.parse('2020-01-01T00:00:00Z'), utc: Date.UTC(2020, 0, 1) };
-    }, { startAt });
+    const { output, tape } = await record(
+      async () => {
+        const now = Date.now();
+        const date = new Date();
+        const text = Date();
+        return { now, iso: date.toISOString(), text, isDate: date instanceof Date, parsed: Date.parse('2020-01-01T00:00:00Z'), utc: Date.UTC(2020, 0, 1) };
+      },
+      { startAt },
+    );
     expect(output.now - startAt).toBeGreaterThanOrEqual(0);
     expect(output.now - startAt).toBeLessThan(1000);
     expect(output.iso.slice(0, 16)).toBe('2026-08-01T02:14');
@@ -55,7 +59,13 @@ describe('recorder: clock and randomness inside a run', () => {
       performance: performance.now(),
     }));
     const randoms = ofKind(tape.events, 'random');
-    expect(randoms.map((event) => event.source)).toEqual(['Math.random', 'crypto.randomUUID', 'crypto.randomUUID', 'crypto.getRandomValues', 'crypto.randomBytes']);
+    expect(randoms.map((event) => event.source)).toEqual([
+      'Math.random',
+      'crypto.randomUUID',
+      'crypto.randomUUID',
+      'crypto.getRandomValues',
+      'crypto.randomBytes',
+    ]);
     expect(randoms.map((event) => event.value)).toEqual([output.random, output.uuid, output.imported, output.bytes, output.nodeBytes]);
     expect(output.uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(ofKind(tape.events, 'clock').find((event) => event.source === 'performance.now')?.value).toBe(output.performance);
@@ -81,10 +91,14 @@ describe('recorder: clock and randomness inside a run', () => {
 describe('recorder: tools, decisions and ordering', () => {
   it('takes causal-key ordinals when calls start, so Promise.all keeps issue order', async () => {
     const { tape } = await record(async (rec) => {
-      const slowThenFast = rec.tool('fetch_item', async (id: number) => {
-        await new Promise((resolve) => setTimeout(resolve, id === 0 ? 30 : 1));
-        return { id };
-      }, { effect: 'read' });
+      const slowThenFast = rec.tool(
+        'fetch_item',
+        async (id: number) => {
+          await new Promise((resolve) => setTimeout(resolve, id === 0 ? 30 : 1));
+          return { id };
+        },
+        { effect: 'read' },
+      );
       return Promise.all([slowThenFast(0), slowThenFast(1)]);
     });
     const tools = ofKind(tape.events, 'tool');
@@ -122,12 +136,31 @@ describe('recorder: tools, decisions and ordering', () => {
 
   it('records decisions in the ledger with valid and record time', async () => {
     const startAt = Date.parse('2026-09-10T12:00:00Z');
-    const { store, tape } = await record(async (rec) => {
-      rec.config({ promptVersion: 'p1', flags: { strict: true } });
-      rec.decide({ type: 'refund.category', subject: 'C-1', value: 'approve', amount: 12.5, currency: 'USD', reversible: false, attributes: { plan: 'plus' } });
-    }, { startAt });
+    const { store, tape } = await record(
+      async (rec) => {
+        rec.config({ promptVersion: 'p1', flags: { strict: true } });
+        rec.decide({
+          type: 'refund.category',
+          subject: 'C-1',
+          value: 'approve',
+          amount: 12.5,
+          currency: 'USD',
+          reversible: false,
+          attributes: { plan: 'plus' },
+        });
+      },
+      { startAt },
+    );
     const [decision] = await store.listDecisions({ runId: tape.run.header.runId });
-    expect(decision).toMatchObject({ type: 'refund.category', subject: 'C-1', value: 'approve', amount: 12.5, reversible: false, attributes: { plan: 'plus' }, seq: 2 });
+    expect(decision).toMatchObject({
+      type: 'refund.category',
+      subject: 'C-1',
+      value: 'approve',
+      amount: 12.5,
+      reversible: false,
+      attributes: { plan: 'plus' },
+      seq: 2,
+    });
     expect(decision?.effectiveAt).toBeGreaterThanOrEqual(startAt);
     expect(ofKind(tape.events, 'config')[0]).toMatchObject({ promptVersion: 'p1', flags: { strict: true } });
   });

@@ -4,12 +4,11 @@ import {
   CURRENT_RECORDER_FLAGS,
   chainRoot,
   createBlob,
-  encodeBlob,
   type ForkOrigin,
+  plainBlob,
   type RunEnding,
   type RunHeader,
   type RunRecord,
-  type StoredBlob,
   sealRun,
   TAPE_FORMAT_VERSION,
   type ToolEffect,
@@ -150,7 +149,8 @@ export function createRecorder(options: RecorderOptions): Recorder {
       batch.runsEnded.push({ runId: tape.runId, ending: finalEnding, sealHash: sealRun(drained.headHash, finalEnding), modelsServed: tape.servedModels() });
       active.delete(tape);
     }
-    for (const [hash, json] of blobJson) batch.blobs.push(encodeBlob(hash, json) as StoredBlob);
+    // Plain: the store compresses (SQLite packs the blobs of one batch together).
+    for (const [hash, json] of blobJson) batch.blobs.push(plainBlob(hash, json));
     if (!batch.runsStarted.length && !batch.appends.length && !batch.runsEnded.length) return;
     await store.write(batch);
     if (knownBlobs.size > 200_000) knownBlobs.clear();
@@ -190,8 +190,15 @@ export function createRecorder(options: RecorderOptions): Recorder {
     const args = { method: exchange.method, url: exchange.url, headers: exchange.requestHeaders, body: exchange.requestText };
     const result = exchange.error ? null : { status: exchange.status, headers: exchange.responseHeaders, body: exchange.responseText };
     scope.tape.push((blobs) => ({
-      kind: 'tool', key: exchange.key, at: exchange.at, durationMs: exchange.durationMs, name: `http ${exchange.method} ${new URL(exchange.url).host}`, effect,
-      args: blobs.put(args), requestHash: createBlob(args).hash, result: result === null ? null : blobs.put(result),
+      kind: 'tool',
+      key: exchange.key,
+      at: exchange.at,
+      durationMs: exchange.durationMs,
+      name: `http ${exchange.method} ${new URL(exchange.url).host}`,
+      effect,
+      args: blobs.put(args),
+      requestHash: createBlob(args).hash,
+      result: result === null ? null : blobs.put(result),
       ...(exchange.error ? { error: { name: 'FetchError', message: exchange.error } } : {}),
     }));
   }
@@ -271,7 +278,18 @@ export function createRecorder(options: RecorderOptions): Recorder {
       } catch (error) {
         const failure = error instanceof Error ? error : new Error(String(error));
         const key = takeCausalKey(scope, 'error', failure.name);
-        tape.push(() => ({ kind: 'error', key, at: now(), durationMs: 0, name: failure.name, message: redactor.text(failure.message), ...(failure.stack ? { stack: redactor.text(failure.stack) } : {}) }), 'error');
+        tape.push(
+          () => ({
+            kind: 'error',
+            key,
+            at: now(),
+            durationMs: 0,
+            name: failure.name,
+            message: redactor.text(failure.message),
+            ...(failure.stack ? { stack: redactor.text(failure.stack) } : {}),
+          }),
+          'error',
+        );
         endings.push({ tape, ending: { status: 'failed', output: undefined, error: { name: failure.name, message: redactor.text(failure.message) } } });
         await flush();
         throw error;
@@ -290,7 +308,18 @@ export function createRecorder(options: RecorderOptions): Recorder {
       const scope = assertInRun('rec.config');
       const key = takeCausalKey(scope, 'config', 'config');
       const at = scope.now();
-      scope.tape.push((blobs) => ({ kind: 'config', key, at, durationMs: 0, promptVersion, flags, settings: settings === undefined ? null : blobs.put(redactor.value(settings)) }), 'config');
+      scope.tape.push(
+        (blobs) => ({
+          kind: 'config',
+          key,
+          at,
+          durationMs: 0,
+          promptVersion,
+          flags,
+          settings: settings === undefined ? null : blobs.put(redactor.value(settings)),
+        }),
+        'config',
+      );
     },
 
     decide(decision) {
@@ -299,11 +328,24 @@ export function createRecorder(options: RecorderOptions): Recorder {
       const at = scope.now();
       const effectiveAt = decision.effectiveAt === undefined ? new originals.Date(at).toISOString() : new originals.Date(decision.effectiveAt).toISOString();
       const basedOnSeq = decision.basedOnSeq === undefined ? scope.tape.latestModelSeq : decision.basedOnSeq;
-      scope.tape.push(() => ({
-        kind: 'decision', key, at, durationMs: 0, type: decision.type, subject: decision.subject, value: decision.value,
-        amount: decision.amount ?? null, currency: decision.currency ?? null, reversible: decision.reversible ?? false,
-        effectiveAt, basedOnSeq, attributes: decision.attributes ?? {},
-      }), 'decision');
+      scope.tape.push(
+        () => ({
+          kind: 'decision',
+          key,
+          at,
+          durationMs: 0,
+          type: decision.type,
+          subject: decision.subject,
+          value: decision.value,
+          amount: decision.amount ?? null,
+          currency: decision.currency ?? null,
+          reversible: decision.reversible ?? false,
+          effectiveAt,
+          basedOnSeq,
+          attributes: decision.attributes ?? {},
+        }),
+        'decision',
+      );
     },
 
     note(text, data) {

@@ -30,7 +30,8 @@ export interface HttpExchange {
 }
 
 function requestParts(input: RequestInfo | URL, init: RequestInit | undefined): { url: string; method: string; headers: Headers; body: unknown } {
-  if (input instanceof Request) return { url: input.url, method: init?.method ?? input.method, headers: new Headers(init?.headers ?? input.headers), body: init?.body };
+  if (input instanceof Request)
+    return { url: input.url, method: init?.method ?? input.method, headers: new Headers(init?.headers ?? input.headers), body: init?.body };
   return { url: String(input), method: init?.method ?? 'GET', headers: new Headers(init?.headers), body: init?.body };
 }
 
@@ -71,8 +72,19 @@ export function createRecordingFetch(options: RecordingFetchOptions): typeof fet
       redactedText = JSON.stringify(parsed) === requestText ? JSON.stringify(redactedBody) : redactor.text(requestText as string);
     }
     const exchange: ModelExchange = {
-      format, key, at, durationMs: 0, method: parts.method, url, requestHeaders, requestText: redactedText, requestBody: redactedBody,
-      status: null, responseHeaders: {}, responseText: null, chunks: null,
+      format,
+      key,
+      at,
+      durationMs: 0,
+      method: parts.method,
+      url,
+      requestHeaders,
+      requestText: redactedText,
+      requestBody: redactedBody,
+      status: null,
+      responseHeaders: {},
+      responseText: null,
+      chunks: null,
     };
 
     let response: Response;
@@ -123,13 +135,30 @@ export function createRecordingFetch(options: RecordingFetchOptions): typeof fet
 }
 
 async function recordPlainHttp(context: {
-  scope: RunScope; key: string; at: number; started: number; url: string; method: string; requestHeaders: Record<string, string>;
-  requestText: string | null; input: RequestInfo | URL; init: RequestInit | undefined; options: RecordingFetchOptions;
+  scope: RunScope;
+  key: string;
+  at: number;
+  started: number;
+  url: string;
+  method: string;
+  requestHeaders: Record<string, string>;
+  requestText: string | null;
+  input: RequestInfo | URL;
+  init: RequestInit | undefined;
+  options: RecordingFetchOptions;
 }): Promise<Response> {
   const { scope, options } = context;
   const exchange: HttpExchange = {
-    key: context.key, at: context.at, durationMs: 0, method: context.method, url: context.url, requestHeaders: context.requestHeaders,
-    requestText: context.requestText === null ? null : options.redactor.text(context.requestText), status: null, responseHeaders: {}, responseText: null,
+    key: context.key,
+    at: context.at,
+    durationMs: 0,
+    method: context.method,
+    url: context.url,
+    requestHeaders: context.requestHeaders,
+    requestText: context.requestText === null ? null : options.redactor.text(context.requestText),
+    status: null,
+    responseHeaders: {},
+    responseText: null,
   };
   if (!['GET', 'HEAD', 'OPTIONS'].includes(context.method.toUpperCase())) await options.flush();
   try {

@@ -1,11 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import { createRedactor } from './redaction.ts';
 
-const redactor = createRedactor({ salt: 'pepper', rules: [{ name: 'email', pattern: /[\w.+-]+@[\w-]+\.[\w.]+/g }, { name: 'phone', field: 'phone' }] });
+const redactor = createRedactor({
+  salt: 'pepper',
+  rules: [
+    { name: 'email', pattern: /[\w.+-]+@[\w-]+\.[\w.]+/g },
+    { name: 'phone', field: 'phone' },
+  ],
+});
 
 describe('redaction', () => {
   it('drops credential headers and keeps the rest', () => {
-    const headers = redactor.headers(Object.entries({ Authorization: 'Bearer sk-live-123', 'x-api-key': 'k', 'X-Goog-Api-Key': 'g', Cookie: 'a=b', 'content-type': 'application/json', 'x-stainless-retry-count': '0' }));
+    const headers = redactor.headers(
+      Object.entries({
+        Authorization: 'Bearer sk-live-123',
+        'x-api-key': 'k',
+        'X-Goog-Api-Key': 'g',
+        Cookie: 'a=b',
+        'content-type': 'application/json',
+        'x-stainless-retry-count': '0',
+      }),
+    );
     expect(headers).toEqual({ 'content-type': 'application/json', 'x-stainless-retry-count': '0' });
   });
 

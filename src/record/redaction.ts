@@ -35,7 +35,9 @@ export interface Redactor {
 
 export function createRedactor(options: RedactionOptions): Redactor {
   const patternRules = (options.rules ?? []).filter((rule): rule is { name: string; pattern: RegExp } => 'pattern' in rule);
-  const fieldRules = new Map((options.rules ?? []).filter((rule): rule is { name: string; field: string } => 'field' in rule).map((rule) => [rule.field, rule.name]));
+  const fieldRules = new Map(
+    (options.rules ?? []).filter((rule): rule is { name: string; field: string } => 'field' in rule).map((rule) => [rule.field, rule.name]),
+  );
   const token = (name: string, secret: string) => `[redacted:${name}:${createHmac('sha256', options.salt).update(secret).digest('hex').slice(0, 12)}]`;
 
   function text(input: string): string {

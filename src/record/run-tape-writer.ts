@@ -1,20 +1,29 @@
+import type { DecisionRecord, StoredEvent } from '../store/index.ts';
 import {
   type BlobRef,
   canonicalJson,
   chainNext,
   createBlob,
   type DecisionEvent,
+  type MessageList,
   type ModelEvent,
   type RunRecord,
   type TapeEvent,
 } from '../tape/index.ts';
-import type { DecisionRecord, StoredEvent } from '../store/index.ts';
 
 /** Collects the blobs an event needs while it is built. */
 export interface BlobCollector {
   /** Canonicalizes `value`, keeps its JSON for the next flush, returns its address. */
   put(value: unknown): BlobRef;
+  /**
+   * Stores an ordered list of refs as a MessageList chained to the longest recent list of the
+   * same `family` that it extends, so each step stores only its new messages.
+   */
+  putList(family: string, refs: readonly BlobRef[]): BlobRef;
 }
+
+/** Recent lists per family, newest last; a tool loop only ever extends the latest one. */
+const RECENT_LISTS = 8;
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 /** An event without its seq, which the writer assigns. */
@@ -44,6 +53,7 @@ export class RunTapeWriter {
   private readonly servedBySeq = new Map<number, string | null>();
   private readonly modelsServed = new Set<string>();
   private lastModelSeq: number | null = null;
+  private readonly recentLists = new Map<string, Array<{ refs: readonly BlobRef[]; ref: BlobRef }>>();
 
   /** Called after every push, so the owner can schedule a flush. */
   private readonly onPush: (writer: RunTapeWriter) => void;
@@ -84,13 +94,12 @@ export class RunTapeWriter {
   /** Builds every pending event in seq order and advances the chain. */
   drain(knownBlobs: ReadonlySet<string>): DrainedTape {
     const blobs = new Map<BlobRef, string>();
-    const collector: BlobCollector = {
-      put(value) {
-        const { hash, json } = createBlob(value);
-        if (!knownBlobs.has(hash)) blobs.set(hash, json);
-        return hash;
-      },
+    const put = (value: unknown): BlobRef => {
+      const { hash, json } = createBlob(value);
+      if (!knownBlobs.has(hash)) blobs.set(hash, json);
+      return hash;
     };
+    const collector: BlobCollector = { put, putList: (family, refs) => this.putList(put, family, refs) };
     const events: StoredEvent[] = [];
     const decisions: DecisionRecord[] = [];
     const batch = this.pending;
@@ -104,6 +113,22 @@ export class RunTapeWriter {
       if (event.kind === 'decision') decisions.push(this.toDecisionRecord(event));
     }
     return { events, blobs, decisions, headHash: this.headHash };
+  }
+
+  private putList(put: (value: unknown) => BlobRef, family: string, refs: readonly BlobRef[]): BlobRef {
+    const recent = this.recentLists.get(family) ?? [];
+    let base: { refs: readonly BlobRef[]; ref: BlobRef } | undefined;
+    for (const candidate of recent) {
+      if (candidate.refs.length > refs.length || (base && candidate.refs.length <= base.refs.length)) continue;
+      if (candidate.refs.every((ref, index) => refs[index] === ref)) base = candidate;
+    }
+    if (base && base.refs.length === refs.length) return base.ref;
+    const list: MessageList = { kind: 'message-list', prefix: base?.ref ?? null, messages: refs.slice(base?.refs.length ?? 0) };
+    const ref = put(list);
+    recent.push({ refs: [...refs], ref });
+    if (recent.length > RECENT_LISTS) recent.shift();
+    this.recentLists.set(family, recent);
+    return ref;
   }
 
   private noteModel(event: ModelEvent): void {

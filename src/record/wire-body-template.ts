@@ -1,4 +1,4 @@
-import { type BlobRef, WIRE_MESSAGES_PLACEHOLDER, WIRE_SYSTEM_PLACEHOLDER, type WireBody, renderWireBody } from '../tape/index.ts';
+import { type BlobRef, renderWireBody, WIRE_MESSAGES_PLACEHOLDER, WIRE_SYSTEM_PLACEHOLDER, type WireBody } from '../tape/index.ts';
 import type { BlobCollector } from './run-tape-writer.ts';
 
 /**
@@ -24,13 +24,21 @@ export function createWireBody(text: string, parsed: unknown, blobs: BlobCollect
     parts.set(ref, partText);
     return ref;
   };
+  const messageRefs = messageTexts ? messageTexts.map(lift) : null;
   const body: WireBody = {
     kind: 'json-template',
     text: template,
-    messages: messageTexts ? messageTexts.map(lift) : null,
+    messages: messageRefs ? blobs.putList('wire', messageRefs) : null,
     system: systemText === null ? null : lift(systemText),
   };
   // Only keep the split when it gives back the exact bytes (key order, escapes, spacing).
-  if (renderWireBody(body, (ref) => parts.get(ref) as string) !== text) return { kind: 'text', text };
+  if (
+    renderWireBody(
+      body,
+      (ref) => parts.get(ref) as string,
+      () => messageRefs ?? [],
+    ) !== text
+  )
+    return { kind: 'text', text };
   return body;
 }

@@ -1,13 +1,12 @@
 import {
+  blobRefsInside,
   blobRefsOfEvent,
-  blobRefsOfWireBody,
   decodeBlobText,
   encodeBlob,
-  parseEvent,
   type PortableTape,
+  parseEvent,
   readPortableTape,
   TapeFormatError,
-  type WireBody,
   writePortableTape,
 } from '../tape/index.ts';
 import type { DecisionRecord, Store } from './store.ts';
@@ -33,11 +32,10 @@ function referencedBlobs(tape: PortableTape): Set<string> {
     if (parsed.ok && parsed.event) for (const ref of blobRefsOfEvent(parsed.event)) refs.add(ref);
   }
   if (tape.run.ending?.output) refs.add(tape.run.ending.output);
-  for (const ref of [...refs]) {
+  // A Set iterates entries added during the loop, so this follows refs to any depth.
+  for (const ref of refs) {
     const json = tape.blobs.get(ref);
-    if (!json) continue;
-    const value = JSON.parse(json) as WireBody | null;
-    if (value && typeof value === 'object' && (value.kind === 'json-template' || value.kind === 'text')) for (const inner of blobRefsOfWireBody(value)) refs.add(inner);
+    if (json) for (const inner of blobRefsInside(JSON.parse(json))) refs.add(inner);
   }
   return refs;
 }
@@ -49,7 +47,10 @@ function referencedBlobs(tape: PortableTape): Set<string> {
 export async function importRun(store: Store, text: string): Promise<{ runId: string; outcome: 'imported' | 'exists'; events: number; blobs: number }> {
   const tape = readPortableTape(text);
   const missing = [...referencedBlobs(tape)].filter((ref) => !tape.blobs.has(ref));
-  if (missing.length) throw new TapeFormatError({ message: `the tape references ${missing.length} blob(s) it does not contain (first ${missing[0]?.slice(0, 12)}…); export it again with \`retrial export\`` });
+  if (missing.length)
+    throw new TapeFormatError({
+      message: `the tape references ${missing.length} blob(s) it does not contain (first ${missing[0]?.slice(0, 12)}…); export it again with \`retrial export\``,
+    });
   const outcome = await store.importRunBundle({
     run: tape.run,
     events: tape.events,

@@ -1,11 +1,11 @@
-import { blobRefsOfEvent, blobRefsOfWireBody, decodeBlob, parseEvent, type RunRecord, type StoredBlob, wireBodySchema } from '../tape/index.ts';
+import { blobRefsInside, blobRefsOfEvent, decodeBlob, parseEvent, type RunRecord, type StoredBlob } from '../tape/index.ts';
 import { StoreError } from './errors.ts';
 import type { StoredEvent } from './store.ts';
 
 /**
  * Every blob a run needs to be self-contained, in order of first reference: what its events point
- * at, what the wire bodies of its model calls point at (lifted messages and system prompt), and
- * its output. `readBlob` is synchronous so a backend can collect inside one read transaction.
+ * at, everything reachable from those (message lists, wire bodies' lifted messages and system
+ * prompt), and its output. `readBlob` is synchronous so a backend can collect inside one read transaction.
  *
  * A referenced blob the store does not hold is left out rather than failing the export:
  * `verify` is the place that reports a damaged run, and it can only do so if the run can be read.
@@ -19,13 +19,20 @@ export function collectRunBlobRefs(run: RunRecord, events: readonly StoredEvent[
     // An event kind this version does not know still travels, but its refs cannot be followed.
     if (parsed.event === undefined) continue;
     for (const ref of blobRefsOfEvent(parsed.event)) refs.add(ref);
-    if (parsed.event.kind !== 'model') continue;
-    const wireBlob = readBlob(parsed.event.wire.requestBody);
-    if (wireBlob === undefined) continue;
-    const wireBody = wireBodySchema.safeParse(decodeBlob(wireBlob));
-    if (wireBody.success) for (const ref of blobRefsOfWireBody(wireBody.data)) refs.add(ref);
   }
   if (run.ending?.output) refs.add(run.ending.output);
+  // Follow refs inside blobs; a Set iterates entries added during the loop too.
+  for (const ref of refs) {
+    const blob = readBlob(ref);
+    if (blob === undefined) continue;
+    let value: unknown;
+    try {
+      value = decodeBlob(blob);
+    } catch {
+      continue;
+    }
+    for (const inner of blobRefsInside(value)) refs.add(inner);
+  }
   return [...refs];
 }
 

@@ -106,10 +106,10 @@ export interface StoreStats {
   blobs: number;
   /** Sum of canonical JSON sizes of all blobs. */
   blobBytesRaw: number;
-  /** Sum of stored blob bytes (after compression). */
-  blobBytesStored: number;
-  /** Bytes of event rows' JSON. */
-  eventBytes: number;
+  /** Sum of canonical JSON sizes of all events. */
+  eventBytesRaw: number;
+  /** Bytes the backend keeps for events and blobs together, after any compression. */
+  contentBytesStored: number;
   /** Size of the database on disk where the backend can tell, else null. */
   fileBytes: number | null;
   decisions: Array<{ type: string; value: string; count: number }>;

@@ -1,4 +1,4 @@
-import { blobRefsOfEvent, blobRefsOfWireBody, chainRoot, decodeBlob, parseEvent, runHeaderSchema, sealRun, verifyBlob, verifyHashChain, type WireBody } from '../tape/index.ts';
+import { blobRefsInside, blobRefsOfEvent, chainRoot, decodeBlob, parseEvent, runHeaderSchema, sealRun, verifyBlob, verifyHashChain } from '../tape/index.ts';
 import type { Store } from './store.ts';
 
 /** One thing wrong with a stored run. `seq` names the event where there is one. */
@@ -26,10 +26,12 @@ export async function verifyRun(store: Store, runId: string, checkedBlobs = new 
   const run = await store.getRunOrThrow(runId);
   const problems: VerifyProblem[] = [];
   const header = runHeaderSchema.safeParse(run.header);
-  if (!header.success || chainRoot(run.header) !== run.rootHash) problems.push({ code: 'HEADER_CHANGED', seq: null, message: 'the run header does not hash to its chain root: the header was changed' });
+  if (!header.success || chainRoot(run.header) !== run.rootHash)
+    problems.push({ code: 'HEADER_CHANGED', seq: null, message: 'the run header does not hash to its chain root: the header was changed' });
   const events = await store.getEvents(runId);
   for (const problem of verifyHashChain(run.rootHash, events, run.headHash)) problems.push(problem);
-  if (run.ending && run.sealHash !== sealRun(run.headHash, run.ending)) problems.push({ code: 'SEAL_MISMATCH', seq: null, message: 'the run\'s ending (status, output) does not match its seal: it was changed' });
+  if (run.ending && run.sealHash !== sealRun(run.headHash, run.ending))
+    problems.push({ code: 'SEAL_MISMATCH', seq: null, message: "the run's ending (status, output) does not match its seal: it was changed" });
 
   const refs = new Map<string, number>();
   for (const row of events) {
@@ -61,9 +63,10 @@ export async function verifyRun(store: Store, runId: string, checkedBlobs = new 
       const result = verifyBlob(blob);
       checkedBlobs.set(hash, result.ok ? null : result.reason);
       if (result.ok) {
-        const value = decodeBlob<WireBody | null>(blob);
-        if (value && typeof value === 'object' && 'kind' in value && (value.kind === 'json-template' || value.kind === 'text')) {
-          for (const inner of blobRefsOfWireBody(value)) if (!refs.has(inner)) { refs.set(inner, seqOf(hash)); if (!checkedBlobs.has(inner)) nested.push(inner); }
+        for (const inner of blobRefsInside(decodeBlob(blob))) {
+          if (refs.has(inner)) continue;
+          refs.set(inner, seqOf(hash));
+          if (!checkedBlobs.has(inner)) nested.push(inner);
         }
       }
     }
@@ -75,8 +78,15 @@ export async function verifyRun(store: Store, runId: string, checkedBlobs = new 
     const outcome = checkedBlobs.get(ref);
     if (outcome === undefined || outcome === null) continue;
     const where = seq === -1 ? 'the run output' : `event ${seq}`;
-    if (outcome === 'missing') problems.push({ code: 'BLOB_MISSING', seq: seq === -1 ? null : seq, blob: ref, message: `blob ${ref.slice(0, 12)}… of ${where} is missing from the store` });
-    else problems.push({ code: 'BLOB_CORRUPT', seq: seq === -1 ? null : seq, blob: ref, message: `blob ${ref.slice(0, 12)}… of ${where} is corrupt: ${outcome}` });
+    if (outcome === 'missing')
+      problems.push({
+        code: 'BLOB_MISSING',
+        seq: seq === -1 ? null : seq,
+        blob: ref,
+        message: `blob ${ref.slice(0, 12)}… of ${where} is missing from the store`,
+      });
+    else
+      problems.push({ code: 'BLOB_CORRUPT', seq: seq === -1 ? null : seq, blob: ref, message: `blob ${ref.slice(0, 12)}… of ${where} is corrupt: ${outcome}` });
   }
   return { runId, ok: problems.length === 0, events: events.length, blobsChecked, problems };
 }

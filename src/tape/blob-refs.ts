@@ -1,11 +1,10 @@
 import type { TapeEvent } from './event.ts';
-import type { WireBody } from './wire-body.ts';
 
-/** Blob refs an event points at directly. */
+/** Blob refs an event points at directly (follow them with `blobRefsInside` for the rest). */
 export function blobRefsOfEvent(event: TapeEvent): string[] {
   switch (event.kind) {
     case 'model': {
-      const refs = [...event.request.messages, event.wire.requestBody];
+      const refs = [event.request.messages, event.request.sampling, event.wire.requestBody, event.wire.requestHeaders, event.wire.responseHeaders];
       if (event.request.tools) refs.push(event.request.tools);
       if (event.wire.responseBody) refs.push(event.wire.responseBody);
       if (event.wire.streamChunks) refs.push(event.wire.streamChunks);
@@ -26,12 +25,4 @@ export function blobRefsOfEvent(event: TapeEvent): string[] {
     case 'error':
       return [];
   }
-}
-
-/** Blob refs a wire-body blob points at (its lifted messages and system prompt). */
-export function blobRefsOfWireBody(body: WireBody): string[] {
-  if (body.kind === 'text') return [];
-  const refs = body.messages ? [...body.messages] : [];
-  if (body.system) refs.push(body.system);
-  return refs;
 }

@@ -29,6 +29,12 @@ export function createBlob(value: unknown): { hash: BlobRef; json: string } {
   return { hash: sha256Hex(json), json };
 }
 
+/** Canonical JSON as an uncompressed stored blob; the store decides how to compress it. */
+export function plainBlob(hash: BlobRef, json: string): StoredBlob {
+  const data = Buffer.from(json, 'utf8');
+  return { hash, encoding: 'json', size: data.length, data };
+}
+
 /** Encodes canonical JSON for storage, compressing when that saves space. */
 export function encodeBlob(hash: BlobRef, json: string): StoredBlob {
   const raw = Buffer.from(json, 'utf8');

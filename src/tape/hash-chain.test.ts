@@ -1,11 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { encodeBlob, createBlob, verifyBlob } from './blob.ts';
+import { createBlob, encodeBlob, verifyBlob } from './blob.ts';
 import { chainNext, chainRoot, verifyHashChain } from './hash-chain.ts';
 import type { RunHeader } from './header.ts';
 
 const header: RunHeader = {
-  formatVersion: 1, runId: 'run_a', agent: 'agent', codeVersion: 'v1', recordedAt: '2026-01-01T00:00:00.000Z', wallClockAt: '2026-01-01T00:00:00.000Z',
-  timeZone: 'UTC', seed: '00', recorderFlags: [1], externalIds: {}, recorder: 'test',
+  formatVersion: 1,
+  runId: 'run_a',
+  agent: 'agent',
+  codeVersion: 'v1',
+  recordedAt: '2026-01-01T00:00:00.000Z',
+  wallClockAt: '2026-01-01T00:00:00.000Z',
+  timeZone: 'UTC',
+  seed: '00',
+  recorderFlags: [1],
+  externalIds: {},
+  recorder: 'test',
 };
 
 function chain(jsons: string[]) {

@@ -40,13 +40,21 @@ export function verifyHashChain(headerJsonHash: string, events: readonly Chained
     }
     const hash = chainNext(previous, event.json);
     if (hash !== event.hash) {
-      problems.push({ code: 'EVENT_HASH_MISMATCH', seq: event.seq, message: `event ${event.seq} does not hash to its stored chain value: its bytes were changed` });
+      problems.push({
+        code: 'EVENT_HASH_MISMATCH',
+        seq: event.seq,
+        message: `event ${event.seq} does not hash to its stored chain value: its bytes were changed`,
+      });
       return problems;
     }
     previous = hash;
   }
   if (expectedHead !== null && previous !== expectedHead) {
-    problems.push({ code: 'HEAD_MISMATCH', seq: events.length ? events.length - 1 : null, message: `the chain ends at ${previous.slice(0, 12)}… but the run records head ${expectedHead.slice(0, 12)}…: events were removed or the head changed` });
+    problems.push({
+      code: 'HEAD_MISMATCH',
+      seq: events.length ? events.length - 1 : null,
+      message: `the chain ends at ${previous.slice(0, 12)}… but the run records head ${expectedHead.slice(0, 12)}…: events were removed or the head changed`,
+    });
   }
   return problems;
 }

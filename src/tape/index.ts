@@ -1,4 +1,5 @@
 export * from './blob.ts';
+export * from './blob-closure.ts';
 export * from './blob-refs.ts';
 export * from './canonical-json.ts';
 export * from './errors.ts';
@@ -17,7 +18,8 @@ export * from './format-version.ts';
 export * from './hash.ts';
 export * from './hash-chain.ts';
 export * from './header.ts';
+export * from './message-list.ts';
+export * from './portable-tape.ts';
 export * from './run-record.ts';
 export * from './seal.ts';
 export * from './wire-body.ts';
-export * from './portable-tape.ts';

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { canonicalJson } from './canonical-json.ts';
 import { TapeFormatError } from './errors.ts';
 import { parseEvent } from './event.ts';
-import { chainNext, chainRoot } from './hash-chain.ts';
 import { isSha256Hex, sha256Hex } from './hash.ts';
+import { chainNext, chainRoot } from './hash-chain.ts';
 import { runHeaderSchema } from './header.ts';
 import type { RunRecord } from './run-record.ts';
 import { sealRun } from './seal.ts';
@@ -28,7 +28,13 @@ const runLineSchema = z.looseObject({
   headHash: z.string(),
   sealHash: z.string().nullable(),
   eventCount: z.number().int().nonnegative(),
-  ending: z.looseObject({ status: z.enum(['complete', 'failed', 'incomplete']), output: z.string().nullable(), error: z.looseObject({ name: z.string(), message: z.string() }).nullable() }).nullable(),
+  ending: z
+    .looseObject({
+      status: z.enum(['complete', 'failed', 'incomplete']),
+      output: z.string().nullable(),
+      error: z.looseObject({ name: z.string(), message: z.string() }).nullable(),
+    })
+    .nullable(),
   modelsServed: z.array(z.string()),
 });
 const eventLineSchema = z.object({ type: z.literal('event'), hash: z.string(), event: z.record(z.string(), z.unknown()) });
@@ -48,10 +54,20 @@ export interface PortableTape {
 export function writePortableTape(tape: PortableTape): string {
   const lines: string[] = [];
   const { run } = tape;
-  lines.push(canonicalJson({
-    type: 'run', formatVersion: run.header.formatVersion, header: run.header, status: run.status, rootHash: run.rootHash,
-    headHash: run.headHash, sealHash: run.sealHash, eventCount: run.eventCount, ending: run.ending, modelsServed: [...tape.modelsServed].sort(),
-  }));
+  lines.push(
+    canonicalJson({
+      type: 'run',
+      formatVersion: run.header.formatVersion,
+      header: run.header,
+      status: run.status,
+      rootHash: run.rootHash,
+      headHash: run.headHash,
+      sealHash: run.sealHash,
+      eventCount: run.eventCount,
+      ending: run.ending,
+      modelsServed: [...tape.modelsServed].sort(),
+    }),
+  );
   for (const event of tape.events) lines.push(`{"event":${event.json},"hash":${JSON.stringify(event.hash)},"type":"event"}`);
   for (const decision of tape.decisions) lines.push(canonicalJson({ type: 'decision', decision }));
   for (const hash of [...tape.blobs.keys()].sort()) lines.push(`{"hash":${JSON.stringify(hash)},"type":"blob","value":${tape.blobs.get(hash)}}`);
@@ -72,13 +88,27 @@ export function readPortableTape(text: string): PortableTape {
   if (lines.at(-1) === '') lines.pop();
   if (lines.length === 0) throw new TapeFormatError({ message: 'the file is empty; expected a retrial .tape.jsonl' });
   const first = runLineSchema.safeParse(parseLine(lines[0] as string, 1));
-  if (!first.success) throw new TapeFormatError({ line: 1, message: `the first line must be the run line: ${z.prettifyError(first.error).replace(/\n/g, '; ')}` });
+  if (!first.success)
+    throw new TapeFormatError({ line: 1, message: `the first line must be the run line: ${z.prettifyError(first.error).replace(/\n/g, '; ')}` });
   const runLine = first.data;
-  if (runLine.formatVersion !== 1) throw new TapeFormatError({ line: 1, message: `tape format ${runLine.formatVersion} is newer than this retrial understands (1); upgrade retrial to import it` });
+  if (runLine.formatVersion !== 1)
+    throw new TapeFormatError({
+      line: 1,
+      message: `tape format ${runLine.formatVersion} is newer than this retrial understands (1); upgrade retrial to import it`,
+    });
   const header = runHeaderSchema.safeParse(runLine.header);
   if (!header.success) throw new TapeFormatError({ line: 1, message: `invalid header: ${z.prettifyError(header.error).replace(/\n/g, '; ')}` });
-  const run: RunRecord = { header: header.data, status: runLine.status, rootHash: runLine.rootHash, headHash: runLine.headHash, sealHash: runLine.sealHash, eventCount: runLine.eventCount, ending: runLine.ending };
-  if (chainRoot(header.data) !== run.rootHash) throw new TapeFormatError({ line: 1, message: 'the header does not hash to the tape\'s root: the header was changed' });
+  const run: RunRecord = {
+    header: header.data,
+    status: runLine.status,
+    rootHash: runLine.rootHash,
+    headHash: runLine.headHash,
+    sealHash: runLine.sealHash,
+    eventCount: runLine.eventCount,
+    ending: runLine.ending,
+  };
+  if (chainRoot(header.data) !== run.rootHash)
+    throw new TapeFormatError({ line: 1, message: "the header does not hash to the tape's root: the header was changed" });
 
   const tape: PortableTape = { run, modelsServed: runLine.modelsServed, events: [], decisions: [], blobs: new Map() };
   let previous = run.rootHash;
@@ -104,14 +134,18 @@ export function readPortableTape(text: string): PortableTape {
       const parsed = blobLineSchema.safeParse(value);
       if (!parsed.success || !isSha256Hex(parsed.data.hash)) throw new TapeFormatError({ line, message: 'malformed blob line' });
       const json = canonicalJson(parsed.data.value);
-      if (sha256Hex(json) !== parsed.data.hash) throw new TapeFormatError({ line, message: `blob ${parsed.data.hash.slice(0, 12)}… does not match its content: the tape was changed` });
+      if (sha256Hex(json) !== parsed.data.hash)
+        throw new TapeFormatError({ line, message: `blob ${parsed.data.hash.slice(0, 12)}… does not match its content: the tape was changed` });
       tape.blobs.set(parsed.data.hash, json);
     } else {
       // Readers ignore line types they do not know (a newer minor version may add some).
     }
   }
-  if (tape.events.length !== run.eventCount) throw new TapeFormatError({ message: `the tape says ${run.eventCount} events but holds ${tape.events.length}: it is truncated` });
-  if (previous !== run.headHash) throw new TapeFormatError({ message: 'the last event does not match the run\'s head hash: events are missing or were changed' });
-  if (run.ending && run.sealHash !== sealRun(run.headHash, run.ending)) throw new TapeFormatError({ line: 1, message: 'the run\'s ending does not match its seal: the outcome was changed' });
+  if (tape.events.length !== run.eventCount)
+    throw new TapeFormatError({ message: `the tape says ${run.eventCount} events but holds ${tape.events.length}: it is truncated` });
+  if (previous !== run.headHash)
+    throw new TapeFormatError({ message: "the last event does not match the run's head hash: events are missing or were changed" });
+  if (run.ending && run.sealHash !== sealRun(run.headHash, run.ending))
+    throw new TapeFormatError({ line: 1, message: "the run's ending does not match its seal: the outcome was changed" });
   return tape;
 }

@@ -14,8 +14,8 @@ export const wireBodySchema = z.discriminatedUnion('kind', [
     kind: z.literal('json-template'),
     /** The body text with `messages` and `system` values replaced by placeholders. */
     text: z.string(),
-    /** Blob refs of each wire message's exact text, in order, or null when the body had none. */
-    messages: z.array(z.string()).nullable(),
+    /** Ref of a MessageList of the wire messages' exact texts, or null when the body had none. */
+    messages: z.string().nullable(),
     /** Blob ref of the exact text of a top-level `system` value, or null. */
     system: z.string().nullable(),
   }),
@@ -25,11 +25,21 @@ export type WireBody = z.infer<typeof wireBodySchema>;
 export const WIRE_MESSAGES_PLACEHOLDER = '"@@retrial:messages@@"';
 export const WIRE_SYSTEM_PLACEHOLDER = '"@@retrial:system@@"';
 
-/** Rebuilds the exact request text. `text(ref)` returns a lifted part's exact text. */
-export function renderWireBody(body: WireBody, text: (ref: string) => string): string {
+/**
+ * Rebuilds the exact request text. `text(ref)` returns a lifted part's exact text; `list(ref)`
+ * expands a message list ref into message refs.
+ */
+export function renderWireBody(body: WireBody, text: (ref: string) => string, list: (ref: string) => string[]): string {
   if (body.kind === 'text') return body.text;
   let out = body.text;
-  if (body.messages) out = out.replace(WIRE_MESSAGES_PLACEHOLDER, () => `[${body.messages?.map(text).join(',')}]`);
+  if (body.messages)
+    out = out.replace(
+      WIRE_MESSAGES_PLACEHOLDER,
+      () =>
+        `[${list(body.messages as string)
+          .map(text)
+          .join(',')}]`,
+    );
   if (body.system) out = out.replace(WIRE_SYSTEM_PLACEHOLDER, () => text(body.system as string));
   return out;
 }

@@ -1,6 +1,7 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './run-cli.ts';
 
@@ -51,7 +52,18 @@ describe('retrial CLI, end to end on a real SQLite file', () => {
     expect(timeline.stdout).toMatch(/decision\s+account\.action = /);
     const step = await runCli(['show', demo.incident.runId, '--db', db, '--step', String(demo.incident.decisionStep)]);
     expect(step.status).toBe(0);
-    for (const expected of ['requested support-sim → served support-sim-2026-01-15', 'system_fingerprint fp_sim_', 'temperature=0', 'top_p=1 (default)', 'Northwind Utilities support handbook', 'Today is', 'T-INC-0214', 'set_grace_period', 'close_account', 'Usage        input']) {
+    for (const expected of [
+      'requested support-sim → served support-sim-2026-01-15',
+      'system_fingerprint fp_sim_',
+      'temperature=0',
+      'top_p=1 (default)',
+      'Northwind Utilities support handbook',
+      'Today is',
+      'T-INC-0214',
+      'set_grace_period',
+      'close_account',
+      'Usage        input',
+    ]) {
       expect(step.stdout).toContain(expected);
     }
     const json = JSON.parse((await runCli(['show', demo.incident.runId, '--db', db, '--step', String(demo.incident.decisionStep), '--json'])).stdout);
@@ -92,17 +104,33 @@ describe('retrial CLI, end to end on a real SQLite file', () => {
 
   it('verify passes, then reports a single flipped byte in the file with its run and event', async () => {
     expect((await runCli(['verify', '--db', db])).stdout).toMatch(/^OK: 80 runs/m);
-    // Flip one byte of a stored event inside the database file itself (SQLite keeps no checksums).
+    // SQLite keeps no checksums: flip one byte of the file itself, in the middle of a compressed pack.
+    const database = new Database(db, { readonly: true });
+    const pack = database.prepare('SELECT data FROM packs ORDER BY length(data) DESC LIMIT 1').get() as { data: Buffer };
+    database.close();
     const bytes = readFileSync(db);
-    const marker = Buffer.from('"kind":"decision"');
-    const at = bytes.indexOf(marker);
+    const middle = Math.floor(pack.data.length / 2);
+    const at = bytes.indexOf(pack.data.subarray(middle, middle + 48));
     expect(at).toBeGreaterThan(0);
-    bytes[at + 2] = 'K'.charCodeAt(0);
+    bytes[at] = (bytes[at] as number) ^ 0x20;
     writeFileSync(db, bytes);
     const result = await runCli(['verify', '--db', db]);
     expect(result.status).toBe(1);
-    expect(result.stdout).toMatch(/FAIL run_\S+ event \d+: EVENT_HASH_MISMATCH/);
+    expect(result.stdout).toMatch(/FAIL run_\S+ event \d+: (EVENT_HASH_MISMATCH|BLOB_CORRUPT|EVENT_INVALID)/);
     expect(result.stdout).toMatch(/^FAILED: 80 runs/m);
+  });
+
+  it('verify names the run whose header changed', async () => {
+    const copy = join(directory, 'header.db');
+    copyFileSync(join(directory, 'other.db'), copy);
+    const bytes = readFileSync(copy);
+    const at = bytes.indexOf(Buffer.from('"codeVersion":"demo-1.0.0"'));
+    expect(at).toBeGreaterThan(0);
+    bytes[at + 22] = '9'.charCodeAt(0);
+    writeFileSync(copy, bytes);
+    const result = await runCli(['verify', '--db', copy]);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toContain(`FAIL ${demo.incident.runId}: HEADER_CHANGED`);
   });
 
   it('gives a one-line error and a meaningful exit code for an unknown run and a broken --db', async () => {

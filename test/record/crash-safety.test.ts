@@ -5,11 +5,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openSqliteStore, openStore, verifyStore } from '../../src/store/index.ts';
 
-
 /** Starts the recording process, waits until `completedBeforeKill` runs are durable, then SIGKILLs it. */
 async function recordThenKill(databasePath: string, completedBeforeKill: number): Promise<{ completed: string[]; inFlight: string }> {
   // One process (node --import tsx), so SIGKILL hits the recorder itself and not a wrapper.
-  const child = spawn(process.execPath, ['--import', 'tsx', join(process.cwd(), 'test/fixtures/record-until-killed.ts'), databasePath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(process.cwd(), 'test/fixtures/record-until-killed.ts'), databasePath], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const completed: string[] = [];
   let inFlight = '';
   let stderr = '';

@@ -13,11 +13,17 @@ export interface BackendExpectations {
   capabilities: StoreCapabilities;
   /** Whether stats().fileBytes is a size on disk or null. */
   reportsFileBytes: boolean;
+  /**
+   * `as-given`: blobs come back in the encoding and bytes they were written with, and stored sizes
+   * are their sums. `recompressed`: the backend chooses its own storage (SQLite packs blobs written
+   * together and deflates event JSON), so only the decoded content and the raw sizes are fixed.
+   */
+  storage: 'as-given' | 'recompressed';
 }
 
 export const expectations: Record<BackendName, BackendExpectations> = {
-  memory: { capabilities: { supportsSkipLocked: false, multiProcessWriters: false }, reportsFileBytes: false },
-  sqlite: { capabilities: { supportsSkipLocked: false, multiProcessWriters: true }, reportsFileBytes: true },
+  memory: { capabilities: { supportsSkipLocked: false, multiProcessWriters: false }, reportsFileBytes: false, storage: 'as-given' },
+  sqlite: { capabilities: { supportsSkipLocked: false, multiProcessWriters: true }, reportsFileBytes: true, storage: 'recompressed' },
 };
 
 /** Opens a fresh, empty store of a backend; `directory` is a temp directory removed after each test. */

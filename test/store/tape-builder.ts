@@ -88,7 +88,7 @@ export function buildRun(spec: RunSpec): BuiltRun {
   const wireBody = wireBodySchema.parse({
     kind: 'json-template',
     text: '{"model":"gpt-test","system":"@@retrial:system@@","messages":"@@retrial:messages@@"}',
-    messages: wireMessages,
+    messages: put({ kind: 'message-list', prefix: null, messages: wireMessages }),
     system: wireSystem,
   });
   const drafts: Array<Record<string, unknown>> = [
@@ -101,14 +101,18 @@ export function buildRun(spec: RunSpec): BuiltRun {
       provider: 'openai-chat',
       request: {
         model: 'gpt-test',
-        messages: [
-          put({ role: 'system', content: [{ type: 'text', text: systemPrompt }] }),
-          put({ role: 'user', content: [{ type: 'text', text: 'refund?' }] }),
-        ],
+        messages: put({
+          kind: 'message-list',
+          prefix: null,
+          messages: [
+            put({ role: 'system', content: [{ type: 'text', text: systemPrompt }] }),
+            put({ role: 'user', content: [{ type: 'text', text: 'refund?' }] }),
+          ],
+        }),
         tools: put([{ name: 'lookup_order', inputSchema: { type: 'object' } }]),
         toolChoice: 'auto',
         responseFormat: null,
-        sampling: { temperature: { value: 0, source: 'sent' } },
+        sampling: put({ temperature: { value: 0, source: 'sent' } }),
         stream: false,
       },
       response: {
@@ -122,10 +126,10 @@ export function buildRun(spec: RunSpec): BuiltRun {
       wire: {
         method: 'POST',
         url: 'https://api.test/v1/chat/completions',
-        requestHeaders: {},
+        requestHeaders: put({}),
         requestBody: put(wireBody),
         status: 200,
-        responseHeaders: {},
+        responseHeaders: put({ 'content-type': 'application/json' }),
         responseBody: put('{"ok":true}'),
         streamChunks: null,
       },

@@ -53,8 +53,13 @@ export function registerDecisionsCommand(program: Command): void {
     .action(async (options: DecisionsOptions, command: Command) => {
       const all = { ...command.optsWithGlobals(), ...options } as DecisionsOptions;
       const filter: DecisionFilter = {
-        type: all.type, value: all.value, subject: all.subject, modelServed: all.model, runId: all.run,
-        since: parseTimeOption(all.since, '--since'), until: parseTimeOption(all.until, '--until'),
+        type: all.type,
+        value: all.value,
+        subject: all.subject,
+        modelServed: all.model,
+        runId: all.run,
+        since: parseTimeOption(all.since, '--since'),
+        until: parseTimeOption(all.until, '--until'),
         includeSuperseded: all.includeSuperseded ?? false,
         limit: parseIntegerOption(all.limit, '--limit', { min: 1, max: 1_000_000 }) ?? 50,
         offset: parseIntegerOption(all.offset, '--offset') ?? 0,

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -5,7 +6,6 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { type DemoSummary, runDemo } from '../../demo/index.ts';
 import { openStore, resolveStoreLocation } from '../../store/index.ts';
-import { randomBytes } from 'node:crypto';
 import type { GlobalOptions } from '../command-context.ts';
 import { UsageError } from '../exit-codes.ts';
 import { parseIntegerOption } from '../parse-options.ts';
@@ -29,10 +29,13 @@ async function loadOrCreateSalt(databasePath: string): Promise<string> {
 
 function renderSummary(summary: DemoSummary, location: string): string {
   const { stats, incident } = summary;
-  const decisions = renderTable(['DECISION TYPE', 'VALUE', 'COUNT'], stats.decisions.map((row) => [row.type, row.value, String(row.count)]));
+  const decisions = renderTable(
+    ['DECISION TYPE', 'VALUE', 'COUNT'],
+    stats.decisions.map((row) => [row.type, row.value, String(row.count)]),
+  );
   return [
     `Recorded ${summary.runs} runs of support-agent over ${summary.window.from.slice(0, 10)} … ${summary.window.to.slice(0, 10)} (simulated clock) in ${(summary.elapsedMs / 1000).toFixed(1)} s${summary.failedRuns ? `; ${summary.failedRuns} runs failed` : ''}.`,
-    `Store ${location}: ${stats.runs} runs, ${stats.events} events, ${stats.blobs} blobs; ${formatBytes(stats.fileBytes ?? 0)} on disk (blob content ${formatBytes(stats.blobBytesRaw)} stored as ${formatBytes(stats.blobBytesStored)}).`,
+    `Store ${location}: ${stats.runs} runs, ${stats.events} events, ${stats.blobs} blobs; ${formatBytes(stats.fileBytes ?? 0)} on disk (event and blob content ${formatBytes(stats.eventBytesRaw + stats.blobBytesRaw)} stored as ${formatBytes(stats.contentBytesStored)}).`,
     '',
     decisions,
     '',
@@ -62,22 +65,35 @@ export function registerDemoCommand(program: Command): void {
       if (location.startsWith('postgres')) throw new UsageError('The demo records into a SQLite file; pass --db <path>.');
       if (!all.keep && existsSync(location)) {
         const existing = await openStore(location);
-        const foreign = (await existing.listRuns({ limit: 1 })).length > 0 && (await existing.countRuns({})) !== (await existing.countRuns({ agent: 'support-agent' }));
+        const foreign =
+          (await existing.listRuns({ limit: 1 })).length > 0 && (await existing.countRuns({})) !== (await existing.countRuns({ agent: 'support-agent' }));
         await existing.close();
-        if (foreign) throw new UsageError(`${location} holds runs of other agents; the demo will not replace it. Pass --db <new path>, or --keep to add to it.`);
+        if (foreign)
+          throw new UsageError(`${location} holds runs of other agents; the demo will not replace it. Pass --db <new path>, or --keep to add to it.`);
         for (const suffix of ['', '-wal', '-shm']) await rm(`${location}${suffix}`, { force: true });
       }
       const salt = await loadOrCreateSalt(location);
       const store = await openStore(location);
-      const bar = all.json || !process.stderr.isTTY
-        ? undefined
-        : new cliProgress.SingleBar({ format: 'Recording  {bar} {percentage}% | {value}/{total} runs | {rate} runs/s | ETA {eta_formatted}', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic);
+      const bar =
+        all.json || !process.stderr.isTTY
+          ? undefined
+          : new cliProgress.SingleBar(
+              {
+                format: 'Recording  {bar} {percentage}% | {value}/{total} runs | {rate} runs/s | ETA {eta_formatted}',
+                hideCursor: true,
+                stream: process.stderr,
+              },
+              cliProgress.Presets.shades_classic,
+            );
       const startedAt = performance.now();
       let lastLine = 0;
       try {
         bar?.start(runs, 0, { rate: '0' });
         const summary = await runDemo({
-          store, runs, concurrency, redactionSalt: salt,
+          store,
+          runs,
+          concurrency,
+          redactionSalt: salt,
           onProgress: (done, total) => {
             const rate = (done / ((performance.now() - startedAt) / 1000)).toFixed(0);
             bar?.update(done, { rate });

@@ -7,7 +7,10 @@ import { type GlobalOptions, output, withStore } from '../command-context.ts';
 
 class FileNotFoundError extends RetrialError {
   constructor(path: string) {
-    super({ code: 'FILE_NOT_FOUND', message: `No file at ${path}. Check the path; tapes are written by \`retrial export <run> -o file${PORTABLE_TAPE_EXTENSION}\`.` });
+    super({
+      code: 'FILE_NOT_FOUND',
+      message: `No file at ${path}. Check the path; tapes are written by \`retrial export <run> -o file${PORTABLE_TAPE_EXTENSION}\`.`,
+    });
   }
 }
 
@@ -27,7 +30,11 @@ export function registerExportImportCommands(program: Command): void {
         }
         const path = all.output ?? `${runId}${PORTABLE_TAPE_EXTENSION}`;
         await writeFile(path, text);
-        output(all, { runId, path, bytes: Buffer.byteLength(text) }, (result) => `Wrote ${result.path} (${result.bytes} bytes). Import it elsewhere with: retrial import ${result.path}`);
+        output(
+          all,
+          { runId, path, bytes: Buffer.byteLength(text) },
+          (result) => `Wrote ${result.path} (${result.bytes} bytes). Import it elsewhere with: retrial import ${result.path}`,
+        );
       });
     });
 
@@ -48,7 +55,14 @@ export function registerExportImportCommands(program: Command): void {
             throw error;
           }
         }
-        output(all, results, (rows) => rows.map((row) => `${row.outcome === 'imported' ? 'Imported' : 'Already present'} ${row.runId} from ${row.file} (${row.events} events, ${row.blobs} blobs).`).join('\n'));
+        output(all, results, (rows) =>
+          rows
+            .map(
+              (row) =>
+                `${row.outcome === 'imported' ? 'Imported' : 'Already present'} ${row.runId} from ${row.file} (${row.events} events, ${row.blobs} blobs).`,
+            )
+            .join('\n'),
+        );
       });
     });
 }

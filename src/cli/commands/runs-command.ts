@@ -22,7 +22,8 @@ const STATUSES = ['recording', 'complete', 'failed', 'incomplete'] as const;
 
 export function buildRunFilter(options: RunsOptions): RunFilter {
   const [decisionType, decisionValue] = (options.decision ?? '').split('=');
-  if (options.status && !STATUSES.includes(options.status as (typeof STATUSES)[number])) throw new UsageError(`--status must be one of ${STATUSES.join(', ')}.`);
+  if (options.status && !STATUSES.includes(options.status as (typeof STATUSES)[number]))
+    throw new UsageError(`--status must be one of ${STATUSES.join(', ')}.`);
   return {
     agent: options.agent,
     since: parseTimeOption(options.since, '--since'),

@@ -18,7 +18,11 @@ function renderRunHeader(run: RunRecord, modelsServed: string[]): string {
   const lines = [
     `Run ${header.runId} (${run.status})`,
     `  agent ${header.agent} @ ${header.codeVersion}, recorded at ${header.recordedAt} (${header.timeZone}), seed ${header.seed}`,
-    `  external ids: ${Object.entries(header.externalIds).map(([name, value]) => `${name}=${value}`).join(', ') || '—'}`,
+    `  external ids: ${
+      Object.entries(header.externalIds)
+        .map(([name, value]) => `${name}=${value}`)
+        .join(', ') || '—'
+    }`,
     `  models served: ${modelsServed.join(', ') || '—'}; ${run.eventCount} events; chain head ${run.headHash.slice(0, 16)}…`,
   ];
   if (header.fork) lines.push(`  forked from ${header.fork.fromRun} at step ${header.fork.atSeq}`);
@@ -36,7 +40,10 @@ function renderTimeline({ run, modelsServed, rows, hidden }: { run: RunRecord; m
 }
 
 function indent(text: string, by = '      '): string {
-  return text.split('\n').map((line) => by + line).join('\n');
+  return text
+    .split('\n')
+    .map((line) => by + line)
+    .join('\n');
 }
 
 function renderPart(part: CanonicalPart): string {
@@ -59,7 +66,9 @@ function renderMessage(message: CanonicalMessage, index: number): string {
 export function renderStep(detail: StepDetail, raw: boolean): string {
   const head = `Step ${detail.step} · ${detail.kind} · ${detail.key} · ${detail.at} · ${detail.durationMs.toFixed(1)} ms`;
   if (detail.kind === 'model') {
-    const sampling = Object.entries(detail.sampling).map(([name, sampled]) => `${name}=${JSON.stringify(sampled.value)}${sampled.source === 'default' ? ' (default)' : ''}`);
+    const sampling = Object.entries(detail.sampling).map(
+      ([name, sampled]) => `${name}=${JSON.stringify(sampled.value)}${sampled.source === 'default' ? ' (default)' : ''}`,
+    );
     const lines = [
       head,
       `Model        requested ${detail.model.requested} → served ${detail.model.served ?? '—'}; system_fingerprint ${detail.systemFingerprint ?? '—'}`,
@@ -95,13 +104,15 @@ export function renderStep(detail: StepDetail, raw: boolean): string {
     ].join('\n');
   }
   const other = detail as Extract<StepDetail, { event: unknown }>;
-  return [head, JSON.stringify(other.event, null, 2), other.value === null ? '' : `Value\n${indent(JSON.stringify(other.value, null, 2))}`].join('\n').trimEnd();
+  return [head, JSON.stringify(other.event, null, 2), other.value === null ? '' : `Value\n${indent(JSON.stringify(other.value, null, 2))}`]
+    .join('\n')
+    .trimEnd();
 }
 
 export function registerShowCommand(program: Command): void {
   program
     .command('show')
-    .description('Show a run\'s timeline, or exactly what happened at one step')
+    .description("Show a run's timeline, or exactly what happened at one step")
     .argument('<run>', 'run id (a unique prefix is enough)')
     .option('--step <k>', 'show step k in full: messages, tools, sampling, model served, usage, tool arguments and results')
     .option('--all', 'include clock and random reads in the timeline')

@@ -10,7 +10,7 @@ export function registerSimCommand(program: Command): void {
     .description('Serve the simulator over HTTP until interrupted')
     .option('--port <n>', 'port (default 8788; 0 picks a free one)', '8788')
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
-    .option('--seed <seed>', 'seed of the simulator\'s sampling noise (default random)')
+    .option('--seed <seed>', "seed of the simulator's sampling noise (default random)")
     .option('--alias <alias=version...>', 'point an alias at a dated version, e.g. support-sim=support-sim-2026-04-01')
     .option('--latency <ms>', 'added latency per request in ms', '0')
     .action(async (options: { port: string; host: string; seed?: string; alias?: string[]; latency: string }) => {
@@ -22,7 +22,9 @@ export function registerSimCommand(program: Command): void {
         latencyMs: parseIntegerOption(options.latency, '--latency') ?? 0,
         ...(Object.keys(aliases).length ? { aliases } : {}),
       });
-      process.stdout.write(`retrial model SIMULATOR listening on ${server.url} (OpenAI: ${server.url}/v1/chat/completions, Anthropic: ${server.url}/v1/messages). Ctrl-C stops it.\n`);
+      process.stdout.write(
+        `retrial model SIMULATOR listening on ${server.url} (OpenAI: ${server.url}/v1/chat/completions, Anthropic: ${server.url}/v1/messages). Ctrl-C stops it.\n`,
+      );
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

@@ -15,7 +15,7 @@ interface VerifyResult {
 export function registerVerifyCommand(program: Command): void {
   program
     .command('verify')
-    .description('Check every run\'s hash chain, seal and blob hashes; any changed byte is reported with its run and event')
+    .description("Check every run's hash chain, seal and blob hashes; any changed byte is reported with its run and event")
     .argument('[runs...]', 'only these run ids')
     .action(async (runIds: string[], _options: unknown, command: Command) => {
       const options = command.optsWithGlobals() as GlobalOptions;
@@ -30,7 +30,9 @@ export function registerVerifyCommand(program: Command): void {
           if (!verification.ok) {
             result.failed++;
             for (const problem of verification.problems) result.problems.push({ ...problem, runId: verification.runId });
-            if (!options.json) for (const problem of verification.problems) process.stdout.write(`FAIL ${verification.runId}${problem.seq === null ? '' : ` event ${problem.seq}`}: ${problem.code}: ${problem.message}\n`);
+            if (!options.json)
+              for (const problem of verification.problems)
+                process.stdout.write(`FAIL ${verification.runId}${problem.seq === null ? '' : ` event ${problem.seq}`}: ${problem.code}: ${problem.message}\n`);
           }
         }
       });
@@ -38,7 +40,9 @@ export function registerVerifyCommand(program: Command): void {
       else {
         for (const problem of result.databaseProblems) process.stdout.write(`FAIL database: ${problem}\n`);
         const verdict = result.failed || result.databaseProblems.length ? 'FAILED' : 'OK';
-        process.stdout.write(`${verdict}: ${result.runs} runs, ${result.events} events and ${result.blobsChecked} blobs checked; ${result.failed} runs with problems.\n`);
+        process.stdout.write(
+          `${verdict}: ${result.runs} runs, ${result.events} events and ${result.blobsChecked} blobs checked; ${result.failed} runs with problems.\n`,
+        );
       }
       if (result.failed || result.databaseProblems.length) process.exitCode = ExitCode.checkFailed;
     });

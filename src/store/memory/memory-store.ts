@@ -151,8 +151,8 @@ class MemoryStore implements Store {
       events: runs.reduce((total, run) => total + run.record.eventCount, 0),
       blobs: blobs.length,
       blobBytesRaw: blobs.reduce((total, blob) => total + blob.size, 0),
-      blobBytesStored: blobs.reduce((total, blob) => total + blob.data.byteLength, 0),
-      eventBytes: runs.reduce((total, run) => total + run.eventBytes, 0),
+      eventBytesRaw: runs.reduce((total, run) => total + run.eventBytes, 0),
+      contentBytesStored: blobs.reduce((total, blob) => total + blob.data.byteLength, 0) + runs.reduce((total, run) => total + run.eventBytes, 0),
       fileBytes: null,
       decisions: [...decisionCounts.values()].sort((left, right) => compareText(left.type, right.type) || compareText(left.value, right.value)),
     };

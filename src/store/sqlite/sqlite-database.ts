@@ -6,7 +6,7 @@ import { applySqliteMigrations, assertSchemaKnown, LATEST_SCHEMA_VERSION, readSc
 
 /** The subset of a better-sqlite3 statement the store uses, so a fake or another driver can stand in. */
 export interface SqliteStatementLike {
-  run(...parameters: unknown[]): { changes: number };
+  run(...parameters: unknown[]): { changes: number; lastInsertRowid: number | bigint };
   get(...parameters: unknown[]): unknown;
   all(...parameters: unknown[]): unknown[];
 }

@@ -12,7 +12,8 @@ export interface SqliteMigration {
  * Events and blobs are ordinary rowid tables with a unique index rather than WITHOUT ROWID:
  * their rows are around a kilobyte, and a WITHOUT ROWID b-tree keeps whole rows in its interior
  * pages, which measured 2-3x slower to insert on this workload (20k against 60k+ rows/s).
- * Decisions carry no foreign key to runs: a correction written by remediation supersedes a
+ * Events and blobs written in one batch are compressed together into one `packs` row (see
+ * sqlite-packing.ts). Decisions carry no foreign key to runs: a correction written by remediation supersedes a
  * decision without belonging to a recorded run.
  */
 export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
@@ -57,7 +58,10 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
         causal_key TEXT NOT NULL,
         at REAL NOT NULL,
         json TEXT NOT NULL,
-        hash TEXT NOT NULL
+        hash TEXT NOT NULL,
+        pack_id INTEGER,
+        pack_offset INTEGER,
+        pack_length INTEGER
       );
       CREATE UNIQUE INDEX events_by_run_seq ON events (run_id, seq);
 
@@ -65,9 +69,19 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
         hash TEXT NOT NULL,
         encoding TEXT NOT NULL,
         size INTEGER NOT NULL,
-        data BLOB NOT NULL
+        data BLOB NOT NULL,
+        pack_id INTEGER,
+        pack_offset INTEGER
       );
       CREATE UNIQUE INDEX blobs_by_hash ON blobs (hash);
+
+      CREATE TABLE packs (
+        pack_id INTEGER PRIMARY KEY,
+        encoding TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        dictionary_pack_id INTEGER
+      );
 
       CREATE TABLE decisions (
         decision_id TEXT PRIMARY KEY,

@@ -3,17 +3,8 @@ import { collectRunBlobRefs } from '../run-blob-refs.ts';
 import type { DecisionFilter, DecisionRecord, RunBundle, RunFilter, RunSummary, StoredEvent, StoreStats } from '../store.ts';
 import type { StatementSource } from './sqlite-database.ts';
 import { decisionFilterCondition, pageClause, runFilterCondition } from './sqlite-filters.ts';
-import {
-  type BlobRow,
-  blobFromRow,
-  DECISION_COLUMNS,
-  type DecisionRow,
-  decisionFromRow,
-  EVENT_COLUMNS,
-  RUN_COLUMNS,
-  type RunRow,
-  runFromRow,
-} from './sqlite-rows.ts';
+import { readBlobsPacked, readPacked } from './sqlite-packing.ts';
+import { DECISION_COLUMNS, type DecisionRow, decisionFromRow, EVENT_COLUMNS, RUN_COLUMNS, type RunRow, runFromRow } from './sqlite-rows.ts';
 
 /** The columns listRuns reads: enough for a summary, not the chain values. */
 interface ListedRunRow {
@@ -33,15 +24,17 @@ export function readRun(statement: StatementSource, runId: string): RunRecord | 
 }
 
 export function readEvents(statement: StatementSource, runId: string): StoredEvent[] {
-  return statement(`SELECT ${EVENT_COLUMNS} FROM events WHERE run_id = ? ORDER BY seq`).all(runId) as StoredEvent[];
+  const rows = statement(`SELECT ${EVENT_COLUMNS}, pack_id, pack_offset, pack_length FROM events WHERE run_id = ? ORDER BY seq`).all(runId) as Array<
+    StoredEvent & { pack_id: number | null; pack_offset: number | null; pack_length: number | null }
+  >;
+  return rows.map(({ pack_id, pack_offset, pack_length, ...event }) =>
+    pack_id === null ? event : { ...event, json: readPacked(statement, pack_id, pack_offset ?? 0, pack_length ?? 0) },
+  );
 }
 
 /** One query for any number of hashes: the list travels as a JSON array through json_each. */
 export function readBlobs(statement: StatementSource, hashes: readonly string[]): Map<string, StoredBlob> {
-  const rows = statement('SELECT hash, encoding, size, data FROM blobs WHERE hash IN (SELECT value FROM json_each(?))').all(
-    JSON.stringify(hashes),
-  ) as BlobRow[];
-  return new Map(rows.map((row) => [row.hash, blobFromRow(row)]));
+  return readBlobsPacked(statement, hashes);
 }
 
 export function readRunSummaries(statement: StatementSource, filter: RunFilter): RunSummary[] {
@@ -92,11 +85,7 @@ export function readBundle(statement: StatementSource, runId: string): RunBundle
   if (row === undefined) return undefined;
   const run = runFromRow(row);
   const events = readEvents(statement, runId);
-  const readBlob = statement('SELECT hash, encoding, size, data FROM blobs WHERE hash = ?');
-  const refs = collectRunBlobRefs(run, events, (hash) => {
-    const blobRow = readBlob.get(hash) as BlobRow | undefined;
-    return blobRow === undefined ? undefined : blobFromRow(blobRow);
-  });
+  const refs = collectRunBlobRefs(run, events, (hash) => readBlobsPacked(statement, [hash]).get(hash));
   const blobsByHash = readBlobs(statement, refs);
   const blobs = refs.flatMap((hash) => blobsByHash.get(hash) ?? []);
   const decisionRows = statement(`SELECT ${DECISION_COLUMNS} FROM decisions WHERE run_id = ? ORDER BY seq, decision_id`).all(runId) as DecisionRow[];
@@ -113,7 +102,9 @@ export function readStats(statement: StatementSource): Omit<StoreStats, 'fileByt
     events: number;
     bytes: number;
   };
-  const blobs = statement('SELECT COUNT(*) AS count, COALESCE(SUM(size), 0) AS raw, COALESCE(SUM(length(data)), 0) AS stored FROM blobs').get() as {
+  const blobs = statement(
+    'SELECT COUNT(*) AS count, COALESCE(SUM(size), 0) AS raw, COALESCE(SUM(length(data)), 0) + (SELECT COALESCE(SUM(length(data)), 0) FROM packs) + (SELECT COALESCE(SUM(length(json)), 0) FROM events WHERE pack_id IS NULL) AS stored FROM blobs',
+  ).get() as {
     count: number;
     raw: number;
     stored: number;
@@ -129,8 +120,8 @@ export function readStats(statement: StatementSource): Omit<StoreStats, 'fileByt
     events: events.events,
     blobs: blobs.count,
     blobBytesRaw: blobs.raw,
-    blobBytesStored: blobs.stored,
-    eventBytes: events.bytes,
+    eventBytesRaw: events.bytes,
+    contentBytesStored: blobs.stored,
     decisions,
   };
 }

@@ -6,6 +6,7 @@ import type { DecisionFilter, DecisionRecord, RunBundle, RunFilter, RunSummary, 
 import { checkBundle } from '../write-batch-checks.ts';
 import { isWriterAliveOnThisHost } from '../writer-liveness.ts';
 import { openSqliteDatabase, type SqliteDatabaseLike, type SqliteStatementLike, type StatementSource } from './sqlite-database.ts';
+import { settlePackChain } from './sqlite-packing.ts';
 import { countRuns, readBlobs, readBundle, readDecisions, readEvents, readRun, readRunSummaries, readStats } from './sqlite-reads.ts';
 import { applyRunImport, applyWriteBatch } from './sqlite-writes.ts';
 
@@ -51,7 +52,13 @@ class SqliteBackedStore implements SqliteStore {
 
   async write(batch: WriteBatch): Promise<void> {
     this.assertWritable('write');
-    this.guard('write to', () => this.writeTransaction.immediate(batch));
+    try {
+      this.guard('write to', () => this.writeTransaction.immediate(batch));
+      settlePackChain(this.statementSource, true);
+    } catch (error) {
+      settlePackChain(this.statementSource, false);
+      throw error;
+    }
   }
 
   async getRun(runId: string): Promise<RunRecord | undefined> {
@@ -127,7 +134,14 @@ class SqliteBackedStore implements SqliteStore {
   async importRunBundle(bundle: RunBundle): Promise<'imported' | 'exists'> {
     this.assertWritable('import into');
     checkBundle(bundle);
-    return this.guard('import into', () => this.importTransaction.immediate(bundle));
+    try {
+      const outcome = this.guard('import into', () => this.importTransaction.immediate(bundle));
+      settlePackChain(this.statementSource, true);
+      return outcome;
+    } catch (error) {
+      settlePackChain(this.statementSource, false);
+      throw error;
+    }
   }
 
   async stats(): Promise<StoreStats> {

@@ -1,8 +1,9 @@
-import { canonicalJson, type RunRecord, type StoredBlob } from '../../tape/index.ts';
+import { canonicalJson, type RunRecord } from '../../tape/index.ts';
 import type { DecisionRecord, RunBundle, RunWriter, StoredEvent, WriteBatch } from '../store.ts';
 import { checkAppend, checkEnding, type RunWriteState, recordedAtMs } from '../write-batch-checks.ts';
 import type { StatementSource } from './sqlite-database.ts';
-import { asBuffer, DECISION_COLUMNS, decisionParameters } from './sqlite-rows.ts';
+import { blobPackItem, eventPackItem, freshBlobs, type PackItem, writePack } from './sqlite-packing.ts';
+import { DECISION_COLUMNS, decisionParameters } from './sqlite-rows.ts';
 
 /**
  * Applies a batch; the caller wraps this in one IMMEDIATE transaction, so a check or constraint
@@ -10,17 +11,19 @@ import { asBuffer, DECISION_COLUMNS, decisionParameters } from './sqlite-rows.ts
  */
 export function applyWriteBatch(statement: StatementSource, batch: WriteBatch): void {
   for (const { run, writer } of batch.runsStarted) insertRun(statement, run, writer, [], 0);
+  const items: PackItem[] = [];
   for (const append of batch.appends) {
     checkAppend(append.runId, readRunState(statement, append.runId), append.events, append.headHash);
-    const bytes = insertEvents(statement, append.runId, append.events);
+    for (const event of append.events) items.push(eventPackItem(statement, append.runId, event));
     statement('UPDATE runs SET head_hash = ?, event_count = event_count + ?, event_bytes = event_bytes + ? WHERE run_id = ?').run(
       append.headHash,
       append.events.length,
-      bytes,
+      jsonBytes(append.events),
       append.runId,
     );
   }
-  insertBlobs(statement, batch.blobs);
+  for (const blob of freshBlobs(statement, batch.blobs)) items.push(blobPackItem(statement, blob));
+  writePack(statement, items);
   insertDecisions(statement, batch.decisions);
   for (const { runId, ending, sealHash, modelsServed } of batch.runsEnded) {
     checkEnding(runId, readRunState(statement, runId));
@@ -38,10 +41,11 @@ export function applyWriteBatch(statement: StatementSource, batch: WriteBatch): 
 export function applyRunImport(statement: StatementSource, bundle: RunBundle): 'imported' | 'exists' {
   const runId = bundle.run.header.runId;
   if (readRunState(statement, runId) !== undefined) return 'exists';
-  const bytes = insertEvents(statement, runId, bundle.events);
   // An imported run has no writer here: if it was still recording, markAbandonedRuns closes it.
-  insertRun(statement, bundle.run, null, bundle.modelsServed, bytes);
-  insertBlobs(statement, bundle.blobs);
+  insertRun(statement, bundle.run, null, bundle.modelsServed, jsonBytes(bundle.events));
+  const items = bundle.events.map((event) => eventPackItem(statement, runId, event));
+  for (const blob of freshBlobs(statement, bundle.blobs)) items.push(blobPackItem(statement, blob));
+  writePack(statement, items);
   insertDecisions(statement, bundle.decisions);
   return 'imported';
 }
@@ -79,21 +83,9 @@ function insertRun(statement: StatementSource, run: RunRecord, writer: RunWriter
   for (const [name, value] of Object.entries(header.externalIds)) insertExternalId.run(header.runId, name, value);
 }
 
-/** Inserts event rows and returns the UTF-8 bytes of their JSON, kept per run for `stats`. */
-function insertEvents(statement: StatementSource, runId: string, events: readonly StoredEvent[]): number {
-  const insertEvent = statement('INSERT INTO events (run_id, seq, kind, causal_key, at, json, hash) VALUES (?, ?, ?, ?, ?, ?, ?)');
-  let bytes = 0;
-  for (const event of events) {
-    insertEvent.run(runId, event.seq, event.kind, event.key, event.at, event.json, event.hash);
-    bytes += Buffer.byteLength(event.json);
-  }
-  return bytes;
-}
-
-function insertBlobs(statement: StatementSource, blobs: readonly StoredBlob[]): void {
-  // Content-addressed: a blob already present has these exact contents, so skipping it is right.
-  const insertBlob = statement('INSERT OR IGNORE INTO blobs (hash, encoding, size, data) VALUES (?, ?, ?, ?)');
-  for (const blob of blobs) insertBlob.run(blob.hash, blob.encoding, blob.size, asBuffer(blob.data));
+/** UTF-8 bytes of the events' JSON, kept per run for `stats`. */
+function jsonBytes(events: readonly StoredEvent[]): number {
+  return events.reduce((total, event) => total + Buffer.byteLength(event.json), 0);
 }
 
 function insertDecisions(statement: StatementSource, decisions: readonly DecisionRecord[]): void {

@@ -50,14 +50,17 @@ export const samplingValueSchema = z.object({
 export const canonicalModelRequestSchema = z.looseObject({
   /** Model name exactly as requested (may be an alias). */
   model: z.string(),
-  /** One blob ref per message, in order (system prompt first where the provider has one). */
-  messages: z.array(z.string()),
+  /** Ref of a MessageList of canonical message blobs (system prompt first where the provider has one). */
+  messages: z.string(),
   /** Blob ref of the CanonicalTool[] offered, or null when none. */
   tools: z.string().nullable(),
   toolChoice: z.unknown(),
   responseFormat: z.unknown(),
-  /** Every sampling parameter the provider defines, with defaults filled in and marked. */
-  sampling: z.record(z.string(), samplingValueSchema),
+  /**
+   * Ref of a blob holding every sampling parameter the provider defines, with defaults filled in
+   * and marked (Record<name, { value, source }>). A blob, because it is the same on every step.
+   */
+  sampling: z.string(),
   stream: z.boolean(),
 });
 export type CanonicalModelRequest = z.infer<typeof canonicalModelRequestSchema>;
@@ -92,12 +95,13 @@ export type CanonicalModelResponse = z.infer<typeof canonicalModelResponseSchema
 export const wireRecordSchema = z.looseObject({
   method: z.string(),
   url: z.string(),
-  /** Request headers minus credentials. */
-  requestHeaders: z.record(z.string(), z.string()),
+  /** Ref of the request headers minus credentials (Record<string, string>). */
+  requestHeaders: z.string(),
   /** Blob ref of the request body: a WireBody (exact text, or template plus message refs). */
   requestBody: z.string(),
   status: z.number().int().nullable(),
-  responseHeaders: z.record(z.string(), z.string()),
+  /** Ref of the response headers (Record<string, string>). */
+  responseHeaders: z.string(),
   /** Blob ref of the response body text (assembled from the chunks for streams). */
   responseBody: z.string().nullable(),
   /** Blob ref of StreamChunk[] for streamed responses. */
