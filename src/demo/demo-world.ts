@@ -114,7 +114,7 @@ export function createDemoWorld(options: DemoWorldOptions): DemoWorld {
     }
     const template = refundCase && random.nextFloat() < 0.8 ? refundCase.userMessage : pick(random, MESSAGES[intent]);
     const message = template.replace('{email}', `${account.name.toLowerCase()}.${index}@example.com`);
-    const at = startAt + Math.floor(random.nextFloat() * days) * DAY + timeOfDay(random);
+    const at = startAt + Math.floor(random.nextFloat() * days) * DAY + Math.floor(timeOfDay(random));
     tickets.push({
       at,
       account,

@@ -1,0 +1,57 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * Dependencies point one way: tape <- store <- record <- backfill <- server/cli. Each part may
+ * import only the parts listed here, and only through their index.ts, so a back-arrow or a reach
+ * into another part's internals fails this test instead of creeping in.
+ */
+const ALLOWED: Record<string, string[]> = {
+  tape: [],
+  providers: ['tape'],
+  store: ['tape'],
+  record: ['tape', 'store', 'providers'],
+  inspect: ['tape', 'store', 'providers'],
+  demo: ['tape', 'store', 'record', 'providers', 'inspect'],
+  cli: ['tape', 'store', 'record', 'providers', 'inspect', 'demo'],
+};
+
+const SRC = resolve('src');
+
+function sourceFiles(directory: string): string[] {
+  return readdirSync(directory).flatMap((name) => {
+    const path = join(directory, name);
+    if (statSync(path).isDirectory()) return sourceFiles(path);
+    return path.endsWith('.ts') && !path.endsWith('.test.ts') ? [path] : [];
+  });
+}
+
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(/^\s*(?:import|export)[^'"]*?from\s+['"](\.[^'"]+)['"]/gm)].map((match) => match[1] as string);
+}
+
+describe('architecture', () => {
+  const files = sourceFiles(SRC);
+
+  it('knows every part under src/', () => {
+    const parts = readdirSync(SRC).filter((name) => statSync(join(SRC, name)).isDirectory());
+    expect(parts.sort()).toEqual(Object.keys(ALLOWED).sort());
+  });
+
+  it('has no import against the direction of dependencies, and crosses parts only through index.ts', () => {
+    const violations: string[] = [];
+    for (const file of files) {
+      const part = relative(SRC, file).split('/')[0] as string;
+      for (const specifier of importsOf(file)) {
+        const target = relative(SRC, resolve(dirname(file), specifier));
+        const targetPart = target.split('/')[0] as string;
+        if (target.startsWith('..') || targetPart === part) continue;
+        if (!ALLOWED[part]?.includes(targetPart)) violations.push(`${relative(SRC, file)} imports ${target} (${part} may not depend on ${targetPart})`);
+        else if (target !== `${targetPart}/index.ts`) violations.push(`${relative(SRC, file)} reaches into ${target}; import ${targetPart}/index.ts`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+});
