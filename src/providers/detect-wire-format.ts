@@ -13,3 +13,17 @@ export const wireFormats: WireFormat[] = [openaiChatWireFormat, anthropicMessage
 export function detectWireFormat(url: URL, body: unknown): WireFormat | undefined {
   return wireFormats.find((wireFormat) => wireFormat.matchesRequest(url, body));
 }
+
+/**
+ * The same decision from the raw request, without parsing the body: the recorder takes it on the
+ * caller's path, where a JSON.parse of a 16 KB body would be most of its cost. The full parse
+ * happens later, off that path, and a body that turns out not to match is recorded as plain HTTP.
+ */
+export function detectWireFormatFromText(url: string, bodyText: string): WireFormat | undefined {
+  if (bodyText.charCodeAt(0) !== 123 /* { */) return undefined;
+  const queryAt = url.indexOf('?');
+  const path = (queryAt === -1 ? url : url.slice(0, queryAt)).replace(/\/+$/, '');
+  if (path.endsWith('/chat/completions')) return openaiChatWireFormat;
+  if (path.endsWith('/messages') && bodyText.includes('"messages"') && bodyText.includes('"max_tokens"')) return anthropicMessagesWireFormat;
+  return undefined;
+}

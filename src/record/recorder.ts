@@ -18,7 +18,7 @@ import { installGlobalPatches, type NondeterminismReads, originals } from './pat
 import { createRecordingFetch, type HttpExchange } from './recording-fetch.ts';
 import { createRedactor, type PiiRule, type Redactor } from './redaction.ts';
 import { assertInRun, maybeCurrentRun, type RunScope, runInScope, runOutsideScope, takeCausalKey } from './run-scope.ts';
-import { RunTapeWriter } from './run-tape-writer.ts';
+import { type BlobCollector, type EventDraft, RunTapeWriter } from './run-tape-writer.ts';
 import { SeededStream } from './seeded-random.ts';
 
 export const RECORDER_NAME = 'retrial-recorder/0.1.0';
@@ -91,6 +91,14 @@ interface PendingEnding {
   ending: Omit<RunEnding, 'output'> & { output: unknown };
 }
 
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'unknown-host';
+  }
+}
+
 export function createRunId(atMs: number): string {
   const random = originals.randomBytes(6).toString('hex');
   return `run_${atMs.toString(36).padStart(9, '0')}${random}`;
@@ -131,13 +139,13 @@ export function createRecorder(options: RecorderOptions): Recorder {
     const blobJson = new Map<string, string>();
     for (const tape of active) {
       if (tape.pendingCount === 0) continue;
-      const drained = tape.drain(knownBlobs);
+      const drained = await tape.drain(knownBlobs);
       batch.appends.push({ runId: tape.runId, events: drained.events, headHash: drained.headHash });
       for (const [hash, json] of drained.blobs) blobJson.set(hash, json);
       batch.decisions.push(...drained.decisions);
     }
     for (const { tape, ending } of endings.splice(0)) {
-      const drained = tape.drain(knownBlobs);
+      const drained = await tape.drain(knownBlobs);
       if (drained.events.length) batch.appends.push({ runId: tape.runId, events: drained.events, headHash: drained.headHash });
       let output: string | null = null;
       if (ending.output !== undefined) {
@@ -185,22 +193,23 @@ export function createRecorder(options: RecorderOptions): Recorder {
     };
   }
 
-  function recordHttpCall(scope: RunScope, exchange: HttpExchange): void {
+  function buildHttpEvent(exchange: HttpExchange, blobs: BlobCollector): EventDraft {
     const effect: ToolEffect = ['GET', 'HEAD', 'OPTIONS'].includes(exchange.method.toUpperCase()) ? 'read' : 'write';
     const args = { method: exchange.method, url: exchange.url, headers: exchange.requestHeaders, body: exchange.requestText };
-    const result = exchange.error ? null : { status: exchange.status, headers: exchange.responseHeaders, body: exchange.responseText };
-    scope.tape.push((blobs) => ({
+    const result =
+      exchange.error && exchange.status === null ? null : { status: exchange.status, headers: exchange.responseHeaders, body: exchange.responseText };
+    return {
       kind: 'tool',
       key: exchange.key,
       at: exchange.at,
       durationMs: exchange.durationMs,
-      name: `http ${exchange.method} ${new URL(exchange.url).host}`,
+      name: `http ${exchange.method} ${hostOf(exchange.url)}`,
       effect,
       args: blobs.put(args),
       requestHash: createBlob(args).hash,
       result: result === null ? null : blobs.put(result),
       ...(exchange.error ? { error: { name: 'FetchError', message: exchange.error } } : {}),
-    }));
+    };
   }
 
   function wrapCall<A extends unknown[], R>(kind: 'tool' | 'retrieval', name: string, effect: ToolEffect, fn: (...args: A) => R | Promise<R>) {
@@ -238,7 +247,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
   }
 
   const recorder: Recorder = {
-    fetch: createRecordingFetch({ baseFetch: options.baseFetch ?? globalThis.fetch, redactor, flush, recordHttpCall }),
+    fetch: createRecordingFetch({ baseFetch: options.baseFetch ?? globalThis.fetch, redactor, flush, buildHttpEvent }),
 
     async run(input, fn, runOptions = {}) {
       const perfStart = originals.performanceNow();

@@ -1,9 +1,10 @@
-import { detectWireFormat } from '../providers/index.ts';
+import { detectWireFormatFromText, type WireFormat } from '../providers/index.ts';
 import type { StreamChunk } from '../tape/index.ts';
 import { buildModelEvent, type ModelExchange } from './model-event-builder.ts';
 import { originals } from './patch-globals.ts';
 import type { Redactor } from './redaction.ts';
 import { maybeCurrentRun, type RunScope, runOutsideScope, takeCausalKey } from './run-scope.ts';
+import type { BlobCollector, EventDraft } from './run-tape-writer.ts';
 
 export interface RecordingFetchOptions {
   /** The fetch that really goes to the network. */
@@ -11,8 +12,8 @@ export interface RecordingFetchOptions {
   redactor: Redactor;
   /** Resolves once everything pushed so far is durable in the store. */
   flush: () => Promise<void>;
-  /** Records a non-model request as a tool event. */
-  recordHttpCall: (scope: RunScope, exchange: HttpExchange) => void;
+  /** Builds the event of a request that is not a model call (or whose body did not parse as one). */
+  buildHttpEvent: (exchange: HttpExchange, blobs: BlobCollector) => EventDraft;
 }
 
 export interface HttpExchange {
@@ -29,17 +30,19 @@ export interface HttpExchange {
   error?: string;
 }
 
-function requestParts(input: RequestInfo | URL, init: RequestInit | undefined): { url: string; method: string; headers: Headers; body: unknown } {
-  if (input instanceof Request)
-    return { url: input.url, method: init?.method ?? input.method, headers: new Headers(init?.headers ?? input.headers), body: init?.body };
-  return { url: String(input), method: init?.method ?? 'GET', headers: new Headers(init?.headers), body: init?.body };
+type HeadersSource = RequestInit['headers'] | Headers | undefined;
+
+function urlOf(input: RequestInfo | URL): string {
+  return typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
 }
 
 /**
  * A `fetch` to hand to any provider SDK. Outside a run it is the base fetch untouched. Inside a
- * run, model calls of known wire formats become `model` events: JSON responses are returned as
- * soon as they are read; stream chunks pass through the moment they arrive and only the end of
- * the stream waits until the event is durable.
+ * run, model calls of known wire formats become `model` events. The caller's path does only what
+ * must happen then (take the causal key, note the time, tee the response); parsing, redaction and
+ * canonical forms happen later when the event is built. JSON responses reach the caller as they
+ * arrive; stream chunks pass through the moment they arrive and only the end of the stream waits
+ * until the event is durable.
  */
 export function createRecordingFetch(options: RecordingFetchOptions): typeof fetch {
   const { baseFetch, redactor } = options;
@@ -47,81 +50,78 @@ export function createRecordingFetch(options: RecordingFetchOptions): typeof fet
   return async function recordingFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
     const scope = maybeCurrentRun();
     if (!scope || scope.mode === 'opaque') return baseFetch(input, init);
-    const parts = requestParts(input, init);
-    const requestText = typeof parts.body === 'string' ? parts.body : input instanceof Request && parts.body === undefined ? await input.clone().text() : null;
-    let parsed: unknown;
-    try {
-      parsed = requestText ? JSON.parse(requestText) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    const format = parsed === undefined ? undefined : detectWireFormat(new URL(parts.url), parsed);
+    const url = urlOf(input);
+    const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
+    const requestText = typeof init?.body === 'string' ? init.body : null;
+    const format = requestText === null ? undefined : detectWireFormatFromText(url, requestText);
     // Taken synchronously before any await below: concurrent calls keep their order of issue.
-    const key = takeCausalKey(scope, format ? 'model' : 'http', format ? format.id : `${parts.method} ${new URL(parts.url).host}`);
+    const key = takeCausalKey(scope, format ? 'model' : 'http', format ? format.id : `${method} ${hostOf(url)}`);
     const at = scope.now();
     const started = originals.performanceNow();
-    const url = redactor.url(parts.url);
-    const requestHeaders = redactor.headers(parts.headers);
+    const headersSource: HeadersSource = init?.headers ?? (input instanceof Request ? input.headers : undefined);
+    const context: CallContext = { scope, key, at, started, url, method, headersSource, requestText, options };
 
-    if (!format) return recordPlainHttp({ scope, key, at, started, url, method: parts.method, requestHeaders, requestText, input, init, options });
-
-    let redactedText = requestText as string;
-    let redactedBody = parsed;
-    if (redactor.hasRules) {
-      redactedBody = redactor.value(parsed);
-      redactedText = JSON.stringify(parsed) === requestText ? JSON.stringify(redactedBody) : redactor.text(requestText as string);
-    }
-    const exchange: ModelExchange = {
-      format,
-      key,
-      at,
-      durationMs: 0,
-      method: parts.method,
-      url,
-      requestHeaders,
-      requestText: redactedText,
-      requestBody: redactedBody,
-      status: null,
-      responseHeaders: {},
-      responseText: null,
-      chunks: null,
-    };
+    if (!format || requestText === null) return recordPlainHttp(context, input, init);
 
     let response: Response;
     try {
       response = await runOutsideScope(() => baseFetch(input, init));
     } catch (error) {
-      exchange.durationMs = originals.performanceNow() - started;
-      exchange.error = { message: (error as Error).message };
-      scope.tape.push((blobs) => buildModelEvent(exchange, blobs), 'model');
+      const durationMs = originals.performanceNow() - started;
+      pushModel(context, format, {
+        status: null,
+        responseHeaders: undefined,
+        responseText: null,
+        chunks: null,
+        durationMs,
+        error: { message: (error as Error).message },
+      });
       throw error;
     }
-    exchange.status = response.status;
-    exchange.responseHeaders = redactor.headers(response.headers);
     const isStream = (response.headers.get('content-type') ?? '').includes('text/event-stream') && response.body !== null;
 
     if (!isStream) {
-      const text = await response.text();
-      exchange.durationMs = originals.performanceNow() - started;
-      exchange.responseText = redactor.text(text);
-      if (response.status >= 400) exchange.error = { message: `HTTP ${response.status}`, status: response.status };
-      scope.tape.push((blobs) => buildModelEvent(exchange, blobs), 'model');
-      return new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers });
+      // The caller reads the response as it arrives; the recorder reads its own copy.
+      const copy = response.clone();
+      const body = copy.text().then(
+        (text) => ({ text, durationMs: originals.performanceNow() - started }),
+        (error: Error) => ({ text: null, durationMs: originals.performanceNow() - started, error }),
+      );
+      scope.tape.push(async (blobs) => {
+        const read = await body;
+        const error =
+          'error' in read
+            ? { message: `response body unreadable: ${read.error.message}` }
+            : response.status >= 400
+              ? { message: `HTTP ${response.status}`, status: response.status }
+              : undefined;
+        return buildModelOrHttp(
+          context,
+          format,
+          { status: response.status, responseHeaders: response.headers, responseText: read.text, chunks: null, durationMs: read.durationMs, error },
+          blobs,
+        );
+      }, 'model');
+      return response;
     }
 
     const chunks: StreamChunk[] = [];
     const decoder = new TextDecoder();
     const passThrough = new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
-        chunks.push({ t: originals.performanceNow() - started, data: redactor.text(decoder.decode(chunk, { stream: true })) });
+        chunks.push({ t: originals.performanceNow() - started, data: decoder.decode(chunk, { stream: true }) });
         controller.enqueue(chunk);
       },
       async flush() {
         const tail = decoder.decode();
         if (tail) chunks.push({ t: originals.performanceNow() - started, data: tail });
-        exchange.durationMs = originals.performanceNow() - started;
-        exchange.chunks = chunks;
-        scope.tape.push((blobs) => buildModelEvent(exchange, blobs), 'model');
+        pushModel(context, format, {
+          status: response.status,
+          responseHeaders: response.headers,
+          responseText: null,
+          chunks,
+          durationMs: originals.performanceNow() - started,
+        });
         // The caller sees the end of the stream only once its event is durable.
         await options.flush();
       },
@@ -134,46 +134,122 @@ export function createRecordingFetch(options: RecordingFetchOptions): typeof fet
   };
 }
 
-async function recordPlainHttp(context: {
+interface CallContext {
   scope: RunScope;
   key: string;
   at: number;
   started: number;
   url: string;
   method: string;
-  requestHeaders: Record<string, string>;
+  headersSource: HeadersSource;
   requestText: string | null;
-  input: RequestInfo | URL;
-  init: RequestInit | undefined;
   options: RecordingFetchOptions;
-}): Promise<Response> {
+}
+
+interface Outcome {
+  status: number | null;
+  responseHeaders: Headers | undefined;
+  responseText: string | null;
+  chunks: StreamChunk[] | null;
+  durationMs: number;
+  error?: { message: string; status?: number };
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'unknown-host';
+  }
+}
+
+function pushModel(context: CallContext, format: WireFormat, outcome: Outcome): void {
+  context.scope.tape.push((blobs) => buildModelOrHttp(context, format, outcome, blobs), 'model');
+}
+
+/** Builds the model event; a body that does not parse as the format is kept as a plain HTTP call. */
+function buildModelOrHttp(context: CallContext, format: WireFormat, outcome: Outcome, blobs: BlobCollector): EventDraft {
+  const { redactor } = context.options;
+  const requestText = context.requestText as string;
+  const requestHeaders = redactor.headers(new Headers(context.headersSource));
+  const responseHeaders = outcome.responseHeaders ? redactor.headers(outcome.responseHeaders) : {};
+  const chunks = outcome.chunks?.map((chunk) => ({ t: chunk.t, data: redactor.text(chunk.data) })) ?? null;
+  const responseText = outcome.responseText === null ? null : redactor.text(outcome.responseText);
+  try {
+    const parsed = JSON.parse(requestText) as unknown;
+    let redactedBody = parsed;
+    let redactedText = requestText;
+    if (redactor.hasRules) {
+      redactedBody = redactor.value(parsed);
+      redactedText = JSON.stringify(parsed) === requestText ? JSON.stringify(redactedBody) : redactor.text(requestText);
+    }
+    const exchange: ModelExchange = {
+      format,
+      key: context.key,
+      at: context.at,
+      durationMs: outcome.durationMs,
+      method: context.method,
+      url: redactor.url(context.url),
+      requestHeaders,
+      requestText: redactedText,
+      requestBody: redactedBody,
+      status: outcome.status,
+      responseHeaders,
+      responseText,
+      chunks,
+      ...(outcome.error ? { error: outcome.error } : {}),
+    };
+    return buildModelEvent(exchange, blobs);
+  } catch (error) {
+    return context.options.buildHttpEvent(
+      {
+        key: context.key,
+        at: context.at,
+        durationMs: outcome.durationMs,
+        method: context.method,
+        url: redactor.url(context.url),
+        requestHeaders,
+        requestText: redactor.text(requestText),
+        status: outcome.status,
+        responseHeaders,
+        responseText: responseText ?? chunks?.map((chunk) => chunk.data).join('') ?? null,
+        error: outcome.error?.message ?? `not recorded as a ${format.id} call: ${(error as Error).message}`,
+      },
+      blobs,
+    );
+  }
+}
+
+async function recordPlainHttp(context: CallContext, input: RequestInfo | URL, init: RequestInit | undefined): Promise<Response> {
   const { scope, options } = context;
+  const { redactor } = options;
+  const requestText = context.requestText ?? (input instanceof Request && init?.body === undefined ? await input.clone().text() : null);
+  if (!['GET', 'HEAD', 'OPTIONS'].includes(context.method.toUpperCase())) await options.flush();
   const exchange: HttpExchange = {
     key: context.key,
     at: context.at,
     durationMs: 0,
     method: context.method,
-    url: context.url,
-    requestHeaders: context.requestHeaders,
-    requestText: context.requestText === null ? null : options.redactor.text(context.requestText),
+    url: redactor.url(context.url),
+    requestHeaders: redactor.headers(new Headers(context.headersSource)),
+    requestText: requestText === null ? null : redactor.text(requestText),
     status: null,
     responseHeaders: {},
     responseText: null,
   };
-  if (!['GET', 'HEAD', 'OPTIONS'].includes(context.method.toUpperCase())) await options.flush();
   try {
-    const response = await runOutsideScope(() => options.baseFetch(context.input, context.init));
+    const response = await runOutsideScope(() => options.baseFetch(input, init));
     const text = await response.text();
     exchange.status = response.status;
-    exchange.responseHeaders = options.redactor.headers(response.headers);
-    exchange.responseText = options.redactor.text(text);
+    exchange.responseHeaders = redactor.headers(response.headers);
+    exchange.responseText = redactor.text(text);
     exchange.durationMs = originals.performanceNow() - context.started;
-    options.recordHttpCall(scope, exchange);
+    scope.tape.push((blobs) => options.buildHttpEvent(exchange, blobs), 'tool');
     return new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers });
   } catch (error) {
     exchange.error = (error as Error).message;
     exchange.durationMs = originals.performanceNow() - context.started;
-    options.recordHttpCall(scope, exchange);
+    scope.tape.push((blobs) => options.buildHttpEvent(exchange, blobs), 'tool');
     throw error;
   }
 }

@@ -28,7 +28,12 @@ const RECENT_LISTS = 8;
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 /** An event without its seq, which the writer assigns. */
 export type EventDraft = DistributiveOmit<TapeEvent, 'seq'>;
-export type EventBuilder = (blobs: BlobCollector) => EventDraft;
+/** Builds an event off the caller's path; may wait for a body the caller is still reading. */
+export type EventBuilder = (blobs: BlobCollector) => EventDraft | Promise<EventDraft>;
+
+/** Values at least this long are worth remembering by their JSON text (canonicalizing is the cost). */
+const MEMO_FROM_CHARS = 512;
+const MEMO_ENTRIES = 256;
 
 /** What one drain of a run's buffer hands to the store. */
 export interface DrainedTape {
@@ -54,6 +59,12 @@ export class RunTapeWriter {
   private readonly modelsServed = new Set<string>();
   private lastModelSeq: number | null = null;
   private readonly recentLists = new Map<string, Array<{ refs: readonly BlobRef[]; ref: BlobRef }>>();
+  /**
+   * Canonical JSON and hash of recent large values, keyed by their plain JSON text: a tool loop
+   * sends the same system prompt and history on every step, and canonicalizing and hashing them
+   * again was most of the cost of building a model event.
+   */
+  private readonly memo = new Map<string, { hash: BlobRef; json: string }>();
 
   /** Called after every push, so the owner can schedule a flush. */
   private readonly onPush: (writer: RunTapeWriter) => void;
@@ -91,11 +102,22 @@ export class RunTapeWriter {
     return [...this.modelsServed];
   }
 
+  private canonical(value: unknown): { hash: BlobRef; json: string } {
+    const plain = typeof value === 'string' ? `s${value}` : `j${JSON.stringify(value)}`;
+    if (plain.length < MEMO_FROM_CHARS) return createBlob(value);
+    const cached = this.memo.get(plain);
+    if (cached) return cached;
+    const blob = createBlob(value);
+    if (this.memo.size >= MEMO_ENTRIES) this.memo.delete(this.memo.keys().next().value as string);
+    this.memo.set(plain, blob);
+    return blob;
+  }
+
   /** Builds every pending event in seq order and advances the chain. */
-  drain(knownBlobs: ReadonlySet<string>): DrainedTape {
+  async drain(knownBlobs: ReadonlySet<string>): Promise<DrainedTape> {
     const blobs = new Map<BlobRef, string>();
     const put = (value: unknown): BlobRef => {
-      const { hash, json } = createBlob(value);
+      const { hash, json } = this.canonical(value);
       if (!knownBlobs.has(hash)) blobs.set(hash, json);
       return hash;
     };
@@ -105,7 +127,7 @@ export class RunTapeWriter {
     const batch = this.pending;
     this.pending = [];
     for (const { seq, build } of batch) {
-      const event = { ...build(collector), seq } as TapeEvent;
+      const event = { ...(await build(collector)), seq } as TapeEvent;
       const json = canonicalJson(event);
       this.headHash = chainNext(this.headHash, json);
       events.push({ seq, kind: event.kind, key: event.key, at: event.at, json, hash: this.headHash });

@@ -27,7 +27,7 @@ export function createWireBody(text: string, parsed: unknown, blobs: BlobCollect
   const messageRefs = messageTexts ? messageTexts.map(lift) : null;
   const body: WireBody = {
     kind: 'json-template',
-    text: template,
+    template: lift(template),
     messages: messageRefs ? blobs.putList('wire', messageRefs) : null,
     system: systemText === null ? null : lift(systemText),
   };

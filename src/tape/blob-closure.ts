@@ -3,13 +3,13 @@ import type { WireBody } from './wire-body.ts';
 
 /**
  * Refs held inside a blob's value. Most blobs are leaves; message lists point at their prefix
- * and messages, and json-template wire bodies at their message list and system prompt.
+ * and messages, and json-template wire bodies at their template text, message list and system prompt.
  */
 export function blobRefsInside(value: unknown): string[] {
   if (isMessageList(value)) return value.prefix === null ? [...value.messages] : [value.prefix, ...value.messages];
   if (typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'json-template') {
     const body = value as Extract<WireBody, { kind: 'json-template' }>;
-    return [...(body.messages === null ? [] : [body.messages]), ...(body.system === null ? [] : [body.system])];
+    return [body.template, ...(body.messages === null ? [] : [body.messages]), ...(body.system === null ? [] : [body.system])];
   }
   return [];
 }

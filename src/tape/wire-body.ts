@@ -12,8 +12,11 @@ export const wireBodySchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('text'), text: z.string() }),
   z.object({
     kind: z.literal('json-template'),
-    /** The body text with `messages` and `system` values replaced by placeholders. */
-    text: z.string(),
+    /**
+     * Ref of the body text with `messages` and `system` values replaced by placeholders (a JSON
+     * string blob). A blob of its own: it is the same on every step of a run.
+     */
+    template: z.string(),
     /** Ref of a MessageList of the wire messages' exact texts, or null when the body had none. */
     messages: z.string().nullable(),
     /** Blob ref of the exact text of a top-level `system` value, or null. */
@@ -31,7 +34,7 @@ export const WIRE_SYSTEM_PLACEHOLDER = '"@@retrial:system@@"';
  */
 export function renderWireBody(body: WireBody, text: (ref: string) => string, list: (ref: string) => string[]): string {
   if (body.kind === 'text') return body.text;
-  let out = body.text;
+  let out = text(body.template);
   if (body.messages)
     out = out.replace(
       WIRE_MESSAGES_PLACEHOLDER,

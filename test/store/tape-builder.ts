@@ -87,7 +87,7 @@ export function buildRun(spec: RunSpec): BuiltRun {
   const wireSystem = put(systemPrompt);
   const wireBody = wireBodySchema.parse({
     kind: 'json-template',
-    text: '{"model":"gpt-test","system":"@@retrial:system@@","messages":"@@retrial:messages@@"}',
+    template: put('{"model":"gpt-test","system":"@@retrial:system@@","messages":"@@retrial:messages@@"}'),
     messages: put({ kind: 'message-list', prefix: null, messages: wireMessages }),
     system: wireSystem,
   });
