@@ -1,5 +1,6 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { decodeBlobText, encodeBlob, type StoredBlob } from '../../tape/index.ts';
+import { StoreError } from '../errors.ts';
 import type { StoredEvent } from '../store.ts';
 import type { StatementSource } from './sqlite-database.ts';
 import { asBuffer } from './sqlite-rows.ts';
@@ -18,6 +19,14 @@ import { asBuffer } from './sqlite-rows.ts';
  * pack first, so every KEYFRAME_EVERY-th pack starts afresh and no chain is longer than that.
  */
 const PACK_FROM_ITEMS = 2;
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** Hashes are kept as their 32 bytes, half the size of the hex text, in rows and keys alike. */
+export function hashBytes(hash: string): Buffer {
+  if (!HEX64.test(hash)) throw new StoreError({ message: `"${hash.slice(0, 80)}" is not a sha256 hash (64 lowercase hex digits); the write was refused.` });
+  return Buffer.from(hash, 'hex');
+}
 const KEYFRAME_EVERY = 16;
 /** Deflate's window: only the last 32 KB of a dictionary can be referenced. */
 const DICTIONARY_BYTES = 32 * 1024;
@@ -85,7 +94,9 @@ export function freshBlobs(statement: StatementSource, blobs: readonly StoredBlo
   if (blobs.length === 0) return [];
   const hashes = JSON.stringify(blobs.map((blob) => blob.hash));
   const present = new Set(
-    (statement('SELECT hash FROM blobs WHERE hash IN (SELECT value FROM json_each(?))').all(hashes) as Array<{ hash: string }>).map((row) => row.hash),
+    (statement('SELECT lower(hex(hash)) AS hash FROM blobs WHERE hash IN (SELECT unhex(value) FROM json_each(?))').all(hashes) as Array<{ hash: string }>).map(
+      (row) => row.hash,
+    ),
   );
   return [...new Map(blobs.filter((blob) => !present.has(blob.hash)).map((blob) => [blob.hash, blob])).values()];
 }
@@ -95,10 +106,10 @@ export function blobPackItem(statement: StatementSource, blob: StoredBlob): Pack
   return {
     text: decodeBlobText(blob),
     place(location) {
-      if (location) insert.run(blob.hash, 'pack', blob.size, Buffer.alloc(0), location.packId, location.offset);
+      if (location) insert.run(hashBytes(blob.hash), 'pack', blob.size, Buffer.alloc(0), location.packId, location.offset);
       else {
         const alone = blob.encoding === 'json' ? encodeBlob(blob.hash, decodeBlobText(blob)) : blob;
-        insert.run(alone.hash, alone.encoding, alone.size, asBuffer(alone.data), null, null);
+        insert.run(hashBytes(alone.hash), alone.encoding, alone.size, asBuffer(alone.data), null, null);
       }
     },
   };
@@ -118,7 +129,7 @@ export function eventPackItem(statement: StatementSource, runId: string, event: 
         event.key,
         event.at,
         location ? '' : event.json,
-        event.hash,
+        hashBytes(event.hash),
         location?.packId ?? null,
         location?.offset ?? null,
         location?.length ?? null,
@@ -176,9 +187,9 @@ interface BlobRow {
 
 /** Reads blobs by hash, unpacking packed ones. */
 export function readBlobsPacked(statement: StatementSource, hashes: readonly string[]): Map<string, StoredBlob> {
-  const rows = statement('SELECT hash, encoding, size, data, pack_id, pack_offset FROM blobs WHERE hash IN (SELECT value FROM json_each(?))').all(
-    JSON.stringify(hashes),
-  ) as BlobRow[];
+  const rows = statement(
+    'SELECT lower(hex(hash)) AS hash, encoding, size, data, pack_id, pack_offset FROM blobs WHERE hash IN (SELECT unhex(value) FROM json_each(?))',
+  ).all(JSON.stringify(hashes)) as BlobRow[];
   const found = new Map<string, StoredBlob>();
   for (const row of rows) {
     if (row.pack_id === null) found.set(row.hash, { hash: row.hash, encoding: row.encoding as StoredBlob['encoding'], size: row.size, data: row.data });

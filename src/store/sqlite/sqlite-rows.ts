@@ -29,7 +29,7 @@ export function runFromRow(row: RunRow): RunRecord {
 }
 
 /** Column list of `events` in StoredEvent order; `key` is `causal_key` in SQL (KEY is a keyword). */
-export const EVENT_COLUMNS = 'seq, kind, causal_key AS key, at, json, hash';
+export const EVENT_COLUMNS = 'seq, kind, causal_key AS key, at, json, lower(hex(hash)) AS hash';
 
 /** Rows come back already shaped as StoredEvent thanks to the column aliases. */
 export type EventRow = StoredEvent;

@@ -130,6 +130,6 @@ describe('SQLite store', () => {
     }));
     expect(JSON.stringify(plans.ledger)).toContain('decisions_by_type');
     expect(JSON.stringify(plans.superseded)).toContain('decisions_by_supersedes');
-    expect(JSON.stringify(plans.events)).toContain('events_by_run_seq');
+    expect(JSON.stringify(plans.events)).toContain('PRIMARY KEY (run_id=?)');
   });
 });
