@@ -1,4 +1,4 @@
-import { createRecorder, type PiiRule } from '../record/index.ts';
+import { createRecorder } from '../record/index.ts';
 import type { Store } from '../store/index.ts';
 import { createAccountSystem } from './account-system.ts';
 import { createDemoWorld, type DemoWorld } from './demo-world.ts';
@@ -25,9 +25,6 @@ export interface RecordedHistory {
   writesExecuted: Record<string, number>;
 }
 
-/** Email addresses in ticket text are PII: the demo's redaction rule. */
-export const DEMO_PII_RULES: PiiRule[] = [{ name: 'email', pattern: /[\w.+-]+@[\w-]+\.[\w.]+/g }];
-
 /**
  * Records the demo's 90 days of support tickets through the real recorder: each ticket is one
  * run whose clock starts at the ticket's simulated arrival time.
@@ -39,7 +36,7 @@ export async function recordDemoHistory(options: RecordHistoryOptions): Promise<
     store: options.store,
     agent: supportAgent.name,
     codeVersion: supportAgent.codeVersion,
-    redaction: { salt: options.redactionSalt, rules: DEMO_PII_RULES },
+    redaction: { salt: options.redactionSalt, rules: supportAgent.piiRules },
   });
   const env = { RETRIAL_MODEL_BASE_URL: options.modelBaseUrl, RETRIAL_SIM_API_KEY: process.env.RETRIAL_SIM_API_KEY };
   const handle = supportAgent.create({ rec, env, services: accounts });

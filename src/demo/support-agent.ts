@@ -46,9 +46,13 @@ const DECISION_OF_TOOL: Record<string, { type: 'refund.category' | 'account.acti
   close_account: { type: 'account.action', value: 'close', reversible: false },
 };
 
+/** Email addresses in ticket text are PII. */
+export const SUPPORT_PII_RULES = [{ name: 'email', pattern: /[\w.+-]+@[\w-]+\.[\w.]+/g }];
+
 export default defineAgent<SupportTicket, SupportOutcome, AccountSystem>({
   name: 'support-agent',
   codeVersion: 'demo-1.0.0',
+  piiRules: SUPPORT_PII_RULES,
   create({ rec, env, services }) {
     const accounts = services ?? createAccountSystem();
     const openai = new OpenAI({

@@ -1,4 +1,5 @@
 import type { Recorder } from './recorder.ts';
+import type { PiiRule } from './redaction.ts';
 
 /**
  * The shape of an agent module that retrial can record and (later) replay: a plain TypeScript
@@ -11,6 +12,11 @@ export interface AgentDefinition<I = unknown, O = unknown, Services = unknown> {
   name: string;
   /** Version of the agent's code, stored in every run header. */
   codeVersion: string;
+  /**
+   * PII rules the recorder applies to everything this agent sends and receives. Part of the agent
+   * because replay must redact the replayed requests the same way to compare them with the tape.
+   */
+  piiRules?: readonly PiiRule[];
   create(context: AgentContext<Services>): (input: I) => Promise<O>;
 }
 

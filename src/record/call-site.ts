@@ -1,17 +1,17 @@
 import { fileURLToPath } from 'node:url';
 
-const OWN_FILES = /[\\/]src[\\/]record[\\/](patch-globals|recorder|run-scope|call-site)\.ts$|^node:/;
+const OWN_FILES = /[\\/]src[\\/]record[\\/](patch-globals|recorder|run-scope|call-site)\.ts$|[\\/]src[\\/]replay[\\/]|^node:/;
 
 type StructuredFrames = NodeJS.CallSite[];
 
 /** Returns V8's structured frames: no text formatting, no source-map lookups. */
-function structuredFrames(): StructuredFrames {
+function structuredFrames(limit = 8): StructuredFrames {
   const previousPrepare = Error.prepareStackTrace;
   const previousLimit = Error.stackTraceLimit;
   Error.prepareStackTrace = (_error, frames) => frames;
-  Error.stackTraceLimit = 8;
+  Error.stackTraceLimit = limit;
   const holder: { stack?: StructuredFrames } = {};
-  Error.captureStackTrace(holder, captureCallSite);
+  Error.captureStackTrace(holder, structuredFrames);
   const frames = holder.stack ?? [];
   Error.prepareStackTrace = previousPrepare;
   Error.stackTraceLimit = previousLimit;
@@ -35,11 +35,34 @@ export function captureCallSite(): string {
   for (const frame of structuredFrames()) {
     const file = frame.getFileName() ?? frame.getScriptNameOrSourceURL();
     if (!file || OWN_FILES.test(file)) continue;
-    const functionName = frame.getFunctionName();
-    const typeName = functionName && frame.getTypeName() && !functionName.includes('.') ? frame.getTypeName() : null;
-    const methodName = functionName ?? frame.getMethodName();
-    const name = methodName ? (typeName && typeName !== 'Object' ? `${typeName}.${methodName}` : methodName) : null;
-    return name ? `${relativeFile(file)}#${name}` : `${relativeFile(file)}:${frame.getLineNumber() ?? 0}`;
+    return describeFrame(frame, file);
   }
   return 'unknown-site';
+}
+
+const NOT_AGENT_CODE = /[\\/]node_modules[\\/]|[\\/]src[\\/](record|replay)[\\/]|^node:/;
+
+/**
+ * Where the agent's own code made a call: the first frame outside retrial and outside
+ * node_modules, following async frames (a model call reaches `fetch` several awaits deep inside
+ * the provider SDK). Stored on model, tool and retrieval events so a divergence can name both
+ * call sites. Null when no such frame is in reach.
+ */
+export function captureAgentSite(): string | null {
+  for (const frame of structuredFrames(24)) {
+    const file = frame.getFileName() ?? frame.getScriptNameOrSourceURL();
+    if (!file || NOT_AGENT_CODE.test(file)) continue;
+    return describeFrame(frame, file, true);
+  }
+  return null;
+}
+
+/** `path#function` (stable across edits), or with `withLine` `path:line#function` for people. */
+function describeFrame(frame: NodeJS.CallSite, file: string, withLine = false): string {
+  const functionName = frame.getFunctionName();
+  const typeName = functionName && frame.getTypeName() && !functionName.includes('.') ? frame.getTypeName() : null;
+  const methodName = functionName ?? frame.getMethodName();
+  const name = methodName ? (typeName && typeName !== 'Object' ? `${typeName}.${methodName}` : methodName) : null;
+  const where = withLine || !name ? `${relativeFile(file)}:${frame.getLineNumber() ?? 0}` : relativeFile(file);
+  return name ? `${where}#${name}` : where;
 }

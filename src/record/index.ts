@@ -1,6 +1,7 @@
 export type { AgentContext, AgentDefinition } from './agent-module.ts';
 export { defineAgent } from './agent-module.ts';
-export { hashCanonicalRequest } from './model-event-builder.ts';
+export { captureAgentSite, captureCallSite } from './call-site.ts';
+export { comparableRequest, hashCanonicalRequest } from './model-event-builder.ts';
 export type { NondeterminismReads } from './patch-globals.ts';
 export { installGlobalPatches, originals } from './patch-globals.ts';
 export type { DecisionInput, Recorder, RecorderOptions, RunOptions } from './recorder.ts';
@@ -9,4 +10,5 @@ export type { PiiRule, RedactionOptions, Redactor } from './redaction.ts';
 export { createRedactor } from './redaction.ts';
 export type { RunScope } from './run-scope.ts';
 export { assertInRun, maybeCurrentRun, runInScope, runOutsideScope, takeCausalKey } from './run-scope.ts';
+export { RunTapeWriter } from './run-tape-writer.ts';
 export { SeededStream } from './seeded-random.ts';

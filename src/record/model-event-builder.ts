@@ -42,16 +42,21 @@ function normalizeToolCallIds(messages: CanonicalMessage[]): CanonicalMessage[] 
   }));
 }
 
-/** sha256 of the canonical request with volatile ids normalized: the "what" of replay matching. */
-export function hashCanonicalRequest(draft: CanonicalRequestDraft): string {
-  return hashJson({
+/** The parts of a request that decide what the model sees, with provider-minted ids normalized. */
+export function comparableRequest(draft: CanonicalRequestDraft): Record<string, unknown> {
+  return {
     model: draft.model,
     messages: normalizeToolCallIds(draft.messages),
     tools: draft.tools,
     toolChoice: draft.toolChoice ?? null,
     responseFormat: draft.responseFormat ?? null,
     sampling: Object.fromEntries(Object.entries(draft.sampling).map(([name, sampled]) => [name, sampled.value ?? null])),
-  });
+  };
+}
+
+/** sha256 of the comparable request: the "what" of replay matching. */
+export function hashCanonicalRequest(draft: CanonicalRequestDraft): string {
+  return hashJson(comparableRequest(draft));
 }
 
 /** Builds the model event (canonical forms, blobs, wire record) from an exchange. */

@@ -13,7 +13,7 @@ import {
   TAPE_FORMAT_VERSION,
   type ToolEffect,
 } from '../tape/index.ts';
-import { captureCallSite } from './call-site.ts';
+import { captureAgentSite, captureCallSite } from './call-site.ts';
 import { installGlobalPatches, type NondeterminismReads, originals } from './patch-globals.ts';
 import { createRecordingFetch, type HttpExchange } from './recording-fetch.ts';
 import { createRedactor, type PiiRule, type Redactor } from './redaction.ts';
@@ -219,6 +219,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
       const key = takeCausalKey(scope, kind, name);
       const at = scope.now();
       const started = originals.performanceNow();
+      const site = captureAgentSite();
       const redactedArgs = redactor.value(args);
       // A write must not happen before the context that led to it is durable.
       if (effect === 'write') await flush();
@@ -230,9 +231,10 @@ export function createRecorder(options: RecorderOptions): Recorder {
           const resultRef = result.ok ? blobs.put(redactor.value(result.value ?? null)) : null;
           const error = result.ok ? {} : { error: { name: result.error.name, message: redactor.text(result.error.message) } };
           const requestHash = createBlob(redactedArgs).hash;
+          const where = site ? { site } : {};
           return kind === 'tool'
-            ? { kind, key, at, durationMs, name, effect, args: argsRef, requestHash, result: resultRef, ...error }
-            : { kind, key, at, durationMs, name, query: argsRef, requestHash, result: resultRef, ...error };
+            ? { kind, key, at, durationMs, ...where, name, effect, args: argsRef, requestHash, result: resultRef, ...error }
+            : { kind, key, at, durationMs, ...where, name, query: argsRef, requestHash, result: resultRef, ...error };
         }, kind);
       };
       try {

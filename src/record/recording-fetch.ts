@@ -1,5 +1,6 @@
 import { detectWireFormatFromText, type WireFormat } from '../providers/index.ts';
 import type { StreamChunk } from '../tape/index.ts';
+import { captureAgentSite } from './call-site.ts';
 import { buildModelEvent, type ModelExchange } from './model-event-builder.ts';
 import { originals } from './patch-globals.ts';
 import type { Redactor } from './redaction.ts';
@@ -58,8 +59,9 @@ export function createRecordingFetch(options: RecordingFetchOptions): typeof fet
     const key = takeCausalKey(scope, format ? 'model' : 'http', format ? format.id : `${method} ${hostOf(url)}`);
     const at = scope.now();
     const started = originals.performanceNow();
+    const site = captureAgentSite();
     const headersSource: HeadersSource = init?.headers ?? (input instanceof Request ? input.headers : undefined);
-    const context: CallContext = { scope, key, at, started, url, method, headersSource, requestText, options };
+    const context: CallContext = { scope, key, at, started, site, url, method, headersSource, requestText, options };
 
     if (!format || requestText === null) return recordPlainHttp(context, input, init);
 
@@ -139,6 +141,7 @@ interface CallContext {
   key: string;
   at: number;
   started: number;
+  site: string | null;
   url: string;
   method: string;
   headersSource: HeadersSource;
@@ -199,7 +202,8 @@ function buildModelOrHttp(context: CallContext, format: WireFormat, outcome: Out
       chunks,
       ...(outcome.error ? { error: outcome.error } : {}),
     };
-    return buildModelEvent(exchange, blobs);
+    const event = buildModelEvent(exchange, blobs);
+    return context.site ? { ...event, site: context.site } : event;
   } catch (error) {
     return context.options.buildHttpEvent(
       {

@@ -25,6 +25,8 @@ export interface RunScope {
   readonly reads: NondeterminismReads;
   /** Per-run ordinal counters, shared by every scope of the run. */
   readonly ordinals: Map<string, number>;
+  /** Set in replay: a network request that bypasses the tape is refused through here. */
+  readonly blockEgress?: (url: string) => never;
 }
 
 const storage = new AsyncLocalStorage<RunScope>();

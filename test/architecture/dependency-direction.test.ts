@@ -13,8 +13,10 @@ const ALLOWED: Record<string, string[]> = {
   store: ['tape'],
   record: ['tape', 'store', 'providers'],
   inspect: ['tape', 'store', 'providers'],
-  demo: ['tape', 'store', 'record', 'providers', 'inspect'],
-  cli: ['tape', 'store', 'record', 'providers', 'inspect', 'demo'],
+  stats: [],
+  replay: ['tape', 'store', 'providers', 'record', 'inspect', 'stats'],
+  demo: ['tape', 'store', 'record', 'providers', 'inspect', 'replay', 'stats'],
+  cli: ['tape', 'store', 'record', 'providers', 'inspect', 'replay', 'stats', 'demo'],
 };
 
 const SRC = resolve('src');
@@ -50,7 +52,8 @@ describe('architecture', () => {
         const target = relative(SRC, resolve(dirname(file), specifier));
         const targetPart = target.split('/')[0] as string;
         if (target.startsWith('..') || targetPart === part) continue;
-        if (part !== '(entry)' && !ALLOWED[part]?.includes(targetPart)) violations.push(`${relative(SRC, file)} imports ${target} (${part} may not depend on ${targetPart})`);
+        if (part !== '(entry)' && !ALLOWED[part]?.includes(targetPart))
+          violations.push(`${relative(SRC, file)} imports ${target} (${part} may not depend on ${targetPart})`);
         else if (target !== `${targetPart}/index.ts`) violations.push(`${relative(SRC, file)} reaches into ${target}; import ${targetPart}/index.ts`);
       }
     }

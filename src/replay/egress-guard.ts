@@ -1,0 +1,26 @@
+import { maybeCurrentRun } from '../record/index.ts';
+
+let installed = false;
+
+/**
+ * Replaces the global `fetch` with one that refuses requests made inside a replay. The replayed
+ * agent's SDKs get the replayer's fetch (served from the tape); anything else that reaches the
+ * network from inside the replay is unsanctioned and must fail, not go live.
+ */
+export function installEgressGuard(): void {
+  if (installed) return;
+  installed = true;
+  const liveFetch = globalThis.fetch;
+  globalThis.fetch = function guardedFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+    const scope = maybeCurrentRun();
+    if (scope?.blockEgress) {
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      try {
+        return Promise.reject(scope.blockEgress(url));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return liveFetch(input, init);
+  };
+}

@@ -1,0 +1,94 @@
+import type { LoadedTape } from '../inspect/index.ts';
+import type { TapeEvent } from '../tape/index.ts';
+import { type Divergence, type DivergenceCode, type FieldDifference, ReplayDivergenceError } from './divergence.ts';
+
+/**
+ * The bookkeeping of one replay: recorded events by causal key, which of them the replay has
+ * consumed (each at most once), and the divergences found. In strict mode the first divergence is
+ * thrown into the agent's code, so it stops where the difference is.
+ */
+export class ReplayLedger {
+  private readonly byKey = new Map<string, TapeEvent>();
+  private readonly consumed = new Set<number>();
+  readonly divergences: Divergence[] = [];
+  served = 0;
+
+  constructor(
+    readonly tape: LoadedTape,
+    readonly strict: boolean,
+  ) {
+    for (const event of tape.events) this.byKey.set(event.key, event);
+  }
+
+  /** Records a divergence; in strict mode throws it. */
+  diverge(divergence: {
+    code: DivergenceCode;
+    seq: number | null;
+    causalKey: string;
+    message: string;
+    differences?: FieldDifference[];
+    site?: string | null;
+    recordedSite?: string | null;
+  }): void {
+    const full: Divergence = { differences: [], site: null, recordedSite: null, ...divergence } as Divergence;
+    this.divergences.push(full);
+    if (this.strict) throw new ReplayDivergenceError({ divergences: [full] });
+  }
+
+  /**
+   * The recorded event for `key`, consumed. When the tape has none, reports NAME_MISMATCH (the
+   * tape made a different call of this kind at this point) or MISSING_CALL, and returns undefined.
+   */
+  take(key: string, kind: TapeEvent['kind'], site: string | null): TapeEvent | undefined {
+    const event = this.byKey.get(key);
+    if (event && event.kind === kind && !this.consumed.has(event.seq)) {
+      this.consumed.add(event.seq);
+      this.served++;
+      return event;
+    }
+    if (kind === 'clock' || kind === 'random') {
+      this.diverge({
+        code: 'UNSANCTIONED_NONDETERMINISM',
+        seq: null,
+        causalKey: key,
+        site,
+        message: `the code read ${key.split('#')[0]} where the tape recorded no such read`,
+      });
+      return undefined;
+    }
+    const ordinal = key.slice(key.lastIndexOf('#'));
+    const parent = key.includes('/') ? key.slice(0, key.lastIndexOf('/') + 1) : '';
+    const other = this.tape.events.find(
+      (candidate) => candidate.kind === kind && !this.consumed.has(candidate.seq) && candidate.key.endsWith(ordinal) && candidate.key.startsWith(parent),
+    );
+    if (other) {
+      if (!this.strict) this.consumed.add(other.seq);
+      this.diverge({
+        code: 'NAME_MISMATCH',
+        seq: other.seq,
+        causalKey: key,
+        site,
+        recordedSite: other.site ?? null,
+        message: `the replay called ${key} where the tape has ${other.key}`,
+        differences: [{ path: 'call', expected: other.key, received: key }],
+      });
+    } else {
+      this.diverge({ code: 'MISSING_CALL', seq: null, causalKey: key, site, message: `the replay called ${key}, which the tape does not have` });
+    }
+    return undefined;
+  }
+
+  /** An unconsumed recorded event of this kind whose request hash is `hash` (a swapped call). */
+  findSwapped(kind: TapeEvent['kind'], hash: string): TapeEvent | undefined {
+    return this.tape.events.find((event) => event.kind === kind && !this.consumed.has(event.seq) && 'requestHash' in event && event.requestHash === hash);
+  }
+
+  /** Recorded events the replay never asked for. Notes never take part in replay. */
+  unconsumed(): TapeEvent[] {
+    return this.tape.events.filter((event) => !this.consumed.has(event.seq) && event.kind !== 'note' && event.kind !== 'error');
+  }
+
+  consume(seq: number): void {
+    this.consumed.add(seq);
+  }
+}

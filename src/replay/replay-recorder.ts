@@ -1,0 +1,262 @@
+import { detectWireFormatFromText } from '../providers/index.ts';
+import {
+  captureAgentSite,
+  captureCallSite,
+  comparableRequest,
+  createRedactor,
+  maybeCurrentRun,
+  type NondeterminismReads,
+  type Recorder,
+  type Redactor,
+  type RunScope,
+  SeededStream,
+  takeCausalKey,
+} from '../record/index.ts';
+import { type CanonicalMessage, type CanonicalTool, createBlob, type ModelEvent, type StreamChunk, type TapeEvent } from '../tape/index.ts';
+import { EgressBlockedError } from './divergence.ts';
+import { diffJson } from './json-diff.ts';
+import type { ReplayLedger } from './replay-ledger.ts';
+import { replayHeaders, replayStream } from './served-response.ts';
+
+export interface ReplayRecorderOptions {
+  ledger: ReplayLedger;
+  /** Salt and rules the recording used, so replayed requests are redacted the same way. */
+  redaction: { salt: string; rules?: Parameters<typeof createRedactor>[0]['rules'] };
+  /** Re-stream recorded chunks at their recorded pace (default: as fast as the reader reads). */
+  paceStreams?: boolean;
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'unknown-host';
+  }
+}
+
+/** The recorded request of a model event in the comparable form the hash is taken over. */
+function recordedComparable(ledger: ReplayLedger, event: ModelEvent): Record<string, unknown> {
+  const { tape } = ledger;
+  return comparableRequest({
+    model: event.request.model,
+    messages: tape.messageRefs(event.request.messages).map((ref) => tape.blob<CanonicalMessage>(ref)),
+    tools: event.request.tools ? tape.blob<CanonicalTool[]>(event.request.tools) : null,
+    toolChoice: event.request.toolChoice,
+    responseFormat: event.request.responseFormat,
+    sampling: tape.blob(event.request.sampling),
+    stream: event.request.stream,
+  });
+}
+
+/**
+ * A Recorder that serves everything from a tape instead of the world. The agent's own code gets
+ * it in place of the real recorder: its model calls, tools, retrievals, clock and random reads
+ * are answered from the tape, matched by causal key and checked by content. No tool body ever
+ * runs and no request leaves the process.
+ */
+export function createReplayRecorder(options: ReplayRecorderOptions): Recorder & { reads(scopeOf: () => RunScope): NondeterminismReads } {
+  const { ledger } = options;
+  const { tape } = ledger;
+  const redactor: Redactor = createRedactor(options.redaction);
+
+  function scopeOrThrow(what: string): RunScope {
+    const scope = maybeCurrentRun();
+    if (!scope?.blockEgress) throw new TypeError(`${what} was called outside the replayed run; in replay every call must happen inside the agent function.`);
+    return scope;
+  }
+
+  function checkContent(
+    event: TapeEvent & { requestHash: string },
+    hash: string,
+    key: string,
+    site: string | null,
+    expected: () => unknown,
+    received: () => unknown,
+  ): void {
+    if (event.requestHash === hash) return;
+    const swapped = ledger.findSwapped(event.kind, hash);
+    if (swapped) {
+      ledger.diverge({
+        code: 'ORDER_MISMATCH',
+        seq: event.seq,
+        causalKey: key,
+        site,
+        recordedSite: event.site ?? null,
+        message: `the replay made at ${key} the call the tape has at ${swapped.key}`,
+      });
+      return;
+    }
+    ledger.diverge({
+      code: 'PAYLOAD_MISMATCH',
+      seq: event.seq,
+      causalKey: key,
+      site,
+      recordedSite: event.site ?? null,
+      message: `${key} was called with different ${event.kind === 'model' ? 'request content' : 'arguments'} than recorded`,
+      differences: diffJson(expected(), received()),
+    });
+  }
+
+  const replayFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const scope = scopeOrThrow('fetch');
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
+    const requestText = typeof init?.body === 'string' ? init.body : null;
+    const format = requestText === null ? undefined : detectWireFormatFromText(url, requestText);
+    const key = takeCausalKey(scope, format ? 'model' : 'http', format ? format.id : `${method} ${hostOf(url)}`);
+    const site = captureAgentSite();
+    const recorded = ledger.take(key, format ? 'model' : 'tool', site);
+    if (!recorded) throw new EgressBlockedError({ url });
+    if (recorded.kind === 'model' && format && requestText !== null) {
+      const draft = format.convertToCanonicalRequest(redactor.value(JSON.parse(requestText)));
+      const comparable = comparableRequest(draft);
+      checkContent(
+        recorded,
+        createBlob(comparable).hash,
+        key,
+        site,
+        () => recordedComparable(ledger, recorded),
+        () => comparable,
+      );
+      if (recorded.wire.status === null) throw new TypeError(`fetch failed (replayed from the tape: ${recorded.error?.message ?? 'no response'})`);
+      const headers = replayHeaders(tape.blob(recorded.wire.responseHeaders));
+      if (recorded.wire.streamChunks) {
+        const chunks = tape.blob<StreamChunk[]>(recorded.wire.streamChunks);
+        return new Response(replayStream(chunks, { pace: options.paceStreams }), { status: recorded.wire.status, headers });
+      }
+      return new Response(recorded.wire.responseBody ? tape.blob<string>(recorded.wire.responseBody) : '', { status: recorded.wire.status, headers });
+    }
+    if (recorded.kind === 'tool') {
+      const args = {
+        method,
+        url: redactor.url(url),
+        headers: redactor.headers(new Headers(init?.headers)),
+        body: requestText === null ? null : redactor.text(requestText),
+      };
+      checkContent(
+        recorded,
+        createBlob(args).hash,
+        key,
+        site,
+        () => tape.blob(recorded.args),
+        () => args,
+      );
+      const result = recorded.result ? tape.blob<{ status: number; headers: Record<string, string>; body: string | null }>(recorded.result) : null;
+      if (!result) throw new TypeError(`fetch failed (replayed from the tape: ${recorded.error?.message ?? 'no response'})`);
+      return new Response(result.body, { status: result.status, headers: replayHeaders(result.headers) });
+    }
+    throw new EgressBlockedError({ url });
+  };
+
+  function wrapCall<A extends unknown[], R>(kind: 'tool' | 'retrieval', name: string) {
+    return async (...args: A): Promise<Awaited<R>> => {
+      const scope = scopeOrThrow(`${kind} ${name}`);
+      const key = takeCausalKey(scope, kind, name);
+      const site = captureAgentSite();
+      const recorded = ledger.take(key, kind, site);
+      if (!recorded || (recorded.kind !== 'tool' && recorded.kind !== 'retrieval')) throw new EgressBlockedError({ url: `${kind}:${name}` });
+      const redactedArgs = redactor.value(args);
+      checkContent(
+        recorded,
+        createBlob(redactedArgs).hash,
+        key,
+        site,
+        () => tape.blob(recorded.kind === 'tool' ? recorded.args : recorded.query),
+        () => redactedArgs,
+      );
+      if (recorded.error) throw Object.assign(new Error(recorded.error.message), { name: recorded.error.name });
+      return (recorded.result ? tape.blob(recorded.result) : null) as Awaited<R>;
+    };
+  }
+
+  function takeSimple<K extends TapeEvent['kind']>(kind: K, name: string): Extract<TapeEvent, { kind: K }> | undefined {
+    const scope = scopeOrThrow(`rec.${kind}`);
+    const key = takeCausalKey(scope, kind, name);
+    return ledger.take(key, kind, captureAgentSite()) as Extract<TapeEvent, { kind: K }> | undefined;
+  }
+
+  const recorder: Recorder & { reads(scopeOf: () => RunScope): NondeterminismReads } = {
+    fetch: replayFetch as typeof fetch,
+    run: () => {
+      throw new TypeError('rec.run is not available inside a replay; the replayer runs the agent function itself.');
+    },
+    tool: (name) => wrapCall('tool', name),
+    retrieval: (name) => wrapCall('retrieval', name),
+    config({ promptVersion = null, flags = {}, settings }) {
+      const recorded = takeSimple('config', 'config');
+      if (!recorded) return;
+      const received = { promptVersion, flags, settings: settings === undefined ? null : createBlob(redactor.value(settings)).hash };
+      const expected = { promptVersion: recorded.promptVersion, flags: recorded.flags, settings: recorded.settings };
+      const differences = diffJson(expected, received);
+      if (differences.length)
+        ledger.diverge({
+          code: 'PAYLOAD_MISMATCH',
+          seq: recorded.seq,
+          causalKey: recorded.key,
+          message: 'the agent ran with a different prompt version or flags than recorded',
+          differences,
+        });
+    },
+    decide(decision) {
+      const recorded = takeSimple('decision', decision.type);
+      if (!recorded) return;
+      // Valid time defaults to the run clock, which replay serves differently; compare what was decided.
+      const pick = (value: {
+        subject: string;
+        value: string;
+        amount?: number | null;
+        currency?: string | null;
+        reversible?: boolean;
+        attributes?: Record<string, string>;
+      }) => ({
+        subject: value.subject,
+        value: value.value,
+        amount: value.amount ?? null,
+        currency: value.currency ?? null,
+        reversible: value.reversible ?? false,
+        attributes: value.attributes ?? {},
+      });
+      const differences = diffJson(pick(recorded), pick(decision));
+      if (differences.length)
+        ledger.diverge({
+          code: 'OUTPUT_MISMATCH',
+          seq: recorded.seq,
+          causalKey: recorded.key,
+          message: `the decision ${decision.type} differs from the recorded one`,
+          differences,
+        });
+    },
+    note() {
+      // Notes never take part in replay.
+    },
+    random(name) {
+      return () => {
+        const recorded = takeSimple('random', name);
+        return recorded && typeof recorded.value === 'number' ? recorded.value : Number.NaN;
+      };
+    },
+    currentRunId: () => maybeCurrentRun()?.runId,
+    flush: async () => {},
+    reads(scopeOf) {
+      return {
+        clock(source) {
+          const scope = scopeOf();
+          const key = takeCausalKey(scope, 'clock', source);
+          const recorded = ledger.take(key, 'clock', captureAgentSite());
+          if (recorded?.kind === 'clock') return recorded.value;
+          return Number.NaN;
+        },
+        random(source) {
+          const scope = scopeOf();
+          const stream = captureCallSite();
+          const key = takeCausalKey(scope, 'random', stream);
+          const recorded = ledger.take(key, 'random', captureAgentSite());
+          if (recorded?.kind === 'random') return recorded.value as never;
+          // Lenient replay continues with a deterministic stand-in so later calls can still be compared.
+          return (source === 'Math.random' ? new SeededStream('replay', key).nextFloat() : '') as never;
+        },
+      };
+    },
+  };
+  return recorder;
+}

@@ -1,0 +1,159 @@
+import { loadTape } from '../inspect/index.ts';
+import { type AgentDefinition, createRedactor, installGlobalPatches, type RunScope, RunTapeWriter, runInScope, takeCausalKey } from '../record/index.ts';
+import type { Store } from '../store/index.ts';
+import { canonicalJson, type InputEvent } from '../tape/index.ts';
+import { type Divergence, EgressBlockedError, ReplayDivergenceError } from './divergence.ts';
+import { installEgressGuard } from './egress-guard.ts';
+import { diffJson } from './json-diff.ts';
+import { ReplayLedger } from './replay-ledger.ts';
+import { createReplayRecorder } from './replay-recorder.ts';
+
+export interface ReplayOptions {
+  store: Store;
+  runId: string;
+  agent: AgentDefinition<never, unknown, unknown>;
+  /** Salt the recording used for redaction hashes (the agent module supplies the rules). */
+  redactionSalt: string;
+  /** Report every divergence instead of stopping at the first. */
+  lenient?: boolean;
+  /** Re-stream recorded chunks at their recorded pace. */
+  paceStreams?: boolean;
+  env?: Record<string, string | undefined>;
+  /** The world the agent's tools would act on; replay never calls them, tests pass counters. */
+  services?: unknown;
+}
+
+export interface ReplayResult {
+  runId: string;
+  /** True when calls, order, output and decisions matched and nothing was left unconsumed. */
+  ok: boolean;
+  divergences: Divergence[];
+  /** Recorded events served to the agent. */
+  served: number;
+  recordedEvents: number;
+  durationMs: number;
+}
+
+/**
+ * Re-executes the agent's own code with every model call, tool call, retrieval, clock read and
+ * random draw served from the tape. Fails loudly on the first difference (or lists them all when
+ * lenient); never falls back to the live world.
+ */
+export async function replayRun(options: ReplayOptions): Promise<ReplayResult> {
+  const started = performance.now();
+  installGlobalPatches();
+  installEgressGuard();
+  const tape = await loadTape(options.store, options.runId);
+  const ledger = new ReplayLedger(tape, !options.lenient);
+  const recorder = createReplayRecorder({
+    ledger,
+    redaction: { salt: options.redactionSalt, rules: options.agent.piiRules },
+    paceStreams: options.paceStreams,
+  });
+  const handle = options.agent.create({ rec: recorder, env: options.env ?? {}, services: options.services });
+
+  let clock = Date.parse(tape.run.header.recordedAt);
+  let scope: RunScope;
+  const reads = recorder.reads(() => scope);
+  scope = {
+    runId: tape.run.header.runId,
+    tape: new RunTapeWriter(tape.run),
+    now: () => clock,
+    seed: tape.run.header.seed,
+    parentKey: '',
+    mode: 'record',
+    reads: {
+      clock: (source, read) => {
+        const value = reads.clock(source, read);
+        if (Number.isFinite(value) && source !== 'performance.now') clock = value;
+        return value;
+      },
+      random: reads.random,
+    },
+    ordinals: new Map(),
+    blockEgress: (url) => {
+      ledger.diverge({
+        code: 'UNSANCTIONED_NONDETERMINISM',
+        seq: null,
+        causalKey: `egress:${url}`,
+        site: null,
+        message: `the code sent a request to ${url} that did not go through rec.fetch`,
+      });
+      throw new EgressBlockedError({ url });
+    },
+  };
+
+  const inputEvent = tape.events.find((event): event is InputEvent => event.kind === 'input');
+  const inputKey = takeCausalKey(scope, 'input', 'input');
+  if (inputEvent) ledger.consume(inputEvent.seq);
+  const input = inputEvent ? tape.blob(inputEvent.value) : null;
+  const redactor = createRedactor({ salt: options.redactionSalt, rules: options.agent.piiRules });
+
+  let outcome: { ok: true; output: unknown } | { ok: false; error: Error };
+  try {
+    outcome = { ok: true, output: await runInScope(scope, () => handle(input as never)) };
+  } catch (error) {
+    outcome = { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
+  }
+  // Strict replay throws at the first divergence; whatever the agent did after that is noise.
+  const stoppedEarly = !options.lenient && ledger.divergences.length > 0;
+  if (!stoppedEarly) compareEnding(ledger, tape.run.ending, outcome, redactor.value.bind(redactor), inputKey);
+  if ((!stoppedEarly && ledger.divergences.length === 0) || options.lenient) {
+    for (const event of ledger.unconsumed()) {
+      ledger.divergences.push({
+        code: 'EXTRA_RECORDED',
+        seq: event.seq,
+        causalKey: event.key,
+        message: `the tape has ${event.key}, which the replay never called`,
+        differences: [],
+        site: null,
+        recordedSite: event.site ?? null,
+      });
+      if (!options.lenient) break;
+    }
+  }
+  return {
+    runId: tape.run.header.runId,
+    ok: ledger.divergences.length === 0,
+    divergences: options.lenient ? ledger.divergences : ledger.divergences.slice(0, 1),
+    served: ledger.served,
+    recordedEvents: tape.events.length,
+    durationMs: performance.now() - started,
+  };
+}
+
+function compareEnding(
+  ledger: ReplayLedger,
+  ending: { status: string; output: string | null; error: { name: string; message: string } | null } | null,
+  outcome: { ok: true; output: unknown } | { ok: false; error: Error },
+  redact: (value: unknown) => unknown,
+  inputKey: string,
+): void {
+  if (ReplayDivergenceError.isInstance((outcome as { error?: unknown }).error)) return;
+  const expected =
+    ending === null
+      ? { status: 'incomplete' }
+      : ending.status === 'complete'
+        ? { status: 'complete', output: ending.output ? ledger.tape.blob(ending.output) : null }
+        : { status: ending.status, error: ending.error?.message ?? null };
+  const received = outcome.ok
+    ? { status: 'complete', output: JSON.parse(canonicalJson(redact(outcome.output ?? null))) }
+    : { status: 'failed', error: outcome.error.message };
+  const differences = diffJson(expected, received);
+  if (differences.length) {
+    ledger.divergences.push({
+      code: 'OUTPUT_MISMATCH',
+      seq: null,
+      causalKey: inputKey.replace('input:input', 'output:output'),
+      message: 'the run ended with a different output than recorded',
+      differences,
+      site: null,
+      recordedSite: null,
+    });
+  }
+}
+
+/** Replays many runs; one result per run, so one bad run never hides the others. */
+export async function* replayRuns(options: Omit<ReplayOptions, 'runId'> & { runIds: Iterable<string> }): AsyncGenerator<ReplayResult> {
+  for (const runId of options.runIds) yield await replayRun({ ...options, runId });
+}
