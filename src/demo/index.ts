@@ -3,6 +3,7 @@ export { createAccountSystem } from './account-system.ts';
 export type { DemoWorld, ScheduledTicket } from './demo-world.ts';
 export { createDemoWorld } from './demo-world.ts';
 export { recordDemoHistory } from './record-demo-history.ts';
+export type { RecordedHistory, RecordHistoryOptions } from './record-demo-history.ts';
 export type { DemoOptions, DemoSummary } from './run-demo.ts';
 export { DEMO_HISTORY_SEED, runDemo } from './run-demo.ts';
 export * from './simulator/index.ts';
