@@ -3,6 +3,7 @@ import { RetrialError } from '../tape/index.ts';
 import { registerDecisionsCommand } from './commands/decisions-command.ts';
 import { registerDemoCommand } from './commands/demo-command.ts';
 import { registerExportImportCommands } from './commands/export-import-commands.ts';
+import { registerReplayCommand } from './commands/replay-command.ts';
 import { registerRunsCommand } from './commands/runs-command.ts';
 import { registerShowCommand } from './commands/show-command.ts';
 import { registerSimCommand } from './commands/sim-command.ts';
@@ -21,6 +22,7 @@ export function createProgram(): Command {
   registerShowCommand(program);
   registerDecisionsCommand(program);
   registerVerifyCommand(program);
+  registerReplayCommand(program);
   registerExportImportCommands(program);
   registerSimCommand(program);
   return program;

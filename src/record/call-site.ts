@@ -52,17 +52,19 @@ export function captureAgentSite(): string | null {
   for (const frame of structuredFrames(24)) {
     const file = frame.getFileName() ?? frame.getScriptNameOrSourceURL();
     if (!file || NOT_AGENT_CODE.test(file)) continue;
-    return describeFrame(frame, file, true);
+    return describeFrame(frame, file);
   }
   return null;
 }
 
-/** `path#function` (stable across edits), or with `withLine` `path:line#function` for people. */
-function describeFrame(frame: NodeJS.CallSite, file: string, withLine = false): string {
+/**
+ * `path#function`: stable across unrelated edits. Line numbers are left out on purpose: under a
+ * TypeScript loader the structured frames report lines of the generated code, not the source.
+ */
+function describeFrame(frame: NodeJS.CallSite, file: string): string {
   const functionName = frame.getFunctionName();
   const typeName = functionName && frame.getTypeName() && !functionName.includes('.') ? frame.getTypeName() : null;
   const methodName = functionName ?? frame.getMethodName();
   const name = methodName ? (typeName && typeName !== 'Object' ? `${typeName}.${methodName}` : methodName) : null;
-  const where = withLine || !name ? `${relativeFile(file)}:${frame.getLineNumber() ?? 0}` : relativeFile(file);
-  return name ? `${where}#${name}` : where;
+  return name ? `${relativeFile(file)}#${name}` : `${relativeFile(file)}:${frame.getLineNumber() ?? 0}`;
 }

@@ -97,8 +97,8 @@ export async function replayRun(options: ReplayOptions): Promise<ReplayResult> {
   }
   // Strict replay throws at the first divergence; whatever the agent did after that is noise.
   const stoppedEarly = !options.lenient && ledger.divergences.length > 0;
-  if (!stoppedEarly) compareEnding(ledger, tape.run.ending, outcome, redactor.value.bind(redactor), inputKey);
-  if ((!stoppedEarly && ledger.divergences.length === 0) || options.lenient) {
+  if (!stoppedEarly) {
+    // Recorded calls never made come first: they sit earlier on the tape than the run's ending.
     for (const event of ledger.unconsumed()) {
       ledger.divergences.push({
         code: 'EXTRA_RECORDED',
@@ -111,6 +111,7 @@ export async function replayRun(options: ReplayOptions): Promise<ReplayResult> {
       });
       if (!options.lenient) break;
     }
+    if (options.lenient || ledger.divergences.length === 0) compareEnding(ledger, tape.run.ending, outcome, redactor.value.bind(redactor), inputKey);
   }
   return {
     runId: tape.run.header.runId,

@@ -133,6 +133,30 @@ describe('retrial CLI, end to end on a real SQLite file', () => {
     expect(result.stdout).toContain(`FAIL ${demo.incident.runId}: HEADER_CHANGED`);
   });
 
+  it('replay reproduces the incident from its tape, and names the divergence when the agent code changed', async () => {
+    const copy = join(directory, 'replay.db');
+    copyFileSync(join(directory, 'other.db'), copy);
+    const reproduced = await runCli(['replay', demo.incident.runId, '--agent', 'src/demo/support-agent.ts', '--db', copy]);
+    expect(reproduced.stderr).toBe('');
+    expect(reproduced.status).toBe(0);
+    expect(reproduced.stdout).toMatch(/^REPRODUCED run_t-inc-0214/);
+    const edited = join(directory, 'edited-agent.mts');
+    writeFileSync(
+      edited,
+      `import agent from ${JSON.stringify(join(process.cwd(), 'src/demo/support-agent.ts'))};
+export default { ...agent, create(context) { const handle = agent.create(context); return (ticket) => handle({ ...ticket, message: ticket.message + ' Thanks.' }); } };
+`,
+    );
+    const diverged = await runCli(['replay', demo.incident.runId, '--agent', edited, '--db', copy]);
+    expect(diverged.status).toBe(1);
+    expect(diverged.stdout).toMatch(/^DIVERGED run_t-inc-0214/);
+    expect(diverged.stdout).toMatch(/PAYLOAD_MISMATCH at step \d+ \(retrieval:policy-kb#0\)/);
+    expect(diverged.stdout).toContain('Thanks.');
+    const json = JSON.parse((await runCli(['replay', demo.incident.runId, '--agent', edited, '--db', copy, '--json', '--lenient'])).stdout);
+    expect(json.ok).toBe(false);
+    expect(json.divergences.length).toBeGreaterThan(1);
+  });
+
   it('gives a one-line error and a meaningful exit code for an unknown run and a broken --db', async () => {
     const unknown = await runCli(['show', 'run_does_not_exist', '--db', db]);
     expect(unknown.status).toBe(3);

@@ -1,7 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { type DemoSummary, runDemo } from '../../demo/index.ts';
@@ -9,22 +7,13 @@ import { openStore, resolveStoreLocation } from '../../store/index.ts';
 import type { GlobalOptions } from '../command-context.ts';
 import { UsageError } from '../exit-codes.ts';
 import { parseIntegerOption } from '../parse-options.ts';
+import { loadOrCreateSalt } from '../redaction-salt.ts';
 import { formatBytes, renderTable } from '../render-table.ts';
 
 interface DemoCommandOptions extends GlobalOptions {
   runs: string;
   concurrency: string;
   keep?: boolean;
-}
-
-/** The redaction salt lives next to the database, never inside it. */
-async function loadOrCreateSalt(databasePath: string): Promise<string> {
-  const path = join(dirname(databasePath), 'redaction-salt');
-  if (existsSync(path)) return (await readFile(path, 'utf8')).trim();
-  const salt = randomBytes(16).toString('hex');
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, `${salt}\n`, { mode: 0o600 });
-  return salt;
 }
 
 function renderSummary(summary: DemoSummary, location: string): string {
@@ -45,6 +34,7 @@ function renderSummary(summary: DemoSummary, location: string): string {
     'Next:',
     `  retrial show ${incident.runId}`,
     `  retrial show ${incident.runId} --step ${incident.decisionStep ?? 0}     # exactly what the model saw and answered`,
+    `  retrial replay ${incident.runId} --agent src/demo/support-agent.ts     # re-run the agent's code from the tape`,
     '  retrial decisions --type account.action --value close',
     '  retrial verify',
   ].join('\n');

@@ -14,6 +14,6 @@ export const eventBaseShape = {
   at: z.number(),
   /** Wall time the call took, in ms; 0 for instantaneous reads. */
   durationMs: z.number().nonnegative(),
-  /** Where the agent's code made the call (`path:line#function`), for model, tool and retrieval calls. */
+  /** Where the agent's code made the call (`path#function`), for model, tool and retrieval calls. */
   site: z.string().optional(),
 };

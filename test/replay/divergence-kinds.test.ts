@@ -1,0 +1,165 @@
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSimulatorServer } from '../../src/demo/index.ts';
+import { createRecorder, defineAgent } from '../../src/record/index.ts';
+import { type DivergenceCode, replayRun } from '../../src/replay/index.ts';
+import { createMemoryStore, type Store } from '../../src/store/index.ts';
+
+/**
+ * A small agent whose code we change one way at a time, the way code changes between an incident
+ * and its investigation. Each change must surface as exactly the divergence it is.
+ */
+type Variant =
+  | 'original'
+  | 'prompt-edited'
+  | 'tool-argument-changed'
+  | 'call-added'
+  | 'call-removed'
+  | 'calls-swapped'
+  | 'tool-renamed'
+  | 'clock-read-added'
+  | 'unwrapped-fetch'
+  | 'output-changed'
+  | 'decision-changed'
+  | 'two-changes';
+
+const SALT = 'divergence-salt';
+const TOOLS: OpenAI.Chat.Completions.ChatCompletionTool[] = [
+  {
+    type: 'function',
+    function: { name: 'lookup_account', description: 'Look up an account', parameters: { type: 'object', properties: { customer_id: { type: 'string' } } } },
+  },
+];
+
+function miniAgent(variant: Variant, counters: { writes: number }) {
+  return defineAgent<{ customers: [string, string] }, { answer: string; chunks: number }>({
+    name: 'mini-agent',
+    codeVersion: variant,
+    create({ rec, env }) {
+      const openai = new OpenAI({ apiKey: 'sk-test', baseURL: env.BASE_URL, fetch: rec.fetch, maxRetries: 0 });
+      const lookup = rec.tool(
+        'lookup_account',
+        async (args: { customer_id: string }) => {
+          // The first lookup is slower, so in the recording the calls complete out of issue order.
+          await new Promise((resolve) => setTimeout(resolve, args.customer_id.endsWith('1') ? 15 : 1));
+          return { customer_id: args.customer_id, balance: 10 };
+        },
+        { effect: 'read' },
+      );
+      const lookupCustomer = rec.tool('lookup_customer', async (args: { customer_id: string }) => ({ customer_id: args.customer_id }), { effect: 'read' });
+      const sendEmail = rec.tool('send_email', async (_message: { to: string }) => {
+        counters.writes++;
+        return { sent: true };
+      });
+      return async function handle({ customers: [first, second] }) {
+        rec.config({ promptVersion: 'p1', flags: { strict: true } });
+        const system = variant === 'prompt-edited' || variant === 'two-changes' ? 'You help customers. Be brief.' : 'You help customers.';
+        const stream = await openai.chat.completions.create({
+          model: 'support-sim',
+          temperature: 0,
+          tools: TOOLS,
+          stream: true,
+          messages: [
+            { role: 'system', content: system },
+            { role: 'user', content: `Customer ${first} asks about the bill.` },
+          ],
+        });
+        let chunks = 0;
+        for await (const _chunk of stream) chunks++;
+        if (variant === 'clock-read-added') Date.now();
+        if (variant === 'unwrapped-fetch') await fetch('http://127.0.0.1:9/telemetry').catch(() => undefined);
+        const firstArgument = variant === 'tool-argument-changed' ? `${first}-X` : first;
+        const calls =
+          variant === 'calls-swapped'
+            ? [lookup({ customer_id: second }), lookup({ customer_id: firstArgument })]
+            : variant === 'call-removed'
+              ? [lookup({ customer_id: firstArgument })]
+              : variant === 'tool-renamed'
+                ? [lookupCustomer({ customer_id: firstArgument }), lookup({ customer_id: second })]
+                : [lookup({ customer_id: firstArgument }), lookup({ customer_id: second })];
+        if (variant === 'call-added') calls.push(lookup({ customer_id: 'C-extra' }));
+        const accounts = await Promise.all(calls);
+        await sendEmail({ to: first });
+        rec.decide({ type: 'account.action', subject: first, value: variant === 'decision-changed' ? 'close' : 'none', reversible: true });
+        const answer = `${accounts.length} accounts checked`;
+        return { answer: variant === 'output-changed' || variant === 'two-changes' ? `${answer}!` : answer, chunks };
+      };
+    },
+  });
+}
+
+let store: Store;
+let closeSimulator: () => Promise<void>;
+let baseUrl = '';
+const recordedWrites = { writes: 0 };
+
+beforeAll(async () => {
+  const simulator = await startSimulatorServer({ port: 0, seed: 'divergences' });
+  closeSimulator = simulator.close;
+  baseUrl = `${simulator.url}/v1`;
+  store = createMemoryStore();
+  const rec = createRecorder({ store, agent: 'mini-agent', redaction: { salt: SALT } });
+  const handle = miniAgent('original', recordedWrites).create({ rec, env: { BASE_URL: baseUrl } });
+  await rec.run({ customers: ['C-101', 'C-202'] as [string, string] }, handle, { runId: 'run_original' });
+});
+afterAll(async () => closeSimulator());
+
+async function replayAs(variant: Variant, lenient = false) {
+  const counters = { writes: 0 };
+  const result = await replayRun({
+    store,
+    runId: 'run_original',
+    agent: miniAgent(variant, counters) as never,
+    redactionSalt: SALT,
+    lenient,
+    env: { BASE_URL: 'http://127.0.0.1:9/v1' },
+  });
+  return { result, writes: counters.writes };
+}
+
+describe('replay divergences, one concrete code change each', () => {
+  it('the unchanged code reproduces exactly, the stream is re-streamed chunk for chunk, and the write tool never runs', async () => {
+    const { result, writes } = await replayAs('original');
+    expect(result.divergences).toEqual([]);
+    expect(result.ok).toBe(true);
+    expect(writes).toBe(0);
+    expect(recordedWrites.writes).toBe(1);
+  });
+
+  it.each<[Variant, DivergenceCode, string, string | null]>([
+    ['prompt-edited', 'PAYLOAD_MISMATCH', 'model:openai-chat#0', 'messages[0].content[0].text'],
+    ['tool-argument-changed', 'PAYLOAD_MISMATCH', 'tool:lookup_account#0', '[0].customer_id'],
+    ['call-added', 'MISSING_CALL', 'tool:lookup_account#2', null],
+    ['call-removed', 'EXTRA_RECORDED', 'tool:lookup_account#1', null],
+    ['calls-swapped', 'ORDER_MISMATCH', 'tool:lookup_account#0', null],
+    ['tool-renamed', 'NAME_MISMATCH', 'tool:lookup_customer#0', 'call'],
+    ['clock-read-added', 'UNSANCTIONED_NONDETERMINISM', 'clock:Date.now#', null],
+    ['unwrapped-fetch', 'UNSANCTIONED_NONDETERMINISM', 'egress:http://127.0.0.1:9/telemetry', null],
+    ['decision-changed', 'OUTPUT_MISMATCH', 'decision:account.action#0', 'value'],
+    ['output-changed', 'OUTPUT_MISMATCH', 'output:output#0', 'output.answer'],
+  ])('%s → %s at %s', async (variant, code, key, path) => {
+    const { result, writes } = await replayAs(variant);
+    expect(result.ok).toBe(false);
+    expect(result.divergences).toHaveLength(1);
+    const [divergence] = result.divergences;
+    expect(divergence?.code).toBe(code);
+    expect(divergence?.causalKey.startsWith(key)).toBe(true);
+    if (path) expect(divergence?.differences.map((difference) => difference.path)).toContain(path);
+    if (code !== 'EXTRA_RECORDED' && code !== 'OUTPUT_MISMATCH' && code !== 'UNSANCTIONED_NONDETERMINISM')
+      expect(divergence?.site).toMatch(/divergence-kinds\.test\.ts#handle/);
+    expect(writes).toBe(0);
+  });
+
+  it('names both call sites and the step of a payload mismatch', async () => {
+    const { result } = await replayAs('tool-argument-changed');
+    const [divergence] = result.divergences;
+    expect(divergence?.seq).toBeGreaterThan(0);
+    expect(divergence?.recordedSite).toMatch(/divergence-kinds\.test\.ts#handle/);
+    expect(divergence?.differences[0]).toMatchObject({ path: '[0].customer_id', expected: 'C-101', received: 'C-101-X' });
+  });
+
+  it('--lenient reports every divergence instead of stopping at the first', async () => {
+    const { result } = await replayAs('two-changes', true);
+    expect(result.divergences.map((divergence) => divergence.code)).toEqual(['PAYLOAD_MISMATCH', 'OUTPUT_MISMATCH']);
+  });
+});
