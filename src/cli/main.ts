@@ -4,6 +4,7 @@ import { registerDecisionsCommand } from './commands/decisions-command.ts';
 import { registerDemoCommand } from './commands/demo-command.ts';
 import { registerExportImportCommands } from './commands/export-import-commands.ts';
 import { registerReplayCommand } from './commands/replay-command.ts';
+import { registerResampleCommand } from './commands/resample-command.ts';
 import { registerRunsCommand } from './commands/runs-command.ts';
 import { registerShowCommand } from './commands/show-command.ts';
 import { registerSimCommand } from './commands/sim-command.ts';
@@ -23,6 +24,7 @@ export function createProgram(): Command {
   registerDecisionsCommand(program);
   registerVerifyCommand(program);
   registerReplayCommand(program);
+  registerResampleCommand(program);
   registerExportImportCommands(program);
   registerSimCommand(program);
   return program;

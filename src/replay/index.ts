@@ -1,5 +1,12 @@
+export { classifyResponse, NO_TOOL, readPath } from './classify-response.ts';
 export type { Divergence, DivergenceCode, FieldDifference } from './divergence.ts';
 export { DIVERGENCE_CODES, DIVERGENCE_TITLES, EgressBlockedError, ReplayDivergenceError } from './divergence.ts';
 export { diffJson } from './json-diff.ts';
+export type { ModelTarget } from './model-target.ts';
+export { endpointFromEnvironment, ModelTargetError, parseModelTarget } from './model-target.ts';
+export type { PriceTable } from './price-table.ts';
+export { costOf, DEFAULT_PRICE_TABLE } from './price-table.ts';
 export type { ReplayOptions, ReplayResult } from './replay-run.ts';
 export { replayRun, replayRuns } from './replay-run.ts';
+export type { ResampleClass, ResampleOptions, ResampleResult } from './resample.ts';
+export { EndpointError, resampleStep } from './resample.ts';

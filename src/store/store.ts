@@ -132,6 +132,18 @@ export interface RunBundle {
   modelsServed: string[];
 }
 
+/** A result computed from a run (a resample, later an explanation), stored with the run. */
+export interface RunAnalysis {
+  analysisId: string;
+  runId: string;
+  /** e.g. "resample". */
+  kind: string;
+  /** When it was computed, ms since epoch (wall clock). */
+  createdAt: number;
+  /** The result as JSON. */
+  result: unknown;
+}
+
 /**
  * Where tapes, blobs and the decision ledger live. Every method is async so a networked backend
  * fits behind the same calls; implementations share one conformance suite.
@@ -167,6 +179,11 @@ export interface Store {
   getRunBundle(runId: string): Promise<RunBundle>;
   /** Writes a bundle in one transaction. Returns 'exists' and changes nothing if the run is present. */
   importRunBundle(bundle: RunBundle): Promise<'imported' | 'exists'>;
+
+  /** Stores (or replaces, by id) a result computed from a run. */
+  saveRunAnalysis(analysis: RunAnalysis): Promise<void>;
+  /** A run's analyses, oldest first, optionally of one kind. */
+  listRunAnalyses(runId: string, kind?: string): Promise<RunAnalysis[]>;
 
   stats(): Promise<StoreStats>;
   close(): Promise<void>;

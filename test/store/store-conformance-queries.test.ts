@@ -180,3 +180,20 @@ describeEachBackend('Store conformance, queries', ({ open }) => {
     await expect(store.getRunBundle('01JABC')).rejects.toBeInstanceOf(RunNotFoundError);
   });
 });
+
+describeEachBackend('Store conformance: run analyses', ({ open }) => {
+  it("saves, replaces by id and lists a run's analyses oldest first, by kind", async () => {
+    const store = await open();
+    await store.saveRunAnalysis({ analysisId: 'a2', runId: 'run-a', kind: 'resample', createdAt: 2, result: { n: 200 } });
+    await store.saveRunAnalysis({ analysisId: 'a1', runId: 'run-a', kind: 'resample', createdAt: 1, result: { n: 100 } });
+    await store.saveRunAnalysis({ analysisId: 'a3', runId: 'run-a', kind: 'explain', createdAt: 3, result: {} });
+    await store.saveRunAnalysis({ analysisId: 'b1', runId: 'run-b', kind: 'resample', createdAt: 1, result: {} });
+    await store.saveRunAnalysis({ analysisId: 'a1', runId: 'run-a', kind: 'resample', createdAt: 1, result: { n: 150 } });
+    expect((await store.listRunAnalyses('run-a')).map((analysis) => analysis.analysisId)).toEqual(['a1', 'a2', 'a3']);
+    expect(await store.listRunAnalyses('run-a', 'resample')).toEqual([
+      { analysisId: 'a1', runId: 'run-a', kind: 'resample', createdAt: 1, result: { n: 150 } },
+      { analysisId: 'a2', runId: 'run-a', kind: 'resample', createdAt: 2, result: { n: 200 } },
+    ]);
+    expect(await store.listRunAnalyses('run-none')).toEqual([]);
+  });
+});

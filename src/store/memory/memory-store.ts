@@ -2,7 +2,19 @@ import type { RunRecord, StoredBlob } from '../../tape/index.ts';
 import { RunNotFoundError, StoreError } from '../errors.ts';
 import { collectRunBlobRefs } from '../run-blob-refs.ts';
 import { suggestRunIds } from '../run-id-suggestions.ts';
-import type { DecisionFilter, DecisionRecord, RunBundle, RunFilter, RunSummary, RunWriter, Store, StoredEvent, StoreStats, WriteBatch } from '../store.ts';
+import type {
+  DecisionFilter,
+  DecisionRecord,
+  RunAnalysis,
+  RunBundle,
+  RunFilter,
+  RunSummary,
+  RunWriter,
+  Store,
+  StoredEvent,
+  StoreStats,
+  WriteBatch,
+} from '../store.ts';
 import { checkBundle } from '../write-batch-checks.ts';
 import { isWriterAliveOnThisHost } from '../writer-liveness.ts';
 import { compareDecisions, compareText, matchesDecisionFilter, matchesRunFilter, page } from './memory-filters.ts';
@@ -130,6 +142,21 @@ class MemoryStore implements Store {
     if (this.tables.runs.has(bundle.run.header.runId)) return 'exists';
     commitStaged(this.tables, stageRunImport(this.tables, bundle));
     return 'imported';
+  }
+
+  private readonly analyses = new Map<string, RunAnalysis>();
+
+  async saveRunAnalysis(analysis: RunAnalysis): Promise<void> {
+    this.assertOpen();
+    this.analyses.set(analysis.analysisId, structuredClone(analysis));
+  }
+
+  async listRunAnalyses(runId: string, kind?: string): Promise<RunAnalysis[]> {
+    this.assertOpen();
+    return [...this.analyses.values()]
+      .filter((analysis) => analysis.runId === runId && (kind === undefined || analysis.kind === kind))
+      .sort((a, b) => a.createdAt - b.createdAt || a.analysisId.localeCompare(b.analysisId))
+      .map((analysis) => structuredClone(analysis));
   }
 
   async stats(): Promise<StoreStats> {

@@ -107,6 +107,20 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       CREATE INDEX decisions_by_supersedes ON decisions (supersedes) WHERE supersedes IS NOT NULL;
     `,
   },
+  {
+    version: 2,
+    name: 'analyses computed from runs (resample results)',
+    sql: `
+      CREATE TABLE run_analyses (
+        analysis_id TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        result_json TEXT NOT NULL
+      );
+      CREATE INDEX run_analyses_by_run ON run_analyses (run_id, kind, created_at);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = SQLITE_MIGRATIONS.reduce((latest, migration) => Math.max(latest, migration.version), 0);

@@ -2,7 +2,19 @@ import { existsSync, statSync } from 'node:fs';
 import { RetrialError, type RunRecord, type StoredBlob } from '../../tape/index.ts';
 import { RunNotFoundError, StoreError } from '../errors.ts';
 import { suggestRunIds } from '../run-id-suggestions.ts';
-import type { DecisionFilter, DecisionRecord, RunBundle, RunFilter, RunSummary, RunWriter, Store, StoredEvent, StoreStats, WriteBatch } from '../store.ts';
+import type {
+  DecisionFilter,
+  DecisionRecord,
+  RunAnalysis,
+  RunBundle,
+  RunFilter,
+  RunSummary,
+  RunWriter,
+  Store,
+  StoredEvent,
+  StoreStats,
+  WriteBatch,
+} from '../store.ts';
 import { checkBundle } from '../write-batch-checks.ts';
 import { isWriterAliveOnThisHost } from '../writer-liveness.ts';
 import { openSqliteDatabase, type SqliteDatabaseLike, type SqliteStatementLike, type StatementSource } from './sqlite-database.ts';
@@ -142,6 +154,34 @@ class SqliteBackedStore implements SqliteStore {
       settlePackChain(this.statementSource, false);
       throw error;
     }
+  }
+
+  async saveRunAnalysis(analysis: RunAnalysis): Promise<void> {
+    this.assertWritable('write to');
+    this.guard('write to', () =>
+      this.statement('INSERT OR REPLACE INTO run_analyses (analysis_id, run_id, kind, created_at, result_json) VALUES (?, ?, ?, ?, ?)').run(
+        analysis.analysisId,
+        analysis.runId,
+        analysis.kind,
+        analysis.createdAt,
+        JSON.stringify(analysis.result),
+      ),
+    );
+  }
+
+  async listRunAnalyses(runId: string, kind?: string): Promise<RunAnalysis[]> {
+    const rows = this.guard('read', () =>
+      this.statement(
+        'SELECT analysis_id, run_id, kind, created_at, result_json FROM run_analyses WHERE run_id = ? AND (? IS NULL OR kind = ?) ORDER BY created_at, analysis_id',
+      ).all(runId, kind ?? null, kind ?? null),
+    ) as Array<{ analysis_id: string; run_id: string; kind: string; created_at: number; result_json: string }>;
+    return rows.map((row) => ({
+      analysisId: row.analysis_id,
+      runId: row.run_id,
+      kind: row.kind,
+      createdAt: row.created_at,
+      result: JSON.parse(row.result_json),
+    }));
   }
 
   async stats(): Promise<StoreStats> {

@@ -1,0 +1,101 @@
+import type { Command } from 'commander';
+import { startSimulatorServer } from '../../demo/index.ts';
+import { describeStep, loadTape } from '../../inspect/index.ts';
+import { endpointFromEnvironment, type ModelTarget, parseModelTarget, type ResampleResult, resampleStep } from '../../replay/index.ts';
+import { formatProportion } from '../../stats/index.ts';
+import { type GlobalOptions, output, withStore } from '../command-context.ts';
+import { parseIntegerOption } from '../parse-options.ts';
+import { renderTable } from '../render-table.ts';
+
+interface ResampleCommandOptions extends GlobalOptions {
+  step: string;
+  n: string;
+  model?: string;
+  hypothesis?: string;
+  classifyBy?: string;
+  concurrency: string;
+  rate?: string;
+}
+
+const percent = (value: number) => `${(value * 100).toFixed(1)}%`;
+
+export function renderResample(result: ResampleResult): string {
+  const served =
+    Object.entries(result.model.served)
+      .map(([version, count]) => `${version} ×${count}`)
+      .join(', ') || 'none';
+  const table = renderTable(
+    ['ANSWER', 'COUNT', 'RATE', '95% CI'],
+    result.distribution.map((entry) => [
+      entry.class,
+      String(entry.count),
+      percent(entry.estimate.rate),
+      `${percent(entry.estimate.low)}-${percent(entry.estimate.high)}`,
+    ]),
+  );
+  return [
+    `Resampled step ${result.step} of ${result.runId} (${result.causalKey}) ${result.completed} times with model ${result.model.sent} (served: ${served}); classified by ${result.classifiedBy}.`,
+    `Hypothesis "${result.hypothesis.class}" (fixed before sampling, N=${result.n}): ${formatProportion(result.hypothesis.estimate)}`,
+    '',
+    table,
+    '',
+    `Recorded answer: ${result.recordedClass}. Tokens: ${result.tokens.input.toLocaleString('en-US')} in, ${result.tokens.output.toLocaleString('en-US')} out; cost ${result.costUsd === null ? 'unknown (no price for this model)' : `$${result.costUsd.toFixed(4)}`}.`,
+    `Stored with the run as ${result.analysisId}.${result.complete ? '' : ` PARTIAL: ${result.failed} requests failed.`}`,
+  ].join('\n');
+}
+
+export function registerResampleCommand(program: Command): void {
+  program
+    .command('resample')
+    .description('Send the exact request recorded at a step N times to a live model; report how often each answer comes back, with 95% intervals')
+    .argument('<run>', 'run id')
+    .requiredOption('--step <k>', 'the model step to resample (see `retrial show <run>`)')
+    .option('-n <count>', 'number of samples, fixed in advance', '200')
+    .option(
+      '--model <provider:name>',
+      'sim:<name>, openai:<name> or anthropic:<name> (default: the recorded model; endpoints from OPENAI_BASE_URL/OPENAI_API_KEY or ANTHROPIC_*)',
+    )
+    .option('--hypothesis <answer>', 'the answer whose rate is the headline (default: the recorded answer)')
+    .option('--classify-by <path>', 'classify by a JSON path of the canonical response, e.g. content[0].input.days (default: tool chosen)')
+    .option('--concurrency <n>', 'requests in flight', '8')
+    .option('--rate <per-second>', 'at most this many requests per second')
+    .action(async (runId: string, options: ResampleCommandOptions, command: Command) => {
+      const all = { ...command.optsWithGlobals(), ...options } as ResampleCommandOptions;
+      const step = parseIntegerOption(all.step, '--step') ?? 0;
+      const n = parseIntegerOption(all.n, '-n', { min: 1, max: 1_000_000 }) ?? 200;
+      await withStore(all, async (store) => {
+        const detail = describeStep(await loadTape(store, runId), step);
+        const recordedModel = detail.kind === 'model' ? detail.model.requested : 'unknown';
+        const fromSimulator = detail.kind === 'model' && detail.wire.responseHeaders['x-simulator'] !== undefined;
+        const target: ModelTarget = all.model
+          ? parseModelTarget(all.model)
+          : {
+              provider: fromSimulator ? 'sim' : detail.kind === 'model' && detail.provider === 'anthropic-messages' ? 'anthropic' : 'openai',
+              model: recordedModel,
+            };
+        const simulator = target.provider === 'sim' ? await startSimulatorServer({ port: 0 }) : undefined;
+        try {
+          const endpoint = simulator ? { baseUrl: `${simulator.url}/v1`, apiKey: 'sim' } : endpointFromEnvironment(target);
+          const result = await resampleStep({
+            store,
+            runId,
+            step,
+            n,
+            target,
+            ...endpoint,
+            hypothesis: all.hypothesis ?? null,
+            classifyBy: all.classifyBy ?? null,
+            concurrency: parseIntegerOption(all.concurrency, '--concurrency', { min: 1, max: 256 }),
+            ratePerSecond: all.rate === undefined ? undefined : Number(all.rate),
+            onProgress: (done, total) => {
+              if (!all.json && process.stderr.isTTY) process.stderr.write(`\rResampling ${done}/${total}`);
+            },
+          });
+          if (!all.json && process.stderr.isTTY) process.stderr.write('\n');
+          output(all, result, renderResample);
+        } finally {
+          await simulator?.close();
+        }
+      });
+    });
+}

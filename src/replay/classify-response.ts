@@ -1,0 +1,30 @@
+import type { CanonicalModelResponse } from '../tape/index.ts';
+
+export const NO_TOOL = '(no tool)';
+
+/** Reads `content[0].input.days`-style paths; returns undefined where the path leads nowhere. */
+export function readPath(value: unknown, path: string): unknown {
+  const steps = path
+    .replace(/\[(\d+)\]/g, '.$1')
+    .split('.')
+    .filter(Boolean);
+  let current: unknown = value;
+  for (const step of steps) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<string, unknown>)[step];
+  }
+  return current;
+}
+
+/**
+ * The class of one answer: the tool the model chose (the first tool call, or "(no tool)"), or with
+ * a path, the value at that path of the canonical response.
+ */
+export function classifyResponse(response: CanonicalModelResponse, path: string | null): string {
+  if (path === null) {
+    const call = response.content.find((part) => part.type === 'tool-call');
+    return call && call.type === 'tool-call' ? call.toolName : NO_TOOL;
+  }
+  const value = readPath(response, path);
+  return value === undefined ? '(missing)' : typeof value === 'string' ? value : JSON.stringify(value);
+}

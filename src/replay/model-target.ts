@@ -1,0 +1,39 @@
+import { RetrialError } from '../tape/index.ts';
+
+/** Where resample, fork and backfill send a request: `provider:name`, e.g. `sim:support-sim-2026-04-01`. */
+export interface ModelTarget {
+  provider: 'sim' | 'openai' | 'anthropic';
+  /** Model name sent in the request body. */
+  model: string;
+}
+
+export class ModelTargetError extends RetrialError {
+  constructor(message: string) {
+    super({ code: 'USAGE', message });
+    this.name = 'ModelTargetError';
+  }
+}
+
+export function parseModelTarget(value: string): ModelTarget {
+  const separator = value.indexOf(':');
+  const provider = separator === -1 ? '' : value.slice(0, separator);
+  const model = value.slice(separator + 1);
+  if ((provider !== 'sim' && provider !== 'openai' && provider !== 'anthropic') || !model) {
+    throw new ModelTargetError(`--model "${value}" must be provider:name with provider sim, openai or anthropic (e.g. sim:support-sim, openai:gpt-4o-mini).`);
+  }
+  return { provider, model };
+}
+
+/**
+ * Base URL and key for a target, from the environment: OPENAI_BASE_URL / OPENAI_API_KEY (any
+ * OpenAI-compatible endpoint) and ANTHROPIC_BASE_URL / ANTHROPIC_API_KEY. The key is sent, never stored.
+ */
+export function endpointFromEnvironment(
+  target: ModelTarget,
+  environment: Record<string, string | undefined> = process.env,
+): { baseUrl: string; apiKey: string } {
+  if (target.provider === 'openai') return { baseUrl: environment.OPENAI_BASE_URL ?? 'https://api.openai.com/v1', apiKey: environment.OPENAI_API_KEY ?? '' };
+  if (target.provider === 'anthropic')
+    return { baseUrl: environment.ANTHROPIC_BASE_URL ?? 'https://api.anthropic.com', apiKey: environment.ANTHROPIC_API_KEY ?? '' };
+  throw new ModelTargetError('the sim provider runs in-process; it has no endpoint in the environment');
+}
