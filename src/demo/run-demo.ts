@@ -1,6 +1,9 @@
+import { originals } from '../record/index.ts';
+import { type ReplayResult, type ResampleResult, replayRun, resampleStep } from '../replay/index.ts';
 import type { Store, StoreStats } from '../store/index.ts';
 import { recordDemoHistory } from './record-demo-history.ts';
 import { startSimulatorServer } from './simulator/index.ts';
+import supportAgent from './support-agent.ts';
 
 export interface DemoOptions {
   store: Store;
@@ -26,6 +29,13 @@ export interface DemoSummary {
     decisionStep: number | null;
   };
   stats: StoreStats;
+  /** What an on-call engineer would do next, run for them. */
+  investigation: {
+    /** Reproducing the incident from its tape with the agent's own code. */
+    replay: ReplayResult;
+    /** The incident's decision step resampled 200 times at temperature 0, today. */
+    resample: ResampleResult | null;
+  };
   elapsedMs: number;
 }
 
@@ -56,6 +66,26 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const incidentDecision = decisions.find((decision) => decision.type === 'account.action');
     const incidentScheduled = history.world.tickets.find((scheduled) => scheduled.ticket.ticketId === history.world.incidentTicketId);
     const decisionEvent = incidentDecision ? JSON.parse((await options.store.getEvents(history.incidentRunId))[incidentDecision.seq]?.json ?? '{}') : null;
+    const replay = await replayRun({ store: options.store, runId: history.incidentRunId, agent: supportAgent as never, redactionSalt: options.redactionSalt });
+    // Fresh sampling noise, as a live endpoint has: the history's seed only fixed what happened then.
+    const live = await startSimulatorServer({ port: 0, seed: originals.randomBytes(8).toString('hex') });
+    let resample: ResampleResult | null = null;
+    try {
+      if (decisionEvent?.basedOnSeq !== undefined && decisionEvent.basedOnSeq !== null) {
+        resample = await resampleStep({
+          store: options.store,
+          runId: history.incidentRunId,
+          step: decisionEvent.basedOnSeq,
+          n: 200,
+          target: null,
+          baseUrl: `${live.url}/v1`,
+          apiKey: 'sim',
+          hypothesis: 'close_account',
+        });
+      }
+    } finally {
+      await live.close();
+    }
     return {
       runs: history.runIds.length,
       failedRuns: history.failedRuns,
@@ -68,6 +98,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         decisionStep: decisionEvent?.basedOnSeq ?? null,
       },
       stats: await options.store.stats(),
+      investigation: { replay, resample },
       elapsedMs: performance.now() - started,
     };
   } finally {

@@ -8,7 +8,11 @@ import { runCli } from './run-cli.ts';
 const SECRET = 'sk-sim-SECRET-e2e-4b9d1c';
 const directory = mkdtempSync(join(tmpdir(), 'retrial-cli-'));
 const db = join(directory, 'demo.db');
-let demo: { runs: number; incident: { runId: string; decisionStep: number | null; decision: string | null } };
+let demo: {
+  runs: number;
+  incident: { runId: string; decisionStep: number | null; decision: string | null };
+  investigation: { replay: { ok: boolean }; resample: { completed: number; hypothesis: { class: string } } | null };
+};
 
 beforeAll(async () => {
   const result = await runCli(['demo', '--runs', '80', '--db', db, '--json'], { env: { RETRIAL_SIM_API_KEY: SECRET } });
@@ -22,6 +26,37 @@ describe('retrial CLI, end to end on a real SQLite file', () => {
     expect(demo.runs).toBe(80);
     expect(demo.incident.runId).toMatch(/^run_t-inc-0214/);
     expect(demo.incident.decisionStep).not.toBeNull();
+    expect(demo.incident.decision).toBe('close');
+    expect(demo.investigation.replay.ok).toBe(true);
+    expect(demo.investigation.resample).toMatchObject({ completed: 200, hypothesis: { class: 'close_account' } });
+  });
+
+  it('resample measures the rate of the recorded answer at a step, with an interval, and refuses a bad --model', async () => {
+    const result = await runCli(['resample', demo.incident.runId, '--db', db, '--step', String(demo.incident.decisionStep), '-n', '40', '--json']);
+    expect(result.status).toBe(0);
+    const parsed = JSON.parse(result.stdout);
+    expect(parsed).toMatchObject({ completed: 40, recordedClass: 'close_account', hypothesis: { class: 'close_account' }, complete: true });
+    expect(parsed.hypothesis.estimate.high).toBeGreaterThan(parsed.hypothesis.estimate.low);
+    const text = await runCli([
+      'resample',
+      demo.incident.runId,
+      '--db',
+      db,
+      '--step',
+      String(demo.incident.decisionStep),
+      '-n',
+      '20',
+      '--model',
+      'sim:support-sim-2026-04-01',
+    ]);
+    expect(text.stdout).toMatch(/served: support-sim-2026-04-01 ×20/);
+    expect(text.stdout).toMatch(/95% CI/);
+    const bad = await runCli(['resample', demo.incident.runId, '--db', db, '--step', String(demo.incident.decisionStep), '--model', 'gpt-4o']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/must be provider:name/);
+    const notModel = await runCli(['resample', demo.incident.runId, '--db', db, '--step', '0']);
+    expect(notModel.status).toBe(2);
+    expect(notModel.stderr).toMatch(/resample needs a model step/);
   });
 
   it('never stores the API key: not in any byte of the database or its WAL', () => {

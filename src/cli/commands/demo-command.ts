@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { type DemoSummary, runDemo } from '../../demo/index.ts';
+import { formatProportion } from '../../stats/index.ts';
 import { openStore, resolveStoreLocation } from '../../store/index.ts';
 import type { GlobalOptions } from '../command-context.ts';
 import { UsageError } from '../exit-codes.ts';
@@ -30,6 +31,12 @@ function renderSummary(summary: DemoSummary, location: string): string {
     '',
     `The incident: ticket ${incident.ticketId} at ${incident.at.slice(0, 16).replace('T', ' ')} UTC. A customer asked for a few more days to pay and qualified for a 30-day grace period;`,
     `the agent's decision was account.action=${incident.decision ?? 'none'} (model step ${incident.decisionStep ?? '—'}). Run ${incident.runId}.`,
+    '',
+    'Investigating it, as the on-call engineer would:',
+    `  replay   ${summary.investigation.replay.ok ? `REPRODUCED from the tape with the agent's own code: ${summary.investigation.replay.served} recorded events served, close_account called again, nothing executed.` : `DIVERGED: ${summary.investigation.replay.divergences[0]?.code}`}`,
+    ...(summary.investigation.resample
+      ? [`  resample the decision step 200 times at temperature 0: close_account ${formatProportion(summary.investigation.resample.hypothesis.estimate)}`]
+      : []),
     '',
     'Next:',
     `  retrial show ${incident.runId}`,

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { startSimulatorServer } from '../../demo/index.ts';
 import { describeStep, loadTape } from '../../inspect/index.ts';
@@ -73,7 +74,8 @@ export function registerResampleCommand(program: Command): void {
               provider: fromSimulator ? 'sim' : detail.kind === 'model' && detail.provider === 'anthropic-messages' ? 'anthropic' : 'openai',
               model: recordedModel,
             };
-        const simulator = target.provider === 'sim' ? await startSimulatorServer({ port: 0 }) : undefined;
+        // A fresh seed per run, as a live endpoint samples afresh each time.
+        const simulator = target.provider === 'sim' ? await startSimulatorServer({ port: 0, seed: randomBytes(8).toString('hex') }) : undefined;
         try {
           const endpoint = simulator ? { baseUrl: `${simulator.url}/v1`, apiKey: 'sim' } : endpointFromEnvironment(target);
           const result = await resampleStep({
