@@ -2,6 +2,8 @@ import type { LoadedTape } from '../inspect/index.ts';
 import type { TapeEvent } from '../tape/index.ts';
 import { type Divergence, type DivergenceCode, type FieldDifference, ReplayDivergenceError } from './divergence.ts';
 
+const CALL_KINDS = new Set<TapeEvent['kind']>(['model', 'tool', 'retrieval']);
+
 /**
  * The bookkeeping of one replay: recorded events by causal key, which of them the replay has
  * consumed (each at most once), and the divergences found. In strict mode the first divergence is
@@ -56,11 +58,12 @@ export class ReplayLedger {
       });
       return undefined;
     }
-    const ordinal = key.slice(key.lastIndexOf('#'));
-    const parent = key.includes('/') ? key.slice(0, key.lastIndexOf('/') + 1) : '';
-    const other = this.tape.events.find(
-      (candidate) => candidate.kind === kind && !this.consumed.has(candidate.seq) && candidate.key.endsWith(ordinal) && candidate.key.startsWith(parent),
-    );
+    // The tape's next call at this point: when it is the same kind and ordinal under another name,
+    // the code called something else here (NAME_MISMATCH); otherwise it made a call the tape never had.
+    const next = this.tape.events.find((candidate) => CALL_KINDS.has(candidate.kind) && !this.consumed.has(candidate.seq));
+    const ordinalOf = (causalKey: string) => causalKey.slice(causalKey.lastIndexOf('#'));
+    const parentOf = (causalKey: string) => causalKey.slice(0, causalKey.lastIndexOf('/') + 1);
+    const other = next && next.kind === kind && ordinalOf(next.key) === ordinalOf(key) && parentOf(next.key) === parentOf(key) ? next : undefined;
     if (other) {
       if (!this.strict) this.consumed.add(other.seq);
       this.diverge({

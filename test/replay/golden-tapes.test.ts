@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { createAccountSystem, supportAgent } from '../../src/demo/index.ts';
+import { type DivergenceCode, replayRun } from '../../src/replay/index.ts';
+import { createMemoryStore, importRun } from '../../src/store/index.ts';
+import { canonicalJson, chainNext, type RunEnding, sealRun } from '../../src/tape/index.ts';
+
+/** Tapes recorded by earlier releases (test/fixtures/make-golden-tape.ts) must keep replaying. */
+const GOLDEN_SALT = 'golden-tape-salt';
+const GOLDEN = ['support-agent-incident.v1.tape.jsonl', 'support-agent-streamed-refund.v1.tape.jsonl'];
+const read = (name: string) => readFileSync(new URL(`../fixtures/golden/${name}`, import.meta.url), 'utf8');
+
+/**
+ * Edits the events of a portable tape and re-seals it, so the result is a valid tape whose
+ * content differs: what a replay must then catch is the edit, not a broken hash.
+ */
+function editTape(text: string, edit: (events: Array<Record<string, unknown>>) => Array<Record<string, unknown>>): string {
+  const lines = text
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  const run = lines[0] as Record<string, unknown>;
+  const events = edit(lines.filter((line) => line.type === 'event').map((line) => line.event as Record<string, unknown>));
+  let head = run.rootHash as string;
+  const eventLines = events.map((event, seq) => {
+    const renumbered = { ...event, seq };
+    head = chainNext(head, canonicalJson(renumbered));
+    return { type: 'event', hash: head, event: renumbered };
+  });
+  const ending = run.ending as RunEnding;
+  const newRun = { ...run, headHash: head, eventCount: events.length, sealHash: sealRun(head, ending) };
+  const rest = lines.filter((line) => line.type !== 'event' && line.type !== 'run');
+  return `${[newRun, ...eventLines, ...rest].map((line) => canonicalJson(line)).join('\n')}\n`;
+}
+
+async function replayTape(text: string) {
+  const store = createMemoryStore();
+  const { runId } = await importRun(store, text);
+  const accounts = createAccountSystem();
+  const result = await replayRun({ store, runId, agent: supportAgent as never, redactionSalt: GOLDEN_SALT, services: accounts });
+  return { result, accounts };
+}
+
+describe('golden tapes recorded by release 0.1 keep replaying exactly', () => {
+  it.each(GOLDEN)('%s', async (name) => {
+    const { result, accounts } = await replayTape(read(name));
+    expect(result.divergences).toEqual([]);
+    expect(accounts.writes).toEqual({});
+  });
+
+  it.each<[string, (events: Array<Record<string, unknown>>) => Array<Record<string, unknown>>, DivergenceCode]>([
+    [
+      'a model request hash changed',
+      (events) => events.map((event) => (event.key === 'model:openai-chat#1' ? { ...event, requestHash: '0'.repeat(64) } : event)),
+      'PAYLOAD_MISMATCH',
+    ],
+    ['a tool call removed from the tape', (events) => events.filter((event) => event.key !== 'tool:lookup_account#0'), 'MISSING_CALL'],
+    [
+      'a tool renamed on the tape',
+      (events) => events.map((event) => (event.key === 'tool:lookup_account#0' ? { ...event, key: 'tool:find_account#0', name: 'find_account' } : event)),
+      'NAME_MISMATCH',
+    ],
+    [
+      'a call added to the tape',
+      (events) => [...events, { ...(events.find((event) => event.kind === 'tool') as object), key: 'tool:lookup_account#9' }],
+      'EXTRA_RECORDED',
+    ],
+    ['a recorded clock read removed', (events) => events.filter((event) => event.key !== 'clock:new Date#0'), 'UNSANCTIONED_NONDETERMINISM'],
+    [
+      'a recorded decision value changed',
+      (events) => events.map((event) => (event.kind === 'decision' ? { ...event, value: 'escalate' } : event)),
+      'OUTPUT_MISMATCH',
+    ],
+  ])('the incident tape with %s diverges with that code', async (_what, edit, code) => {
+    const { result, accounts } = await replayTape(editTape(read(GOLDEN[0] as string), edit));
+    expect(result.divergences.map((divergence) => divergence.code)).toEqual([code]);
+    expect(accounts.writes).toEqual({});
+  });
+});
