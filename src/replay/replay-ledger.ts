@@ -58,12 +58,20 @@ export class ReplayLedger {
       });
       return undefined;
     }
-    // The tape's next call at this point: when it is the same kind and ordinal under another name,
-    // the code called something else here (NAME_MISMATCH); otherwise it made a call the tape never had.
-    const next = this.tape.events.find((candidate) => CALL_KINDS.has(candidate.kind) && !this.consumed.has(candidate.seq));
+    // NAME_MISMATCH when the tape, at this point, has the same kind of call with the same ordinal
+    // under another name, and no call of another kind comes before it; otherwise the code made a
+    // call the tape never had.
     const ordinalOf = (causalKey: string) => causalKey.slice(causalKey.lastIndexOf('#'));
     const parentOf = (causalKey: string) => causalKey.slice(0, causalKey.lastIndexOf('/') + 1);
-    const other = next && next.kind === kind && ordinalOf(next.key) === ordinalOf(key) && parentOf(next.key) === parentOf(key) ? next : undefined;
+    let other: TapeEvent | undefined;
+    for (const candidate of this.tape.events) {
+      if (!CALL_KINDS.has(candidate.kind) || this.consumed.has(candidate.seq)) continue;
+      if (candidate.kind !== kind) break;
+      if (ordinalOf(candidate.key) === ordinalOf(key) && parentOf(candidate.key) === parentOf(key)) {
+        other = candidate;
+        break;
+      }
+    }
     if (other) {
       if (!this.strict) this.consumed.add(other.seq);
       this.diverge({
