@@ -122,8 +122,17 @@ export async function resampleStep(options: ResampleOptions): Promise<ResampleRe
 
   const once = async (): Promise<CanonicalModelResponse> => {
     for (let attempt = 0; ; attempt++) {
-      const response = await fetchImpl(url, { method: 'POST', headers, body });
-      const text = await response.text();
+      let response: Response;
+      let text: string;
+      try {
+        response = await fetchImpl(url, { method: 'POST', headers, body });
+        text = await response.text();
+      } catch (cause) {
+        // Connections drop (resets, timeouts); try again a few times before counting a failure.
+        if (attempt >= 2) throw cause;
+        await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+        continue;
+      }
       if (response.ok) {
         const parsed = (response.headers.get('content-type') ?? '').includes('text/event-stream') ? format.assembleStream(text) : JSON.parse(text);
         return format.convertToCanonicalResponse(parsed, modelSent);
