@@ -4,7 +4,7 @@ export { captureAgentSite, captureCallSite } from './call-site.ts';
 export { comparableRequest, hashCanonicalRequest } from './model-event-builder.ts';
 export type { NondeterminismReads } from './patch-globals.ts';
 export { installGlobalPatches, originals } from './patch-globals.ts';
-export type { DecisionInput, Recorder, RecorderOptions, RunOptions } from './recorder.ts';
+export type { DecisionInput, Recorder, RecorderOptions, RunOptions, ServeHooks } from './recorder.ts';
 export { createRecorder, createRunId, RECORDER_NAME } from './recorder.ts';
 export type { PiiRule, RedactionOptions, Redactor } from './redaction.ts';
 export { createRedactor } from './redaction.ts';

@@ -37,6 +37,24 @@ export interface RecorderOptions {
   flushIntervalMs?: number;
   /** Flush at once when this many events are buffered. Default 2000. */
   maxBufferedEvents?: number;
+  /**
+   * Answers for calls instead of the world, by causal key (fork serves its parent's tape through
+   * these). A served tool call is recorded as `stubbed`; undefined means: call the world.
+   */
+  serve?: ServeHooks;
+}
+
+export interface ServeHooks {
+  fetch?(call: { key: string; url: string; init: RequestInit | undefined }): Response | undefined | Promise<Response | undefined>;
+  tool?(call: {
+    key: string;
+    kind: 'tool' | 'retrieval';
+    name: string;
+    effect: ToolEffect;
+    args: unknown;
+  }): { result: unknown } | { error: { name: string; message: string } } | undefined;
+  clock?(key: string): number | undefined;
+  random?(key: string): number | string | undefined;
 }
 
 export interface RunOptions {
@@ -170,8 +188,8 @@ export function createRecorder(options: RecorderOptions): Recorder {
     return {
       clock(source, read) {
         const current = scope();
-        const value = read();
         const key = takeCausalKey(current, 'clock', source);
+        const value = options.serve?.clock?.(key) ?? read();
         const at = current.now();
         current.tape.push(() => ({ kind: 'clock', key, at, durationMs: 0, source, value }), 'clock');
         return value;
@@ -185,7 +203,8 @@ export function createRecorder(options: RecorderOptions): Recorder {
           stream = new SeededStream(current.seed, streamName);
           streams.set(streamName, stream);
         }
-        const value = draw(stream);
+        const served = options.serve?.random?.(key);
+        const value = served === undefined ? draw(stream) : (served as ReturnType<typeof draw>);
         const at = current.now();
         current.tape.push(() => ({ kind: 'random', key, at, durationMs: 0, source, stream: streamName, value }), 'random');
         return value;
@@ -223,6 +242,21 @@ export function createRecorder(options: RecorderOptions): Recorder {
       const redactedArgs = redactor.value(args);
       // A write must not happen before the context that led to it is durable.
       if (effect === 'write') await flush();
+      const served = options.serve?.tool?.({ key, kind, name, effect, args: redactedArgs });
+      if (served) {
+        const durationMs = originals.performanceNow() - started;
+        scope.tape.push((blobs) => {
+          const argsRef = blobs.put(redactedArgs);
+          const requestHash = createBlob(redactedArgs).hash;
+          const outcome = 'result' in served ? { result: blobs.put(redactor.value(served.result ?? null)) } : { result: null, error: served.error };
+          const where = site ? { site } : {};
+          return kind === 'tool'
+            ? { kind, key, at, durationMs, ...where, name, effect, args: argsRef, requestHash, ...outcome, stubbed: true }
+            : { kind, key, at, durationMs, ...where, name, query: argsRef, requestHash, ...outcome };
+        }, kind);
+        if ('error' in served) throw Object.assign(new Error(served.error.message), { name: served.error.name });
+        return served.result as Awaited<R>;
+      }
       const opaqueScope: RunScope = { ...scope, mode: 'opaque' };
       const push = (result: { ok: true; value: unknown } | { ok: false; error: Error }) => {
         const durationMs = originals.performanceNow() - started;
@@ -249,7 +283,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
   }
 
   const recorder: Recorder = {
-    fetch: createRecordingFetch({ baseFetch: options.baseFetch ?? globalThis.fetch, redactor, flush, buildHttpEvent }),
+    fetch: createRecordingFetch({ baseFetch: options.baseFetch ?? globalThis.fetch, redactor, flush, buildHttpEvent, serve: options.serve?.fetch }),
 
     async run(input, fn, runOptions = {}) {
       const perfStart = originals.performanceNow();

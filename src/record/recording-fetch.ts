@@ -13,6 +13,8 @@ export interface RecordingFetchOptions {
   redactor: Redactor;
   /** Resolves once everything pushed so far is durable in the store. */
   flush: () => Promise<void>;
+  /** Answers a call by causal key instead of the network (fork); undefined means go to the network. */
+  serve?: (call: { key: string; url: string; init: RequestInit | undefined }) => Response | undefined | Promise<Response | undefined>;
   /** Builds the event of a request that is not a model call (or whose body did not parse as one). */
   buildHttpEvent: (exchange: HttpExchange, blobs: BlobCollector) => EventDraft;
 }
@@ -67,7 +69,7 @@ export function createRecordingFetch(options: RecordingFetchOptions): typeof fet
 
     let response: Response;
     try {
-      response = await runOutsideScope(() => baseFetch(input, init));
+      response = (await options.serve?.({ key, url, init })) ?? (await runOutsideScope(() => baseFetch(input, init)));
     } catch (error) {
       const durationMs = originals.performanceNow() - started;
       pushModel(context, format, {
@@ -242,7 +244,7 @@ async function recordPlainHttp(context: CallContext, input: RequestInfo | URL, i
     responseText: null,
   };
   try {
-    const response = await runOutsideScope(() => options.baseFetch(input, init));
+    const response = (await options.serve?.({ key: context.key, url: context.url, init })) ?? (await runOutsideScope(() => options.baseFetch(input, init)));
     const text = await response.text();
     exchange.status = response.status;
     exchange.responseHeaders = redactor.headers(response.headers);

@@ -1,6 +1,10 @@
 export { classifyResponse, NO_TOOL, readPath } from './classify-response.ts';
 export type { Divergence, DivergenceCode, FieldDifference } from './divergence.ts';
 export { DIVERGENCE_CODES, DIVERGENCE_TITLES, EgressBlockedError, ReplayDivergenceError } from './divergence.ts';
+export type { ForkOptions, ForkResult } from './fork.ts';
+export { forkRun } from './fork.ts';
+export type { ForkOverrides } from './fork-overrides.ts';
+export { applyForkOverrides } from './fork-overrides.ts';
 export { diffJson } from './json-diff.ts';
 export type { ModelTarget } from './model-target.ts';
 export { endpointFromEnvironment, ModelTargetError, parseModelTarget } from './model-target.ts';

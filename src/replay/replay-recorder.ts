@@ -14,6 +14,7 @@ import {
 } from '../record/index.ts';
 import { type CanonicalMessage, type CanonicalTool, createBlob, type ModelEvent, type StreamChunk, type TapeEvent } from '../tape/index.ts';
 import { EgressBlockedError } from './divergence.ts';
+import { applyForkOverrides, type ForkOverrides } from './fork-overrides.ts';
 import { diffJson } from './json-diff.ts';
 import type { ReplayLedger } from './replay-ledger.ts';
 import { replayHeaders, replayStream } from './served-response.ts';
@@ -24,6 +25,8 @@ export interface ReplayRecorderOptions {
   redaction: { salt: string; rules?: Parameters<typeof createRedactor>[0]['rules'] };
   /** Re-stream recorded chunks at their recorded pace (default: as fast as the reader reads). */
   paceStreams?: boolean;
+  /** For a fork child: the overrides its model calls carried from the fork step on. */
+  fork?: { fromOrdinal: number; overrides: ForkOverrides };
 }
 
 function hostOf(url: string): string {
@@ -101,9 +104,12 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
     const scope = scopeOrThrow('fetch');
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
-    const requestText = typeof init?.body === 'string' ? init.body : null;
-    const format = requestText === null ? undefined : detectWireFormatFromText(url, requestText);
+    const bodyText = typeof init?.body === 'string' ? init.body : null;
+    const format = bodyText === null ? undefined : detectWireFormatFromText(url, bodyText);
     const key = takeCausalKey(scope, format ? 'model' : 'http', format ? format.id : `${method} ${hostOf(url)}`);
+    // A fork child's calls from its fork step on were sent with the fork's overrides: expected, not a divergence.
+    const forked = format && options.fork && Number(key.slice(key.lastIndexOf('#') + 1)) >= options.fork.fromOrdinal;
+    const requestText = forked && bodyText !== null && options.fork ? applyForkOverrides(bodyText, options.fork.overrides) : bodyText;
     const site = captureAgentSite();
     const recorded = ledger.take(key, format ? 'model' : 'tool', site);
     if (!recorded) throw new EgressBlockedError({ url });

@@ -4,6 +4,7 @@ import type { Store } from '../store/index.ts';
 import { canonicalJson, type InputEvent } from '../tape/index.ts';
 import { type Divergence, EgressBlockedError, ReplayDivergenceError } from './divergence.ts';
 import { installEgressGuard } from './egress-guard.ts';
+import type { ForkOverrides } from './fork-overrides.ts';
 import { diffJson } from './json-diff.ts';
 import { ReplayLedger } from './replay-ledger.ts';
 import { createReplayRecorder } from './replay-recorder.ts';
@@ -45,10 +46,17 @@ export async function replayRun(options: ReplayOptions): Promise<ReplayResult> {
   installEgressGuard();
   const tape = await loadTape(options.store, options.runId);
   const ledger = new ReplayLedger(tape, !options.lenient);
+  const forkOrigin = tape.run.header.fork;
+  const liveFrom = typeof forkOrigin?.overrides.liveFrom === 'string' ? forkOrigin.overrides.liveFrom : undefined;
+  const fork =
+    forkOrigin && liveFrom
+      ? { fromOrdinal: Number(liveFrom.slice(liveFrom.lastIndexOf('#') + 1)), overrides: forkOrigin.overrides as ForkOverrides }
+      : undefined;
   const recorder = createReplayRecorder({
     ledger,
     redaction: { salt: options.redactionSalt, rules: options.agent.piiRules },
     paceStreams: options.paceStreams,
+    fork,
   });
   const handle = options.agent.create({ rec: recorder, env: options.env ?? {}, services: options.services });
 

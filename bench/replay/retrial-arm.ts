@@ -1,0 +1,79 @@
+/**
+ * The retrial arm: strict replays read from SQLite, one after another on one thread.
+ *
+ * Each replay is the whole public operation, `replayRun({ store, runId, agent, redactionSalt })`:
+ * load the tape from the store, build the agent with the replay recorder, re-execute its code with
+ * every model call, tool, retrieval, clock read and random draw served from the tape, and check
+ * calls, order, payloads, decisions and output. Sequential on purpose: the target is "on one
+ * core", and JavaScript runs a replay on one thread anyway. Timed with `process.hrtime` because
+ * inside a replay `Date.now` and `performance.now` are served from the tape.
+ */
+import { supportAgent } from '../../src/demo/index.ts';
+import { loadTape } from '../../src/inspect/index.ts';
+import { replayRun } from '../../src/replay/replay-run.ts';
+import type { Store } from '../../src/store/index.ts';
+import { nowMs } from '../record/percentiles.ts';
+import { REDACTION_SALT } from './demo-corpus.ts';
+
+export interface PassResult {
+  /** Milliseconds per run, in run order. */
+  perRunMs: number[];
+  /** Wall time of the whole pass (includes the loop itself), ms. */
+  wallMs: number;
+  /** CPU time of the process over the pass (user + system, all threads), ms. */
+  cpuMs: number;
+  failures: string[];
+  /** Events served by the replays (retrial arm only). */
+  served: number;
+}
+
+export function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
+}
+
+export async function replayPass(store: Store, runIds: readonly string[]): Promise<PassResult> {
+  const perRunMs: number[] = [];
+  const failures: string[] = [];
+  let served = 0;
+  const cpu = process.cpuUsage();
+  const started = nowMs();
+  for (const runId of runIds) {
+    const before = nowMs();
+    const result = await replayRun({ store, runId, agent: supportAgent as never, redactionSalt: REDACTION_SALT });
+    perRunMs.push(nowMs() - before);
+    served += result.served;
+    if (!result.ok) {
+      const first = result.divergences[0];
+      failures.push(`${runId}: ${first ? `${first.code} at ${first.causalKey}: ${first.message}` : 'not ok, no divergence listed'}`);
+    }
+  }
+  return { perRunMs, wallMs: nowMs() - started, cpuMs: cpuMsSince(cpu), failures, served };
+}
+
+/** `loadTape` alone on the same runs: SQLite reads, pack inflation, event parsing, blob decoding. */
+export async function loadTapePass(store: Store, runIds: readonly string[]): Promise<PassResult> {
+  const perRunMs: number[] = [];
+  const cpu = process.cpuUsage();
+  const started = nowMs();
+  for (const runId of runIds) {
+    const before = nowMs();
+    await loadTape(store, runId);
+    perRunMs.push(nowMs() - before);
+  }
+  return { perRunMs, wallMs: nowMs() - started, cpuMs: cpuMsSince(cpu), failures: [], served: 0 };
+}
+
+export interface RetrialArmResult {
+  warmup: PassResult;
+  timed: PassResult;
+  loadTape: PassResult;
+}
+
+/** One warm-up pass, one timed pass, then a timed `loadTape`-only pass over the same runs. */
+export async function measureRetrialArm(store: Store, runIds: readonly string[]): Promise<RetrialArmResult> {
+  const warmup = await replayPass(store, runIds);
+  const timed = await replayPass(store, runIds);
+  const loadTapeOnly = await loadTapePass(store, runIds);
+  return { warmup, timed, loadTape: loadTapeOnly };
+}

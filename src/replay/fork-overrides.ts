@@ -1,0 +1,26 @@
+/** What a fork changes from its fork point on. Stored in the child's header as `fork.overrides`. */
+export interface ForkOverrides {
+  /** Model name to send instead of the recorded one. */
+  model?: string;
+  /** Replaces the system prompt (OpenAI: the first system/developer message; Anthropic: `system`). */
+  systemPrompt?: string;
+  temperature?: number;
+}
+
+/** Applies the overrides to a request body (JSON text), keeping everything else as the agent built it. */
+export function applyForkOverrides(bodyText: string, overrides: ForkOverrides): string {
+  if (overrides.model === undefined && overrides.systemPrompt === undefined && overrides.temperature === undefined) return bodyText;
+  const body = JSON.parse(bodyText) as Record<string, unknown>;
+  if (overrides.model !== undefined) body.model = overrides.model;
+  if (overrides.temperature !== undefined) body.temperature = overrides.temperature;
+  if (overrides.systemPrompt !== undefined) {
+    if (typeof body.system === 'string' || Array.isArray(body.system)) body.system = overrides.systemPrompt;
+    else if (Array.isArray(body.messages)) {
+      const messages = body.messages as Array<Record<string, unknown>>;
+      const first = messages.findIndex((message) => message.role === 'system' || message.role === 'developer');
+      if (first === -1) messages.unshift({ role: 'system', content: overrides.systemPrompt });
+      else messages[first] = { ...messages[first], content: overrides.systemPrompt };
+    }
+  }
+  return JSON.stringify(body);
+}

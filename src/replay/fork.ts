@@ -1,0 +1,175 @@
+import { loadTape } from '../inspect/index.ts';
+import { detectWireFormatFromText } from '../providers/index.ts';
+import { type AgentDefinition, createRecorder, type Recorder, type ServeHooks } from '../record/index.ts';
+import type { Store } from '../store/index.ts';
+import { createBlob, RetrialError, type StreamChunk, type TapeEvent } from '../tape/index.ts';
+import { applyForkOverrides, type ForkOverrides } from './fork-overrides.ts';
+import { replayHeaders, replayStream } from './served-response.ts';
+
+export interface ForkOptions {
+  store: Store;
+  /** The parent run. */
+  runId: string;
+  /** Seq of the parent's model step from which the child goes live. */
+  atSeq: number;
+  agent: AgentDefinition<never, unknown, unknown>;
+  redactionSalt: string;
+  overrides: ForkOverrides;
+  /** Read tools whose call is not on the parent tape: `frozen` refuses them, `live` runs them. */
+  reads: 'frozen' | 'live';
+  /** Where live model calls go: OpenAI-compatible base URL ending in /v1 (or the Anthropic base URL). */
+  endpoint: { baseUrl: string; apiKey: string };
+  services?: unknown;
+  childRunId?: string;
+}
+
+export interface ForkResult {
+  childRunId: string;
+  parentRunId: string;
+  atSeq: number;
+  /** Causal key of the step where the child went live. */
+  liveFrom: string;
+  output: unknown;
+  error: string | null;
+  /** Calls answered from the parent tape, live model calls, write tools stubbed. */
+  counts: { servedFromParent: number; liveModelCalls: number; stubbedWrites: number; liveReads: number };
+}
+
+class ForkError extends RetrialError {
+  constructor(message: string) {
+    super({ code: 'FORK', message });
+    this.name = 'ForkError';
+  }
+}
+
+const ordinalOf = (key: string) => Number(key.slice(key.lastIndexOf('#') + 1));
+
+/**
+ * Runs the agent's code again as a new child run: strictly from the parent tape up to the fork
+ * step, live from there (new model, prompt or sampling). Later read tools are served from the
+ * parent tape by content where they match; write tools are always stubbed and recorded as such.
+ */
+export async function forkRun(options: ForkOptions): Promise<ForkResult> {
+  const tape = await loadTape(options.store, options.runId);
+  const forkEvent = tape.events.find((event) => event.seq === options.atSeq);
+  if (forkEvent?.kind !== 'model')
+    throw new ForkError(
+      `Step ${options.atSeq} of ${options.runId} is not a model step; fork at one of: ${tape.events
+        .filter((event) => event.kind === 'model')
+        .map((event) => event.seq)
+        .join(', ')}.`,
+    );
+  const liveFromOrdinal = ordinalOf(forkEvent.key);
+  const byKey = new Map(tape.events.map((event) => [event.key, event]));
+  const counts = { servedFromParent: 0, liveModelCalls: 0, stubbedWrites: 0, liveReads: 0 };
+  const parentTool = (key: string, name: string) => {
+    const event = byKey.get(key);
+    return event && (event.kind === 'tool' || event.kind === 'retrieval') && event.name === name ? event : undefined;
+  };
+  const sameContent = (kind: string, name: string, hash: string) =>
+    tape.events.find(
+      (event): event is Extract<TapeEvent, { kind: 'tool' | 'retrieval' }> =>
+        (event.kind === 'tool' || event.kind === 'retrieval') && event.kind === kind && event.name === name && event.requestHash === hash,
+    );
+  const outcomeOf = (event: Extract<TapeEvent, { kind: 'tool' | 'retrieval' }>) =>
+    event.error ? { error: event.error } : { result: event.result ? tape.blob(event.result) : null };
+
+  const serve: ServeHooks = {
+    fetch({ key }) {
+      if (key.startsWith('model:') && ordinalOf(key) >= liveFromOrdinal) {
+        counts.liveModelCalls++;
+        return undefined;
+      }
+      const event = byKey.get(key);
+      if (!event || (event.kind !== 'model' && event.kind !== 'tool'))
+        throw new ForkError(
+          `the agent made ${key} before the fork step, which the parent tape does not have: the code no longer reproduces the parent up to step ${options.atSeq} (run \`retrial replay\` to see where)`,
+        );
+      counts.servedFromParent++;
+      if (event.kind === 'model') {
+        const headers = replayHeaders(tape.blob(event.wire.responseHeaders));
+        if (event.wire.streamChunks)
+          return new Response(replayStream(tape.blob<StreamChunk[]>(event.wire.streamChunks)), { status: event.wire.status ?? 200, headers });
+        return new Response(event.wire.responseBody ? tape.blob<string>(event.wire.responseBody) : '', { status: event.wire.status ?? 200, headers });
+      }
+      const result = event.result ? tape.blob<{ status: number; headers: Record<string, string>; body: string | null }>(event.result) : null;
+      return new Response(result?.body ?? '', { status: result?.status ?? 502, headers: replayHeaders(result?.headers ?? {}) });
+    },
+    tool({ key, kind, name, effect, args }) {
+      const hash = (args as unknown) === undefined ? '' : createHashOf(args);
+      const match = sameContent(kind, name, hash) ?? (effect === 'write' || options.reads === 'frozen' ? parentTool(key, name) : undefined);
+      if (match) {
+        counts.servedFromParent++;
+        if (effect === 'write') counts.stubbedWrites++;
+        return outcomeOf(match);
+      }
+      if (effect === 'write') {
+        counts.stubbedWrites++;
+        return { result: { ok: true, stubbed: true, note: 'write tools never run in a fork' } };
+      }
+      if (options.reads === 'frozen')
+        return { error: { name: 'FrozenReadError', message: `${name} with these arguments is not on the parent tape and reads are frozen` } };
+      counts.liveReads++;
+      return undefined;
+    },
+    clock: (key) => {
+      const event = byKey.get(key);
+      return event?.kind === 'clock' ? event.value : undefined;
+    },
+    random: (key) => {
+      const event = byKey.get(key);
+      return event?.kind === 'random' ? event.value : undefined;
+    },
+  };
+
+  const base = options.endpoint.baseUrl.replace(/\/+$/, '');
+  const liveFetch: typeof fetch = (input, init) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    const path = url.includes('/chat/completions') ? '/chat/completions' : '/v1/messages';
+    const target = path === '/chat/completions' ? `${base}${path}` : `${base.replace(/\/v1$/, '')}${path}`;
+    const headers = new Headers(init?.headers);
+    headers.set('authorization', `Bearer ${options.endpoint.apiKey}`);
+    headers.set('x-api-key', options.endpoint.apiKey);
+    return fetch(target, { ...init, headers });
+  };
+  const childRec = createRecorder({
+    store: options.store,
+    agent: options.agent.name,
+    codeVersion: options.agent.codeVersion,
+    redaction: { salt: options.redactionSalt, rules: options.agent.piiRules },
+    baseFetch: liveFetch,
+    serve,
+  });
+  let modelCalls = 0;
+  // Overrides apply from the fork step on; counted as the recorder counts model ordinals.
+  const forkFetch: typeof fetch = (input, init) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    const body = typeof init?.body === 'string' ? init.body : null;
+    if (body !== null && detectWireFormatFromText(url, body) && modelCalls++ >= liveFromOrdinal)
+      return childRec.fetch(input, { ...init, body: applyForkOverrides(body, options.overrides) });
+    return childRec.fetch(input, init);
+  };
+  const rec: Recorder = { ...childRec, fetch: forkFetch };
+  const handle = options.agent.create({ rec, env: {}, services: options.services });
+  const inputEvent = tape.events.find((event) => event.kind === 'input');
+  const input = inputEvent?.kind === 'input' ? tape.blob(inputEvent.value) : null;
+  const childRunId = options.childRunId ?? `${options.runId}_fork_${Date.now().toString(36)}`;
+  let output: unknown = null;
+  let error: string | null = null;
+  try {
+    output = await childRec.run(input as never, handle, {
+      runId: childRunId,
+      startAt: Date.parse(tape.run.header.recordedAt),
+      seed: tape.run.header.seed,
+      externalIds: tape.run.header.externalIds,
+      fork: { fromRun: options.runId, atSeq: options.atSeq, overrides: { ...options.overrides, reads: options.reads, liveFrom: forkEvent.key } },
+    });
+  } catch (caught) {
+    error = (caught as Error).message;
+  }
+  return { childRunId, parentRunId: options.runId, atSeq: options.atSeq, liveFrom: forkEvent.key, output, error, counts };
+}
+
+function createHashOf(args: unknown): string {
+  return createBlob(args).hash;
+}

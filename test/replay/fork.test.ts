@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAccountSystem, createDemoWorld, startSimulatorServer, supportAgent } from '../../src/demo/index.ts';
+import { describeStep, loadTape } from '../../src/inspect/index.ts';
+import { createRecorder } from '../../src/record/index.ts';
+import { forkRun, replayRun, resampleStep } from '../../src/replay/index.ts';
+import { createMemoryStore, type Store } from '../../src/store/index.ts';
+
+const SALT = 'fork-salt';
+let store: Store;
+let simulator: Awaited<ReturnType<typeof startSimulatorServer>>;
+let decisionStep = -1;
+
+beforeAll(async () => {
+  simulator = await startSimulatorServer({ port: 0, seed: 'retrial-demo-history-38' });
+  store = createMemoryStore();
+  const world = createDemoWorld({ runs: 2, endAt: Date.UTC(2026, 10, 20) });
+  const incident = world.tickets.find((scheduled) => scheduled.ticket.ticketId === world.incidentTicketId);
+  if (!incident) throw new Error('no incident');
+  const rec = createRecorder({ store, agent: supportAgent.name, redaction: { salt: SALT, rules: supportAgent.piiRules } });
+  const handle = supportAgent.create({ rec, env: { RETRIAL_MODEL_BASE_URL: `${simulator.url}/v1` }, services: createAccountSystem([incident.account]) });
+  await rec.run(incident.ticket, handle, { runId: 'run_parent', startAt: incident.at });
+  decisionStep = (await loadTape(store, 'run_parent')).events.filter((event) => event.kind === 'model')[1]?.seq ?? -1;
+});
+afterAll(async () => simulator.close());
+
+describe('fork: replay up to step k, live from k', () => {
+  it('goes live at the decision step with another model, serves earlier calls and reads from the parent, and never runs a write tool', async () => {
+    const accounts = createAccountSystem();
+    const result = await forkRun({
+      store,
+      runId: 'run_parent',
+      atSeq: decisionStep,
+      agent: supportAgent as never,
+      redactionSalt: SALT,
+      services: accounts,
+      overrides: { model: 'support-sim-2026-04-01' },
+      reads: 'frozen',
+      endpoint: { baseUrl: `${simulator.url}/v1`, apiKey: 'sim' },
+      childRunId: 'run_child',
+    });
+    expect(result.error).toBeNull();
+    expect(accounts.writes).toEqual({});
+    expect(result.counts.liveModelCalls).toBeGreaterThanOrEqual(1);
+    expect(result.counts.servedFromParent).toBeGreaterThanOrEqual(2);
+    expect(result.counts.stubbedWrites).toBe(1);
+
+    const child = await loadTape(store, 'run_child');
+    expect(child.run.header.fork).toEqual({
+      fromRun: 'run_parent',
+      atSeq: decisionStep,
+      overrides: { model: 'support-sim-2026-04-01', reads: 'frozen', liveFrom: 'model:openai-chat#1' },
+    });
+    const models = child.events.filter((event) => event.kind === 'model');
+    expect(models[0]?.kind === 'model' && models[0].request.model).toBe('support-sim');
+    const live = describeStep(child, models[1]?.seq ?? -1);
+    expect(live.kind === 'model' && live.model).toEqual({ requested: 'support-sim-2026-04-01', served: 'support-sim-2026-04-01' });
+    const writes = child.events.filter((event) => event.kind === 'tool' && event.effect === 'write');
+    expect(writes.every((event) => event.kind === 'tool' && event.stubbed === true)).toBe(true);
+    // The prompt's date is the parent's: clock reads were served from the parent tape.
+    const parentPrompt = describeStep(await loadTape(store, 'run_parent'), 6);
+    const childPrompt = describeStep(child, models[0]?.seq ?? -1);
+    expect(childPrompt.kind === 'model' && childPrompt.messages[0]).toEqual(parentPrompt.kind === 'model' && parentPrompt.messages[0]);
+  });
+
+  it('the child is a run like any other: it replays exactly and can be resampled', async () => {
+    const replay = await replayRun({ store, runId: 'run_child', agent: supportAgent as never, redactionSalt: SALT, services: createAccountSystem() });
+    expect(replay.divergences).toEqual([]);
+    const child = await loadTape(store, 'run_child');
+    const step = child.events.filter((event) => event.kind === 'model')[1]?.seq ?? -1;
+    const resample = await resampleStep({ store, runId: 'run_child', step, n: 20, target: null, baseUrl: `${simulator.url}/v1`, apiKey: 'sim', save: false });
+    expect(resample.model.served).toEqual({ 'support-sim-2026-04-01': 20 });
+  });
+
+  it('refuses to fork at a step that is not a model call', async () => {
+    await expect(
+      forkRun({
+        store,
+        runId: 'run_parent',
+        atSeq: 0,
+        agent: supportAgent as never,
+        redactionSalt: SALT,
+        overrides: {},
+        reads: 'frozen',
+        endpoint: { baseUrl: simulator.url, apiKey: '' },
+      }),
+    ).rejects.toThrow(/not a model step; fork at one of/);
+  });
+});
