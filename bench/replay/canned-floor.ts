@@ -44,11 +44,8 @@ export async function captureCannedResponses(runs: readonly CorpusRun[], simulat
   return canned;
 }
 
-/** One warm-up and one timed pass of the agent code over canned responses. */
-export async function measureCannedFloor(
-  runs: readonly CorpusRun[],
-  canned: ReadonlyMap<string, CannedResponse[]>,
-): Promise<{ warmup: LivePass; timed: LivePass }> {
+/** One pass of the agent code over the canned responses, in call order per run. */
+export function cannedFloorPass(runs: readonly CorpusRun[], canned: ReadonlyMap<string, CannedResponse[]>): Promise<LivePass> {
   let queue: CannedResponse[] = [];
   let next = 0;
   const serve: typeof fetch = async () => {
@@ -56,16 +53,13 @@ export async function measureCannedFloor(
     if (!entry) throw new Error('no canned response left for this run');
     return new Response(entry.body, { status: entry.status, headers: entry.headers });
   };
-  const options = {
+  return agentPass(runs, {
     modelBaseUrl: 'http://canned.invalid/v1',
     fetch: serve,
-    around: (run: CorpusRun, body: () => Promise<unknown>) => {
+    around: (run, body) => {
       queue = canned.get(run.runId) ?? [];
       next = 0;
       return body();
     },
-  };
-  const warmup = await agentPass(runs, options);
-  const timed = await agentPass(runs, options);
-  return { warmup, timed };
+  });
 }

@@ -53,11 +53,3 @@ export async function agentPass(
   }
   return { perRunMs, wallMs: nowMs() - started, cpuMs: cpuMsSince(cpu), failures, served: 0, counts: { ...rec.counts }, modelCallsPerRun };
 }
-
-/** One warm-up pass and one timed pass against the simulator. */
-export async function measureLiveArm(runs: readonly CorpusRun[], simulatorUrl: string): Promise<{ warmup: LivePass; timed: LivePass }> {
-  const modelBaseUrl = `${simulatorUrl}/v1`;
-  const warmup = await agentPass(runs, { modelBaseUrl });
-  const timed = await agentPass(runs, { modelBaseUrl });
-  return { warmup, timed };
-}

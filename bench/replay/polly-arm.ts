@@ -4,10 +4,10 @@
  * Setup, as Polly is used in test suites: one recording per run (its name is the run id), the fs
  * persister (one HAR file per recording, in a temp dir), the fetch adapter hooking the global
  * `fetch` that the agent's openai client reaches through the pass-through recorder. The runs are
- * recorded once in mode `record` against the simulator; then the simulator is stopped and the
- * runs are replayed in mode `replay` (`recordIfMissing: false`), so any request Polly did not
- * serve fails instead of quietly going live. Every replayed run must also have seen at least one
- * response through Polly, or it counts as a failure.
+ * recorded once in mode `record` against the simulator, then replayed in mode `replay` with
+ * `recordIfMissing: false`, so a request without a recording fails instead of going live. A run
+ * also fails unless Polly emitted a response for every fetch the agent made, which shows Polly,
+ * not the simulator, answered. (The benchmark also replays once more with the simulator stopped.)
  *
  * What Polly does not do, and retrial does: it serves HTTP only. The tools really execute (on a
  * fresh in-memory account system per pass), the clock and `Math.random` are live, and nothing
@@ -22,10 +22,15 @@ import { agentPass, type LivePass } from './live-arm.ts';
 export const POLLY_REPLAY_NAME = 'Polly.js 6.0.6 (adapter-fetch 6.0.7, persister-fs 6.0.6), one recording per run, mode "replay"';
 
 function pollyPass(runs: readonly CorpusRun[], recordingsDir: string, mode: 'record' | 'replay', modelBaseUrl: string): Promise<LivePass> {
+  let fetches = 0;
   return agentPass(runs, {
     modelBaseUrl,
-    fetch: pollyRoutedFetch,
+    fetch: (input, init) => {
+      fetches++;
+      return pollyRoutedFetch(input, init);
+    },
     around: async (run, body) => {
+      fetches = 0;
       const polly = new Polly(run.runId, {
         mode,
         recordIfMissing: false,
@@ -44,7 +49,8 @@ function pollyPass(runs: readonly CorpusRun[], recordingsDir: string, mode: 'rec
       } finally {
         await polly.stop();
       }
-      if (responses === 0) throw new Error(`Polly saw no response for ${run.runId}: its fetch adapter did not intercept the calls`);
+      if (responses === 0 || responses !== fetches)
+        throw new Error(`Polly answered ${responses} of the ${fetches} requests of ${run.runId}: its fetch adapter did not intercept them all`);
     },
   });
 }
@@ -54,13 +60,7 @@ export function recordPollyRuns(runs: readonly CorpusRun[], recordingsDir: strin
   return pollyPass(runs, recordingsDir, 'record', `${simulatorUrl}/v1`);
 }
 
-/** One warm-up pass and one timed pass in mode `replay` (stop the simulator first). */
-export async function measurePollyReplay(
-  runs: readonly CorpusRun[],
-  recordingsDir: string,
-  simulatorUrl: string,
-): Promise<{ warmup: LivePass; timed: LivePass }> {
-  const warmup = await pollyPass(runs, recordingsDir, 'replay', `${simulatorUrl}/v1`);
-  const timed = await pollyPass(runs, recordingsDir, 'replay', `${simulatorUrl}/v1`);
-  return { warmup, timed };
+/** One pass in mode `replay`; `simulatorUrl` only has to match the recorded URLs. */
+export function pollyReplayPass(runs: readonly CorpusRun[], recordingsDir: string, simulatorUrl: string): Promise<LivePass> {
+  return pollyPass(runs, recordingsDir, 'replay', `${simulatorUrl}/v1`);
 }

@@ -7,8 +7,9 @@
  *   3. the same tickets re-run live against the simulator over loopback HTTP;
  *   4. the same runs' HTTP calls replayed by Polly.js;
  *   5. a reference floor: the agent code alone over canned in-memory responses;
- *   6. a CPU profile of the replay loop when the target is missed (or BENCH_PROFILE=1);
- *   7. a markdown summary table with the target line.
+ *   6. a what-if: retrial and the floor with zero-delay timers run as setImmediate;
+ *   7. a CPU profile of the replay loop when the target is missed (or BENCH_PROFILE=1);
+ *   8. a markdown summary table with the target line.
  * It is a benchmark, not a test: it exits 0 even when the target is missed (the line says MISS).
  * Knobs (environment): BENCH_RUNS (300 tickets recorded), BENCH_PROFILE (1 always, 0 never).
  */
@@ -25,9 +26,10 @@ import { measureLoadTapePhases } from './load-tape-phases.ts';
 import { measurePackStats, packStatsLine } from './pack-stats.ts';
 import { measurePollyReplay, POLLY_REPLAY_NAME, recordPollyRuns } from './polly-arm.ts';
 import { profileReplayLoop, profileSection } from './replay-profile.ts';
-import { measureRetrialArm } from './retrial-arm.ts';
+import { measureRetrialArm, replayPass } from './retrial-arm.ts';
 import { counted, describeRunShapes, shapeSection } from './run-shape.ts';
 import { machineLine, passLine, perSecond, splitSection, summaryTable, TARGET_REPLAYS_PER_SECOND } from './summary.ts';
+import { withZeroDelayTimersAsImmediate } from './zero-delay-timers.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 300);
 const PROFILE = process.env.BENCH_PROFILE;
@@ -95,6 +97,12 @@ try {
     console.log(passLine('warm-up pass', floor.warmup, channels));
     console.log(`${passLine('timed pass (warm)', floor.timed, channels)}\n`);
 
+    console.log('### what-if: zero-delay timers run as setImmediate (a bench-only patch, see zero-delay-timers.ts)');
+    const retrialImmediate = await withZeroDelayTimersAsImmediate(() => replayPass(store, runIds));
+    const floorImmediate = (await withZeroDelayTimersAsImmediate(() => measureCannedFloor(runs, canned))).timed;
+    console.log(passLine('retrial strict replay', retrialImmediate, channels));
+    console.log(`${passLine('reference floor', floorImmediate, channels)}\n`);
+
     const missed = perSecond(retrial.timed) < TARGET_REPLAYS_PER_SECOND;
     if (PROFILE === '1' || (missed && PROFILE !== '0')) {
       const profile = await profileReplayLoop(store, runIds, tmpdir());
@@ -102,7 +110,14 @@ try {
     }
 
     console.log('## Summary (paste into bench/replay/README.md)\n');
-    console.log(summaryTable({ retrial: retrial.timed, live: live.timed, polly: polly.timed, floor: floor.timed }, channels, runLabel, machine));
+    console.log(
+      summaryTable(
+        { retrial: retrial.timed, live: live.timed, polly: polly.timed, floor: floor.timed, retrialImmediate, floorImmediate },
+        channels,
+        runLabel,
+        machine,
+      ),
+    );
   } finally {
     await store.close();
   }

@@ -63,17 +63,3 @@ export async function loadTapePass(store: Store, runIds: readonly string[]): Pro
   }
   return { perRunMs, wallMs: nowMs() - started, cpuMs: cpuMsSince(cpu), failures: [], served: 0 };
 }
-
-export interface RetrialArmResult {
-  warmup: PassResult;
-  timed: PassResult;
-  loadTape: PassResult;
-}
-
-/** One warm-up pass, one timed pass, then a timed `loadTape`-only pass over the same runs. */
-export async function measureRetrialArm(store: Store, runIds: readonly string[]): Promise<RetrialArmResult> {
-  const warmup = await replayPass(store, runIds);
-  const timed = await replayPass(store, runIds);
-  const loadTapeOnly = await loadTapePass(store, runIds);
-  return { warmup, timed, loadTape: loadTapeOnly };
-}

@@ -3,6 +3,7 @@ import { RetrialError } from '../tape/index.ts';
 import { registerDecisionsCommand } from './commands/decisions-command.ts';
 import { registerDemoCommand } from './commands/demo-command.ts';
 import { registerExportImportCommands } from './commands/export-import-commands.ts';
+import { registerForkCommand } from './commands/fork-command.ts';
 import { registerReplayCommand } from './commands/replay-command.ts';
 import { registerResampleCommand } from './commands/resample-command.ts';
 import { registerRunsCommand } from './commands/runs-command.ts';
@@ -25,6 +26,7 @@ export function createProgram(): Command {
   registerVerifyCommand(program);
   registerReplayCommand(program);
   registerResampleCommand(program);
+  registerForkCommand(program);
   registerExportImportCommands(program);
   registerSimCommand(program);
   return program;

@@ -35,7 +35,15 @@ export async function loadTape(store: Store, runId: string): Promise<LoadedTape>
   const events: TapeEvent[] = [];
   let skippedUnknown = 0;
   for (const row of stored) {
-    const parsed = parseEvent(JSON.parse(row.json));
+    let value: unknown;
+    try {
+      value = JSON.parse(row.json);
+    } catch {
+      throw new TapeFormatError({
+        message: `run ${run.header.runId} event ${row.seq} is damaged (not valid JSON); run \`retrial verify\` to see what else is`,
+      });
+    }
+    const parsed = parseEvent(value);
     if (!parsed.ok) throw new TapeFormatError({ message: `run ${run.header.runId} event ${row.seq}: ${parsed.message}` });
     if (parsed.event) events.push(parsed.event);
     else skippedUnknown++;

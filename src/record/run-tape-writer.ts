@@ -51,6 +51,7 @@ export interface DrainedTape {
 export class RunTapeWriter {
   readonly runId: string;
   readonly agent: string;
+  private readonly isFork: boolean;
   private nextSeq = 0;
   private headHash: string;
   private pending: Array<{ seq: number; build: EventBuilder }> = [];
@@ -72,6 +73,7 @@ export class RunTapeWriter {
   constructor(run: RunRecord, onPush: (writer: RunTapeWriter) => void = () => {}) {
     this.onPush = onPush;
     this.runId = run.header.runId;
+    this.isFork = run.header.fork !== undefined;
     this.agent = run.header.agent;
     this.headHash = run.headHash;
   }
@@ -132,7 +134,8 @@ export class RunTapeWriter {
       this.headHash = chainNext(this.headHash, json);
       events.push({ seq, kind: event.kind, key: event.key, at: event.at, json, hash: this.headHash });
       if (event.kind === 'model') this.noteModel(event);
-      if (event.kind === 'decision') decisions.push(this.toDecisionRecord(event));
+      // A fork's decisions are counterfactual: on its tape, never in the ledger of shipped decisions.
+      if (event.kind === 'decision' && !this.isFork) decisions.push(this.toDecisionRecord(event));
     }
     return { events, blobs, decisions, headHash: this.headHash };
   }

@@ -35,9 +35,9 @@ export interface ForkResult {
   counts: { servedFromParent: number; liveModelCalls: number; stubbedWrites: number; liveReads: number };
 }
 
-class ForkError extends RetrialError {
+export class ForkError extends RetrialError {
   constructor(message: string) {
-    super({ code: 'FORK', message });
+    super({ code: 'USAGE', message });
     this.name = 'ForkError';
   }
 }

@@ -192,6 +192,35 @@ export default { ...agent, create(context) { const handle = agent.create(context
     expect(json.divergences.length).toBeGreaterThan(1);
   });
 
+  it('fork goes live at the decision step with another model, stubs writes, and the child replays', async () => {
+    const db = join(directory, 'replay.db');
+    const forked = await runCli([
+      'fork',
+      demo.incident.runId,
+      '--db',
+      db,
+      '--at',
+      String(demo.incident.decisionStep),
+      '--agent',
+      'src/demo/support-agent.ts',
+      '--model',
+      'sim:support-sim-2026-04-01',
+      '--json',
+    ]);
+    expect(forked.stderr).toBe('');
+    const result = JSON.parse(forked.stdout);
+    expect(result.counts.stubbedWrites).toBe(1);
+    expect(result.counts.liveModelCalls).toBeGreaterThanOrEqual(1);
+    const shown = await runCli(['show', result.childRunId, '--db', db]);
+    expect(shown.stdout).toContain(`forked from ${demo.incident.runId} at step ${demo.incident.decisionStep}`);
+    expect(shown.stdout).toMatch(/support-sim-2026-04-01 → support-sim-2026-04-01/);
+    expect(shown.stdout).toMatch(/\[write, stubbed\]/);
+    expect((await runCli(['replay', result.childRunId, '--db', db, '--agent', 'src/demo/support-agent.ts'])).status).toBe(0);
+    const notModel = await runCli(['fork', demo.incident.runId, '--db', db, '--at', '0', '--agent', 'src/demo/support-agent.ts']);
+    expect(notModel.status).toBe(2);
+    expect(notModel.stderr).toMatch(/not a model step/);
+  });
+
   it('gives a one-line error and a meaningful exit code for an unknown run and a broken --db', async () => {
     const unknown = await runCli(['show', 'run_does_not_exist', '--db', db]);
     expect(unknown.status).toBe(3);

@@ -56,6 +56,8 @@ describe('fork: replay up to step k, live from k', () => {
     expect(live.kind === 'model' && live.model).toEqual({ requested: 'support-sim-2026-04-01', served: 'support-sim-2026-04-01' });
     const writes = child.events.filter((event) => event.kind === 'tool' && event.effect === 'write');
     expect(writes.every((event) => event.kind === 'tool' && event.stubbed === true)).toBe(true);
+    expect(child.events.some((event) => event.kind === 'decision')).toBe(true);
+    expect(await store.listDecisions({ runId: 'run_child' })).toEqual([]);
     // The prompt's date is the parent's: clock reads were served from the parent tape.
     const parentPrompt = describeStep(await loadTape(store, 'run_parent'), 6);
     const childPrompt = describeStep(child, models[0]?.seq ?? -1);

@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { startSimulatorServer } from '../../demo/index.ts';
+import { endpointFromEnvironment, type ForkOverrides, type ForkResult, forkRun, parseModelTarget } from '../../replay/index.ts';
+import { resolveStoreLocation } from '../../store/index.ts';
+import { type GlobalOptions, output, withStore } from '../command-context.ts';
+import { UsageError } from '../exit-codes.ts';
+import { loadAgentModule } from '../load-agent-module.ts';
+import { parseIntegerOption } from '../parse-options.ts';
+import { loadSalt } from '../redaction-salt.ts';
+
+interface ForkCommandOptions extends GlobalOptions {
+  at: string;
+  agent: string;
+  model?: string;
+  systemPromptFile?: string;
+  temperature?: string;
+  reads: string;
+}
+
+function renderFork(result: ForkResult): string {
+  return [
+    `Forked ${result.parentRunId} at step ${result.atSeq} (${result.liveFrom}) into ${result.childRunId}.`,
+    `  served from the parent tape: ${result.counts.servedFromParent}; live model calls: ${result.counts.liveModelCalls}; live reads: ${result.counts.liveReads}; write tools stubbed: ${result.counts.stubbedWrites} (none ran).`,
+    result.error ? `  the child run failed: ${result.error}` : `  output: ${JSON.stringify(result.output)}`,
+    `See it: retrial show ${result.childRunId}`,
+  ].join('\n');
+}
+
+export function registerForkCommand(program: Command): void {
+  program
+    .command('fork')
+    .description(
+      'Replay a run strictly up to model step k, then go live from k with another model, prompt or sampling; the child run is stored with its lineage',
+    )
+    .argument('<run>', 'parent run id')
+    .requiredOption('--at <k>', 'the model step from which the child goes live')
+    .requiredOption('--agent <module>', 'file whose default export is the agent (defineAgent)')
+    .option('--model <provider:name>', 'model from step k on: sim:<name>, openai:<name> or anthropic:<name>')
+    .option('--system-prompt-file <file>', 'system prompt to use from step k on')
+    .option('--temperature <t>', 'sampling temperature from step k on')
+    .option('--reads <policy>', 'read tools not on the parent tape: frozen (refuse) or live (run them)', 'frozen')
+    .action(async (runId: string, options: ForkCommandOptions, command: Command) => {
+      const all = { ...command.optsWithGlobals(), ...options } as ForkCommandOptions;
+      if (all.reads !== 'frozen' && all.reads !== 'live') throw new UsageError('--reads must be frozen or live.');
+      const temperature = all.temperature === undefined ? undefined : Number(all.temperature);
+      if (temperature !== undefined && !(temperature >= 0 && temperature <= 2))
+        throw new UsageError(`--temperature must be a number from 0 to 2, not "${all.temperature}".`);
+      const target = all.model ? parseModelTarget(all.model) : { provider: 'sim' as const, model: '' };
+      const overrides: ForkOverrides = {
+        ...(all.model ? { model: target.model } : {}),
+        ...(all.systemPromptFile ? { systemPrompt: await readFile(all.systemPromptFile, 'utf8') } : {}),
+        ...(temperature === undefined ? {} : { temperature }),
+      };
+      const agent = await loadAgentModule(all.agent);
+      const salt = await loadSalt(resolveStoreLocation(all.db));
+      const simulator = target.provider === 'sim' ? await startSimulatorServer({ port: 0, seed: randomBytes(8).toString('hex') }) : undefined;
+      try {
+        const endpoint = simulator ? { baseUrl: `${simulator.url}/v1`, apiKey: 'sim' } : endpointFromEnvironment(target);
+        await withStore(all, async (store) => {
+          const result = await forkRun({
+            store,
+            runId,
+            atSeq: parseIntegerOption(all.at, '--at') ?? 0,
+            agent,
+            redactionSalt: salt,
+            overrides,
+            reads: all.reads as 'frozen' | 'live',
+            endpoint,
+          });
+          output(all, result, renderFork);
+        });
+      } finally {
+        await simulator?.close();
+      }
+    });
+}
