@@ -3,15 +3,15 @@
  * live over HTTP and to a well-known HTTP record/replay library (Polly.js), in one run on this
  * machine. Prints:
  *   1. what a recorded run contains, and which runs are replayed (the most common shape);
- *   2. strict replays per second from SQLite, with the loadTape / agent split;
- *   3. the same tickets re-run live against the simulator over loopback HTTP;
- *   4. the same runs' HTTP calls replayed by Polly.js;
- *   5. a reference floor: the agent code alone over canned in-memory responses;
- *   6. a what-if: retrial and the floor with zero-delay timers run as setImmediate;
- *   7. a CPU profile of the replay loop when the target is missed (or BENCH_PROFILE=1);
- *   8. a markdown summary table with the target line.
+ *   2. every arm's passes, in interleaved rounds (see rounds.ts): retrial's strict replayRun
+ *      from SQLite, loadTape alone, the tickets re-run live over loopback HTTP, Polly.js replaying
+ *      their HTTP calls, the agent code alone over canned responses (a floor), and two what-ifs
+ *      with zero-delay timers run as setImmediate;
+ *   3. how a replay's time splits (loadTape phases, packs inflated);
+ *   4. a CPU profile of the replay loop when the target is missed (or BENCH_PROFILE=1);
+ *   5. a markdown summary table with the target line.
  * It is a benchmark, not a test: it exits 0 even when the target is missed (the line says MISS).
- * Knobs (environment): BENCH_RUNS (300 tickets recorded), BENCH_PROFILE (1 always, 0 never).
+ * Knobs (environment): BENCH_RUNS (300 tickets recorded), BENCH_ROUNDS (3), BENCH_PROFILE (1/0).
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,19 +19,21 @@ import { join } from 'node:path';
 import { openSqliteStore } from '../../src/store/index.ts';
 import { nowMs } from '../record/percentiles.ts';
 import { startSimulatorProcess } from '../record/simulator-process.ts';
-import { captureCannedResponses, measureCannedFloor } from './canned-floor.ts';
+import { cannedFloorPass, captureCannedResponses } from './canned-floor.ts';
 import { recordCorpus } from './demo-corpus.ts';
-import { measureLiveArm } from './live-arm.ts';
+import { agentPass } from './live-arm.ts';
 import { measureLoadTapePhases } from './load-tape-phases.ts';
 import { measurePackStats, packStatsLine } from './pack-stats.ts';
-import { measurePollyReplay, POLLY_REPLAY_NAME, recordPollyRuns } from './polly-arm.ts';
+import { POLLY_REPLAY_NAME, pollyReplayPass, recordPollyRuns } from './polly-arm.ts';
 import { profileReplayLoop, profileSection } from './replay-profile.ts';
-import { measureRetrialArm, replayPass } from './retrial-arm.ts';
-import { counted, describeRunShapes, shapeSection } from './run-shape.ts';
+import { loadTapePass, type PassResult, replayPass } from './retrial-arm.ts';
+import { type ArmPasses, runRounds } from './rounds.ts';
+import { describeRunShapes, shapeSection } from './run-shape.ts';
 import { machineLine, passLine, perSecond, splitSection, summaryTable, TARGET_REPLAYS_PER_SECOND } from './summary.ts';
 import { withZeroDelayTimersAsImmediate } from './zero-delay-timers.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 300);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const PROFILE = process.env.BENCH_PROFILE;
 
 const started = nowMs();
@@ -43,7 +45,8 @@ let simulatorUp = true;
 try {
   console.log('# retrial replay benchmark');
   console.log(`machine: ${machine}`);
-  console.log(`simulator: loopback, own process (${simulator.plainUrl}); store: ${workDir}/corpus.sqlite\n`);
+  console.log(`simulator: loopback, own process (${simulator.plainUrl}); store: ${workDir}/corpus.sqlite`);
+  console.log(`peer: ${POLLY_REPLAY_NAME}\n`);
 
   const corpus = await recordCorpus({ dbPath: join(workDir, 'corpus.sqlite'), simulatorUrl: simulator.plainUrl, runs: RUNS });
   console.log(
@@ -58,66 +61,47 @@ try {
     const runs = shapes.typical;
     const runIds = runs.map((run) => run.runId);
     const channels = runs.map((run) => run.scheduled.ticket.channel);
-    const runLabel = `${runs.length} demo runs of one shape (${shapes.typicalSignature})`;
 
-    console.log(`### retrial: strict replayRun from SQLite, sequential, ${runs.length} runs`);
-    const retrial = await measureRetrialArm(store, runIds);
-    console.log(passLine('warm-up pass', retrial.warmup, channels));
-    console.log(passLine('timed pass (warm)', retrial.timed, channels));
-    console.log(`events served per replay: ${(retrial.timed.served / runs.length).toFixed(1)}`);
-    console.log(passLine('loadTape alone (warm)', retrial.loadTape, channels));
-    const phases = await measureLoadTapePhases(store, runIds);
-    console.log(`\n${splitSection(retrial.timed, retrial.loadTape, phases)}`);
-    console.log(`${packStatsLine(measurePackStats(corpus.dbPath, phases.blobRefsByRun))}\n`);
-
-    console.log(`### live: the same tickets, same agent code, pass-through recorder, simulator over loopback HTTP`);
-    const live = await measureLiveArm(runs, simulator.plainUrl);
-    console.log(passLine('warm-up pass', live.warmup, channels));
-    console.log(passLine('timed pass (warm)', live.timed, channels));
-    console.log(`model calls per run in the timed pass: ${counted(live.timed.modelCallsPerRun)} (the recording had 3 each)`);
-    console.log(`calls in the timed pass: ${JSON.stringify(live.timed.counts)}\n`);
-
-    const canned = await captureCannedResponses(runs, simulator.plainUrl);
-
-    console.log(`### peer: ${POLLY_REPLAY_NAME}`);
+    // Inputs of the peer and floor arms, made while the simulator is up.
     const pollyDir = join(workDir, 'polly');
     mkdirSync(pollyDir);
-    const pollyRecord = await recordPollyRuns(runs, pollyDir, simulator.plainUrl);
-    console.log(passLine('record pass (mode record, simulator up)', pollyRecord));
+    console.log(passLine(`Polly record pass (mode record, one HAR per run, ${pollyDir})`, await recordPollyRuns(runs, pollyDir, simulator.plainUrl), channels));
+    const canned = await captureCannedResponses(runs, simulator.plainUrl);
+
+    console.log(`\n### Passes: ${runs.length} runs each, sequential on the main thread; one warm-up pass per arm, then ${ROUNDS} rounds`);
+    const modelBaseUrl = `${simulator.plainUrl}/v1`;
+    const arms: Array<{ name: string; pass: () => Promise<PassResult> }> = [
+      { name: 'retrial', pass: () => replayPass(store, runIds) },
+      { name: 'loadTape', pass: () => loadTapePass(store, runIds) },
+      { name: 'live', pass: () => agentPass(runs, { modelBaseUrl }) },
+      { name: 'polly', pass: () => pollyReplayPass(runs, pollyDir, simulator.plainUrl) },
+      { name: 'floor', pass: () => cannedFloorPass(runs, canned) },
+      { name: 'retrial-immediate', pass: () => withZeroDelayTimersAsImmediate(() => replayPass(store, runIds)) },
+      { name: 'floor-immediate', pass: () => withZeroDelayTimersAsImmediate(() => cannedFloorPass(runs, canned)) },
+    ];
+    const results = await runRounds(arms, ROUNDS, channels, (line) => console.log(line));
+    const median = (name: string) => (results.get(name) as ArmPasses).median;
+    console.log(`events served per replay: ${(median('retrial').served / runs.length).toFixed(1)}`);
+
     await simulator.stop();
     simulatorUp = false;
-    console.log('simulator stopped: from here on any request Polly does not serve fails');
-    const polly = await measurePollyReplay(runs, pollyDir, simulator.plainUrl);
-    console.log(passLine('warm-up pass', polly.warmup, channels));
-    console.log(passLine('timed pass (warm)', polly.timed, channels));
-    console.log(`model calls per run in the timed pass: ${counted(polly.timed.modelCallsPerRun)}\n`);
+    console.log(passLine('Polly replay once more with the simulator stopped', await pollyReplayPass(runs, pollyDir, simulator.plainUrl), channels));
 
-    console.log('### reference floor: the agent code alone, HTTP responses canned in memory (captured from the simulator)');
-    const floor = await measureCannedFloor(runs, canned);
-    console.log(passLine('warm-up pass', floor.warmup, channels));
-    console.log(`${passLine('timed pass (warm)', floor.timed, channels)}\n`);
+    const phases = await measureLoadTapePhases(store, runIds);
+    console.log(`\n${splitSection(median('retrial'), median('loadTape'), phases)}`);
+    console.log(`${packStatsLine(measurePackStats(corpus.dbPath, phases.blobRefsByRun))}\n`);
 
-    console.log('### what-if: zero-delay timers run as setImmediate (a bench-only patch, see zero-delay-timers.ts)');
-    const retrialImmediate = await withZeroDelayTimersAsImmediate(() => replayPass(store, runIds));
-    const floorImmediate = (await withZeroDelayTimersAsImmediate(() => measureCannedFloor(runs, canned))).timed;
-    console.log(passLine('retrial strict replay', retrialImmediate, channels));
-    console.log(`${passLine('reference floor', floorImmediate, channels)}\n`);
-
-    const missed = perSecond(retrial.timed) < TARGET_REPLAYS_PER_SECOND;
+    const missed = perSecond(median('retrial')) < TARGET_REPLAYS_PER_SECOND;
     if (PROFILE === '1' || (missed && PROFILE !== '0')) {
       const profile = await profileReplayLoop(store, runIds, tmpdir());
       console.log(`${profileSection(profile)}\n`);
     }
 
     console.log('## Summary (paste into bench/replay/README.md)\n');
-    console.log(
-      summaryTable(
-        { retrial: retrial.timed, live: live.timed, polly: polly.timed, floor: floor.timed, retrialImmediate, floorImmediate },
-        channels,
-        runLabel,
-        machine,
-      ),
-    );
+    const arms4 = { retrial: median('retrial'), live: median('live'), polly: median('polly'), floor: median('floor') };
+    const whatIf = { retrialImmediate: median('retrial-immediate'), floorImmediate: median('floor-immediate') };
+    const runLabel = `${runs.length} demo runs of one shape (${shapes.typicalSignature}); each figure is the median of ${ROUNDS} interleaved passes`;
+    console.log(summaryTable({ ...arms4, ...whatIf }, channels, runLabel, machine));
   } finally {
     await store.close();
   }

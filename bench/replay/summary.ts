@@ -35,9 +35,11 @@ function channelP50(pass: PassResult, channels: readonly string[], channel: stri
 /** One line per pass: rate, per-run percentiles, CPU, failures (each printed, at most 10). */
 export function passLine(label: string, pass: PassResult, channels?: readonly string[]): string {
   const s = summarize(pass.perRunMs);
+  const calls = (pass as { modelCallsPerRun?: Map<number, number> }).modelCallsPerRun;
+  const modelCalls = calls ? `; model calls per run ${[...calls].map(([n, runs]) => `${n}: ${runs}`).join(', ')}` : '';
   const byChannel = channels ? `; p50 email ${ms(channelP50(pass, channels, 'email'))} ms, chat ${ms(channelP50(pass, channels, 'chat'))} ms` : '';
   const lines = [
-    `${label}: ${pass.perRunMs.length} runs in ${ms(pass.wallMs)} ms -> ${perSecond(pass).toFixed(1)} runs/s; per run p50 ${ms(s.p50)} ms, p95 ${ms(s.p95)} ms, mean ${ms(s.mean)} ms${byChannel}; process CPU ${ms(pass.cpuMs / pass.perRunMs.length)} ms per run; failures ${pass.failures.length}`,
+    `${label}: ${pass.perRunMs.length} runs in ${ms(pass.wallMs)} ms -> ${perSecond(pass).toFixed(1)} runs/s; per run p50 ${ms(s.p50)} ms, p95 ${ms(s.p95)} ms, mean ${ms(s.mean)} ms${byChannel}; process CPU ${ms(pass.cpuMs / pass.perRunMs.length)} ms per run${modelCalls}; failures ${pass.failures.length}`,
     ...pass.failures.slice(0, 10).map((failure) => `  FAILED ${failure}`),
   ];
   return lines.join('\n');
