@@ -2,15 +2,17 @@ import type { Store } from '../store/index.ts';
 import {
   blobRefsOfEvent,
   collectBlobClosure,
-  decodeBlob,
+  decodeBlobText,
   parseEvent,
   type RunRecord,
   renderWireBody,
   resolveMessageList,
+  sha256Hex,
   type TapeEvent,
   TapeFormatError,
   type WireBody,
 } from '../tape/index.ts';
+import { cachedBlobText, rememberBlobText } from './blob-text-cache.ts';
 
 /** A recorded run read back from a store, with its blobs at hand. */
 export interface LoadedTape {
@@ -51,8 +53,26 @@ export async function loadTape(store: Store, runId: string): Promise<LoadedTape>
   const roots = events.flatMap(blobRefsOfEvent);
   if (run.ending?.output) roots.push(run.ending.output);
   const { values } = await collectBlobClosure(roots, async (refs) => {
-    const found = await store.getBlobs(refs);
-    return new Map([...found].map(([hash, blob]) => [hash, decodeBlob(blob)]));
+    const decoded = new Map<string, unknown>();
+    const missing: string[] = [];
+    for (const ref of refs) {
+      const text = cachedBlobText(ref);
+      if (text === undefined) missing.push(ref);
+      else decoded.set(ref, JSON.parse(text));
+    }
+    if (missing.length) {
+      for (const [hash, blob] of await store.getBlobs(missing)) {
+        const text = decodeBlobText(blob);
+        // Only text that hashes to its address is remembered: a damaged blob is never cached.
+        if (sha256Hex(text) !== hash)
+          throw new TapeFormatError({
+            message: `blob ${hash.slice(0, 12)}… of run ${run.header.runId} is damaged; run \`retrial verify\` to see what else is`,
+          });
+        rememberBlobText(hash, text);
+        decoded.set(hash, JSON.parse(text));
+      }
+    }
+    return decoded;
   });
   const modelsServed = [...new Set(events.flatMap((event) => (event.kind === 'model' && event.response?.model.served ? [event.response.model.served] : [])))];
 

@@ -40,8 +40,20 @@ export function createRedactor(options: RedactionOptions): Redactor {
   );
   const token = (name: string, secret: string) => `[redacted:${name}:${createHmac('sha256', options.salt).update(secret).digest('hex').slice(0, 12)}]`;
 
+  // Long strings (system prompts, tool schemas) come back on every call of a run: redact each once.
+  const memo = new Map<string, string>();
   function text(input: string): string {
     if (patternRules.length === 0) return input;
+    if (input.length < 256) return redactText(input);
+    const known = memo.get(input);
+    if (known !== undefined) return known;
+    const redacted = redactText(input);
+    if (memo.size >= 256) memo.delete(memo.keys().next().value as string);
+    memo.set(input, redacted);
+    return redacted;
+  }
+
+  function redactText(input: string): string {
     // Existing tokens are kept verbatim so applying the rules twice changes nothing.
     const parts = input.split(TOKEN);
     const tokens = input.match(TOKEN) ?? [];

@@ -41,7 +41,8 @@ export class ReplayLedger {
    * The recorded event for `key`, consumed. When the tape has none, reports NAME_MISMATCH (the
    * tape made a different call of this kind at this point) or MISSING_CALL, and returns undefined.
    */
-  take(key: string, kind: TapeEvent['kind'], site: string | null): TapeEvent | undefined {
+  /** `site` is evaluated only when there is a divergence to report: capturing a stack costs. */
+  take(key: string, kind: TapeEvent['kind'], site: () => string | null): TapeEvent | undefined {
     const event = this.byKey.get(key);
     if (event && event.kind === kind && !this.consumed.has(event.seq)) {
       this.consumed.add(event.seq);
@@ -53,7 +54,7 @@ export class ReplayLedger {
         code: 'UNSANCTIONED_NONDETERMINISM',
         seq: null,
         causalKey: key,
-        site,
+        site: site(),
         message: `the code read ${key.split('#')[0]} where the tape recorded no such read`,
       });
       return undefined;
@@ -78,13 +79,13 @@ export class ReplayLedger {
         code: 'NAME_MISMATCH',
         seq: other.seq,
         causalKey: key,
-        site,
+        site: site(),
         recordedSite: other.site ?? null,
         message: `the replay called ${key} where the tape has ${other.key}`,
         differences: [{ path: 'call', expected: other.key, received: key }],
       });
     } else {
-      this.diverge({ code: 'MISSING_CALL', seq: null, causalKey: key, site, message: `the replay called ${key}, which the tape does not have` });
+      this.diverge({ code: 'MISSING_CALL', seq: null, causalKey: key, site: site(), message: `the replay called ${key}, which the tape does not have` });
     }
     return undefined;
   }

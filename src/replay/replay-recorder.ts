@@ -72,7 +72,7 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
     event: TapeEvent & { requestHash: string },
     hash: string,
     key: string,
-    site: string | null,
+    site: () => string | null,
     expected: () => unknown,
     received: () => unknown,
   ): void {
@@ -83,7 +83,7 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
         code: 'ORDER_MISMATCH',
         seq: event.seq,
         causalKey: key,
-        site,
+        site: site(),
         recordedSite: event.site ?? null,
         message: `the replay made at ${key} the call the tape has at ${swapped.key}`,
       });
@@ -93,7 +93,7 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
       code: 'PAYLOAD_MISMATCH',
       seq: event.seq,
       causalKey: key,
-      site,
+      site: site(),
       recordedSite: event.site ?? null,
       message: `${key} was called with different ${event.kind === 'model' ? 'request content' : 'arguments'} than recorded`,
       differences: diffJson(expected(), received()),
@@ -110,7 +110,7 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
     // A fork child's calls from its fork step on were sent with the fork's overrides: expected, not a divergence.
     const forked = format && options.fork && Number(key.slice(key.lastIndexOf('#') + 1)) >= options.fork.fromOrdinal;
     const requestText = forked && bodyText !== null && options.fork ? applyForkOverrides(bodyText, options.fork.overrides) : bodyText;
-    const site = captureAgentSite();
+    const site = captureAgentSite;
     const recorded = ledger.take(key, format ? 'model' : 'tool', site);
     if (!recorded) throw new EgressBlockedError({ url });
     if (recorded.kind === 'model' && format && requestText !== null) {
@@ -158,7 +158,7 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
     return async (...args: A): Promise<Awaited<R>> => {
       const scope = scopeOrThrow(`${kind} ${name}`);
       const key = takeCausalKey(scope, kind, name);
-      const site = captureAgentSite();
+      const site = captureAgentSite;
       const recorded = ledger.take(key, kind, site);
       if (!recorded || (recorded.kind !== 'tool' && recorded.kind !== 'retrieval')) throw new EgressBlockedError({ url: `${kind}:${name}` });
       const redactedArgs = redactor.value(args);
@@ -178,7 +178,7 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
   function takeSimple<K extends TapeEvent['kind']>(kind: K, name: string): Extract<TapeEvent, { kind: K }> | undefined {
     const scope = scopeOrThrow(`rec.${kind}`);
     const key = takeCausalKey(scope, kind, name);
-    return ledger.take(key, kind, captureAgentSite()) as Extract<TapeEvent, { kind: K }> | undefined;
+    return ledger.take(key, kind, captureAgentSite) as Extract<TapeEvent, { kind: K }> | undefined;
   }
 
   const recorder: Recorder & { reads(scopeOf: () => RunScope): NondeterminismReads } = {
@@ -248,7 +248,7 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
         clock(source) {
           const scope = scopeOf();
           const key = takeCausalKey(scope, 'clock', source);
-          const recorded = ledger.take(key, 'clock', captureAgentSite());
+          const recorded = ledger.take(key, 'clock', captureAgentSite);
           if (recorded?.kind === 'clock') return recorded.value;
           return Number.NaN;
         },
@@ -256,7 +256,7 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
           const scope = scopeOf();
           const stream = captureCallSite();
           const key = takeCausalKey(scope, 'random', stream);
-          const recorded = ledger.take(key, 'random', captureAgentSite());
+          const recorded = ledger.take(key, 'random', captureAgentSite);
           if (recorded?.kind === 'random') return recorded.value as never;
           // Lenient replay continues with a deterministic stand-in so later calls can still be compared.
           return (source === 'Math.random' ? new SeededStream('replay', key).nextFloat() : '') as never;

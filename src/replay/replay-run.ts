@@ -8,6 +8,7 @@ import type { ForkOverrides } from './fork-overrides.ts';
 import { diffJson } from './json-diff.ts';
 import { ReplayLedger } from './replay-ledger.ts';
 import { createReplayRecorder } from './replay-recorder.ts';
+import { installZeroDelayTimers } from './zero-delay-timers.ts';
 
 export interface ReplayOptions {
   store: Store;
@@ -44,6 +45,7 @@ export async function replayRun(options: ReplayOptions): Promise<ReplayResult> {
   const started = performance.now();
   installGlobalPatches();
   installEgressGuard();
+  installZeroDelayTimers();
   const tape = await loadTape(options.store, options.runId);
   const ledger = new ReplayLedger(tape, !options.lenient);
   const forkOrigin = tape.run.header.fork;

@@ -140,7 +140,7 @@ export function eventPackItem(statement: StatementSource, runId: string, event: 
 
 /** Inflated packs by id; reading a run touches the same few packs again and again. */
 const packCaches = new WeakMap<StatementSource, Map<number, Buffer | Error>>();
-const PACK_CACHE_ENTRIES = 64;
+const PACK_CACHE_ENTRIES = 256;
 
 export function readPack(statement: StatementSource, packId: number): Buffer | Error {
   let cache = packCaches.get(statement);
@@ -149,7 +149,12 @@ export function readPack(statement: StatementSource, packId: number): Buffer | E
     packCaches.set(statement, cache);
   }
   const cached = cache.get(packId);
-  if (cached) return cached;
+  if (cached) {
+    // Least recently used goes first: a dictionary chain's keyframe is read again and again.
+    cache.delete(packId);
+    cache.set(packId, cached);
+    return cached;
+  }
   const row = statement('SELECT data, dictionary_pack_id FROM packs WHERE pack_id = ?').get(packId) as
     | { data: Buffer; dictionary_pack_id: number | null }
     | undefined;
