@@ -1,20 +1,11 @@
+import type { SimulatedAccount } from './simulator/index.ts';
+
 /**
  * The demo's in-memory account system: the "real world" the support agent's tools act on.
  * Write tools change it; a replay must never touch it.
  */
-export interface Account {
-  customer_id: string;
-  name: string;
-  plan: 'basic' | 'plus' | 'business';
-  status: 'active' | 'past_due' | 'closed';
-  balance_due: number;
-  days_overdue: number;
-  tenure_months: number;
-  grace_eligible: boolean;
-  grace_used_this_year: boolean;
-  last_charge: { amount: number; age_days: number; duplicate: boolean };
-  prior_refunds_90d: number;
-}
+/** The account record the agent's `lookup_account` returns: the shape the simulator reads. */
+export type Account = SimulatedAccount;
 
 export interface AccountSystem {
   lookup(customerId: string): Account | { error: string };

@@ -6,6 +6,7 @@ export type { NondeterminismReads } from './patch-globals.ts';
 export { installGlobalPatches, originals } from './patch-globals.ts';
 export type { DecisionInput, Recorder, RecorderOptions, RunOptions, ServeHooks } from './recorder.ts';
 export { createRecorder, createRunId, RECORDER_NAME } from './recorder.ts';
+export { hostOf } from './recording-fetch.ts';
 export type { PiiRule, RedactionOptions, Redactor } from './redaction.ts';
 export { createRedactor } from './redaction.ts';
 export type { RunScope } from './run-scope.ts';

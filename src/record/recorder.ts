@@ -15,7 +15,7 @@ import {
 } from '../tape/index.ts';
 import { captureAgentSite, captureCallSite } from './call-site.ts';
 import { installGlobalPatches, type NondeterminismReads, originals } from './patch-globals.ts';
-import { createRecordingFetch, type HttpExchange } from './recording-fetch.ts';
+import { createRecordingFetch, type HttpExchange, hostOf } from './recording-fetch.ts';
 import { createRedactor, type PiiRule, type Redactor } from './redaction.ts';
 import { assertInRun, maybeCurrentRun, type RunScope, runInScope, runOutsideScope, takeCausalKey } from './run-scope.ts';
 import { type BlobCollector, type EventDraft, RunTapeWriter } from './run-tape-writer.ts';
@@ -107,14 +107,6 @@ export interface Recorder {
 interface PendingEnding {
   tape: RunTapeWriter;
   ending: Omit<RunEnding, 'output'> & { output: unknown };
-}
-
-function hostOf(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return 'unknown-host';
-  }
 }
 
 export function createRunId(atMs: number): string {

@@ -160,7 +160,8 @@ interface Outcome {
   error?: { message: string; status?: number };
 }
 
-function hostOf(url: string): string {
+/** The host of a URL, for naming non-model calls; never throws. */
+export function hostOf(url: string): string {
   try {
     return new URL(url).host;
   } catch {

@@ -4,6 +4,7 @@ import {
   captureCallSite,
   comparableRequest,
   createRedactor,
+  hostOf,
   maybeCurrentRun,
   type NondeterminismReads,
   type Recorder,
@@ -27,14 +28,6 @@ export interface ReplayRecorderOptions {
   paceStreams?: boolean;
   /** For a fork child: the overrides its model calls carried from the fork step on. */
   fork?: { fromOrdinal: number; overrides: ForkOverrides };
-}
-
-function hostOf(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return 'unknown-host';
-  }
 }
 
 /** The recorded request of a model event in the comparable form the hash is taken over. */
