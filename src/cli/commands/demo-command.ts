@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { type DemoSummary, runDemo } from '../../demo/index.ts';
+// The demo and simulator (and the SDKs they load) are imported when a command needs them, not at start-up.
+import type { DemoSummary } from '../../demo/index.ts';
 import { formatProportion } from '../../stats/index.ts';
 import { openStore, resolveStoreLocation } from '../../store/index.ts';
 import type { GlobalOptions } from '../command-context.ts';
@@ -86,6 +87,7 @@ export function registerDemoCommand(program: Command): void {
       let lastLine = 0;
       try {
         bar?.start(runs, 0, { rate: '0' });
+        const { runDemo } = await import('../../demo/index.ts');
         const summary = await runDemo({
           store,
           runs,

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { startSimulatorServer } from '../../demo/index.ts';
 import { endpointFromEnvironment, type ForkOverrides, type ForkResult, forkRun, parseModelTarget } from '../../replay/index.ts';
 import { resolveStoreLocation } from '../../store/index.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
@@ -55,6 +54,7 @@ export function registerForkCommand(program: Command): void {
       };
       const agent = await loadAgentModule(all.agent);
       const salt = await loadSalt(resolveStoreLocation(all.db));
+      const { startSimulatorServer } = await import('../../demo/index.ts');
       const simulator = target.provider === 'sim' ? await startSimulatorServer({ port: 0, seed: randomBytes(8).toString('hex') }) : undefined;
       try {
         const endpoint = simulator ? { baseUrl: `${simulator.url}/v1`, apiKey: 'sim' } : endpointFromEnvironment(target);

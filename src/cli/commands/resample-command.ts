@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
-import { startSimulatorServer } from '../../demo/index.ts';
 import { describeStep, loadTape } from '../../inspect/index.ts';
 import { endpointFromEnvironment, type ModelTarget, parseModelTarget, type ResampleResult, resampleStep } from '../../replay/index.ts';
 import { formatProportion } from '../../stats/index.ts';
@@ -75,6 +74,7 @@ export function registerResampleCommand(program: Command): void {
               model: recordedModel,
             };
         // A fresh seed per run, as a live endpoint samples afresh each time.
+        const { startSimulatorServer } = await import('../../demo/index.ts');
         const simulator = target.provider === 'sim' ? await startSimulatorServer({ port: 0, seed: randomBytes(8).toString('hex') }) : undefined;
         try {
           const endpoint = simulator ? { baseUrl: `${simulator.url}/v1`, apiKey: 'sim' } : endpointFromEnvironment(target);

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
-import { startSimulatorServer } from '../../demo/index.ts';
 import { parseIntegerOption } from '../parse-options.ts';
 
 export function registerSimCommand(program: Command): void {
@@ -15,6 +14,7 @@ export function registerSimCommand(program: Command): void {
     .option('--latency <ms>', 'added latency per request in ms', '0')
     .action(async (options: { port: string; host: string; seed?: string; alias?: string[]; latency: string }) => {
       const aliases = Object.fromEntries((options.alias ?? []).map((pair) => pair.split('=') as [string, string]));
+      const { startSimulatorServer } = await import('../../demo/index.ts');
       const server = await startSimulatorServer({
         port: parseIntegerOption(options.port, '--port', { max: 65535 }) ?? 8788,
         host: options.host,
