@@ -1,5 +1,6 @@
 export type { Account, AccountSystem } from './account-system.ts';
 export { createAccountSystem } from './account-system.ts';
+export { createDemoAccountsNow, DEMO_NOW_ALIASES } from './demo-now.ts';
 export type { DemoWorld, ScheduledTicket } from './demo-world.ts';
 export { createDemoWorld } from './demo-world.ts';
 export type { RecordedHistory, RecordHistoryOptions } from './record-demo-history.ts';

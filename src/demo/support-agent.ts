@@ -1,7 +1,8 @@
 import OpenAI from 'openai';
 import type { ChatCompletion, ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import { defineAgent } from '../record/index.ts';
-import { type Account, type AccountSystem, createAccountSystem } from './account-system.ts';
+import type { Account, AccountSystem } from './account-system.ts';
+import { createDemoAccountsNow } from './demo-now.ts';
 import { PROMPT_VERSION, renderSupportPolicy, searchKnowledgeBase } from './support-policy.ts';
 
 /**
@@ -54,7 +55,10 @@ export default defineAgent<SupportTicket, SupportOutcome, AccountSystem>({
   codeVersion: 'demo-1.0.0',
   piiRules: SUPPORT_PII_RULES,
   create({ rec, env, services }) {
-    const accounts = services ?? createAccountSystem();
+    // Without a world from the host, the tools act on the demo world as it is today (built on first use).
+    let today: AccountSystem | undefined;
+    const world = () => services ?? (today ??= createDemoAccountsNow());
+    const accounts: AccountSystem = new Proxy({} as AccountSystem, { get: (_target, property) => Reflect.get(world(), property) });
     const openai = new OpenAI({
       apiKey: env.RETRIAL_SIM_API_KEY ?? 'sk-sim-demo-key',
       baseURL: env.RETRIAL_MODEL_BASE_URL ?? 'http://127.0.0.1:8788/v1',

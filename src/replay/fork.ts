@@ -16,7 +16,9 @@ export interface ForkOptions {
   redactionSalt: string;
   overrides: ForkOverrides;
   /** Read tools whose call is not on the parent tape: `frozen` refuses them, `live` runs them. */
-  reads: 'frozen' | 'live';
+  reads: 'frozen' | 'live' | 'current';
+  /** `recorded` (default) serves the parent's clock reads; `now` lets the clock run from the present. */
+  clock?: 'recorded' | 'now';
   /** Where live model calls go: OpenAI-compatible base URL ending in /v1 (or the Anthropic base URL). */
   endpoint: { baseUrl: string; apiKey: string };
   services?: unknown;
@@ -97,6 +99,11 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
     },
     tool({ key, kind, name, effect, args }) {
       const hash = (args as unknown) === undefined ? '' : createHashOf(args);
+      // `current`: read tools always ask the world as it is now, even for arguments the parent has.
+      if (options.reads === 'current' && effect === 'read') {
+        counts.liveReads++;
+        return undefined;
+      }
       const match = sameContent(kind, name, hash) ?? (effect === 'write' || options.reads === 'frozen' ? parentTool(key, name) : undefined);
       if (match) {
         counts.servedFromParent++;
@@ -113,6 +120,7 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
       return undefined;
     },
     clock: (key) => {
+      if (options.clock === 'now') return undefined;
       const event = byKey.get(key);
       return event?.kind === 'clock' ? event.value : undefined;
     },
@@ -159,7 +167,7 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
   try {
     output = await childRec.run(input as never, handle, {
       runId: childRunId,
-      startAt: Date.parse(tape.run.header.recordedAt),
+      startAt: options.clock === 'now' ? Date.now() : Date.parse(tape.run.header.recordedAt),
       seed: tape.run.header.seed,
       externalIds: tape.run.header.externalIds,
       fork: { fromRun: options.runId, atSeq: options.atSeq, overrides: { ...options.overrides, reads: options.reads, liveFrom: forkEvent.key } },
