@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { RetrialError } from '../tape/index.ts';
 import { registerDecisionsCommand } from './commands/decisions-command.ts';
 import { registerDemoCommand } from './commands/demo-command.ts';
+import { registerExplainCommand } from './commands/explain-command.ts';
 import { registerExportImportCommands } from './commands/export-import-commands.ts';
 import { registerForkCommand } from './commands/fork-command.ts';
 import { registerReplayCommand } from './commands/replay-command.ts';
@@ -27,6 +28,7 @@ export function createProgram(): Command {
   registerReplayCommand(program);
   registerResampleCommand(program);
   registerForkCommand(program);
+  registerExplainCommand(program);
   registerExportImportCommands(program);
   registerSimCommand(program);
   return program;

@@ -1,6 +1,7 @@
 import { originals } from '../record/index.ts';
-import { type ReplayResult, type ResampleResult, replayRun, resampleStep } from '../replay/index.ts';
+import { type ExplainResult, explainRun, type ReplayResult, type ResampleResult, replayRun, resampleStep } from '../replay/index.ts';
 import type { Store, StoreStats } from '../store/index.ts';
+import { createDemoAccountsNow, DEMO_NOW_ALIASES } from './demo-now.ts';
 import { recordDemoHistory } from './record-demo-history.ts';
 import { startSimulatorServer } from './simulator/index.ts';
 import supportAgent from './support-agent.ts';
@@ -35,6 +36,8 @@ export interface DemoSummary {
     replay: ReplayResult;
     /** The incident's decision step resampled 200 times at temperature 0, today. */
     resample: ResampleResult | null;
+    /** Why it "works now": recorded vs now, one factor switched at a time. */
+    explain: ExplainResult;
   };
   elapsedMs: number;
 }
@@ -86,6 +89,21 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     } finally {
       await live.close();
     }
+    // The world now: the alias has moved on and the customer has paid.
+    const now = await startSimulatorServer({ port: 0, seed: originals.randomBytes(8).toString('hex'), aliases: DEMO_NOW_ALIASES });
+    let explain: ExplainResult;
+    try {
+      explain = await explainRun({
+        store: options.store,
+        runId: history.incidentRunId,
+        agent: supportAgent as never,
+        redactionSalt: options.redactionSalt,
+        endpoint: { baseUrl: `${now.url}/v1`, apiKey: 'sim' },
+        servicesNow: createDemoAccountsNow(),
+      });
+    } finally {
+      await now.close();
+    }
     return {
       runs: history.runIds.length,
       failedRuns: history.failedRuns,
@@ -98,7 +116,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         decisionStep: decisionEvent?.basedOnSeq ?? null,
       },
       stats: await options.store.stats(),
-      investigation: { replay, resample },
+      investigation: { replay, resample, explain },
       elapsedMs: performance.now() - started,
     };
   } finally {

@@ -24,7 +24,7 @@ export interface CounterfactualResult {
   runs: number;
   /** How often the decision step answers as recorded (e.g. calls close_account again). */
   estimate: ProportionEstimate;
-  /** True when the rate differs from the all-recorded configuration (two-proportion z-test, p < 0.05). */
+  /** True when the rate differs from the all-recorded configuration (two-proportion z-test, family-wise p < 0.05). */
   changesOutcome: boolean;
 }
 
@@ -50,7 +50,7 @@ export interface ExplainOptions {
   endpoint: { baseUrl: string; apiKey: string };
   /** The world the agent's read tools see now; undefined lets the agent module build its own. */
   servicesNow?: unknown;
-  /** Samples of the decision step per configuration (default 400). */
+  /** Samples of the decision step per configuration (default 600: enough to tell 3.5% from 0.3% after the Bonferroni correction). */
   repetitions?: number;
   /** Fetch for the model endpoint (tests answer in-process). */
   fetch?: typeof fetch;
@@ -63,11 +63,16 @@ const NOT_CAPTURED = [
   'network calls that did not go through rec.fetch or a wrapped tool',
 ];
 
+/**
+ * Two-proportion z-test at a family-wise 5%: five configurations are each compared with the
+ * baseline, so each test runs at 1% (Bonferroni), or noise alone would name a factor one time in four.
+ */
+const Z_BONFERRONI_5_OF_5 = 2.5758293035489004;
 function twoProportionsDiffer(a: ProportionEstimate, b: ProportionEstimate): boolean {
   const pooled = (a.successes + b.successes) / (a.trials + b.trials);
   const variance = pooled * (1 - pooled) * (1 / a.trials + 1 / b.trials);
   if (variance === 0) return a.rate !== b.rate;
-  return Math.abs(a.rate - b.rate) / Math.sqrt(variance) > 1.959963984540054;
+  return Math.abs(a.rate - b.rate) / Math.sqrt(variance) > Z_BONFERRONI_5_OF_5;
 }
 
 function systemPromptOf(tape: LoadedTape, event: Extract<TapeEvent, { kind: 'model' }>): string {
@@ -76,11 +81,17 @@ function systemPromptOf(tape: LoadedTape, event: Extract<TapeEvent, { kind: 'mod
   return system?.content.map((part) => (part.type === 'text' ? part.text : '')).join('') ?? '';
 }
 
-function readResults(tape: LoadedTape): string {
+/** Read-tool and retrieval results by causal key, as JSON text. */
+function readResults(tape: LoadedTape): Map<string, string> {
   const reads = tape.events.filter(
     (event): event is Extract<TapeEvent, { kind: 'tool' | 'retrieval' }> => (event.kind === 'tool' && event.effect === 'read') || event.kind === 'retrieval',
   );
-  return JSON.stringify(reads.map((event) => [event.key, event.result ? tape.blob(event.result) : null]));
+  return new Map(reads.map((event) => [event.key, JSON.stringify(event.result ? tape.blob(event.result) : null)]));
+}
+
+function describeReadChanges(recorded: Map<string, string>, current: Map<string, string>): { recorded: string; current: string; moved: boolean } {
+  const changed = [...new Set([...recorded.keys(), ...current.keys()])].filter((key) => recorded.get(key) !== current.get(key));
+  return { recorded: `${recorded.size} read results`, current: changed.length ? `changed: ${changed.join(', ')}` : 'all the same', moved: changed.length > 0 };
 }
 
 /**
@@ -107,7 +118,7 @@ export async function explainRun(options: ExplainOptions): Promise<ExplainResult
   // A scratch store: counterfactual runs never land in the user's store.
   const scratch = createMemoryStore();
   await importRun(scratch, await exportRun(options.store, options.runId));
-  const repetitions = options.repetitions ?? 400;
+  const repetitions = options.repetitions ?? 600;
   let counter = 0;
   const runOnce = async (now: Set<ExplainFactor>) => {
     const child = `cf_${counter++}`;
@@ -191,9 +202,7 @@ export async function explainRun(options: ExplainOptions): Promise<ExplainResult
     },
     {
       factor: 'toolData',
-      recorded: readResults(tape),
-      current: readResults(runs.get('toolData') as LoadedTape),
-      moved: readResults(tape) !== readResults(runs.get('toolData') as LoadedTape),
+      ...describeReadChanges(readResults(tape), readResults(runs.get('toolData') as LoadedTape)),
     },
     {
       factor: 'clock',

@@ -11,7 +11,7 @@ const db = join(directory, 'demo.db');
 let demo: {
   runs: number;
   incident: { runId: string; decisionStep: number | null; decision: string | null };
-  investigation: { replay: { ok: boolean }; resample: { completed: number; hypothesis: { class: string } } | null };
+  investigation: { replay: { ok: boolean }; resample: { completed: number; hypothesis: { class: string } } | null; explain: { explainingFactors: string[] } };
 };
 
 beforeAll(async () => {
@@ -29,6 +29,7 @@ describe('retrial CLI, end to end on a real SQLite file', () => {
     expect(demo.incident.decision).toBe('close');
     expect(demo.investigation.replay.ok).toBe(true);
     expect(demo.investigation.resample).toMatchObject({ completed: 200, hypothesis: { class: 'close_account' } });
+    expect(demo.investigation.explain.explainingFactors).toEqual(['model', 'toolData']);
   });
 
   it('resample measures the rate of the recorded answer at a step, with an interval, and refuses a bad --model', async () => {
@@ -219,6 +220,15 @@ export default { ...agent, create(context) { const handle = agent.create(context
     const notModel = await runCli(['fork', demo.incident.runId, '--db', db, '--at', '0', '--agent', 'src/demo/support-agent.ts']);
     expect(notModel.status).toBe(2);
     expect(notModel.stderr).toMatch(/not a model step/);
+  });
+
+  it('explain compares recorded with now and names what moved the outcome', async () => {
+    const result = await runCli(['explain', demo.incident.runId, '--db', join(directory, 'replay.db'), '--agent', 'src/demo/support-agent.ts']);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/model\s+support-sim → support-sim-2026-01-15\s+support-sim → support-sim-2026-04-01\s+yes/);
+    expect(result.stdout).toMatch(/Explained by: model and toolData/);
+    expect(result.stdout).toMatch(/Not captured by the tape/);
   });
 
   it('gives a one-line error and a meaningful exit code for an unknown run and a broken --db', async () => {

@@ -18,6 +18,30 @@ interface DemoCommandOptions extends GlobalOptions {
   keep?: boolean;
 }
 
+const FACTOR_NAMES: Record<string, string> = {
+  model: 'the model behind the alias',
+  prompt: 'the prompt and config',
+  toolData: 'the data the tools returned',
+  clock: 'the clock',
+};
+
+function explainLines(summary: DemoSummary): string[] {
+  const { explain } = summary.investigation;
+  const rate = (configuration: string) => explain.counterfactuals.find((entry) => entry.configuration === configuration)?.estimate;
+  const now = rate('current');
+  const recorded = rate('recorded');
+  return [
+    `  re-run the message now, as the postmortem did: close_account ${now ? formatProportion(now) : '—'}, which is why it "could not be reproduced"`,
+    `  explain: as recorded ${recorded ? formatProportion(recorded) : '—'}; switched one at a time to now, what changes the outcome:`,
+    ...(explain.explainingFactors.length
+      ? explain.explainingFactors.map(
+          (factor) =>
+            `           - ${FACTOR_NAMES[factor]}: ${explain.factors.find((entry) => entry.factor === factor)?.recorded} then, ${explain.factors.find((entry) => entry.factor === factor)?.current} now`,
+        )
+      : ['           - no single factor']),
+  ];
+}
+
 function renderSummary(summary: DemoSummary, location: string): string {
   const { stats, incident } = summary;
   const decisions = renderTable(
@@ -38,11 +62,13 @@ function renderSummary(summary: DemoSummary, location: string): string {
     ...(summary.investigation.resample
       ? [`  resample the decision step 200 times at temperature 0: close_account ${formatProportion(summary.investigation.resample.hypothesis.estimate)}`]
       : []),
+    ...explainLines(summary),
     '',
     'Next:',
     `  retrial show ${incident.runId}`,
     `  retrial show ${incident.runId} --step ${incident.decisionStep ?? 0}     # exactly what the model saw and answered`,
     `  retrial replay ${incident.runId} --agent src/demo/support-agent.ts     # re-run the agent's code from the tape`,
+    `  retrial explain ${incident.runId} --agent src/demo/support-agent.ts    # why it works when you try it now`,
     '  retrial decisions --type account.action --value close',
     '  retrial verify',
   ].join('\n');

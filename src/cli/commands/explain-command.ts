@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto';
+import type { Command } from 'commander';
+import { describeStep, loadTape } from '../../inspect/index.ts';
+import { type ExplainResult, endpointFromEnvironment, explainRun, type ModelTarget } from '../../replay/index.ts';
+import { formatProportion } from '../../stats/index.ts';
+import { resolveStoreLocation } from '../../store/index.ts';
+import { type GlobalOptions, output, withStore } from '../command-context.ts';
+import { loadAgentModule } from '../load-agent-module.ts';
+import { parseIntegerOption } from '../parse-options.ts';
+import { loadSalt } from '../redaction-salt.ts';
+import { renderTable } from '../render-table.ts';
+
+interface ExplainCommandOptions extends GlobalOptions {
+  agent: string;
+  n: string;
+}
+
+const LABELS: Record<string, string> = {
+  recorded: 'everything as recorded',
+  model: 'model behind the alias: now',
+  prompt: 'prompt and config: now',
+  toolData: 'tool and retrieval data: now',
+  clock: 'clock: now',
+  current: 'everything now',
+};
+
+export function renderExplain(result: ExplainResult): string {
+  const factors = renderTable(
+    ['FACTOR', 'RECORDED', 'NOW', 'MOVED'],
+    result.factors.map((factor) => [factor.factor, factor.recorded.slice(0, 60), factor.current.slice(0, 60), factor.moved ? 'yes' : 'no']),
+  );
+  const counterfactuals = renderTable(
+    ['CONFIGURATION', `${result.recordedAnswer} AGAIN`, 'CHANGES THE OUTCOME'],
+    result.counterfactuals.map((entry) => [
+      LABELS[entry.configuration] ?? entry.configuration,
+      formatProportion(entry.estimate),
+      entry.configuration === 'recorded' ? '(baseline)' : entry.changesOutcome ? 'YES' : 'no',
+    ]),
+  );
+  const named = result.explainingFactors.length ? result.explainingFactors.join(' and ') : 'no single factor';
+  return [
+    `Why ${result.runId} does not reproduce now: the decision ${result.decision.type}=${result.decision.value} came from a model step that answered ${result.recordedAnswer}.`,
+    '',
+    factors,
+    '',
+    counterfactuals,
+    '',
+    `Explained by: ${named} (two-proportion test against everything-as-recorded, family-wise p < 0.05).`,
+    `Not captured by the tape, so not tested: ${result.notCaptured.join('; ')}.`,
+  ].join('\n');
+}
+
+export function registerExplainCommand(program: Command): void {
+  program
+    .command('explain')
+    .description('Why does it work when I try it now? Compare recorded vs now for model, prompt, tool data and clock, and switch one at a time')
+    .argument('<run>', 'run id')
+    .requiredOption('--agent <module>', 'file whose default export is the agent (defineAgent)')
+    .option('-n <count>', 'samples of the decision step per configuration', '600')
+    .action(async (runId: string, options: ExplainCommandOptions, command: Command) => {
+      const all = { ...command.optsWithGlobals(), ...options } as ExplainCommandOptions;
+      const agent = await loadAgentModule(all.agent);
+      const salt = await loadSalt(resolveStoreLocation(all.db));
+      await withStore(all, async (store) => {
+        const tape = await loadTape(store, runId);
+        const firstModel = tape.events.find((event) => event.kind === 'model');
+        const detail = firstModel ? describeStep(tape, firstModel.seq) : undefined;
+        const simulated = detail?.kind === 'model' && detail.wire.responseHeaders['x-simulator'] !== undefined;
+        // The simulator "now" is the demo world now: the alias has moved on.
+        const { startSimulatorServer, DEMO_NOW_ALIASES } = await import('../../demo/index.ts');
+        const simulator = simulated ? await startSimulatorServer({ port: 0, seed: randomBytes(8).toString('hex'), aliases: DEMO_NOW_ALIASES }) : undefined;
+        try {
+          const target: ModelTarget = { provider: detail?.kind === 'model' && detail.provider === 'anthropic-messages' ? 'anthropic' : 'openai', model: '' };
+          const endpoint = simulator ? { baseUrl: `${simulator.url}/v1`, apiKey: 'sim' } : endpointFromEnvironment(target);
+          const result = await explainRun({
+            store,
+            runId,
+            agent,
+            redactionSalt: salt,
+            endpoint,
+            repetitions: parseIntegerOption(all.n, '-n', { min: 10, max: 100_000 }),
+          });
+          output(all, result, renderExplain);
+        } finally {
+          await simulator?.close();
+        }
+      });
+    });
+}
