@@ -6,6 +6,7 @@ import { registerExplainCommand } from './commands/explain-command.ts';
 import { registerExportImportCommands } from './commands/export-import-commands.ts';
 import { registerForkCommand } from './commands/fork-command.ts';
 import { registerReplayCommand } from './commands/replay-command.ts';
+import { registerReportCommand } from './commands/report-command.ts';
 import { registerResampleCommand } from './commands/resample-command.ts';
 import { registerRunsCommand } from './commands/runs-command.ts';
 import { registerShowCommand } from './commands/show-command.ts';
@@ -29,6 +30,7 @@ export function createProgram(): Command {
   registerResampleCommand(program);
   registerForkCommand(program);
   registerExplainCommand(program);
+  registerReportCommand(program);
   registerExportImportCommands(program);
   registerSimCommand(program);
   return program;

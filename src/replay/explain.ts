@@ -54,6 +54,8 @@ export interface ExplainOptions {
   repetitions?: number;
   /** Fetch for the model endpoint (tests answer in-process). */
   fetch?: typeof fetch;
+  /** Store the result with the run (default true). */
+  save?: boolean;
 }
 
 const NOT_CAPTURED = [
@@ -211,7 +213,7 @@ export async function explainRun(options: ExplainOptions): Promise<ExplainResult
       moved: true,
     },
   ];
-  return {
+  const result: ExplainResult = {
     runId: options.runId,
     decision: { type: decision.type, value: decision.value, seq: decision.seq },
     recordedAnswer,
@@ -225,4 +227,15 @@ export async function explainRun(options: ExplainOptions): Promise<ExplainResult
       .map((result) => result.configuration),
     notCaptured: NOT_CAPTURED,
   };
+  if (options.save !== false) {
+    const createdAt = Date.now();
+    await options.store.saveRunAnalysis({
+      analysisId: `ex_${createdAt.toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`,
+      runId: options.runId,
+      kind: 'explain',
+      createdAt,
+      result,
+    });
+  }
+  return result;
 }

@@ -10,6 +10,8 @@ export { applyForkOverrides } from './fork-overrides.ts';
 export { diffJson } from './json-diff.ts';
 export type { ModelTarget } from './model-target.ts';
 export { endpointFromEnvironment, ModelTargetError, parseModelTarget } from './model-target.ts';
+export type { PostmortemOptions } from './postmortem-report.ts';
+export { renderPostmortemReport } from './postmortem-report.ts';
 export type { PriceTable } from './price-table.ts';
 export { costOf, DEFAULT_PRICE_TABLE } from './price-table.ts';
 export type { ReplayOptions, ReplayResult } from './replay-run.ts';

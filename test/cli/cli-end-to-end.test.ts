@@ -232,6 +232,27 @@ export default { ...agent, create(context) { const handle = agent.create(context
     expect(result.stdout).toMatch(/Not captured by the tape/);
   });
 
+  it('report writes the postmortem repro report with every section and the stored analyses', async () => {
+    const file = join(directory, 'incident.repro.md');
+    const result = await runCli(['report', demo.incident.runId, '--db', join(directory, 'replay.db'), '--agent', 'src/demo/support-agent.ts', '-o', file]);
+    expect(result.status).toBe(0);
+    const markdown = readFileSync(file, 'utf8');
+    for (const section of [
+      '## What happened',
+      '## What the model saw at step',
+      '## Exact reproduction',
+      'REPRODUCED',
+      '## Behaviour rate at step',
+      '## What moved since',
+      'Explained by: **model, toolData**',
+      '## Fidelity limits',
+      '## Rerun every figure',
+    ]) {
+      expect(markdown).toContain(section);
+    }
+    expect(markdown).toContain('**account.action = close**');
+  });
+
   it('gives a one-line error and a meaningful exit code for an unknown run and a broken --db', async () => {
     const unknown = await runCli(['show', 'run_does_not_exist', '--db', db]);
     expect(unknown.status).toBe(3);

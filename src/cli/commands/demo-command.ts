@@ -69,6 +69,7 @@ function renderSummary(summary: DemoSummary, location: string): string {
     `  retrial show ${incident.runId} --step ${incident.decisionStep ?? 0}     # exactly what the model saw and answered`,
     `  retrial replay ${incident.runId} --agent src/demo/support-agent.ts     # re-run the agent's code from the tape`,
     `  retrial explain ${incident.runId} --agent src/demo/support-agent.ts    # why it works when you try it now`,
+    `  retrial report ${incident.runId} --agent src/demo/support-agent.ts     # the repro report for the postmortem`,
     '  retrial decisions --type account.action --value close',
     '  retrial verify',
   ].join('\n');

@@ -1,0 +1,151 @@
+import { describeStep, loadTape } from '../inspect/index.ts';
+import { formatProportion } from '../stats/index.ts';
+import type { Store } from '../store/index.ts';
+import { type CanonicalPart, RetrialError, type TapeEvent } from '../tape/index.ts';
+import type { ExplainResult } from './explain.ts';
+import type { ReplayResult } from './replay-run.ts';
+import type { ResampleResult } from './resample.ts';
+
+export interface PostmortemOptions {
+  store: Store;
+  runId: string;
+  /** The agent module path, for the commands printed in the report. */
+  agentModule: string;
+  /** A replay result to include, when the caller ran one. */
+  replay?: ReplayResult;
+}
+
+const fence = (text: string) => `\`\`\`\n${text.replace(/```/g, '` ` `')}\n\`\`\``;
+
+function renderPart(part: CanonicalPart): string {
+  if (part.type === 'text') return part.text;
+  if (part.type === 'tool-call') return `→ tool call ${part.toolName} ${part.rawArguments ?? JSON.stringify(part.input)}`;
+  if (part.type === 'tool-result') return `← tool result ${typeof part.output === 'string' ? part.output : JSON.stringify(part.output)}`;
+  return JSON.stringify(part);
+}
+
+/**
+ * A Markdown repro report for a postmortem: what happened at which step and what the model saw,
+ * the exact reproduction, the behaviour rate with its interval, what moved since, what the tape
+ * cannot capture, and the command behind every figure. Uses the analyses stored with the run.
+ */
+export async function renderPostmortemReport(options: PostmortemOptions): Promise<string> {
+  const tape = await loadTape(options.store, options.runId);
+  const { header } = tape.run;
+  const decision = tape.events.find((event): event is Extract<TapeEvent, { kind: 'decision' }> => event.kind === 'decision');
+  const models = tape.events.filter((event) => event.kind === 'model');
+  const stepSeq = decision?.basedOnSeq ?? models.at(-1)?.seq;
+  if (stepSeq === undefined || stepSeq === null) throw new RetrialError({ code: 'USAGE', message: `Run ${options.runId} has no model step to report on.` });
+  const step = describeStep(tape, stepSeq);
+  if (step.kind !== 'model') throw new RetrialError({ code: 'USAGE', message: `Step ${stepSeq} is not a model step.` });
+  const resamples = await options.store.listRunAnalyses(options.runId, 'resample');
+  const explains = await options.store.listRunAnalyses(options.runId, 'explain');
+  const resample = resamples.filter((analysis) => (analysis.result as ResampleResult).step === stepSeq).at(-1)?.result as ResampleResult | undefined;
+  const explain = explains.at(-1)?.result as ExplainResult | undefined;
+  const run = `retrial`;
+  const agent = `--agent ${options.agentModule}`;
+  const lines: string[] = [];
+  lines.push(`# Repro report: ${options.runId}`, '');
+  lines.push(
+    `Generated ${new Date().toISOString()} by retrial from the run's tape (chain head \`${tape.run.headHash.slice(0, 16)}\`). Every figure names the command that reproduces it.`,
+    '',
+  );
+  lines.push('## What happened', '');
+  lines.push(
+    `- Agent \`${header.agent}\` at code version \`${header.codeVersion}\`; run clock ${header.recordedAt} (${header.timeZone}); ${
+      Object.entries(header.externalIds)
+        .map(([name, value]) => `${name} ${value}`)
+        .join(', ') || 'no external ids'
+    }.`,
+  );
+  if (decision)
+    lines.push(
+      `- Decision **${decision.type} = ${decision.value}** for ${decision.subject}${decision.amount === null ? '' : ` (${decision.amount} ${decision.currency ?? ''})`}, ${decision.reversible ? 'reversible' : '**irreversible**'}, at step ${decision.seq}, based on model step ${stepSeq}.`,
+    );
+  lines.push(
+    `- Model step ${stepSeq}: requested \`${step.model.requested}\`, served \`${step.model.served ?? 'unknown'}\` (system_fingerprint \`${step.systemFingerprint ?? '—'}\`); sampling ${
+      Object.entries(step.sampling)
+        .filter(([, value]) => value.source === 'sent')
+        .map(([name, value]) => `${name}=${JSON.stringify(value.value)}`)
+        .join(', ') || 'all defaults'
+    }.`,
+  );
+  lines.push(
+    `- Its answer: ${step.response ? step.response.content.map(renderPart).join('; ') : 'none'} (finish ${step.response?.finishReason.unified ?? '—'}).`,
+    '',
+  );
+  lines.push(`## What the model saw at step ${stepSeq}`, '', `\`${run} show ${options.runId} --step ${stepSeq}\``, '');
+  for (const [index, message] of step.messages.entries()) {
+    const text = message.content.map(renderPart).join('\n');
+    if (message.role === 'system' && text.length > 600)
+      lines.push(`<details><summary>[${index}] system (${text.length} characters)</summary>`, '', fence(text), '', '</details>', '');
+    else lines.push(`**[${index}] ${message.role}**`, '', fence(text), '');
+  }
+  lines.push('## Exact reproduction', '', `\`${run} replay ${options.runId} ${agent}\``, '');
+  if (options.replay)
+    lines.push(
+      options.replay.ok
+        ? `REPRODUCED: ${options.replay.served} recorded events served from the tape; the same calls, order, decisions and output. No tool ran.`
+        : `DIVERGED: ${options.replay.divergences.map((divergence) => `${divergence.code} at ${divergence.causalKey}`).join('; ')}.`,
+      '',
+    );
+  else lines.push('Not run for this report (pass `--agent` to include it).', '');
+  lines.push(
+    `## Behaviour rate at step ${stepSeq}`,
+    '',
+    `\`${run} resample ${options.runId} --step ${stepSeq} -n 200 --hypothesis ${resample?.hypothesis.class ?? '<answer>'}\``,
+    '',
+  );
+  if (resample) {
+    lines.push(
+      `Resampled ${resample.completed} times on ${resample.startedAt} with model \`${resample.model.sent}\` (served ${Object.keys(resample.model.served).join(', ') || '—'}), hypothesis fixed before sampling: **${resample.hypothesis.class}: ${formatProportion(resample.hypothesis.estimate)}**.`,
+      '',
+    );
+    lines.push('| answer | count | rate | 95% CI |', '|---|---:|---:|---|');
+    for (const entry of resample.distribution)
+      lines.push(
+        `| ${entry.class} | ${entry.count} | ${(entry.estimate.rate * 100).toFixed(1)}% | ${(entry.estimate.low * 100).toFixed(1)}-${(entry.estimate.high * 100).toFixed(1)}% |`,
+      );
+    lines.push('');
+  } else lines.push('No resample is stored with this run yet; run the command above.', '');
+  lines.push('## What moved since', '', `\`${run} explain ${options.runId} ${agent}\``, '');
+  if (explain) {
+    lines.push('| factor | recorded | now | moved |', '|---|---|---|---|');
+    for (const factor of explain.factors) lines.push(`| ${factor.factor} | ${factor.recorded} | ${factor.current} | ${factor.moved ? 'yes' : 'no'} |`);
+    lines.push('', `| configuration | ${explain.recordedAnswer} again | changes the outcome |`, '|---|---|---|');
+    for (const entry of explain.counterfactuals)
+      lines.push(
+        `| ${entry.configuration} | ${formatProportion(entry.estimate)} | ${entry.configuration === 'recorded' ? 'baseline' : entry.changesOutcome ? '**yes**' : 'no'} |`,
+      );
+    lines.push(
+      '',
+      `Explained by: **${explain.explainingFactors.join(', ') || 'no single factor'}** (two-proportion tests against everything-as-recorded, Bonferroni-corrected, family-wise p < 0.05).`,
+      '',
+    );
+  } else lines.push('No explanation is stored with this run yet; run the command above.', '');
+  lines.push('## Fidelity limits', '');
+  for (const limit of explain?.notCaptured ?? [
+    'provider-side batching and numerics',
+    'provider caches',
+    'third-party state behind tools',
+    'network calls outside rec.fetch',
+  ])
+    lines.push(`- Not captured: ${limit}.`);
+  lines.push('- Values redacted at record time (PII rules) reach replays as their redaction tokens.', '');
+  lines.push(
+    '## Rerun every figure',
+    '',
+    fence(
+      [
+        `${run} verify ${options.runId}`,
+        `${run} show ${options.runId} --step ${stepSeq}`,
+        `${run} replay ${options.runId} ${agent}`,
+        `${run} resample ${options.runId} --step ${stepSeq} -n 200`,
+        `${run} explain ${options.runId} ${agent}`,
+        `${run} export ${options.runId} -o ${options.runId}.tape.jsonl   # attach to the ticket`,
+      ].join('\n'),
+    ),
+    '',
+  );
+  return lines.join('\n');
+}
