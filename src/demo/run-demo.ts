@@ -100,7 +100,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         redactionSalt: options.redactionSalt,
         endpoint: { baseUrl: `${now.url}/v1`, apiKey: 'sim' },
         servicesNow: createDemoAccountsNow(),
-        repetitions: 1500,
+        repetitions: 2000,
       });
     } finally {
       await now.close();

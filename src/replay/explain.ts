@@ -24,7 +24,7 @@ export interface CounterfactualResult {
   runs: number;
   /** How often the decision step answers as recorded (e.g. calls close_account again). */
   estimate: ProportionEstimate;
-  /** True when the rate differs from the all-recorded configuration (two-proportion z-test, family-wise p < 0.05). */
+  /** True when the rate differs from the all-recorded configuration (two-proportion z-test at p < 0.001 each). */
   changesOutcome: boolean;
 }
 
@@ -50,7 +50,7 @@ export interface ExplainOptions {
   endpoint: { baseUrl: string; apiKey: string };
   /** The world the agent's read tools see now; undefined lets the agent module build its own. */
   servicesNow?: unknown;
-  /** Samples of the decision step per configuration (default 600: enough to tell 3.5% from 0.3% after the Bonferroni correction). */
+  /** Samples of the decision step per configuration (default 1,000: tells 3.5% from 0.3% at p < 0.001 in about 95 of 100 runs). */
   repetitions?: number;
   /** Fetch for the model endpoint (tests answer in-process). */
   fetch?: typeof fetch;
@@ -66,15 +66,16 @@ const NOT_CAPTURED = [
 ];
 
 /**
- * Two-proportion z-test at a family-wise 5%: five configurations are each compared with the
- * baseline, so each test runs at 1% (Bonferroni), or noise alone would name a factor one time in four.
+ * Two-proportion z-test, each at 0.1% (a family-wise 0.5% over the five comparisons with the
+ * shared baseline, Bonferroni). A postmortem that names a factor wrongly sends people after the
+ * wrong fix, so the bar is high; the sample sizes are chosen to clear it for real effects.
  */
-const Z_BONFERRONI_5_OF_5 = 2.5758293035489004;
+const Z_PER_TEST = 3.2905267314919255;
 function twoProportionsDiffer(a: ProportionEstimate, b: ProportionEstimate): boolean {
   const pooled = (a.successes + b.successes) / (a.trials + b.trials);
   const variance = pooled * (1 - pooled) * (1 / a.trials + 1 / b.trials);
   if (variance === 0) return a.rate !== b.rate;
-  return Math.abs(a.rate - b.rate) / Math.sqrt(variance) > Z_BONFERRONI_5_OF_5;
+  return Math.abs(a.rate - b.rate) / Math.sqrt(variance) > Z_PER_TEST;
 }
 
 function systemPromptOf(tape: LoadedTape, event: Extract<TapeEvent, { kind: 'model' }>): string {
@@ -120,7 +121,7 @@ export async function explainRun(options: ExplainOptions): Promise<ExplainResult
   // A scratch store: counterfactual runs never land in the user's store.
   const scratch = createMemoryStore();
   await importRun(scratch, await exportRun(options.store, options.runId));
-  const repetitions = options.repetitions ?? 600;
+  const repetitions = options.repetitions ?? 1000;
   let counter = 0;
   const runOnce = async (now: Set<ExplainFactor>) => {
     const child = `cf_${counter++}`;

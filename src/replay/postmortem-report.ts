@@ -119,7 +119,7 @@ export async function renderPostmortemReport(options: PostmortemOptions): Promis
       );
     lines.push(
       '',
-      `Explained by: **${explain.explainingFactors.join(', ') || 'no single factor'}** (two-proportion tests against everything-as-recorded, Bonferroni-corrected, family-wise p < 0.05).`,
+      `Explained by: **${explain.explainingFactors.join(', ') || 'no single factor'}** (two-proportion tests against everything-as-recorded, p < 0.001 each).`,
       '',
     );
   } else lines.push('No explanation is stored with this run yet; run the command above.', '');

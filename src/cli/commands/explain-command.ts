@@ -45,7 +45,7 @@ export function renderExplain(result: ExplainResult): string {
     '',
     counterfactuals,
     '',
-    `Explained by: ${named} (two-proportion test against everything-as-recorded, family-wise p < 0.05).`,
+    `Explained by: ${named} (two-proportion test against everything-as-recorded, p < 0.001 each).`,
     `Not captured by the tape, so not tested: ${result.notCaptured.join('; ')}.`,
   ].join('\n');
 }
@@ -56,7 +56,7 @@ export function registerExplainCommand(program: Command): void {
     .description('Why does it work when I try it now? Compare recorded vs now for model, prompt, tool data and clock, and switch one at a time')
     .argument('<run>', 'run id')
     .requiredOption('--agent <module>', 'file whose default export is the agent (defineAgent)')
-    .option('-n <count>', 'samples of the decision step per configuration', '600')
+    .option('-n <count>', 'samples of the decision step per configuration', '1000')
     .action(async (runId: string, options: ExplainCommandOptions, command: Command) => {
       const all = { ...command.optsWithGlobals(), ...options } as ExplainCommandOptions;
       const agent = await loadAgentModule(all.agent);
