@@ -17,4 +17,6 @@ export { costOf, DEFAULT_PRICE_TABLE } from './price-table.ts';
 export type { ReplayOptions, ReplayResult } from './replay-run.ts';
 export { replayRun, replayRuns } from './replay-run.ts';
 export type { ResampleClass, ResampleOptions, ResampleResult } from './resample.ts';
-export { EndpointError, resampleStep } from './resample.ts';
+export { resampleStep } from './resample.ts';
+export type { ModelEndpoint, ModelEndpointOptions } from './model-endpoint.ts';
+export { createModelEndpoint, EndpointError, endpointUrl, RETRYABLE_STATUSES } from './model-endpoint.ts';

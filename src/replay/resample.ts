@@ -1,20 +1,13 @@
 import { describeStep, loadTape } from '../inspect/index.ts';
-import { detectWireFormat, type WireFormat } from '../providers/index.ts';
+import { detectWireFormat } from '../providers/index.ts';
 import { originals } from '../record/index.ts';
 import { type ProportionEstimate, wilsonInterval } from '../stats/index.ts';
 import type { Store } from '../store/index.ts';
-import { type CanonicalModelResponse, RetrialError } from '../tape/index.ts';
+import { RetrialError } from '../tape/index.ts';
 import { classifyResponse } from './classify-response.ts';
+import { createModelEndpoint, EndpointError } from './model-endpoint.ts';
 import type { ModelTarget } from './model-target.ts';
 import { costOf, DEFAULT_PRICE_TABLE, type PriceTable } from './price-table.ts';
-
-/** The model endpoint did not answer; the partial result is kept. */
-export class EndpointError extends RetrialError {
-  constructor(message: string, cause?: unknown) {
-    super({ code: 'ENDPOINT', message, cause });
-    this.name = 'EndpointError';
-  }
-}
 
 export interface ResampleOptions {
   store: Store;
@@ -72,19 +65,6 @@ export interface ResampleResult {
   error: string | null;
 }
 
-const RETRYABLE = new Set([408, 429, 500, 502, 503, 504]);
-
-function endpointUrl(format: WireFormat, baseUrl: string): string {
-  const base = baseUrl.replace(/\/+$/, '');
-  return format.id === 'openai-chat' ? `${base}/chat/completions` : `${base.replace(/\/v1$/, '')}/v1/messages`;
-}
-
-function headersFor(format: WireFormat, apiKey: string): Record<string, string> {
-  return format.id === 'openai-chat'
-    ? { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` }
-    : { 'content-type': 'application/json', 'x-api-key': apiKey, 'anthropic-version': '2023-06-01' };
-}
-
 /**
  * Sends the exact request recorded at one step N times to a live model and reports how often
  * each answer comes back, with Wilson 95% intervals. Needs only the tape, not the agent's code.
@@ -105,9 +85,8 @@ export async function resampleStep(options: ResampleOptions): Promise<ResampleRe
   const modelSent = options.target?.model ?? detail.model.requested;
   const classifiedBy = options.classifyBy ?? 'tool chosen';
   const recordedClass = detail.response ? classifyResponse(detail.response, options.classifyBy ?? null) : '(no answer)';
-  const fetchImpl = options.fetch ?? globalThis.fetch;
-  const url = endpointUrl(format, options.baseUrl);
-  const headers = headersFor(format, options.apiKey);
+  const endpoint = createModelEndpoint({ format, baseUrl: options.baseUrl, apiKey: options.apiKey, fetch: options.fetch });
+  const { url } = endpoint;
 
   const counts = new Map<string, number>();
   const served = new Map<string, number>();
@@ -120,28 +99,6 @@ export async function resampleStep(options: ResampleOptions): Promise<ResampleRe
   const interval = options.ratePerSecond ? 1000 / options.ratePerSecond : 0;
   const startedWall = originals.dateNow();
 
-  const once = async (): Promise<CanonicalModelResponse> => {
-    for (let attempt = 0; ; attempt++) {
-      let response: Response;
-      let text: string;
-      try {
-        response = await fetchImpl(url, { method: 'POST', headers, body });
-        text = await response.text();
-      } catch (cause) {
-        // Connections drop (resets, timeouts); try again a few times before counting a failure.
-        if (attempt >= 2) throw cause;
-        await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
-        continue;
-      }
-      if (response.ok) {
-        const parsed = (response.headers.get('content-type') ?? '').includes('text/event-stream') ? format.assembleStream(text) : JSON.parse(text);
-        return format.convertToCanonicalResponse(parsed, modelSent);
-      }
-      if (!RETRYABLE.has(response.status) || attempt >= 3) throw new EndpointError(`${url} answered HTTP ${response.status}: ${text.slice(0, 200)}`);
-      await new Promise((resolve) => setTimeout(resolve, Number(response.headers.get('retry-after-ms')) || 100 * 2 ** attempt));
-    }
-  };
-
   const worker = async () => {
     while (next < options.n && error === null) {
       const index = next++;
@@ -150,7 +107,7 @@ export async function resampleStep(options: ResampleOptions): Promise<ResampleRe
         if (due > 0) await new Promise((resolve) => setTimeout(resolve, due));
       }
       try {
-        const answer = await once();
+        const answer = await endpoint.send(body, modelSent);
         consecutiveFailures = 0;
         const label = classifyResponse(answer, options.classifyBy ?? null);
         counts.set(label, (counts.get(label) ?? 0) + 1);
@@ -162,7 +119,7 @@ export async function resampleStep(options: ResampleOptions): Promise<ResampleRe
         failed++;
         consecutiveFailures++;
         // A dead endpoint fails every request; stop after a few in a row and keep what we have.
-        if (consecutiveFailures >= 3 && error === null) error = `${url} is not answering (${(cause as Error).message})`;
+        if (consecutiveFailures >= 3 && error === null) error = (cause as Error).message;
       }
       options.onProgress?.(completed + failed, options.n);
     }

@@ -34,6 +34,7 @@ export {
   type SimulatorToolChoice,
   type SimulatorToolName,
 } from './simulator-actions.ts';
+export { createSimulatorFetch } from './in-process-fetch.ts';
 export { SIMULATOR_NOTICE } from './simulator-http-result.ts';
 export { SimulatorRequestError } from './simulator-request.ts';
 export { type SimulatorServer, type SimulatorServerOptions, startSimulatorServer } from './simulator-server.ts';

@@ -1,0 +1,101 @@
+import type { WireFormat } from '../providers/index.ts';
+import { type CanonicalModelResponse, RetrialError } from '../tape/index.ts';
+
+/** The model endpoint did not answer; the partial result is kept. */
+export class EndpointError extends RetrialError {
+  /** The HTTP status of the last answer, or null when the connection itself failed. */
+  readonly status: number | null;
+  /** Whether trying later may succeed (rate limits, 5xx, dropped connections). */
+  readonly retryable: boolean;
+  constructor(message: string, options: { cause?: unknown; status?: number | null; retryable?: boolean } = {}) {
+    super({ code: 'ENDPOINT', message, cause: options.cause });
+    this.name = 'EndpointError';
+    this.status = options.status ?? null;
+    this.retryable = options.retryable ?? true;
+  }
+}
+
+/** Statuses worth retrying: timeouts, rate limits and server errors. */
+export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 409, 429, 500, 502, 503, 504]);
+
+export interface ModelEndpointOptions {
+  format: WireFormat;
+  /** OpenAI-compatible base URL ending in /v1, or the Anthropic base URL. */
+  baseUrl: string;
+  apiKey: string;
+  fetch?: typeof fetch;
+  /** Attempts after the first for retryable failures (default 3). */
+  retries?: number;
+  /** Backoff before retry `attempt` when the server names no delay (default 100 ms doubling). */
+  backoffMs?: (attempt: number) => number;
+}
+
+/** Sends request bodies of one wire format to one endpoint, with retries and backoff. */
+export interface ModelEndpoint {
+  readonly url: string;
+  /** Sends `body` (exact text) and returns the canonical answer; throws EndpointError. */
+  send(body: string, modelSent: string): Promise<CanonicalModelResponse>;
+}
+
+export function endpointUrl(format: WireFormat, baseUrl: string): string {
+  const base = baseUrl.replace(/\/+$/, '');
+  return format.id === 'openai-chat' ? `${base}/chat/completions` : `${base.replace(/\/v1$/, '')}/v1/messages`;
+}
+
+function headersFor(format: WireFormat, apiKey: string): Record<string, string> {
+  return format.id === 'openai-chat'
+    ? { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` }
+    : { 'content-type': 'application/json', 'x-api-key': apiKey, 'anthropic-version': '2023-06-01' };
+}
+
+/** Delay the server asked for (retry-after-ms, or retry-after in seconds), or null. */
+function serverDelayMs(headers: Headers): number | null {
+  const milliseconds = Number(headers.get('retry-after-ms'));
+  if (milliseconds > 0) return milliseconds;
+  const seconds = Number(headers.get('retry-after'));
+  return seconds > 0 ? seconds * 1000 : null;
+}
+
+/** "fetch failed: ECONNREFUSED": undici hides the reason in `cause`. */
+function describeFailure(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const reason = (error as { cause?: { code?: string; message?: string } })?.cause;
+  return reason ? `${message}: ${reason.code ?? reason.message}` : message;
+}
+
+export function createModelEndpoint(options: ModelEndpointOptions): ModelEndpoint {
+  const { format } = options;
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const url = endpointUrl(format, options.baseUrl);
+  const headers = headersFor(format, options.apiKey);
+  const retries = options.retries ?? 3;
+  const backoff = options.backoffMs ?? ((attempt: number) => 100 * 2 ** attempt);
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  return {
+    url,
+    async send(body, modelSent) {
+      for (let attempt = 0; ; attempt++) {
+        let response: Response;
+        let text: string;
+        try {
+          response = await fetchImpl(url, { method: 'POST', headers, body });
+          text = await response.text();
+        } catch (cause) {
+          // Connections drop (resets, timeouts); try again before counting a failure.
+          if (attempt >= retries) throw new EndpointError(`${url} is not answering (${describeFailure(cause)})`, { cause });
+          await pause(backoff(attempt));
+          continue;
+        }
+        if (response.ok) {
+          const parsed = (response.headers.get('content-type') ?? '').includes('text/event-stream') ? format.assembleStream(text) : JSON.parse(text);
+          return format.convertToCanonicalResponse(parsed, modelSent);
+        }
+        const retryable = RETRYABLE_STATUSES.has(response.status);
+        if (!retryable || attempt >= retries)
+          throw new EndpointError(`${url} answered HTTP ${response.status}: ${text.slice(0, 200)}`, { status: response.status, retryable });
+        await pause(serverDelayMs(response.headers) ?? backoff(attempt));
+      }
+    },
+  };
+}
