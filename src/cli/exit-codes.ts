@@ -28,10 +28,12 @@ export function exitCodeForError(error: unknown): ExitCode {
     case 'RUN_NOT_FOUND':
     case 'STEP_NOT_FOUND':
     case 'FILE_NOT_FOUND':
+    case 'NOT_FOUND':
       return ExitCode.notFound;
     case 'STORE':
       return ExitCode.store;
     case 'TAPE_FORMAT':
+    case 'POLICY':
       return ExitCode.badInput;
     case 'USAGE':
       return ExitCode.usage;

@@ -30,6 +30,54 @@ export interface LoadedTape {
   wireRequestText(wireBodyRef: string): string;
 }
 
+/**
+ * Fetches and decodes blobs for collectBlobClosure, through the process-wide text cache. `owner`
+ * names what the blobs belong to in the error about a damaged one.
+ */
+export function blobFetcher(store: Store, owner: string): (refs: string[]) => Promise<Map<string, unknown>> {
+  return async (refs) => {
+    const decoded = new Map<string, unknown>();
+    const missing: string[] = [];
+    for (const ref of refs) {
+      const text = cachedBlobText(ref);
+      if (text === undefined) missing.push(ref);
+      else decoded.set(ref, JSON.parse(text));
+    }
+    if (missing.length) {
+      for (const [hash, blob] of await store.getBlobs(missing)) {
+        const text = decodeBlobText(blob);
+        // Only text that hashes to its address is remembered: a damaged blob is never cached.
+        if (sha256Hex(text) !== hash)
+          throw new TapeFormatError({ message: `blob ${hash.slice(0, 12)}… of ${owner} is damaged; run \`retrial verify\` to see what else is` });
+        rememberBlobText(hash, text);
+        decoded.set(hash, JSON.parse(text));
+      }
+    }
+    return decoded;
+  };
+}
+
+/**
+ * The exact request texts of model events, by wire body ref, read for many runs at once (one
+ * blob query per level of the closure, however many runs). A ref the store lacks is left out.
+ */
+export async function readWireRequestTexts(store: Store, wireBodyRefs: readonly string[]): Promise<Map<string, string>> {
+  const { values } = await collectBlobClosure(wireBodyRefs, blobFetcher(store, 'a wire request'));
+  const blob = <T>(ref: string): T => {
+    if (!values.has(ref)) throw new TapeFormatError({ message: `blob ${ref.slice(0, 12)}… is not in the store; run \`retrial verify\`` });
+    return values.get(ref) as T;
+  };
+  const texts = new Map<string, string>();
+  for (const ref of wireBodyRefs) {
+    if (!values.has(ref) || texts.has(ref)) continue;
+    texts.set(
+      ref,
+      renderWireBody(blob<WireBody>(ref), (part) => blob<string>(part), (listRef) => resolveMessageList(listRef, blob)),
+    );
+  }
+  return texts;
+}
+
 /** Reads a run, validates each event, and prefetches every blob reachable from its events. */
 export async function loadTape(store: Store, runId: string): Promise<LoadedTape> {
   const run = await store.getRunOrThrow(runId);
@@ -52,28 +100,7 @@ export async function loadTape(store: Store, runId: string): Promise<LoadedTape>
   }
   const roots = events.flatMap(blobRefsOfEvent);
   if (run.ending?.output) roots.push(run.ending.output);
-  const { values } = await collectBlobClosure(roots, async (refs) => {
-    const decoded = new Map<string, unknown>();
-    const missing: string[] = [];
-    for (const ref of refs) {
-      const text = cachedBlobText(ref);
-      if (text === undefined) missing.push(ref);
-      else decoded.set(ref, JSON.parse(text));
-    }
-    if (missing.length) {
-      for (const [hash, blob] of await store.getBlobs(missing)) {
-        const text = decodeBlobText(blob);
-        // Only text that hashes to its address is remembered: a damaged blob is never cached.
-        if (sha256Hex(text) !== hash)
-          throw new TapeFormatError({
-            message: `blob ${hash.slice(0, 12)}… of run ${run.header.runId} is damaged; run \`retrial verify\` to see what else is`,
-          });
-        rememberBlobText(hash, text);
-        decoded.set(hash, JSON.parse(text));
-      }
-    }
-    return decoded;
-  });
+  const { values } = await collectBlobClosure(roots, blobFetcher(store, `run ${run.header.runId}`));
   const modelsServed = [...new Set(events.flatMap((event) => (event.kind === 'model' && event.response?.model.served ? [event.response.model.served] : [])))];
 
   const blob = <T>(ref: string): T => {

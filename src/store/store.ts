@@ -1,4 +1,5 @@
 import type { RunEnding, RunRecord, RunStatus, StoredBlob } from '../tape/index.ts';
+import type { CampaignStore } from './campaign-store.ts';
 
 /** One event row as stored: the canonical JSON exactly as hashed, plus indexed columns. */
 export interface StoredEvent {
@@ -152,6 +153,8 @@ export interface Store {
   /** Human-readable location (file path or redacted URL). */
   readonly location: string;
   readonly capabilities: StoreCapabilities;
+  /** Backfill campaigns, review, corrections and the audit log. */
+  readonly campaigns: CampaignStore;
 
   write(batch: WriteBatch): Promise<void>;
 

@@ -3,7 +3,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 /**
- * Dependencies point one way: tape <- store <- record <- backfill <- server/cli. Each part may
+ * Dependencies point one way: tape <- store <- record/replay <- backfill <- demo <- cli. Each part may
  * import only the parts listed here, and only through their index.ts, so a back-arrow or a reach
  * into another part's internals fails this test instead of creeping in.
  */
@@ -15,8 +15,9 @@ const ALLOWED: Record<string, string[]> = {
   inspect: ['tape', 'store', 'providers'],
   stats: [],
   replay: ['tape', 'store', 'providers', 'record', 'inspect', 'stats'],
-  demo: ['tape', 'store', 'record', 'providers', 'inspect', 'replay', 'stats'],
-  cli: ['tape', 'store', 'record', 'providers', 'inspect', 'replay', 'stats', 'demo'],
+  backfill: ['tape', 'store', 'providers', 'inspect', 'replay', 'stats'],
+  demo: ['tape', 'store', 'record', 'providers', 'inspect', 'replay', 'stats', 'backfill'],
+  cli: ['tape', 'store', 'record', 'providers', 'inspect', 'replay', 'stats', 'demo', 'backfill'],
 };
 
 const SRC = resolve('src');

@@ -1,4 +1,5 @@
 import type { RunRecord, StoredBlob } from '../../tape/index.ts';
+import type { CampaignStore } from '../campaign-store.ts';
 import { RunNotFoundError, StoreError } from '../errors.ts';
 import { collectRunBlobRefs } from '../run-blob-refs.ts';
 import { suggestRunIds } from '../run-id-suggestions.ts';
@@ -17,6 +18,7 @@ import type {
 } from '../store.ts';
 import { checkBundle } from '../write-batch-checks.ts';
 import { isWriterAliveOnThisHost } from '../writer-liveness.ts';
+import { createMemoryCampaignStore } from './memory-campaigns.ts';
 import { compareDecisions, compareText, matchesDecisionFilter, matchesRunFilter, page } from './memory-filters.ts';
 import { copyBlob, copyDecision, type MemoryRun, type MemoryTables } from './memory-run.ts';
 import { commitStaged, stageRunImport, stageWriteBatch } from './memory-write.ts';
@@ -34,6 +36,7 @@ class MemoryStore implements Store {
   readonly capabilities = { supportsSkipLocked: false, multiProcessWriters: false };
   private readonly tables: MemoryTables = { runs: new Map(), events: new Map(), blobs: new Map(), decisions: new Map() };
   private closed = false;
+  readonly campaigns: CampaignStore = createMemoryCampaignStore(this.tables.decisions, () => this.assertOpen());
 
   async write(batch: WriteBatch): Promise<void> {
     this.assertOpen();

@@ -121,6 +121,74 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       CREATE INDEX run_analyses_by_run ON run_analyses (run_id, kind, created_at);
     `,
   },
+  {
+    version: 3,
+    name: 'backfill campaigns, review, corrections and the audit log',
+    sql: `
+      CREATE TABLE campaigns (
+        campaign_id TEXT PRIMARY KEY,
+        created_at INTEGER NOT NULL,
+        plan_json TEXT NOT NULL
+      );
+      CREATE TABLE campaign_items (
+        campaign_id TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        chunk INTEGER NOT NULL,
+        arms TEXT NOT NULL,
+        item_json TEXT NOT NULL,
+        PRIMARY KEY (campaign_id, item_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX campaign_items_by_chunk ON campaign_items (campaign_id, chunk);
+      -- One result per (campaign, item, arm): the primary key is what makes a resumed run exactly-once.
+      CREATE TABLE campaign_results (
+        campaign_id TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        arm TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        result_json TEXT NOT NULL,
+        PRIMARY KEY (campaign_id, item_id, arm)
+      ) WITHOUT ROWID;
+      CREATE TABLE campaign_triage (
+        campaign_id TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        PRIMARY KEY (campaign_id, item_id)
+      ) WITHOUT ROWID;
+      CREATE TABLE review_verdicts (
+        verdict_id INTEGER PRIMARY KEY,
+        campaign_id TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        verdict TEXT NOT NULL,
+        reviewer TEXT NOT NULL,
+        note TEXT NOT NULL,
+        at INTEGER NOT NULL
+      );
+      CREATE INDEX review_verdicts_by_campaign ON review_verdicts (campaign_id, item_id);
+      CREATE TABLE corrections (
+        idempotency_key TEXT PRIMARY KEY,
+        campaign_id TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        last_error TEXT,
+        applied_at INTEGER,
+        correction_json TEXT NOT NULL
+      );
+      CREATE INDEX corrections_by_campaign ON corrections (campaign_id, item_id);
+      CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        campaign_id TEXT,
+        details_json TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+      );
+      CREATE INDEX audit_log_by_campaign ON audit_log (campaign_id, seq);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = SQLITE_MIGRATIONS.reduce((latest, migration) => Math.max(latest, migration.version), 0);

@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { RetrialError, type RunRecord, type StoredBlob } from '../../tape/index.ts';
+import type { CampaignStore } from '../campaign-store.ts';
 import { RunNotFoundError, StoreError } from '../errors.ts';
 import { suggestRunIds } from '../run-id-suggestions.ts';
 import type {
@@ -17,6 +18,7 @@ import type {
 } from '../store.ts';
 import { checkBundle } from '../write-batch-checks.ts';
 import { isWriterAliveOnThisHost } from '../writer-liveness.ts';
+import { createSqliteCampaignStore } from './sqlite-campaigns.ts';
 import { openSqliteDatabase, type SqliteDatabaseLike, type SqliteStatementLike, type StatementSource } from './sqlite-database.ts';
 import { settlePackChain } from './sqlite-packing.ts';
 import { countRuns, readBlobs, readBundle, readDecisions, readEvents, readRun, readRunSummaries, readStats } from './sqlite-reads.ts';
@@ -52,6 +54,7 @@ class SqliteBackedStore implements SqliteStore {
   private readonly statementSource: StatementSource = (sql) => this.statement(sql);
   private readonly writeTransaction;
   private readonly importTransaction;
+  readonly campaigns: CampaignStore;
 
   constructor(
     private readonly database: SqliteDatabaseLike,
@@ -60,6 +63,7 @@ class SqliteBackedStore implements SqliteStore {
   ) {
     this.writeTransaction = database.transaction((batch: WriteBatch) => applyWriteBatch(this.statementSource, batch));
     this.importTransaction = database.transaction((bundle: RunBundle) => applyRunImport(this.statementSource, bundle));
+    this.campaigns = createSqliteCampaignStore(database, this.statementSource, (action, body) => this.guard(action, body));
   }
 
   async write(batch: WriteBatch): Promise<void> {

@@ -1,0 +1,113 @@
+import { z } from 'zod';
+import { RetrialError } from '../tape/index.ts';
+
+/**
+ * The shapes a campaign keeps in the store. They are validated when read back, because the store
+ * is where data enters a later command (another version of retrial may have written it).
+ */
+
+export const modelTargetSchema = z.object({ provider: z.enum(['sim', 'openai', 'anthropic']), model: z.string().min(1) });
+
+/** Why a decision of the population was left out. Each is counted and named in plan and report. */
+export const EXCLUSION_REASONS = {
+  correction: 'a correction written by remediation, not a model decision',
+  'incomplete-tape': 'its run did not finish recording (status incomplete or failed), so its inputs may be partial',
+  'no-decision-step': 'the decision names no model step it was based on (basedOnSeq is null)',
+  'step-missing': 'the model step it names is not in the tape or has no recorded answer',
+  'unknown-wire-format': 'the model step was recorded in a wire format backfill cannot send',
+  'redacted-input': 'the request the model saw contains redacted PII, so its exact input cannot be sent again',
+  'unmapped-answer': "the recorded answer's tool does not map to one value of this decision type",
+} as const;
+export type ExclusionReason = keyof typeof EXCLUSION_REASONS;
+
+export const campaignPlanSchema = z.object({
+  formatVersion: z.literal(1),
+  decisionType: z.string(),
+  /** Window on the decisions' effective time, ms since epoch [since, until). */
+  window: z.object({ since: z.number(), until: z.number() }),
+  candidate: modelTargetSchema,
+  /** Incumbent provider; its model is each decision's served version unless `model` pins one. */
+  incumbent: z.object({ provider: z.enum(['sim', 'openai', 'anthropic']), model: z.string().nullable() }),
+  /** Tool chosen at the decision step -> decision value; anything else is `none`. */
+  mapping: z.record(z.string(), z.string()),
+  population: z.number().int(),
+  eligible: z.number().int(),
+  excluded: z.array(z.object({ reason: z.string(), description: z.string(), count: z.number().int(), examples: z.array(z.string()) })),
+  selected: z.number().int(),
+  sample: z.object({ size: z.number().int(), stratifyBy: z.string().nullable(), seed: z.string() }).nullable(),
+  noiseFloor: z.number().int(),
+  segmentBy: z.string(),
+  chunkSize: z.number().int().positive(),
+  chunks: z.number().int(),
+  estimate: z.object({
+    requests: z.number().int(),
+    inputTokens: z.number(),
+    outputTokens: z.number(),
+    costUsd: z.number().nullable(),
+    prices: z.string(),
+  }),
+  createdBy: z.string(),
+});
+export type CampaignPlan = z.infer<typeof campaignPlanSchema>;
+
+/** One selected decision, frozen at plan time: everything the executor needs besides the request text. */
+export const campaignItemSchema = z.object({
+  decisionId: z.string(),
+  runId: z.string(),
+  seq: z.number().int(),
+  agent: z.string(),
+  subject: z.string(),
+  /** The value shipped. */
+  value: z.string(),
+  amount: z.number().nullable(),
+  currency: z.string().nullable(),
+  reversible: z.boolean(),
+  effectiveAt: z.number(),
+  attributes: z.record(z.string(), z.string()),
+  stepSeq: z.number().int(),
+  format: z.string(),
+  url: z.string(),
+  modelRequested: z.string(),
+  modelServed: z.string().nullable(),
+  /** Wire body ref of the decision step: the exact request text. */
+  requestBody: z.string(),
+  usage: z.object({ input: z.number(), output: z.number() }),
+});
+export type CampaignItem = z.infer<typeof campaignItemSchema>;
+
+export const armResultSchema = z.union([
+  z.object({
+    value: z.string(),
+    tool: z.string(),
+    modelSent: z.string(),
+    modelServed: z.string().nullable(),
+    inputTokens: z.number(),
+    outputTokens: z.number(),
+  }),
+  /** The endpoint refused this request for good (4xx other than rate limits): counted, not retried. */
+  z.object({ error: z.string(), modelSent: z.string() }),
+]);
+export type ArmResult = z.infer<typeof armResultSchema>;
+
+/** The value of an answer that chose no mapped tool. */
+export const NO_DECISION = 'none';
+
+export class CampaignNotFoundError extends RetrialError {
+  constructor(campaignId: string, known: string[]) {
+    super({
+      code: 'NOT_FOUND',
+      message: `No campaign ${campaignId} in this store${known.length ? ` (known: ${known.slice(-5).join(', ')})` : ''}; \`retrial backfill plan\` creates one, \`retrial backfill list\` lists them.`,
+    });
+    this.name = 'CampaignNotFoundError';
+  }
+}
+
+/** Parses a stored payload, naming the campaign when it does not fit (written by another version). */
+export function parseStored<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  throw new RetrialError({
+    code: 'STORE',
+    message: `${what} in the store does not have the shape this retrial expects (${parsed.error.issues[0]?.message ?? 'invalid'}); it may have been written by another version.`,
+  });
+}

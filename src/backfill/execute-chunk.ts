@@ -1,0 +1,112 @@
+import { readWireRequestTexts } from '../inspect/index.ts';
+import { detectWireFormatFromText } from '../providers/index.ts';
+import { classifyResponse, type EndpointError, type ModelEndpoint } from '../replay/index.ts';
+import type { CampaignArm, CampaignResultRecord, Store } from '../store/index.ts';
+import { RetrialError } from '../tape/index.ts';
+import { type ArmResult, type CampaignItem, type CampaignPlan, NO_DECISION } from './campaign-types.ts';
+
+/** Where a chunk's requests go: one endpoint per arm and wire format, made by the caller. */
+export type EndpointFor = (arm: CampaignArm, format: string) => ModelEndpoint;
+
+/** A slot to send one request: resolves when concurrency and rate allow, returns its release. */
+export type RequestGate = () => Promise<() => void>;
+
+export interface ChunkWork {
+  itemId: string;
+  item: CampaignItem;
+  /** Arms still without a result. */
+  arms: CampaignArm[];
+}
+
+export interface ExecuteChunkOptions {
+  store: Store;
+  campaignId: string;
+  plan: CampaignPlan;
+  work: readonly ChunkWork[];
+  endpointFor: EndpointFor;
+  gate: RequestGate;
+  /** Wall clock for result timestamps. */
+  now: () => number;
+  /** Called when an arm fails in a way a later run may fix; the chunk then leaves it pending. */
+  onRetryableFailure?: (error: EndpointError) => void;
+  /** Called after each answered request. */
+  onAnswer?: () => void;
+}
+
+export interface ChunkOutcome {
+  /** Results this chunk wrote (results another executor wrote first are not counted). */
+  written: number;
+  /** Arms left pending because the endpoint failed in a retryable way. */
+  pending: number;
+}
+
+/** The model name an arm sends for an item: the candidate, or the incumbent as served at the time. */
+export function modelForArm(plan: CampaignPlan, arm: CampaignArm, item: CampaignItem): string {
+  if (arm === 'candidate') return plan.candidate.model;
+  return plan.incumbent.model ?? item.modelServed ?? item.modelRequested;
+}
+
+/** The request text with only the model swapped; everything else is byte for byte what was sent. */
+function withModel(text: string, model: string, recorded: string): string {
+  if (model === recorded) return text;
+  return JSON.stringify({ ...(JSON.parse(text) as Record<string, unknown>), model });
+}
+
+/**
+ * The executor's unit of work: re-decides one chunk of a campaign's decisions on their
+ * point-in-time inputs (the exact recorded request of each decision step) and writes one result per
+ * item and arm in one transaction. It knows nothing of where it runs: the local pool calls it, and
+ * a queue worker on another machine can call it with the same arguments.
+ */
+export async function executeChunk(options: ExecuteChunkOptions): Promise<ChunkOutcome> {
+  const { plan } = options;
+  const texts = await readWireRequestTexts(
+    options.store,
+    options.work.map((work) => work.item.requestBody),
+  );
+  const results: CampaignResultRecord[] = [];
+  let pending = 0;
+
+  const runArm = async (work: ChunkWork, arm: CampaignArm) => {
+    const { item } = work;
+    const model = modelForArm(plan, arm, item);
+    const recordedText = texts.get(item.requestBody);
+    let result: ArmResult;
+    if (recordedText === undefined || !detectWireFormatFromText(item.url, recordedText)) {
+      result = { error: 'the recorded request could not be read back from the store; run `retrial verify`', modelSent: model };
+    } else {
+      let release: (() => void) | undefined;
+      try {
+        release = await options.gate();
+        const answer = await options.endpointFor(arm, item.format).send(withModel(recordedText, model, item.modelRequested), model);
+        const tool = classifyResponse(answer, null);
+        result = {
+          value: plan.mapping[tool] ?? NO_DECISION,
+          tool,
+          modelSent: model,
+          modelServed: answer.model.served,
+          inputTokens: answer.usage.inputTokens ?? 0,
+          outputTokens: answer.usage.outputTokens ?? 0,
+        };
+        options.onAnswer?.();
+      } catch (error) {
+        const endpointError = RetrialError.isInstance(error) && error.code === 'ENDPOINT' ? (error as EndpointError) : null;
+        if (endpointError?.retryable) {
+          pending++;
+          options.onRetryableFailure?.(endpointError);
+          return;
+        }
+        // Refused for good (a 4xx, an answer that does not parse): one result that says so, so the
+        // decision is counted as failed instead of being retried forever.
+        result = { error: (error as Error).message, modelSent: model };
+      } finally {
+        release?.();
+      }
+    }
+    results.push({ campaignId: options.campaignId, itemId: work.itemId, arm, at: options.now(), result });
+  };
+
+  await Promise.all(options.work.flatMap((work) => work.arms.map((arm) => runArm(work, arm))));
+  const written = results.length ? await options.store.campaigns.putResults(results) : 0;
+  return { written, pending };
+}

@@ -1,0 +1,41 @@
+import type { CampaignArm, CampaignResultRecord, Store } from '../store/index.ts';
+import {
+  type ArmResult,
+  armResultSchema,
+  type CampaignItem,
+  CampaignNotFoundError,
+  type CampaignPlan,
+  campaignItemSchema,
+  campaignPlanSchema,
+  parseStored,
+} from './campaign-types.ts';
+
+export interface LoadedCampaign {
+  campaignId: string;
+  createdAt: number;
+  plan: CampaignPlan;
+  items: Array<{ itemId: string; chunk: number; arms: CampaignArm[]; item: CampaignItem }>;
+  results: Array<Omit<CampaignResultRecord, 'result'> & { result: ArmResult }>;
+}
+
+/** Reads a campaign with its items and results, validated; an unknown id names the known ones. */
+export async function loadCampaign(store: Store, campaignId: string): Promise<LoadedCampaign> {
+  const campaign = await store.campaigns.get(campaignId);
+  if (!campaign)
+    throw new CampaignNotFoundError(
+      campaignId,
+      (await store.campaigns.list()).map((known) => known.campaignId),
+    );
+  const plan = parseStored(campaignPlanSchema, campaign.plan, `The plan of campaign ${campaignId}`);
+  const items = (await store.campaigns.items(campaignId)).map((record) => ({
+    itemId: record.itemId,
+    chunk: record.chunk,
+    arms: record.arms,
+    item: parseStored(campaignItemSchema, record.item, `Item ${record.itemId} of campaign ${campaignId}`),
+  }));
+  const results = (await store.campaigns.results(campaignId)).map((record) => ({
+    ...record,
+    result: parseStored(armResultSchema, record.result, `A result of campaign ${campaignId}`),
+  }));
+  return { campaignId, createdAt: campaign.createdAt, plan, items, results };
+}

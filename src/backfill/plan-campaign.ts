@@ -1,0 +1,242 @@
+import { readWireRequestTexts } from '../inspect/index.ts';
+import { detectWireFormatFromText } from '../providers/index.ts';
+import { classifyResponse, costOf, DEFAULT_PRICE_TABLE, type ModelTarget, type PriceTable } from '../replay/index.ts';
+import type { CampaignItemRecord, DecisionRecord, Store } from '../store/index.ts';
+import { type ModelEvent, parseEvent, RetrialError, sha256Hex } from '../tape/index.ts';
+import { recordAudit } from './audit-log.ts';
+import { type CampaignItem, type CampaignPlan, EXCLUSION_REASONS, type ExclusionReason } from './campaign-types.ts';
+
+export interface PlanCampaignOptions {
+  store: Store;
+  decisionType: string;
+  /** Window on effective time, ms since epoch [since, until). */
+  since: number;
+  until: number;
+  candidate: ModelTarget;
+  /** Incumbent provider and optionally a pinned model; default the candidate's provider and each step's served version. */
+  incumbent?: { provider: ModelTarget['provider']; model: string | null };
+  /** Tool -> value; default inferred from the recorded answers of the eligible decisions. */
+  mapping?: Record<string, string>;
+  /** Re-decide a random sample of this size instead of every eligible decision. */
+  sample?: number;
+  /** Attribute (or `value`) whose strata the sample keeps in proportion. */
+  stratifyBy?: string | null;
+  /** How many selected decisions the incumbent re-decides to measure its own noise (default min(selected, 500)). */
+  noiseFloor?: number;
+  /** Attribute the report breaks flips down by (default `plan`). */
+  segmentBy?: string;
+  chunkSize?: number;
+  prices?: PriceTable;
+  pricesName?: string;
+  /** Seed of sample selection; default derived from the campaign id. */
+  seed?: string;
+  actor: string;
+  /** Wall clock, ms. */
+  now: number;
+}
+
+export interface PlannedCampaign {
+  campaignId: string;
+  plan: CampaignPlan;
+}
+
+interface Candidate {
+  decision: DecisionRecord;
+  step: ModelEvent;
+  tool: string;
+}
+
+/** Ids sort by creation time; the suffix keeps two plans in one millisecond apart. */
+function newCampaignId(now: number): string {
+  return `bf_${now.toString(36)}${sha256Hex(`${now}\n${Math.random()}`).slice(0, 6)}`;
+}
+
+/** Deterministic pseudo-random order: by sha256(seed, id). Sampling by it needs no RNG state. */
+function hashOrder<T>(values: readonly T[], seed: string, id: (value: T) => string): T[] {
+  const keyed = values.map((value) => ({ value, key: sha256Hex(`${seed}\n${id(value)}`) }));
+  return keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((entry) => entry.value);
+}
+
+/** Proportional allocation by largest remainder, then a hash-ordered draw within each stratum. */
+function stratifiedSample<T>(values: readonly T[], size: number, seed: string, id: (value: T) => string, stratum: (value: T) => string): T[] {
+  const strata = new Map<string, T[]>();
+  for (const value of values) strata.set(stratum(value), [...(strata.get(stratum(value)) ?? []), value]);
+  const shares = [...strata].map(([name, members]) => ({ name, members, exact: (size * members.length) / values.length }));
+  let left = size - shares.reduce((sum, share) => sum + Math.floor(share.exact), 0);
+  const takes = new Map(shares.map((share) => [share.name, Math.floor(share.exact)]));
+  for (const share of [...shares].sort((a, b) => b.exact - Math.floor(b.exact) - (a.exact - Math.floor(a.exact)) || a.name.localeCompare(b.name))) {
+    if (left <= 0) break;
+    takes.set(share.name, (takes.get(share.name) ?? 0) + 1);
+    left--;
+  }
+  return shares.flatMap((share) => hashOrder(share.members, seed, id).slice(0, takes.get(share.name) ?? 0));
+}
+
+/** Reads the model event a decision was based on, or why it cannot be used. */
+async function decisionStep(store: Store, decision: DecisionRecord, eventsOf: (runId: string) => Promise<Map<number, string>>) {
+  if (decision.supersedes !== null) return { excluded: 'correction' as const };
+  const run = await store.getRun(decision.runId);
+  if (!run || run.status !== 'complete') return { excluded: 'incomplete-tape' as const };
+  const events = await eventsOf(decision.runId);
+  const decisionJson = events.get(decision.seq);
+  const decisionEvent = decisionJson === undefined ? undefined : parseEvent(JSON.parse(decisionJson));
+  const basedOnSeq = decisionEvent?.ok && decisionEvent.event?.kind === 'decision' ? decisionEvent.event.basedOnSeq : null;
+  if (basedOnSeq === null) return { excluded: 'no-decision-step' as const };
+  const stepJson = events.get(basedOnSeq);
+  const parsed = stepJson === undefined ? undefined : parseEvent(JSON.parse(stepJson));
+  if (!parsed?.ok || parsed.event?.kind !== 'model' || parsed.event.response === null) return { excluded: 'step-missing' as const };
+  return { step: parsed.event };
+}
+
+/** The values a tool led to in the recorded answers; a tool that led to two values is ambiguous and left out. */
+function inferMapping(candidates: readonly Candidate[]): Record<string, string> {
+  const seen = new Map<string, Set<string>>();
+  for (const { tool, decision } of candidates) seen.set(tool, (seen.get(tool) ?? new Set()).add(decision.value));
+  return Object.fromEntries([...seen].filter(([, values]) => values.size === 1).map(([tool, values]) => [tool, [...values][0] as string]));
+}
+
+/**
+ * Selects the decisions of a type in a window, decides which can be re-decided on their
+ * point-in-time inputs (and names why the rest cannot), samples, estimates cost, and stores the
+ * campaign with its items in chunks. Nothing is sent to a model.
+ */
+export async function planCampaign(options: PlanCampaignOptions): Promise<PlannedCampaign> {
+  const { store } = options;
+  const campaignId = newCampaignId(options.now);
+  const seed = options.seed ?? campaignId;
+  const population = await store.listDecisions({ type: options.decisionType, since: options.since, until: options.until, includeSuperseded: true });
+  const excluded = new Map<ExclusionReason, string[]>();
+  const exclude = (reason: ExclusionReason, decisionId: string) => excluded.set(reason, [...(excluded.get(reason) ?? []), decisionId]);
+
+  const eventCache = new Map<string, Map<number, string>>();
+  const eventsOf = async (runId: string) => {
+    let events = eventCache.get(runId);
+    if (!events) {
+      events = new Map((await store.getEvents(runId)).map((row) => [row.seq, row.json]));
+      eventCache.clear();
+      eventCache.set(runId, events);
+    }
+    return events;
+  };
+
+  const candidates: Candidate[] = [];
+  for (const decision of population) {
+    const found = await decisionStep(store, decision, eventsOf);
+    if (found.excluded !== undefined) exclude(found.excluded, decision.decisionId);
+    else if (found.step?.response) candidates.push({ decision, step: found.step, tool: classifyResponse(found.step.response, null) });
+  }
+
+  const texts = await readWireRequestTexts(
+    store,
+    candidates.map((candidate) => candidate.step.wire.requestBody),
+  );
+  const mapping = options.mapping ?? inferMapping(candidates);
+  const eligible: CampaignItem[] = [];
+  for (const { decision, step, tool } of candidates) {
+    const text = texts.get(step.wire.requestBody);
+    if (text === undefined) exclude('step-missing', decision.decisionId);
+    else if (!detectWireFormatFromText(step.wire.url, text)) exclude('unknown-wire-format', decision.decisionId);
+    else if (text.includes('[redacted:')) exclude('redacted-input', decision.decisionId);
+    else if (mapping[tool] !== decision.value) exclude('unmapped-answer', decision.decisionId);
+    else
+      eligible.push({
+        decisionId: decision.decisionId,
+        runId: decision.runId,
+        seq: decision.seq,
+        agent: decision.agent,
+        subject: decision.subject,
+        value: decision.value,
+        amount: decision.amount,
+        currency: decision.currency,
+        reversible: decision.reversible,
+        effectiveAt: decision.effectiveAt,
+        attributes: decision.attributes,
+        stepSeq: step.seq,
+        format: step.provider,
+        url: step.wire.url,
+        modelRequested: step.request.model,
+        modelServed: step.response?.model.served ?? null,
+        requestBody: step.wire.requestBody,
+        usage: { input: step.response?.usage.inputTokens ?? 0, output: step.response?.usage.outputTokens ?? 0 },
+      });
+  }
+
+  const stratifyBy = options.stratifyBy ?? null;
+  const stratumOf = (item: CampaignItem) => (stratifyBy === 'value' ? item.value : (item.attributes[stratifyBy ?? ''] ?? '(none)'));
+  if (options.sample !== undefined && (!Number.isInteger(options.sample) || options.sample < 1))
+    throw new RetrialError({ code: 'USAGE', message: `--sample must be a whole number of decisions >= 1, got ${options.sample}.` });
+  const sampling = options.sample !== undefined && options.sample < eligible.length;
+  const selected = (
+    sampling
+      ? stratifyBy
+        ? stratifiedSample(eligible, options.sample as number, seed, (item) => item.decisionId, stratumOf)
+        : hashOrder(eligible, seed, (item) => item.decisionId).slice(0, options.sample)
+      : [...eligible]
+  ).sort((a, b) => a.effectiveAt - b.effectiveAt || a.decisionId.localeCompare(b.decisionId));
+  const noiseFloorSize = Math.min(selected.length, options.noiseFloor ?? 500);
+  const noiseFloorIds = new Set(
+    hashOrder(selected, `${seed}\nnoise-floor`, (item) => item.decisionId)
+      .slice(0, noiseFloorSize)
+      .map((item) => item.decisionId),
+  );
+
+  const chunkSize = options.chunkSize ?? 64;
+  const items: CampaignItemRecord[] = selected.map((item, index) => ({
+    campaignId,
+    itemId: item.decisionId,
+    chunk: Math.floor(index / chunkSize),
+    arms: noiseFloorIds.has(item.decisionId) ? ['candidate', 'incumbent'] : ['candidate'],
+    item,
+  }));
+
+  const prices = options.prices ?? DEFAULT_PRICE_TABLE;
+  const incumbent = options.incumbent ?? { provider: options.candidate.provider, model: null };
+  let inputTokens = 0;
+  let outputTokens = 0;
+  let costUsd: number | null = 0;
+  for (const record of items) {
+    const item = record.item as CampaignItem;
+    for (const arm of record.arms) {
+      inputTokens += item.usage.input;
+      outputTokens += item.usage.output;
+      const model = arm === 'candidate' ? options.candidate.model : (incumbent.model ?? item.modelServed ?? item.modelRequested);
+      const cost = costOf(prices, model, item.usage.input, item.usage.output);
+      costUsd = cost === null || costUsd === null ? null : costUsd + cost;
+    }
+  }
+
+  const plan: CampaignPlan = {
+    formatVersion: 1,
+    decisionType: options.decisionType,
+    window: { since: options.since, until: options.until },
+    candidate: options.candidate,
+    incumbent,
+    mapping,
+    population: population.length,
+    eligible: eligible.length,
+    excluded: [...excluded].map(([reason, ids]) => ({ reason, description: EXCLUSION_REASONS[reason], count: ids.length, examples: ids.slice(0, 3) })),
+    selected: selected.length,
+    sample: sampling ? { size: options.sample as number, stratifyBy, seed } : null,
+    noiseFloor: noiseFloorSize,
+    segmentBy: options.segmentBy ?? 'plan',
+    chunkSize,
+    chunks: Math.ceil(items.length / chunkSize),
+    estimate: {
+      requests: items.reduce((sum, item) => sum + item.arms.length, 0),
+      inputTokens,
+      outputTokens,
+      costUsd,
+      prices: options.pricesName ?? 'built-in',
+    },
+    createdBy: options.actor,
+  };
+  await store.campaigns.create({ campaignId, createdAt: options.now, plan }, items);
+  await recordAudit(store, {
+    at: options.now,
+    actor: options.actor,
+    action: 'campaign.created',
+    campaignId,
+    details: { decisionType: plan.decisionType, candidate: plan.candidate, population: plan.population, eligible: plan.eligible, selected: plan.selected },
+  });
+  return { campaignId, plan };
+}

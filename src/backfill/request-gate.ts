@@ -1,0 +1,55 @@
+import type { RequestGate } from './execute-chunk.ts';
+
+/**
+ * At most `concurrency` requests in flight and at most `ratePerSecond` started per second (a
+ * token bucket one second deep, so a resumed campaign does not burst past the provider's limit).
+ */
+export function createRequestGate({ concurrency, ratePerSecond }: { concurrency: number; ratePerSecond?: number | null }): RequestGate {
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError(`concurrency must be a whole number >= 1, got ${concurrency}`);
+  let inFlight = 0;
+  const waiting: Array<() => void> = [];
+  const interval = ratePerSecond ? 1000 / ratePerSecond : 0;
+  let nextStart = 0;
+
+  const release = () => {
+    inFlight--;
+    const next = waiting.shift();
+    if (next) {
+      inFlight++;
+      next();
+    }
+  };
+  const slot = () =>
+    new Promise<void>((resolve) => {
+      if (inFlight < concurrency) {
+        inFlight++;
+        resolve();
+      } else waiting.push(resolve);
+    });
+
+  return async () => {
+    await slot();
+    if (interval) {
+      const now = performance.now();
+      // Credit up to one second of idle time, no more.
+      nextStart = Math.max(nextStart, now - 1000 + interval);
+      const wait = nextStart - now;
+      nextStart += interval;
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      release();
+    };
+  };
+}
+
+/** Parses `50/s`, `3000/min` or a bare number (per second). */
+export function parseRate(text: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(?:\/\s*(s|sec|second|m|min|minute))?\s*$/i.exec(text);
+  if (!match || Number(match[1]) <= 0) throw new TypeError(`--rate "${text}" must look like 50/s or 3000/min`);
+  const per = (match[2] ?? 's').toLowerCase();
+  return per.startsWith('m') ? Number(match[1]) / 60 : Number(match[1]);
+}

@@ -1,0 +1,119 @@
+import type { DecisionRecord } from './store.ts';
+
+/**
+ * Rows of backfill campaigns. The store keeps them and enforces the invariants that need a
+ * transaction (one result per item and arm, one correction per idempotency key, an unbroken audit
+ * chain); src/backfill gives the JSON payloads their meaning and validates them on the way back.
+ */
+export interface CampaignRecord {
+  campaignId: string;
+  /** Wall clock, ms since epoch. */
+  createdAt: number;
+  /** The plan as created (selection, candidate, sample, noise floor, exclusions, estimate). */
+  plan: unknown;
+}
+
+/** One selected decision of a campaign. `chunk` is the unit of work an executor claims. */
+export interface CampaignItemRecord {
+  campaignId: string;
+  /** The decision id (`runId:seq`). */
+  itemId: string;
+  chunk: number;
+  /** Which arms run on this item: the candidate always, the incumbent for the noise-floor sample. */
+  arms: CampaignArm[];
+  /** The decision's point-in-time facts, frozen at plan time. */
+  item: unknown;
+}
+
+export type CampaignArm = 'candidate' | 'incumbent';
+
+/** The outcome of one arm on one item. The first one written wins; later writes are ignored. */
+export interface CampaignResultRecord {
+  campaignId: string;
+  itemId: string;
+  arm: CampaignArm;
+  /** Wall clock, ms since epoch. */
+  at: number;
+  result: unknown;
+}
+
+/** The action triage gave one item under the policy applied last. */
+export interface TriageRecord {
+  campaignId: string;
+  itemId: string;
+  action: string;
+  /** Name of the policy rule that matched. */
+  rule: string;
+}
+
+export interface ReviewVerdictRecord {
+  campaignId: string;
+  itemId: string;
+  verdict: 'incumbent-right' | 'candidate-right' | 'both-wrong' | 'unsure';
+  reviewer: string;
+  note: string;
+  at: number;
+}
+
+export type CorrectionStatus = 'pending' | 'applied' | 'failed';
+
+/** One correction of a remediation plan, keyed by its idempotency key. */
+export interface CorrectionRecord {
+  idempotencyKey: string;
+  campaignId: string;
+  itemId: string;
+  status: CorrectionStatus;
+  attempts: number;
+  lastError: string | null;
+  appliedAt: number | null;
+  correction: unknown;
+}
+
+/** An audit entry before the store gives it a place in the chain. */
+export interface AuditDraft {
+  at: number;
+  /** Who acted: a person's name, or `system`. */
+  actor: string;
+  /** e.g. `campaign.created`, `triage.applied`, `review.verdict`, `correction.applied`. */
+  action: string;
+  campaignId: string | null;
+  details: unknown;
+}
+
+/** An audit entry as stored: `hash` = sha256 of the canonical entry including `prevHash`. */
+export interface AuditRecord extends AuditDraft {
+  seq: number;
+  prevHash: string;
+  hash: string;
+}
+
+/** The campaign part of a store. Every write is atomic. */
+export interface CampaignStore {
+  /** Creates the campaign with all its items in one transaction. Throws when the id exists. */
+  create(campaign: CampaignRecord, items: readonly CampaignItemRecord[]): Promise<void>;
+  get(campaignId: string): Promise<CampaignRecord | undefined>;
+  list(): Promise<CampaignRecord[]>;
+  /** Items in chunk order, optionally of some chunks only. */
+  items(campaignId: string, chunks?: readonly number[]): Promise<CampaignItemRecord[]>;
+  /** Writes results; a (campaign, item, arm) that already has one keeps it. Returns how many were new. */
+  putResults(results: readonly CampaignResultRecord[]): Promise<number>;
+  results(campaignId: string): Promise<CampaignResultRecord[]>;
+  /** Replaces the campaign's triage with these assignments. */
+  replaceTriage(campaignId: string, assignments: readonly TriageRecord[]): Promise<void>;
+  triage(campaignId: string): Promise<TriageRecord[]>;
+  addVerdict(verdict: ReviewVerdictRecord): Promise<void>;
+  /** All verdicts, oldest first; the latest per item is the one in force. */
+  verdicts(campaignId: string): Promise<ReviewVerdictRecord[]>;
+  /** Adds corrections; a key that exists keeps its row. Returns how many were new. */
+  putCorrections(corrections: readonly CorrectionRecord[]): Promise<number>;
+  updateCorrection(idempotencyKey: string, update: Pick<CorrectionRecord, 'status' | 'attempts' | 'lastError' | 'appliedAt'>): Promise<void>;
+  corrections(campaignId: string): Promise<CorrectionRecord[]>;
+  /**
+   * Marks a correction applied and writes its superseding decision into the ledger, in one
+   * transaction: the original decision row is never touched.
+   */
+  recordApplied(idempotencyKey: string, appliedAt: number, attempts: number, superseding: DecisionRecord): Promise<void>;
+  /** Appends to the hash-chained audit log (seq and prevHash taken inside the transaction). */
+  appendAudit(entry: AuditDraft): Promise<AuditRecord>;
+  audit(filter?: { campaignId?: string }): Promise<AuditRecord[]>;
+}

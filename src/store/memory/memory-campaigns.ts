@@ -1,0 +1,136 @@
+import { AUDIT_GENESIS_HASH, auditEntryHash } from '../audit-chain.ts';
+import type {
+  AuditRecord,
+  CampaignItemRecord,
+  CampaignRecord,
+  CampaignResultRecord,
+  CampaignStore,
+  CorrectionRecord,
+  ReviewVerdictRecord,
+  TriageRecord,
+} from '../campaign-store.ts';
+import { StoreError } from '../errors.ts';
+import type { DecisionRecord } from '../store.ts';
+import { compareText } from './memory-filters.ts';
+
+/** The campaign tables in Maps; copies in and out like the rest of the memory store. */
+export function createMemoryCampaignStore(decisions: Map<string, DecisionRecord>, assertOpen: () => void): CampaignStore {
+  const campaigns = new Map<string, CampaignRecord>();
+  const items = new Map<string, CampaignItemRecord[]>();
+  const results = new Map<string, CampaignResultRecord>();
+  const triage = new Map<string, TriageRecord[]>();
+  const verdicts: ReviewVerdictRecord[] = [];
+  const corrections = new Map<string, CorrectionRecord>();
+  const audit: AuditRecord[] = [];
+  const copy = structuredClone;
+
+  const correctionOrThrow = (key: string) => {
+    const correction = corrections.get(key);
+    if (!correction) throw new StoreError({ message: `No correction has the idempotency key ${key}.` });
+    return correction;
+  };
+
+  return {
+    async create(campaign, campaignItems) {
+      assertOpen();
+      if (campaigns.has(campaign.campaignId)) throw new StoreError({ message: `Campaign ${campaign.campaignId} already exists.` });
+      campaigns.set(campaign.campaignId, copy(campaign));
+      items.set(
+        campaign.campaignId,
+        copy([...campaignItems]).sort((a, b) => a.chunk - b.chunk || compareText(a.itemId, b.itemId)),
+      );
+    },
+    async get(campaignId) {
+      assertOpen();
+      const campaign = campaigns.get(campaignId);
+      return campaign && copy(campaign);
+    },
+    async list() {
+      assertOpen();
+      return copy([...campaigns.values()].sort((a, b) => a.createdAt - b.createdAt || compareText(a.campaignId, b.campaignId)));
+    },
+    async items(campaignId, chunks) {
+      assertOpen();
+      const all = items.get(campaignId) ?? [];
+      if (chunks === undefined) return copy(all);
+      return copy(chunks.flatMap((chunk) => all.filter((item) => item.chunk === chunk)));
+    },
+    async putResults(newResults) {
+      assertOpen();
+      let added = 0;
+      for (const result of newResults) {
+        const key = `${result.campaignId}\n${result.itemId}\n${result.arm}`;
+        if (results.has(key)) continue;
+        results.set(key, copy(result));
+        added++;
+      }
+      return added;
+    },
+    async results(campaignId) {
+      assertOpen();
+      return copy(
+        [...results.values()].filter((result) => result.campaignId === campaignId).sort((a, b) => compareText(a.itemId, b.itemId) || compareText(a.arm, b.arm)),
+      );
+    },
+    async replaceTriage(campaignId, assignments) {
+      assertOpen();
+      triage.set(
+        campaignId,
+        copy([...assignments]).sort((a, b) => compareText(a.itemId, b.itemId)),
+      );
+    },
+    async triage(campaignId) {
+      assertOpen();
+      return copy(triage.get(campaignId) ?? []);
+    },
+    async addVerdict(verdict) {
+      assertOpen();
+      verdicts.push(copy(verdict));
+    },
+    async verdicts(campaignId) {
+      assertOpen();
+      return copy(verdicts.filter((verdict) => verdict.campaignId === campaignId));
+    },
+    async putCorrections(newCorrections) {
+      assertOpen();
+      let added = 0;
+      for (const correction of newCorrections) {
+        if (corrections.has(correction.idempotencyKey)) continue;
+        corrections.set(correction.idempotencyKey, copy(correction));
+        added++;
+      }
+      return added;
+    },
+    async updateCorrection(key, update) {
+      assertOpen();
+      const { status, attempts, lastError, appliedAt } = update;
+      Object.assign(correctionOrThrow(key), { status, attempts, lastError, appliedAt });
+    },
+    async corrections(campaignId) {
+      assertOpen();
+      return copy(
+        [...corrections.values()]
+          .filter((correction) => correction.campaignId === campaignId)
+          .sort((a, b) => compareText(a.itemId, b.itemId) || compareText(a.idempotencyKey, b.idempotencyKey)),
+      );
+    },
+    async recordApplied(key, appliedAt, attempts, superseding) {
+      assertOpen();
+      Object.assign(correctionOrThrow(key), { status: 'applied', attempts, lastError: null, appliedAt });
+      if (!decisions.has(superseding.decisionId)) decisions.set(superseding.decisionId, copy(superseding));
+    },
+    async appendAudit(entry) {
+      assertOpen();
+      const last = audit.at(-1);
+      const { at, actor, action, campaignId, details } = copy(entry);
+      const unsealed = { at, actor, action, campaignId, details: details ?? null, seq: (last?.seq ?? 0) + 1, prevHash: last?.hash ?? AUDIT_GENESIS_HASH };
+      const record: AuditRecord = { ...unsealed, hash: auditEntryHash(unsealed) };
+      audit.push(record);
+      return copy(record);
+    },
+    async audit(filter = {}) {
+      assertOpen();
+      return copy(filter.campaignId === undefined ? audit : audit.filter((entry) => entry.campaignId === filter.campaignId));
+    },
+  };
+}

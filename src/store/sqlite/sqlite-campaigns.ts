@@ -1,0 +1,266 @@
+import { AUDIT_GENESIS_HASH, auditEntryHash } from '../audit-chain.ts';
+import type {
+  AuditDraft,
+  AuditRecord,
+  CampaignArm,
+  CampaignItemRecord,
+  CampaignRecord,
+  CampaignResultRecord,
+  CampaignStore,
+  CorrectionRecord,
+  ReviewVerdictRecord,
+  TriageRecord,
+} from '../campaign-store.ts';
+import { StoreError } from '../errors.ts';
+import type { DecisionRecord } from '../store.ts';
+import type { SqliteDatabaseLike, StatementSource } from './sqlite-database.ts';
+import { DECISION_COLUMNS, decisionParameters } from './sqlite-rows.ts';
+
+/** How the SQLite store runs a body: its guard turns driver errors into StoreErrors. */
+export type SqliteGuard = <Result>(action: string, body: () => Result) => Result;
+
+interface ItemRow {
+  campaign_id: string;
+  item_id: string;
+  chunk: number;
+  arms: string;
+  item_json: string;
+}
+
+interface CorrectionRow {
+  idempotency_key: string;
+  campaign_id: string;
+  item_id: string;
+  status: CorrectionRecord['status'];
+  attempts: number;
+  last_error: string | null;
+  applied_at: number | null;
+  correction_json: string;
+}
+
+interface AuditRow {
+  seq: number;
+  at: number;
+  actor: string;
+  action: string;
+  campaign_id: string | null;
+  details_json: string;
+  prev_hash: string;
+  hash: string;
+}
+
+const itemFromRow = (row: ItemRow): CampaignItemRecord => ({
+  campaignId: row.campaign_id,
+  itemId: row.item_id,
+  chunk: row.chunk,
+  arms: JSON.parse(row.arms) as CampaignArm[],
+  item: JSON.parse(row.item_json),
+});
+
+const correctionFromRow = (row: CorrectionRow): CorrectionRecord => ({
+  idempotencyKey: row.idempotency_key,
+  campaignId: row.campaign_id,
+  itemId: row.item_id,
+  status: row.status,
+  attempts: row.attempts,
+  lastError: row.last_error,
+  appliedAt: row.applied_at,
+  correction: JSON.parse(row.correction_json),
+});
+
+const auditFromRow = (row: AuditRow): AuditRecord => ({
+  seq: row.seq,
+  at: row.at,
+  actor: row.actor,
+  action: row.action,
+  campaignId: row.campaign_id,
+  details: JSON.parse(row.details_json),
+  prevHash: row.prev_hash,
+  hash: row.hash,
+});
+
+export function createSqliteCampaignStore(database: SqliteDatabaseLike, statement: StatementSource, guard: SqliteGuard): CampaignStore {
+  const insertDecision = () =>
+    statement(
+      `INSERT OR IGNORE INTO decisions (${DECISION_COLUMNS}) VALUES (${DECISION_COLUMNS.split(',')
+        .map(() => '?')
+        .join(', ')})`,
+    );
+
+  const createTransaction = database.transaction((campaign: CampaignRecord, items: readonly CampaignItemRecord[]) => {
+    const exists = statement('SELECT 1 FROM campaigns WHERE campaign_id = ?').get(campaign.campaignId);
+    if (exists !== undefined) throw new StoreError({ message: `Campaign ${campaign.campaignId} already exists.` });
+    statement('INSERT INTO campaigns (campaign_id, created_at, plan_json) VALUES (?, ?, ?)').run(
+      campaign.campaignId,
+      campaign.createdAt,
+      JSON.stringify(campaign.plan),
+    );
+    const insert = statement('INSERT INTO campaign_items (campaign_id, item_id, chunk, arms, item_json) VALUES (?, ?, ?, ?, ?)');
+    for (const item of items) insert.run(campaign.campaignId, item.itemId, item.chunk, JSON.stringify(item.arms), JSON.stringify(item.item));
+  });
+
+  const putResultsTransaction = database.transaction((results: readonly CampaignResultRecord[]) => {
+    const insert = statement('INSERT OR IGNORE INTO campaign_results (campaign_id, item_id, arm, at, result_json) VALUES (?, ?, ?, ?, ?)');
+    let added = 0;
+    for (const result of results) added += insert.run(result.campaignId, result.itemId, result.arm, result.at, JSON.stringify(result.result)).changes;
+    return added;
+  });
+
+  const replaceTriageTransaction = database.transaction((campaignId: string, assignments: readonly TriageRecord[]) => {
+    statement('DELETE FROM campaign_triage WHERE campaign_id = ?').run(campaignId);
+    const insert = statement('INSERT INTO campaign_triage (campaign_id, item_id, action, rule) VALUES (?, ?, ?, ?)');
+    for (const assignment of assignments) insert.run(campaignId, assignment.itemId, assignment.action, assignment.rule);
+  });
+
+  const putCorrectionsTransaction = database.transaction((corrections: readonly CorrectionRecord[]) => {
+    const insert = statement(
+      'INSERT OR IGNORE INTO corrections (idempotency_key, campaign_id, item_id, status, attempts, last_error, applied_at, correction_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    let added = 0;
+    for (const correction of corrections)
+      added += insert.run(
+        correction.idempotencyKey,
+        correction.campaignId,
+        correction.itemId,
+        correction.status,
+        correction.attempts,
+        correction.lastError,
+        correction.appliedAt,
+        JSON.stringify(correction.correction),
+      ).changes;
+    return added;
+  });
+
+  const recordAppliedTransaction = database.transaction((key: string, appliedAt: number, attempts: number, superseding: DecisionRecord) => {
+    const changed = statement("UPDATE corrections SET status = 'applied', attempts = ?, last_error = NULL, applied_at = ? WHERE idempotency_key = ?").run(
+      attempts,
+      appliedAt,
+      key,
+    ).changes;
+    if (changed === 0) throw new StoreError({ message: `No correction has the idempotency key ${key}.` });
+    insertDecision().run(...decisionParameters(superseding));
+  });
+
+  const appendAuditTransaction = database.transaction((entry: AuditDraft): AuditRecord => {
+    const last = statement('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
+    const unsealed = { ...entry, details: entry.details ?? null, seq: (last?.seq ?? 0) + 1, prevHash: last?.hash ?? AUDIT_GENESIS_HASH };
+    const record: AuditRecord = { ...unsealed, hash: auditEntryHash(unsealed) };
+    statement('INSERT INTO audit_log (seq, at, actor, action, campaign_id, details_json, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
+      record.seq,
+      record.at,
+      record.actor,
+      record.action,
+      record.campaignId,
+      JSON.stringify(record.details),
+      record.prevHash,
+      record.hash,
+    );
+    return record;
+  });
+
+  return {
+    async create(campaign, items) {
+      guard('write to', () => createTransaction.immediate(campaign, items));
+    },
+    async get(campaignId) {
+      const row = guard('read', () => statement('SELECT campaign_id, created_at, plan_json FROM campaigns WHERE campaign_id = ?').get(campaignId)) as
+        | { campaign_id: string; created_at: number; plan_json: string }
+        | undefined;
+      return row && { campaignId: row.campaign_id, createdAt: row.created_at, plan: JSON.parse(row.plan_json) };
+    },
+    async list() {
+      const rows = guard('read', () => statement('SELECT campaign_id, created_at, plan_json FROM campaigns ORDER BY created_at, campaign_id').all()) as Array<{
+        campaign_id: string;
+        created_at: number;
+        plan_json: string;
+      }>;
+      return rows.map((row) => ({ campaignId: row.campaign_id, createdAt: row.created_at, plan: JSON.parse(row.plan_json) }));
+    },
+    async items(campaignId, chunks) {
+      const rows = guard('read', () =>
+        chunks === undefined
+          ? statement('SELECT * FROM campaign_items WHERE campaign_id = ? ORDER BY chunk, item_id').all(campaignId)
+          : chunks.flatMap((chunk) => statement('SELECT * FROM campaign_items WHERE campaign_id = ? AND chunk = ? ORDER BY item_id').all(campaignId, chunk)),
+      ) as ItemRow[];
+      return rows.map(itemFromRow);
+    },
+    async putResults(results) {
+      return guard('write to', () => putResultsTransaction.immediate(results));
+    },
+    async results(campaignId) {
+      const rows = guard('read', () =>
+        statement('SELECT campaign_id, item_id, arm, at, result_json FROM campaign_results WHERE campaign_id = ? ORDER BY item_id, arm').all(campaignId),
+      ) as Array<{ campaign_id: string; item_id: string; arm: CampaignArm; at: number; result_json: string }>;
+      return rows.map((row) => ({ campaignId: row.campaign_id, itemId: row.item_id, arm: row.arm, at: row.at, result: JSON.parse(row.result_json) }));
+    },
+    async replaceTriage(campaignId, assignments) {
+      guard('write to', () => replaceTriageTransaction.immediate(campaignId, assignments));
+    },
+    async triage(campaignId) {
+      const rows = guard('read', () =>
+        statement('SELECT campaign_id, item_id, action, rule FROM campaign_triage WHERE campaign_id = ? ORDER BY item_id').all(campaignId),
+      ) as Array<{ campaign_id: string; item_id: string; action: string; rule: string }>;
+      return rows.map((row) => ({ campaignId: row.campaign_id, itemId: row.item_id, action: row.action, rule: row.rule }));
+    },
+    async addVerdict(verdict) {
+      guard('write to', () =>
+        statement('INSERT INTO review_verdicts (campaign_id, item_id, verdict, reviewer, note, at) VALUES (?, ?, ?, ?, ?, ?)').run(
+          verdict.campaignId,
+          verdict.itemId,
+          verdict.verdict,
+          verdict.reviewer,
+          verdict.note,
+          verdict.at,
+        ),
+      );
+    },
+    async verdicts(campaignId) {
+      const rows = guard('read', () =>
+        statement('SELECT campaign_id, item_id, verdict, reviewer, note, at FROM review_verdicts WHERE campaign_id = ? ORDER BY verdict_id').all(campaignId),
+      ) as Array<{ campaign_id: string; item_id: string; verdict: ReviewVerdictRecord['verdict']; reviewer: string; note: string; at: number }>;
+      return rows.map((row) => ({
+        campaignId: row.campaign_id,
+        itemId: row.item_id,
+        verdict: row.verdict,
+        reviewer: row.reviewer,
+        note: row.note,
+        at: row.at,
+      }));
+    },
+    async putCorrections(corrections) {
+      return guard('write to', () => putCorrectionsTransaction.immediate(corrections));
+    },
+    async updateCorrection(key, update) {
+      const changed = guard('write to', () =>
+        statement('UPDATE corrections SET status = ?, attempts = ?, last_error = ?, applied_at = ? WHERE idempotency_key = ?').run(
+          update.status,
+          update.attempts,
+          update.lastError,
+          update.appliedAt,
+          key,
+        ),
+      ).changes;
+      if (changed === 0) throw new StoreError({ message: `No correction has the idempotency key ${key}.` });
+    },
+    async corrections(campaignId) {
+      const rows = guard('read', () =>
+        statement('SELECT * FROM corrections WHERE campaign_id = ? ORDER BY item_id, idempotency_key').all(campaignId),
+      ) as CorrectionRow[];
+      return rows.map(correctionFromRow);
+    },
+    async recordApplied(key, appliedAt, attempts, superseding) {
+      guard('write to', () => recordAppliedTransaction.immediate(key, appliedAt, attempts, superseding));
+    },
+    async appendAudit(entry) {
+      return guard('write to', () => appendAuditTransaction.immediate(entry));
+    },
+    async audit(filter = {}) {
+      const rows = guard('read', () =>
+        filter.campaignId === undefined
+          ? statement('SELECT * FROM audit_log ORDER BY seq').all()
+          : statement('SELECT * FROM audit_log WHERE campaign_id = ? ORDER BY seq').all(filter.campaignId),
+      ) as AuditRow[];
+      return rows.map(auditFromRow);
+    },
+  };
+}
