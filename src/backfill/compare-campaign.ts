@@ -57,8 +57,8 @@ function weekOf(at: number): string {
 }
 
 function addTo<K>(map: Map<K, { flips: number; n: number; noise: number; noiseN: number }>, key: K) {
-  let row = map.get(key);
-  if (!row) map.set(key, (row = { flips: 0, n: 0, noise: 0, noiseN: 0 }));
+  const row = map.get(key) ?? { flips: 0, n: 0, noise: 0, noiseN: 0 };
+  map.set(key, row);
   return row;
 }
 
@@ -108,7 +108,8 @@ export function compareCampaign(
     if (!entry) continue;
     const { item } = entry;
     values.add(item.value).add(value);
-    const row = (counts[item.value] ??= {});
+    counts[item.value] ??= {};
+    const row = counts[item.value] as Record<string, number>;
     row[value] = (row[value] ?? 0) + 1;
     const flipped = value !== item.value;
     const rerun = incumbent.get(itemId);
@@ -149,11 +150,14 @@ export function compareCampaign(
     if (flip.item.reversible) reversible++;
   }
 
-  const triage = extras.triage
-    ? extras.triage.reduce<Record<string, number>>((tally, record) => ({ ...tally, [record.action]: (tally[record.action] ?? 0) + 1 }), {})
-    : null;
+  const tally = (labels: readonly string[]) => {
+    const counted: Record<string, number> = {};
+    for (const label of labels) counted[label] = (counted[label] ?? 0) + 1;
+    return counted;
+  };
+  const triage = extras.triage ? tally(extras.triage.map((record) => record.action)) : null;
   const latest = [...latestVerdicts(extras.verdicts ?? []).values()];
-  const byVerdict = latest.reduce<Record<string, number>>((tally, verdict) => ({ ...tally, [verdict.verdict]: (tally[verdict.verdict] ?? 0) + 1 }), {});
+  const byVerdict = tally(latest.map((verdict) => verdict.verdict));
   const decided = latest.filter((verdict) => verdict.verdict !== 'unsure');
 
   return {

@@ -76,7 +76,7 @@ function stratifiedSample<T>(values: readonly T[], size: number, seed: string, i
 async function decisionStep(store: Store, decision: DecisionRecord, eventsOf: (runId: string) => Promise<Map<number, string>>) {
   if (decision.supersedes !== null) return { excluded: 'correction' as const };
   const run = await store.getRun(decision.runId);
-  if (!run || run.status !== 'complete') return { excluded: 'incomplete-tape' as const };
+  if (run?.status !== 'complete') return { excluded: 'incomplete-tape' as const };
   const events = await eventsOf(decision.runId);
   const decisionJson = events.get(decision.seq);
   const decisionEvent = decisionJson === undefined ? undefined : parseEvent(JSON.parse(decisionJson));
