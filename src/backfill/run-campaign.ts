@@ -73,6 +73,7 @@ export async function runCampaign(options: RunCampaignOptions): Promise<Campaign
   let consecutiveFailures = 0;
   let stoppedBecause: string | null = null;
   const report = () => options.onProgress?.({ done: alreadyDone + written, total, answered });
+  report();
 
   const chunkWorker = async () => {
     for (let chunk = queue.shift(); chunk !== undefined && stoppedBecause === null; chunk = queue.shift()) {

@@ -1,13 +1,17 @@
 import { Command, CommanderError } from 'commander';
 import { RetrialError } from '../tape/index.ts';
+import { registerAuditCommand } from './commands/audit-command.ts';
+import { registerBackfillCommand } from './commands/backfill-command.ts';
 import { registerDecisionsCommand } from './commands/decisions-command.ts';
 import { registerDemoCommand } from './commands/demo-command.ts';
 import { registerExplainCommand } from './commands/explain-command.ts';
 import { registerExportImportCommands } from './commands/export-import-commands.ts';
 import { registerForkCommand } from './commands/fork-command.ts';
+import { registerRemediateCommand } from './commands/remediate-command.ts';
 import { registerReplayCommand } from './commands/replay-command.ts';
 import { registerReportCommand } from './commands/report-command.ts';
 import { registerResampleCommand } from './commands/resample-command.ts';
+import { registerReviewCommand } from './commands/review-command.ts';
 import { registerRunsCommand } from './commands/runs-command.ts';
 import { registerShowCommand } from './commands/show-command.ts';
 import { registerSimCommand } from './commands/sim-command.ts';
@@ -31,6 +35,10 @@ export function createProgram(): Command {
   registerForkCommand(program);
   registerExplainCommand(program);
   registerReportCommand(program);
+  registerBackfillCommand(program);
+  registerReviewCommand(program);
+  registerRemediateCommand(program);
+  registerAuditCommand(program);
   registerExportImportCommands(program);
   registerSimCommand(program);
   return program;

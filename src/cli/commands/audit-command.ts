@@ -1,0 +1,45 @@
+import type { Command } from 'commander';
+import { verifyAuditChain } from '../../backfill/index.ts';
+import { type GlobalOptions, output, withStore } from '../command-context.ts';
+import { renderTable } from '../render-table.ts';
+
+export function registerAuditCommand(program: Command): void {
+  program
+    .command('audit')
+    .description('List the append-only audit log (campaigns, triage, verdicts, corrections); --verify checks its hash chain')
+    .option('--campaign <id>', 'only entries of this campaign')
+    .option('--verify', 'check the whole chain; exit 1 when an entry was changed, removed or inserted')
+    .action(async (options: { campaign?: string; verify?: boolean }, command: Command) => {
+      const all = command.optsWithGlobals() as GlobalOptions;
+      await withStore(all, async (store) => {
+        const entries = await store.campaigns.audit();
+        const problems = options.verify ? verifyAuditChain(entries) : [];
+        const shown = options.campaign ? entries.filter((entry) => entry.campaignId === options.campaign) : entries;
+        output(all, { entries: shown, verified: options.verify ? problems.length === 0 : null, problems }, () =>
+          [
+            shown.length
+              ? renderTable(
+                  ['SEQ', 'AT', 'ACTOR', 'ACTION', 'CAMPAIGN', 'DETAILS'],
+                  shown.map((entry) => [
+                    String(entry.seq),
+                    new Date(entry.at).toISOString().slice(0, 19),
+                    entry.actor,
+                    entry.action,
+                    entry.campaignId ?? '',
+                    JSON.stringify(entry.details).slice(0, 80),
+                  ]),
+                )
+              : 'The audit log is empty.',
+            options.verify
+              ? problems.length
+                ? `\nAUDIT CHAIN BROKEN:\n${problems.map((problem) => `  entry ${problem.seq}: ${problem.problem}`).join('\n')}`
+                : `\nAudit chain verified: ${entries.length} entries, each hash matches its entry and the one before.`
+              : '',
+          ]
+            .filter(Boolean)
+            .join('\n'),
+        );
+        if (problems.length) process.exitCode = 1;
+      });
+    });
+}

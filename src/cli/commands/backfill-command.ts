@@ -1,0 +1,281 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Command } from 'commander';
+import {
+  applyTriage,
+  backfillHeadline,
+  type CampaignPlan,
+  type CampaignRunSummary,
+  campaignEndpoints,
+  compareCampaign,
+  loadCampaign,
+  loadTriagePolicy,
+  type PlannedCampaign,
+  parseRate,
+  planCampaign,
+  renderBackfillReport,
+  runCampaign,
+  type TriageOutcome,
+} from '../../backfill/index.ts';
+import { DEFAULT_PRICE_TABLE, type PriceTable, parseModelTarget } from '../../replay/index.ts';
+import type { Store } from '../../store/index.ts';
+import { RetrialError } from '../../tape/index.ts';
+import { type GlobalOptions, output, withStore } from '../command-context.ts';
+import { UsageError } from '../exit-codes.ts';
+import { parseIntegerOption, parseTimeOption } from '../parse-options.ts';
+import { createProgress } from '../progress.ts';
+import { renderTable } from '../render-table.ts';
+
+/** Who is acting, for the audit log: --actor, else $USER. */
+export function actorOf(options: { actor?: string }): string {
+  return options.actor ?? process.env.RETRIAL_ACTOR ?? process.env.USER ?? 'unknown';
+}
+
+const date = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+function renderPlan({ campaignId, plan }: PlannedCampaign): string {
+  const excluded = plan.excluded.length
+    ? renderTable(
+        ['EXCLUDED', 'COUNT', 'WHY'],
+        plan.excluded.map((entry) => [entry.reason, String(entry.count), entry.description]),
+      )
+    : 'Excluded: none.';
+  return [
+    `Campaign ${campaignId}: ${plan.decisionType} decisions effective ${date(plan.window.since)} to ${date(plan.window.until)}, candidate ${plan.candidate.provider}:${plan.candidate.model}.`,
+    `Population ${plan.population}; eligible ${plan.eligible}; selected ${plan.selected}${plan.sample ? ` (sample of ${plan.sample.size}${plan.sample.stratifyBy ? ` stratified by ${plan.sample.stratifyBy}` : ''})` : ''}; the incumbent re-decides ${plan.noiseFloor} of them for the noise floor.`,
+    '',
+    excluded,
+    '',
+    `Answers map to values by tool: ${Object.entries(plan.mapping)
+      .map(([tool, value]) => `${tool} → ${value}`)
+      .join(', ')}.`,
+    `Estimate: ${plan.estimate.requests} requests, ${plan.estimate.inputTokens.toLocaleString('en-US')} input and ${plan.estimate.outputTokens.toLocaleString('en-US')} output tokens, ${plan.estimate.costUsd === null ? 'cost unknown (a model is missing from the price table; pass --prices)' : `$${plan.estimate.costUsd.toFixed(2)}`} (prices: ${plan.estimate.prices}).`,
+    '',
+    plan.selected ? `Next: retrial backfill run ${campaignId}` : 'Nothing to run: no decision in the window is eligible (see the reasons above).',
+  ].join('\n');
+}
+
+async function readPrices(path: string | undefined): Promise<{ prices: PriceTable; name: string }> {
+  if (!path) return { prices: DEFAULT_PRICE_TABLE, name: 'built-in' };
+  const { readFile } = await import('node:fs/promises');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new RetrialError({ code: 'TAPE_FORMAT', message: `--prices ${path} could not be read as JSON (${(error as Error).message}).` });
+  }
+  const valid =
+    typeof parsed === 'object' &&
+    parsed !== null &&
+    Object.values(parsed).every(
+      (entry) => typeof entry === 'object' && entry !== null && typeof entry.inputPerMillion === 'number' && typeof entry.outputPerMillion === 'number',
+    );
+  if (!valid)
+    throw new RetrialError({
+      code: 'TAPE_FORMAT',
+      message: `--prices ${path} must map model-name prefixes to { "inputPerMillion": n, "outputPerMillion": n } in USD.`,
+    });
+  return { prices: { ...DEFAULT_PRICE_TABLE, ...(parsed as PriceTable) }, name: path };
+}
+
+/** Runs a campaign with the simulator in this process for `sim:` targets, the environment's endpoints otherwise. */
+export async function runCampaignFromCli(
+  store: Store,
+  campaignId: string,
+  options: { concurrency?: number; rate?: number | null; json?: boolean; actor: string },
+): Promise<CampaignRunSummary> {
+  const { plan } = await loadCampaign(store, campaignId);
+  const usesSimulator = plan.candidate.provider === 'sim' || plan.incumbent.provider === 'sim';
+  const simulator = usesSimulator ? await import('../../demo/simulator/index.ts') : undefined;
+  const endpointFor = campaignEndpoints(plan, {
+    simulator: simulator && {
+      baseUrl: 'http://simulator.in-process/v1',
+      fetch: simulator.createSimulatorFetch(simulator.createSimulatedModel({ seed: randomBytes(8).toString('hex') })),
+    },
+  });
+  const progress = createProgress('Backfill', 'results', { json: options.json });
+  try {
+    return await runCampaign({
+      store,
+      campaignId,
+      endpointFor,
+      concurrency: options.concurrency,
+      ratePerSecond: options.rate,
+      actor: options.actor,
+      onProgress: ({ done, total }) => progress.update(done, total),
+    });
+  } finally {
+    progress.stop();
+  }
+}
+
+function renderRun(summary: CampaignRunSummary): string {
+  const rate = summary.written / Math.max(0.001, summary.durationMs / 1000);
+  const lines = [
+    `Campaign ${summary.campaignId}: ${summary.alreadyDone + summary.written} of ${summary.total} results in (${summary.written} new in this run, ${rate.toFixed(0)}/s; ${summary.alreadyDone} were already done).`,
+  ];
+  if (summary.pending)
+    lines.push(
+      `${summary.pending} still pending${summary.stoppedBecause ? `: stopped because ${summary.stoppedBecause}` : ''}. Rerun \`retrial backfill run ${summary.campaignId}\` to finish; nothing done is redone.`,
+    );
+  else lines.push(`Next: retrial backfill report ${summary.campaignId}`);
+  return lines.join('\n');
+}
+
+/** Writes the report next to the store unless told where, and returns the paths. */
+export async function writeBackfillReport(store: Store, campaignId: string, outPath?: string) {
+  const campaign = await loadCampaign(store, campaignId);
+  const comparison = compareCampaign(campaign, {
+    triage: await store.campaigns.triage(campaignId),
+    verdicts: await store.campaigns.verdicts(campaignId),
+  });
+  const markdownPath = outPath ?? join(store.location === ':memory:' ? '.retrial' : dirname(store.location), 'reports', `${campaignId}.md`);
+  const jsonPath = markdownPath.replace(/\.md$/, '') + '.json';
+  await mkdir(dirname(markdownPath), { recursive: true });
+  await writeFile(markdownPath, renderBackfillReport(comparison, { storeLocation: store.location }));
+  const { flips, ...rest } = comparison;
+  const json = { ...rest, flips: flips.map(({ item, ...flip }) => ({ ...flip, amount: item.amount, subject: item.subject, effectiveAt: item.effectiveAt })) };
+  await writeFile(jsonPath, `${JSON.stringify(json, null, 2)}\n`);
+  return { comparison, markdownPath, jsonPath, json };
+}
+
+export function registerBackfillCommand(program: Command): void {
+  const backfill = program
+    .command('backfill')
+    .description('Re-try shipped decisions through a new model on their point-in-time inputs: plan, run, report, triage');
+
+  backfill
+    .command('plan')
+    .description('Select the decisions of a type in a window, say which can be re-decided and why not, estimate cost, create a campaign')
+    .requiredOption('--type <decision-type>', 'decision type, e.g. refund.category')
+    .requiredOption('--candidate <provider:name>', 'the new model, e.g. sim:support-sim-2026-04-01 or openai:gpt-4o-mini')
+    .option('--since <when>', 'window start: 90d, 2w or an ISO date', '90d')
+    .option('--until <when>', 'window end (default now)')
+    .option('--incumbent <provider:name>', "the incumbent's provider, and a model to pin (default: the candidate's provider, each step's served version)")
+    .option('--sample <n>', 're-decide a random sample of n decisions instead of all')
+    .option('--stratify-by <attribute>', 'keep the sample proportional across this attribute (or `value`)')
+    .option('--noise-floor <n>', 'how many decisions the incumbent re-decides to measure its own noise', '500')
+    .option('--segment-by <attribute>', 'attribute the report breaks flips down by', 'plan')
+    .option('--prices <file.json>', 'price table: { "model-prefix": { "inputPerMillion": n, "outputPerMillion": n } }')
+    .option('--actor <name>', 'who is creating it, for the audit log (default $USER)')
+    .action(async (options: GlobalOptions & Record<string, string | undefined>, command: Command) => {
+      const all = command.optsWithGlobals() as GlobalOptions & Record<string, string | undefined>;
+      const now = Date.now();
+      const since = parseTimeOption(options.since, '--since', now) as number;
+      const until = parseTimeOption(options.until, '--until', now) ?? now;
+      if (since >= until) throw new UsageError(`--since (${new Date(since).toISOString()}) must be before --until (${new Date(until).toISOString()}).`);
+      const candidate = parseModelTarget(options.candidate as string);
+      const incumbent = options.incumbent ? parseModelTarget(options.incumbent) : undefined;
+      const { prices, name } = await readPrices(options.prices);
+      await withStore(all, async (store) => {
+        const planned = await planCampaign({
+          store,
+          decisionType: options.type as string,
+          since,
+          until,
+          candidate,
+          incumbent: incumbent && { provider: incumbent.provider, model: incumbent.model },
+          sample: parseIntegerOption(options.sample, '--sample', { min: 1 }),
+          stratifyBy: options.stratifyBy ?? null,
+          noiseFloor: parseIntegerOption(options.noiseFloor, '--noise-floor'),
+          segmentBy: options.segmentBy,
+          prices,
+          pricesName: name,
+          actor: actorOf({ actor: options.actor }),
+          now,
+        });
+        output(all, planned, renderPlan);
+      });
+    });
+
+  backfill
+    .command('run')
+    .description('Re-decide every selected decision with the candidate (and the noise-floor sample with the incumbent); resumable, never runs a tool')
+    .argument('<campaign>', 'campaign id from `retrial backfill plan`')
+    .option('--concurrency <n>', 'requests in flight', '16')
+    .option('--rate <n/s>', 'at most this many requests per second, e.g. 50/s or 3000/min')
+    .option('--actor <name>', 'who is running it, for the audit log (default $USER)')
+    .action(async (campaignId: string, options: Record<string, string | undefined>, command: Command) => {
+      const all = command.optsWithGlobals() as GlobalOptions;
+      const concurrency = parseIntegerOption(options.concurrency, '--concurrency', { min: 1, max: 1024 });
+      let rate: number | null = null;
+      try {
+        rate = options.rate ? parseRate(options.rate) : null;
+      } catch (error) {
+        throw new UsageError((error as Error).message);
+      }
+      await withStore(all, async (store) => {
+        const summary = await runCampaignFromCli(store, campaignId, { concurrency, rate, json: all.json, actor: actorOf(options) });
+        output(all, summary, renderRun);
+        if (summary.pending) process.exitCode = 6;
+      });
+    });
+
+  backfill
+    .command('report')
+    .description('Flip matrix, flip rate against the noise floor, breakdowns, money at stake, triage and review; writes Markdown and JSON')
+    .argument('<campaign>', 'campaign id')
+    .option('-o, --out <file.md>', 'where to write the Markdown report (JSON goes next to it); default .retrial/reports/<campaign>.md')
+    .action(async (campaignId: string, options: { out?: string }, command: Command) => {
+      const all = command.optsWithGlobals() as GlobalOptions;
+      await withStore(all, async (store) => {
+        const { comparison, markdownPath, jsonPath, json } = await writeBackfillReport(store, campaignId, options.out);
+        output(all, { ...json, markdownPath, jsonPath }, () =>
+          [`Backfill ${campaignId}: ${comparison.plan.decisionType} through ${comparison.plan.candidate.model}`, ...backfillHeadline(comparison).map((line) => `  ${line}`), '', `Report: ${markdownPath} (and ${jsonPath})`].join('\n'),
+        );
+      });
+    });
+
+  backfill
+    .command('triage')
+    .description("Give every flip an action (none, annotate, review, correct, notify, disclose) under a policy file; rerunning replaces the campaign's triage")
+    .argument('<campaign>', 'campaign id')
+    .requiredOption('--policy <file>', 'YAML or JSON policy (see examples/triage-policy.yaml)')
+    .option('--actor <name>', 'who is applying it, for the audit log (default $USER)')
+    .action(async (campaignId: string, options: { policy: string; actor?: string }, command: Command) => {
+      const all = command.optsWithGlobals() as GlobalOptions;
+      const policy = await loadTriagePolicy(options.policy);
+      await withStore(all, async (store) => {
+        const outcome = await applyTriage({ store, campaignId, policy, actor: actorOf(options), now: Date.now() });
+        output(all, outcome, (result: TriageOutcome) =>
+          [
+            `Triaged ${result.flips} flips of ${campaignId} under ${options.policy} (digest ${result.policyDigest.slice(0, 12)}).`,
+            '',
+            renderTable(
+              ['ACTION', 'FLIPS'],
+              Object.entries(result.byAction).map(([action, count]) => [action, String(count)]),
+            ),
+            '',
+            renderTable(
+              ['RULE', 'FLIPS'],
+              Object.entries(result.byRule).map(([rule, count]) => [rule, String(count)]),
+            ),
+            '',
+            `Next: retrial review ${campaignId}`,
+          ].join('\n'),
+        );
+      });
+    });
+
+  backfill
+    .command('list')
+    .description('List the campaigns in the store')
+    .action(async (_options: unknown, command: Command) => {
+      const all = command.optsWithGlobals() as GlobalOptions;
+      await withStore(all, async (store) => {
+        const campaigns = await store.campaigns.list();
+        output(
+          all,
+          campaigns.map((campaign) => ({ campaignId: campaign.campaignId, createdAt: new Date(campaign.createdAt).toISOString(), plan: campaign.plan as CampaignPlan })),
+          (rows) =>
+            rows.length
+              ? renderTable(
+                  ['CAMPAIGN', 'CREATED', 'TYPE', 'CANDIDATE', 'SELECTED'],
+                  rows.map((row) => [row.campaignId, row.createdAt.slice(0, 16), row.plan.decisionType, row.plan.candidate.model, String(row.plan.selected)]),
+                )
+              : 'No campaigns yet: `retrial backfill plan --type <decision-type> --candidate <provider:name>` creates one.',
+        );
+      });
+    });
+}
