@@ -1,7 +1,8 @@
 import { formatDifference, formatProportion } from '../stats/index.ts';
 import type { CampaignComparison } from './compare-campaign.ts';
 
-const money = (amount: number, currency: string | null) => `${currency === 'USD' || currency === null ? '$' : `${currency} `}${amount.toFixed(2)}`;
+const money = (amount: number, currency: string | null) =>
+  `${currency === 'USD' || currency === null ? '$' : `${currency} `}${amount.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 const date = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /** The few lines people act on: flips, the noise floor, the adjusted rate, money and actions. */

@@ -24,3 +24,5 @@ export type { CampaignRunSummary, RunCampaignOptions, RunProgress } from './run-
 export { runCampaign } from './run-campaign.ts';
 export type { FlipFacts, TriageAction, TriagePolicy } from './triage-policy.ts';
 export { loadTriagePolicy, parseTriagePolicy, TRIAGE_ACTIONS, TriagePolicyError, triageFlip } from './triage-policy.ts';
+export type { WrittenCampaignReport } from './write-campaign-report.ts';
+export { defaultReportPath, writeCampaignReport } from './write-campaign-report.ts';

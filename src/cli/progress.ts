@@ -27,7 +27,11 @@ export function createProgress(label: string, unit: string, { json = false }: { 
     };
   }
   const bar = new cliProgress.SingleBar(
-    { format: `${label.padEnd(10)} {bar} {percentage}% | {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted}`, hideCursor: true, stream: process.stderr },
+    {
+      format: `${label.padEnd(10)} {bar} {percentage}% | {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted}`,
+      hideCursor: true,
+      stream: process.stderr,
+    },
     cliProgress.Presets.shades_classic,
   );
   let barStarted = false;

@@ -1,9 +1,19 @@
+import { fileURLToPath } from 'node:url';
+import {
+  applyTriage,
+  type CampaignComparison,
+  campaignEndpoints,
+  loadTriagePolicy,
+  planCampaign,
+  runCampaign,
+  writeCampaignReport,
+} from '../backfill/index.ts';
 import { originals } from '../record/index.ts';
 import { type ExplainResult, explainRun, type ReplayResult, type ResampleResult, replayRun, resampleStep } from '../replay/index.ts';
 import type { Store, StoreStats } from '../store/index.ts';
 import { createDemoAccountsNow, DEMO_NOW_ALIASES } from './demo-now.ts';
 import { recordDemoHistory } from './record-demo-history.ts';
-import { startSimulatorServer } from './simulator/index.ts';
+import { CANDIDATE_VERSION_ID, createSimulatedModel, createSimulatorFetch, startSimulatorServer } from './simulator/index.ts';
 import supportAgent from './support-agent.ts';
 
 export interface DemoOptions {
@@ -39,7 +49,67 @@ export interface DemoSummary {
     /** Why it "works now": recorded vs now, one factor switched at a time. */
     explain: ExplainResult;
   };
+  /** The 90 days of refund decisions re-tried through the candidate model. */
+  backfill: DemoBackfill;
   elapsedMs: number;
+}
+
+export interface DemoBackfill {
+  campaignId: string;
+  comparison: Omit<CampaignComparison, 'flips' | 'plan'> & {
+    plan: Pick<CampaignComparison['plan'], 'population' | 'eligible' | 'selected' | 'excluded' | 'candidate'>;
+  };
+  triage: Record<string, number>;
+  reportPath: string;
+  durationMs: number;
+}
+
+/** The triage policy the demo applies: the example shipped with retrial. */
+export const DEMO_TRIAGE_POLICY = fileURLToPath(new URL('../../examples/triage-policy.yaml', import.meta.url));
+
+/**
+ * The backfill the demo ends with: every refund decision of the window re-decided by the candidate
+ * version on its recorded inputs, the incumbent re-run on 500 of them for its noise floor, triaged
+ * under the example policy, and reported next to the store.
+ */
+async function backfillRefunds(store: Store, window: { startAt: number; endAt: number }): Promise<DemoBackfill> {
+  const started = performance.now();
+  const planned = await planCampaign({
+    store,
+    decisionType: 'refund.category',
+    since: window.startAt,
+    until: window.endAt + 1,
+    candidate: { provider: 'sim', model: CANDIDATE_VERSION_ID },
+    actor: 'retrial-demo',
+    now: originals.dateNow(),
+  });
+  const model = createSimulatedModel({ seed: originals.randomBytes(8).toString('hex') });
+  await runCampaign({
+    store,
+    campaignId: planned.campaignId,
+    endpointFor: campaignEndpoints(planned.plan, { simulator: { baseUrl: 'http://simulator.in-process/v1', fetch: createSimulatorFetch(model) } }),
+    concurrency: 16,
+    actor: 'retrial-demo',
+  });
+  const triage = await applyTriage({
+    store,
+    campaignId: planned.campaignId,
+    policy: await loadTriagePolicy(DEMO_TRIAGE_POLICY),
+    actor: 'retrial-demo',
+    now: originals.dateNow(),
+  });
+  const report = await writeCampaignReport(store, planned.campaignId);
+  const { flips: _flips, plan, ...comparison } = report.comparison;
+  return {
+    campaignId: planned.campaignId,
+    comparison: {
+      ...comparison,
+      plan: { population: plan.population, eligible: plan.eligible, selected: plan.selected, excluded: plan.excluded, candidate: plan.candidate },
+    },
+    triage: triage.byAction,
+    reportPath: report.markdownPath,
+    durationMs: performance.now() - started,
+  };
 }
 
 /**
@@ -105,6 +175,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     } finally {
       await now.close();
     }
+    const backfill = await backfillRefunds(options.store, history.world);
     return {
       runs: history.runIds.length,
       failedRuns: history.failedRuns,
@@ -118,6 +189,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       },
       stats: await options.store.stats(),
       investigation: { replay, resample, explain },
+      backfill,
       elapsedMs: performance.now() - started,
     };
   } finally {

@@ -72,7 +72,11 @@ export async function readWireRequestTexts(store: Store, wireBodyRefs: readonly 
     if (!values.has(ref) || texts.has(ref)) continue;
     texts.set(
       ref,
-      renderWireBody(blob<WireBody>(ref), (part) => blob<string>(part), (listRef) => resolveMessageList(listRef, blob)),
+      renderWireBody(
+        blob<WireBody>(ref),
+        (part) => blob<string>(part),
+        (listRef) => resolveMessageList(listRef, blob),
+      ),
     );
   }
   return texts;

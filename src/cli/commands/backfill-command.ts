@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import {
   applyTriage,
@@ -8,15 +6,14 @@ import {
   type CampaignPlan,
   type CampaignRunSummary,
   campaignEndpoints,
-  compareCampaign,
   loadCampaign,
   loadTriagePolicy,
   type PlannedCampaign,
   parseRate,
   planCampaign,
-  renderBackfillReport,
   runCampaign,
   type TriageOutcome,
+  writeCampaignReport,
 } from '../../backfill/index.ts';
 import { DEFAULT_PRICE_TABLE, type PriceTable, parseModelTarget } from '../../replay/index.ts';
 import type { Store } from '../../store/index.ts';
@@ -123,23 +120,6 @@ function renderRun(summary: CampaignRunSummary): string {
   return lines.join('\n');
 }
 
-/** Writes the report next to the store unless told where, and returns the paths. */
-export async function writeBackfillReport(store: Store, campaignId: string, outPath?: string) {
-  const campaign = await loadCampaign(store, campaignId);
-  const comparison = compareCampaign(campaign, {
-    triage: await store.campaigns.triage(campaignId),
-    verdicts: await store.campaigns.verdicts(campaignId),
-  });
-  const markdownPath = outPath ?? join(store.location === ':memory:' ? '.retrial' : dirname(store.location), 'reports', `${campaignId}.md`);
-  const jsonPath = markdownPath.replace(/\.md$/, '') + '.json';
-  await mkdir(dirname(markdownPath), { recursive: true });
-  await writeFile(markdownPath, renderBackfillReport(comparison, { storeLocation: store.location }));
-  const { flips, ...rest } = comparison;
-  const json = { ...rest, flips: flips.map(({ item, ...flip }) => ({ ...flip, amount: item.amount, subject: item.subject, effectiveAt: item.effectiveAt })) };
-  await writeFile(jsonPath, `${JSON.stringify(json, null, 2)}\n`);
-  return { comparison, markdownPath, jsonPath, json };
-}
-
 export function registerBackfillCommand(program: Command): void {
   const backfill = program
     .command('backfill')
@@ -220,9 +200,14 @@ export function registerBackfillCommand(program: Command): void {
     .action(async (campaignId: string, options: { out?: string }, command: Command) => {
       const all = command.optsWithGlobals() as GlobalOptions;
       await withStore(all, async (store) => {
-        const { comparison, markdownPath, jsonPath, json } = await writeBackfillReport(store, campaignId, options.out);
+        const { comparison, markdownPath, jsonPath, json } = await writeCampaignReport(store, campaignId, options.out);
         output(all, { ...json, markdownPath, jsonPath }, () =>
-          [`Backfill ${campaignId}: ${comparison.plan.decisionType} through ${comparison.plan.candidate.model}`, ...backfillHeadline(comparison).map((line) => `  ${line}`), '', `Report: ${markdownPath} (and ${jsonPath})`].join('\n'),
+          [
+            `Backfill ${campaignId}: ${comparison.plan.decisionType} through ${comparison.plan.candidate.model}`,
+            ...backfillHeadline(comparison).map((line) => `  ${line}`),
+            '',
+            `Report: ${markdownPath} (and ${jsonPath})`,
+          ].join('\n'),
         );
       });
     });
@@ -267,7 +252,11 @@ export function registerBackfillCommand(program: Command): void {
         const campaigns = await store.campaigns.list();
         output(
           all,
-          campaigns.map((campaign) => ({ campaignId: campaign.campaignId, createdAt: new Date(campaign.createdAt).toISOString(), plan: campaign.plan as CampaignPlan })),
+          campaigns.map((campaign) => ({
+            campaignId: campaign.campaignId,
+            createdAt: new Date(campaign.createdAt).toISOString(),
+            plan: campaign.plan as CampaignPlan,
+          })),
           (rows) =>
             rows.length
               ? renderTable(

@@ -4,7 +4,7 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 // The demo and simulator (and the SDKs they load) are imported when a command needs them, not at start-up.
 import type { DemoSummary } from '../../demo/index.ts';
-import { formatProportion } from '../../stats/index.ts';
+import { formatDifference, formatProportion } from '../../stats/index.ts';
 import { openStore, resolveStoreLocation } from '../../store/index.ts';
 import type { GlobalOptions } from '../command-context.ts';
 import { UsageError } from '../exit-codes.ts';
@@ -42,6 +42,26 @@ function explainLines(summary: DemoSummary): string[] {
   ];
 }
 
+function backfillLines({ backfill }: DemoSummary): string[] {
+  const { comparison } = backfill;
+  const { plan } = comparison;
+  const excluded = plan.excluded.map((entry) => `${entry.count} ${entry.reason}`).join(', ');
+  const money = comparison.money.atStake.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  return [
+    `The backfill problem: the alias now serves ${plan.candidate.model}. What about the 90 days of refund decisions already shipped?`,
+    `  backfill  ${plan.population} refund decisions; ${plan.selected} re-decided on their recorded inputs${excluded ? ` (excluded: ${excluded})` : ''}, in ${(backfill.durationMs / 1000).toFixed(1)} s`,
+    `  flips     the candidate disagrees with what shipped on ${formatProportion(comparison.flipRate)}`,
+    `  noise     the incumbent, re-run on the same inputs, disagrees with itself on ${formatProportion(comparison.noiseFloor)}`,
+    `  adjusted  ${formatDifference(comparison.adjusted)}: ${comparison.adjusted.low > 0 ? 'more than the incumbent’s own noise, so a real difference between the models' : 'within the incumbent’s own noise'}`,
+    `  at stake  $${money} on ${comparison.flipRate.successes} flipped decisions (${comparison.reversibility.irreversible} irreversible)`,
+    `  triage    ${Object.entries(backfill.triage)
+      .sort((a, b) => b[1] - a[1])
+      .map(([action, count]) => `${action} ${count}`)
+      .join(', ')} (policy examples/triage-policy.yaml)`,
+    `  report    ${backfill.reportPath}`,
+  ];
+}
+
 function renderSummary(summary: DemoSummary, location: string): string {
   const { stats, incident } = summary;
   const decisions = renderTable(
@@ -64,6 +84,8 @@ function renderSummary(summary: DemoSummary, location: string): string {
       : []),
     ...explainLines(summary),
     '',
+    ...backfillLines(summary),
+    '',
     'Next:',
     `  retrial show ${incident.runId}`,
     `  retrial show ${incident.runId} --step ${incident.decisionStep ?? 0}     # exactly what the model saw and answered`,
@@ -71,6 +93,9 @@ function renderSummary(summary: DemoSummary, location: string): string {
     `  retrial explain ${incident.runId} --agent src/demo/support-agent.ts    # why it works when you try it now`,
     `  retrial report ${incident.runId} --agent src/demo/support-agent.ts     # the repro report for the postmortem`,
     '  retrial decisions --type account.action --value close',
+    `  retrial review ${summary.backfill.campaignId}     # walk the flips triage sent to review`,
+    `  retrial remediate plan ${summary.backfill.campaignId} -o corrections.csv`,
+    `  retrial audit --campaign ${summary.backfill.campaignId} --verify`,
     '  retrial verify',
   ].join('\n');
 }

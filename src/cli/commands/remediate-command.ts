@@ -2,7 +2,14 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
-import { applyRemediation, type CorrectionHandler, planRemediation, type RemediationPlanEntry, remediationCsv, remediationJsonl } from '../../backfill/index.ts';
+import {
+  applyRemediation,
+  type CorrectionHandler,
+  planRemediation,
+  type RemediationPlanEntry,
+  remediationCsv,
+  remediationJsonl,
+} from '../../backfill/index.ts';
 import { RetrialError } from '../../tape/index.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
 import { renderTable } from '../render-table.ts';
@@ -29,7 +36,15 @@ function renderEntries(entries: RemediationPlanEntry[]): string {
   if (!entries.length) return 'No corrections: no flip is triaged `correct` or reviewed candidate-right.';
   return renderTable(
     ['KEY', 'DECISION', 'FROM', 'TO', 'AMOUNT', 'STATUS', 'WHY'],
-    entries.map((entry) => [entry.idempotencyKey, entry.decisionId, entry.from, entry.to, entry.amount === null ? '' : entry.amount.toFixed(2), entry.status, entry.reason]),
+    entries.map((entry) => [
+      entry.idempotencyKey,
+      entry.decisionId,
+      entry.from,
+      entry.to,
+      entry.amount === null ? '' : entry.amount.toFixed(2),
+      entry.status,
+      entry.reason,
+    ]),
   );
 }
 
@@ -48,7 +63,11 @@ export function registerRemediateCommand(program: Command): void {
         const entries = await planRemediation({ store, campaignId, actor: actorOf(options), now: Date.now() });
         if (options.out) await writeFile(options.out, options.out.endsWith('.jsonl') ? remediationJsonl(entries) : remediationCsv(entries));
         output(all, entries, () =>
-          [renderEntries(entries), options.out ? `\nWrote ${entries.length} corrections to ${options.out}.` : '', entries.length ? `Next: retrial remediate apply ${campaignId} --handler ./handler.ts` : '']
+          [
+            renderEntries(entries),
+            options.out ? `\nWrote ${entries.length} corrections to ${options.out}.` : '',
+            entries.length ? `Next: retrial remediate apply ${campaignId} --handler ./handler.ts` : '',
+          ]
             .filter(Boolean)
             .join('\n'),
         );
@@ -57,7 +76,7 @@ export function registerRemediateCommand(program: Command): void {
 
   remediate
     .command('apply')
-    .description("Call the handler once per correction not yet applied; record the superseding decision in the ledger. Safe to rerun")
+    .description('Call the handler once per correction not yet applied; record the superseding decision in the ledger. Safe to rerun')
     .argument('<campaign>', 'campaign id')
     .requiredOption('--handler <module>', 'a .ts or .js module whose default export makes one correction')
     .option('--actor <name>', 'who is applying, for the audit log (default $USER)')

@@ -68,13 +68,10 @@ export function registerReviewCommand(program: Command): void {
         }
         const queue = await reviewQueue(store, campaignId);
         if (options.list || all.json || !queue.waiting.length) {
-          output(
-            all,
-            { ...queue, waiting: queue.waiting.map(({ item, ...flip }) => ({ ...flip, amount: item.amount, subject: item.subject })) },
-            () =>
-              queue.waiting.length
-                ? `${queue.waiting.length} flips wait for review (${queue.reviewed} reviewed)${queue.triaged ? '' : '; not triaged yet, so every flip is listed'}:\n${queue.waiting.map((flip) => `  ${flip.itemId}  ${flip.from} → ${flip.to}  ${flip.item.amount ?? ''}`).join('\n')}`
-                : `No flips wait for review in ${campaignId} (${queue.reviewed} reviewed).`,
+          output(all, { ...queue, waiting: queue.waiting.map(({ item, ...flip }) => ({ ...flip, amount: item.amount, subject: item.subject })) }, () =>
+            queue.waiting.length
+              ? `${queue.waiting.length} flips wait for review (${queue.reviewed} reviewed)${queue.triaged ? '' : '; not triaged yet, so every flip is listed'}:\n${queue.waiting.map((flip) => `  ${flip.itemId}  ${flip.from} → ${flip.to}  ${flip.item.amount ?? ''}`).join('\n')}`
+              : `No flips wait for review in ${campaignId} (${queue.reviewed} reviewed).`,
           );
           return;
         }
@@ -89,7 +86,9 @@ export function registerReviewCommand(program: Command): void {
         try {
           for (const [index, flip] of queue.waiting.entries()) {
             process.stdout.write(`${await renderFlipForReview(store, flip, `${index + 1}/${queue.waiting.length}`)}\n`);
-            const answer = (await prompt.question('verdict: [i]ncumbent right, [c]andidate right, [b]oth wrong, [u]nsure, [s]kip, [q]uit > ')).trim().toLowerCase();
+            const answer = (await prompt.question('verdict: [i]ncumbent right, [c]andidate right, [b]oth wrong, [u]nsure, [s]kip, [q]uit > '))
+              .trim()
+              .toLowerCase();
             if (answer === 'q' || answer === '') break;
             if (answer === 's') continue;
             const verdict = KEYS[answer[0] ?? ''];

@@ -23,7 +23,8 @@ export function createSimulatorFetch(model: SimulatedModel): typeof fetch {
       result = openAiErrorResult(400, 'invalid_request_error', 'The request body is not valid JSON.');
     }
     const headers = { 'x-simulator': 'retrial-sim', ...result.headers };
-    if ('json' in result) return new Response(JSON.stringify(result.json), { status: result.status, headers: { ...headers, 'content-type': 'application/json' } });
+    if ('json' in result)
+      return new Response(JSON.stringify(result.json), { status: result.status, headers: { ...headers, 'content-type': 'application/json' } });
     const text = result.events.map((event) => `${event.event ? `event: ${event.event}\n` : ''}data: ${event.data}\n\n`).join('');
     return new Response(text, { status: 200, headers: { ...headers, 'content-type': 'text/event-stream; charset=utf-8' } });
   };

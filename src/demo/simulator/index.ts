@@ -13,6 +13,7 @@ export {
   extractConversationFeatures,
   type SimulatorMessage,
 } from './conversation-features.ts';
+export { createSimulatorFetch } from './in-process-fetch.ts';
 export {
   CANDIDATE_VERSION_ID,
   DEFAULT_MODEL_ALIASES,
@@ -34,7 +35,6 @@ export {
   type SimulatorToolChoice,
   type SimulatorToolName,
 } from './simulator-actions.ts';
-export { createSimulatorFetch } from './in-process-fetch.ts';
 export { SIMULATOR_NOTICE } from './simulator-http-result.ts';
 export { SimulatorRequestError } from './simulator-request.ts';
 export { type SimulatorServer, type SimulatorServerOptions, startSimulatorServer } from './simulator-server.ts';

@@ -1,0 +1,42 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Store } from '../store/index.ts';
+import { renderBackfillReport } from './backfill-report.ts';
+import { type CampaignComparison, compareCampaign } from './compare-campaign.ts';
+import { loadCampaign } from './load-campaign.ts';
+
+export interface WrittenCampaignReport {
+  comparison: CampaignComparison;
+  markdownPath: string;
+  jsonPath: string;
+  /** The JSON written: the comparison with each flip flattened to the facts a reader needs. */
+  json: Record<string, unknown>;
+}
+
+/** Default place of a campaign's report: `reports/` next to the store file. */
+export function defaultReportPath(store: Store, campaignId: string): string {
+  return join(store.location === ':memory:' ? '.retrial' : dirname(store.location), 'reports', `${campaignId}.md`);
+}
+
+/** Compares the campaign as it stands (results, triage, verdicts) and writes its Markdown and JSON report. */
+export async function writeCampaignReport(
+  store: Store,
+  campaignId: string,
+  markdownPath = defaultReportPath(store, campaignId),
+): Promise<WrittenCampaignReport> {
+  const campaign = await loadCampaign(store, campaignId);
+  const comparison = compareCampaign(campaign, {
+    triage: await store.campaigns.triage(campaignId),
+    verdicts: await store.campaigns.verdicts(campaignId),
+  });
+  const jsonPath = `${markdownPath.replace(/\.md$/, '')}.json`;
+  await mkdir(dirname(markdownPath), { recursive: true });
+  await writeFile(markdownPath, renderBackfillReport(comparison, { storeLocation: store.location }));
+  const { flips, ...rest } = comparison;
+  const json = {
+    ...rest,
+    flips: flips.map(({ item, ...flip }) => ({ ...flip, subject: item.subject, amount: item.amount, currency: item.currency, effectiveAt: item.effectiveAt })),
+  };
+  await writeFile(jsonPath, `${JSON.stringify(json, null, 2)}\n`);
+  return { comparison, markdownPath, jsonPath, json };
+}
