@@ -86,7 +86,6 @@ export async function resampleStep(options: ResampleOptions): Promise<ResampleRe
   const classifiedBy = options.classifyBy ?? 'tool chosen';
   const recordedClass = detail.response ? classifyResponse(detail.response, options.classifyBy ?? null) : '(no answer)';
   const endpoint = createModelEndpoint({ format, baseUrl: options.baseUrl, apiKey: options.apiKey, fetch: options.fetch });
-  const { url } = endpoint;
 
   const counts = new Map<string, number>();
   const served = new Map<string, number>();
