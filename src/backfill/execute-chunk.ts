@@ -49,6 +49,12 @@ export function modelForArm(plan: CampaignPlan, arm: CampaignArm, item: Campaign
 /** The request text with only the model swapped; everything else is byte for byte what was sent. */
 function withModel(text: string, model: string, recorded: string): string {
   if (model === recorded) return text;
+  // Outside strings a quote is never escaped, so a lone `"model":"<recorded>"` is the top-level
+  // member (the recorded request's model is the recorded name); swap it in place, keeping every byte.
+  const member = `"model":${JSON.stringify(recorded)}`;
+  const at = text.indexOf(member);
+  if (at !== -1 && text.indexOf(member, at + member.length) === -1)
+    return `${text.slice(0, at)}"model":${JSON.stringify(model)}${text.slice(at + member.length)}`;
   return JSON.stringify({ ...(JSON.parse(text) as Record<string, unknown>), model });
 }
 

@@ -138,21 +138,27 @@ export function eventPackItem(statement: StatementSource, runId: string, event: 
   };
 }
 
-/** Inflated packs by id; reading a run touches the same few packs again and again. */
-const packCaches = new WeakMap<StatementSource, Map<number, Buffer | Error>>();
-const PACK_CACHE_ENTRIES = 256;
+/**
+ * Inflated packs by id, least recently used first. Reading a pack inflates its dictionary chain
+ * (up to 15 packs back to the keyframe), so a cache too small for the working set re-inflates whole
+ * chains: a backfill reading 900 runs' decision steps spent most of its time in zlib with 256
+ * entries. The budget is in bytes, because packs range from a few hundred bytes to a few hundred KB.
+ */
+const packCaches = new WeakMap<StatementSource, { packs: Map<number, Buffer | Error>; bytes: number }>();
+const PACK_CACHE_BYTES = 64 * 1024 * 1024;
+const cachedBytes = (value: Buffer | Error) => (value instanceof Error ? 64 : value.length);
 
 export function readPack(statement: StatementSource, packId: number): Buffer | Error {
   let cache = packCaches.get(statement);
   if (!cache) {
-    cache = new Map();
+    cache = { packs: new Map(), bytes: 0 };
     packCaches.set(statement, cache);
   }
-  const cached = cache.get(packId);
+  const cached = cache.packs.get(packId);
   if (cached) {
     // Least recently used goes first: a dictionary chain's keyframe is read again and again.
-    cache.delete(packId);
-    cache.set(packId, cached);
+    cache.packs.delete(packId);
+    cache.packs.set(packId, cached);
     return cached;
   }
   const row = statement('SELECT data, dictionary_pack_id FROM packs WHERE pack_id = ?').get(packId) as
@@ -169,8 +175,13 @@ export function readPack(statement: StatementSource, packId: number): Buffer | E
   } catch (error) {
     value = error as Error;
   }
-  if (cache.size >= PACK_CACHE_ENTRIES) cache.delete(cache.keys().next().value as number);
-  cache.set(packId, value);
+  cache.packs.set(packId, value);
+  cache.bytes += cachedBytes(value);
+  for (const [oldestId, oldest] of cache.packs) {
+    if (cache.bytes <= PACK_CACHE_BYTES) break;
+    cache.packs.delete(oldestId);
+    cache.bytes -= cachedBytes(oldest);
+  }
   return value;
 }
 
