@@ -76,7 +76,9 @@ export async function runCampaign(options: RunCampaignOptions): Promise<Campaign
   report();
 
   const chunkWorker = async () => {
-    for (let chunk = queue.shift(); chunk !== undefined && stoppedBecause === null; chunk = queue.shift()) {
+    // Take a chunk only while not stopped: one taken after a stop would run nowhere and be counted nowhere.
+    const next = () => (stoppedBecause === null ? queue.shift() : undefined);
+    for (let chunk = next(); chunk !== undefined; chunk = next()) {
       const outcome = await executeChunk({
         store,
         campaignId,
