@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { canonicalJson } from '../../tape/index.ts';
 import type { SimulatorMessage } from './conversation-features.ts';
 import type { SimulatorToolChoice } from './simulator-actions.ts';
 import { contentText, invalidRequestFromZod, type SimulatorRequest, withoutTransportFields } from './simulator-request.ts';
@@ -65,7 +64,8 @@ export function convertAnthropicMessagesRequest(body: unknown): SimulatorRequest
     stream: request.stream === true,
     includeUsage: false,
     seedBody: withoutTransportFields(body as Record<string, unknown>),
-    promptCharacters: canonicalJson({ system: request.system ?? null, messages: request.messages, tools }).length,
+    // JSON.stringify gives the same length as canonical JSON (only key order differs), natively.
+    promptCharacters: JSON.stringify({ system: request.system ?? null, messages: request.messages, tools }).length,
   };
 }
 
