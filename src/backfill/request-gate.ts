@@ -1,8 +1,9 @@
 import type { RequestGate } from './execute-chunk.ts';
 
 /**
- * At most `concurrency` requests in flight and at most `ratePerSecond` started per second (a
- * token bucket one second deep, so a resumed campaign does not burst past the provider's limit).
+ * At most `concurrency` requests in flight and at most `ratePerSecond` started per second: starts
+ * are spaced 1/rate apart with no credit for idle time, so neither the first second nor a resumed
+ * campaign bursts past the provider's limit.
  */
 export function createRequestGate({ concurrency, ratePerSecond }: { concurrency: number; ratePerSecond?: number | null }): RequestGate {
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError(`concurrency must be a whole number >= 1, got ${concurrency}`);
@@ -31,8 +32,7 @@ export function createRequestGate({ concurrency, ratePerSecond }: { concurrency:
     await slot();
     if (interval) {
       const now = performance.now();
-      // Credit up to one second of idle time, no more.
-      nextStart = Math.max(nextStart, now - 1000 + interval);
+      nextStart = Math.max(nextStart, now);
       const wait = nextStart - now;
       nextStart += interval;
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));

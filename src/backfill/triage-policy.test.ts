@@ -326,7 +326,7 @@ describe('loadTriagePolicy', () => {
     const missing = join(dir, 'nope.yaml');
     const error = await loadTriagePolicy(missing).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TriagePolicyError);
-    expect((error as TriagePolicyError).code).toBe('POLICY');
+    expect((error as TriagePolicyError).code).toBe('FILE_NOT_FOUND');
     expect((error as Error).message).toContain(missing);
   });
 

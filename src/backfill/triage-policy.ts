@@ -108,8 +108,14 @@ const EXAMPLE = 'examples/triage-policy.yaml';
 export class TriagePolicyError extends RetrialError {
   readonly source: string;
   readonly problems: TriagePolicyProblem[];
-  constructor({ source, problems, message, cause }: { source: string; problems: TriagePolicyProblem[]; message?: string; cause?: unknown }) {
-    super({ code: 'POLICY', message: message ?? describeProblems(source, problems), cause });
+  constructor({
+    source,
+    problems,
+    message,
+    cause,
+    code = 'POLICY',
+  }: { source: string; problems: TriagePolicyProblem[]; message?: string; cause?: unknown; code?: 'POLICY' | 'FILE_NOT_FOUND' }) {
+    super({ code, message: message ?? describeProblems(source, problems), cause });
     this.name = 'TriagePolicyError';
     this.source = source;
     this.problems = problems;
@@ -336,6 +342,8 @@ export async function loadTriagePolicy(path: string): Promise<TriagePolicy> {
     throw new TriagePolicyError({
       source: path,
       problems: [],
+      // A path that leads nowhere is a missing file (exit 3), not a malformed policy (exit 5).
+      code: (cause as NodeJS.ErrnoException)?.code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'POLICY',
       message: `Triage policy file ${path} ${reason}. Check the path, or start from ${EXAMPLE}.`,
       cause,
     });

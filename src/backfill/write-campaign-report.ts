@@ -25,8 +25,10 @@ export async function writeCampaignReport(
   markdownPath = defaultReportPath(store, campaignId),
 ): Promise<WrittenCampaignReport> {
   const campaign = await loadCampaign(store, campaignId);
+  const triage = await store.campaigns.triage(campaignId);
   const comparison = compareCampaign(campaign, {
-    triage: await store.campaigns.triage(campaignId),
+    // No triage rows means not triaged yet, which the report says, rather than "no flips".
+    triage: triage.length ? triage : undefined,
     verdicts: await store.campaigns.verdicts(campaignId),
   });
   const jsonPath = `${markdownPath.replace(/\.md$/, '')}.json`;

@@ -14,12 +14,12 @@ export class ModelTargetError extends RetrialError {
   }
 }
 
-export function parseModelTarget(value: string): ModelTarget {
+export function parseModelTarget(value: string, flag = '--model'): ModelTarget {
   const separator = value.indexOf(':');
   const provider = separator === -1 ? '' : value.slice(0, separator);
   const model = value.slice(separator + 1);
   if ((provider !== 'sim' && provider !== 'openai' && provider !== 'anthropic') || !model) {
-    throw new ModelTargetError(`--model "${value}" must be provider:name with provider sim, openai or anthropic (e.g. sim:support-sim, openai:gpt-4o-mini).`);
+    throw new ModelTargetError(`${flag} "${value}" must be provider:name with provider sim, openai or anthropic (e.g. sim:support-sim, openai:gpt-4o-mini).`);
   }
   return { provider, model };
 }

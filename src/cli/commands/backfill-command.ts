@@ -137,6 +137,7 @@ export function registerBackfillCommand(program: Command): void {
     .option('--stratify-by <attribute>', 'keep the sample proportional across this attribute (or `value`)')
     .option('--noise-floor <n>', 'how many decisions the incumbent re-decides to measure its own noise', '500')
     .option('--segment-by <attribute>', 'attribute the report breaks flips down by', 'plan')
+    .option('--chunk-size <n>', 'decisions per unit of work: results are written chunk by chunk', '64')
     .option('--prices <file.json>', 'price table: { "model-prefix": { "inputPerMillion": n, "outputPerMillion": n } }')
     .option('--actor <name>', 'who is creating it, for the audit log (default $USER)')
     .action(async (options: GlobalOptions & Record<string, string | undefined>, command: Command) => {
@@ -145,8 +146,8 @@ export function registerBackfillCommand(program: Command): void {
       const since = parseTimeOption(options.since, '--since', now) as number;
       const until = parseTimeOption(options.until, '--until', now) ?? now;
       if (since >= until) throw new UsageError(`--since (${new Date(since).toISOString()}) must be before --until (${new Date(until).toISOString()}).`);
-      const candidate = parseModelTarget(options.candidate as string);
-      const incumbent = options.incumbent ? parseModelTarget(options.incumbent) : undefined;
+      const candidate = parseModelTarget(options.candidate as string, '--candidate');
+      const incumbent = options.incumbent ? parseModelTarget(options.incumbent, '--incumbent') : undefined;
       const { prices, name } = await readPrices(options.prices);
       await withStore(all, async (store) => {
         const planned = await planCampaign({
@@ -160,6 +161,7 @@ export function registerBackfillCommand(program: Command): void {
           stratifyBy: options.stratifyBy ?? null,
           noiseFloor: parseIntegerOption(options.noiseFloor, '--noise-floor'),
           segmentBy: options.segmentBy,
+          chunkSize: parseIntegerOption(options.chunkSize, '--chunk-size', { min: 1, max: 10_000 }),
           prices,
           pricesName: name,
           actor: actorOf({ actor: options.actor }),

@@ -75,13 +75,18 @@ export function registerReviewCommand(program: Command): void {
           );
           return;
         }
-        const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: process.stdin.isTTY });
-        let closed = false;
-        rl.on('close', () => {
-          closed = true;
-        });
-        // At the end of piped input there is nothing more to ask: stop as if the reviewer quit.
-        const prompt = { question: async (text: string) => (closed ? 'q' : rl.question(text).catch(() => 'q')), close: () => rl.close() };
+        // Lines are read as they come, so answers piped in ahead of the prompts are not lost;
+        // the end of the input stops the walk as if the reviewer quit.
+        const rl = createInterface({ input: process.stdin, output: process.stdin.isTTY ? process.stderr : undefined, terminal: process.stdin.isTTY });
+        const lines = rl[Symbol.asyncIterator]();
+        const prompt = {
+          async question(text: string) {
+            process.stderr.write(text);
+            const line = await lines.next();
+            return line.done ? 'q' : line.value;
+          },
+          close: () => rl.close(),
+        };
         let recorded = 0;
         try {
           for (const [index, flip] of queue.waiting.entries()) {
