@@ -28,25 +28,6 @@ export interface LoadedTape {
   messageRefs(listRef: string): string[];
   /** The exact request text of a model event's wire body. */
   wireRequestText(wireBodyRef: string): string;
-  /** Fetches blobs (and what they reference) not loaded yet, e.g. a request loaded on demand. */
-  ensureBlobs(refs: readonly string[]): Promise<void>;
-}
-
-export interface LoadTapeOptions {
-  /**
-   * `eager` (default) prefetches every blob. `on-demand` leaves out what model requests reference
-   * (messages, tools, sampling, request body and headers): replay needs them only to explain a
-   * mismatch, and they are most of a tape's bytes.
-   */
-  requestBlobs?: 'eager' | 'on-demand';
-}
-
-/** Refs of a model event that only describe its request. */
-function requestRefsOf(event: TapeEvent): Set<string> {
-  if (event.kind !== 'model') return new Set();
-  const refs = [event.request.messages, event.request.sampling, event.wire.requestBody, event.wire.requestHeaders];
-  if (event.request.tools) refs.push(event.request.tools);
-  return new Set(refs);
 }
 
 /**
@@ -102,7 +83,7 @@ export async function readWireRequestTexts(store: Store, wireBodyRefs: readonly 
 }
 
 /** Reads a run, validates each event, and prefetches every blob reachable from its events. */
-export async function loadTape(store: Store, runId: string, options: LoadTapeOptions = {}): Promise<LoadedTape> {
+export async function loadTape(store: Store, runId: string): Promise<LoadedTape> {
   const run = await store.getRunOrThrow(runId);
   const stored = await store.getEvents(run.header.runId);
   const events: TapeEvent[] = [];
@@ -121,16 +102,9 @@ export async function loadTape(store: Store, runId: string, options: LoadTapeOpt
     if (parsed.event) events.push(parsed.event);
     else skippedUnknown++;
   }
-  const roots =
-    options.requestBlobs === 'on-demand'
-      ? events.flatMap((event) => {
-          const requestOnly = requestRefsOf(event);
-          return blobRefsOfEvent(event).filter((ref) => !requestOnly.has(ref));
-        })
-      : events.flatMap(blobRefsOfEvent);
+  const roots = events.flatMap(blobRefsOfEvent);
   if (run.ending?.output) roots.push(run.ending.output);
-  const fetchBlobs = blobFetcher(store, `run ${run.header.runId}`);
-  const { values } = await collectBlobClosure(roots, fetchBlobs);
+  const { values } = await collectBlobClosure(roots, blobFetcher(store, `run ${run.header.runId}`));
   const modelsServed = [...new Set(events.flatMap((event) => (event.kind === 'model' && event.response?.model.served ? [event.response.model.served] : [])))];
 
   const blob = <T>(ref: string): T => {
@@ -147,16 +121,5 @@ export async function loadTape(store: Store, runId: string, options: LoadTapeOpt
     blob,
     messageRefs,
     wireRequestText: (ref) => renderWireBody(blob<WireBody>(ref), (part) => blob<string>(part), messageRefs),
-    async ensureBlobs(refs) {
-      const missing = refs.filter((ref) => !values.has(ref));
-      if (!missing.length) return;
-      // Already-loaded refs are answered from `values`, so the closure only fetches what is new.
-      const more = await collectBlobClosure(missing, async (wanted) => {
-        const known = new Map(wanted.filter((ref) => values.has(ref)).map((ref) => [ref, values.get(ref)]));
-        const fetched = await fetchBlobs(wanted.filter((ref) => !values.has(ref)));
-        return new Map([...known, ...fetched]);
-      });
-      for (const [ref, value] of more.values) values.set(ref, value);
-    },
   };
 }

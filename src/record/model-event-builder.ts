@@ -13,8 +13,6 @@ export interface ModelExchange {
   url: string;
   requestHeaders: Record<string, string>;
   requestText: string;
-  /** Keyed hash of the request bytes as the agent sent them, before redaction. */
-  wireHash: string;
   /** The parsed (and redacted) request body. */
   requestBody: unknown;
   status: number | null;
@@ -99,7 +97,6 @@ export function buildModelEvent(exchange: ModelExchange, blobs: BlobCollector): 
       streamChunks: exchange.chunks ? blobs.put(exchange.chunks) : null,
     },
     requestHash: hashCanonicalRequest(draft),
-    wireHash: exchange.wireHash,
     ...(exchange.error ? { error: exchange.error } : {}),
   };
 }

@@ -198,7 +198,6 @@ function buildModelOrHttp(context: CallContext, format: WireFormat, outcome: Out
       url: redactor.url(context.url),
       requestHeaders,
       requestText: redactedText,
-      wireHash: redactor.keyedHash(requestText),
       requestBody: redactedBody,
       status: outcome.status,
       responseHeaders,

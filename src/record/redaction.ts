@@ -31,8 +31,6 @@ export interface Redactor {
   text(text: string): string;
   /** True when at least one PII rule is configured (so bodies must be walked). */
   readonly hasRules: boolean;
-  /** HMAC-SHA256 of a text keyed with the salt: identifies content without revealing it. */
-  keyedHash(text: string): string;
 }
 
 export function createRedactor(options: RedactionOptions): Redactor {
@@ -95,7 +93,6 @@ export function createRedactor(options: RedactionOptions): Redactor {
 
   return {
     hasRules: patternRules.length > 0 || fieldRules.size > 0,
-    keyedHash: (input) => createHmac('sha256', options.salt).update(input).digest('hex'),
     headers(headers) {
       const out: Record<string, string> = {};
       for (const [name, headerValue] of headers) {

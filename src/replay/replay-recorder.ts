@@ -30,11 +30,6 @@ export interface ReplayRecorderOptions {
   fork?: { fromOrdinal: number; overrides: ForkOverrides };
 }
 
-/** Blobs describing a model event's request, loaded only when a replayed request must be compared. */
-function requestRefs(event: ModelEvent): string[] {
-  return [event.request.messages, event.request.sampling, ...(event.request.tools ? [event.request.tools] : [])];
-}
-
 /** The recorded request of a model event in the comparable form the hash is taken over. */
 function recordedComparable(ledger: ReplayLedger, event: ModelEvent): Record<string, unknown> {
   const { tape } = ledger;
@@ -112,21 +107,16 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
     const recorded = ledger.take(key, format ? 'model' : 'tool', site);
     if (!recorded) throw new EgressBlockedError({ url });
     if (recorded.kind === 'model' && format && requestText !== null) {
-      // The same bytes as recorded need no canonical comparison; anything else is compared field by field.
-      const sameBytes = recorded.wireHash !== undefined && redactor.keyedHash(requestText) === recorded.wireHash;
-      if (!sameBytes) {
-        await tape.ensureBlobs(requestRefs(recorded));
-        const draft = format.convertToCanonicalRequest(redactor.value(JSON.parse(requestText)));
-        const comparable = comparableRequest(draft);
-        checkContent(
-          recorded,
-          createBlob(comparable).hash,
-          key,
-          site,
-          () => recordedComparable(ledger, recorded),
-          () => comparable,
-        );
-      }
+      const draft = format.convertToCanonicalRequest(redactor.value(JSON.parse(requestText)));
+      const comparable = comparableRequest(draft);
+      checkContent(
+        recorded,
+        createBlob(comparable).hash,
+        key,
+        site,
+        () => recordedComparable(ledger, recorded),
+        () => comparable,
+      );
       if (recorded.wire.status === null) throw new TypeError(`fetch failed (replayed from the tape: ${recorded.error?.message ?? 'no response'})`);
       const headers = replayHeaders(tape.blob(recorded.wire.responseHeaders));
       if (recorded.wire.streamChunks) {

@@ -121,12 +121,6 @@ export const modelEventSchema = z.looseObject({
   wire: wireRecordSchema,
   /** sha256 of the canonical request with volatile ids normalized: the "what" of matching. */
   requestHash: z.string(),
-  /**
-   * HMAC-SHA256, keyed with the redaction salt, of the exact request bytes the agent sent (before
-   * redaction). Replay compares it first: equal bytes need no canonical comparison. Keyed so that
-   * it reveals nothing about redacted content. Absent in tapes from before it existed.
-   */
-  wireHash: z.string().optional(),
   error: z.looseObject({ message: z.string(), status: z.number().optional() }).optional(),
 });
 export type ModelEvent = z.infer<typeof modelEventSchema>;
