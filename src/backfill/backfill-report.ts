@@ -117,13 +117,17 @@ export function renderBackfillReport(comparison: CampaignComparison, options: { 
     '',
     '## Method and limits',
     '',
-    '- Each decision is re-decided from the exact recorded request of the step it was based on, with only the model name changed; tools are not called and nothing is written anywhere.',
+    plan.redecide === 'run'
+      ? `- Each decision is re-decided by forking its whole run from the first model step with the agent's own code (\`${plan.agentModule}\`): read tools are answered from the recorded tape, write tools are stubbed, and the forked runs stay in the store with their lineage.`
+      : '- Each decision is re-decided from the exact recorded request of the step it was based on, with only the model name changed; tools are not called and nothing is written anywhere.',
     "- The candidate's answer is mapped to a decision value by the tool it chooses, with the mapping learned from the shipped decisions: " +
       Object.entries(plan.mapping)
         .map(([tool, value]) => `${tool} → ${value}`)
         .join(', ') +
       '; any other answer counts as `none`.',
-    '- Decisions whose outcome depends on steps after the decision step are judged on that step alone.',
+    plan.redecide === 'run'
+      ? '- A read the candidate makes that the tape does not have fails in the fork (reads are frozen), as it would be unknowable now.'
+      : '- Each decision is judged on its decision step alone, with the earlier steps as the incumbent took them; `--redecide run` re-runs the whole path.',
     '- Intervals are Wilson 95% for rates, Newcombe for the difference; with a sample, rates are of the sample.',
     '',
     '## Commands',

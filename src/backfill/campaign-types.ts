@@ -18,6 +18,15 @@ export const EXCLUSION_REASONS = {
   'redacted-input': 'the request the model saw contains redacted PII, so its exact input cannot be sent again',
   'unmapped-answer': "the recorded answer's tool does not map to one value of this decision type",
 } as const;
+
+/**
+ * How a decision is re-decided. `step`: the exact recorded request of the decision step is sent
+ * again with only the model changed. `run`: the whole run is forked from its first model step with
+ * the agent's own code (reads served from the parent tape, writes stubbed), so a decision that
+ * depends on what the model did in earlier steps is re-decided along the candidate's own path.
+ */
+export const REDECIDE_MODES = ['step', 'run'] as const;
+export type RedecideMode = (typeof REDECIDE_MODES)[number];
 export type ExclusionReason = keyof typeof EXCLUSION_REASONS;
 
 export const campaignPlanSchema = z.object({
@@ -26,6 +35,9 @@ export const campaignPlanSchema = z.object({
   /** Window on the decisions' effective time, ms since epoch [since, until). */
   window: z.object({ since: z.number(), until: z.number() }),
   candidate: modelTargetSchema,
+  /** `step` or `run` (see REDECIDE_MODES); `run` needs the agent module, named here for `backfill run`. */
+  redecide: z.enum(REDECIDE_MODES).default('step'),
+  agentModule: z.string().nullable().default(null),
   /** Incumbent provider; its model is each decision's served version unless `model` pins one. */
   incumbent: z.object({ provider: z.enum(['sim', 'openai', 'anthropic']), model: z.string().nullable() }),
   /** Tool chosen at the decision step -> decision value; anything else is `none`. */
@@ -71,6 +83,8 @@ export const campaignItemSchema = z.object({
   modelServed: z.string().nullable(),
   /** Wire body ref of the decision step: the exact request text. */
   requestBody: z.string(),
+  /** Seq of the run's first model step: where a `run`-mode fork goes live. */
+  firstModelSeq: z.number().int().default(0),
   usage: z.object({ input: z.number(), output: z.number() }),
 });
 export type CampaignItem = z.infer<typeof campaignItemSchema>;

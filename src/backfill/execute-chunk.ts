@@ -4,6 +4,7 @@ import { classifyResponse, type EndpointError, type ModelEndpoint } from '../rep
 import type { CampaignArm, CampaignResultRecord, Store } from '../store/index.ts';
 import { RetrialError } from '../tape/index.ts';
 import { type ArmResult, type CampaignItem, type CampaignPlan, NO_DECISION } from './campaign-types.ts';
+import type { ForkDecider } from './fork-decider.ts';
 
 /** Where a chunk's requests go: one endpoint per arm and wire format, made by the caller. */
 export type EndpointFor = (arm: CampaignArm, format: string) => ModelEndpoint;
@@ -25,6 +26,8 @@ export interface ExecuteChunkOptions {
   work: readonly ChunkWork[];
   endpointFor: EndpointFor;
   gate: RequestGate;
+  /** For `run`-mode campaigns: re-decides an item by forking its run (see fork-decider.ts). */
+  decideByFork?: ForkDecider;
   /** Wall clock for result timestamps. */
   now: () => number;
   /** Called when an arm fails in a way a later run may fix; the chunk then leaves it pending. */
@@ -78,7 +81,25 @@ export async function executeChunk(options: ExecuteChunkOptions): Promise<ChunkO
     const model = modelForArm(plan, arm, item);
     const recordedText = texts.get(item.requestBody);
     let result: ArmResult;
-    if (recordedText === undefined || !detectWireFormatFromText(item.url, recordedText)) {
+    if (plan.redecide === 'run') {
+      let release: (() => void) | undefined;
+      try {
+        release = await options.gate();
+        if (!options.decideByFork) throw new TypeError('this campaign re-decides whole runs and needs the agent module (--agent)');
+        result = await options.decideByFork(item, arm, model);
+        options.onAnswer?.();
+      } catch (error) {
+        const endpointError = RetrialError.isInstance(error) && error.code === 'ENDPOINT' ? (error as EndpointError) : null;
+        if (endpointError?.retryable) {
+          pending++;
+          options.onRetryableFailure?.(endpointError);
+          return;
+        }
+        result = { error: (error as Error).message, modelSent: model };
+      } finally {
+        release?.();
+      }
+    } else if (recordedText === undefined || !detectWireFormatFromText(item.url, recordedText)) {
       result = { error: 'the recorded request could not be read back from the store; run `retrial verify`', modelSent: model };
     } else {
       let release: (() => void) | undefined;

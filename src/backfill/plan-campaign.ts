@@ -4,7 +4,7 @@ import { classifyResponse, costOf, DEFAULT_PRICE_TABLE, type ModelTarget, type P
 import type { CampaignItemRecord, DecisionRecord, Store } from '../store/index.ts';
 import { type ModelEvent, parseEvent, RetrialError, sha256Hex } from '../tape/index.ts';
 import { recordAudit } from './audit-log.ts';
-import { type CampaignItem, type CampaignPlan, EXCLUSION_REASONS, type ExclusionReason } from './campaign-types.ts';
+import { type CampaignItem, type CampaignPlan, EXCLUSION_REASONS, type ExclusionReason, type RedecideMode } from './campaign-types.ts';
 
 export interface PlanCampaignOptions {
   store: Store;
@@ -13,6 +13,10 @@ export interface PlanCampaignOptions {
   since: number;
   until: number;
   candidate: ModelTarget;
+  /** `step` (default) or `run`: fork the whole run with the agent's code (needs `agentModule`). */
+  redecide?: RedecideMode;
+  /** Path of the agent module, for `run` mode. */
+  agentModule?: string | null;
   /** Incumbent provider and optionally a pinned model; default the candidate's provider and each step's served version. */
   incumbent?: { provider: ModelTarget['provider']; model: string | null };
   /** Tool -> value; default inferred from the recorded answers of the eligible decisions. */
@@ -44,7 +48,11 @@ interface Candidate {
   decision: DecisionRecord;
   step: ModelEvent;
   tool: string;
+  firstModelSeq: number;
 }
+
+/** A run's event rows by seq, with their kinds. */
+type RunEvents = Map<number, { kind: string; json: string }>;
 
 /** Ids sort by creation time; the suffix keeps two plans in one millisecond apart. */
 function newCampaignId(now: number): string {
@@ -73,19 +81,20 @@ function stratifiedSample<T>(values: readonly T[], size: number, seed: string, i
 }
 
 /** Reads the model event a decision was based on, or why it cannot be used. */
-async function decisionStep(store: Store, decision: DecisionRecord, eventsOf: (runId: string) => Promise<Map<number, string>>) {
+async function decisionStep(store: Store, decision: DecisionRecord, eventsOf: (runId: string) => Promise<RunEvents>) {
   if (decision.supersedes !== null) return { excluded: 'correction' as const };
   const run = await store.getRun(decision.runId);
   if (run?.status !== 'complete') return { excluded: 'incomplete-tape' as const };
   const events = await eventsOf(decision.runId);
-  const decisionJson = events.get(decision.seq);
+  const decisionJson = events.get(decision.seq)?.json;
   const decisionEvent = decisionJson === undefined ? undefined : parseEvent(JSON.parse(decisionJson));
   const basedOnSeq = decisionEvent?.ok && decisionEvent.event?.kind === 'decision' ? decisionEvent.event.basedOnSeq : null;
   if (basedOnSeq === null) return { excluded: 'no-decision-step' as const };
-  const stepJson = events.get(basedOnSeq);
+  const stepJson = events.get(basedOnSeq)?.json;
   const parsed = stepJson === undefined ? undefined : parseEvent(JSON.parse(stepJson));
   if (!parsed?.ok || parsed.event?.kind !== 'model' || parsed.event.response === null) return { excluded: 'step-missing' as const };
-  return { step: parsed.event };
+  const firstModelSeq = Math.min(...[...events].filter(([, row]) => row.kind === 'model').map(([seq]) => seq));
+  return { step: parsed.event, firstModelSeq };
 }
 
 /** The values a tool led to in the recorded answers; a tool that led to two values is ambiguous and left out. */
@@ -108,11 +117,11 @@ export async function planCampaign(options: PlanCampaignOptions): Promise<Planne
   const excluded = new Map<ExclusionReason, string[]>();
   const exclude = (reason: ExclusionReason, decisionId: string) => excluded.set(reason, [...(excluded.get(reason) ?? []), decisionId]);
 
-  const eventCache = new Map<string, Map<number, string>>();
+  const eventCache = new Map<string, RunEvents>();
   const eventsOf = async (runId: string) => {
     let events = eventCache.get(runId);
     if (!events) {
-      events = new Map((await store.getEvents(runId)).map((row) => [row.seq, row.json]));
+      events = new Map((await store.getEvents(runId)).map((row) => [row.seq, { kind: row.kind, json: row.json }]));
       eventCache.clear();
       eventCache.set(runId, events);
     }
@@ -123,7 +132,8 @@ export async function planCampaign(options: PlanCampaignOptions): Promise<Planne
   for (const decision of population) {
     const found = await decisionStep(store, decision, eventsOf);
     if (found.excluded !== undefined) exclude(found.excluded, decision.decisionId);
-    else if (found.step?.response) candidates.push({ decision, step: found.step, tool: classifyResponse(found.step.response, null) });
+    else if (found.step?.response)
+      candidates.push({ decision, step: found.step, tool: classifyResponse(found.step.response, null), firstModelSeq: found.firstModelSeq });
   }
 
   const texts = await readWireRequestTexts(
@@ -131,13 +141,17 @@ export async function planCampaign(options: PlanCampaignOptions): Promise<Planne
     candidates.map((candidate) => candidate.step.wire.requestBody),
   );
   const mapping = options.mapping ?? inferMapping(candidates);
+  const redecide = options.redecide ?? 'step';
+  if (redecide === 'run' && !options.agentModule)
+    throw new RetrialError({ code: 'USAGE', message: 'Re-deciding whole runs (--redecide run) forks them with the agent’s own code: pass --agent <module>.' });
   const eligible: CampaignItem[] = [];
-  for (const { decision, step, tool } of candidates) {
+  for (const { decision, step, tool, firstModelSeq } of candidates) {
     const text = texts.get(step.wire.requestBody);
     if (text === undefined) exclude('step-missing', decision.decisionId);
     else if (!detectWireFormatFromText(step.wire.url, text)) exclude('unknown-wire-format', decision.decisionId);
     else if (text.includes('[redacted:')) exclude('redacted-input', decision.decisionId);
-    else if (mapping[tool] !== decision.value) exclude('unmapped-answer', decision.decisionId);
+    // A forked run records its own decision, so only step mode needs the answer-to-value mapping.
+    else if (redecide === 'step' && mapping[tool] !== decision.value) exclude('unmapped-answer', decision.decisionId);
     else
       eligible.push({
         decisionId: decision.decisionId,
@@ -157,6 +171,7 @@ export async function planCampaign(options: PlanCampaignOptions): Promise<Planne
         modelRequested: step.request.model,
         modelServed: step.response?.model.served ?? null,
         requestBody: step.wire.requestBody,
+        firstModelSeq,
         usage: { input: step.response?.usage.inputTokens ?? 0, output: step.response?.usage.outputTokens ?? 0 },
       });
   }
@@ -210,6 +225,8 @@ export async function planCampaign(options: PlanCampaignOptions): Promise<Planne
     decisionType: options.decisionType,
     window: { since: options.since, until: options.until },
     candidate: options.candidate,
+    redecide,
+    agentModule: options.agentModule ?? null,
     incumbent,
     mapping,
     population: population.length,

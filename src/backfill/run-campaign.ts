@@ -2,6 +2,7 @@ import { EndpointError } from '../replay/index.ts';
 import type { CampaignArm, Store } from '../store/index.ts';
 import { recordAudit } from './audit-log.ts';
 import { type ChunkWork, type EndpointFor, executeChunk } from './execute-chunk.ts';
+import type { ForkDecider } from './fork-decider.ts';
 import { loadCampaign } from './load-campaign.ts';
 import { createRequestGate } from './request-gate.ts';
 
@@ -9,6 +10,8 @@ export interface RunCampaignOptions {
   store: Store;
   campaignId: string;
   endpointFor: EndpointFor;
+  /** Needed for `run`-mode campaigns (see fork-decider.ts). */
+  decideByFork?: ForkDecider;
   /** Requests in flight at once (default 16). */
   concurrency?: number;
   /** Requests started per second, or null for no limit. */
@@ -85,6 +88,7 @@ export async function runCampaign(options: RunCampaignOptions): Promise<Campaign
         plan,
         work: chunks.get(chunk) ?? [],
         endpointFor: options.endpointFor,
+        decideByFork: options.decideByFork,
         gate: async () => {
           if (stoppedBecause !== null) throw new EndpointError(stoppedBecause, { retryable: true });
           return gate();

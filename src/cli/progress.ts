@@ -13,15 +13,13 @@ export function createProgress(label: string, unit: string, { json = false }: { 
   const started = performance.now();
   // A resumed job starts part done; its rate counts only this process's work.
   let base: number | undefined;
-  const rate = (done: number) => {
-    base ??= done;
-    return ((done - base) / Math.max(0.001, (performance.now() - started) / 1000)).toFixed(0);
-  };
+  const rate = (done: number) => ((done - (base ?? done)) / Math.max(0.001, (performance.now() - started) / 1000)).toFixed(0);
   if (json) return { update() {}, stop() {} };
   if (!process.stderr.isTTY) {
     let last = 0;
     return {
       update(done, total) {
+        base ??= done;
         if (done !== total && performance.now() - last < 5000) return;
         last = performance.now();
         process.stderr.write(`${label}: ${done}/${total} ${unit} (${rate(done)} ${unit}/s)\n`);
@@ -40,6 +38,7 @@ export function createProgress(label: string, unit: string, { json = false }: { 
   let barStarted = false;
   return {
     update(done, total) {
+      base ??= done;
       if (!barStarted) {
         bar.start(total, done, { rate: '0' });
         barStarted = true;

@@ -21,6 +21,8 @@ export interface ForkOptions {
   clock?: 'recorded' | 'now';
   /** Where live model calls go: OpenAI-compatible base URL ending in /v1 (or the Anthropic base URL). */
   endpoint: { baseUrl: string; apiKey: string };
+  /** How live model calls reach the endpoint (default the global fetch); backfill passes the in-process simulator. */
+  fetch?: typeof fetch;
   services?: unknown;
   childRunId?: string;
 }
@@ -138,7 +140,7 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
     const headers = new Headers(init?.headers);
     headers.set('authorization', `Bearer ${options.endpoint.apiKey}`);
     headers.set('x-api-key', options.endpoint.apiKey);
-    return fetch(target, { ...init, headers });
+    return (options.fetch ?? fetch)(target, { ...init, headers });
   };
   const childRec = createRecorder({
     store: options.store,

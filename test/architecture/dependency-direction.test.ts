@@ -15,7 +15,7 @@ const ALLOWED: Record<string, string[]> = {
   inspect: ['tape', 'store', 'providers'],
   stats: [],
   replay: ['tape', 'store', 'providers', 'record', 'inspect', 'stats'],
-  backfill: ['tape', 'store', 'providers', 'inspect', 'replay', 'stats'],
+  backfill: ['tape', 'store', 'providers', 'record', 'inspect', 'replay', 'stats'],
   demo: ['tape', 'store', 'record', 'providers', 'inspect', 'replay', 'stats', 'backfill'],
   cli: ['tape', 'store', 'record', 'providers', 'inspect', 'replay', 'stats', 'demo', 'backfill'],
 };

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
   applyTriage,
@@ -6,23 +7,35 @@ import {
   type CampaignPlan,
   type CampaignRunSummary,
   campaignEndpoints,
+  createForkDecider,
+  type ForkDecider,
   loadCampaign,
   loadTriagePolicy,
   type PlannedCampaign,
   parseRate,
   planCampaign,
+  REDECIDE_MODES,
+  type RedecideMode,
   runCampaign,
   type TriageOutcome,
   writeCampaignReport,
 } from '../../backfill/index.ts';
-import { DEFAULT_PRICE_TABLE, type PriceTable, parseModelTarget } from '../../replay/index.ts';
-import type { Store } from '../../store/index.ts';
+import { DEFAULT_PRICE_TABLE, endpointFromEnvironment, type PriceTable, parseModelTarget } from '../../replay/index.ts';
+import { resolveStoreLocation, type Store } from '../../store/index.ts';
 import { RetrialError } from '../../tape/index.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
 import { UsageError } from '../exit-codes.ts';
+import { loadAgentModule } from '../load-agent-module.ts';
 import { parseIntegerOption, parseTimeOption } from '../parse-options.ts';
 import { createProgress } from '../progress.ts';
+import { loadSalt } from '../redaction-salt.ts';
 import { renderTable } from '../render-table.ts';
+
+function parseRedecide(value: string | undefined): RedecideMode {
+  if (value === undefined) return 'step';
+  if (!(REDECIDE_MODES as readonly string[]).includes(value)) throw new UsageError(`--redecide must be one of ${REDECIDE_MODES.join(', ')}, not "${value}".`);
+  return value as RedecideMode;
+}
 
 /** Who is acting, for the audit log: --actor, else $USER. */
 export function actorOf(options: { actor?: string }): string {
@@ -44,6 +57,9 @@ function renderPlan({ campaignId, plan }: PlannedCampaign): string {
     '',
     excluded,
     '',
+    plan.redecide === 'run'
+      ? `Re-decided by forking each run from its first model step with the agent in ${plan.agentModule} (reads served from the tape, writes stubbed).`
+      : "Re-decided by sending each decision step's recorded request again with only the model changed.",
     `Answers map to values by tool: ${Object.entries(plan.mapping)
       .map(([tool, value]) => `${tool} → ${value}`)
       .join(', ')}.`,
@@ -80,23 +96,40 @@ async function readPrices(path: string | undefined): Promise<{ prices: PriceTabl
 export async function runCampaignFromCli(
   store: Store,
   campaignId: string,
-  options: { concurrency?: number; rate?: number | null; json?: boolean; actor: string },
+  options: { concurrency?: number; rate?: number | null; json?: boolean; actor: string; agentModule?: string; db?: string },
 ): Promise<CampaignRunSummary> {
   const { plan } = await loadCampaign(store, campaignId);
   const usesSimulator = plan.candidate.provider === 'sim' || plan.incumbent.provider === 'sim';
   const simulator = usesSimulator ? await import('../../demo/simulator/index.ts') : undefined;
-  const endpointFor = campaignEndpoints(plan, {
-    simulator: simulator && {
-      baseUrl: 'http://simulator.in-process/v1',
-      fetch: simulator.createSimulatorFetch(simulator.createSimulatedModel({ seed: randomBytes(8).toString('hex') })),
-    },
-  });
+  const simulatorEndpoint = simulator && {
+    baseUrl: 'http://simulator.in-process/v1',
+    fetch: simulator.createSimulatorFetch(simulator.createSimulatedModel({ seed: randomBytes(8).toString('hex') })),
+  };
+  const endpointFor = campaignEndpoints(plan, { simulator: simulatorEndpoint });
+  let decideByFork: ForkDecider | undefined;
+  if (plan.redecide === 'run') {
+    const agentModule = options.agentModule ?? plan.agentModule;
+    if (!agentModule) throw new UsageError(`Campaign ${campaignId} re-decides whole runs: pass --agent <module>.`);
+    decideByFork = createForkDecider({
+      store,
+      campaignId,
+      plan,
+      agent: await loadAgentModule(agentModule),
+      redactionSalt: await loadSalt(resolveStoreLocation(options.db)),
+      endpointFor: (arm) => {
+        const provider = arm === 'candidate' ? plan.candidate.provider : plan.incumbent.provider;
+        if (provider === 'sim' && simulatorEndpoint) return { ...simulatorEndpoint, apiKey: 'sim' };
+        return endpointFromEnvironment({ provider, model: arm === 'candidate' ? plan.candidate.model : (plan.incumbent.model ?? '') });
+      },
+    });
+  }
   const progress = createProgress('Backfill', 'results', { json: options.json });
   try {
     return await runCampaign({
       store,
       campaignId,
       endpointFor,
+      decideByFork,
       concurrency: options.concurrency,
       ratePerSecond: options.rate,
       actor: options.actor,
@@ -137,6 +170,8 @@ export function registerBackfillCommand(program: Command): void {
     .option('--stratify-by <attribute>', 'keep the sample proportional across this attribute (or `value`)')
     .option('--noise-floor <n>', 'how many decisions the incumbent re-decides to measure its own noise', '500')
     .option('--segment-by <attribute>', 'attribute the report breaks flips down by', 'plan')
+    .option('--redecide <mode>', 'step: send the decision step’s recorded request again; run: fork the whole run with the agent’s code (needs --agent)', 'step')
+    .option('--agent <module>', 'the agent module, for --redecide run')
     .option('--chunk-size <n>', 'decisions per unit of work: results are written chunk by chunk', '64')
     .option('--prices <file.json>', 'price table: { "model-prefix": { "inputPerMillion": n, "outputPerMillion": n } }')
     .option('--actor <name>', 'who is creating it, for the audit log (default $USER)')
@@ -162,6 +197,8 @@ export function registerBackfillCommand(program: Command): void {
           noiseFloor: parseIntegerOption(options.noiseFloor, '--noise-floor'),
           segmentBy: options.segmentBy,
           chunkSize: parseIntegerOption(options.chunkSize, '--chunk-size', { min: 1, max: 10_000 }),
+          redecide: parseRedecide(options.redecide),
+          agentModule: options.agent ? resolve(options.agent) : null,
           prices,
           pricesName: name,
           actor: actorOf({ actor: options.actor }),
@@ -178,6 +215,7 @@ export function registerBackfillCommand(program: Command): void {
     .option('--concurrency <n>', 'requests in flight', '16')
     .option('--rate <n/s>', 'at most this many requests per second, e.g. 50/s or 3000/min')
     .option('--actor <name>', 'who is running it, for the audit log (default $USER)')
+    .option('--agent <module>', 'the agent module, for campaigns planned with --redecide run (default: the one named at plan time)')
     .action(async (campaignId: string, options: Record<string, string | undefined>, command: Command) => {
       const all = command.optsWithGlobals() as GlobalOptions;
       const concurrency = parseIntegerOption(options.concurrency, '--concurrency', { min: 1, max: 1024 });
@@ -188,7 +226,14 @@ export function registerBackfillCommand(program: Command): void {
         throw new UsageError((error as Error).message);
       }
       await withStore(all, async (store) => {
-        const summary = await runCampaignFromCli(store, campaignId, { concurrency, rate, json: all.json, actor: actorOf(options) });
+        const summary = await runCampaignFromCli(store, campaignId, {
+          concurrency,
+          rate,
+          json: all.json,
+          actor: actorOf(options),
+          agentModule: options.agent,
+          db: all.db,
+        });
         output(all, summary, renderRun);
         if (summary.pending) process.exitCode = 6;
       });
