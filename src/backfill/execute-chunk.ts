@@ -76,59 +76,47 @@ export async function executeChunk(options: ExecuteChunkOptions): Promise<ChunkO
   const results: CampaignResultRecord[] = [];
   let pending = 0;
 
-  const runArm = async (work: ChunkWork, arm: CampaignArm) => {
-    const { item } = work;
-    const model = modelForArm(plan, arm, item);
-    const recordedText = texts.get(item.requestBody);
-    let result: ArmResult;
+  /** Re-decides one item on one arm: its recorded request resent, or (run mode) its run forked. */
+  const decide = async (item: CampaignItem, arm: CampaignArm, model: string): Promise<ArmResult> => {
     if (plan.redecide === 'run') {
-      let release: (() => void) | undefined;
-      try {
-        release = await options.gate();
-        if (!options.decideByFork) throw new TypeError('this campaign re-decides whole runs and needs the agent module (--agent)');
-        result = await options.decideByFork(item, arm, model);
-        options.onAnswer?.();
-      } catch (error) {
-        const endpointError = RetrialError.isInstance(error) && error.code === 'ENDPOINT' ? (error as EndpointError) : null;
-        if (endpointError?.retryable) {
-          pending++;
-          options.onRetryableFailure?.(endpointError);
-          return;
-        }
-        result = { error: (error as Error).message, modelSent: model };
-      } finally {
-        release?.();
+      if (!options.decideByFork) throw new TypeError('this campaign re-decides whole runs and needs the agent module (--agent)');
+      return options.decideByFork(item, arm, model);
+    }
+    const recordedText = texts.get(item.requestBody);
+    if (recordedText === undefined || !detectWireFormatFromText(item.url, recordedText))
+      throw new TypeError('the recorded request could not be read back from the store; run `retrial verify`');
+    const answer = await options.endpointFor(arm, item.format).send(withModel(recordedText, model, item.modelRequested), model);
+    const tool = classifyResponse(answer, null);
+    return {
+      value: plan.mapping[tool] ?? NO_DECISION,
+      tool,
+      modelSent: model,
+      modelServed: answer.model.served,
+      inputTokens: answer.usage.inputTokens ?? 0,
+      outputTokens: answer.usage.outputTokens ?? 0,
+    };
+  };
+
+  const runArm = async (work: ChunkWork, arm: CampaignArm) => {
+    const model = modelForArm(plan, arm, work.item);
+    let result: ArmResult;
+    let release: (() => void) | undefined;
+    try {
+      release = await options.gate();
+      result = await decide(work.item, arm, model);
+      options.onAnswer?.();
+    } catch (error) {
+      const endpointError = RetrialError.isInstance(error) && error.code === 'ENDPOINT' ? (error as EndpointError) : null;
+      if (endpointError?.retryable) {
+        pending++;
+        options.onRetryableFailure?.(endpointError);
+        return;
       }
-    } else if (recordedText === undefined || !detectWireFormatFromText(item.url, recordedText)) {
-      result = { error: 'the recorded request could not be read back from the store; run `retrial verify`', modelSent: model };
-    } else {
-      let release: (() => void) | undefined;
-      try {
-        release = await options.gate();
-        const answer = await options.endpointFor(arm, item.format).send(withModel(recordedText, model, item.modelRequested), model);
-        const tool = classifyResponse(answer, null);
-        result = {
-          value: plan.mapping[tool] ?? NO_DECISION,
-          tool,
-          modelSent: model,
-          modelServed: answer.model.served,
-          inputTokens: answer.usage.inputTokens ?? 0,
-          outputTokens: answer.usage.outputTokens ?? 0,
-        };
-        options.onAnswer?.();
-      } catch (error) {
-        const endpointError = RetrialError.isInstance(error) && error.code === 'ENDPOINT' ? (error as EndpointError) : null;
-        if (endpointError?.retryable) {
-          pending++;
-          options.onRetryableFailure?.(endpointError);
-          return;
-        }
-        // Refused for good (a 4xx, an answer that does not parse): one result that says so, so the
-        // decision is counted as failed instead of being retried forever.
-        result = { error: (error as Error).message, modelSent: model };
-      } finally {
-        release?.();
-      }
+      // Refused for good (a 4xx, an answer that does not parse, an unreadable request): one result
+      // that says so, so the decision is counted as failed instead of being retried forever.
+      result = { error: (error as Error).message, modelSent: model };
+    } finally {
+      release?.();
     }
     results.push({ campaignId: options.campaignId, itemId: work.itemId, arm, at: options.now(), result });
   };
