@@ -16,24 +16,8 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
+import type { Frame, Profile, ProfileNode, Rule } from '../cpuprofile-types.ts';
 import { type EngineOptions, type EnginePass, enginePass, type Phase } from './engine-arm.ts';
-
-interface Frame {
-  functionName: string;
-  url: string;
-}
-interface ProfileNode {
-  id: number;
-  callFrame: Frame;
-  children?: number[];
-}
-interface Profile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-}
-
-type Rule = [string, (frame: Frame) => boolean];
 
 export const SIMULATOR_CATEGORY = 'the simulator itself (zod, canonical JSON + sha256 of each body, scoring, answer JSON, new Response)';
 const isSimulator = (f: Frame) => f.url.includes('/src/demo/simulator/');

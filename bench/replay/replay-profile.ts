@@ -15,24 +15,8 @@ import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import type { Store } from '../../src/store/index.ts';
+import type { Frame, Profile, ProfileNode, Rule } from '../cpuprofile-types.ts';
 import { replayPass } from './retrial-arm.ts';
-
-interface Frame {
-  functionName: string;
-  url: string;
-}
-interface ProfileNode {
-  id: number;
-  callFrame: Frame;
-  children?: number[];
-}
-interface Profile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-}
-
-type Rule = [string, (frame: Frame) => boolean];
 
 /** Checked first, over the whole stack: the nearest matching frame wins. */
 const SPECIFIC: Rule[] = [
