@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
-import type { Frame, Profile, ProfileNode, Rule } from '../cpuprofile-types.ts';
+import { categorizeSamples, type Frame, nearestRule, type Profile, type Rule } from '../cpuprofile-categories.ts';
 import { type EngineOptions, type EnginePass, enginePass, type Phase } from './engine-arm.ts';
 
 export const SIMULATOR_CATEGORY = 'the simulator itself (zod, canonical JSON + sha256 of each body, scoring, answer JSON, new Response)';
@@ -56,26 +56,10 @@ export interface ProfileSummary {
 }
 
 function summarise(profile: Profile, file: string): PhaseProfile {
-  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-  const parent = new Map<number, number>();
-  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
-  const categories = new Map<string, number>();
-  let sampledUs = 0;
-  profile.samples.forEach((leaf, index) => {
-    const us = profile.timeDeltas[index] ?? 0;
-    const stack: Frame[] = [];
-    for (let id: number | undefined = leaf; id !== undefined; id = parent.get(id)) stack.push((byId.get(id) as ProfileNode).callFrame);
-    // The profiler's own work (serialising the profile on stop) is not the pass's.
-    if (stack.some((frame) => frame.url === 'node:inspector')) return;
-    sampledUs += us;
-    const nearest = (rules: Rule[]) => {
-      for (const frame of stack) for (const [name, test] of rules) if (test(frame)) return name;
-      return undefined;
-    };
-    const category = stack.some(isSimulator) ? SIMULATOR_CATEGORY : (nearest(SPECIFIC) ?? nearest(GENERIC) ?? 'other (program, native, bench code)');
-    categories.set(category, (categories.get(category) ?? 0) + us / 1000);
-  });
-  return { file, sampledMs: sampledUs / 1000, categories };
+  const { sampledMs, categories } = categorizeSamples(profile, (stack) =>
+    stack.some(isSimulator) ? SIMULATOR_CATEGORY : (nearestRule(stack, SPECIFIC) ?? nearestRule(stack, GENERIC) ?? 'other (program, native, bench code)'),
+  );
+  return { file, sampledMs, categories };
 }
 
 export async function profileEnginePass(options: EngineOptions, outDir: string): Promise<ProfileSummary> {

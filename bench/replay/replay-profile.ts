@@ -15,7 +15,7 @@ import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import type { Store } from '../../src/store/index.ts';
-import type { Frame, Profile, ProfileNode, Rule } from '../cpuprofile-types.ts';
+import { categorizeSamples, nearestRule, type Profile, type Rule } from '../cpuprofile-categories.ts';
 import { replayPass } from './retrial-arm.ts';
 
 /** Checked first, over the whole stack: the nearest matching frame wins. */
@@ -62,26 +62,11 @@ export async function profileReplayLoop(store: Store, runIds: readonly string[],
   const file = join(outDir, `replay-loop-${process.pid}.cpuprofile`);
   writeFileSync(file, JSON.stringify(profile));
 
-  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-  const parent = new Map<number, number>();
-  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
-  const totals = new Map<string, number>();
-  let sampledUs = 0;
-  profile.samples.forEach((leaf, index) => {
-    const us = profile.timeDeltas[index] ?? 0;
-    const stack: Frame[] = [];
-    for (let id: number | undefined = leaf; id !== undefined; id = parent.get(id)) stack.push((byId.get(id) as ProfileNode).callFrame);
-    // The profiler's own work (serialising the profile on stop) is not the replay's.
-    if (stack.some((frame) => frame.url === 'node:inspector')) return;
-    sampledUs += us;
-    const nearest = (rules: Rule[]) => {
-      for (const frame of stack) for (const [name, test] of rules) if (test(frame)) return name;
-      return undefined;
-    };
-    const category = nearest(SPECIFIC) ?? nearest(GENERIC) ?? 'other (program, native, bench loop)';
-    totals.set(category, (totals.get(category) ?? 0) + us / 1000);
-  });
-  return { file, sampledMs: sampledUs / 1000, runs: runIds.length, categories: [...totals].sort((a, b) => b[1] - a[1]) };
+  const { sampledMs, categories } = categorizeSamples(
+    profile,
+    (stack) => nearestRule(stack, SPECIFIC) ?? nearestRule(stack, GENERIC) ?? 'other (program, native, bench loop)',
+  );
+  return { file, sampledMs, runs: runIds.length, categories: [...categories].sort((a, b) => b[1] - a[1]) };
 }
 
 export function profileSection(summary: ProfileSummary): string {
