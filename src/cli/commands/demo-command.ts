@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { isAbsolute, relative } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 // The demo and simulator (and the SDKs they load) are imported when a command needs them, not at start-up.
@@ -42,6 +43,12 @@ function explainLines(summary: DemoSummary): string[] {
   ];
 }
 
+/** A path under the working directory as the user would type it; others stay absolute. */
+function relativeToHere(path: string): string {
+  const relativePath = relative(process.cwd(), path);
+  return relativePath.startsWith('..') || isAbsolute(relativePath) ? path : relativePath;
+}
+
 function backfillLines({ backfill }: DemoSummary): string[] {
   const { comparison } = backfill;
   const { plan } = comparison;
@@ -58,7 +65,7 @@ function backfillLines({ backfill }: DemoSummary): string[] {
       .sort((a, b) => b[1] - a[1])
       .map(([action, count]) => `${action} ${count}`)
       .join(', ')} (policy examples/triage-policy.yaml)`,
-    `  report    ${backfill.reportPath}`,
+    `  report    ${relativeToHere(backfill.reportPath)}`,
   ];
 }
 
