@@ -1,5 +1,4 @@
 import type { Store, TriageRecord } from '../store/index.ts';
-import { recordAudit } from './audit-log.ts';
 import { compareCampaign, type Flip } from './compare-campaign.ts';
 import { loadCampaign } from './load-campaign.ts';
 import { type FlipFacts, type TriageAction, type TriagePolicy, triageFlip } from './triage-policy.ts';
@@ -40,14 +39,13 @@ export async function applyTriage(options: { store: Store; campaignId: string; p
     const { action, rule } = triageFlip(options.policy, flipFacts(flip, campaign.plan.decisionType, options.now));
     return { campaignId: options.campaignId, itemId: flip.itemId, action, rule };
   });
-  await options.store.campaigns.replaceTriage(options.campaignId, assignments);
   const byAction: Partial<Record<TriageAction, number>> = {};
   const byRule: Record<string, number> = {};
   for (const { action, rule } of assignments) {
     byAction[action as TriageAction] = (byAction[action as TriageAction] ?? 0) + 1;
     byRule[rule] = (byRule[rule] ?? 0) + 1;
   }
-  await recordAudit(options.store, {
+  await options.store.campaigns.replaceTriage(options.campaignId, assignments, {
     at: options.now,
     actor: options.actor,
     action: 'triage.applied',

@@ -103,6 +103,26 @@ export const armResultSchema = z.union([
 ]);
 export type ArmResult = z.infer<typeof armResultSchema>;
 
+/** What the user's remediation handler receives: one correction to make in the system the decision landed in. */
+export const correctionSchema = z.object({
+  /** Stable across reruns: pass it to the downstream system so a retried call cannot act twice. */
+  idempotencyKey: z.string(),
+  campaignId: z.string(),
+  decisionId: z.string(),
+  runId: z.string(),
+  type: z.string(),
+  subject: z.string(),
+  /** The value shipped, and the value the correction sets. */
+  from: z.string(),
+  to: z.string(),
+  amount: z.number().nullable(),
+  currency: z.string().nullable(),
+  /** Why: the triage rule, or the reviewer's verdict. */
+  reason: z.string(),
+  candidateModel: z.string(),
+});
+export type Correction = z.infer<typeof correctionSchema>;
+
 /** The value of an answer that chose no mapped tool. */
 export const NO_DECISION = 'none';
 

@@ -3,7 +3,6 @@ import { detectWireFormatFromText } from '../providers/index.ts';
 import { classifyResponse, costOf, DEFAULT_PRICE_TABLE, type ModelTarget, type PriceTable } from '../replay/index.ts';
 import type { CampaignItemRecord, DecisionRecord, Store } from '../store/index.ts';
 import { type ModelEvent, parseEvent, RetrialError, sha256Hex } from '../tape/index.ts';
-import { recordAudit } from './audit-log.ts';
 import { type CampaignItem, type CampaignPlan, EXCLUSION_REASONS, type ExclusionReason, type RedecideMode } from './campaign-types.ts';
 
 export interface PlanCampaignOptions {
@@ -247,8 +246,7 @@ export async function planCampaign(options: PlanCampaignOptions): Promise<Planne
     },
     createdBy: options.actor,
   };
-  await store.campaigns.create({ campaignId, createdAt: options.now, plan }, items);
-  await recordAudit(store, {
+  await store.campaigns.create({ campaignId, createdAt: options.now, plan }, items, {
     at: options.now,
     actor: options.actor,
     action: 'campaign.created',

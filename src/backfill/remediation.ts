@@ -1,27 +1,11 @@
 import type { CorrectionRecord, DecisionRecord, Store } from '../store/index.ts';
 import { RetrialError, sha256Hex } from '../tape/index.ts';
-import { recordAudit } from './audit-log.ts';
+import { type Correction, correctionSchema, parseStored } from './campaign-types.ts';
+
+export type { Correction } from './campaign-types.ts';
+
 import { compareCampaign, latestVerdicts } from './compare-campaign.ts';
 import { loadCampaign } from './load-campaign.ts';
-
-/** What the user's handler receives: one correction to make in the system the decision landed in. */
-export interface Correction {
-  /** Stable across reruns: pass it to the downstream system so a retried call cannot act twice. */
-  idempotencyKey: string;
-  campaignId: string;
-  decisionId: string;
-  runId: string;
-  type: string;
-  subject: string;
-  /** The value shipped, and the value the correction sets. */
-  from: string;
-  to: string;
-  amount: number | null;
-  currency: string | null;
-  /** Why: the triage rule, or the reviewer's verdict. */
-  reason: string;
-  candidateModel: string;
-}
 
 /** The user's code that makes one correction; throw to report a failure (it will be retried). */
 export type CorrectionHandler = (correction: Correction) => Promise<unknown> | unknown;
@@ -33,17 +17,15 @@ export interface RemediationPlanEntry extends Correction {
 }
 
 /**
- * Which flips get corrected: a reviewer said the candidate is right, or triage said `correct` and
- * no reviewer said otherwise. The list is stored (new entries only), so keys and statuses survive.
+ * Which flips get corrected now: a reviewer said the candidate is right, or triage said `correct`
+ * and no reviewer said otherwise. Keyed by stable idempotency keys.
  */
-export async function planRemediation(options: { store: Store; campaignId: string; actor: string; now: number }): Promise<RemediationPlanEntry[]> {
-  const { store, campaignId } = options;
+async function wantedCorrections(store: Store, campaignId: string): Promise<CorrectionRecord[]> {
   const campaign = await loadCampaign(store, campaignId);
   const triage = new Map((await store.campaigns.triage(campaignId)).map((record) => [record.itemId, record]));
   const verdicts = latestVerdicts(await store.campaigns.verdicts(campaignId));
-  const { flips } = compareCampaign(campaign);
   const wanted: CorrectionRecord[] = [];
-  for (const flip of flips) {
+  for (const flip of compareCampaign(campaign).flips) {
     const verdict = verdicts.get(flip.itemId);
     const assigned = triage.get(flip.itemId);
     const reason =
@@ -70,17 +52,40 @@ export async function planRemediation(options: { store: Store; campaignId: strin
     };
     wanted.push({ idempotencyKey, campaignId, itemId: flip.itemId, status: 'pending', attempts: 0, lastError: null, appliedAt: null, correction });
   }
-  const added = await store.campaigns.putCorrections(wanted);
-  if (added > 0)
-    await recordAudit(store, {
-      at: options.now,
-      actor: options.actor,
-      action: 'remediation.planned',
-      campaignId,
-      details: { corrections: wanted.length, new: added },
-    });
-  return (await store.campaigns.corrections(campaignId)).map((record) => ({
-    ...(record.correction as Correction),
+  return wanted;
+}
+
+/**
+ * Brings the stored plan in line with what is wanted now: new corrections are added, and planned
+ * ones that are no longer wanted (a reviewer disagreed, triage changed) are cancelled before they
+ * can be applied. Applied corrections are history and stay as they are.
+ */
+async function reconcileCorrections(store: Store, campaignId: string, actor: string, now: number): Promise<CorrectionRecord[]> {
+  const wanted = await wantedCorrections(store, campaignId);
+  await store.campaigns.putCorrections(wanted, (added) => ({
+    at: now,
+    actor,
+    action: 'remediation.planned',
+    campaignId,
+    details: { corrections: wanted.length, new: added },
+  }));
+  const wantedKeys = new Set(wanted.map((record) => record.idempotencyKey));
+  for (const record of await store.campaigns.corrections(campaignId)) {
+    if (wantedKeys.has(record.idempotencyKey) || record.status === 'applied' || record.status === 'cancelled') continue;
+    await store.campaigns.updateCorrection(
+      record.idempotencyKey,
+      { status: 'cancelled', attempts: record.attempts, lastError: record.lastError, appliedAt: null },
+      { at: now, actor, action: 'correction.cancelled', campaignId, details: { idempotencyKey: record.idempotencyKey, decisionId: record.itemId } },
+    );
+  }
+  return store.campaigns.corrections(campaignId);
+}
+
+/** The remediation plan, stored so that keys and statuses survive; see reconcileCorrections. */
+export async function planRemediation(options: { store: Store; campaignId: string; actor: string; now: number }): Promise<RemediationPlanEntry[]> {
+  const records = await reconcileCorrections(options.store, options.campaignId, options.actor, options.now);
+  return records.map((record) => ({
+    ...parseStored(correctionSchema, record.correction, `Correction ${record.idempotencyKey}`),
     status: record.status,
     attempts: record.attempts,
     lastError: record.lastError,
@@ -135,17 +140,16 @@ export async function applyRemediation(options: {
   now: () => number;
 }): Promise<RemediationOutcome> {
   const { store, campaignId } = options;
-  const corrections = await store.campaigns.corrections(campaignId);
+  const { plan } = await loadCampaign(store, campaignId);
+  // What a reviewer or a new triage decided since the plan was made counts: unwanted ones are cancelled first.
+  const corrections = await reconcileCorrections(store, campaignId, options.actor, options.now());
   if (corrections.length === 0)
     throw new RetrialError({
       code: 'USAGE',
-      message: `Campaign ${campaignId} has no planned corrections; run \`retrial remediate plan ${campaignId}\` first (after triage and review).`,
+      message: `Campaign ${campaignId} has no corrections to apply: no flip is triaged \`correct\` or reviewed candidate-right (see \`retrial backfill triage\` and \`retrial review\`).`,
     });
   const originals = new Map(
-    (await store.listDecisions({ includeSuperseded: true, type: (await loadCampaign(store, campaignId)).plan.decisionType })).map((decision) => [
-      decision.decisionId,
-      decision,
-    ]),
+    (await store.listDecisions({ includeSuperseded: true, type: plan.decisionType })).map((decision) => [decision.decisionId, decision]),
   );
   const outcome: RemediationOutcome = { applied: 0, failed: 0, alreadyApplied: 0, failures: [] };
   for (const record of corrections) {
@@ -153,20 +157,24 @@ export async function applyRemediation(options: {
       outcome.alreadyApplied++;
       continue;
     }
-    const correction = record.correction as Correction;
+    if (record.status === 'cancelled') continue;
+    const correction = parseStored(correctionSchema, record.correction, `Correction ${record.idempotencyKey}`);
     const attempts = record.attempts + 1;
     try {
       await options.handler(structuredClone(correction));
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      await store.campaigns.updateCorrection(record.idempotencyKey, { status: 'failed', attempts, lastError: message, appliedAt: null });
-      await recordAudit(store, {
-        at: options.now(),
-        actor: options.actor,
-        action: 'correction.failed',
-        campaignId,
-        details: { idempotencyKey: record.idempotencyKey, decisionId: correction.decisionId, error: message },
-      });
+      await store.campaigns.updateCorrection(
+        record.idempotencyKey,
+        { status: 'failed', attempts, lastError: message, appliedAt: null },
+        {
+          at: options.now(),
+          actor: options.actor,
+          action: 'correction.failed',
+          campaignId,
+          details: { idempotencyKey: record.idempotencyKey, decisionId: correction.decisionId, error: message },
+        },
+      );
       outcome.failed++;
       outcome.failures.push({ idempotencyKey: record.idempotencyKey, error: message });
       continue;
@@ -190,8 +198,7 @@ export async function applyRemediation(options: {
       attributes: { ...(original?.attributes ?? {}), campaign: campaignId, correction: record.idempotencyKey, reason: correction.reason },
       supersedes: correction.decisionId,
     };
-    await store.campaigns.recordApplied(record.idempotencyKey, at, attempts, superseding);
-    await recordAudit(store, {
+    await store.campaigns.recordApplied(record.idempotencyKey, at, attempts, superseding, {
       at,
       actor: options.actor,
       action: 'correction.applied',

@@ -1,6 +1,5 @@
 import type { ReviewVerdictRecord, Store } from '../store/index.ts';
 import { RetrialError } from '../tape/index.ts';
-import { recordAudit } from './audit-log.ts';
 import { compareCampaign, type Flip, latestVerdicts } from './compare-campaign.ts';
 import { loadCampaign } from './load-campaign.ts';
 
@@ -60,8 +59,7 @@ export async function recordVerdict(options: {
     note: options.note,
     at: options.now,
   };
-  await options.store.campaigns.addVerdict(record);
-  await recordAudit(options.store, {
+  await options.store.campaigns.addVerdict(record, {
     at: options.now,
     actor: options.reviewer,
     action: 'review.verdict',

@@ -67,6 +67,11 @@ export interface RunOptions {
   seed?: string;
   externalIds?: Record<string, string>;
   fork?: ForkOrigin;
+  /**
+   * Refuses network requests made inside the run that do not go through `rec.fetch` (the egress
+   * guard calls it): forks run the agent's code and must not reach the world behind our back.
+   */
+  blockEgress?: (url: string) => never;
 }
 
 export interface DecisionInput {
@@ -303,7 +308,17 @@ export function createRecorder(options: RecorderOptions): Recorder {
       active.add(tape);
       let scope: RunScope;
       const reads = recordingReads(() => scope);
-      scope = { runId: header.runId, tape, now, seed: header.seed, parentKey: '', mode: 'record', reads, ordinals: new Map() };
+      scope = {
+        runId: header.runId,
+        tape,
+        now,
+        seed: header.seed,
+        parentKey: '',
+        mode: 'record',
+        reads,
+        ordinals: new Map(),
+        ...(runOptions.blockEgress ? { blockEgress: runOptions.blockEgress } : {}),
+      };
       const inputKey = takeCausalKey(scope, 'input', 'input');
       const redactedInput = redactor.value(input ?? null);
       tape.push((blobs) => ({ kind: 'input', key: inputKey, at: recordedAt, durationMs: 0, value: blobs.put(redactedInput) }), 'input');

@@ -1,6 +1,12 @@
 import { maybeCurrentRun } from '../record/index.ts';
 
 let installed = false;
+/** The fetch the guard wraps: what retrial's own live calls (a fork's model endpoint) go through. */
+let unguarded: typeof fetch = globalThis.fetch;
+
+export function unguardedFetch(): typeof fetch {
+  return unguarded;
+}
 
 /**
  * Replaces the global `fetch` with one that refuses requests made inside a replay. The replayed
@@ -11,6 +17,7 @@ export function installEgressGuard(): void {
   if (installed) return;
   installed = true;
   const liveFetch = globalThis.fetch;
+  unguarded = liveFetch;
   globalThis.fetch = function guardedFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
     const scope = maybeCurrentRun();
     if (scope?.blockEgress) {

@@ -3,6 +3,8 @@ import { detectWireFormatFromText } from '../providers/index.ts';
 import { type AgentDefinition, createRecorder, type Recorder, type ServeHooks } from '../record/index.ts';
 import type { Store } from '../store/index.ts';
 import { createBlob, RetrialError, type StreamChunk, type TapeEvent } from '../tape/index.ts';
+import { EgressBlockedError } from './divergence.ts';
+import { installEgressGuard, unguardedFetch } from './egress-guard.ts';
 import { applyForkOverrides, type ForkOverrides } from './fork-overrides.ts';
 import { replayHeaders, replayStream } from './served-response.ts';
 
@@ -54,6 +56,7 @@ const ordinalOf = (key: string) => Number(key.slice(key.lastIndexOf('#') + 1));
  * parent tape by content where they match; write tools are always stubbed and recorded as such.
  */
 export async function forkRun(options: ForkOptions): Promise<ForkResult> {
+  installEgressGuard();
   const tape = await loadTape(options.store, options.runId);
   const forkEvent = tape.events.find((event) => event.seq === options.atSeq);
   if (forkEvent?.kind !== 'model')
@@ -140,7 +143,8 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
     const headers = new Headers(init?.headers);
     headers.set('authorization', `Bearer ${options.endpoint.apiKey}`);
     headers.set('x-api-key', options.endpoint.apiKey);
-    return (options.fetch ?? fetch)(target, { ...init, headers });
+    // The guarded global fetch would refuse this call: it is made inside the child run, on purpose.
+    return (options.fetch ?? unguardedFetch())(target, { ...init, headers });
   };
   const childRec = createRecorder({
     store: options.store,
@@ -173,6 +177,9 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
       seed: tape.run.header.seed,
       externalIds: tape.run.header.externalIds,
       fork: { fromRun: options.runId, atSeq: options.atSeq, overrides: { ...options.overrides, reads: options.reads, liveFrom: forkEvent.key } },
+      blockEgress: (url) => {
+        throw new EgressBlockedError({ url });
+      },
     });
   } catch (caught) {
     error = (caught as Error).message;

@@ -55,7 +55,8 @@ export interface ReviewVerdictRecord {
   at: number;
 }
 
-export type CorrectionStatus = 'pending' | 'applied' | 'failed';
+/** `cancelled`: planned, then no longer wanted (a reviewer disagreed, or triage changed) before it was applied. */
+export type CorrectionStatus = 'pending' | 'applied' | 'failed' | 'cancelled';
 
 /** One correction of a remediation plan, keyed by its idempotency key. */
 export interface CorrectionRecord {
@@ -87,10 +88,13 @@ export interface AuditRecord extends AuditDraft {
   hash: string;
 }
 
-/** The campaign part of a store. Every write is atomic. */
+/**
+ * The campaign part of a store. Every write is atomic; a write that takes an `audit` entry appends
+ * it in the same transaction, so a crash never leaves a change without its audit entry.
+ */
 export interface CampaignStore {
   /** Creates the campaign with all its items in one transaction. Throws when the id exists. */
-  create(campaign: CampaignRecord, items: readonly CampaignItemRecord[]): Promise<void>;
+  create(campaign: CampaignRecord, items: readonly CampaignItemRecord[], audit?: AuditDraft): Promise<void>;
   get(campaignId: string): Promise<CampaignRecord | undefined>;
   list(): Promise<CampaignRecord[]>;
   /** Items in chunk order, optionally of some chunks only. */
@@ -99,20 +103,25 @@ export interface CampaignStore {
   putResults(results: readonly CampaignResultRecord[]): Promise<number>;
   results(campaignId: string): Promise<CampaignResultRecord[]>;
   /** Replaces the campaign's triage with these assignments. */
-  replaceTriage(campaignId: string, assignments: readonly TriageRecord[]): Promise<void>;
+  replaceTriage(campaignId: string, assignments: readonly TriageRecord[], audit?: AuditDraft): Promise<void>;
   triage(campaignId: string): Promise<TriageRecord[]>;
-  addVerdict(verdict: ReviewVerdictRecord): Promise<void>;
+  addVerdict(verdict: ReviewVerdictRecord, audit?: AuditDraft): Promise<void>;
   /** All verdicts, oldest first; the latest per item is the one in force. */
   verdicts(campaignId: string): Promise<ReviewVerdictRecord[]>;
-  /** Adds corrections; a key that exists keeps its row. Returns how many were new. */
-  putCorrections(corrections: readonly CorrectionRecord[]): Promise<number>;
-  updateCorrection(idempotencyKey: string, update: Pick<CorrectionRecord, 'status' | 'attempts' | 'lastError' | 'appliedAt'>): Promise<void>;
+  /** Adds corrections; a key that exists keeps its row. Returns how many were new; audits only when some were. */
+  putCorrections(corrections: readonly CorrectionRecord[], audit?: (added: number) => AuditDraft): Promise<number>;
+  updateCorrection(
+    idempotencyKey: string,
+    update: Pick<CorrectionRecord, 'status' | 'attempts' | 'lastError' | 'appliedAt'>,
+    audit?: AuditDraft,
+  ): Promise<void>;
   corrections(campaignId: string): Promise<CorrectionRecord[]>;
   /**
    * Marks a correction applied and writes its superseding decision into the ledger, in one
-   * transaction: the original decision row is never touched.
+   * transaction: the original decision row is never touched. Refuses (StoreError) when another
+   * correction already supersedes the same decision.
    */
-  recordApplied(idempotencyKey: string, appliedAt: number, attempts: number, superseding: DecisionRecord): Promise<void>;
+  recordApplied(idempotencyKey: string, appliedAt: number, attempts: number, superseding: DecisionRecord, audit?: AuditDraft): Promise<void>;
   /** Appends to the hash-chained audit log (seq and prevHash taken inside the transaction). */
   appendAudit(entry: AuditDraft): Promise<AuditRecord>;
   audit(filter?: { campaignId?: string }): Promise<AuditRecord[]>;

@@ -1,7 +1,9 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccountSystem, createDemoWorld, startSimulatorServer, supportAgent } from '../../src/demo/index.ts';
 import { describeStep, loadTape } from '../../src/inspect/index.ts';
-import { createRecorder } from '../../src/record/index.ts';
+import { createRecorder, defineAgent } from '../../src/record/index.ts';
 import { forkRun, replayRun, resampleStep } from '../../src/replay/index.ts';
 import { createMemoryStore, type Store } from '../../src/store/index.ts';
 
@@ -86,5 +88,57 @@ describe('fork: replay up to step k, live from k', () => {
         endpoint: { baseUrl: simulator.url, apiKey: '' },
       }),
     ).rejects.toThrow(/not a model step; fork at one of/);
+  });
+
+  it("blocks the agent's own network calls in the child: only the model endpoint goes live", async () => {
+    // A webhook the agent calls with the global fetch, outside rec.fetch: live while recording, never in a fork.
+    let webhookHits = 0;
+    const webhook = createServer((_request, response) => {
+      webhookHits++;
+      response.end('ok');
+    });
+    await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
+    const webhookUrl = `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/hook`;
+    const notifying = defineAgent<{ text: string }, string, unknown>({
+      name: 'notifying-agent',
+      codeVersion: 't',
+      create({ rec }) {
+        return async (input) => {
+          const response = await rec.fetch(`${simulator.url}/v1/chat/completions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: 'Bearer sim' },
+            body: JSON.stringify({ model: 'support-sim', messages: [{ role: 'user', content: input.text }], temperature: 0 }),
+          });
+          await response.text();
+          const hook = await fetch(webhookUrl).then(
+            () => 'sent',
+            (error: Error) => `blocked: ${error.message}`,
+          );
+          return hook;
+        };
+      },
+    });
+    try {
+      const rec = createRecorder({ store, agent: notifying.name, redaction: { salt: SALT } });
+      await rec.run({ text: 'I would like a refund for my last charge.' }, notifying.create({ rec, env: {} }), { runId: 'run_notifying' });
+      expect(webhookHits).toBe(1);
+      const modelSeq = (await loadTape(store, 'run_notifying')).events.find((event) => event.kind === 'model')?.seq ?? -1;
+      const result = await forkRun({
+        store,
+        runId: 'run_notifying',
+        atSeq: modelSeq,
+        agent: notifying as never,
+        redactionSalt: SALT,
+        overrides: { model: 'support-sim-2026-04-01' },
+        reads: 'frozen',
+        endpoint: { baseUrl: `${simulator.url}/v1`, apiKey: 'sim' },
+        childRunId: 'run_notifying_child',
+      });
+      expect(result.counts.liveModelCalls).toBe(1);
+      expect(result.output).toMatch(/^blocked: .*\/hook/);
+      expect(webhookHits).toBe(1);
+    } finally {
+      await new Promise((resolve) => webhook.close(resolve));
+    }
   });
 });

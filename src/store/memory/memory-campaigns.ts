@@ -1,5 +1,6 @@
 import { AUDIT_GENESIS_HASH, auditEntryHash } from '../audit-chain.ts';
 import type {
+  AuditDraft,
   AuditRecord,
   CampaignItemRecord,
   CampaignRecord,
@@ -30,8 +31,21 @@ export function createMemoryCampaignStore(decisions: Map<string, DecisionRecord>
     return correction;
   };
 
+  function appendAudit(entry: AuditDraft): AuditRecord {
+    const last = audit.at(-1);
+    const { at, actor, action, campaignId, details } = copy(entry);
+    const unsealed = { at, actor, action, campaignId, details: details ?? null, seq: (last?.seq ?? 0) + 1, prevHash: last?.hash ?? AUDIT_GENESIS_HASH };
+    const record: AuditRecord = { ...unsealed, hash: auditEntryHash(unsealed) };
+    audit.push(record);
+    return record;
+  }
+  // Maps change synchronously, so a change and its audit entry land together as in one transaction.
+  const auditWith = (entry: AuditDraft | undefined) => {
+    if (entry) appendAudit(entry);
+  };
+
   return {
-    async create(campaign, campaignItems) {
+    async create(campaign, campaignItems, entry) {
       assertOpen();
       if (campaigns.has(campaign.campaignId)) throw new StoreError({ message: `Campaign ${campaign.campaignId} already exists.` });
       campaigns.set(campaign.campaignId, copy(campaign));
@@ -39,6 +53,7 @@ export function createMemoryCampaignStore(decisions: Map<string, DecisionRecord>
         campaign.campaignId,
         copy([...campaignItems]).sort((a, b) => a.chunk - b.chunk || compareText(a.itemId, b.itemId)),
       );
+      auditWith(entry);
     },
     async get(campaignId) {
       assertOpen();
@@ -72,26 +87,28 @@ export function createMemoryCampaignStore(decisions: Map<string, DecisionRecord>
         [...results.values()].filter((result) => result.campaignId === campaignId).sort((a, b) => compareText(a.itemId, b.itemId) || compareText(a.arm, b.arm)),
       );
     },
-    async replaceTriage(campaignId, assignments) {
+    async replaceTriage(campaignId, assignments, entry) {
       assertOpen();
       triage.set(
         campaignId,
         copy([...assignments]).sort((a, b) => compareText(a.itemId, b.itemId)),
       );
+      auditWith(entry);
     },
     async triage(campaignId) {
       assertOpen();
       return copy(triage.get(campaignId) ?? []);
     },
-    async addVerdict(verdict) {
+    async addVerdict(verdict, entry) {
       assertOpen();
       verdicts.push(copy(verdict));
+      auditWith(entry);
     },
     async verdicts(campaignId) {
       assertOpen();
       return copy(verdicts.filter((verdict) => verdict.campaignId === campaignId));
     },
-    async putCorrections(newCorrections) {
+    async putCorrections(newCorrections, entry) {
       assertOpen();
       let added = 0;
       for (const correction of newCorrections) {
@@ -99,12 +116,14 @@ export function createMemoryCampaignStore(decisions: Map<string, DecisionRecord>
         corrections.set(correction.idempotencyKey, copy(correction));
         added++;
       }
+      if (added > 0 && entry) auditWith(entry(added));
       return added;
     },
-    async updateCorrection(key, update) {
+    async updateCorrection(key, update, entry) {
       assertOpen();
       const { status, attempts, lastError, appliedAt } = update;
       Object.assign(correctionOrThrow(key), { status, attempts, lastError, appliedAt });
+      auditWith(entry);
     },
     async corrections(campaignId) {
       assertOpen();
@@ -114,19 +133,21 @@ export function createMemoryCampaignStore(decisions: Map<string, DecisionRecord>
           .sort((a, b) => compareText(a.itemId, b.itemId) || compareText(a.idempotencyKey, b.idempotencyKey)),
       );
     },
-    async recordApplied(key, appliedAt, attempts, superseding) {
+    async recordApplied(key, appliedAt, attempts, superseding, entry) {
       assertOpen();
-      Object.assign(correctionOrThrow(key), { status: 'applied', attempts, lastError: null, appliedAt });
+      const correction = correctionOrThrow(key);
+      const existing = [...decisions.values()].find(
+        (decision) => decision.supersedes === superseding.supersedes && decision.decisionId !== superseding.decisionId,
+      );
+      if (existing)
+        throw new StoreError({ message: `Decision ${superseding.supersedes} was already corrected by ${existing.decisionId}; it is not corrected twice.` });
+      Object.assign(correction, { status: 'applied', attempts, lastError: null, appliedAt });
       if (!decisions.has(superseding.decisionId)) decisions.set(superseding.decisionId, copy(superseding));
+      auditWith(entry);
     },
     async appendAudit(entry) {
       assertOpen();
-      const last = audit.at(-1);
-      const { at, actor, action, campaignId, details } = copy(entry);
-      const unsealed = { at, actor, action, campaignId, details: details ?? null, seq: (last?.seq ?? 0) + 1, prevHash: last?.hash ?? AUDIT_GENESIS_HASH };
-      const record: AuditRecord = { ...unsealed, hash: auditEntryHash(unsealed) };
-      audit.push(record);
-      return copy(record);
+      return copy(appendAudit(entry));
     },
     async audit(filter = {}) {
       assertOpen();

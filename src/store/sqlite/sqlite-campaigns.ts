@@ -87,60 +87,6 @@ export function createSqliteCampaignStore(database: SqliteDatabaseLike, statemen
         .join(', ')})`,
     );
 
-  const createTransaction = database.transaction((campaign: CampaignRecord, items: readonly CampaignItemRecord[]) => {
-    const exists = statement('SELECT 1 FROM campaigns WHERE campaign_id = ?').get(campaign.campaignId);
-    if (exists !== undefined) throw new StoreError({ message: `Campaign ${campaign.campaignId} already exists.` });
-    statement('INSERT INTO campaigns (campaign_id, created_at, plan_json) VALUES (?, ?, ?)').run(
-      campaign.campaignId,
-      campaign.createdAt,
-      JSON.stringify(campaign.plan),
-    );
-    const insert = statement('INSERT INTO campaign_items (campaign_id, item_id, chunk, arms, item_json) VALUES (?, ?, ?, ?, ?)');
-    for (const item of items) insert.run(campaign.campaignId, item.itemId, item.chunk, JSON.stringify(item.arms), JSON.stringify(item.item));
-  });
-
-  const putResultsTransaction = database.transaction((results: readonly CampaignResultRecord[]) => {
-    const insert = statement('INSERT OR IGNORE INTO campaign_results (campaign_id, item_id, arm, at, result_json) VALUES (?, ?, ?, ?, ?)');
-    let added = 0;
-    for (const result of results) added += insert.run(result.campaignId, result.itemId, result.arm, result.at, JSON.stringify(result.result)).changes;
-    return added;
-  });
-
-  const replaceTriageTransaction = database.transaction((campaignId: string, assignments: readonly TriageRecord[]) => {
-    statement('DELETE FROM campaign_triage WHERE campaign_id = ?').run(campaignId);
-    const insert = statement('INSERT INTO campaign_triage (campaign_id, item_id, action, rule) VALUES (?, ?, ?, ?)');
-    for (const assignment of assignments) insert.run(campaignId, assignment.itemId, assignment.action, assignment.rule);
-  });
-
-  const putCorrectionsTransaction = database.transaction((corrections: readonly CorrectionRecord[]) => {
-    const insert = statement(
-      'INSERT OR IGNORE INTO corrections (idempotency_key, campaign_id, item_id, status, attempts, last_error, applied_at, correction_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    );
-    let added = 0;
-    for (const correction of corrections)
-      added += insert.run(
-        correction.idempotencyKey,
-        correction.campaignId,
-        correction.itemId,
-        correction.status,
-        correction.attempts,
-        correction.lastError,
-        correction.appliedAt,
-        JSON.stringify(correction.correction),
-      ).changes;
-    return added;
-  });
-
-  const recordAppliedTransaction = database.transaction((key: string, appliedAt: number, attempts: number, superseding: DecisionRecord) => {
-    const changed = statement("UPDATE corrections SET status = 'applied', attempts = ?, last_error = NULL, applied_at = ? WHERE idempotency_key = ?").run(
-      attempts,
-      appliedAt,
-      key,
-    ).changes;
-    if (changed === 0) throw new StoreError({ message: `No correction has the idempotency key ${key}.` });
-    insertDecision().run(...decisionParameters(superseding));
-  });
-
   const appendAuditTransaction = database.transaction((entry: AuditDraft): AuditRecord => {
     const last = statement('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
     const unsealed = { ...entry, details: entry.details ?? null, seq: (last?.seq ?? 0) + 1, prevHash: last?.hash ?? AUDIT_GENESIS_HASH };
@@ -158,15 +104,110 @@ export function createSqliteCampaignStore(database: SqliteDatabaseLike, statemen
     return record;
   });
 
+  /** Appends the entry inside the caller's transaction (better-sqlite3 nests it as a savepoint). */
+  const auditWith = (entry: AuditDraft | undefined) => {
+    if (entry) appendAuditTransaction(entry);
+  };
+
+  const createTransaction = database.transaction((campaign: CampaignRecord, items: readonly CampaignItemRecord[], audit?: AuditDraft) => {
+    const exists = statement('SELECT 1 FROM campaigns WHERE campaign_id = ?').get(campaign.campaignId);
+    if (exists !== undefined) throw new StoreError({ message: `Campaign ${campaign.campaignId} already exists.` });
+    statement('INSERT INTO campaigns (campaign_id, created_at, plan_json) VALUES (?, ?, ?)').run(
+      campaign.campaignId,
+      campaign.createdAt,
+      JSON.stringify(campaign.plan),
+    );
+    const insert = statement('INSERT INTO campaign_items (campaign_id, item_id, chunk, arms, item_json) VALUES (?, ?, ?, ?, ?)');
+    for (const item of items) insert.run(campaign.campaignId, item.itemId, item.chunk, JSON.stringify(item.arms), JSON.stringify(item.item));
+    auditWith(audit);
+  });
+
+  const putResultsTransaction = database.transaction((results: readonly CampaignResultRecord[]) => {
+    const insert = statement('INSERT OR IGNORE INTO campaign_results (campaign_id, item_id, arm, at, result_json) VALUES (?, ?, ?, ?, ?)');
+    let added = 0;
+    for (const result of results) added += insert.run(result.campaignId, result.itemId, result.arm, result.at, JSON.stringify(result.result)).changes;
+    return added;
+  });
+
+  const replaceTriageTransaction = database.transaction((campaignId: string, assignments: readonly TriageRecord[], audit?: AuditDraft) => {
+    statement('DELETE FROM campaign_triage WHERE campaign_id = ?').run(campaignId);
+    const insert = statement('INSERT INTO campaign_triage (campaign_id, item_id, action, rule) VALUES (?, ?, ?, ?)');
+    for (const assignment of assignments) insert.run(campaignId, assignment.itemId, assignment.action, assignment.rule);
+    auditWith(audit);
+  });
+
+  const addVerdictTransaction = database.transaction((verdict: ReviewVerdictRecord, audit?: AuditDraft) => {
+    statement('INSERT INTO review_verdicts (campaign_id, item_id, verdict, reviewer, note, at) VALUES (?, ?, ?, ?, ?, ?)').run(
+      verdict.campaignId,
+      verdict.itemId,
+      verdict.verdict,
+      verdict.reviewer,
+      verdict.note,
+      verdict.at,
+    );
+    auditWith(audit);
+  });
+
+  const updateCorrectionTransaction = database.transaction(
+    (key: string, update: Pick<CorrectionRecord, 'status' | 'attempts' | 'lastError' | 'appliedAt'>, audit?: AuditDraft) => {
+      const changed = statement('UPDATE corrections SET status = ?, attempts = ?, last_error = ?, applied_at = ? WHERE idempotency_key = ?').run(
+        update.status,
+        update.attempts,
+        update.lastError,
+        update.appliedAt,
+        key,
+      ).changes;
+      if (changed === 0) throw new StoreError({ message: `No correction has the idempotency key ${key}.` });
+      auditWith(audit);
+    },
+  );
+
+  const putCorrectionsTransaction = database.transaction((corrections: readonly CorrectionRecord[], audit?: (added: number) => AuditDraft) => {
+    const insert = statement(
+      'INSERT OR IGNORE INTO corrections (idempotency_key, campaign_id, item_id, status, attempts, last_error, applied_at, correction_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    let added = 0;
+    for (const correction of corrections)
+      added += insert.run(
+        correction.idempotencyKey,
+        correction.campaignId,
+        correction.itemId,
+        correction.status,
+        correction.attempts,
+        correction.lastError,
+        correction.appliedAt,
+        JSON.stringify(correction.correction),
+      ).changes;
+    if (added > 0 && audit) auditWith(audit(added));
+    return added;
+  });
+
+  const recordAppliedTransaction = database.transaction((key: string, appliedAt: number, attempts: number, superseding: DecisionRecord, audit?: AuditDraft) => {
+    const existing = statement('SELECT decision_id FROM decisions WHERE supersedes = ? AND decision_id <> ?').get(
+      superseding.supersedes,
+      superseding.decisionId,
+    ) as { decision_id: string } | undefined;
+    if (existing)
+      throw new StoreError({ message: `Decision ${superseding.supersedes} was already corrected by ${existing.decision_id}; it is not corrected twice.` });
+    const changed = statement("UPDATE corrections SET status = 'applied', attempts = ?, last_error = NULL, applied_at = ? WHERE idempotency_key = ?").run(
+      attempts,
+      appliedAt,
+      key,
+    ).changes;
+    if (changed === 0) throw new StoreError({ message: `No correction has the idempotency key ${key}.` });
+    insertDecision().run(...decisionParameters(superseding));
+    auditWith(audit);
+  });
+
   return {
-    async create(campaign, items) {
-      guard('write to', () => createTransaction.immediate(campaign, items));
+    async create(campaign, items, audit) {
+      guard('write to', () => createTransaction.immediate(campaign, items, audit));
     },
     async get(campaignId) {
       const row = guard('read', () => statement('SELECT campaign_id, created_at, plan_json FROM campaigns WHERE campaign_id = ?').get(campaignId)) as
         | { campaign_id: string; created_at: number; plan_json: string }
         | undefined;
-      return row && { campaignId: row.campaign_id, createdAt: row.created_at, plan: JSON.parse(row.plan_json) };
+      return row && guard('read', () => ({ campaignId: row.campaign_id, createdAt: row.created_at, plan: JSON.parse(row.plan_json) }));
     },
     async list() {
       const rows = guard('read', () => statement('SELECT campaign_id, created_at, plan_json FROM campaigns ORDER BY created_at, campaign_id').all()) as Array<{
@@ -174,7 +215,7 @@ export function createSqliteCampaignStore(database: SqliteDatabaseLike, statemen
         created_at: number;
         plan_json: string;
       }>;
-      return rows.map((row) => ({ campaignId: row.campaign_id, createdAt: row.created_at, plan: JSON.parse(row.plan_json) }));
+      return guard('read', () => rows.map((row) => ({ campaignId: row.campaign_id, createdAt: row.created_at, plan: JSON.parse(row.plan_json) })));
     },
     async items(campaignId, chunks) {
       const rows = guard('read', () =>
@@ -182,7 +223,7 @@ export function createSqliteCampaignStore(database: SqliteDatabaseLike, statemen
           ? statement('SELECT * FROM campaign_items WHERE campaign_id = ? ORDER BY chunk, item_id').all(campaignId)
           : chunks.flatMap((chunk) => statement('SELECT * FROM campaign_items WHERE campaign_id = ? AND chunk = ? ORDER BY item_id').all(campaignId, chunk)),
       ) as ItemRow[];
-      return rows.map(itemFromRow);
+      return guard('read', () => rows.map(itemFromRow));
     },
     async putResults(results) {
       return guard('write to', () => putResultsTransaction.immediate(results));
@@ -191,10 +232,12 @@ export function createSqliteCampaignStore(database: SqliteDatabaseLike, statemen
       const rows = guard('read', () =>
         statement('SELECT campaign_id, item_id, arm, at, result_json FROM campaign_results WHERE campaign_id = ? ORDER BY item_id, arm').all(campaignId),
       ) as Array<{ campaign_id: string; item_id: string; arm: CampaignArm; at: number; result_json: string }>;
-      return rows.map((row) => ({ campaignId: row.campaign_id, itemId: row.item_id, arm: row.arm, at: row.at, result: JSON.parse(row.result_json) }));
+      return guard('read', () =>
+        rows.map((row) => ({ campaignId: row.campaign_id, itemId: row.item_id, arm: row.arm, at: row.at, result: JSON.parse(row.result_json) })),
+      );
     },
-    async replaceTriage(campaignId, assignments) {
-      guard('write to', () => replaceTriageTransaction.immediate(campaignId, assignments));
+    async replaceTriage(campaignId, assignments, audit) {
+      guard('write to', () => replaceTriageTransaction.immediate(campaignId, assignments, audit));
     },
     async triage(campaignId) {
       const rows = guard('read', () =>
@@ -202,17 +245,8 @@ export function createSqliteCampaignStore(database: SqliteDatabaseLike, statemen
       ) as Array<{ campaign_id: string; item_id: string; action: string; rule: string }>;
       return rows.map((row) => ({ campaignId: row.campaign_id, itemId: row.item_id, action: row.action, rule: row.rule }));
     },
-    async addVerdict(verdict) {
-      guard('write to', () =>
-        statement('INSERT INTO review_verdicts (campaign_id, item_id, verdict, reviewer, note, at) VALUES (?, ?, ?, ?, ?, ?)').run(
-          verdict.campaignId,
-          verdict.itemId,
-          verdict.verdict,
-          verdict.reviewer,
-          verdict.note,
-          verdict.at,
-        ),
-      );
+    async addVerdict(verdict, audit) {
+      guard('write to', () => addVerdictTransaction.immediate(verdict, audit));
     },
     async verdicts(campaignId) {
       const rows = guard('read', () =>
@@ -227,29 +261,20 @@ export function createSqliteCampaignStore(database: SqliteDatabaseLike, statemen
         at: row.at,
       }));
     },
-    async putCorrections(corrections) {
-      return guard('write to', () => putCorrectionsTransaction.immediate(corrections));
+    async putCorrections(corrections, audit) {
+      return guard('write to', () => putCorrectionsTransaction.immediate(corrections, audit));
     },
-    async updateCorrection(key, update) {
-      const changed = guard('write to', () =>
-        statement('UPDATE corrections SET status = ?, attempts = ?, last_error = ?, applied_at = ? WHERE idempotency_key = ?').run(
-          update.status,
-          update.attempts,
-          update.lastError,
-          update.appliedAt,
-          key,
-        ),
-      ).changes;
-      if (changed === 0) throw new StoreError({ message: `No correction has the idempotency key ${key}.` });
+    async updateCorrection(key, update, audit) {
+      guard('write to', () => updateCorrectionTransaction.immediate(key, update, audit));
     },
     async corrections(campaignId) {
       const rows = guard('read', () =>
         statement('SELECT * FROM corrections WHERE campaign_id = ? ORDER BY item_id, idempotency_key').all(campaignId),
       ) as CorrectionRow[];
-      return rows.map(correctionFromRow);
+      return guard('read', () => rows.map(correctionFromRow));
     },
-    async recordApplied(key, appliedAt, attempts, superseding) {
-      guard('write to', () => recordAppliedTransaction.immediate(key, appliedAt, attempts, superseding));
+    async recordApplied(key, appliedAt, attempts, superseding, audit) {
+      guard('write to', () => recordAppliedTransaction.immediate(key, appliedAt, attempts, superseding, audit));
     },
     async appendAudit(entry) {
       return guard('write to', () => appendAuditTransaction.immediate(entry));
@@ -260,7 +285,7 @@ export function createSqliteCampaignStore(database: SqliteDatabaseLike, statemen
           ? statement('SELECT * FROM audit_log ORDER BY seq').all()
           : statement('SELECT * FROM audit_log WHERE campaign_id = ? ORDER BY seq').all(filter.campaignId),
       ) as AuditRow[];
-      return rows.map(auditFromRow);
+      return guard('read', () => rows.map(auditFromRow));
     },
   };
 }
