@@ -32,6 +32,8 @@ export interface ExecuteChunkOptions {
   now: () => number;
   /** Called when an arm fails in a way a later run may fix; the chunk then leaves it pending. */
   onRetryableFailure?: (error: EndpointError) => void;
+  /** Called when every request will fail the same way (bad key, URL or model, missing set-up): stop the run. */
+  onMisconfigured?: (error: RetrialError) => void;
   /** Called after each answered request. */
   onAnswer?: () => void;
 }
@@ -42,6 +44,9 @@ export interface ChunkOutcome {
   /** Arms left pending because the endpoint failed in a retryable way. */
   pending: number;
 }
+
+/** Results per write transaction: small enough to lose little on a kill, large enough to stay cheap. */
+const RESULT_BATCH = 16;
 
 /** The model name an arm sends for an item: the candidate, or the incumbent as served at the time. */
 export function modelForArm(plan: CampaignPlan, arm: CampaignArm, item: CampaignItem): string {
@@ -73,7 +78,19 @@ export async function executeChunk(options: ExecuteChunkOptions): Promise<ChunkO
     options.store,
     options.work.map((work) => work.item.requestBody),
   );
-  const results: CampaignResultRecord[] = [];
+  // Results are written in small batches as they come, so a kill loses at most a batch of paid-for answers.
+  const buffer: CampaignResultRecord[] = [];
+  let written = 0;
+  let writing: Promise<void> = Promise.resolve();
+  const flush = () => {
+    if (buffer.length) {
+      const batch = buffer.splice(0);
+      writing = writing.then(async () => {
+        written += await options.store.campaigns.putResults(batch);
+      });
+    }
+    return writing;
+  };
   let pending = 0;
 
   /** Re-decides one item on one arm: its recorded request resent, or (run mode) its run forked. */
@@ -107,6 +124,12 @@ export async function executeChunk(options: ExecuteChunkOptions): Promise<ChunkO
       options.onAnswer?.();
     } catch (error) {
       const endpointError = RetrialError.isInstance(error) && error.code === 'ENDPOINT' ? (error as EndpointError) : null;
+      if (endpointError?.misconfigured || (RetrialError.isInstance(error) && error.code === 'USAGE')) {
+        // Not this item's fault: leave it pending and stop, instead of a failed result per item.
+        pending++;
+        options.onMisconfigured?.(error as RetrialError);
+        return;
+      }
       if (endpointError?.retryable) {
         pending++;
         options.onRetryableFailure?.(endpointError);
@@ -118,10 +141,11 @@ export async function executeChunk(options: ExecuteChunkOptions): Promise<ChunkO
     } finally {
       release?.();
     }
-    results.push({ campaignId: options.campaignId, itemId: work.itemId, arm, at: options.now(), result });
+    buffer.push({ campaignId: options.campaignId, itemId: work.itemId, arm, at: options.now(), result });
+    if (buffer.length >= RESULT_BATCH) await flush();
   };
 
   await Promise.all(options.work.flatMap((work) => work.arms.map((arm) => runArm(work, arm))));
-  const written = results.length ? await options.store.campaigns.putResults(results) : 0;
+  await flush();
   return { written, pending };
 }

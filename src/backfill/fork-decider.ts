@@ -1,6 +1,6 @@
 import { loadTape } from '../inspect/index.ts';
 import type { AgentDefinition } from '../record/index.ts';
-import { forkRun } from '../replay/index.ts';
+import { EndpointError, forkRun, unguardedFetch } from '../replay/index.ts';
 import type { CampaignArm, Store } from '../store/index.ts';
 import { sha256Hex } from '../tape/index.ts';
 import { type ArmResult, type CampaignItem, type CampaignPlan, NO_DECISION } from './campaign-types.ts';
@@ -26,6 +26,23 @@ export interface ForkDeciderOptions {
 export function createForkDecider(options: ForkDeciderOptions): ForkDecider {
   return async (item, arm, model) => {
     const endpoint = options.endpointFor(arm);
+    // The fork catches the agent's errors into its result; watch the wire to tell a dead or
+    // misconfigured endpoint (leave the item pending, stop the run) from the agent failing on its own.
+    let transportFailure: EndpointError | null = null;
+    const watched: typeof fetch = async (input, init) => {
+      try {
+        const response = await (endpoint.fetch ?? unguardedFetch())(input, init);
+        if (response.status === 429 || response.status >= 500 || [401, 403, 404].includes(response.status))
+          transportFailure = new EndpointError(`${endpoint.baseUrl} answered HTTP ${response.status} in a forked run`, {
+            status: response.status,
+            retryable: !([401, 403, 404] as number[]).includes(response.status),
+          });
+        return response;
+      } catch (error) {
+        transportFailure = new EndpointError(`${endpoint.baseUrl} is not answering (${(error as Error).message})`, { cause: error });
+        throw error;
+      }
+    };
     // Unique per attempt: a fork cut short by a kill leaves an incomplete child, and the retry makes a new one.
     const suffix = sha256Hex(`${options.campaignId}\n${item.decisionId}\n${arm}\n${performance.now()}\n${Math.random()}`).slice(0, 8);
     const fork = await forkRun({
@@ -37,9 +54,10 @@ export function createForkDecider(options: ForkDeciderOptions): ForkDecider {
       overrides: { model },
       reads: 'frozen',
       endpoint: { baseUrl: endpoint.baseUrl, apiKey: endpoint.apiKey },
-      fetch: endpoint.fetch,
+      fetch: watched,
       childRunId: `${item.runId}_bf${arm === 'candidate' ? 'c' : 'i'}_${suffix}`,
     });
+    if (fork.error && transportFailure) throw transportFailure;
     if (fork.error) return { error: `the forked run ${fork.childRunId} failed: ${fork.error}`, modelSent: model };
     const child = await loadTape(options.store, fork.childRunId);
     let value: string = NO_DECISION;

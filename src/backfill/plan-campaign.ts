@@ -67,7 +67,11 @@ function hashOrder<T>(values: readonly T[], seed: string, id: (value: T) => stri
 /** Proportional allocation by largest remainder, then a hash-ordered draw within each stratum. */
 function stratifiedSample<T>(values: readonly T[], size: number, seed: string, id: (value: T) => string, stratum: (value: T) => string): T[] {
   const strata = new Map<string, T[]>();
-  for (const value of values) strata.set(stratum(value), [...(strata.get(stratum(value)) ?? []), value]);
+  for (const value of values) {
+    const members = strata.get(stratum(value)) ?? [];
+    members.push(value);
+    strata.set(stratum(value), members);
+  }
   const shares = [...strata].map(([name, members]) => ({ name, members, exact: (size * members.length) / values.length }));
   let left = size - shares.reduce((sum, share) => sum + Math.floor(share.exact), 0);
   const takes = new Map(shares.map((share) => [share.name, Math.floor(share.exact)]));
@@ -113,8 +117,15 @@ export async function planCampaign(options: PlanCampaignOptions): Promise<Planne
   const campaignId = newCampaignId(options.now);
   const seed = options.seed ?? campaignId;
   const population = await store.listDecisions({ type: options.decisionType, since: options.since, until: options.until, includeSuperseded: true });
+  const inForce = new Set(
+    (await store.listDecisions({ type: options.decisionType, since: options.since, until: options.until })).map((decision) => decision.decisionId),
+  );
   const excluded = new Map<ExclusionReason, string[]>();
-  const exclude = (reason: ExclusionReason, decisionId: string) => excluded.set(reason, [...(excluded.get(reason) ?? []), decisionId]);
+  const exclude = (reason: ExclusionReason, decisionId: string) => {
+    const ids = excluded.get(reason) ?? [];
+    ids.push(decisionId);
+    excluded.set(reason, ids);
+  };
 
   const eventCache = new Map<string, RunEvents>();
   const eventsOf = async (runId: string) => {
@@ -129,6 +140,10 @@ export async function planCampaign(options: PlanCampaignOptions): Promise<Planne
 
   const candidates: Candidate[] = [];
   for (const decision of population) {
+    if (decision.supersedes === null && !inForce.has(decision.decisionId)) {
+      exclude('superseded', decision.decisionId);
+      continue;
+    }
     const found = await decisionStep(store, decision, eventsOf);
     if (found.excluded !== undefined) exclude(found.excluded, decision.decisionId);
     else if (found.step?.response)

@@ -61,7 +61,10 @@ export async function runCampaign(options: RunCampaignOptions): Promise<Campaign
   for (const record of items) {
     total += record.arms.length;
     const arms = record.arms.filter((arm: CampaignArm) => !done.has(`${record.itemId}\n${arm}`));
-    if (arms.length) chunks.set(record.chunk, [...(chunks.get(record.chunk) ?? []), { itemId: record.itemId, item: record.item, arms }]);
+    if (!arms.length) continue;
+    const work = chunks.get(record.chunk) ?? [];
+    work.push({ itemId: record.itemId, item: record.item, arms });
+    chunks.set(record.chunk, work);
   }
   const alreadyDone = done.size;
   await recordAudit(store, { at: now(), actor: options.actor, action: 'campaign.run.started', campaignId, details: { total, alreadyDone } });
@@ -91,7 +94,13 @@ export async function runCampaign(options: RunCampaignOptions): Promise<Campaign
         decideByFork: options.decideByFork,
         gate: async () => {
           if (stoppedBecause !== null) throw new EndpointError(stoppedBecause, { retryable: true });
-          return gate();
+          const release = await gate();
+          // The run may have stopped while this arm waited for its slot: do not send it then.
+          if (stoppedBecause !== null) {
+            release();
+            throw new EndpointError(stoppedBecause, { retryable: true });
+          }
+          return release;
         },
         now,
         onAnswer: () => {
@@ -100,6 +109,9 @@ export async function runCampaign(options: RunCampaignOptions): Promise<Campaign
         },
         onRetryableFailure: (error) => {
           if (++consecutiveFailures >= maxFailures && stoppedBecause === null) stoppedBecause = error.message;
+        },
+        onMisconfigured: (error) => {
+          stoppedBecause ??= error.message;
         },
       });
       written += outcome.written;

@@ -5,15 +5,23 @@ import { type CanonicalModelResponse, RetrialError } from '../tape/index.ts';
 export class EndpointError extends RetrialError {
   /** The HTTP status of the last answer, or null when the connection itself failed. */
   readonly status: number | null;
-  /** Whether trying later may succeed (rate limits, 5xx, dropped connections). */
+  /** Whether trying later may succeed (rate limits, 5xx, dropped connections, timeouts). */
   readonly retryable: boolean;
+  /**
+   * Whether every request to this endpoint will fail the same way (401, 403, 404: the key, the
+   * URL or the model name is wrong): a batch should stop at once, not record a failure per item.
+   */
+  readonly misconfigured: boolean;
   constructor(message: string, options: { cause?: unknown; status?: number | null; retryable?: boolean } = {}) {
     super({ code: 'ENDPOINT', message, cause: options.cause });
     this.name = 'EndpointError';
     this.status = options.status ?? null;
     this.retryable = options.retryable ?? true;
+    this.misconfigured = this.status !== null && MISCONFIGURED_STATUSES.has(this.status);
   }
 }
+
+const MISCONFIGURED_STATUSES: ReadonlySet<number> = new Set([401, 403, 404]);
 
 /** Statuses worth retrying: timeouts, rate limits and server errors. */
 export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 409, 429, 500, 502, 503, 504]);
@@ -28,6 +36,8 @@ export interface ModelEndpointOptions {
   retries?: number;
   /** Backoff before retry `attempt` when the server names no delay (default 100 ms doubling). */
   backoffMs?: (attempt: number) => number;
+  /** A request that has not answered after this long is abandoned and retried (default 120 s). */
+  timeoutMs?: number;
 }
 
 /** Sends request bodies of one wire format to one endpoint, with retries and backoff. */
@@ -70,6 +80,7 @@ export function createModelEndpoint(options: ModelEndpointOptions): ModelEndpoin
   const headers = headersFor(format, options.apiKey);
   const retries = options.retries ?? 3;
   const backoff = options.backoffMs ?? ((attempt: number) => 100 * 2 ** attempt);
+  const timeoutMs = options.timeoutMs ?? 120_000;
   const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
   return {
@@ -79,7 +90,7 @@ export function createModelEndpoint(options: ModelEndpointOptions): ModelEndpoin
         let response: Response;
         let text: string;
         try {
-          response = await fetchImpl(url, { method: 'POST', headers, body });
+          response = await fetchImpl(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });
           text = await response.text();
         } catch (cause) {
           // Connections drop (resets, timeouts); try again before counting a failure.
