@@ -1,9 +1,31 @@
 /**
  * retrial's library surface: record an agent's runs, read them back, verify and move tapes.
  * Parts live in their own folders (tape, store, providers, record, inspect, demo); this file only
- * re-exports what a user of the library needs.
+ * re-exports what a user of the library needs (backfill included: plan, run, compare, triage, remediate).
  */
 
+export type {
+  CampaignComparison,
+  CampaignPlan,
+  Correction,
+  CorrectionHandler,
+  PlanCampaignOptions,
+  RunCampaignOptions,
+  TriagePolicy,
+} from './backfill/index.ts';
+export {
+  applyRemediation,
+  applyTriage,
+  campaignEndpoints,
+  compareCampaign,
+  loadCampaign,
+  loadTriagePolicy,
+  planCampaign,
+  planRemediation,
+  runCampaign,
+  verifyAuditChain,
+  writeCampaignReport,
+} from './backfill/index.ts';
 export { startSimulatorServer } from './demo/index.ts';
 export type { LoadedTape, StepDetail, TimelineRow } from './inspect/index.ts';
 export { buildTimeline, describeStep, loadTape } from './inspect/index.ts';

@@ -5,6 +5,13 @@ const money = (amount: number, currency: string | null) =>
   `${currency === 'USD' || currency === null ? '$' : `${currency} `}${amount.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 const date = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
+/** Money at stake, one figure per currency: amounts in different currencies are never added. */
+function moneyAtStake(comparison: CampaignComparison): string {
+  const currencies = Object.entries(comparison.money.byCurrency);
+  if (currencies.length === 0) return money(0, comparison.money.currency);
+  return currencies.map(([currency, amount]) => money(amount, currency === '(none)' ? null : currency)).join(' + ');
+}
+
 /** The few lines people act on: flips, the noise floor, the adjusted rate, money and actions. */
 export function backfillHeadline(comparison: CampaignComparison): string[] {
   const { plan, flipRate, noiseFloor, adjusted } = comparison;
@@ -12,7 +19,7 @@ export function backfillHeadline(comparison: CampaignComparison): string[] {
     `flips      candidate ${plan.candidate.model} disagrees with what shipped on ${formatProportion(flipRate)}`,
     `noise      the incumbent, re-run on the same inputs, disagrees with itself on ${formatProportion(noiseFloor)}`,
     `adjusted   flip rate minus noise floor: ${formatDifference(adjusted)}${adjusted.low > 0 ? ', more than the incumbent’s own noise' : ', within the incumbent’s own noise'}`,
-    `at stake   ${money(comparison.money.atStake, comparison.money.currency)} on ${comparison.flips.length} flipped decisions (${comparison.reversibility.irreversible} irreversible)`,
+    `at stake   ${moneyAtStake(comparison)} on ${comparison.flips.length} flipped decisions (${comparison.reversibility.irreversible} irreversible)`,
   ];
   if (comparison.triage)
     lines.push(

@@ -33,7 +33,16 @@ export interface CampaignComparison {
   adjusted: DifferenceEstimate;
   bySegment: RateRow[];
   byWeek: RateRow[];
-  money: { currency: string | null; atStake: number; byDirection: Array<{ from: string; to: string; count: number; amount: number }> };
+  /**
+   * Amounts of flipped decisions. `byCurrency` never adds different currencies; `atStake` and
+   * `byDirection` are in `currency`, the only one, and are null/absent-safe only then.
+   */
+  money: {
+    currency: string | null;
+    atStake: number;
+    byCurrency: Record<string, number>;
+    byDirection: Array<{ from: string; to: string; count: number; amount: number }>;
+  };
   reversibility: { reversible: number; irreversible: number };
   tokens: { candidate: { input: number; output: number }; incumbent: { input: number; output: number } };
   costUsd: number | null;
@@ -139,6 +148,7 @@ export function compareCampaign(
 
   const directions = new Map<string, { from: string; to: string; count: number; amount: number }>();
   let atStake = 0;
+  const byCurrency: Record<string, number> = {};
   let reversible = 0;
   for (const flip of flips) {
     const key = `${flip.from}\n${flip.to}`;
@@ -147,6 +157,7 @@ export function compareCampaign(
     direction.amount += flip.item.amount ?? 0;
     directions.set(key, direction);
     atStake += flip.item.amount ?? 0;
+    if (flip.item.amount !== null) byCurrency[flip.item.currency ?? '(none)'] = (byCurrency[flip.item.currency ?? '(none)'] ?? 0) + flip.item.amount;
     if (flip.item.reversible) reversible++;
   }
 
@@ -179,6 +190,7 @@ export function compareCampaign(
     money: {
       currency: flips.find((flip) => flip.item.currency)?.item.currency ?? null,
       atStake,
+      byCurrency,
       byDirection: [...directions.values()].sort((a, b) => b.amount - a.amount),
     },
     reversibility: { reversible, irreversible: flips.length - reversible },

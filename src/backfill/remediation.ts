@@ -60,15 +60,22 @@ async function wantedCorrections(store: Store, campaignId: string): Promise<Corr
  * ones that are no longer wanted (a reviewer disagreed, triage changed) are cancelled before they
  * can be applied. Applied corrections are history and stay as they are.
  */
-async function reconcileCorrections(store: Store, campaignId: string, actor: string, now: number): Promise<CorrectionRecord[]> {
+async function reconcileCorrections(
+  store: Store,
+  campaignId: string,
+  actor: string,
+  now: number,
+  { addNew }: { addNew: boolean },
+): Promise<CorrectionRecord[]> {
   const wanted = await wantedCorrections(store, campaignId);
-  await store.campaigns.putCorrections(wanted, (added) => ({
-    at: now,
-    actor,
-    action: 'remediation.planned',
-    campaignId,
-    details: { corrections: wanted.length, new: added },
-  }));
+  if (addNew)
+    await store.campaigns.putCorrections(wanted, (added) => ({
+      at: now,
+      actor,
+      action: 'remediation.planned',
+      campaignId,
+      details: { corrections: wanted.length, new: added },
+    }));
   const wantedKeys = new Set(wanted.map((record) => record.idempotencyKey));
   for (const record of await store.campaigns.corrections(campaignId)) {
     if (wantedKeys.has(record.idempotencyKey) || record.status === 'applied' || record.status === 'cancelled') continue;
@@ -83,7 +90,7 @@ async function reconcileCorrections(store: Store, campaignId: string, actor: str
 
 /** The remediation plan, stored so that keys and statuses survive; see reconcileCorrections. */
 export async function planRemediation(options: { store: Store; campaignId: string; actor: string; now: number }): Promise<RemediationPlanEntry[]> {
-  const records = await reconcileCorrections(options.store, options.campaignId, options.actor, options.now);
+  const records = await reconcileCorrections(options.store, options.campaignId, options.actor, options.now, { addNew: true });
   return records.map((record) => ({
     ...parseStored(correctionSchema, record.correction, `Correction ${record.idempotencyKey}`),
     status: record.status,
@@ -141,13 +148,14 @@ export async function applyRemediation(options: {
 }): Promise<RemediationOutcome> {
   const { store, campaignId } = options;
   const { plan } = await loadCampaign(store, campaignId);
-  // What a reviewer or a new triage decided since the plan was made counts: unwanted ones are cancelled first.
-  const corrections = await reconcileCorrections(store, campaignId, options.actor, options.now());
-  if (corrections.length === 0)
+  if ((await store.campaigns.corrections(campaignId)).length === 0)
     throw new RetrialError({
       code: 'USAGE',
-      message: `Campaign ${campaignId} has no corrections to apply: no flip is triaged \`correct\` or reviewed candidate-right (see \`retrial backfill triage\` and \`retrial review\`).`,
+      message: `Campaign ${campaignId} has no planned corrections; run \`retrial remediate plan ${campaignId}\` first (after triage and review) and check the plan.`,
     });
+  // Only what the plan holds is applied (new corrections need a new plan), and what a reviewer or a
+  // new triage decided since counts: planned corrections no longer wanted are cancelled first.
+  const corrections = await reconcileCorrections(store, campaignId, options.actor, options.now(), { addNew: false });
   const originals = new Map(
     (await store.listDecisions({ includeSuperseded: true, type: plan.decisionType })).map((decision) => [decision.decisionId, decision]),
   );

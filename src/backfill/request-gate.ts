@@ -45,11 +45,3 @@ export function createRequestGate({ concurrency, ratePerSecond }: { concurrency:
     };
   };
 }
-
-/** Parses `50/s`, `3000/min` or a bare number (per second). */
-export function parseRate(text: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(?:\/\s*(s|sec|second|m|min|minute))?\s*$/i.exec(text);
-  if (!match || Number(match[1]) <= 0) throw new TypeError(`--rate "${text}" must look like 50/s or 3000/min`);
-  const per = (match[2] ?? 's').toLowerCase();
-  return per.startsWith('m') ? Number(match[1]) / 60 : Number(match[1]);
-}

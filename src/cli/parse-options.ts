@@ -20,3 +20,11 @@ export function parseIntegerOption(value: string | undefined, flag: string, { mi
   if (!Number.isInteger(parsed) || parsed < min || parsed > max) throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, not "${value}".`);
   return parsed;
 }
+
+/** Parses `50/s`, `3000/min` or a bare number (per second). */
+export function parseRate(text: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(?:\/\s*(s|sec|second|m|min|minute))?\s*$/i.exec(text);
+  if (!match || Number(match[1]) <= 0) throw new UsageError(`--rate "${text}" must look like 50/s or 3000/min`);
+  const per = (match[2] ?? 's').toLowerCase();
+  return per.startsWith('m') ? Number(match[1]) / 60 : Number(match[1]);
+}

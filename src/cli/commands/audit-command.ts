@@ -15,29 +15,39 @@ export function registerAuditCommand(program: Command): void {
         const entries = await store.campaigns.audit();
         const problems = options.verify ? verifyAuditChain(entries) : [];
         const shown = options.campaign ? entries.filter((entry) => entry.campaignId === options.campaign) : entries;
-        output(all, { entries: shown, verified: options.verify ? problems.length === 0 : null, problems }, () =>
-          [
-            shown.length
-              ? renderTable(
-                  ['SEQ', 'AT', 'ACTOR', 'ACTION', 'CAMPAIGN', 'DETAILS'],
-                  shown.map((entry) => [
-                    String(entry.seq),
-                    new Date(entry.at).toISOString().slice(0, 19),
-                    entry.actor,
-                    entry.action,
-                    entry.campaignId ?? '',
-                    JSON.stringify(entry.details).slice(0, 80),
-                  ]),
-                )
-              : 'The audit log is empty.',
-            options.verify
-              ? problems.length
-                ? `\nAUDIT CHAIN BROKEN:\n${problems.map((problem) => `  entry ${problem.seq}: ${problem.problem}`).join('\n')}`
-                : `\nAudit chain verified: ${entries.length} entries, each hash matches its entry and the one before.`
-              : '',
-          ]
-            .filter(Boolean)
-            .join('\n'),
+        const head = entries.at(-1);
+        output(
+          all,
+          { entries: shown, verified: options.verify ? problems.length === 0 : null, problems, head: head ? { seq: head.seq, hash: head.hash } : null },
+          () =>
+            [
+              shown.length
+                ? renderTable(
+                    ['SEQ', 'AT', 'ACTOR', 'ACTION', 'CAMPAIGN', 'DETAILS'],
+                    shown.map((entry) => [
+                      String(entry.seq),
+                      new Date(entry.at).toISOString().slice(0, 19),
+                      entry.actor,
+                      entry.action,
+                      entry.campaignId ?? '',
+                      JSON.stringify(entry.details).slice(0, 80),
+                    ]),
+                  )
+                : options.campaign
+                  ? `No audit entries for campaign ${options.campaign}.`
+                  : 'The audit log is empty.',
+              options.verify
+                ? problems.length
+                  ? `\nAUDIT CHAIN BROKEN:\n${problems.map((problem) => `  entry ${problem.seq}: ${problem.problem}`).join('\n')}`
+                  : `\nAudit chain verified: ${entries.length} entries, each hash matches its entry and the one before.${
+                      entries.length
+                        ? `\nHead: entry ${entries.at(-1)?.seq} ${entries.at(-1)?.hash}. A chain cannot show entries cut from its end: keep the head elsewhere and compare.`
+                        : ''
+                    }`
+                : '',
+            ]
+              .filter(Boolean)
+              .join('\n'),
         );
         if (problems.length) process.exitCode = 1;
       });

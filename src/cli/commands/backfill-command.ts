@@ -12,7 +12,6 @@ import {
   loadCampaign,
   loadTriagePolicy,
   type PlannedCampaign,
-  parseRate,
   planCampaign,
   REDECIDE_MODES,
   type RedecideMode,
@@ -23,10 +22,11 @@ import {
 import { DEFAULT_PRICE_TABLE, endpointFromEnvironment, type PriceTable, parseModelTarget } from '../../replay/index.ts';
 import { resolveStoreLocation, type Store } from '../../store/index.ts';
 import { RetrialError } from '../../tape/index.ts';
+import { actorOf } from '../actor.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
-import { UsageError } from '../exit-codes.ts';
+import { ExitCode, UsageError } from '../exit-codes.ts';
 import { loadAgentModule } from '../load-agent-module.ts';
-import { parseIntegerOption, parseTimeOption } from '../parse-options.ts';
+import { parseIntegerOption, parseRate, parseTimeOption } from '../parse-options.ts';
 import { createProgress } from '../progress.ts';
 import { loadSalt } from '../redaction-salt.ts';
 import { renderTable } from '../render-table.ts';
@@ -35,11 +35,6 @@ function parseRedecide(value: string | undefined): RedecideMode {
   if (value === undefined) return 'step';
   if (!(REDECIDE_MODES as readonly string[]).includes(value)) throw new UsageError(`--redecide must be one of ${REDECIDE_MODES.join(', ')}, not "${value}".`);
   return value as RedecideMode;
-}
-
-/** Who is acting, for the audit log: --actor, else $USER. */
-export function actorOf(options: { actor?: string }): string {
-  return options.actor ?? process.env.RETRIAL_ACTOR ?? process.env.USER ?? 'unknown';
 }
 
 const date = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -100,7 +95,8 @@ export async function runCampaignFromCli(
 ): Promise<CampaignRunSummary> {
   const { plan } = await loadCampaign(store, campaignId);
   const usesSimulator = plan.candidate.provider === 'sim' || plan.incumbent.provider === 'sim';
-  const simulator = usesSimulator ? await import('../../demo/simulator/index.ts') : undefined;
+  // The simulator (and the demo it lives in) loads only when a campaign uses it.
+  const simulator = usesSimulator ? await import('../../demo/index.ts') : undefined;
   const simulatorEndpoint = simulator && {
     baseUrl: 'http://simulator.in-process/v1',
     fetch: simulator.createSimulatorFetch(simulator.createSimulatedModel({ seed: randomBytes(8).toString('hex') })),
@@ -219,12 +215,7 @@ export function registerBackfillCommand(program: Command): void {
     .action(async (campaignId: string, options: Record<string, string | undefined>, command: Command) => {
       const all = command.optsWithGlobals() as GlobalOptions;
       const concurrency = parseIntegerOption(options.concurrency, '--concurrency', { min: 1, max: 1024 });
-      let rate: number | null = null;
-      try {
-        rate = options.rate ? parseRate(options.rate) : null;
-      } catch (error) {
-        throw new UsageError((error as Error).message);
-      }
+      const rate = options.rate ? parseRate(options.rate) : null;
       await withStore(all, async (store) => {
         const summary = await runCampaignFromCli(store, campaignId, {
           concurrency,
@@ -235,7 +226,7 @@ export function registerBackfillCommand(program: Command): void {
           db: all.db,
         });
         output(all, summary, renderRun);
-        if (summary.pending) process.exitCode = 6;
+        if (summary.pending) process.exitCode = ExitCode.endpoint;
       });
     });
 

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -11,17 +12,18 @@ import {
   remediationJsonl,
 } from '../../backfill/index.ts';
 import { RetrialError } from '../../tape/index.ts';
+import { actorOf } from '../actor.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
 import { renderTable } from '../render-table.ts';
-import { actorOf } from './backfill-command.ts';
 
 /** Imports the user's handler module: its default export (or `handle`) is called once per correction. */
 async function loadHandler(path: string): Promise<CorrectionHandler> {
+  if (!existsSync(resolve(path))) throw new RetrialError({ code: 'FILE_NOT_FOUND', message: `--handler ${path}: no such file.` });
   let module: Record<string, unknown>;
   try {
     module = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
   } catch (error) {
-    throw new RetrialError({ code: 'FILE_NOT_FOUND', message: `--handler ${path} could not be loaded: ${(error as Error).message}`, cause: error });
+    throw new RetrialError({ code: 'USAGE', message: `--handler ${path} could not be loaded: ${(error as Error).message}`, cause: error });
   }
   const handler = module.default ?? module.handle;
   if (typeof handler !== 'function')

@@ -4,9 +4,9 @@ import { type Flip, recordVerdict, reviewQueue, VERDICTS, type Verdict } from '.
 import { describeStep, loadTape } from '../../inspect/index.ts';
 import type { Store } from '../../store/index.ts';
 import type { CanonicalPart } from '../../tape/index.ts';
+import { actorOf } from '../actor.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
 import { UsageError } from '../exit-codes.ts';
-import { actorOf } from './backfill-command.ts';
 
 const KEYS: Record<string, Verdict> = { i: 'incumbent-right', c: 'candidate-right', b: 'both-wrong', u: 'unsure' };
 

@@ -1,0 +1,119 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  applyRemediation,
+  applyTriage,
+  campaignEndpoints,
+  compareCampaign,
+  loadCampaign,
+  parseTriagePolicy,
+  planCampaign,
+  planRemediation,
+  recordVerdict,
+  runCampaign,
+  verifyAuditChain,
+} from '../../src/backfill/index.ts';
+import {
+  CANDIDATE_VERSION_ID,
+  createSimulatedModel,
+  createSimulatorFetch,
+  type RecordedHistory,
+  recordDemoHistory,
+  startSimulatorServer,
+} from '../../src/demo/index.ts';
+import { openSqliteStore, type SqliteStore, StoreError } from '../../src/store/index.ts';
+
+/** Remediation must not act on what people have since said no to, and must not correct a decision twice. */
+const directory = mkdtempSync(join(tmpdir(), 'retrial-remediation-'));
+let store: SqliteStore;
+let history: RecordedHistory;
+
+beforeAll(async () => {
+  store = await openSqliteStore(join(directory, 'history.db'));
+  const simulator = await startSimulatorServer({ port: 0, seed: 'remediation-safety' });
+  try {
+    history = await recordDemoHistory({ store, modelBaseUrl: `${simulator.url}/v1`, runs: 300, redactionSalt: 's', endAt: Date.UTC(2026, 10, 20) });
+  } finally {
+    await simulator.close();
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await store?.close();
+  rmSync(directory, { recursive: true, force: true });
+});
+
+async function campaign() {
+  const planned = await planCampaign({
+    store,
+    decisionType: 'refund.category',
+    since: history.world.startAt,
+    until: history.world.endAt + 1,
+    candidate: { provider: 'sim', model: CANDIDATE_VERSION_ID },
+    noiseFloor: 0,
+    actor: 'alice',
+    now: Date.now(),
+  });
+  const simulator = { baseUrl: 'http://sim.test/v1', fetch: createSimulatorFetch(createSimulatedModel({ seed: 'remediation-safety-backfill' })) };
+  await runCampaign({ store, campaignId: planned.campaignId, endpointFor: campaignEndpoints(planned.plan, { simulator }), actor: 'alice' });
+  return planned;
+}
+
+describe('remediation safety', () => {
+  it('a correction a reviewer rejected after the plan is cancelled, not applied; an applied decision is never corrected twice', async () => {
+    const first = await campaign();
+    const { flips } = compareCampaign(await loadCampaign(store, first.campaignId));
+    expect(flips.length).toBeGreaterThanOrEqual(2);
+    await applyTriage({
+      store,
+      campaignId: first.campaignId,
+      policy: parseTriagePolicy('version: 1\ndefault: correct\nrules: []\n', 'all.yaml'),
+      actor: 'alice',
+      now: Date.now(),
+    });
+    const plan = await planRemediation({ store, campaignId: first.campaignId, actor: 'alice', now: Date.now() });
+    expect(plan.map((entry) => entry.decisionId).sort()).toEqual(flips.map((flip) => flip.itemId).sort());
+
+    const rejected = plan[0]?.decisionId as string;
+    await recordVerdict({
+      store,
+      campaignId: first.campaignId,
+      itemId: rejected,
+      verdict: 'incumbent-right',
+      reviewer: 'bob',
+      note: 'the refund was right',
+      now: Date.now(),
+    });
+    const handled: string[] = [];
+    const outcome = await applyRemediation({
+      store,
+      campaignId: first.campaignId,
+      handler: (correction) => handled.push(correction.decisionId),
+      actor: 'alice',
+      now: Date.now,
+    });
+    expect(handled).not.toContain(rejected);
+    expect(handled).toHaveLength(plan.length - 1);
+    expect(outcome).toMatchObject({ applied: plan.length - 1, failed: 0 });
+    const cancelled = (await store.campaigns.corrections(first.campaignId)).find((record) => record.itemId === rejected);
+    expect(cancelled?.status).toBe('cancelled');
+    expect((await store.campaigns.audit({ campaignId: first.campaignId })).map((entry) => entry.action)).toContain('correction.cancelled');
+
+    // A later campaign over the same window does not re-judge what was corrected: those decisions are superseded.
+    const second = await campaign();
+    const superseded = second.plan.excluded.find((entry) => entry.reason === 'superseded');
+    expect(superseded?.count).toBe(plan.length - 1);
+    expect(second.plan.selected).toBe(first.plan.selected - (plan.length - 1));
+
+    // And the store itself refuses a second correction of the same decision.
+    const applied = (await store.listDecisions({ type: 'refund.category' })).find((decision) => decision.supersedes !== null);
+    if (!applied) throw new Error('no superseding decision');
+    const key = (await store.campaigns.corrections(first.campaignId)).find((record) => record.itemId === rejected)?.idempotencyKey as string;
+    await expect(store.campaigns.recordApplied(key, Date.now(), 1, { ...applied, decisionId: `${applied.supersedes}/another` })).rejects.toBeInstanceOf(
+      StoreError,
+    );
+    expect(verifyAuditChain(await store.campaigns.audit())).toEqual([]);
+  });
+});
