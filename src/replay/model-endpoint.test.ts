@@ -47,6 +47,15 @@ describe('createModelEndpoint', () => {
     expect(calls).toHaveLength(3);
   });
 
+  it('never names credentials carried in the URL (user:password, query keys) in its errors', async () => {
+    const { fetch } = scripted([() => new Response('nope', { status: 400 })]);
+    const endpoint = createModelEndpoint({ format: openaiChatWireFormat, baseUrl: 'https://user:s3cret@proxy.test/v1?api-key=k3y', apiKey: 'k', fetch });
+    const error = (await endpoint.send('{}', 'm').catch((caught) => caught)) as EndpointError;
+    expect(error.message).toContain('https://proxy.test/v1');
+    expect(error.message).not.toMatch(/s3cret|k3y/);
+    expect(endpoint.url).not.toMatch(/s3cret|k3y/);
+  });
+
   it('does not retry a 400: the request itself is refused, for good', async () => {
     const { fetch, calls } = scripted([() => new Response('{"error":{"message":"bad model"}}', { status: 400 })]);
     const endpoint = createModelEndpoint({ format: openaiChatWireFormat, baseUrl: 'http://model.test/v1', apiKey: 'k', fetch });

@@ -73,10 +73,24 @@ function describeFailure(error: unknown): string {
   return reason ? `${message}: ${reason.code ?? reason.message}` : message;
 }
 
+/**
+ * The endpoint as messages name it: without user:password or query, where some proxies carry
+ * keys. Messages end up in stored results and the audit log, where nothing secret may go.
+ */
+function displayUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.origin}${parsed.pathname}`;
+  } catch {
+    return '(an endpoint URL that does not parse)';
+  }
+}
+
 export function createModelEndpoint(options: ModelEndpointOptions): ModelEndpoint {
   const { format } = options;
   const fetchImpl = options.fetch ?? globalThis.fetch;
   const url = endpointUrl(format, options.baseUrl);
+  const shown = displayUrl(url);
   const headers = headersFor(format, options.apiKey);
   const retries = options.retries ?? 3;
   const backoff = options.backoffMs ?? ((attempt: number) => 100 * 2 ** attempt);
@@ -84,7 +98,7 @@ export function createModelEndpoint(options: ModelEndpointOptions): ModelEndpoin
   const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
   return {
-    url,
+    url: shown,
     async send(body, modelSent) {
       for (let attempt = 0; ; attempt++) {
         let response: Response;
@@ -94,7 +108,7 @@ export function createModelEndpoint(options: ModelEndpointOptions): ModelEndpoin
           text = await response.text();
         } catch (cause) {
           // Connections drop (resets, timeouts); try again before counting a failure.
-          if (attempt >= retries) throw new EndpointError(`${url} is not answering (${describeFailure(cause)})`, { cause });
+          if (attempt >= retries) throw new EndpointError(`${shown} is not answering (${describeFailure(cause)})`, { cause });
           await pause(backoff(attempt));
           continue;
         }
@@ -104,7 +118,7 @@ export function createModelEndpoint(options: ModelEndpointOptions): ModelEndpoin
         }
         const retryable = RETRYABLE_STATUSES.has(response.status);
         if (!retryable || attempt >= retries)
-          throw new EndpointError(`${url} answered HTTP ${response.status}: ${text.slice(0, 200)}`, { status: response.status, retryable });
+          throw new EndpointError(`${shown} answered HTTP ${response.status}: ${text.slice(0, 200)}`, { status: response.status, retryable });
         await pause(serverDelayMs(response.headers) ?? backoff(attempt));
       }
     },
