@@ -20,7 +20,7 @@ import { ExitCode, exitCodeForError } from './exit-codes.ts';
 
 export function createProgram(): Command {
   const program = new Command('retrial')
-    .description('Record LLM agent runs completely, inspect exactly what the model saw, verify and move tapes.')
+    .description('Record LLM agent runs completely, reproduce them exactly, measure behaviour rates, and backfill shipped decisions through a new model.')
     .option('--db <location>', 'store: a SQLite file path (default .retrial/retrial.db, or $RETRIAL_DB)')
     .option('--json', 'print machine-readable JSON')
     .showHelpAfterError('(run with --help for usage)')

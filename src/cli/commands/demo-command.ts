@@ -110,7 +110,7 @@ function renderSummary(summary: DemoSummary, location: string): string {
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('Start the model simulator and record 90 days of a customer-support agent (the incident included)')
+    .description('Start the model simulator, record 90 days of a customer-support agent, investigate the incident, and backfill its refund decisions')
     .option('--runs <n>', 'number of runs (tickets) to record', '2000')
     .option('--concurrency <n>', 'runs in flight at once', '16')
     .option('--keep', 'add to an existing demo store instead of starting it afresh')
