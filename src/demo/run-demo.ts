@@ -121,7 +121,9 @@ export const DEMO_HISTORY_SEED = 'retrial-demo-history-38';
 
 /**
  * The demo, as a library call: starts the model simulator in this process, records 90 days of
- * support tickets through the real `openai` client and recorder, and summarises the store.
+ * support tickets through the real `openai` client and recorder, investigates the incident
+ * (replay, resample, explain), backfills the refund decisions through the candidate version, and
+ * summarises it all.
  */
 export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const started = performance.now();
