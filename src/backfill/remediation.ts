@@ -20,12 +20,21 @@ export interface RemediationPlanEntry extends Correction {
  * Which flips get corrected now: a reviewer said the candidate is right, or triage said `correct`
  * and no reviewer said otherwise. Keyed by stable idempotency keys.
  */
+/** Original decision id -> the correction that superseded it, for a decision type. */
+async function correctedDecisions(store: Store, type: string): Promise<Map<string, string>> {
+  const decisions = await store.listDecisions({ includeSuperseded: true, type });
+  return new Map(decisions.flatMap((decision) => (decision.supersedes === null ? [] : [[decision.supersedes, decision.decisionId] as const])));
+}
+
 async function wantedCorrections(store: Store, campaignId: string): Promise<CorrectionRecord[]> {
   const campaign = await loadCampaign(store, campaignId);
   const triage = new Map((await store.campaigns.triage(campaignId)).map((record) => [record.itemId, record]));
   const verdicts = latestVerdicts(await store.campaigns.verdicts(campaignId));
+  // A decision another campaign already corrected is not corrected again from here.
+  const corrected = await correctedDecisions(store, campaign.plan.decisionType);
   const wanted: CorrectionRecord[] = [];
   for (const flip of compareCampaign(campaign).flips) {
+    if (corrected.has(flip.itemId)) continue;
     const verdict = verdicts.get(flip.itemId);
     const assigned = triage.get(flip.itemId);
     const reason =
@@ -131,6 +140,8 @@ export interface RemediationOutcome {
   applied: number;
   failed: number;
   alreadyApplied: number;
+  /** Planned, but a correction from another campaign got there first: not handed to the handler. */
+  cancelled: number;
   failures: Array<{ idempotencyKey: string; error: string }>;
 }
 
@@ -159,7 +170,8 @@ export async function applyRemediation(options: {
   const originals = new Map(
     (await store.listDecisions({ includeSuperseded: true, type: plan.decisionType })).map((decision) => [decision.decisionId, decision]),
   );
-  const outcome: RemediationOutcome = { applied: 0, failed: 0, alreadyApplied: 0, failures: [] };
+  const corrected = await correctedDecisions(store, plan.decisionType);
+  const outcome: RemediationOutcome = { applied: 0, failed: 0, alreadyApplied: 0, cancelled: 0, failures: [] };
   for (const record of corrections) {
     if (record.status === 'applied') {
       outcome.alreadyApplied++;
@@ -168,6 +180,23 @@ export async function applyRemediation(options: {
     if (record.status === 'cancelled') continue;
     const correction = parseStored(correctionSchema, record.correction, `Correction ${record.idempotencyKey}`);
     const attempts = record.attempts + 1;
+    // Checked before the handler runs: once money has moved, refusing to record it is too late.
+    const correctedBy = corrected.get(correction.decisionId);
+    if (correctedBy) {
+      await store.campaigns.updateCorrection(
+        record.idempotencyKey,
+        { status: 'cancelled', attempts: record.attempts, lastError: `already corrected by ${correctedBy}`, appliedAt: null },
+        {
+          at: options.now(),
+          actor: options.actor,
+          action: 'correction.cancelled',
+          campaignId,
+          details: { idempotencyKey: record.idempotencyKey, decisionId: correction.decisionId, reason: `already corrected by ${correctedBy}` },
+        },
+      );
+      outcome.cancelled++;
+      continue;
+    }
     try {
       await options.handler(structuredClone(correction));
     } catch (error) {
@@ -219,6 +248,7 @@ export async function applyRemediation(options: {
         amount: correction.amount,
       },
     });
+    corrected.set(correction.decisionId, superseding.decisionId);
     outcome.applied++;
   }
   return outcome;

@@ -76,6 +76,18 @@ describe('remediation safety', () => {
     const plan = await planRemediation({ store, campaignId: first.campaignId, actor: 'alice', now: Date.now() });
     expect(plan.map((entry) => entry.decisionId).sort()).toEqual(flips.map((flip) => flip.itemId).sort());
 
+    // A second campaign over the same window, planned before the first applies anything, wants the same corrections.
+    const rival = await campaign();
+    await applyTriage({
+      store,
+      campaignId: rival.campaignId,
+      policy: parseTriagePolicy('version: 1\ndefault: correct\nrules: []\n', 'all.yaml'),
+      actor: 'carol',
+      now: Date.now(),
+    });
+    const rivalPlan = await planRemediation({ store, campaignId: rival.campaignId, actor: 'carol', now: Date.now() });
+    expect(rivalPlan.length).toBeGreaterThan(0);
+
     const rejected = plan[0]?.decisionId as string;
     await recordVerdict({
       store,
@@ -101,11 +113,26 @@ describe('remediation safety', () => {
     expect(cancelled?.status).toBe('cancelled');
     expect((await store.campaigns.audit({ campaignId: first.campaignId })).map((entry) => entry.action)).toContain('correction.cancelled');
 
+    // The rival campaign's plan came too late: what the first corrected is cancelled before its handler is called.
+    const rivalHandled: string[] = [];
+    const rivalOutcome = await applyRemediation({
+      store,
+      campaignId: rival.campaignId,
+      handler: (correction) => rivalHandled.push(correction.decisionId),
+      actor: 'carol',
+      now: Date.now,
+    });
+    expect(rivalHandled.filter((decisionId) => handled.includes(decisionId))).toEqual([]);
+    expect(rivalOutcome.applied).toBe(rivalHandled.length);
+    const rivalRecords = await store.campaigns.corrections(rival.campaignId);
+    for (const decisionId of handled) expect(rivalRecords.find((record) => record.itemId === decisionId)?.status).toBe('cancelled');
+
     // A later campaign over the same window does not re-judge what was corrected: those decisions are superseded.
     const second = await campaign();
     const superseded = second.plan.excluded.find((entry) => entry.reason === 'superseded');
-    expect(superseded?.count).toBe(plan.length - 1);
-    expect(second.plan.selected).toBe(first.plan.selected - (plan.length - 1));
+    const correctedNow = (await store.listDecisions({ type: 'refund.category' })).filter((decision) => decision.supersedes !== null).length;
+    expect(superseded?.count).toBe(correctedNow);
+    expect(second.plan.selected).toBe(first.plan.selected - correctedNow);
 
     // And the store itself refuses a second correction of the same decision.
     const applied = (await store.listDecisions({ type: 'refund.category' })).find((decision) => decision.supersedes !== null);
