@@ -1,4 +1,5 @@
 import type { Store, TriageRecord } from '../store/index.ts';
+import { RetrialError } from '../tape/index.ts';
 import { compareCampaign, type Flip } from './compare-campaign.ts';
 import { loadCampaign } from './load-campaign.ts';
 import { type FlipFacts, type TriageAction, type TriagePolicy, triageFlip } from './triage-policy.ts';
@@ -34,13 +35,19 @@ export interface TriageOutcome {
  */
 export async function applyTriage(options: { store: Store; campaignId: string; policy: TriagePolicy; actor: string; now: number }): Promise<TriageOutcome> {
   const campaign = await loadCampaign(options.store, options.campaignId);
+  if (!campaign.results.some((result) => result.arm === 'candidate'))
+    throw new RetrialError({
+      code: 'USAGE',
+      message: `Campaign ${options.campaignId} has no results yet, so there is nothing to triage; run \`retrial backfill run ${options.campaignId}\` first.`,
+    });
   const { flips } = compareCampaign(campaign);
   const assignments: TriageRecord[] = flips.map((flip) => {
     const { action, rule } = triageFlip(options.policy, flipFacts(flip, campaign.plan.decisionType, options.now));
     return { campaignId: options.campaignId, itemId: flip.itemId, action, rule };
   });
   const byAction: Partial<Record<TriageAction, number>> = {};
-  const byRule: Record<string, number> = {};
+  // Every rule is listed, matched or not: a rule that matches nothing often has a typo in a value.
+  const byRule: Record<string, number> = Object.fromEntries([...options.policy.rules.map((rule) => rule.name), 'default'].map((name) => [name, 0]));
   for (const { action, rule } of assignments) {
     byAction[action as TriageAction] = (byAction[action as TriageAction] ?? 0) + 1;
     byRule[rule] = (byRule[rule] ?? 0) + 1;

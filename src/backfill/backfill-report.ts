@@ -104,7 +104,7 @@ export function renderBackfillReport(comparison: CampaignComparison, options: { 
       ? Object.entries(comparison.triage)
           .map(([action, count]) => `- ${action}: ${count}`)
           .join('\n')
-      : `- not triaged yet: \`retrial backfill triage ${comparison.campaignId} --policy policy.yaml\``,
+      : `- not triaged yet: \`retrial backfill triage ${comparison.campaignId} --policy examples/triage-policy.yaml\``,
     '',
     comparison.review.reviewed
       ? `${comparison.review.reviewed} flips reviewed (${Object.entries(comparison.review.byVerdict)

@@ -128,10 +128,10 @@ export type Correction = z.infer<typeof correctionSchema>;
 export const NO_DECISION = 'none';
 
 export class CampaignNotFoundError extends RetrialError {
-  constructor(campaignId: string, known: string[]) {
+  constructor(campaignId: string, known: string[], storeLocation: string) {
     super({
       code: 'NOT_FOUND',
-      message: `No campaign ${campaignId} in this store${known.length ? ` (known: ${known.slice(-5).join(', ')})` : ''}; \`retrial backfill plan\` creates one, \`retrial backfill list\` lists them.`,
+      message: `No campaign ${campaignId} in the store ${storeLocation}${known.length ? ` (known: ${known.slice(-5).join(', ')})` : ''}; \`retrial backfill list\` lists them, \`retrial backfill plan\` creates one, --db picks another store.`,
     });
     this.name = 'CampaignNotFoundError';
   }

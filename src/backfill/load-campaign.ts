@@ -25,6 +25,7 @@ export async function loadCampaign(store: Store, campaignId: string): Promise<Lo
     throw new CampaignNotFoundError(
       campaignId,
       (await store.campaigns.list()).map((known) => known.campaignId),
+      store.location,
     );
   const plan = parseStored(campaignPlanSchema, campaign.plan, `The plan of campaign ${campaignId}`);
   const items = (await store.campaigns.items(campaignId)).map((record) => ({

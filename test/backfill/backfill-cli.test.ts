@@ -194,9 +194,11 @@ describe('retrial backfill, end to end through the CLI', { timeout: 60_000 }, ()
     expect(textId).toBeDefined();
     expect(textId).not.toBe(campaignId);
     expect(text.stdout).toContain(`Population ${plan.population}; eligible ${plan.eligible}; selected ${plan.selected}`);
-    expect(text.stdout).toMatch(/^EXCLUDED\s+COUNT\s+WHY$/m);
+    expect(text.stdout).toMatch(/^EXCLUDED\s+COUNT\s+E\.G\.\s+WHY$/m);
     for (const entry of plan.excluded)
-      expect(text.stdout).toMatch(new RegExp(`^${escapeRegExp(entry.reason)}\\s+${entry.count}\\s+${escapeRegExp(entry.description)}$`, 'm'));
+      expect(text.stdout).toMatch(
+        new RegExp(`^${escapeRegExp(entry.reason)}\\s+${entry.count}\\s+${escapeRegExp(entry.examples[0] ?? '')}\\s+${escapeRegExp(entry.description)}$`, 'm'),
+      );
     expect(text.stdout.trimEnd().split('\n').at(-1)).toBe(`Next: retrial backfill run ${textId}`);
 
     const listed = await cliJson<Array<{ campaignId: string }>>(['backfill', 'list']);

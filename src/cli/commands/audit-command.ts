@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { verifyAuditChain } from '../../backfill/index.ts';
+import { CampaignNotFoundError, verifyAuditChain } from '../../backfill/index.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
 import { renderTable } from '../render-table.ts';
 
@@ -12,6 +12,12 @@ export function registerAuditCommand(program: Command): void {
     .action(async (options: { campaign?: string; verify?: boolean }, command: Command) => {
       const all = command.optsWithGlobals() as GlobalOptions;
       await withStore(all, async (store) => {
+        if (options.campaign && !(await store.campaigns.get(options.campaign)))
+          throw new CampaignNotFoundError(
+            options.campaign,
+            (await store.campaigns.list()).map((known) => known.campaignId),
+            store.location,
+          );
         const entries = await store.campaigns.audit();
         const problems = options.verify ? verifyAuditChain(entries) : [];
         const shown = options.campaign ? entries.filter((entry) => entry.campaignId === options.campaign) : entries;

@@ -24,6 +24,7 @@ import { resolveStoreLocation, type Store } from '../../store/index.ts';
 import { RetrialError } from '../../tape/index.ts';
 import { actorOf } from '../actor.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
+import { displayPath } from '../display-path.ts';
 import { ExitCode, UsageError } from '../exit-codes.ts';
 import { loadAgentModule } from '../load-agent-module.ts';
 import { parseIntegerOption, parseRate, parseTimeOption } from '../parse-options.ts';
@@ -42,8 +43,8 @@ const date = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 function renderPlan({ campaignId, plan }: PlannedCampaign): string {
   const excluded = plan.excluded.length
     ? renderTable(
-        ['EXCLUDED', 'COUNT', 'WHY'],
-        plan.excluded.map((entry) => [entry.reason, String(entry.count), entry.description]),
+        ['EXCLUDED', 'COUNT', 'E.G.', 'WHY'],
+        plan.excluded.map((entry) => [entry.reason, String(entry.count), entry.examples[0] ?? '', entry.description]),
       )
     : 'Excluded: none.';
   return [
@@ -58,7 +59,7 @@ function renderPlan({ campaignId, plan }: PlannedCampaign): string {
     `Answers map to values by tool: ${Object.entries(plan.mapping)
       .map(([tool, value]) => `${tool} → ${value}`)
       .join(', ')}.`,
-    `Estimate: ${plan.estimate.requests} requests, ${plan.estimate.inputTokens.toLocaleString('en-US')} input and ${plan.estimate.outputTokens.toLocaleString('en-US')} output tokens, ${plan.estimate.costUsd === null ? 'cost unknown (a model is missing from the price table; pass --prices)' : `$${plan.estimate.costUsd.toFixed(2)}`} (prices: ${plan.estimate.prices}).`,
+    `Estimate${plan.redecide === 'run' ? ' (of the decision steps alone; --redecide run sends every model call of each run, a few times more)' : ''}: ${plan.estimate.requests} requests, ${plan.estimate.inputTokens.toLocaleString('en-US')} input and ${plan.estimate.outputTokens.toLocaleString('en-US')} output tokens, ${plan.estimate.costUsd === null ? 'cost unknown (a model is missing from the price table; pass --prices)' : `$${plan.estimate.costUsd.toFixed(2)}`} (prices: ${plan.estimate.prices}).`,
     '',
     plan.selected ? `Next: retrial backfill run ${campaignId}` : 'Nothing to run: no decision in the window is eligible (see the reasons above).',
   ].join('\n');
@@ -243,8 +244,12 @@ export function registerBackfillCommand(program: Command): void {
           [
             `Backfill ${campaignId}: ${comparison.plan.decisionType} through ${comparison.plan.candidate.model}`,
             ...backfillHeadline(comparison).map((line) => `  ${line}`),
+            ...(comparison.progress.candidateDone === 0 ? ['', `No results yet: run \`retrial backfill run ${campaignId}\` first.`] : []),
+            ...(comparison.progress.candidateDone > 0 && !comparison.triage
+              ? ['', `Next: retrial backfill triage ${campaignId} --policy examples/triage-policy.yaml`]
+              : []),
             '',
-            `Report: ${markdownPath} (and ${jsonPath})`,
+            `Report: ${displayPath(markdownPath)} (and ${displayPath(jsonPath)})`,
           ].join('\n'),
         );
       });
@@ -272,10 +277,15 @@ export function registerBackfillCommand(program: Command): void {
             '',
             renderTable(
               ['RULE', 'FLIPS'],
-              Object.entries(result.byRule).map(([rule, count]) => [rule, String(count)]),
+              Object.entries(result.byRule).map(([rule, count]) => [
+                rule,
+                count === 0 && rule !== 'default' ? '0 (matched no flip: check its values)' : String(count),
+              ]),
             ),
             '',
-            `Next: retrial review ${campaignId}`,
+            result.byAction.review
+              ? `Next: retrial review ${campaignId}`
+              : `Next: retrial remediate plan ${campaignId} -o corrections.csv (nothing was routed to review)`,
           ].join('\n'),
         );
       });

@@ -29,7 +29,8 @@ function renderDecisions({ decisions, filter }: { decisions: DecisionRecord[]; f
       decision.amount === null ? '—' : `${decision.amount.toFixed(2)} ${decision.currency ?? ''}`.trim(),
       decision.reversible ? 'yes' : 'no',
       decision.modelServed ?? '—',
-      `${decision.runId}:${decision.seq}`,
+      // A correction shows what it replaced; an original shows nothing extra.
+      decision.supersedes ? `correction of ${decision.supersedes}` : `${decision.runId}:${decision.seq}`,
     ]),
   );
   const next = (filter.offset ?? 0) + decisions.length;

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { isAbsolute, relative } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 // The demo and simulator (and the SDKs they load) are imported when a command needs them, not at start-up.
@@ -8,6 +7,7 @@ import type { DemoSummary } from '../../demo/index.ts';
 import { formatDifference, formatProportion } from '../../stats/index.ts';
 import { openStore, resolveStoreLocation } from '../../store/index.ts';
 import type { GlobalOptions } from '../command-context.ts';
+import { displayPath } from '../display-path.ts';
 import { UsageError } from '../exit-codes.ts';
 import { parseIntegerOption } from '../parse-options.ts';
 import { loadOrCreateSalt } from '../redaction-salt.ts';
@@ -43,12 +43,6 @@ function explainLines(summary: DemoSummary): string[] {
   ];
 }
 
-/** A path under the working directory as the user would type it; others stay absolute. */
-function relativeToHere(path: string): string {
-  const relativePath = relative(process.cwd(), path);
-  return relativePath.startsWith('..') || isAbsolute(relativePath) ? path : relativePath;
-}
-
 function backfillLines({ backfill }: DemoSummary): string[] {
   const { comparison } = backfill;
   const { plan } = comparison;
@@ -65,7 +59,7 @@ function backfillLines({ backfill }: DemoSummary): string[] {
       .sort((a, b) => b[1] - a[1])
       .map(([action, count]) => `${action} ${count}`)
       .join(', ')} (policy examples/triage-policy.yaml)`,
-    `  report    ${relativeToHere(backfill.reportPath)}`,
+    `  report    ${displayPath(backfill.reportPath)}`,
   ];
 }
 

@@ -23,7 +23,11 @@ async function loadHandler(path: string): Promise<CorrectionHandler> {
   try {
     module = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
   } catch (error) {
-    throw new RetrialError({ code: 'USAGE', message: `--handler ${path} could not be loaded: ${(error as Error).message}`, cause: error });
+    const message = (error as Error).message;
+    const moduleHint = /ES Module|Cannot use import statement|Unexpected token 'export'/.test(message)
+      ? ' A TypeScript or JavaScript handler outside an ESM package must be named .mts or .mjs (or sit in a package with "type": "module").'
+      : '';
+    throw new RetrialError({ code: 'USAGE', message: `--handler ${path} could not be loaded: ${message.split('\n')[0]}.${moduleHint}`, cause: error });
   }
   const handler = module.default ?? module.handle;
   if (typeof handler !== 'function')
@@ -68,7 +72,7 @@ export function registerRemediateCommand(program: Command): void {
           [
             renderEntries(entries),
             options.out ? `\nWrote ${entries.length} corrections to ${options.out}.` : '',
-            entries.length ? `Next: retrial remediate apply ${campaignId} --handler ./handler.ts` : '',
+            entries.length ? `Next: retrial remediate apply ${campaignId} --handler ./handler.mts` : '',
           ]
             .filter(Boolean)
             .join('\n'),
@@ -80,7 +84,7 @@ export function registerRemediateCommand(program: Command): void {
     .command('apply')
     .description('Call the handler once per correction not yet applied; record the superseding decision in the ledger. Safe to rerun')
     .argument('<campaign>', 'campaign id')
-    .requiredOption('--handler <module>', 'a .ts or .js module whose default export makes one correction')
+    .requiredOption('--handler <module>', 'an ES module (.mts, .mjs, or .ts/.js in a "type": "module" package) whose default export makes one correction')
     .option('--actor <name>', 'who is applying, for the audit log (default $USER)')
     .action(async (campaignId: string, options: { handler: string; actor?: string }, command: Command) => {
       const all = command.optsWithGlobals() as GlobalOptions;

@@ -91,16 +91,16 @@ export function registerReviewCommand(program: Command): void {
         try {
           for (const [index, flip] of queue.waiting.entries()) {
             process.stdout.write(`${await renderFlipForReview(store, flip, `${index + 1}/${queue.waiting.length}`)}\n`);
-            const answer = (await prompt.question('verdict: [i]ncumbent right, [c]andidate right, [b]oth wrong, [u]nsure, [s]kip, [q]uit > '))
-              .trim()
-              .toLowerCase();
-            if (answer === 'q' || answer === '') break;
-            if (answer === 's') continue;
-            const verdict = KEYS[answer[0] ?? ''];
-            if (!verdict) {
-              process.stderr.write(`"${answer}" is not one of i, c, b, u, s, q; skipped.\n`);
-              continue;
+            let answer = '';
+            // Ask again until the answer is one of the keys: a typo must not skip a flip.
+            for (;;) {
+              answer = (await prompt.question('verdict: [i]ncumbent right, [c]andidate right, [b]oth wrong, [u]nsure, [s]kip, [q]uit > ')).trim().toLowerCase();
+              if (answer === '' || ['i', 'c', 'b', 'u', 's', 'q'].includes(answer[0] ?? '')) break;
+              process.stderr.write(`"${answer}" is not one of i, c, b, u, s, q.\n`);
             }
+            if (answer === '' || answer.startsWith('q')) break;
+            if (answer.startsWith('s')) continue;
+            const verdict = KEYS[answer[0] ?? ''] as Verdict;
             const note = (await prompt.question('note (optional) > ')).trim();
             await recordVerdict({ store, campaignId, itemId: flip.itemId, verdict, reviewer, note, now: Date.now() });
             recorded++;
