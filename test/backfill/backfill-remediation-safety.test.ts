@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   applyRemediation,
@@ -15,35 +12,22 @@ import {
   runCampaign,
   verifyAuditChain,
 } from '../../src/backfill/index.ts';
-import {
-  CANDIDATE_VERSION_ID,
-  createSimulatedModel,
-  createSimulatorFetch,
-  type RecordedHistory,
-  recordDemoHistory,
-  startSimulatorServer,
-} from '../../src/demo/index.ts';
-import { openSqliteStore, type SqliteStore, StoreError } from '../../src/store/index.ts';
+import { CANDIDATE_VERSION_ID, createSimulatedModel, createSimulatorFetch, type RecordedHistory } from '../../src/demo/index.ts';
+import { type SqliteStore, StoreError } from '../../src/store/index.ts';
+import { type RecordedStore, recordHistoryIntoTempStore } from './recorded-history.ts';
 
 /** Remediation must not act on what people have since said no to, and must not correct a decision twice. */
-const directory = mkdtempSync(join(tmpdir(), 'retrial-remediation-'));
 let store: SqliteStore;
 let history: RecordedHistory;
 
+let recorded: RecordedStore;
+
 beforeAll(async () => {
-  store = await openSqliteStore(join(directory, 'history.db'));
-  const simulator = await startSimulatorServer({ port: 0, seed: 'remediation-safety' });
-  try {
-    history = await recordDemoHistory({ store, modelBaseUrl: `${simulator.url}/v1`, runs: 300, redactionSalt: 's', endAt: Date.UTC(2026, 10, 20) });
-  } finally {
-    await simulator.close();
-  }
+  recorded = await recordHistoryIntoTempStore({ runs: 300, seed: 'remediation-safety', redactionSalt: 's' });
+  ({ store, history } = recorded);
 }, 120_000);
 
-afterAll(async () => {
-  await store?.close();
-  rmSync(directory, { recursive: true, force: true });
-});
+afterAll(async () => recorded?.dispose());
 
 async function campaign() {
   const planned = await planCampaign({

@@ -1,19 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { campaignEndpoints, compareCampaign, createForkDecider, loadCampaign, planCampaign, runCampaign } from '../../src/backfill/index.ts';
-import {
-  CANDIDATE_VERSION_ID,
-  createSimulatedModel,
-  createSimulatorFetch,
-  type RecordedHistory,
-  recordDemoHistory,
-  startSimulatorServer,
-  supportAgent,
-} from '../../src/demo/index.ts';
+import { CANDIDATE_VERSION_ID, createSimulatedModel, createSimulatorFetch, type RecordedHistory, supportAgent } from '../../src/demo/index.ts';
 import { loadTape } from '../../src/inspect/index.ts';
-import { openSqliteStore, type SqliteStore } from '../../src/store/index.ts';
+import type { SqliteStore } from '../../src/store/index.ts';
+import { type RecordedStore, recordHistoryIntoTempStore } from './recorded-history.ts';
 
 /**
  * `--redecide run`: each decision is re-decided by forking its whole run with the agent's own
@@ -21,25 +11,18 @@ import { openSqliteStore, type SqliteStore } from '../../src/store/index.ts';
  * are stubbed, and the forked runs stay in the store with their lineage.
  */
 const SALT = 'run-mode-salt';
-const directory = mkdtempSync(join(tmpdir(), 'retrial-backfill-run-'));
 let store: SqliteStore;
 let history: RecordedHistory;
 const AGENT_MODULE = 'src/demo/support-agent.ts';
 
+let recorded: RecordedStore;
+
 beforeAll(async () => {
-  store = await openSqliteStore(join(directory, 'history.db'));
-  const simulator = await startSimulatorServer({ port: 0, seed: 'run-mode' });
-  try {
-    history = await recordDemoHistory({ store, modelBaseUrl: `${simulator.url}/v1`, runs: 120, redactionSalt: SALT, endAt: Date.UTC(2026, 10, 20) });
-  } finally {
-    await simulator.close();
-  }
+  recorded = await recordHistoryIntoTempStore({ runs: 120, seed: 'run-mode', redactionSalt: SALT });
+  ({ store, history } = recorded);
 }, 120_000);
 
-afterAll(async () => {
-  await store?.close();
-  rmSync(directory, { recursive: true, force: true });
-});
+afterAll(async () => recorded?.dispose());
 
 describe('backfill re-deciding whole runs (fork mode)', () => {
   it('needs the agent module', async () => {
