@@ -176,6 +176,55 @@ describeEachBackend('Store conformance, campaigns', ({ backend, open }) => {
     expect((await store.campaigns.corrections('c1'))[0]).toMatchObject({ status: 'applied', attempts: 3, appliedAt: 9_500 });
   });
 
+  it('refuses a second correction of a decision another correction already superseded, and audits nothing for it', async () => {
+    const store = await open();
+    const run = buildRun({ runId: 'run-a', decisions: [{ type: 'refund', subject: 'cust-1', value: 'approve', amount: 12.5 }] });
+    await writeRun(store, run);
+    const original = run.decisions[0] as DecisionRecord;
+    const supersede = (suffix: string): DecisionRecord => ({
+      ...original,
+      decisionId: `${original.decisionId}:${suffix}`,
+      value: 'deny',
+      supersedes: original.decisionId,
+    });
+    await store.campaigns.putCorrections([correction('k1', 'c1', original.decisionId), correction('k2', 'c2', original.decisionId)]);
+    await store.campaigns.recordApplied('k1', 9_000, 1, supersede('c1'), draft('c1', 'correction.applied', { key: 'k1' }));
+    await expect(store.campaigns.recordApplied('k2', 9_100, 1, supersede('c2'), draft('c2', 'correction.applied', { key: 'k2' }))).rejects.toBeInstanceOf(
+      StoreError,
+    );
+    expect((await store.listDecisions({ includeSuperseded: true })).map((decision) => decision.decisionId)).toEqual([
+      original.decisionId,
+      `${original.decisionId}:c1`,
+    ]);
+    expect((await store.campaigns.corrections('c2'))[0]?.status).toBe('pending');
+    expect((await store.campaigns.audit()).map((entry) => [entry.campaignId, entry.action])).toEqual([['c1', 'correction.applied']]);
+  });
+
+  it('writes the audit entry a change carries together with the change', async () => {
+    const { campaigns } = await open();
+    await campaigns.create(campaign('c1'), [item('c1', 'run-a:1', 0)], draft('c1', 'campaign.created', { items: 1 }));
+    await campaigns.replaceTriage('c1', [triage('c1', 'run-a:1', 'review')], draft('c1', 'triage.applied', null));
+    await campaigns.addVerdict(
+      { campaignId: 'c1', itemId: 'run-a:1', verdict: 'unsure', reviewer: 'alice', note: '', at: 1 },
+      draft('c1', 'review.verdict', null),
+    );
+    expect(await campaigns.putCorrections([correction('k1', 'c1', 'run-a:1')], (added) => draft('c1', 'remediation.planned', { added }))).toBe(1);
+    // Nothing new: no audit entry either.
+    expect(await campaigns.putCorrections([correction('k1', 'c1', 'run-a:1')], (added) => draft('c1', 'remediation.planned', { added }))).toBe(0);
+    await campaigns.updateCorrection('k1', { status: 'cancelled', attempts: 0, lastError: null, appliedAt: null }, draft('c1', 'correction.cancelled', null));
+    // A change that fails leaves no audit entry behind.
+    await expect(campaigns.create(campaign('c1'), [], draft('c1', 'campaign.created', null))).rejects.toBeInstanceOf(StoreError);
+    const entries = await campaigns.audit();
+    expect(entries.map((entry) => entry.action)).toEqual([
+      'campaign.created',
+      'triage.applied',
+      'review.verdict',
+      'remediation.planned',
+      'correction.cancelled',
+    ]);
+    expect(entries[3]?.details).toEqual({ added: 1 });
+  });
+
   it('chains audit entries by hash from the genesis hash and filters them by campaign', async () => {
     const { campaigns } = await open();
     const details = { items: 3, nested: { arms: ['candidate', 'incumbent'], note: 'ü' } };
