@@ -57,7 +57,11 @@ export default defineAgent<SupportTicket, SupportOutcome, AccountSystem>({
   create({ rec, env, services }) {
     // Without a world from the host, the tools act on the demo world as it is today (built on first use).
     let today: AccountSystem | undefined;
-    const world = () => services ?? (today ??= createDemoAccountsNow());
+    const world = () => {
+      if (services) return services;
+      today ??= createDemoAccountsNow();
+      return today;
+    };
     const accounts: AccountSystem = new Proxy({} as AccountSystem, { get: (_target, property) => Reflect.get(world(), property) });
     const openai = new OpenAI({
       apiKey: env.RETRIAL_SIM_API_KEY ?? 'sk-sim-demo-key',

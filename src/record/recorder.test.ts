@@ -44,6 +44,7 @@ describe('recorder: clock and randomness inside a run', () => {
 
   it('leaves the clock and randomness alone outside a run', async () => {
     createRecorder({ store: createMemoryStore(), agent: 'x' });
+    // biome-ignore lint/complexity/useDateNow: compares the Date constructor with Date.now on purpose
     expect(Math.abs(Date.now() - new Date().getTime())).toBeLessThan(50);
     expect(new Date(0).toISOString()).toBe('1970-01-01T00:00:00.000Z');
     expect(typeof Math.random()).toBe('number');

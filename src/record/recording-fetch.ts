@@ -48,7 +48,7 @@ function urlOf(input: RequestInfo | URL): string {
  * until the event is durable.
  */
 export function createRecordingFetch(options: RecordingFetchOptions): typeof fetch {
-  const { baseFetch, redactor } = options;
+  const { baseFetch } = options;
 
   return async function recordingFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
     const scope = maybeCurrentRun();
