@@ -1,9 +1,4 @@
-import { AUDIT_GENESIS_HASH, type AuditDraft, type AuditRecord, auditEntryHash, type Store } from '../store/index.ts';
-
-/** Appends one entry to the store's hash-chained audit log. */
-export function recordAudit(store: Store, entry: AuditDraft): Promise<AuditRecord> {
-  return store.campaigns.appendAudit(entry);
-}
+import { AUDIT_GENESIS_HASH, type AuditRecord, auditEntryHash } from '../store/index.ts';
 
 export interface AuditProblem {
   seq: number;

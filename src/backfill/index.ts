@@ -14,7 +14,7 @@ export { executeChunk, modelForArm } from './execute-chunk.ts';
 export type { ForkDecider, ForkDeciderOptions } from './fork-decider.ts';
 export { createForkDecider } from './fork-decider.ts';
 export type { LoadedCampaign } from './load-campaign.ts';
-export { loadCampaign } from './load-campaign.ts';
+export { loadCampaign, loadCampaignPlan } from './load-campaign.ts';
 export type { PlanCampaignOptions, PlannedCampaign } from './plan-campaign.ts';
 export { planCampaign } from './plan-campaign.ts';
 export type { CorrectionHandler, RemediationOutcome, RemediationPlanEntry } from './remediation.ts';

@@ -18,8 +18,8 @@ export interface LoadedCampaign {
   results: Array<Omit<CampaignResultRecord, 'result'> & { result: ArmResult }>;
 }
 
-/** Reads a campaign with its items and results, validated; an unknown id names the known ones. */
-export async function loadCampaign(store: Store, campaignId: string): Promise<LoadedCampaign> {
+/** Reads a campaign's plan alone, validated; an unknown id names the known ones. */
+export async function loadCampaignPlan(store: Store, campaignId: string): Promise<{ createdAt: number; plan: CampaignPlan }> {
   const campaign = await store.campaigns.get(campaignId);
   if (!campaign)
     throw new CampaignNotFoundError(
@@ -27,7 +27,12 @@ export async function loadCampaign(store: Store, campaignId: string): Promise<Lo
       (await store.campaigns.list()).map((known) => known.campaignId),
       store.location,
     );
-  const plan = parseStored(campaignPlanSchema, campaign.plan, `The plan of campaign ${campaignId}`);
+  return { createdAt: campaign.createdAt, plan: parseStored(campaignPlanSchema, campaign.plan, `The plan of campaign ${campaignId}`) };
+}
+
+/** Reads a campaign with its items and results, validated. */
+export async function loadCampaign(store: Store, campaignId: string): Promise<LoadedCampaign> {
+  const { createdAt, plan } = await loadCampaignPlan(store, campaignId);
   const items = (await store.campaigns.items(campaignId)).map((record) => ({
     itemId: record.itemId,
     chunk: record.chunk,
@@ -38,5 +43,5 @@ export async function loadCampaign(store: Store, campaignId: string): Promise<Lo
     ...record,
     result: parseStored(armResultSchema, record.result, `A result of campaign ${campaignId}`),
   }));
-  return { campaignId, createdAt: campaign.createdAt, plan, items, results };
+  return { campaignId, createdAt, plan, items, results };
 }

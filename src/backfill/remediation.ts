@@ -1,11 +1,10 @@
 import type { CorrectionRecord, DecisionRecord, Store } from '../store/index.ts';
 import { RetrialError, sha256Hex } from '../tape/index.ts';
 import { type Correction, correctionSchema, parseStored } from './campaign-types.ts';
+import { compareCampaign, latestVerdicts } from './compare-campaign.ts';
+import { type LoadedCampaign, loadCampaign } from './load-campaign.ts';
 
 export type { Correction } from './campaign-types.ts';
-
-import { compareCampaign, latestVerdicts } from './compare-campaign.ts';
-import { loadCampaign } from './load-campaign.ts';
 
 /** The user's code that makes one correction; throw to report a failure (it will be retried). */
 export type CorrectionHandler = (correction: Correction) => Promise<unknown> | unknown;
@@ -16,22 +15,36 @@ export interface RemediationPlanEntry extends Correction {
   lastError: string | null;
 }
 
-/**
- * Which flips get corrected now: a reviewer said the candidate is right, or triage said `correct`
- * and no reviewer said otherwise. Keyed by stable idempotency keys.
- */
-/** Original decision id -> the correction that superseded it, for a decision type. */
-async function correctedDecisions(store: Store, type: string): Promise<Map<string, string>> {
-  const decisions = await store.listDecisions({ includeSuperseded: true, type });
-  return new Map(decisions.flatMap((decision) => (decision.supersedes === null ? [] : [[decision.supersedes, decision.decisionId] as const])));
+/** The campaign and the ledger of its decision type, read once per plan or apply. */
+interface RemediationContext {
+  store: Store;
+  campaign: LoadedCampaign;
+  /** Every decision of the type, superseded ones included, by id. */
+  decisions: Map<string, DecisionRecord>;
+  /** Ids of decisions some correction already superseded. */
+  corrected: Set<string>;
 }
 
-async function wantedCorrections(store: Store, campaignId: string): Promise<CorrectionRecord[]> {
+async function remediationContext(store: Store, campaignId: string): Promise<RemediationContext> {
   const campaign = await loadCampaign(store, campaignId);
+  const ledger = await store.listDecisions({ includeSuperseded: true, type: campaign.plan.decisionType });
+  return {
+    store,
+    campaign,
+    decisions: new Map(ledger.map((decision) => [decision.decisionId, decision])),
+    corrected: new Set(ledger.flatMap((decision) => (decision.supersedes === null ? [] : [decision.supersedes]))),
+  };
+}
+
+/**
+ * Which flips get corrected now: a reviewer said the candidate is right, or triage said `correct`
+ * and no reviewer said otherwise; never a decision another correction already superseded (another
+ * campaign may have got there first). Keyed by stable idempotency keys.
+ */
+async function wantedCorrections({ store, campaign, corrected }: RemediationContext): Promise<CorrectionRecord[]> {
+  const { campaignId } = campaign;
   const triage = new Map((await store.campaigns.triage(campaignId)).map((record) => [record.itemId, record]));
   const verdicts = latestVerdicts(await store.campaigns.verdicts(campaignId));
-  // A decision another campaign already corrected is not corrected again from here.
-  const corrected = await correctedDecisions(store, campaign.plan.decisionType);
   const wanted: CorrectionRecord[] = [];
   for (const flip of compareCampaign(campaign).flips) {
     if (corrected.has(flip.itemId)) continue;
@@ -70,13 +83,14 @@ async function wantedCorrections(store: Store, campaignId: string): Promise<Corr
  * can be applied. Applied corrections are history and stay as they are.
  */
 async function reconcileCorrections(
-  store: Store,
-  campaignId: string,
+  context: RemediationContext,
   actor: string,
   now: number,
   { addNew }: { addNew: boolean },
-): Promise<CorrectionRecord[]> {
-  const wanted = await wantedCorrections(store, campaignId);
+): Promise<{ records: CorrectionRecord[]; cancelled: number }> {
+  const { store } = context;
+  const { campaignId } = context.campaign;
+  const wanted = await wantedCorrections(context);
   if (addNew)
     await store.campaigns.putCorrections(wanted, (added) => ({
       at: now,
@@ -86,20 +100,24 @@ async function reconcileCorrections(
       details: { corrections: wanted.length, new: added },
     }));
   const wantedKeys = new Set(wanted.map((record) => record.idempotencyKey));
+  let cancelled = 0;
   for (const record of await store.campaigns.corrections(campaignId)) {
     if (wantedKeys.has(record.idempotencyKey) || record.status === 'applied' || record.status === 'cancelled') continue;
+    const reason = context.corrected.has(record.itemId) ? 'already corrected by another correction' : 'no longer wanted by review or triage';
     await store.campaigns.updateCorrection(
       record.idempotencyKey,
-      { status: 'cancelled', attempts: record.attempts, lastError: record.lastError, appliedAt: null },
-      { at: now, actor, action: 'correction.cancelled', campaignId, details: { idempotencyKey: record.idempotencyKey, decisionId: record.itemId } },
+      { status: 'cancelled', attempts: record.attempts, lastError: reason, appliedAt: null },
+      { at: now, actor, action: 'correction.cancelled', campaignId, details: { idempotencyKey: record.idempotencyKey, decisionId: record.itemId, reason } },
     );
+    cancelled++;
   }
-  return store.campaigns.corrections(campaignId);
+  return { records: await store.campaigns.corrections(campaignId), cancelled };
 }
 
 /** The remediation plan, stored so that keys and statuses survive; see reconcileCorrections. */
 export async function planRemediation(options: { store: Store; campaignId: string; actor: string; now: number }): Promise<RemediationPlanEntry[]> {
-  const records = await reconcileCorrections(options.store, options.campaignId, options.actor, options.now, { addNew: true });
+  const context = await remediationContext(options.store, options.campaignId);
+  const { records } = await reconcileCorrections(context, options.actor, options.now, { addNew: true });
   return records.map((record) => ({
     ...parseStored(correctionSchema, record.correction, `Correction ${record.idempotencyKey}`),
     status: record.status,
@@ -140,7 +158,7 @@ export interface RemediationOutcome {
   applied: number;
   failed: number;
   alreadyApplied: number;
-  /** Planned, but a correction from another campaign got there first: not handed to the handler. */
+  /** Planned, then cancelled before the handler was called: a reviewer or triage turned it down, or another campaign's correction got there first. */
   cancelled: number;
   failures: Array<{ idempotencyKey: string; error: string }>;
 }
@@ -158,7 +176,7 @@ export async function applyRemediation(options: {
   now: () => number;
 }): Promise<RemediationOutcome> {
   const { store, campaignId } = options;
-  const { plan } = await loadCampaign(store, campaignId);
+  const context = await remediationContext(store, campaignId);
   if ((await store.campaigns.corrections(campaignId)).length === 0)
     throw new RetrialError({
       code: 'USAGE',
@@ -166,13 +184,9 @@ export async function applyRemediation(options: {
     });
   // Only what the plan holds is applied (new corrections need a new plan), and what a reviewer or a
   // new triage decided since counts: planned corrections no longer wanted are cancelled first.
-  const corrections = await reconcileCorrections(store, campaignId, options.actor, options.now(), { addNew: false });
-  const originals = new Map(
-    (await store.listDecisions({ includeSuperseded: true, type: plan.decisionType })).map((decision) => [decision.decisionId, decision]),
-  );
-  const corrected = await correctedDecisions(store, plan.decisionType);
-  const outcome: RemediationOutcome = { applied: 0, failed: 0, alreadyApplied: 0, cancelled: 0, failures: [] };
-  for (const record of corrections) {
+  const { records, cancelled } = await reconcileCorrections(context, options.actor, options.now(), { addNew: false });
+  const outcome: RemediationOutcome = { applied: 0, failed: 0, alreadyApplied: 0, cancelled, failures: [] };
+  for (const record of records) {
     if (record.status === 'applied') {
       outcome.alreadyApplied++;
       continue;
@@ -180,23 +194,6 @@ export async function applyRemediation(options: {
     if (record.status === 'cancelled') continue;
     const correction = parseStored(correctionSchema, record.correction, `Correction ${record.idempotencyKey}`);
     const attempts = record.attempts + 1;
-    // Checked before the handler runs: once money has moved, refusing to record it is too late.
-    const correctedBy = corrected.get(correction.decisionId);
-    if (correctedBy) {
-      await store.campaigns.updateCorrection(
-        record.idempotencyKey,
-        { status: 'cancelled', attempts: record.attempts, lastError: `already corrected by ${correctedBy}`, appliedAt: null },
-        {
-          at: options.now(),
-          actor: options.actor,
-          action: 'correction.cancelled',
-          campaignId,
-          details: { idempotencyKey: record.idempotencyKey, decisionId: correction.decisionId, reason: `already corrected by ${correctedBy}` },
-        },
-      );
-      outcome.cancelled++;
-      continue;
-    }
     try {
       await options.handler(structuredClone(correction));
     } catch (error) {
@@ -217,7 +214,7 @@ export async function applyRemediation(options: {
       continue;
     }
     const at = options.now();
-    const original = originals.get(correction.decisionId);
+    const original = context.decisions.get(correction.decisionId);
     const superseding: DecisionRecord = {
       decisionId: `${correction.decisionId}/${record.idempotencyKey}`,
       runId: correction.runId,
@@ -248,7 +245,6 @@ export async function applyRemediation(options: {
         amount: correction.amount,
       },
     });
-    corrected.set(correction.decisionId, superseding.decisionId);
     outcome.applied++;
   }
   return outcome;

@@ -1,6 +1,5 @@
 import { EndpointError } from '../replay/index.ts';
 import type { CampaignArm, Store } from '../store/index.ts';
-import { recordAudit } from './audit-log.ts';
 import { type ChunkWork, type EndpointFor, executeChunk } from './execute-chunk.ts';
 import type { ForkDecider } from './fork-decider.ts';
 import { loadCampaign } from './load-campaign.ts';
@@ -67,7 +66,7 @@ export async function runCampaign(options: RunCampaignOptions): Promise<Campaign
     chunks.set(record.chunk, work);
   }
   const alreadyDone = done.size;
-  await recordAudit(store, { at: now(), actor: options.actor, action: 'campaign.run.started', campaignId, details: { total, alreadyDone } });
+  await store.campaigns.appendAudit({ at: now(), actor: options.actor, action: 'campaign.run.started', campaignId, details: { total, alreadyDone } });
 
   const concurrency = options.concurrency ?? 16;
   const gate = createRequestGate({ concurrency, ratePerSecond: options.ratePerSecond ?? null });
@@ -126,7 +125,7 @@ export async function runCampaign(options: RunCampaignOptions): Promise<Campaign
   pending += queue.reduce((sum, chunk) => sum + (chunks.get(chunk) ?? []).reduce((arms, work) => arms + work.arms.length, 0), 0);
 
   const summary: CampaignRunSummary = { campaignId, total, alreadyDone, written, pending, durationMs: performance.now() - started, stoppedBecause };
-  await recordAudit(store, {
+  await store.campaigns.appendAudit({
     at: now(),
     actor: options.actor,
     action: pending ? 'campaign.run.stopped' : 'campaign.run.finished',

@@ -9,7 +9,7 @@ import {
   campaignEndpoints,
   createForkDecider,
   type ForkDecider,
-  loadCampaign,
+  loadCampaignPlan,
   loadTriagePolicy,
   type PlannedCampaign,
   planCampaign,
@@ -94,7 +94,7 @@ export async function runCampaignFromCli(
   campaignId: string,
   options: { concurrency?: number; rate?: number | null; json?: boolean; actor: string; agentModule?: string; db?: string },
 ): Promise<CampaignRunSummary> {
-  const { plan } = await loadCampaign(store, campaignId);
+  const { plan } = await loadCampaignPlan(store, campaignId);
   const usesSimulator = plan.candidate.provider === 'sim' || plan.incumbent.provider === 'sim';
   // The simulator (and the demo it lives in) loads only when a campaign uses it.
   const simulator = usesSimulator ? await import('../../demo/index.ts') : undefined;
