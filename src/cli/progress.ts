@@ -47,6 +47,7 @@ export function createProgress(label: string, unit: string, { json = false }: { 
     },
     stop() {
       if (barStarted) bar.stop();
+      barStarted = false;
     },
   };
 }

@@ -1,7 +1,7 @@
 export type { AgentContext, AgentDefinition } from './agent-module.ts';
 export { defineAgent } from './agent-module.ts';
 export { captureAgentSite, captureCallSite } from './call-site.ts';
-export { comparableRequest, hashCanonicalRequest } from './model-event-builder.ts';
+export { comparableRequest } from './model-event-builder.ts';
 export type { NondeterminismReads } from './patch-globals.ts';
 export { installGlobalPatches, originals } from './patch-globals.ts';
 export type { DecisionInput, Recorder, RecorderOptions, RunOptions, ServeHooks } from './recorder.ts';

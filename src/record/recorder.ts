@@ -214,6 +214,8 @@ export function createRecorder(options: RecorderOptions): Recorder {
     const args = { method: exchange.method, url: exchange.url, headers: exchange.requestHeaders, body: exchange.requestText };
     const result =
       exchange.error && exchange.status === null ? null : { status: exchange.status, headers: exchange.responseHeaders, body: exchange.responseText };
+    // A blob's ref is the hash of its canonical JSON: it is the request hash, with no second hashing.
+    const argsRef = blobs.put(args);
     return {
       kind: 'tool',
       key: exchange.key,
@@ -221,8 +223,8 @@ export function createRecorder(options: RecorderOptions): Recorder {
       durationMs: exchange.durationMs,
       name: `http ${exchange.method} ${hostOf(exchange.url)}`,
       effect,
-      args: blobs.put(args),
-      requestHash: createBlob(args).hash,
+      args: argsRef,
+      requestHash: argsRef,
       result: result === null ? null : blobs.put(result),
       ...(exchange.error ? { error: { name: 'FetchError', message: exchange.error } } : {}),
     };
@@ -244,7 +246,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
         const durationMs = originals.performanceNow() - started;
         scope.tape.push((blobs) => {
           const argsRef = blobs.put(redactedArgs);
-          const requestHash = createBlob(redactedArgs).hash;
+          const requestHash = argsRef;
           const outcome = 'result' in served ? { result: blobs.put(redactor.value(served.result ?? null)) } : { result: null, error: served.error };
           const where = site ? { site } : {};
           return kind === 'tool'
@@ -261,7 +263,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
           const argsRef = blobs.put(redactedArgs);
           const resultRef = result.ok ? blobs.put(redactor.value(result.value ?? null)) : null;
           const error = result.ok ? {} : { error: { name: result.error.name, message: redactor.text(result.error.message) } };
-          const requestHash = createBlob(redactedArgs).hash;
+          const requestHash = argsRef;
           const where = site ? { site } : {};
           return kind === 'tool'
             ? { kind, key, at, durationMs, ...where, name, effect, args: argsRef, requestHash, result: resultRef, ...error }

@@ -34,7 +34,10 @@ export interface Redactor {
 }
 
 export function createRedactor(options: RedactionOptions): Redactor {
-  const patternRules = (options.rules ?? []).filter((rule): rule is { name: string; pattern: RegExp } => 'pattern' in rule);
+  // Made global once here, not per string: replace() with a global pattern replaces every match.
+  const patternRules = (options.rules ?? [])
+    .filter((rule): rule is { name: string; pattern: RegExp } => 'pattern' in rule)
+    .map((rule) => ({ name: rule.name, pattern: rule.pattern.global ? rule.pattern : new RegExp(rule.pattern.source, `${rule.pattern.flags}g`) }));
   const fieldRules = new Map(
     (options.rules ?? []).filter((rule): rule is { name: string; field: string } => 'field' in rule).map((rule) => [rule.field, rule.name]),
   );
@@ -60,10 +63,7 @@ export function createRedactor(options: RedactionOptions): Redactor {
     let out = '';
     parts.forEach((part, index) => {
       let replaced = part;
-      for (const rule of patternRules) {
-        const global = rule.pattern.global ? rule.pattern : new RegExp(rule.pattern.source, `${rule.pattern.flags}g`);
-        replaced = replaced.replace(global, (match) => token(rule.name, match));
-      }
+      for (const rule of patternRules) replaced = replaced.replace(rule.pattern, (match) => token(rule.name, match));
       out += replaced + (tokens[index] ?? '');
     });
     return out;

@@ -3,7 +3,7 @@ import type { AgentDefinition } from '../record/index.ts';
 import { type ProportionEstimate, wilsonInterval } from '../stats/index.ts';
 import { createMemoryStore, exportRun, importRun, type Store } from '../store/index.ts';
 import { type CanonicalMessage, RetrialError, type TapeEvent } from '../tape/index.ts';
-import { NO_TOOL } from './classify-response.ts';
+import { classifyResponse, NO_TOOL } from './classify-response.ts';
 import { forkRun } from './fork.ts';
 import { resampleStep } from './resample.ts';
 
@@ -143,11 +143,7 @@ export async function explainRun(options: ExplainOptions): Promise<ExplainResult
 
   // One run per configuration builds the request the decision step would see; that request is
   // then resampled, which measures the decision's rate far more cheaply than N whole runs.
-  const classOf = (event: Extract<TapeEvent, { kind: 'model' }> | undefined) => {
-    const call = event?.response?.content.find((part) => part.type === 'tool-call');
-    return call && call.type === 'tool-call' ? call.toolName : NO_TOOL;
-  };
-  const recordedAnswer = classOf(basis);
+  const recordedAnswer = basis?.response ? classifyResponse(basis.response, null) : NO_TOOL;
   const configurations: Array<[CounterfactualResult['configuration'], Set<ExplainFactor>]> = [
     ['recorded', new Set()],
     ...EXPLAIN_FACTORS.map((factor): [ExplainFactor, Set<ExplainFactor>] => [factor, new Set([factor])]),

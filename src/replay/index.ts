@@ -18,6 +18,6 @@ export { renderPostmortemReport } from './postmortem-report.ts';
 export type { PriceTable } from './price-table.ts';
 export { costOf, DEFAULT_PRICE_TABLE } from './price-table.ts';
 export type { ReplayOptions, ReplayResult } from './replay-run.ts';
-export { replayRun, replayRuns } from './replay-run.ts';
+export { replayRun } from './replay-run.ts';
 export type { ResampleClass, ResampleOptions, ResampleResult } from './resample.ts';
 export { resampleStep } from './resample.ts';

@@ -163,8 +163,3 @@ function compareEnding(
     });
   }
 }
-
-/** Replays many runs; one result per run, so one bad run never hides the others. */
-export async function* replayRuns(options: Omit<ReplayOptions, 'runId'> & { runIds: Iterable<string> }): AsyncGenerator<ReplayResult> {
-  for (const runId of options.runIds) yield await replayRun({ ...options, runId });
-}

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 // The demo and simulator (and the SDKs they load) are imported when a command needs them, not at start-up.
 import type { DemoSummary } from '../../demo/index.ts';
@@ -10,6 +9,7 @@ import type { GlobalOptions } from '../command-context.ts';
 import { displayPath } from '../display-path.ts';
 import { UsageError } from '../exit-codes.ts';
 import { parseIntegerOption } from '../parse-options.ts';
+import { createProgress } from '../progress.ts';
 import { loadOrCreateSalt } from '../redaction-salt.ts';
 import { formatBytes, renderTable } from '../render-table.ts';
 
@@ -125,41 +125,22 @@ export function registerDemoCommand(program: Command): void {
       }
       const salt = await loadOrCreateSalt(location);
       const store = await openStore(location);
-      const bar =
-        all.json || !process.stderr.isTTY
-          ? undefined
-          : new cliProgress.SingleBar(
-              {
-                format: 'Recording  {bar} {percentage}% | {value}/{total} runs | {rate} runs/s | ETA {eta_formatted}',
-                hideCursor: true,
-                stream: process.stderr,
-              },
-              cliProgress.Presets.shades_classic,
-            );
-      const startedAt = performance.now();
-      let lastLine = 0;
+      const progress = createProgress('Recording', 'runs', { json: all.json });
       try {
-        bar?.start(runs, 0, { rate: '0' });
+        progress.update(0, runs);
         const { runDemo } = await import('../../demo/index.ts');
         const summary = await runDemo({
           store,
           runs,
           concurrency,
           redactionSalt: salt,
-          onProgress: (done, total) => {
-            const rate = (done / ((performance.now() - startedAt) / 1000)).toFixed(0);
-            bar?.update(done, { rate });
-            if (!bar && !all.json && (done === total || performance.now() - lastLine > 5000)) {
-              lastLine = performance.now();
-              process.stderr.write(`Recording: ${done}/${total} runs (${rate} runs/s)\n`);
-            }
-          },
+          onProgress: (done, total) => progress.update(done, total),
         });
-        bar?.stop();
+        progress.stop();
         if (all.json) process.stdout.write(`${JSON.stringify({ location, ...summary }, null, 2)}\n`);
         else process.stdout.write(`${renderSummary(summary, location)}\n`);
       } finally {
-        bar?.stop();
+        progress.stop();
         await store.close();
       }
     });

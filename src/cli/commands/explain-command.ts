@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { describeStep, loadTape } from '../../inspect/index.ts';
 import { type ExplainResult, endpointFromEnvironment, explainRun, type ModelTarget } from '../../replay/index.ts';
@@ -9,6 +8,7 @@ import { loadAgentModule } from '../load-agent-module.ts';
 import { parseIntegerOption } from '../parse-options.ts';
 import { loadSalt } from '../redaction-salt.ts';
 import { renderTable } from '../render-table.ts';
+import { startSimulatorIfNeeded } from '../simulator-endpoint.ts';
 
 interface ExplainCommandOptions extends GlobalOptions {
   agent: string;
@@ -67,11 +67,10 @@ export function registerExplainCommand(program: Command): void {
         const detail = firstModel ? describeStep(tape, firstModel.seq) : undefined;
         const simulated = detail?.kind === 'model' && detail.wire.responseHeaders['x-simulator'] !== undefined;
         // The simulator "now" is the demo world now: the alias has moved on.
-        const { startSimulatorServer, DEMO_NOW_ALIASES } = await import('../../demo/index.ts');
-        const simulator = simulated ? await startSimulatorServer({ port: 0, seed: randomBytes(8).toString('hex'), aliases: DEMO_NOW_ALIASES }) : undefined;
+        const simulator = await startSimulatorIfNeeded(simulated, simulated ? (await import('../../demo/index.ts')).DEMO_NOW_ALIASES : undefined);
         try {
           const target: ModelTarget = { provider: detail?.kind === 'model' && detail.provider === 'anthropic-messages' ? 'anthropic' : 'openai', model: '' };
-          const endpoint = simulator ? { baseUrl: `${simulator.url}/v1`, apiKey: 'sim' } : endpointFromEnvironment(target);
+          const endpoint = simulator.endpoint ?? endpointFromEnvironment(target);
           const result = await explainRun({
             store,
             runId,
@@ -82,7 +81,7 @@ export function registerExplainCommand(program: Command): void {
           });
           output(all, result, renderExplain);
         } finally {
-          await simulator?.close();
+          await simulator.close();
         }
       });
     });

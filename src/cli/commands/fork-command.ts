@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { endpointFromEnvironment, type ForkOverrides, type ForkResult, forkRun, parseModelTarget } from '../../replay/index.ts';
@@ -8,6 +7,7 @@ import { UsageError } from '../exit-codes.ts';
 import { loadAgentModule } from '../load-agent-module.ts';
 import { parseIntegerOption } from '../parse-options.ts';
 import { loadSalt } from '../redaction-salt.ts';
+import { startSimulatorIfNeeded } from '../simulator-endpoint.ts';
 
 interface ForkCommandOptions extends GlobalOptions {
   at: string;
@@ -54,10 +54,9 @@ export function registerForkCommand(program: Command): void {
       };
       const agent = await loadAgentModule(all.agent);
       const salt = await loadSalt(resolveStoreLocation(all.db));
-      const { startSimulatorServer } = await import('../../demo/index.ts');
-      const simulator = target.provider === 'sim' ? await startSimulatorServer({ port: 0, seed: randomBytes(8).toString('hex') }) : undefined;
+      const simulator = await startSimulatorIfNeeded(target.provider === 'sim');
       try {
-        const endpoint = simulator ? { baseUrl: `${simulator.url}/v1`, apiKey: 'sim' } : endpointFromEnvironment(target);
+        const endpoint = simulator.endpoint ?? endpointFromEnvironment(target);
         await withStore(all, async (store) => {
           const result = await forkRun({
             store,
@@ -72,7 +71,7 @@ export function registerForkCommand(program: Command): void {
           output(all, result, renderFork);
         });
       } finally {
-        await simulator?.close();
+        await simulator.close();
       }
     });
 }

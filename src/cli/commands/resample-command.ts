@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { describeStep, loadTape } from '../../inspect/index.ts';
 import { endpointFromEnvironment, type ModelTarget, parseModelTarget, type ResampleResult, resampleStep } from '../../replay/index.ts';
@@ -6,6 +5,7 @@ import { formatProportion } from '../../stats/index.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
 import { parseIntegerOption } from '../parse-options.ts';
 import { renderTable } from '../render-table.ts';
+import { startSimulatorIfNeeded } from '../simulator-endpoint.ts';
 
 interface ResampleCommandOptions extends GlobalOptions {
   step: string;
@@ -73,11 +73,9 @@ export function registerResampleCommand(program: Command): void {
               provider: fromSimulator ? 'sim' : detail.kind === 'model' && detail.provider === 'anthropic-messages' ? 'anthropic' : 'openai',
               model: recordedModel,
             };
-        // A fresh seed per run, as a live endpoint samples afresh each time.
-        const { startSimulatorServer } = await import('../../demo/index.ts');
-        const simulator = target.provider === 'sim' ? await startSimulatorServer({ port: 0, seed: randomBytes(8).toString('hex') }) : undefined;
+        const simulator = await startSimulatorIfNeeded(target.provider === 'sim');
         try {
-          const endpoint = simulator ? { baseUrl: `${simulator.url}/v1`, apiKey: 'sim' } : endpointFromEnvironment(target);
+          const endpoint = simulator.endpoint ?? endpointFromEnvironment(target);
           const result = await resampleStep({
             store,
             runId,
@@ -96,7 +94,7 @@ export function registerResampleCommand(program: Command): void {
           if (!all.json && process.stderr.isTTY) process.stderr.write('\n');
           output(all, result, renderResample);
         } finally {
-          await simulator?.close();
+          await simulator.close();
         }
       });
     });

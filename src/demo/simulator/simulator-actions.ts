@@ -22,9 +22,5 @@ export const ACCOUNT_ACTION_TOOL_NAMES: readonly SimulatorToolName[] = [
   'escalate_to_human',
 ];
 
-export function isSimulatorToolName(name: string): name is SimulatorToolName {
-  return (SIMULATOR_TOOL_NAMES as readonly string[]).includes(name);
-}
-
 /** What the request lets the model do: the tool_choice of either wire format, mapped. */
 export type SimulatorToolChoice = 'auto' | 'none' | 'required' | { name: string };

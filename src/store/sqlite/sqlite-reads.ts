@@ -32,11 +32,6 @@ export function readEvents(statement: StatementSource, runId: string): StoredEve
   );
 }
 
-/** One query for any number of hashes: the list travels as a JSON array through json_each. */
-export function readBlobs(statement: StatementSource, hashes: readonly string[]): Map<string, StoredBlob> {
-  return readBlobsPacked(statement, hashes);
-}
-
 export function readRunSummaries(statement: StatementSource, filter: RunFilter): RunSummary[] {
   const condition = runFilterCondition(filter);
   const page = pageClause(filter);
@@ -85,9 +80,14 @@ export function readBundle(statement: StatementSource, runId: string): RunBundle
   if (row === undefined) return undefined;
   const run = runFromRow(row);
   const events = readEvents(statement, runId);
-  const refs = collectRunBlobRefs(run, events, (hash) => readBlobsPacked(statement, [hash]).get(hash));
-  const blobsByHash = readBlobs(statement, refs);
-  const blobs = refs.flatMap((hash) => blobsByHash.get(hash) ?? []);
+  // Walking the refs reads every blob once; keep what the walk read instead of reading it again.
+  const read = new Map<string, StoredBlob>();
+  const refs = collectRunBlobRefs(run, events, (hash) => {
+    const blob = readBlobsPacked(statement, [hash]).get(hash);
+    if (blob) read.set(hash, blob);
+    return blob;
+  });
+  const blobs = refs.flatMap((hash) => read.get(hash) ?? []);
   const decisionRows = statement(`SELECT ${DECISION_COLUMNS} FROM decisions WHERE run_id = ? ORDER BY seq, decision_id`).all(runId) as DecisionRow[];
   return { run, events, blobs, decisions: decisionRows.map(decisionFromRow), modelsServed: JSON.parse(row.models_served) as string[] };
 }

@@ -1,5 +1,5 @@
-import { type BlobEncoding, canonicalJson, type RunEnding, type RunHeader, type RunRecord, type RunStatus, type StoredBlob } from '../../tape/index.ts';
-import type { DecisionRecord, StoredEvent } from '../store.ts';
+import { canonicalJson, type RunEnding, type RunHeader, type RunRecord, type RunStatus } from '../../tape/index.ts';
+import type { DecisionRecord } from '../store.ts';
 
 /** Column list of `runs` that `runFromRow` reads. */
 export const RUN_COLUMNS = 'run_id, status, header_json, root_hash, head_hash, seal_hash, event_count, ending_json, models_served';
@@ -30,20 +30,6 @@ export function runFromRow(row: RunRow): RunRecord {
 
 /** Column list of `events` in StoredEvent order; `key` is `causal_key` in SQL (KEY is a keyword). */
 export const EVENT_COLUMNS = 'seq, kind, causal_key AS key, at, json, lower(hex(hash)) AS hash';
-
-/** Rows come back already shaped as StoredEvent thanks to the column aliases. */
-export type EventRow = StoredEvent;
-
-export interface BlobRow {
-  hash: string;
-  encoding: BlobEncoding;
-  size: number;
-  data: Buffer;
-}
-
-export function blobFromRow(row: BlobRow): StoredBlob {
-  return { hash: row.hash, encoding: row.encoding, size: row.size, data: row.data };
-}
 
 /** better-sqlite3 binds Buffers as BLOBs; a plain Uint8Array is wrapped without copying. */
 export function asBuffer(data: Uint8Array): Buffer {

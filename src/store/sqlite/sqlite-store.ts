@@ -20,8 +20,8 @@ import { checkBundle } from '../write-batch-checks.ts';
 import { isWriterAliveOnThisHost } from '../writer-liveness.ts';
 import { createSqliteCampaignStore } from './sqlite-campaigns.ts';
 import { openSqliteDatabase, type SqliteDatabaseLike, type SqliteStatementLike, type StatementSource } from './sqlite-database.ts';
-import { settlePackChain } from './sqlite-packing.ts';
-import { countRuns, readBlobs, readBundle, readDecisions, readEvents, readRun, readRunSummaries, readStats } from './sqlite-reads.ts';
+import { readBlobsPacked, settlePackChain } from './sqlite-packing.ts';
+import { countRuns, readBundle, readDecisions, readEvents, readRun, readRunSummaries, readStats } from './sqlite-reads.ts';
 import { applyRunImport, applyWriteBatch } from './sqlite-writes.ts';
 
 export type { SqliteDatabaseLike, SqliteStatementLike } from './sqlite-database.ts';
@@ -107,7 +107,7 @@ class SqliteBackedStore implements SqliteStore {
   }
 
   async getBlobs(hashes: readonly string[]): Promise<Map<string, StoredBlob>> {
-    return this.guard('read', () => readBlobs(this.statementSource, hashes));
+    return this.guard('read', () => readBlobsPacked(this.statementSource, hashes));
   }
 
   async listDecisions(filter: DecisionFilter = {}): Promise<DecisionRecord[]> {
