@@ -1,14 +1,5 @@
-import {
-  blobRefsInside,
-  blobRefsOfEvent,
-  decodeBlobText,
-  encodeBlob,
-  type PortableTape,
-  parseEvent,
-  readPortableTape,
-  TapeFormatError,
-  writePortableTape,
-} from '../tape/index.ts';
+import { decodeBlobText, encodeBlob, readPortableTape, TapeFormatError, writePortableTape } from '../tape/index.ts';
+import { collectRunBlobRefs } from './run-blob-refs.ts';
 import type { DecisionRecord, Store } from './store.ts';
 
 /** Writes one run as a self-contained `.tape.jsonl` text. */
@@ -25,28 +16,18 @@ export async function exportRun(store: Store, runId: string): Promise<string> {
   });
 }
 
-function referencedBlobs(tape: PortableTape): Set<string> {
-  const refs = new Set<string>();
-  for (const row of tape.events) {
-    const parsed = parseEvent(JSON.parse(row.json));
-    if (parsed.ok && parsed.event) for (const ref of blobRefsOfEvent(parsed.event)) refs.add(ref);
-  }
-  if (tape.run.ending?.output) refs.add(tape.run.ending.output);
-  // A Set iterates entries added during the loop, so this follows refs to any depth.
-  for (const ref of refs) {
-    const json = tape.blobs.get(ref);
-    if (json) for (const inner of blobRefsInside(JSON.parse(json))) refs.add(inner);
-  }
-  return refs;
-}
-
 /**
  * Reads a portable tape and writes it into the store in one transaction: all of it or nothing.
  * Throws TapeFormatError (with the line) on malformed input or a tape whose blobs are missing.
  */
 export async function importRun(store: Store, text: string): Promise<{ runId: string; outcome: 'imported' | 'exists'; events: number; blobs: number }> {
   const tape = readPortableTape(text);
-  const missing = [...referencedBlobs(tape)].filter((ref) => !tape.blobs.has(ref));
+  // readPortableTape has validated every event, so collecting refs here cannot fail on one.
+  const referenced = collectRunBlobRefs(tape.run, tape.events, (hash) => {
+    const json = tape.blobs.get(hash);
+    return json === undefined ? undefined : encodeBlob(hash, json);
+  });
+  const missing = referenced.filter((ref) => !tape.blobs.has(ref));
   if (missing.length)
     throw new TapeFormatError({
       message: `the tape references ${missing.length} blob(s) it does not contain (first ${missing[0]?.slice(0, 12)}…); export it again with \`retrial export\``,
