@@ -6,6 +6,7 @@ import { createBlob, RetrialError, type StreamChunk, type TapeEvent } from '../t
 import { EgressBlockedError } from './divergence.ts';
 import { installEgressGuard, unguardedFetch } from './egress-guard.ts';
 import { applyForkOverrides, type ForkOverrides } from './fork-overrides.ts';
+import { endpointUrl } from './model-endpoint.ts';
 import { replayHeaders, replayStream } from './served-response.ts';
 
 export interface ForkOptions {
@@ -103,7 +104,7 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
       return new Response(result?.body ?? '', { status: result?.status ?? 502, headers: replayHeaders(result?.headers ?? {}) });
     },
     tool({ key, kind, name, effect, args }) {
-      const hash = (args as unknown) === undefined ? '' : createHashOf(args);
+      const hash = createBlob(args).hash;
       // `current`: read tools always ask the world as it is now, even for arguments the parent has.
       if (options.reads === 'current' && effect === 'read') {
         counts.liveReads++;
@@ -135,11 +136,9 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
     },
   };
 
-  const base = options.endpoint.baseUrl.replace(/\/+$/, '');
   const liveFetch: typeof fetch = (input, init) => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    const path = url.includes('/chat/completions') ? '/chat/completions' : '/v1/messages';
-    const target = path === '/chat/completions' ? `${base}${path}` : `${base.replace(/\/v1$/, '')}${path}`;
+    const target = endpointUrl({ id: url.includes('/chat/completions') ? 'openai-chat' : 'anthropic-messages' }, options.endpoint.baseUrl);
     const headers = new Headers(init?.headers);
     headers.set('authorization', `Bearer ${options.endpoint.apiKey}`);
     headers.set('x-api-key', options.endpoint.apiKey);
@@ -185,8 +184,4 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
     error = (caught as Error).message;
   }
   return { childRunId, parentRunId: options.runId, atSeq: options.atSeq, liveFrom: forkEvent.key, output, error, counts };
-}
-
-function createHashOf(args: unknown): string {
-  return createBlob(args).hash;
 }

@@ -47,7 +47,7 @@ export interface ModelEndpoint {
   send(body: string, modelSent: string): Promise<CanonicalModelResponse>;
 }
 
-export function endpointUrl(format: WireFormat, baseUrl: string): string {
+export function endpointUrl(format: Pick<WireFormat, 'id'>, baseUrl: string): string {
   const base = baseUrl.replace(/\/+$/, '');
   return format.id === 'openai-chat' ? `${base}/chat/completions` : `${base.replace(/\/v1$/, '')}/v1/messages`;
 }
