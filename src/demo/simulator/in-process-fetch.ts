@@ -1,7 +1,7 @@
 import { handleAnthropicMessages } from './anthropic-messages-handler.ts';
 import { handleOpenAiChatCompletions } from './openai-chat-handler.ts';
 import type { SimulatedModel } from './simulated-model.ts';
-import { openAiErrorResult, type SimulatorHttpResult } from './simulator-http-result.ts';
+import { openAiErrorResult, SIMULATOR_HEADER, type SimulatorHttpResult, serializeSseEvent } from './simulator-http-result.ts';
 
 /**
  * A `fetch` that answers the simulator's routes in this process, without a socket. SIMULATOR
@@ -22,10 +22,10 @@ export function createSimulatorFetch(model: SimulatedModel): typeof fetch {
       if (!(error instanceof SyntaxError)) throw error;
       result = openAiErrorResult(400, 'invalid_request_error', 'The request body is not valid JSON.');
     }
-    const headers = { 'x-simulator': 'retrial-sim', ...result.headers };
+    const headers = { ...SIMULATOR_HEADER, ...result.headers };
     if ('json' in result)
       return new Response(JSON.stringify(result.json), { status: result.status, headers: { ...headers, 'content-type': 'application/json' } });
-    const text = result.events.map((event) => `${event.event ? `event: ${event.event}\n` : ''}data: ${event.data}\n\n`).join('');
+    const text = result.events.map(serializeSseEvent).join('');
     return new Response(text, { status: 200, headers: { ...headers, 'content-type': 'text/event-stream; charset=utf-8' } });
   };
 }

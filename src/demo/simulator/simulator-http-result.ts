@@ -14,6 +14,14 @@ export type SimulatorHttpResult =
   | { status: number; json: unknown; headers?: Record<string, string> }
   | { status: 200; events: ServerSentEvent[]; headers?: Record<string, string> };
 
+/** The header on every simulator response, over HTTP or in-process. */
+export const SIMULATOR_HEADER = { 'x-simulator': 'retrial-sim' } as const;
+
+/** One server-sent event as it goes on the wire. */
+export function serializeSseEvent(event: ServerSentEvent): string {
+  return `${event.event ? `event: ${event.event}\n` : ''}data: ${event.data}\n\n`;
+}
+
 /** The sentence every simulator error carries, so nobody mistakes it for a real provider. */
 export const SIMULATOR_NOTICE = 'This is the retrial model simulator, not a real model provider.';
 

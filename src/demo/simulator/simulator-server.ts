@@ -4,7 +4,7 @@ import { anthropicFaultResult, handleAnthropicMessages } from './anthropic-messa
 import { MODEL_VERSIONS } from './model-versions.ts';
 import { handleOpenAiChatCompletions, openAiFaultResult } from './openai-chat-handler.ts';
 import { createSimulatedModel, type SimulatedModel } from './simulated-model.ts';
-import { anthropicErrorResult, openAiErrorResult, type SimulatorHttpResult } from './simulator-http-result.ts';
+import { anthropicErrorResult, openAiErrorResult, SIMULATOR_HEADER, type SimulatorHttpResult, serializeSseEvent } from './simulator-http-result.ts';
 
 /**
  * The simulated model server: OpenAI-compatible and Anthropic-compatible HTTP on loopback.
@@ -125,7 +125,7 @@ function listModels(model: SimulatedModel) {
 }
 
 async function writeResult(response: ServerResponse, result: SimulatorHttpResult, requestId: string, chunkDelayMs: number): Promise<void> {
-  const headers = { 'x-simulator': 'retrial-sim', 'x-request-id': requestId, 'request-id': requestId, ...result.headers };
+  const headers = { ...SIMULATOR_HEADER, 'x-request-id': requestId, 'request-id': requestId, ...result.headers };
   if ('json' in result) {
     response.writeHead(result.status, { ...headers, 'content-type': 'application/json' });
     response.end(JSON.stringify(result.json));
@@ -135,7 +135,7 @@ async function writeResult(response: ServerResponse, result: SimulatorHttpResult
   for (const [index, event] of result.events.entries()) {
     if (response.destroyed) return;
     if (index > 0 && chunkDelayMs > 0) await delay(chunkDelayMs);
-    response.write(`${event.event ? `event: ${event.event}\n` : ''}data: ${event.data}\n\n`);
+    response.write(serializeSseEvent(event));
   }
   response.end();
 }
