@@ -1,10 +1,10 @@
-import type { ReviewVerdictRecord, Store } from '../store/index.ts';
+import { REVIEW_VERDICTS, type ReviewVerdictRecord, type Store } from '../store/index.ts';
 import { RetrialError } from '../tape/index.ts';
 import { compareCampaign, type Flip, latestVerdicts } from './compare-campaign.ts';
 import { loadCampaign } from './load-campaign.ts';
 
-export const VERDICTS = ['incumbent-right', 'candidate-right', 'both-wrong', 'unsure'] as const;
-export type Verdict = (typeof VERDICTS)[number];
+export const VERDICTS = REVIEW_VERDICTS;
+export type Verdict = (typeof REVIEW_VERDICTS)[number];
 
 export interface ReviewQueue {
   /** Flips routed to review that have no verdict yet, largest amount first. */

@@ -46,10 +46,13 @@ export interface TriageRecord {
   rule: string;
 }
 
+/** What a reviewer can say about a flip. */
+export const REVIEW_VERDICTS = ['incumbent-right', 'candidate-right', 'both-wrong', 'unsure'] as const;
+
 export interface ReviewVerdictRecord {
   campaignId: string;
   itemId: string;
-  verdict: 'incumbent-right' | 'candidate-right' | 'both-wrong' | 'unsure';
+  verdict: (typeof REVIEW_VERDICTS)[number];
   reviewer: string;
   note: string;
   at: number;

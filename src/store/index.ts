@@ -1,5 +1,6 @@
 export { AUDIT_GENESIS_HASH, auditEntryHash } from './audit-chain.ts';
 export type * from './campaign-store.ts';
+export { REVIEW_VERDICTS } from './campaign-store.ts';
 export * from './errors.ts';
 export { createMemoryStore } from './memory/memory-store.ts';
 export { DEFAULT_STORE_PATH, MEMORY_LOCATION, openStore, resolveStoreLocation } from './open-store.ts';

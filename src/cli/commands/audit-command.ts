@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { CampaignNotFoundError, verifyAuditChain } from '../../backfill/index.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
 import { renderTable } from '../render-table.ts';
 
@@ -11,6 +10,7 @@ export function registerAuditCommand(program: Command): void {
     .option('--verify', 'check the whole chain; exit 1 when an entry was changed, removed or inserted')
     .action(async (options: { campaign?: string; verify?: boolean }, command: Command) => {
       const all = command.optsWithGlobals() as GlobalOptions;
+      const { CampaignNotFoundError, verifyAuditChain } = await import('../../backfill/index.ts');
       await withStore(all, async (store) => {
         if (options.campaign && !(await store.campaigns.get(options.campaign)))
           throw new CampaignNotFoundError(

@@ -1,24 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import {
-  applyTriage,
-  backfillHeadline,
-  type CampaignPlan,
-  type CampaignRunSummary,
-  campaignEndpoints,
-  createForkDecider,
-  type ForkDecider,
-  loadCampaignPlan,
-  loadTriagePolicy,
-  type PlannedCampaign,
-  planCampaign,
-  REDECIDE_MODES,
-  type RedecideMode,
-  runCampaign,
-  type TriageOutcome,
-  writeCampaignReport,
-} from '../../backfill/index.ts';
+import type { CampaignPlan, CampaignRunSummary, ForkDecider, PlannedCampaign, RedecideMode, TriageOutcome } from '../../backfill/index.ts';
 import { DEFAULT_PRICE_TABLE, endpointFromEnvironment, type PriceTable, parseModelTarget } from '../../replay/index.ts';
 import { resolveStoreLocation, type Store } from '../../store/index.ts';
 import { RetrialError } from '../../tape/index.ts';
@@ -32,7 +15,10 @@ import { createProgress } from '../progress.ts';
 import { loadSalt } from '../redaction-salt.ts';
 import { renderTable } from '../render-table.ts';
 
-function parseRedecide(value: string | undefined): RedecideMode {
+/** Backfill (and the YAML parser behind triage) loads when a backfill command runs, not at start-up. */
+const loadBackfill = () => import('../../backfill/index.ts');
+
+function parseRedecide(value: string | undefined, REDECIDE_MODES: readonly RedecideMode[]): RedecideMode {
   if (value === undefined) return 'step';
   if (!(REDECIDE_MODES as readonly string[]).includes(value)) throw new UsageError(`--redecide must be one of ${REDECIDE_MODES.join(', ')}, not "${value}".`);
   return value as RedecideMode;
@@ -94,6 +80,7 @@ export async function runCampaignFromCli(
   campaignId: string,
   options: { concurrency?: number; rate?: number | null; json?: boolean; actor: string; agentModule?: string; db?: string },
 ): Promise<CampaignRunSummary> {
+  const { loadCampaignPlan, campaignEndpoints, createForkDecider, runCampaign } = await loadBackfill();
   const { plan } = await loadCampaignPlan(store, campaignId);
   const usesSimulator = plan.candidate.provider === 'sim' || plan.incumbent.provider === 'sim';
   // The simulator (and the demo it lives in) loads only when a campaign uses it.
@@ -182,6 +169,7 @@ export function registerBackfillCommand(program: Command): void {
       const incumbent = options.incumbent ? parseModelTarget(options.incumbent, '--incumbent') : undefined;
       const { prices, name } = await readPrices(options.prices);
       await withStore(all, async (store) => {
+        const { planCampaign, REDECIDE_MODES } = await loadBackfill();
         const planned = await planCampaign({
           store,
           decisionType: options.type as string,
@@ -194,7 +182,7 @@ export function registerBackfillCommand(program: Command): void {
           noiseFloor: parseIntegerOption(options.noiseFloor, '--noise-floor'),
           segmentBy: options.segmentBy,
           chunkSize: parseIntegerOption(options.chunkSize, '--chunk-size', { min: 1, max: 10_000 }),
-          redecide: parseRedecide(options.redecide),
+          redecide: parseRedecide(options.redecide, REDECIDE_MODES),
           agentModule: options.agent ? resolve(options.agent) : null,
           prices,
           pricesName: name,
@@ -239,6 +227,7 @@ export function registerBackfillCommand(program: Command): void {
     .action(async (campaignId: string, options: { out?: string }, command: Command) => {
       const all = command.optsWithGlobals() as GlobalOptions;
       await withStore(all, async (store) => {
+        const { writeCampaignReport, backfillHeadline } = await loadBackfill();
         const { comparison, markdownPath, jsonPath, json } = await writeCampaignReport(store, campaignId, options.out);
         output(all, { ...json, markdownPath, jsonPath }, () =>
           [
@@ -263,6 +252,7 @@ export function registerBackfillCommand(program: Command): void {
     .option('--actor <name>', 'who is applying it, for the audit log (default $USER)')
     .action(async (campaignId: string, options: { policy: string; actor?: string }, command: Command) => {
       const all = command.optsWithGlobals() as GlobalOptions;
+      const { loadTriagePolicy, applyTriage } = await loadBackfill();
       const policy = await loadTriagePolicy(options.policy);
       await withStore(all, async (store) => {
         const outcome = await applyTriage({ store, campaignId, policy, actor: actorOf(options), now: Date.now() });

@@ -3,14 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
-import {
-  applyRemediation,
-  type CorrectionHandler,
-  planRemediation,
-  type RemediationPlanEntry,
-  remediationCsv,
-  remediationJsonl,
-} from '../../backfill/index.ts';
+import type { CorrectionHandler, RemediationPlanEntry } from '../../backfill/index.ts';
 import { RetrialError } from '../../tape/index.ts';
 import { actorOf } from '../actor.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
@@ -66,6 +59,7 @@ export function registerRemediateCommand(program: Command): void {
     .action(async (campaignId: string, options: { out?: string; actor?: string }, command: Command) => {
       const all = command.optsWithGlobals() as GlobalOptions;
       await withStore(all, async (store) => {
+        const { planRemediation, remediationCsv, remediationJsonl } = await import('../../backfill/index.ts');
         const entries = await planRemediation({ store, campaignId, actor: actorOf(options), now: Date.now() });
         if (options.out) await writeFile(options.out, options.out.endsWith('.jsonl') ? remediationJsonl(entries) : remediationCsv(entries));
         output(all, entries, () =>
@@ -90,6 +84,7 @@ export function registerRemediateCommand(program: Command): void {
       const all = command.optsWithGlobals() as GlobalOptions;
       const handler = await loadHandler(options.handler);
       await withStore(all, async (store) => {
+        const { applyRemediation } = await import('../../backfill/index.ts');
         const outcome = await applyRemediation({ store, campaignId, handler, actor: actorOf(options), now: Date.now });
         output(all, outcome, () =>
           [

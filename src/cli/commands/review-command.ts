@@ -1,8 +1,8 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { type Flip, recordVerdict, reviewQueue, VERDICTS, type Verdict } from '../../backfill/index.ts';
+import type { Flip, Verdict } from '../../backfill/index.ts';
 import { describeStep, loadTape } from '../../inspect/index.ts';
-import type { Store } from '../../store/index.ts';
+import { REVIEW_VERDICTS, type Store } from '../../store/index.ts';
 import type { CanonicalPart } from '../../tape/index.ts';
 import { actorOf } from '../actor.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
@@ -44,13 +44,15 @@ export function registerReviewCommand(program: Command): void {
     .description('Walk the flips triage routed to review, one at a time, and record verdicts; or record one with --item and --verdict')
     .argument('<campaign>', 'campaign id')
     .option('--item <decision-id>', 'record a verdict on this flip without prompting')
-    .option('--verdict <verdict>', `with --item: one of ${VERDICTS.join(', ')}`)
+    .option('--verdict <verdict>', `with --item: one of ${REVIEW_VERDICTS.join(', ')}`)
     .option('--note <text>', 'with --item: the reviewer note', '')
     .option('--reviewer <name>', 'who is reviewing (default $USER)')
     .option('--list', 'only list the flips waiting for review')
     .action(async (campaignId: string, options: { item?: string; verdict?: string; note: string; reviewer?: string; list?: boolean }, command: Command) => {
       const all = command.optsWithGlobals() as GlobalOptions;
       const reviewer = options.reviewer ?? actorOf({});
+      // Backfill loads when a review runs, not at start-up.
+      const { recordVerdict, reviewQueue } = await import('../../backfill/index.ts');
       await withStore(all, async (store) => {
         if (options.item || options.verdict) {
           if (!options.item || !options.verdict) throw new UsageError('--item and --verdict go together.');
