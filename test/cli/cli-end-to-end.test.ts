@@ -244,13 +244,21 @@ export default { ...agent, create(context) { const handle = agent.create(context
       'REPRODUCED',
       '## Behaviour rate at step',
       '## What moved since',
-      'Explained by: **model, toolData**',
       '## Fidelity limits',
       '## Rerun every figure',
     ]) {
       expect(markdown).toContain(section);
     }
     expect(markdown).toContain('**account.action = close**');
+    // The report shows what the latest stored explain found (a statistical result: it is read back, not assumed).
+    const database = new Database(join(directory, 'replay.db'), { readonly: true });
+    const stored = database
+      .prepare("SELECT result_json FROM run_analyses WHERE run_id = ? AND kind = 'explain' ORDER BY created_at DESC, analysis_id DESC LIMIT 1")
+      .get(demo.incident.runId) as { result_json: string };
+    database.close();
+    const factors = (JSON.parse(stored.result_json) as { explainingFactors: string[] }).explainingFactors;
+    expect(factors).toEqual(expect.arrayContaining(['model', 'toolData']));
+    expect(markdown).toContain(`Explained by: **${factors.join(', ')}**`);
   });
 
   it('gives a one-line error and a meaningful exit code for an unknown run and a broken --db', async () => {
