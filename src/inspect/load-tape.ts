@@ -3,13 +3,16 @@ import {
   blobRefsOfEvent,
   collectBlobClosure,
   decodeBlobText,
+  type InputEvent,
   parseEvent,
+  type RetrievalEvent,
   type RunRecord,
   renderWireBody,
   resolveMessageList,
   sha256Hex,
   type TapeEvent,
   TapeFormatError,
+  type ToolEvent,
   type WireBody,
 } from '../tape/index.ts';
 import { cachedBlobText, rememberBlobText } from './blob-text-cache.ts';
@@ -28,6 +31,11 @@ export interface LoadedTape {
   messageRefs(listRef: string): string[];
   /** The exact request text of a model event's wire body. */
   wireRequestText(wireBodyRef: string): string;
+  /**
+   * What the agent received at an input, tool or retrieval event, as a fresh copy in the key order
+   * it was received in (null for a call that threw).
+   */
+  received(event: InputEvent | ToolEvent | RetrievalEvent): unknown;
 }
 
 /**
@@ -121,5 +129,10 @@ export async function loadTape(store: Store, runId: string): Promise<LoadedTape>
     blob,
     messageRefs,
     wireRequestText: (ref) => renderWireBody(blob<WireBody>(ref), (part) => blob<string>(part), messageRefs),
+    received(event) {
+      const [ref, text] = event.kind === 'input' ? [event.value, event.valueText] : [event.result, event.resultText];
+      if (text) return JSON.parse(blob<string>(text));
+      return ref === null ? null : structuredClone(blob(ref));
+    },
   };
 }

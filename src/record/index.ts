@@ -1,12 +1,13 @@
 export type { AgentContext, AgentDefinition } from './agent-module.ts';
 export { defineAgent } from './agent-module.ts';
 export { captureAgentSite, captureCallSite } from './call-site.ts';
+export { jsonSnapshot } from './json-snapshot.ts';
 export { comparableRequest } from './model-event-builder.ts';
 export type { NondeterminismReads } from './patch-globals.ts';
 export { installGlobalPatches, originals } from './patch-globals.ts';
 export type { DecisionInput, Recorder, RecorderOptions, RunOptions, ServeHooks } from './recorder.ts';
 export { createRecorder, createRunId, RECORDER_NAME } from './recorder.ts';
-export { hostOf } from './recording-fetch.ts';
+export { hostOf, redactRequestBody } from './recording-fetch.ts';
 export type { PiiRule, RedactionOptions, Redactor } from './redaction.ts';
 export { createRedactor } from './redaction.ts';
 export type { RunScope } from './run-scope.ts';

@@ -121,6 +121,38 @@ describe('recorder: tools, decisions and ordering', () => {
     expect(tape.blob(tool?.result ?? '')).toHaveProperty('at');
   });
 
+  it('records what a tool got and returned as of the call, in the key order the agent saw', async () => {
+    const { tape } = await record(async (rec) => {
+      const lookup = rec.tool(
+        'lookup',
+        (query: { ids: string[] }) => {
+          query.ids.push('added-by-the-tool');
+          return { zone: 'eu', account: { status: 'open', balance: 3 } };
+        },
+        { effect: 'read' },
+      );
+      const result = await lookup({ ids: ['C-1'] });
+      // The agent annotates the result after the call; the tape must keep what the tool returned.
+      (result as Record<string, unknown>).seenByAgent = true;
+      return Object.keys(result);
+    });
+    const [tool] = ofKind(tape.events, 'tool');
+    if (!tool) throw new Error('no tool event');
+    expect(tape.blob(tool.args)).toEqual([{ ids: ['C-1'] }]);
+    expect(tape.blob(tool.result ?? '')).toEqual({ zone: 'eu', account: { status: 'open', balance: 3 } });
+    // Canonical order would be account, zone: the exact text keeps zone first.
+    expect(tool.resultText).toBeDefined();
+    expect(tape.blob(tool.resultText ?? '')).toBe('{"zone":"eu","account":{"status":"open","balance":3}}');
+    expect(Object.keys(tape.received(tool) as object)).toEqual(['zone', 'account']);
+  });
+
+  it('stores no key-order text when the result is already in canonical order', async () => {
+    const { tape } = await record(async (rec) => rec.tool('sorted', () => ({ a: 1, b: { c: 2 } }), { effect: 'read' })());
+    const [tool] = ofKind(tape.events, 'tool');
+    expect(tool?.resultText).toBeUndefined();
+    expect(tape.received(tool as Extract<TapeEvent, { kind: 'tool' }>)).toEqual({ a: 1, b: { c: 2 } });
+  });
+
   it('defaults tools to write and records errors', async () => {
     const store = createMemoryStore();
     const rec = createRecorder({ store, agent: 'a' });

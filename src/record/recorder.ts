@@ -14,6 +14,7 @@ import {
   type ToolEffect,
 } from '../tape/index.ts';
 import { captureAgentSite, captureCallSite } from './call-site.ts';
+import { jsonSnapshot } from './json-snapshot.ts';
 import { installGlobalPatches, type NondeterminismReads, originals } from './patch-globals.ts';
 import { createRecordingFetch, type HttpExchange, hostOf } from './recording-fetch.ts';
 import { createRedactor, type PiiRule, type Redactor } from './redaction.ts';
@@ -230,6 +231,12 @@ export function createRecorder(options: RecorderOptions): Recorder {
     };
   }
 
+  /** A tool or retrieval result as the agent received it, redacted, with its key order when that differs. */
+  function receivedResult(blobs: BlobCollector, value: unknown): { result: string; resultText?: string } {
+    const { ref, text } = blobs.putReceived(redactor.value(value));
+    return text ? { result: ref, resultText: text } : { result: ref };
+  }
+
   function wrapCall<A extends unknown[], R>(kind: 'tool' | 'retrieval', name: string, effect: ToolEffect, fn: (...args: A) => R | Promise<R>) {
     return async (...args: A): Promise<Awaited<R>> => {
       const scope = maybeCurrentRun();
@@ -238,16 +245,17 @@ export function createRecorder(options: RecorderOptions): Recorder {
       const at = scope.now();
       const started = originals.performanceNow();
       const site = captureAgentSite();
-      const redactedArgs = redactor.value(args);
+      const redactedArgs = redactor.value(jsonSnapshot(args));
       // A write must not happen before the context that led to it is durable.
       if (effect === 'write') await flush();
       const served = options.serve?.tool?.({ key, kind, name, effect, args: redactedArgs });
       if (served) {
         const durationMs = originals.performanceNow() - started;
+        const servedResult = 'result' in served ? jsonSnapshot(served.result) : null;
         scope.tape.push((blobs) => {
           const argsRef = blobs.put(redactedArgs);
           const requestHash = argsRef;
-          const outcome = 'result' in served ? { result: blobs.put(redactor.value(served.result ?? null)) } : { result: null, error: served.error };
+          const outcome = 'result' in served ? receivedResult(blobs, servedResult) : { result: null, error: served.error };
           const where = site ? { site } : {};
           return kind === 'tool'
             ? { kind, key, at, durationMs, ...where, name, effect, args: argsRef, requestHash, ...outcome, stubbed: true }
@@ -259,15 +267,17 @@ export function createRecorder(options: RecorderOptions): Recorder {
       const opaqueScope: RunScope = { ...scope, mode: 'opaque' };
       const push = (result: { ok: true; value: unknown } | { ok: false; error: Error }) => {
         const durationMs = originals.performanceNow() - started;
+        const received = result.ok ? jsonSnapshot(result.value) : null;
         scope.tape.push((blobs) => {
           const argsRef = blobs.put(redactedArgs);
-          const resultRef = result.ok ? blobs.put(redactor.value(result.value ?? null)) : null;
-          const error = result.ok ? {} : { error: { name: result.error.name, message: redactor.text(result.error.message) } };
+          const outcome = result.ok
+            ? receivedResult(blobs, received)
+            : { result: null, error: { name: result.error.name, message: redactor.text(result.error.message) } };
           const requestHash = argsRef;
           const where = site ? { site } : {};
           return kind === 'tool'
-            ? { kind, key, at, durationMs, ...where, name, effect, args: argsRef, requestHash, result: resultRef, ...error }
-            : { kind, key, at, durationMs, ...where, name, query: argsRef, requestHash, result: resultRef, ...error };
+            ? { kind, key, at, durationMs, ...where, name, effect, args: argsRef, requestHash, ...outcome }
+            : { kind, key, at, durationMs, ...where, name, query: argsRef, requestHash, ...outcome };
         }, kind);
       };
       try {
@@ -322,8 +332,11 @@ export function createRecorder(options: RecorderOptions): Recorder {
         ...(runOptions.blockEgress ? { blockEgress: runOptions.blockEgress } : {}),
       };
       const inputKey = takeCausalKey(scope, 'input', 'input');
-      const redactedInput = redactor.value(input ?? null);
-      tape.push((blobs) => ({ kind: 'input', key: inputKey, at: recordedAt, durationMs: 0, value: blobs.put(redactedInput) }), 'input');
+      const redactedInput = redactor.value(jsonSnapshot(input));
+      tape.push((blobs) => {
+        const { ref, text } = blobs.putReceived(redactedInput);
+        return { kind: 'input', key: inputKey, at: recordedAt, durationMs: 0, value: ref, ...(text ? { valueText: text } : {}) };
+      }, 'input');
       try {
         const output = await runInScope(scope, () => fn(input));
         endings.push({ tape, ending: { status: 'complete', output: output ?? null, error: null } });

@@ -173,6 +173,17 @@ function pushModel(context: CallContext, format: WireFormat, outcome: Outcome): 
   context.scope.tape.push((blobs) => buildModelOrHttp(context, format, outcome, blobs), 'model');
 }
 
+/**
+ * A JSON request body as the tape keeps it: the parsed body with PII rules applied, and its text.
+ * Where the text is what JSON.stringify writes (as SDKs send it), the text is the redacted body
+ * written the same way; otherwise the rules are applied to the text itself.
+ */
+export function redactRequestBody(redactor: Redactor, text: string, parsed: unknown): { text: string; body: unknown } {
+  if (!redactor.hasRules) return { text, body: parsed };
+  const body = redactor.value(parsed);
+  return { text: JSON.stringify(parsed) === text ? JSON.stringify(body) : redactor.text(text), body };
+}
+
 /** Builds the model event; a body that does not parse as the format is kept as a plain HTTP call. */
 function buildModelOrHttp(context: CallContext, format: WireFormat, outcome: Outcome, blobs: BlobCollector): EventDraft {
   const { redactor } = context.options;
@@ -182,13 +193,7 @@ function buildModelOrHttp(context: CallContext, format: WireFormat, outcome: Out
   const chunks = outcome.chunks?.map((chunk) => ({ t: chunk.t, data: redactor.text(chunk.data) })) ?? null;
   const responseText = outcome.responseText === null ? null : redactor.text(outcome.responseText);
   try {
-    const parsed = JSON.parse(requestText) as unknown;
-    let redactedBody = parsed;
-    let redactedText = requestText;
-    if (redactor.hasRules) {
-      redactedBody = redactor.value(parsed);
-      redactedText = JSON.stringify(parsed) === requestText ? JSON.stringify(redactedBody) : redactor.text(requestText);
-    }
+    const { text: redactedText, body: redactedBody } = redactRequestBody(redactor, requestText, JSON.parse(requestText));
     const exchange: ModelExchange = {
       format,
       key: context.key,

@@ -33,6 +33,64 @@ export interface Redactor {
   readonly hasRules: boolean;
 }
 
+/**
+ * Long strings (system prompts, tool descriptions) come back on every call of a run and in every
+ * run of an agent, and the result depends only on the salt, the rules and the string. So one memo
+ * per salt and rule set is shared by every redactor of the process (a replay makes a redactor per
+ * run), bounded by characters, oldest out first. It lives in memory only, like the salt.
+ */
+const MEMO_FROM_CHARS = 128;
+const MEMO_MAX_CHARACTERS = 16 * 1024 * 1024;
+const memos = new Map<string, RedactionMemo>();
+let memoCharacters = 0;
+
+class RedactionMemo {
+  private readonly entries = new Map<string, string>();
+
+  get(input: string): string | undefined {
+    return this.entries.get(input);
+  }
+
+  remember(input: string, redacted: string): string {
+    if (input.length > MEMO_MAX_CHARACTERS / 64) return redacted;
+    this.entries.set(input, redacted);
+    memoCharacters += input.length + redacted.length;
+    while (memoCharacters > MEMO_MAX_CHARACTERS) evictOldest();
+    return redacted;
+  }
+
+  evictOne(): boolean {
+    const oldest = this.entries.entries().next().value;
+    if (!oldest) return false;
+    this.entries.delete(oldest[0]);
+    memoCharacters -= oldest[0].length + oldest[1].length;
+    return true;
+  }
+}
+
+function evictOldest(): void {
+  for (const memo of memos.values()) if (memo.evictOne()) return;
+  memoCharacters = 0;
+}
+
+function sharedMemo(salt: string, rules: ReadonlyArray<{ name: string; pattern: RegExp }>): RedactionMemo {
+  const signature = JSON.stringify([salt, rules.map((rule) => [rule.name, rule.pattern.source, rule.pattern.flags])]);
+  let memo = memos.get(signature);
+  if (!memo) {
+    memo = new RedactionMemo();
+    memos.set(signature, memo);
+  }
+  return memo;
+}
+
+/** `test` on a global pattern moves lastIndex; this leaves it at 0 for the next caller. */
+function matches(pattern: RegExp, input: string): boolean {
+  pattern.lastIndex = 0;
+  const found = pattern.test(input);
+  pattern.lastIndex = 0;
+  return found;
+}
+
 export function createRedactor(options: RedactionOptions): Redactor {
   // Made global once here, not per string: replace() with a global pattern replaces every match.
   const patternRules = (options.rules ?? [])
@@ -43,20 +101,15 @@ export function createRedactor(options: RedactionOptions): Redactor {
   );
   const token = (name: string, secret: string) => `[redacted:${name}:${createHmac('sha256', options.salt).update(secret).digest('hex').slice(0, 12)}]`;
 
-  // Long strings (system prompts, tool schemas) come back on every call of a run: redact each once.
-  const memo = new Map<string, string>();
+  const memo = sharedMemo(options.salt, patternRules);
   function text(input: string): string {
     if (patternRules.length === 0) return input;
-    if (input.length < 256) return redactText(input);
-    const known = memo.get(input);
-    if (known !== undefined) return known;
-    const redacted = redactText(input);
-    if (memo.size >= 256) memo.delete(memo.keys().next().value as string);
-    memo.set(input, redacted);
-    return redacted;
+    if (input.length < MEMO_FROM_CHARS) return redactText(input);
+    return memo.get(input) ?? memo.remember(input, redactText(input));
   }
 
   function redactText(input: string): string {
+    if (!patternRules.some((rule) => matches(rule.pattern, input))) return input;
     // Existing tokens are kept verbatim so applying the rules twice changes nothing.
     const parts = input.split(TOKEN);
     const tokens = input.match(TOKEN) ?? [];

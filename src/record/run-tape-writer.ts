@@ -20,6 +20,11 @@ export interface BlobCollector {
    * same `family` that it extends, so each step stores only its new messages.
    */
   putList(family: string, refs: readonly BlobRef[]): BlobRef;
+  /**
+   * Puts a value the agent receives (its input, a tool or retrieval result): its canonical blob,
+   * and its JSON text as a string blob when the key order differs from the canonical one.
+   */
+  putReceived(value: unknown): { ref: BlobRef; text: BlobRef | undefined };
 }
 
 /** Recent lists per family, newest last; a tool loop only ever extends the latest one. */
@@ -123,7 +128,13 @@ export class RunTapeWriter {
       if (!knownBlobs.has(hash)) blobs.set(hash, json);
       return hash;
     };
-    const collector: BlobCollector = { put, putList: (family, refs) => this.putList(put, family, refs) };
+    const putReceived = (value: unknown) => {
+      const blob = this.canonical(value);
+      if (!knownBlobs.has(blob.hash)) blobs.set(blob.hash, blob.json);
+      const text = JSON.stringify(value);
+      return { ref: blob.hash, text: text === undefined || text === blob.json ? undefined : put(text) };
+    };
+    const collector: BlobCollector = { put, putList: (family, refs) => this.putList(put, family, refs), putReceived };
     const events: StoredEvent[] = [];
     const decisions: DecisionRecord[] = [];
     const batch = this.pending;

@@ -79,8 +79,7 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
       (event): event is Extract<TapeEvent, { kind: 'tool' | 'retrieval' }> =>
         (event.kind === 'tool' || event.kind === 'retrieval') && event.kind === kind && event.name === name && event.requestHash === hash,
     );
-  const outcomeOf = (event: Extract<TapeEvent, { kind: 'tool' | 'retrieval' }>) =>
-    event.error ? { error: event.error } : { result: event.result ? tape.blob(event.result) : null };
+  const outcomeOf = (event: Extract<TapeEvent, { kind: 'tool' | 'retrieval' }>) => (event.error ? { error: event.error } : { result: tape.received(event) });
 
   const serve: ServeHooks = {
     fetch({ key }) {
@@ -165,7 +164,7 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
   const rec: Recorder = { ...childRec, fetch: forkFetch };
   const handle = options.agent.create({ rec, env: {}, services: options.services });
   const inputEvent = tape.events.find((event) => event.kind === 'input');
-  const input = inputEvent?.kind === 'input' ? tape.blob(inputEvent.value) : null;
+  const input = inputEvent?.kind === 'input' ? tape.received(inputEvent) : null;
   const childRunId = options.childRunId ?? `${options.runId}_fork_${Date.now().toString(36)}`;
   let output: unknown = null;
   let error: string | null = null;

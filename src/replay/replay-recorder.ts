@@ -5,11 +5,13 @@ import {
   comparableRequest,
   createRedactor,
   hostOf,
+  jsonSnapshot,
   maybeCurrentRun,
   type NondeterminismReads,
   type Recorder,
   type Redactor,
   type RunScope,
+  redactRequestBody,
   SeededStream,
   takeCausalKey,
 } from '../record/index.ts';
@@ -107,16 +109,21 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
     const recorded = ledger.take(key, format ? 'model' : 'tool', site);
     if (!recorded) throw new EgressBlockedError({ url });
     if (recorded.kind === 'model' && format && requestText !== null) {
-      const draft = format.convertToCanonicalRequest(redactor.value(JSON.parse(requestText)));
-      const comparable = comparableRequest(draft);
-      checkContent(
-        recorded,
-        createBlob(comparable).hash,
-        key,
-        site,
-        () => recordedComparable(ledger, recorded),
-        () => comparable,
-      );
+      // The bytes the tape holds, sent again, are the recorded call: no need to canonicalise. Any
+      // other text is judged by the canonical request hash, which ignores key order and call ids.
+      const recordedText = tape.wireRequestText(recorded.wire.requestBody);
+      const redacted = requestText === recordedText ? undefined : redactRequestBody(redactor, requestText, JSON.parse(requestText));
+      if (redacted && redacted.text !== recordedText) {
+        const comparable = comparableRequest(format.convertToCanonicalRequest(redacted.body));
+        checkContent(
+          recorded,
+          createBlob(comparable).hash,
+          key,
+          site,
+          () => recordedComparable(ledger, recorded),
+          () => comparable,
+        );
+      }
       if (recorded.wire.status === null) throw new TypeError(`fetch failed (replayed from the tape: ${recorded.error?.message ?? 'no response'})`);
       const headers = replayHeaders(tape.blob(recorded.wire.responseHeaders));
       if (recorded.wire.streamChunks) {
@@ -154,7 +161,7 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
       const site = captureAgentSite;
       const recorded = ledger.take(key, kind, site);
       if (!recorded || (recorded.kind !== 'tool' && recorded.kind !== 'retrieval')) throw new EgressBlockedError({ url: `${kind}:${name}` });
-      const redactedArgs = redactor.value(args);
+      const redactedArgs = redactor.value(jsonSnapshot(args));
       checkContent(
         recorded,
         createBlob(redactedArgs).hash,
@@ -164,7 +171,7 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
         () => redactedArgs,
       );
       if (recorded.error) throw Object.assign(new Error(recorded.error.message), { name: recorded.error.name });
-      return (recorded.result ? tape.blob(recorded.result) : null) as Awaited<R>;
+      return tape.received(recorded) as Awaited<R>;
     };
   }
 

@@ -96,7 +96,7 @@ export async function replayRun(options: ReplayOptions): Promise<ReplayResult> {
   const inputEvent = tape.events.find((event): event is InputEvent => event.kind === 'input');
   const inputKey = takeCausalKey(scope, 'input', 'input');
   if (inputEvent) ledger.consume(inputEvent.seq);
-  const input = inputEvent ? tape.blob(inputEvent.value) : null;
+  const input = inputEvent ? tape.received(inputEvent) : null;
   const redactor = createRedactor({ salt: options.redactionSalt, rules: options.agent.piiRules });
 
   let outcome: { ok: true; output: unknown } | { ok: false; error: Error };

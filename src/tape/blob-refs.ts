@@ -11,11 +11,11 @@ export function blobRefsOfEvent(event: TapeEvent): string[] {
       return refs;
     }
     case 'tool':
-      return event.result ? [event.args, event.result] : [event.args];
+      return [event.args, ...(event.result ? [event.result] : []), ...(event.resultText ? [event.resultText] : [])];
     case 'retrieval':
-      return event.result ? [event.query, event.result] : [event.query];
+      return [event.query, ...(event.result ? [event.result] : []), ...(event.resultText ? [event.resultText] : [])];
     case 'input':
-      return [event.value];
+      return event.valueText ? [event.value, event.valueText] : [event.value];
     case 'config':
       return event.settings ? [event.settings] : [];
     case 'clock':

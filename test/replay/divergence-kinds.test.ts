@@ -21,7 +21,8 @@ type Variant =
   | 'unwrapped-fetch'
   | 'output-changed'
   | 'decision-changed'
-  | 'two-changes';
+  | 'two-changes'
+  | 'request-keys-reordered';
 
 const SALT = 'divergence-salt';
 const TOOLS: OpenAI.Chat.Completions.ChatCompletionTool[] = [
@@ -54,16 +55,16 @@ function miniAgent(variant: Variant, counters: { writes: number }) {
       return async function handle({ customers: [first, second] }) {
         rec.config({ promptVersion: 'p1', flags: { strict: true } });
         const system = variant === 'prompt-edited' || variant === 'two-changes' ? 'You help customers. Be brief.' : 'You help customers.';
-        const stream = await openai.chat.completions.create({
-          model: 'support-sim',
-          temperature: 0,
-          tools: TOOLS,
-          stream: true,
-          messages: [
-            { role: 'system', content: system },
-            { role: 'user', content: `Customer ${first} asks about the bill.` },
-          ],
-        });
+        const messages: OpenAI.Chat.Completions.ChatCompletionMessageParam[] = [
+          { role: 'system', content: system },
+          { role: 'user', content: `Customer ${first} asks about the bill.` },
+        ];
+        // The SDK writes the body in the order of these keys: reordered, the bytes differ but not the request.
+        const stream = await openai.chat.completions.create(
+          variant === 'request-keys-reordered'
+            ? { messages, stream: true, tools: TOOLS, temperature: 0, model: 'support-sim' }
+            : { model: 'support-sim', temperature: 0, tools: TOOLS, stream: true, messages },
+        );
         let chunks = 0;
         for await (const _chunk of stream) chunks++;
         if (variant === 'clock-read-added') Date.now();
@@ -124,6 +125,12 @@ describe('replay divergences, one concrete code change each', () => {
     expect(result.ok).toBe(true);
     expect(writes).toBe(0);
     expect(recordedWrites.writes).toBe(1);
+  });
+
+  it('a request with the same content in other bytes (body keys reordered) is the same call', async () => {
+    const { result } = await replayAs('request-keys-reordered');
+    expect(result.divergences).toEqual([]);
+    expect(result.ok).toBe(true);
   });
 
   it.each<[Variant, DivergenceCode, string, string | null]>([

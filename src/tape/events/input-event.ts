@@ -7,5 +7,7 @@ export const inputEventSchema = z.looseObject({
   kind: z.literal('input'),
   /** Blob ref of the input value (after redaction). */
   value: z.string(),
+  /** Blob ref of the value's JSON text in the key order the agent got it, when that differs (see tool `resultText`). */
+  valueText: z.string().optional(),
 });
 export type InputEvent = z.infer<typeof inputEventSchema>;

@@ -12,6 +12,12 @@ export const retrievalEventSchema = z.looseObject({
   requestHash: z.string(),
   /** Blob ref of the documents returned, exactly as the agent received them. */
   result: z.string().nullable(),
+  /**
+   * Blob ref of the result's JSON text as the agent received it (a string blob), present only
+   * when its key order differs from the canonical form: code can observe key order
+   * (Object.keys, JSON.stringify), so replay serves this text parsed.
+   */
+  resultText: z.string().optional(),
   error: z.looseObject({ name: z.string(), message: z.string() }).optional(),
 });
 export type RetrievalEvent = z.infer<typeof retrievalEventSchema>;

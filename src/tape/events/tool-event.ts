@@ -20,6 +20,12 @@ export const toolEventSchema = z.looseObject({
   requestHash: z.string(),
   /** Blob ref of the result, or null when the tool threw. */
   result: z.string().nullable(),
+  /**
+   * Blob ref of the result's JSON text as the agent received it (a string blob), present only
+   * when its key order differs from the canonical form: code can observe key order
+   * (Object.keys, JSON.stringify), so replay serves this text parsed.
+   */
+  resultText: z.string().optional(),
   error: z.looseObject({ name: z.string(), message: z.string() }).optional(),
   /** True when the tool body did not run (replay, fork or backfill stubbed it). */
   stubbed: z.boolean().optional(),
