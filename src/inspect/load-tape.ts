@@ -9,6 +9,7 @@ import {
   type RunRecord,
   renderWireBody,
   resolveMessageList,
+  servedBlobRefsOfEvent,
   sha256Hex,
   type TapeEvent,
   TapeFormatError,
@@ -36,6 +37,17 @@ export interface LoadedTape {
    * it was received in (null for a call that threw).
    */
   received(event: InputEvent | ToolEvent | RetrievalEvent): unknown;
+  /** Reads these blobs and what they point at, when the tape was loaded with only the served ones. */
+  loadBlobs(refs: readonly string[]): Promise<void>;
+}
+
+export interface LoadTapeOptions {
+  /**
+   * `all` (default) reads every blob the events reach. `served` reads only what a replay serves
+   * to the agent and compares byte for byte (see servedBlobRefsOfEvent); the rest is read with
+   * `loadBlobs` when a divergence has to be described.
+   */
+  blobs?: 'all' | 'served';
 }
 
 /**
@@ -91,7 +103,7 @@ export async function readWireRequestTexts(store: Store, wireBodyRefs: readonly 
 }
 
 /** Reads a run, validates each event, and prefetches every blob reachable from its events. */
-export async function loadTape(store: Store, runId: string): Promise<LoadedTape> {
+export async function loadTape(store: Store, runId: string, options: LoadTapeOptions = {}): Promise<LoadedTape> {
   const run = await store.getRunOrThrow(runId);
   const stored = await store.getEvents(run.header.runId);
   const events: TapeEvent[] = [];
@@ -110,15 +122,16 @@ export async function loadTape(store: Store, runId: string): Promise<LoadedTape>
     if (parsed.event) events.push(parsed.event);
     else skippedUnknown++;
   }
-  const roots = events.flatMap(blobRefsOfEvent);
+  const roots = events.flatMap(options.blobs === 'served' ? servedBlobRefsOfEvent : blobRefsOfEvent);
   if (run.ending?.output) roots.push(run.ending.output);
-  const { values } = await collectBlobClosure(roots, blobFetcher(store, `run ${run.header.runId}`));
+  const fetchBlobs = blobFetcher(store, `run ${run.header.runId}`);
+  const { values, missing } = await collectBlobClosure(roots, fetchBlobs);
   const modelsServed = [...new Set(events.flatMap((event) => (event.kind === 'model' && event.response?.model.served ? [event.response.model.served] : [])))];
 
   const blob = <T>(ref: string): T => {
-    if (!values.has(ref))
-      throw new TapeFormatError({ message: `run ${run.header.runId} references blob ${ref.slice(0, 12)}… which is not in the store; run \`retrial verify\`` });
-    return values.get(ref) as T;
+    if (values.has(ref)) return values.get(ref) as T;
+    if (options.blobs === 'served' && !missing.has(ref)) throw new TypeError(`blob ${ref.slice(0, 12)}… was not loaded: call loadBlobs first`);
+    throw new TapeFormatError({ message: `run ${run.header.runId} references blob ${ref.slice(0, 12)}… which is not in the store; run \`retrial verify\`` });
   };
   const messageRefs = (listRef: string) => resolveMessageList(listRef, blob);
   return {
@@ -129,6 +142,13 @@ export async function loadTape(store: Store, runId: string): Promise<LoadedTape>
     blob,
     messageRefs,
     wireRequestText: (ref) => renderWireBody(blob<WireBody>(ref), (part) => blob<string>(part), messageRefs),
+    async loadBlobs(refs) {
+      const wanted = refs.filter((ref) => !values.has(ref));
+      if (!wanted.length) return;
+      const more = await collectBlobClosure(wanted, fetchBlobs);
+      for (const [ref, value] of more.values) values.set(ref, value);
+      for (const ref of more.missing) missing.add(ref);
+    },
     received(event) {
       const [ref, text] = event.kind === 'input' ? [event.value, event.valueText] : [event.result, event.resultText];
       if (text) return JSON.parse(blob<string>(text));

@@ -63,14 +63,16 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
     return scope;
   }
 
-  function checkContent(
+  /** `requestRefs` are read (only now: the tape was loaded with the served blobs) for `expected`. */
+  async function checkContent(
     event: TapeEvent & { requestHash: string },
     hash: string,
     key: string,
     site: () => string | null,
+    requestRefs: string[],
     expected: () => unknown,
     received: () => unknown,
-  ): void {
+  ): Promise<void> {
     if (event.requestHash === hash) return;
     const swapped = ledger.findSwapped(event.kind, hash);
     if (swapped) {
@@ -91,7 +93,7 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
       site: site(),
       recordedSite: event.site ?? null,
       message: `${key} was called with different ${event.kind === 'model' ? 'request content' : 'arguments'} than recorded`,
-      differences: diffJson(expected(), received()),
+      differences: await tape.loadBlobs(requestRefs).then(() => diffJson(expected(), received())),
     });
   }
 
@@ -115,11 +117,12 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
       const redacted = requestText === recordedText ? undefined : redactRequestBody(redactor, requestText, JSON.parse(requestText));
       if (redacted && redacted.text !== recordedText) {
         const comparable = comparableRequest(format.convertToCanonicalRequest(redacted.body));
-        checkContent(
+        await checkContent(
           recorded,
           createBlob(comparable).hash,
           key,
           site,
+          [recorded.request.messages, recorded.request.sampling, ...(recorded.request.tools ? [recorded.request.tools] : [])],
           () => recordedComparable(ledger, recorded),
           () => comparable,
         );
@@ -139,11 +142,12 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
         headers: redactor.headers(new Headers(init?.headers)),
         body: requestText === null ? null : redactor.text(requestText),
       };
-      checkContent(
+      await checkContent(
         recorded,
         createBlob(args).hash,
         key,
         site,
+        [recorded.args],
         () => tape.blob(recorded.args),
         () => args,
       );
@@ -162,12 +166,14 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
       const recorded = ledger.take(key, kind, site);
       if (!recorded || (recorded.kind !== 'tool' && recorded.kind !== 'retrieval')) throw new EgressBlockedError({ url: `${kind}:${name}` });
       const redactedArgs = redactor.value(jsonSnapshot(args));
-      checkContent(
+      const argsRef = recorded.kind === 'tool' ? recorded.args : recorded.query;
+      await checkContent(
         recorded,
         createBlob(redactedArgs).hash,
         key,
         site,
-        () => tape.blob(recorded.kind === 'tool' ? recorded.args : recorded.query),
+        [argsRef],
+        () => tape.blob(argsRef),
         () => redactedArgs,
       );
       if (recorded.error) throw Object.assign(new Error(recorded.error.message), { name: recorded.error.name });

@@ -46,7 +46,7 @@ export async function replayRun(options: ReplayOptions): Promise<ReplayResult> {
   installGlobalPatches();
   installEgressGuard();
   installZeroDelayTimers();
-  const tape = await loadTape(options.store, options.runId);
+  const tape = await loadTape(options.store, options.runId, { blobs: 'served' });
   const ledger = new ReplayLedger(tape, !options.lenient);
   const forkOrigin = tape.run.header.fork;
   const liveFrom = typeof forkOrigin?.overrides.liveFrom === 'string' ? forkOrigin.overrides.liveFrom : undefined;

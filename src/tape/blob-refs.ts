@@ -26,3 +26,34 @@ export function blobRefsOfEvent(event: TapeEvent): string[] {
       return [];
   }
 }
+
+/**
+ * The refs a strict replay serves to the agent from: response bytes, what tools, retrievals and
+ * the input gave the agent, and the recorded request text that a replayed request is compared
+ * with byte for byte. Everything else (canonical requests, arguments, request headers) is only
+ * needed to describe a divergence, so a replay reads it when it finds one.
+ */
+export function servedBlobRefsOfEvent(event: TapeEvent): string[] {
+  switch (event.kind) {
+    case 'model': {
+      const refs = [event.wire.requestBody, event.wire.responseHeaders];
+      if (event.wire.responseBody) refs.push(event.wire.responseBody);
+      if (event.wire.streamChunks) refs.push(event.wire.streamChunks);
+      return refs;
+    }
+    case 'tool':
+    case 'retrieval': {
+      const served = event.resultText ?? event.result;
+      return served ? [served] : [];
+    }
+    case 'input':
+      return [event.valueText ?? event.value];
+    case 'config':
+    case 'clock':
+    case 'random':
+    case 'decision':
+    case 'note':
+    case 'error':
+      return [];
+  }
+}
