@@ -1,16 +1,17 @@
 /**
  * Where `loadTape` spends its time, phase by phase, on the replayed runs.
  *
- * Why a copy of loadTape's steps: the benchmark may not change src/, and a CPU profile alone
- * mixes the phases (JSON.parse is a builtin and shows as its caller's self time). This file calls
- * the same public functions in the same order as src/inspect/load-tape.ts (getRunOrThrow,
- * getEvents, JSON.parse, parseEvent, blobRefsOfEvent, collectBlobClosure over getBlobs,
- * decodeBlob) with a clock around each. If load-tape.ts changes, this copy may drift; the
- * "copy total" is printed next to the real loadTape's mean so a drift shows.
+ * Why a copy of loadTape's steps: a CPU profile alone mixes the phases (JSON.parse is a builtin
+ * and shows as its caller's self time), and src/ should not carry a benchmark's clocks. This file
+ * calls the same public functions in the same order as src/inspect/load-tape.ts does for a replay
+ * (getRunOrThrow, getEvents, JSON.parse, parseEvent, servedBlobRefsOfEvent, collectBlobClosure
+ * over getBlobs, decodeBlob) with a clock around each, on a store opened cold. It reads every blob
+ * from the store (loadTape would find the shared ones in its text cache). If load-tape.ts changes,
+ * this copy may drift; the "copy total" is printed next to the real loadTape's mean so a drift shows.
  */
-import type { Store } from '../../src/store/index.ts';
-import { blobRefsOfEvent, collectBlobClosure, decodeBlob, parseEvent, type TapeEvent } from '../../src/tape/index.ts';
+import { collectBlobClosure, decodeBlob, parseEvent, servedBlobRefsOfEvent, type TapeEvent } from '../../src/tape/index.ts';
 import { nowMs } from '../record/percentiles.ts';
+import { openCold } from './retrial-arm.ts';
 
 export const PHASES = [
   'run row (getRunOrThrow)',
@@ -34,7 +35,8 @@ export interface PhaseFigures {
   blobRefsByRun: Map<string, string[]>;
 }
 
-export async function measureLoadTapePhases(store: Store, runIds: readonly string[]): Promise<PhaseFigures> {
+export async function measureLoadTapePhases(dbPath: string, runIds: readonly string[]): Promise<PhaseFigures> {
+  const store = await openCold(dbPath);
   const sums = Object.fromEntries(PHASES.map((phase) => [phase, 0])) as Record<Phase, number>;
   let events = 0;
   let blobs = 0;
@@ -65,7 +67,7 @@ export async function measureLoadTapePhases(store: Store, runIds: readonly strin
     }
     lap('zod parseEvent');
     events += parsed.length;
-    const roots = parsed.flatMap(blobRefsOfEvent);
+    const roots = parsed.flatMap(servedBlobRefsOfEvent);
     if (run.ending?.output) roots.push(run.ending.output);
     let inside = 0;
     await collectBlobClosure(roots, async (refs) => {
@@ -86,6 +88,7 @@ export async function measureLoadTapePhases(store: Store, runIds: readonly strin
     sums['blob closure walk and the rest'] += now - mark - inside;
     total += now - start;
   }
+  await store.close();
   const n = Math.max(1, runIds.length);
   const meanMs = Object.fromEntries(PHASES.map((phase) => [phase, sums[phase] / n])) as Record<Phase, number>;
   return { meanMs, totalMeanMs: total / n, eventsPerRun: events / n, blobsPerRun: blobs / n, blobBytesPerRun: blobBytes / n, blobRefsByRun };

@@ -4,9 +4,9 @@
  * machine. Prints:
  *   1. what a recorded run contains, and which runs are replayed (the most common shape);
  *   2. every arm's passes, in interleaved rounds (see rounds.ts): retrial's strict replayRun
- *      from SQLite, loadTape alone, the tickets re-run live over loopback HTTP, Polly.js replaying
- *      their HTTP calls, the agent code alone over canned responses (a floor), and two what-ifs
- *      with zero-delay timers run as setImmediate;
+ *      from SQLite (each pass with cold caches), loadTape alone, the tickets re-run live over
+ *      loopback HTTP, Polly.js replaying their HTTP calls, and the agent code alone over canned
+ *      responses (a floor);
  *   3. how a replay's time splits (loadTape phases, packs inflated);
  *   4. a CPU profile of the replay loop when the target is missed (or BENCH_PROFILE=1);
  *   5. a markdown summary table with the target line.
@@ -71,13 +71,11 @@ try {
     console.log(`\n### Passes: ${runs.length} runs each, sequential on the main thread; one warm-up pass per arm, then ${ROUNDS} rounds`);
     const modelBaseUrl = `${simulator.plainUrl}/v1`;
     const arms: Array<{ name: string; pass: () => Promise<PassResult> }> = [
-      { name: 'retrial', pass: () => replayPass(store, runIds) },
-      { name: 'loadTape', pass: () => loadTapePass(store, runIds) },
+      { name: 'retrial', pass: () => replayPass(corpus.dbPath, runIds) },
+      { name: 'loadTape', pass: () => loadTapePass(corpus.dbPath, runIds) },
       { name: 'live', pass: () => agentPass(runs, { modelBaseUrl }) },
       { name: 'polly', pass: () => pollyReplayPass(runs, pollyDir, simulator.plainUrl) },
-      { name: 'floor', pass: () => cannedFloorPass(runs, canned) },
-      { name: 'retrial-immediate', pass: () => withZeroDelayTimersAsImmediate(() => replayPass(store, runIds)) },
-      { name: 'floor-immediate', pass: () => withZeroDelayTimersAsImmediate(() => cannedFloorPass(runs, canned)) },
+      { name: 'floor', pass: () => withZeroDelayTimersAsImmediate(() => cannedFloorPass(runs, canned)) },
     ];
     const results = await runRounds(arms, ROUNDS, channels, (line) => console.log(line));
     const median = (name: string) => (results.get(name) as ArmPasses).median;
@@ -87,21 +85,20 @@ try {
     simulatorUp = false;
     console.log(passLine('Polly replay once more with the simulator stopped', await pollyReplayPass(runs, pollyDir, simulator.plainUrl), channels));
 
-    const phases = await measureLoadTapePhases(store, runIds);
+    const phases = await measureLoadTapePhases(corpus.dbPath, runIds);
     console.log(`\n${splitSection(median('retrial'), median('loadTape'), phases)}`);
     console.log(`${packStatsLine(measurePackStats(corpus.dbPath, phases.blobRefsByRun))}\n`);
 
     const missed = perSecond(median('retrial')) < TARGET_REPLAYS_PER_SECOND;
     if (PROFILE === '1' || (missed && PROFILE !== '0')) {
-      const profile = await profileReplayLoop(store, runIds, tmpdir());
+      const profile = await profileReplayLoop(corpus.dbPath, runIds, tmpdir());
       console.log(`${profileSection(profile)}\n`);
     }
 
     console.log('## Summary (paste into bench/replay/README.md)\n');
     const arms4 = { retrial: median('retrial'), live: median('live'), polly: median('polly'), floor: median('floor') };
-    const whatIf = { retrialImmediate: median('retrial-immediate'), floorImmediate: median('floor-immediate') };
     const runLabel = `${runs.length} demo runs of one shape (${shapes.typicalSignature}); each figure is the median of ${ROUNDS} interleaved passes`;
-    console.log(summaryTable({ ...arms4, ...whatIf }, channels, runLabel, machine));
+    console.log(summaryTable(arms4, channels, runLabel, machine));
   } finally {
     await store.close();
   }

@@ -14,7 +14,6 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
-import type { Store } from '../../src/store/index.ts';
 import { categorizeSamples, nearestRule, type Profile, type Rule } from '../cpuprofile-categories.ts';
 import { replayPass } from './retrial-arm.ts';
 
@@ -50,13 +49,13 @@ export interface ProfileSummary {
   categories: Array<[string, number]>;
 }
 
-export async function profileReplayLoop(store: Store, runIds: readonly string[], outDir: string): Promise<ProfileSummary> {
+export async function profileReplayLoop(dbPath: string, runIds: readonly string[], outDir: string): Promise<ProfileSummary> {
   const session = new Session();
   session.connect();
   await session.post('Profiler.enable');
   await session.post('Profiler.setSamplingInterval', { interval: 100 });
   await session.post('Profiler.start');
-  await replayPass(store, runIds);
+  await replayPass(dbPath, runIds);
   const { profile } = (await session.post('Profiler.stop')) as { profile: Profile };
   session.disconnect();
   const file = join(outDir, `replay-loop-${process.pid}.cpuprofile`);

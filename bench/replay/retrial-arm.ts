@@ -5,13 +5,17 @@
  * load the tape from the store, build the agent with the replay recorder, re-execute its code with
  * every model call, tool, retrieval, clock read and random draw served from the tape, and check
  * calls, order, payloads, decisions and output. Sequential on purpose: the target is "on one
- * core", and JavaScript runs a replay on one thread anyway. Timed with `process.hrtime` because
- * inside a replay `Date.now` and `performance.now` are served from the tape.
+ * core", and JavaScript runs a replay on one thread anyway. Every pass starts with cold caches
+ * (see openCold), so a later pass does not replay from what an earlier one left in memory. Timed
+ * with `process.hrtime` because inside a replay `Date.now` and `performance.now` are served from
+ * the tape.
  */
 import { supportAgent } from '../../src/demo/index.ts';
+import { forgetBlobTexts } from '../../src/inspect/blob-text-cache.ts';
 import { loadTape } from '../../src/inspect/index.ts';
+import { forgetRedactionMemos } from '../../src/record/redaction.ts';
 import { replayRun } from '../../src/replay/replay-run.ts';
-import type { Store } from '../../src/store/index.ts';
+import { openSqliteStore, type Store } from '../../src/store/index.ts';
 import { nowMs } from '../record/percentiles.ts';
 import { REDACTION_SALT } from './demo-corpus.ts';
 
@@ -32,7 +36,27 @@ export function cpuMsSince(start: NodeJS.CpuUsage): number {
   return (used.user + used.system) / 1000;
 }
 
-export async function replayPass(store: Store, runIds: readonly string[]): Promise<PassResult> {
+/**
+ * A store as a new process would have it: a fresh connection (empty pack cache) and no blob texts
+ * remembered from an earlier pass. Within the pass, runs share what they share (the system
+ * prompt, the tool schemas), as they would in one `retrial` process replaying many runs.
+ */
+export async function openCold(dbPath: string): Promise<Store> {
+  forgetBlobTexts();
+  forgetRedactionMemos();
+  return openSqliteStore(dbPath);
+}
+
+export async function replayPass(dbPath: string, runIds: readonly string[]): Promise<PassResult> {
+  const store = await openCold(dbPath);
+  try {
+    return await replayRuns(store, runIds);
+  } finally {
+    await store.close();
+  }
+}
+
+async function replayRuns(store: Store, runIds: readonly string[]): Promise<PassResult> {
   const perRunMs: number[] = [];
   const failures: string[] = [];
   let served = 0;
@@ -51,15 +75,20 @@ export async function replayPass(store: Store, runIds: readonly string[]): Promi
   return { perRunMs, wallMs: nowMs() - started, cpuMs: cpuMsSince(cpu), failures, served };
 }
 
-/** `loadTape` alone on the same runs: SQLite reads, pack inflation, event parsing, blob decoding. */
-export async function loadTapePass(store: Store, runIds: readonly string[]): Promise<PassResult> {
+/**
+ * `loadTape` alone on the same runs, as replay calls it (only the blobs a replay serves from):
+ * SQLite reads, pack inflation, event parsing, blob decoding. Caches cold, as in replayPass.
+ */
+export async function loadTapePass(dbPath: string, runIds: readonly string[]): Promise<PassResult> {
+  const store = await openCold(dbPath);
   const perRunMs: number[] = [];
   const cpu = process.cpuUsage();
   const started = nowMs();
   for (const runId of runIds) {
     const before = nowMs();
-    await loadTape(store, runId);
+    await loadTape(store, runId, { blobs: 'served' });
     perRunMs.push(nowMs() - before);
   }
+  await store.close();
   return { perRunMs, wallMs: nowMs() - started, cpuMs: cpuMsSince(cpu), failures: [], served: 0 };
 }

@@ -50,7 +50,7 @@ export function splitSection(replay: PassResult, loadTape: PassResult, phases: P
   const loadMean = mean(loadTape.perRunMs);
   const share = (value: number) => `${((100 * value) / replayMean).toFixed(1)}%`;
   return [
-    `### How a replay's time splits (means over the same ${replay.perRunMs.length} runs, warm)`,
+    `### How a replay's time splits (means over the same ${replay.perRunMs.length} runs, each pass with cold caches)`,
     '| part | ms per replay | share of replay |',
     '|---|---:|---:|',
     `| whole replayRun | ${ms(replayMean)} | 100% |`,
@@ -70,9 +70,6 @@ export interface Arms {
   live: PassResult;
   polly: PassResult;
   floor: PassResult;
-  /** What-if passes with zero-delay timers run as setImmediate. */
-  retrialImmediate: PassResult;
-  floorImmediate: PassResult;
 }
 
 export function summaryTable(arms: Arms, channels: readonly string[], runLabel: string, machine: string): string {
@@ -94,13 +91,14 @@ export function summaryTable(arms: Arms, channels: readonly string[], runLabel: 
     ),
     row('live re-run over HTTP', 'nothing: simulator on loopback (own process, no added latency), tools execute', arms.live),
     row('Polly.js replay', 'HTTP only, from one HAR per run; tools execute, clock and random live, order and output unchecked', arms.polly),
-    row('reference floor: agent code alone', 'HTTP responses canned in memory, nothing recorded or checked; tools execute', arms.floor),
-    row('what-if: retrial, 0 ms timers as setImmediate', "as retrial; the openai SDK's setTimeout(0) per stream no longer waits 1 ms", arms.retrialImmediate),
-    row('what-if: floor, 0 ms timers as setImmediate', 'as the floor, same timer patch', arms.floorImmediate),
+    row(
+      'reference floor: agent code alone',
+      'HTTP responses canned in memory, nothing recorded or checked; tools execute; 0 ms timers as setImmediate, as in a replay',
+      arms.floor,
+    ),
     '',
     `retrial / live HTTP: ${ratio(rate, perSecond(arms.live))} the runs per second; retrial / Polly: ${ratio(rate, perSecond(arms.polly))}; retrial / floor: ${ratio(rate, perSecond(arms.floor))}`,
     `target: >= ${TARGET_REPLAYS_PER_SECOND} exact replays per second of a 6-step run on one core: ${rate.toFixed(1)}/s -> ${verdict(rate >= TARGET_REPLAYS_PER_SECOND)}`,
-    `(what-if, not the product today: with 0 ms timers as setImmediate retrial would do ${perSecond(arms.retrialImmediate).toFixed(1)}/s -> ${verdict(perSecond(arms.retrialImmediate) >= TARGET_REPLAYS_PER_SECOND)})`,
     '',
     `Machine: ${machine}. Shared 2-core box, noisy: absolute rates move between runs; compare the arms and ratios of one run. Every arm runs sequentially on the main thread (one core); the simulator has the other core.`,
   ].join('\n');
