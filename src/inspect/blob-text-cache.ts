@@ -3,29 +3,33 @@
  * never change, and runs of one agent share most of them (system prompt, tool schemas, request
  * templates), so a replay of many runs reads each from the store once. Texts, not parsed values:
  * every load parses its own copy, so a caller that mutates what it got cannot corrupt the cache.
- * Bounded by characters, least recently used first out.
+ *
+ * Bounded by characters. Eviction is second-chance: a hit only marks the entry, and the oldest
+ * entry goes unless it was hit since it was last looked at, in which case it moves to the back.
+ * That keeps what many runs share, like an LRU, without reordering the map on every hit.
  */
 const MAX_CHARACTERS = 64 * 1024 * 1024;
-const texts = new Map<string, string>();
+const texts = new Map<string, { text: string; hit: boolean }>();
 let characters = 0;
 
 export function cachedBlobText(hash: string): string | undefined {
-  const text = texts.get(hash);
-  if (text !== undefined) {
-    texts.delete(hash);
-    texts.set(hash, text);
-  }
-  return text;
+  const entry = texts.get(hash);
+  if (entry === undefined) return undefined;
+  entry.hit = true;
+  return entry.text;
 }
 
 export function rememberBlobText(hash: string, text: string): void {
   if (texts.has(hash) || text.length > MAX_CHARACTERS / 16) return;
-  texts.set(hash, text);
+  texts.set(hash, { text, hit: false });
   characters += text.length;
   while (characters > MAX_CHARACTERS) {
-    const oldest = texts.keys().next().value as string;
-    characters -= (texts.get(oldest) as string).length;
+    const [oldest, entry] = texts.entries().next().value as [string, { text: string; hit: boolean }];
     texts.delete(oldest);
+    if (entry.hit) {
+      entry.hit = false;
+      texts.set(oldest, entry);
+    } else characters -= entry.text.length;
   }
 }
 

@@ -18,10 +18,18 @@ function structuredFrames(limit = 8): StructuredFrames {
   return frames;
 }
 
+/** By file URL and working directory: a stream name is taken on every random read of an SDK. */
+const relativeFiles = new Map<string, string>();
+
 function relativeFile(file: string): string {
-  const path = file.startsWith('file://') ? fileURLToPath(file) : file;
   const cwd = process.cwd();
-  return path.startsWith(`${cwd}/`) ? path.slice(cwd.length + 1) : path;
+  const cacheKey = `${cwd}\0${file}`;
+  const known = relativeFiles.get(cacheKey);
+  if (known !== undefined) return known;
+  const path = file.startsWith('file://') ? fileURLToPath(file) : file;
+  const relative = path.startsWith(`${cwd}/`) ? path.slice(cwd.length + 1) : path;
+  if (relativeFiles.size < 4096) relativeFiles.set(cacheKey, relative);
+  return relative;
 }
 
 /**

@@ -210,8 +210,11 @@ export function readBlobsPacked(statement: StatementSource, hashes: readonly str
   for (const row of rows) {
     if (row.pack_id === null) found.set(row.hash, { hash: row.hash, encoding: row.encoding as StoredBlob['encoding'], size: row.size, data: row.data });
     else {
-      const text = readPacked(statement, row.pack_id, row.pack_offset ?? 0, row.size);
-      found.set(row.hash, { hash: row.hash, encoding: 'json', size: row.size, data: Buffer.from(text, 'utf8') });
+      // A view into the cached pack, not a copy: blob bytes are only ever read.
+      const pack = readPack(statement, row.pack_id);
+      const offset = row.pack_offset ?? 0;
+      const data = pack instanceof Error ? Buffer.from(`<unreadable pack ${row.pack_id}: ${pack.message}>`) : pack.subarray(offset, offset + row.size);
+      found.set(row.hash, { hash: row.hash, encoding: 'json', size: row.size, data });
     }
   }
   return found;

@@ -27,9 +27,14 @@ export function readEvents(statement: StatementSource, runId: string): StoredEve
   const rows = statement(`SELECT ${EVENT_COLUMNS}, pack_id, pack_offset, pack_length FROM events WHERE run_id = ? ORDER BY seq`).all(runId) as Array<
     StoredEvent & { pack_id: number | null; pack_offset: number | null; pack_length: number | null }
   >;
-  return rows.map(({ pack_id, pack_offset, pack_length, ...event }) =>
-    pack_id === null ? event : { ...event, json: readPacked(statement, pack_id, pack_offset ?? 0, pack_length ?? 0) },
-  );
+  return rows.map((row) => ({
+    seq: row.seq,
+    kind: row.kind,
+    key: row.key,
+    at: row.at,
+    json: row.pack_id === null ? row.json : readPacked(statement, row.pack_id, row.pack_offset ?? 0, row.pack_length ?? 0),
+    hash: row.hash,
+  }));
 }
 
 export function readRunSummaries(statement: StatementSource, filter: RunFilter): RunSummary[] {
