@@ -7,7 +7,7 @@ import { EgressBlockedError } from './divergence.ts';
 import { installEgressGuard, unguardedFetch } from './egress-guard.ts';
 import { applyForkOverrides, type ForkOverrides } from './fork-overrides.ts';
 import { endpointUrl } from './model-endpoint.ts';
-import { replayHeaders, replayStream } from './served-response.ts';
+import { replayHeaders, replayStreamBody } from './served-response.ts';
 
 export interface ForkOptions {
   store: Store;
@@ -96,7 +96,7 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
       if (event.kind === 'model') {
         const headers = replayHeaders(tape.blob(event.wire.responseHeaders));
         if (event.wire.streamChunks)
-          return new Response(replayStream(tape.blob<StreamChunk[]>(event.wire.streamChunks)), { status: event.wire.status ?? 200, headers });
+          return new Response(replayStreamBody(tape.blob<StreamChunk[]>(event.wire.streamChunks)), { status: event.wire.status ?? 200, headers });
         return new Response(event.wire.responseBody ? tape.blob<string>(event.wire.responseBody) : '', { status: event.wire.status ?? 200, headers });
       }
       const result = event.result ? tape.blob<{ status: number; headers: Record<string, string>; body: string | null }>(event.result) : null;

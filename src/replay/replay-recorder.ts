@@ -20,7 +20,7 @@ import { EgressBlockedError } from './divergence.ts';
 import { applyForkOverrides, type ForkOverrides } from './fork-overrides.ts';
 import { diffJson } from './json-diff.ts';
 import type { ReplayLedger } from './replay-ledger.ts';
-import { replayHeaders, replayStream } from './served-response.ts';
+import { replayHeaders, replayStreamBody } from './served-response.ts';
 
 export interface ReplayRecorderOptions {
   ledger: ReplayLedger;
@@ -131,7 +131,7 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
       const headers = replayHeaders(tape.blob(recorded.wire.responseHeaders));
       if (recorded.wire.streamChunks) {
         const chunks = tape.blob<StreamChunk[]>(recorded.wire.streamChunks);
-        return new Response(replayStream(chunks, { pace: options.paceStreams }), { status: recorded.wire.status, headers });
+        return new Response(replayStreamBody(chunks, { pace: options.paceStreams }), { status: recorded.wire.status, headers });
       }
       return new Response(recorded.wire.responseBody ? tape.blob<string>(recorded.wire.responseBody) : '', { status: recorded.wire.status, headers });
     }

@@ -3,14 +3,22 @@ import type { StreamChunk } from '../tape/index.ts';
 /** Hop-by-hop and length headers describe the original connection, not the replayed body. */
 const CONNECTION_HEADERS = new Set(['content-length', 'transfer-encoding', 'content-encoding', 'connection', 'keep-alive']);
 
-export function replayHeaders(recorded: Record<string, string>): Headers {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(recorded)) if (!CONNECTION_HEADERS.has(name)) headers.set(name, value);
-  return headers;
+export function replayHeaders(recorded: Record<string, string>): Array<[string, string]> {
+  return Object.entries(recorded).filter(([name]) => !CONNECTION_HEADERS.has(name));
 }
 
-/** A recorded stream, chunk by chunk as it arrived (optionally at its recorded pace). */
-export function replayStream(chunks: readonly StreamChunk[], { pace = false }: { pace?: boolean } = {}): ReadableStream<Uint8Array> {
+/**
+ * A recorded stream as a response body, chunk by chunk as it arrived (optionally at its recorded
+ * pace). A stream that arrived as one chunk is served as one string, which a Response reads out
+ * as exactly that one chunk, without a stream of our own around it.
+ */
+export function replayStreamBody(chunks: readonly StreamChunk[], { pace = false }: { pace?: boolean } = {}): string | ReadableStream<Uint8Array> {
+  const [only] = chunks;
+  if (chunks.length === 1 && only && !(pace && only.t > 0)) return only.data;
+  return replayStream(chunks, { pace });
+}
+
+function replayStream(chunks: readonly StreamChunk[], { pace }: { pace: boolean }): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let index = 0;
   let previous = 0;
