@@ -68,7 +68,6 @@ export async function measureLoadTapePhases(dbPath: string, runIds: readonly str
     lap('zod parseEvent');
     events += parsed.length;
     const roots = parsed.flatMap(servedBlobRefsOfEvent);
-    if (run.ending?.output) roots.push(run.ending.output);
     let inside = 0;
     await collectBlobClosure(roots, async (refs) => {
       const t0 = nowMs();

@@ -43,9 +43,9 @@ export interface LoadedTape {
 
 export interface LoadTapeOptions {
   /**
-   * `all` (default) reads every blob the events reach. `served` reads only what a replay serves
-   * to the agent and compares byte for byte (see servedBlobRefsOfEvent); the rest is read with
-   * `loadBlobs` when a divergence has to be described.
+   * `all` (default) reads every blob the events and the run's output reach. `served` reads only
+   * what a replay serves to the agent and compares byte for byte (see servedBlobRefsOfEvent); the
+   * rest, the output included, is read with `loadBlobs` when a divergence has to be described.
    */
   blobs?: 'all' | 'served';
 }
@@ -123,7 +123,7 @@ export async function loadTape(store: Store, runId: string, options: LoadTapeOpt
     else skippedUnknown++;
   }
   const roots = events.flatMap(options.blobs === 'served' ? servedBlobRefsOfEvent : blobRefsOfEvent);
-  if (run.ending?.output) roots.push(run.ending.output);
+  if (run.ending?.output && options.blobs !== 'served') roots.push(run.ending.output);
   const fetchBlobs = blobFetcher(store, `run ${run.header.runId}`);
   const { values, missing } = await collectBlobClosure(roots, fetchBlobs);
   const modelsServed = [...new Set(events.flatMap((event) => (event.kind === 'model' && event.response?.model.served ? [event.response.model.served] : [])))];

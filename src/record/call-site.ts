@@ -5,7 +5,7 @@ const OWN_FILES = /[\\/]src[\\/]record[\\/](patch-globals|recorder|run-scope|cal
 type StructuredFrames = NodeJS.CallSite[];
 
 /** Returns V8's structured frames: no text formatting, no source-map lookups. */
-function structuredFrames(limit = 8): StructuredFrames {
+function structuredFrames(limit: number): StructuredFrames {
   const previousPrepare = Error.prepareStackTrace;
   const previousLimit = Error.stackTraceLimit;
   Error.prepareStackTrace = (_error, frames) => frames;
@@ -40,10 +40,17 @@ function relativeFile(file: string): string {
  * (no source-map lookups), because SDKs draw random numbers on every request.
  */
 export function captureCallSite(): string {
-  for (const frame of structuredFrames()) {
-    const file = frame.getFileName() ?? frame.getScriptNameOrSourceURL();
-    if (!file || OWN_FILES.test(file)) continue;
-    return describeFrame(frame, file);
+  // The caller is usually 3-4 frames up (the patched global, the recorder's read); V8's cost grows
+  // with the frames it collects, so look close first. 8 is the most it ever read: a deeper caller
+  // stays "unknown-site", as recorded tapes expect.
+  for (const limit of [5, 8]) {
+    const frames = structuredFrames(limit);
+    for (const frame of frames) {
+      const file = frame.getFileName() ?? frame.getScriptNameOrSourceURL();
+      if (!file || OWN_FILES.test(file)) continue;
+      return describeFrame(frame, file);
+    }
+    if (frames.length < limit) break;
   }
   return 'unknown-site';
 }

@@ -1,7 +1,7 @@
 import { loadTape } from '../inspect/index.ts';
 import { type AgentDefinition, createRedactor, installGlobalPatches, type RunScope, RunTapeWriter, runInScope, takeCausalKey } from '../record/index.ts';
 import type { Store } from '../store/index.ts';
-import { canonicalJson, type InputEvent } from '../tape/index.ts';
+import { canonicalJson, createBlob, type InputEvent } from '../tape/index.ts';
 import { type Divergence, EgressBlockedError, ReplayDivergenceError } from './divergence.ts';
 import { installEgressGuard } from './egress-guard.ts';
 import type { ForkOverrides } from './fork-overrides.ts';
@@ -121,7 +121,7 @@ export async function replayRun(options: ReplayOptions): Promise<ReplayResult> {
       });
       if (!options.lenient) break;
     }
-    if (options.lenient || ledger.divergences.length === 0) compareEnding(ledger, tape.run.ending, outcome, redactor.value.bind(redactor), inputKey);
+    if (options.lenient || ledger.divergences.length === 0) await compareEnding(ledger, tape.run.ending, outcome, redactor.value.bind(redactor), inputKey);
   }
   return {
     runId: tape.run.header.runId,
@@ -133,14 +133,17 @@ export async function replayRun(options: ReplayOptions): Promise<ReplayResult> {
   };
 }
 
-function compareEnding(
+async function compareEnding(
   ledger: ReplayLedger,
   ending: { status: string; output: string | null; error: { name: string; message: string } | null } | null,
   outcome: { ok: true; output: unknown } | { ok: false; error: Error },
   redact: (value: unknown) => unknown,
   inputKey: string,
-): void {
+): Promise<void> {
   if (ReplayDivergenceError.isInstance((outcome as { error?: unknown }).error)) return;
+  // The output blob's ref is the hash of its canonical JSON: equal hashes, equal outputs.
+  if (outcome.ok && ending?.status === 'complete' && ending.output && createBlob(redact(outcome.output ?? null)).hash === ending.output) return;
+  if (ending?.output) await ledger.tape.loadBlobs([ending.output]);
   const expected =
     ending === null
       ? { status: 'incomplete' }
