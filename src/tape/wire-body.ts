@@ -33,18 +33,47 @@ export const WIRE_SYSTEM_PLACEHOLDER = '"@@retrial:system@@"';
  * expands a message list ref into message refs.
  */
 export function renderWireBody(body: WireBody, text: (ref: string) => string, list: (ref: string) => string[]): string {
-  if (body.kind === 'text') return body.text;
-  let out = text(body.template);
-  if (body.messages)
-    out = out.replace(
-      WIRE_MESSAGES_PLACEHOLDER,
-      () =>
-        `[${list(body.messages as string)
-          .map(text)
-          .join(',')}]`,
-    );
-  if (body.system) out = out.replace(WIRE_SYSTEM_PLACEHOLDER, () => text(body.system as string));
-  return out;
+  return wireBodyPieces(body, text, list).join('');
+}
+
+/**
+ * Whether `candidate` is exactly the text `renderWireBody` would give, compared piece by piece
+ * without building that text (a replay compares every model request it sends).
+ */
+export function wireBodyEquals(body: WireBody, candidate: string, text: (ref: string) => string, list: (ref: string) => string[]): boolean {
+  let at = 0;
+  for (const piece of wireBodyPieces(body, text, list)) {
+    if (!candidate.startsWith(piece, at)) return false;
+    at += piece.length;
+  }
+  return at === candidate.length;
+}
+
+/**
+ * The request text as consecutive pieces: the template around its placeholders, the message list
+ * (first placeholder occurrence in the template) and then the system prompt (first occurrence in
+ * the text with the messages in place, as `String.replace` would substitute them).
+ */
+function wireBodyPieces(body: WireBody, text: (ref: string) => string, list: (ref: string) => string[]): string[] {
+  if (body.kind === 'text') return [body.text];
+  const template = text(body.template);
+  const messages = body.messages ? list(body.messages).map(text) : null;
+  const at = messages ? template.indexOf(WIRE_MESSAGES_PLACEHOLDER) : -1;
+  const head = at === -1 ? template : template.slice(0, at);
+  const tail = at === -1 ? '' : template.slice(at + WIRE_MESSAGES_PLACEHOLDER.length);
+  const middle = messages && at !== -1 ? ['[', ...messages.flatMap((message, index) => (index === 0 ? [message] : [',', message])), ']'] : [];
+  if (!body.system) return [head, ...middle, tail];
+  const system = text(body.system);
+  // The placeholder has no bracket or comma, so it cannot span the list's edges or separators.
+  const inHead = head.indexOf(WIRE_SYSTEM_PLACEHOLDER);
+  if (inHead !== -1) return [head.slice(0, inHead), system, head.slice(inHead + WIRE_SYSTEM_PLACEHOLDER.length), ...middle, tail];
+  if (messages?.some((message) => message.includes(WIRE_SYSTEM_PLACEHOLDER))) {
+    const joined = [head, ...middle, tail].join('');
+    return [joined.replace(WIRE_SYSTEM_PLACEHOLDER, () => system)];
+  }
+  const inTail = tail.indexOf(WIRE_SYSTEM_PLACEHOLDER);
+  if (inTail === -1) return [head, ...middle, tail];
+  return [head, ...middle, tail.slice(0, inTail), system, tail.slice(inTail + WIRE_SYSTEM_PLACEHOLDER.length)];
 }
 
 /** One chunk of a streamed response as it arrived. */
