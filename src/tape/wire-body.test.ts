@@ -11,7 +11,7 @@ function oracle(template: string, messages: string[] | null, system: string | nu
 
 function body(template: string, messages: string[] | null, system: string | null) {
   const parts = new Map<string, string>([['t', template]]);
-  messages?.forEach((message, index) => parts.set(`m${index}`, message));
+  for (const [index, message] of (messages ?? []).entries()) parts.set(`m${index}`, message);
   if (system !== null) parts.set('s', system);
   const wire: WireBody = { kind: 'json-template', template: 't', messages: messages ? 'list' : null, system: system === null ? null : 's' };
   const text = (ref: string) => parts.get(ref) as string;
