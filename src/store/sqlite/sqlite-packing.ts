@@ -196,7 +196,8 @@ interface BlobRow {
   hash: string;
   encoding: string;
   size: number;
-  data: Buffer;
+  /** Null for a packed blob (its bytes are in the pack). */
+  data: Buffer | null;
   pack_id: number | null;
   pack_offset: number | null;
 }
@@ -204,11 +205,13 @@ interface BlobRow {
 /** Reads blobs by hash, unpacking packed ones. */
 export function readBlobsPacked(statement: StatementSource, hashes: readonly string[]): Map<string, StoredBlob> {
   const rows = statement(
-    'SELECT lower(hex(hash)) AS hash, encoding, size, data, pack_id, pack_offset FROM blobs WHERE hash IN (SELECT unhex(value) FROM json_each(?))',
+    // Packed rows keep an empty data column; not selecting it spares a Buffer per row.
+    'SELECT lower(hex(hash)) AS hash, encoding, size, CASE WHEN pack_id IS NULL THEN data END AS data, pack_id, pack_offset FROM blobs WHERE hash IN (SELECT unhex(value) FROM json_each(?))',
   ).all(JSON.stringify(hashes)) as BlobRow[];
   const found = new Map<string, StoredBlob>();
   for (const row of rows) {
-    if (row.pack_id === null) found.set(row.hash, { hash: row.hash, encoding: row.encoding as StoredBlob['encoding'], size: row.size, data: row.data });
+    if (row.pack_id === null)
+      found.set(row.hash, { hash: row.hash, encoding: row.encoding as StoredBlob['encoding'], size: row.size, data: row.data ?? Buffer.alloc(0) });
     else {
       // A view into the cached pack, not a copy: blob bytes are only ever read.
       const pack = readPack(statement, row.pack_id);

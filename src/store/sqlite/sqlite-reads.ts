@@ -4,7 +4,7 @@ import type { DecisionFilter, DecisionRecord, RunBundle, RunFilter, RunSummary, 
 import type { StatementSource } from './sqlite-database.ts';
 import { decisionFilterCondition, pageClause, runFilterCondition } from './sqlite-filters.ts';
 import { readBlobsPacked, readPacked } from './sqlite-packing.ts';
-import { DECISION_COLUMNS, type DecisionRow, decisionFromRow, EVENT_COLUMNS, RUN_COLUMNS, type RunRow, runFromRow } from './sqlite-rows.ts';
+import { DECISION_COLUMNS, type DecisionRow, decisionFromRow, RUN_COLUMNS, type RunRow, runFromRow } from './sqlite-rows.ts';
 
 /** The columns listRuns reads: enough for a summary, not the chain values. */
 interface ListedRunRow {
@@ -24,7 +24,10 @@ export function readRun(statement: StatementSource, runId: string): RunRecord | 
 }
 
 export function readEvents(statement: StatementSource, runId: string): StoredEvent[] {
-  const rows = statement(`SELECT ${EVENT_COLUMNS}, pack_id, pack_offset, pack_length FROM events WHERE run_id = ? ORDER BY seq`).all(runId) as Array<
+  // StoredEvent's fields (`key` is `causal_key`: KEY is an SQL keyword). A packed event's json
+  // column is empty, so it is not read: the text comes from the pack.
+  const columns = "seq, kind, causal_key AS key, at, CASE WHEN pack_id IS NULL THEN json ELSE '' END AS json, lower(hex(hash)) AS hash";
+  const rows = statement(`SELECT ${columns}, pack_id, pack_offset, pack_length FROM events WHERE run_id = ? ORDER BY seq`).all(runId) as Array<
     StoredEvent & { pack_id: number | null; pack_offset: number | null; pack_length: number | null }
   >;
   return rows.map((row) => ({

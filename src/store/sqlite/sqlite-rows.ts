@@ -28,9 +28,6 @@ export function runFromRow(row: RunRow): RunRecord {
   };
 }
 
-/** Column list of `events` in StoredEvent order; `key` is `causal_key` in SQL (KEY is a keyword). */
-export const EVENT_COLUMNS = 'seq, kind, causal_key AS key, at, json, lower(hex(hash)) AS hash';
-
 /** better-sqlite3 binds Buffers as BLOBs; a plain Uint8Array is wrapped without copying. */
 export function asBuffer(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
