@@ -15,7 +15,6 @@ import {
   TapeFormatError,
   type ToolEvent,
   type WireBody,
-  wireBodyEquals,
 } from '../tape/index.ts';
 import { cachedBlobText, rememberBlobText } from './blob-text-cache.ts';
 
@@ -33,8 +32,6 @@ export interface LoadedTape {
   messageRefs(listRef: string): string[];
   /** The exact request text of a model event's wire body. */
   wireRequestText(wireBodyRef: string): string;
-  /** Whether `candidate` is exactly that text (compared without building it). */
-  isWireRequestText(wireBodyRef: string, candidate: string): boolean;
   /**
    * What the agent received at an input, tool or retrieval event, as a fresh copy in the key order
    * it was received in (null for a call that threw).
@@ -145,7 +142,6 @@ export async function loadTape(store: Store, runId: string, options: LoadTapeOpt
     blob,
     messageRefs,
     wireRequestText: (ref) => renderWireBody(blob<WireBody>(ref), (part) => blob<string>(part), messageRefs),
-    isWireRequestText: (ref, candidate) => wireBodyEquals(blob<WireBody>(ref), candidate, (part) => blob<string>(part), messageRefs),
     async loadBlobs(refs) {
       const wanted = refs.filter((ref) => !values.has(ref));
       if (!wanted.length) return;

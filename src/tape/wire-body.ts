@@ -37,19 +37,6 @@ export function renderWireBody(body: WireBody, text: (ref: string) => string, li
 }
 
 /**
- * Whether `candidate` is exactly the text `renderWireBody` would give, compared piece by piece
- * without building that text (a replay compares every model request it sends).
- */
-export function wireBodyEquals(body: WireBody, candidate: string, text: (ref: string) => string, list: (ref: string) => string[]): boolean {
-  let at = 0;
-  for (const piece of wireBodyPieces(body, text, list)) {
-    if (!candidate.startsWith(piece, at)) return false;
-    at += piece.length;
-  }
-  return at === candidate.length;
-}
-
-/**
  * The request text as consecutive pieces: the template around its placeholders, the message list
  * (first placeholder occurrence in the template) and then the system prompt (first occurrence in
  * the text with the messages in place, as `String.replace` would substitute them).
