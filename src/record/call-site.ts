@@ -5,10 +5,12 @@ const OWN_FILES = /[\\/]src[\\/]record[\\/](patch-globals|recorder|run-scope|cal
 type StructuredFrames = NodeJS.CallSite[];
 
 /** Returns V8's structured frames: no text formatting, no source-map lookups. */
+const keepFrames = (_error: Error, frames: StructuredFrames) => frames;
+
 function structuredFrames(limit: number): StructuredFrames {
   const previousPrepare = Error.prepareStackTrace;
   const previousLimit = Error.stackTraceLimit;
-  Error.prepareStackTrace = (_error, frames) => frames;
+  Error.prepareStackTrace = keepFrames;
   Error.stackTraceLimit = limit;
   const holder: { stack?: StructuredFrames } = {};
   Error.captureStackTrace(holder, structuredFrames);
