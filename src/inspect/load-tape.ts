@@ -16,7 +16,7 @@ import {
   type ToolEvent,
   type WireBody,
 } from '../tape/index.ts';
-import { cachedBlobText, rememberBlobText } from './blob-text-cache.ts';
+import { cachedBlobValue, rememberBlob } from './blob-text-cache.ts';
 
 /** A recorded run read back from a store, with its blobs at hand. */
 export interface LoadedTape {
@@ -51,7 +51,7 @@ export interface LoadTapeOptions {
 }
 
 /**
- * Fetches and decodes blobs for collectBlobClosure, through the process-wide text cache. `owner`
+ * Fetches and decodes blobs for collectBlobClosure, through the process-wide blob cache. `owner`
  * names what the blobs belong to in the error about a damaged one.
  */
 export function blobFetcher(store: Store, owner: string): (refs: string[]) => Promise<Map<string, unknown>> {
@@ -59,9 +59,9 @@ export function blobFetcher(store: Store, owner: string): (refs: string[]) => Pr
     const decoded = new Map<string, unknown>();
     const missing: string[] = [];
     for (const ref of refs) {
-      const text = cachedBlobText(ref);
-      if (text === undefined) missing.push(ref);
-      else decoded.set(ref, JSON.parse(text));
+      const cached = cachedBlobValue(ref);
+      if (cached === undefined) missing.push(ref);
+      else decoded.set(ref, cached.value);
     }
     if (missing.length) {
       for (const [hash, blob] of await store.getBlobs(missing)) {
@@ -69,8 +69,9 @@ export function blobFetcher(store: Store, owner: string): (refs: string[]) => Pr
         // Only text that hashes to its address is remembered: a damaged blob is never cached.
         if (sha256Hex(text) !== hash)
           throw new TapeFormatError({ message: `blob ${hash.slice(0, 12)}… of ${owner} is damaged; run \`retrial verify\` to see what else is` });
-        rememberBlobText(hash, text);
-        decoded.set(hash, JSON.parse(text));
+        const value: unknown = JSON.parse(text);
+        rememberBlob(hash, text, value);
+        decoded.set(hash, value);
       }
     }
     return decoded;
