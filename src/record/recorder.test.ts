@@ -146,6 +146,14 @@ describe('recorder: tools, decisions and ordering', () => {
     expect(Object.keys(tape.received(tool) as object)).toEqual(['zone', 'account']);
   });
 
+  it('refuses a tool result JSON cannot hold rather than storing something else (NaN is not null)', async () => {
+    const store = createMemoryStore();
+    const rec = createRecorder({ store, agent: 'a' });
+    const score = rec.tool('score', () => ({ score: Number.NaN }), { effect: 'read' });
+    await expect(rec.run(null, () => score(), { runId: 'run_nan' })).rejects.toThrow(/no JSON form/);
+    expect((await store.getRun('run_nan'))?.status).not.toBe('complete');
+  });
+
   it('stores no key-order text when the result is already in canonical order', async () => {
     const { tape } = await record(async (rec) => rec.tool('sorted', () => ({ a: 1, b: { c: 2 } }), { effect: 'read' })());
     const [tool] = ofKind(tape.events, 'tool');

@@ -24,6 +24,21 @@ describe('redaction', () => {
     expect(headers).toEqual({ 'content-type': 'application/json', 'x-stainless-retry-count': '0' });
   });
 
+  it('applies a rule to the text between existing tokens, where an anchored pattern can match', () => {
+    const pins = createRedactor({
+      salt: 'pepper',
+      rules: [
+        { name: 'email', pattern: /[\w.+-]+@[\w-]+\.[\w.]+/g },
+        { name: 'pin', pattern: /^\d{4}/ },
+      ],
+    });
+    const once = pins.text('ana@example.com');
+    const twice = pins.text(`${once}1234`);
+    expect(twice.startsWith(once)).toBe(true);
+    expect(twice).toMatch(/\[redacted:pin:[0-9a-f]{12}\]$/);
+    expect(pins.text(twice)).toBe(twice);
+  });
+
   it('hides credential query parameters and userinfo in URLs', () => {
     expect(redactor.url('https://u:p@api.example.com/v1/chat?api-key=secret&x=1')).toBe('https://api.example.com/v1/chat?api-key=%5Bredacted%5D&x=1');
     expect(redactor.url('http://127.0.0.1:1/v1/chat/completions')).toBe('http://127.0.0.1:1/v1/chat/completions');

@@ -59,6 +59,11 @@ class RedactionMemo {
     return redacted;
   }
 
+  clear(): void {
+    this.entries.clear();
+  }
+
+  /** Drops this memo's oldest entry; false when it has none. */
   evictOne(): boolean {
     const oldest = this.entries.entries().next().value;
     if (!oldest) return false;
@@ -70,10 +75,12 @@ class RedactionMemo {
 
 /** Empties every memo (benchmarks measure passes that start as a new process would). */
 export function forgetRedactionMemos(): void {
-  memos.clear();
+  // Cleared, not dropped: redactors that exist keep theirs, which must stay evictable.
+  for (const memo of memos.values()) memo.clear();
   memoCharacters = 0;
 }
 
+/** Drops the oldest entry of the first memo that has one (there is one memo per agent in practice). */
 function evictOldest(): void {
   for (const memo of memos.values()) if (memo.evictOne()) return;
   memoCharacters = 0;
@@ -115,7 +122,9 @@ export function createRedactor(options: RedactionOptions): Redactor {
   }
 
   function redactText(input: string): string {
-    if (!patternRules.some((rule) => matches(rule.pattern, input))) return input;
+    // Rules apply to the text between existing tokens; an anchored pattern can match a piece and
+    // not the whole, so the shortcut holds only for a text without tokens.
+    if (!input.includes('[redacted:') && !patternRules.some((rule) => matches(rule.pattern, input))) return input;
     // Existing tokens are kept verbatim so applying the rules twice changes nothing.
     const parts = input.split(TOKEN);
     const tokens = input.match(TOKEN) ?? [];

@@ -4,6 +4,16 @@ import { type Divergence, type DivergenceCode, type FieldDifference, ReplayDiver
 
 const CALL_KINDS = new Set<TapeEvent['kind']>(['model', 'tool', 'retrieval']);
 
+type DivergenceDraft = {
+  code: DivergenceCode;
+  seq: number | null;
+  causalKey: string;
+  message: string;
+  differences?: FieldDifference[];
+  site?: string | null;
+  recordedSite?: string | null;
+};
+
 /**
  * The bookkeeping of one replay: recorded events by causal key, which of them the replay has
  * consumed (each at most once), and the divergences found. In strict mode the first divergence is
@@ -23,18 +33,23 @@ export class ReplayLedger {
   }
 
   /** Records a divergence; in strict mode throws it. */
-  diverge(divergence: {
-    code: DivergenceCode;
-    seq: number | null;
-    causalKey: string;
-    message: string;
-    differences?: FieldDifference[];
-    site?: string | null;
-    recordedSite?: string | null;
-  }): void {
+  diverge(divergence: DivergenceDraft): void {
+    this.raise(this.note(divergence));
+  }
+
+  /**
+   * Records a divergence without throwing, so its place among the divergences is taken now, while
+   * its details may still be filled in (a request's field diff needs blobs read first).
+   */
+  note(divergence: DivergenceDraft): Divergence {
     const full: Divergence = { differences: [], site: null, recordedSite: null, ...divergence } as Divergence;
     this.divergences.push(full);
-    if (this.strict) throw new ReplayDivergenceError({ divergences: [full] });
+    return full;
+  }
+
+  /** In strict mode, throws a divergence recorded with `note`. */
+  raise(divergence: Divergence): void {
+    if (this.strict) throw new ReplayDivergenceError({ divergences: [divergence] });
   }
 
   /**

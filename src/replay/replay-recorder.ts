@@ -63,7 +63,12 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
     return scope;
   }
 
-  /** `requestRefs` are read (only now: the tape was loaded with the served blobs) for `expected`. */
+  /**
+   * Compares a call's content hash with the recorded one. `legacyHash` is the hash as older
+   * recorders took it, where that can differ. A payload mismatch is recorded at once, so it keeps
+   * its place before whatever concurrent calls find meanwhile; its field diff needs `requestRefs`
+   * read (the tape was loaded with the served blobs only) and is filled in after.
+   */
   async function checkContent(
     event: TapeEvent & { requestHash: string },
     hash: string,
@@ -72,8 +77,9 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
     requestRefs: string[],
     expected: () => unknown,
     received: () => unknown,
+    legacyHash?: () => string,
   ): Promise<void> {
-    if (event.requestHash === hash) return;
+    if (event.requestHash === hash || (legacyHash && event.requestHash === legacyHash())) return;
     const swapped = ledger.findSwapped(event.kind, hash);
     if (swapped) {
       ledger.diverge({
@@ -86,15 +92,21 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
       });
       return;
     }
-    ledger.diverge({
+    const divergence = ledger.note({
       code: 'PAYLOAD_MISMATCH',
       seq: event.seq,
       causalKey: key,
       site: site(),
       recordedSite: event.site ?? null,
       message: `${key} was called with different ${event.kind === 'model' ? 'request content' : 'arguments'} than recorded`,
-      differences: await tape.loadBlobs(requestRefs).then(() => diffJson(expected(), received())),
     });
+    try {
+      await tape.loadBlobs(requestRefs);
+      divergence.differences = diffJson(expected(), received());
+    } catch (error) {
+      divergence.message += ` (the recorded ${event.kind === 'model' ? 'request' : 'arguments'} could not be read to compare: ${(error as Error).message})`;
+    }
+    ledger.raise(divergence);
   }
 
   const replayFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
@@ -158,6 +170,22 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
     throw new EgressBlockedError({ url });
   };
 
+  /**
+   * Before 2026-11-26 recorders redacted arguments without taking them as JSON first, so with PII
+   * rules a Date, URL or Buffer argument was walked as a plain object ({} for a Date). Tapes
+   * recorded then hashed that; replay accepts it for them.
+   */
+  function legacyArgsHash(args: unknown[]): (() => string) | undefined {
+    if (!redactor.hasRules) return undefined;
+    return () => {
+      try {
+        return createBlob(redactor.value(args)).hash;
+      } catch {
+        return '';
+      }
+    };
+  }
+
   function wrapCall<A extends unknown[], R>(kind: 'tool' | 'retrieval', name: string) {
     return async (...args: A): Promise<Awaited<R>> => {
       const scope = scopeOrThrow(`${kind} ${name}`);
@@ -175,6 +203,7 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
         [argsRef],
         () => tape.blob(argsRef),
         () => redactedArgs,
+        legacyArgsHash(args),
       );
       if (recorded.error) throw Object.assign(new Error(recorded.error.message), { name: recorded.error.name });
       return tape.received(recorded) as Awaited<R>;

@@ -9,12 +9,16 @@ export function replayHeaders(recorded: Record<string, string>): Array<[string, 
 
 /**
  * A recorded stream as a response body, chunk by chunk as it arrived (optionally at its recorded
- * pace). A stream that arrived as one chunk is served as one string, which a Response reads out
- * as exactly that one chunk, without a stream of our own around it.
+ * pace). A stream that arrived as one chunk is served as its bytes, which a Response reads out as
+ * exactly that one chunk, without a stream of our own around it. Bytes, not a string: a string
+ * body would add a `content-type` the recording may not have had.
  */
-export function replayStreamBody(chunks: readonly StreamChunk[], { pace = false }: { pace?: boolean } = {}): string | ReadableStream<Uint8Array> {
+export function replayStreamBody(
+  chunks: readonly StreamChunk[],
+  { pace = false }: { pace?: boolean } = {},
+): Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array> {
   const [only] = chunks;
-  if (chunks.length === 1 && only && !(pace && only.t > 0)) return only.data;
+  if (chunks.length === 1 && only && !(pace && only.t > 0)) return new TextEncoder().encode(only.data);
   return replayStream(chunks, { pace });
 }
 

@@ -44,23 +44,24 @@ export function renderWireBody(body: WireBody, text: (ref: string) => string, li
 function wireBodyPieces(body: WireBody, text: (ref: string) => string, list: (ref: string) => string[]): string[] {
   if (body.kind === 'text') return [body.text];
   const template = text(body.template);
-  const messages = body.messages ? list(body.messages).map(text) : null;
-  const at = messages ? template.indexOf(WIRE_MESSAGES_PLACEHOLDER) : -1;
+  // Parts are read only where their placeholder is, as String.replace calls its callback.
+  const at = body.messages ? template.indexOf(WIRE_MESSAGES_PLACEHOLDER) : -1;
+  const messages = body.messages && at !== -1 ? list(body.messages).map(text) : null;
   const head = at === -1 ? template : template.slice(0, at);
   const tail = at === -1 ? '' : template.slice(at + WIRE_MESSAGES_PLACEHOLDER.length);
-  const middle = messages && at !== -1 ? ['[', ...messages.flatMap((message, index) => (index === 0 ? [message] : [',', message])), ']'] : [];
-  if (!body.system) return [head, ...middle, tail];
-  const system = text(body.system);
+  const middle = messages ? ['[', ...messages.flatMap((message, index) => (index === 0 ? [message] : [',', message])), ']'] : [];
+  const systemRef = body.system;
+  if (!systemRef) return [head, ...middle, tail];
   // The placeholder has no bracket or comma, so it cannot span the list's edges or separators.
   const inHead = head.indexOf(WIRE_SYSTEM_PLACEHOLDER);
-  if (inHead !== -1) return [head.slice(0, inHead), system, head.slice(inHead + WIRE_SYSTEM_PLACEHOLDER.length), ...middle, tail];
+  if (inHead !== -1) return [head.slice(0, inHead), text(systemRef), head.slice(inHead + WIRE_SYSTEM_PLACEHOLDER.length), ...middle, tail];
   if (messages?.some((message) => message.includes(WIRE_SYSTEM_PLACEHOLDER))) {
     const joined = [head, ...middle, tail].join('');
-    return [joined.replace(WIRE_SYSTEM_PLACEHOLDER, () => system)];
+    return [joined.replace(WIRE_SYSTEM_PLACEHOLDER, () => text(systemRef))];
   }
   const inTail = tail.indexOf(WIRE_SYSTEM_PLACEHOLDER);
   if (inTail === -1) return [head, ...middle, tail];
-  return [head, ...middle, tail.slice(0, inTail), system, tail.slice(inTail + WIRE_SYSTEM_PLACEHOLDER.length)];
+  return [head, ...middle, tail.slice(0, inTail), text(systemRef), tail.slice(inTail + WIRE_SYSTEM_PLACEHOLDER.length)];
 }
 
 /** One chunk of a streamed response as it arrived. */

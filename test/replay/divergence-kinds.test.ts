@@ -22,7 +22,8 @@ type Variant =
   | 'output-changed'
   | 'decision-changed'
   | 'two-changes'
-  | 'request-keys-reordered';
+  | 'request-keys-reordered'
+  | 'two-concurrent-changes';
 
 const SALT = 'divergence-salt';
 const TOOLS: OpenAI.Chat.Completions.ChatCompletionTool[] = [
@@ -77,7 +78,9 @@ function miniAgent(variant: Variant, counters: { writes: number }) {
               ? [lookup({ customer_id: firstArgument })]
               : variant === 'tool-renamed'
                 ? [lookupCustomer({ customer_id: firstArgument }), lookup({ customer_id: second })]
-                : [lookup({ customer_id: firstArgument }), lookup({ customer_id: second })];
+                : variant === 'two-concurrent-changes'
+                  ? [lookup({ customer_id: `${first}-X` }), lookupCustomer({ customer_id: second })]
+                  : [lookup({ customer_id: firstArgument }), lookup({ customer_id: second })];
         if (variant === 'call-added') calls.push(lookup({ customer_id: 'C-extra' }));
         const accounts = await Promise.all(calls);
         await sendEmail({ to: first });
@@ -163,6 +166,14 @@ describe('replay divergences, one concrete code change each', () => {
     expect(divergence?.seq).toBeGreaterThan(0);
     expect(divergence?.recordedSite).toMatch(/divergence-kinds\.test\.ts#handle/);
     expect(divergence?.differences[0]).toMatchObject({ path: '[0].customer_id', expected: 'C-101', received: 'C-101-X' });
+  });
+
+  it('of two changed calls made at once, the one issued first is the first divergence', async () => {
+    const strict = await replayAs('two-concurrent-changes');
+    expect(strict.result.divergences.map((divergence) => [divergence.code, divergence.causalKey])).toEqual([['PAYLOAD_MISMATCH', 'tool:lookup_account#0']]);
+    expect(strict.result.divergences[0]?.differences[0]).toMatchObject({ path: '[0].customer_id', expected: 'C-101', received: 'C-101-X' });
+    const lenient = await replayAs('two-concurrent-changes', true);
+    expect(lenient.result.divergences.slice(0, 2).map((divergence) => divergence.code)).toEqual(['PAYLOAD_MISMATCH', 'NAME_MISMATCH']);
   });
 
   it('--lenient reports every divergence instead of stopping at the first', async () => {

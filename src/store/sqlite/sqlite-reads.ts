@@ -91,7 +91,9 @@ export function readBundle(statement: StatementSource, runId: string): RunBundle
   // Walking the refs reads every blob once; keep what the walk read instead of reading it again.
   const read = new Map<string, StoredBlob>();
   const refs = collectRunBlobRefs(run, events, (hash) => {
-    const blob = readBlobsPacked(statement, [hash]).get(hash);
+    const found = readBlobsPacked(statement, [hash]).get(hash);
+    // A copy: a packed blob's data is a view into its whole inflated pack, and a bundle lives on.
+    const blob = found && { ...found, data: Buffer.from(found.data) };
     if (blob) read.set(hash, blob);
     return blob;
   });
