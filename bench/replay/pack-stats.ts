@@ -75,7 +75,7 @@ export function packStatsLine(stats: PackStats | string): string {
     return `mean ${s.mean.toFixed(digits)}, p50 ${s.p50.toFixed(digits)}, p95 ${s.p95.toFixed(digits)}`;
   };
   return [
-    `packs in the file: ${stats.packsInFile} (mean ${Math.round(stats.meanPackRawBytes).toLocaleString('en-US')} B inflated); the store caches the last 64 inflated packs`,
+    `packs in the file: ${stats.packsInFile} (mean ${Math.round(stats.meanPackRawBytes).toLocaleString('en-US')} B inflated); the store keeps up to 64 MB of inflated packs per connection`,
     `per replayed run: packs holding its events and blobs ${f(stats.packsReferenced)}; with their dictionary chains ${f(stats.packsToInflate)}`,
     `per replayed run, inflating those with nothing cached: ${f(stats.coldInflateMs, 3)} ms`,
   ].join('\n');

@@ -26,7 +26,7 @@ import { measureLoadTapePhases } from './load-tape-phases.ts';
 import { measurePackStats, packStatsLine } from './pack-stats.ts';
 import { POLLY_REPLAY_NAME, pollyReplayPass, recordPollyRuns } from './polly-arm.ts';
 import { profileReplayLoop, profileSection } from './replay-profile.ts';
-import { loadTapePass, type PassResult, replayPass } from './retrial-arm.ts';
+import { loadTapePass, type PassResult, replayPass, replayPassWarm } from './retrial-arm.ts';
 import { type ArmPasses, runRounds } from './rounds.ts';
 import { describeRunShapes, shapeSection } from './run-shape.ts';
 import { machineLine, passLine, perSecond, splitSection, summaryTable, TARGET_REPLAYS_PER_SECOND } from './summary.ts';
@@ -72,6 +72,7 @@ try {
     const modelBaseUrl = `${simulator.plainUrl}/v1`;
     const arms: Array<{ name: string; pass: () => Promise<PassResult> }> = [
       { name: 'retrial', pass: () => replayPass(corpus.dbPath, runIds) },
+      { name: 'retrial-again', pass: () => replayPassWarm(store, runIds) },
       { name: 'loadTape', pass: () => loadTapePass(corpus.dbPath, runIds) },
       { name: 'live', pass: () => agentPass(runs, { modelBaseUrl }) },
       { name: 'polly', pass: () => pollyReplayPass(runs, pollyDir, simulator.plainUrl) },
@@ -96,7 +97,7 @@ try {
     }
 
     console.log('## Summary (paste into bench/replay/README.md)\n');
-    const arms4 = { retrial: median('retrial'), live: median('live'), polly: median('polly'), floor: median('floor') };
+    const arms4 = { retrial: median('retrial'), retrialAgain: median('retrial-again'), live: median('live'), polly: median('polly'), floor: median('floor') };
     const runLabel = `${runs.length} demo runs of one shape (${shapes.typicalSignature}); each figure is the median of ${ROUNDS} interleaved passes`;
     console.log(summaryTable(arms4, channels, runLabel, machine));
   } finally {

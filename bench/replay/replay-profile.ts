@@ -70,7 +70,7 @@ export async function profileReplayLoop(dbPath: string, runIds: readonly string[
 
 export function profileSection(summary: ProfileSummary): string {
   const lines = [
-    `### Where a warm replay's time goes (CPU profile of one more pass, ${summary.runs} replays, 100 µs sampling)`,
+    `### Where a replay's time goes (CPU profile of one more cold pass, ${summary.runs} replays, 100 µs sampling)`,
     '| category (frame nearest the leaf) | ms per replay | share |',
     '|---|---:|---:|',
     ...summary.categories.map(([name, ms]) => `| ${name} | ${(ms / summary.runs).toFixed(3)} | ${((100 * ms) / summary.sampledMs).toFixed(1)}% |`),

@@ -56,6 +56,15 @@ export async function replayPass(dbPath: string, runIds: readonly string[]): Pro
   }
 }
 
+/**
+ * The same runs replayed again by a process that has just replayed them: the store connection
+ * and its inflated packs, and the blob texts, are still there. This is replaying an incident
+ * over and over (a determinism check, a debugging loop), not the first replay of a run.
+ */
+export function replayPassWarm(store: Store, runIds: readonly string[]): Promise<PassResult> {
+  return replayRuns(store, runIds);
+}
+
 async function replayRuns(store: Store, runIds: readonly string[]): Promise<PassResult> {
   const perRunMs: number[] = [];
   const failures: string[] = [];

@@ -66,7 +66,10 @@ export function splitSection(replay: PassResult, loadTape: PassResult, phases: P
 }
 
 export interface Arms {
+  /** First replay of each run in the pass: caches start cold. */
   retrial: PassResult;
+  /** The same runs again in the same process, caches warm. */
+  retrialAgain: PassResult;
   live: PassResult;
   polly: PassResult;
   floor: PassResult;
@@ -86,8 +89,13 @@ export function summaryTable(arms: Arms, channels: readonly string[], runLabel: 
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     row(
       'retrial strict replay from SQLite',
-      'every model call, tool, retrieval, clock read and random draw from the tape; order, payloads, decisions and output checked',
+      'every model call, tool, retrieval, clock read and random draw from the tape; order, payloads, decisions and output checked; each pass a new connection with empty caches',
       arms.retrial,
+    ),
+    row(
+      'retrial again, same process',
+      'as above, replaying runs this process has just replayed (store connection, inflated packs and blob texts still in memory)',
+      arms.retrialAgain,
     ),
     row('live re-run over HTTP', 'nothing: simulator on loopback (own process, no added latency), tools execute', arms.live),
     row('Polly.js replay', 'HTTP only, from one HAR per run; tools execute, clock and random live, order and output unchecked', arms.polly),
@@ -98,7 +106,7 @@ export function summaryTable(arms: Arms, channels: readonly string[], runLabel: 
     ),
     '',
     `retrial / live HTTP: ${ratio(rate, perSecond(arms.live))} the runs per second; retrial / Polly: ${ratio(rate, perSecond(arms.polly))}; retrial / floor: ${ratio(rate, perSecond(arms.floor))}`,
-    `target: >= ${TARGET_REPLAYS_PER_SECOND} exact replays per second of a 6-step run on one core: ${rate.toFixed(1)}/s -> ${verdict(rate >= TARGET_REPLAYS_PER_SECOND)}`,
+    `target: >= ${TARGET_REPLAYS_PER_SECOND} exact replays per second of a 6-step run on one core: ${rate.toFixed(1)}/s -> ${verdict(rate >= TARGET_REPLAYS_PER_SECOND)} (first replays, caches cold); replaying the same runs again: ${perSecond(arms.retrialAgain).toFixed(1)}/s -> ${verdict(perSecond(arms.retrialAgain) >= TARGET_REPLAYS_PER_SECOND)}`,
     '',
     `Machine: ${machine}. Shared 2-core box, noisy: absolute rates move between runs; compare the arms and ratios of one run. Every arm runs sequentially on the main thread (one core); the simulator has the other core.`,
   ].join('\n');
