@@ -6,9 +6,12 @@ export interface GlobalOptions {
   json?: boolean;
 }
 
-/** Opens the store a command works on and closes it when the command is done. */
-export async function withStore<T>(options: GlobalOptions, fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore(options.db);
+/**
+ * Opens the store a command works on and closes it when the command is done. The store must
+ * exist unless `create` is set (import): a mistyped --db is an error, not an empty store.
+ */
+export async function withStore<T>(options: GlobalOptions, fn: (store: Store) => Promise<T>, { create = false }: { create?: boolean } = {}): Promise<T> {
+  const store = await openStore(options.db, { create });
   try {
     return await fn(store);
   } finally {

@@ -20,3 +20,16 @@ export class RunNotFoundError extends RetrialError {
     this.suggestions = suggestions;
   }
 }
+
+/** The location names no store, and the caller asked not to create one. */
+export class StoreNotFoundError extends RetrialError {
+  readonly location: string;
+  constructor({ location }: { location: string }) {
+    super({
+      code: 'NOT_FOUND',
+      message: `No retrial store at ${location}. Record into it first (\`retrial demo\` makes one at .retrial/retrial.db), or pass --db (or set RETRIAL_DB) to the path of an existing store.`,
+    });
+    this.name = 'StoreNotFoundError';
+    this.location = location;
+  }
+}

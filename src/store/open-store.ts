@@ -1,5 +1,6 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { StoreError } from './errors.ts';
+import { StoreError, StoreNotFoundError } from './errors.ts';
 import { createMemoryStore } from './memory/memory-store.ts';
 import { openSqliteStore } from './sqlite/sqlite-store.ts';
 import type { Store } from './store.ts';
@@ -20,14 +21,16 @@ export function resolveStoreLocation(location: string | undefined, environment: 
 
 /**
  * Opens the store a location names (`:memory:`, a SQLite file path, or later a postgres:// URL),
- * then marks runs whose writer died as incomplete, so a crash shows up on the next open
+ * creating a SQLite file that does not exist unless `create` is false (a reading command given a
+ * mistyped path should say so, not show an empty store). Then marks runs whose writer died as incomplete, so a crash shows up on the next open
  * instead of leaving a run `recording` for ever.
  */
-export async function openStore(location: string | undefined): Promise<Store> {
+export async function openStore(location: string | undefined, { create = true }: { create?: boolean } = {}): Promise<Store> {
   const resolved = resolveStoreLocation(location);
   if (/^postgres(ql)?:\/\//i.test(resolved)) {
     throw new StoreError({ message: 'PostgreSQL store is not available in this version yet; use a SQLite path (for example .retrial/retrial.db).' });
   }
+  if (!create && resolved !== MEMORY_LOCATION && !existsSync(resolved)) throw new StoreNotFoundError({ location: resolved });
   const store = resolved === MEMORY_LOCATION ? createMemoryStore() : await openSqliteStore(resolve(resolved));
   try {
     await store.markAbandonedRuns();

@@ -272,6 +272,11 @@ export default { ...agent, create(context) { const handle = agent.create(context
     expect(broken.status).toBe(4);
     expect(broken.stderr.trim().split('\n')).toHaveLength(1);
     expect(broken.stderr).toContain(notADatabase);
+    const typo = join(directory, 'retrail.db');
+    const missing = await runCli(['runs', '--db', typo]);
+    expect(missing.status).toBe(3);
+    expect(missing.stderr).toContain(`No retrial store at ${typo}`);
+    expect(existsSync(typo)).toBe(false);
     const badFlag = await runCli(['runs', '--db', db, '--since', 'yesterday-ish']);
     expect(badFlag.status).toBe(2);
     expect(badFlag.stderr).toMatch(/--since "yesterday-ish" is not a time/);

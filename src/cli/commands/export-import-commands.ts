@@ -45,24 +45,29 @@ export function registerExportImportCommands(program: Command): void {
     .action(async (files: string[], _options: unknown, command: Command) => {
       const all = command.optsWithGlobals() as GlobalOptions;
       for (const file of files) if (!existsSync(file)) throw new FileNotFoundError(file);
-      await withStore(all, async (store) => {
-        const results = [];
-        for (const file of files) {
-          try {
-            results.push({ file, ...(await importRun(store, await readFile(file, 'utf8'))) });
-          } catch (error) {
-            if (RetrialError.isInstance(error)) error.message = `${file}: ${error.message}`;
-            throw error;
+      await withStore(
+        all,
+        async (store) => {
+          const results = [];
+          for (const file of files) {
+            try {
+              results.push({ file, ...(await importRun(store, await readFile(file, 'utf8'))) });
+            } catch (error) {
+              if (RetrialError.isInstance(error)) error.message = `${file}: ${error.message}`;
+              throw error;
+            }
           }
-        }
-        output(all, results, (rows) =>
-          rows
-            .map(
-              (row) =>
-                `${row.outcome === 'imported' ? 'Imported' : 'Already present'} ${row.runId} from ${row.file} (${row.events} events, ${row.blobs} blobs).`,
-            )
-            .join('\n'),
-        );
-      });
+          output(all, results, (rows) =>
+            rows
+              .map(
+                (row) =>
+                  `${row.outcome === 'imported' ? 'Imported' : 'Already present'} ${row.runId} from ${row.file} (${row.events} events, ${row.blobs} blobs).`,
+              )
+              .join('\n'),
+          );
+          // Importing into a new path is how a store on another machine starts.
+        },
+        { create: true },
+      );
     });
 }
