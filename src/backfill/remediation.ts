@@ -160,8 +160,16 @@ export interface RemediationOutcome {
   alreadyApplied: number;
   /** Planned, then cancelled before the handler was called: a reviewer or triage turned it down, or another campaign's correction got there first. */
   cancelled: number;
+  /** Left alone because another apply holds the claim on the decision right now; rerun later. */
+  claimedElsewhere: number;
   failures: Array<{ idempotencyKey: string; error: string }>;
 }
+
+/**
+ * How long a claim on a correction lasts. A handler call takes seconds; a claim left by an apply
+ * that crashed mid-call lets another apply retry after this (the idempotency key is the same).
+ */
+const CLAIM_LEASE_MS = 10 * 60 * 1000;
 
 /**
  * Calls the handler once per correction not yet applied. Success marks it applied and writes the
@@ -185,7 +193,7 @@ export async function applyRemediation(options: {
   // Only what the plan holds is applied (new corrections need a new plan), and what a reviewer or a
   // new triage decided since counts: planned corrections no longer wanted are cancelled first.
   const { records, cancelled } = await reconcileCorrections(context, options.actor, options.now(), { addNew: false });
-  const outcome: RemediationOutcome = { applied: 0, failed: 0, alreadyApplied: 0, cancelled, failures: [] };
+  const outcome: RemediationOutcome = { applied: 0, failed: 0, alreadyApplied: 0, cancelled, claimedElsewhere: 0, failures: [] };
   for (const record of records) {
     if (record.status === 'applied') {
       outcome.alreadyApplied++;
@@ -194,10 +202,39 @@ export async function applyRemediation(options: {
     if (record.status === 'cancelled') continue;
     const correction = parseStored(correctionSchema, record.correction, `Correction ${record.idempotencyKey}`);
     const attempts = record.attempts + 1;
+    // Another apply may be at the same decision right now: only the one holding the claim calls the handler.
+    const claimedAt = options.now();
+    const claim = await store.campaigns.claimCorrection({
+      decisionId: correction.decisionId,
+      idempotencyKey: record.idempotencyKey,
+      at: claimedAt,
+      expiresAt: claimedAt + CLAIM_LEASE_MS,
+    });
+    if (claim === 'claimed-elsewhere') {
+      outcome.claimedElsewhere++;
+      continue;
+    }
+    if (claim === 'corrected') {
+      const reason = `decision ${correction.decisionId} was corrected by another apply meanwhile`;
+      await store.campaigns.updateCorrection(
+        record.idempotencyKey,
+        { status: 'cancelled', attempts: record.attempts, lastError: reason, appliedAt: null },
+        {
+          at: options.now(),
+          actor: options.actor,
+          action: 'correction.cancelled',
+          campaignId,
+          details: { idempotencyKey: record.idempotencyKey, decisionId: correction.decisionId, reason },
+        },
+      );
+      outcome.cancelled++;
+      continue;
+    }
     try {
       await options.handler(structuredClone(correction));
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
+      await store.campaigns.releaseCorrectionClaim(correction.decisionId, record.idempotencyKey);
       await store.campaigns.updateCorrection(
         record.idempotencyKey,
         { status: 'failed', attempts, lastError: message, appliedAt: null },

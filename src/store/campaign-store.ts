@@ -61,6 +61,14 @@ export interface ReviewVerdictRecord {
 /** `cancelled`: planned, then no longer wanted (a reviewer disagreed, or triage changed) before it was applied. */
 export type CorrectionStatus = 'pending' | 'applied' | 'failed' | 'cancelled';
 
+/** A live right to apply one correction of one decision (see CampaignStore.claimCorrection). */
+export interface CorrectionClaim {
+  decisionId: string;
+  idempotencyKey: string;
+  at: number;
+  expiresAt: number;
+}
+
 /** One correction of a remediation plan, keyed by its idempotency key. */
 export interface CorrectionRecord {
   idempotencyKey: string;
@@ -125,6 +133,16 @@ export interface CampaignStore {
    * correction already supersedes the same decision.
    */
   recordApplied(idempotencyKey: string, appliedAt: number, attempts: number, superseding: DecisionRecord, audit?: AuditDraft): Promise<void>;
+  /**
+   * Takes the right to hand a correction of `decisionId` to a handler, so two applies running at
+   * once (two terminals, two campaigns over the same window) cannot both pay a refund. `corrected`
+   * when a correction of the decision is already in the ledger; `claimed-elsewhere` while another
+   * claim on the decision is live. A claim lapses at `expiresAt`, so a crashed apply blocks no
+   * one for ever; recordApplied and releaseCorrectionClaim end it.
+   */
+  claimCorrection(claim: CorrectionClaim): Promise<'claimed' | 'corrected' | 'claimed-elsewhere'>;
+  /** Ends a claim whose handler failed, so the next apply may take it at once. */
+  releaseCorrectionClaim(decisionId: string, idempotencyKey: string): Promise<void>;
   /** Appends to the hash-chained audit log (seq and prevHash taken inside the transaction). */
   appendAudit(entry: AuditDraft): Promise<AuditRecord>;
   audit(filter?: { campaignId?: string }): Promise<AuditRecord[]>;

@@ -13,7 +13,7 @@ import {
   verifyAuditChain,
 } from '../../src/backfill/index.ts';
 import { CANDIDATE_VERSION_ID, createSimulatedModel, createSimulatorFetch, type RecordedHistory } from '../../src/demo/index.ts';
-import { type SqliteStore, StoreError } from '../../src/store/index.ts';
+import { openSqliteStore, type SqliteStore, StoreError } from '../../src/store/index.ts';
 import { type RecordedStore, recordHistoryIntoTempStore } from './recorded-history.ts';
 
 /** Remediation must not act on what people have since said no to, and must not correct a decision twice. */
@@ -29,19 +29,19 @@ beforeAll(async () => {
 
 afterAll(async () => recorded?.dispose());
 
-async function campaign() {
+async function campaign(on: { store: SqliteStore; history: RecordedHistory } = { store, history }) {
   const planned = await planCampaign({
-    store,
+    store: on.store,
     decisionType: 'refund.category',
-    since: history.world.startAt,
-    until: history.world.endAt + 1,
+    since: on.history.world.startAt,
+    until: on.history.world.endAt + 1,
     candidate: { provider: 'sim', model: CANDIDATE_VERSION_ID },
     noiseFloor: 0,
     actor: 'alice',
     now: Date.now(),
   });
   const simulator = { baseUrl: 'http://sim.test/v1', fetch: createSimulatorFetch(createSimulatedModel({ seed: 'remediation-safety-backfill' })) };
-  await runCampaign({ store, campaignId: planned.campaignId, endpointFor: campaignEndpoints(planned.plan, { simulator }), actor: 'alice' });
+  await runCampaign({ store: on.store, campaignId: planned.campaignId, endpointFor: campaignEndpoints(planned.plan, { simulator }), actor: 'alice' });
   return planned;
 }
 
@@ -127,4 +127,46 @@ describe('remediation safety', () => {
     );
     expect(verifyAuditChain(await store.campaigns.audit())).toEqual([]);
   });
+
+  it('two applies at the same moment, from two connections, call the handler once per decision', async () => {
+    // A history of its own: the test above corrected what this one needs uncorrected.
+    const fresh = await recordHistoryIntoTempStore({ runs: 300, seed: 'remediation-safety', redactionSalt: 's' });
+    const { store } = fresh;
+    const triageAll = parseTriagePolicy('version: 1\ndefault: correct\nrules: []\n', 'all.yaml');
+    const planned = [];
+    for (const actor of ['dana', 'erin']) {
+      const each = await campaign(fresh);
+      await applyTriage({ store, campaignId: each.campaignId, policy: triageAll, actor, now: Date.now() });
+      planned.push({ campaignId: each.campaignId, plan: await planRemediation({ store, campaignId: each.campaignId, actor, now: Date.now() }) });
+    }
+    const [one, two] = planned as [(typeof planned)[0], (typeof planned)[0]];
+    const shared = one.plan.map((entry) => entry.decisionId).filter((decisionId) => two.plan.some((entry) => entry.decisionId === decisionId));
+    expect(shared.length).toBeGreaterThan(0);
+
+    // A second connection is, to SQLite, another process. The handler yields, as a call to a payments API would.
+    const other = await openSqliteStore(fresh.path);
+    try {
+      const paid: string[] = [];
+      const slowHandler = async (correction: { decisionId: string }) => {
+        paid.push(correction.decisionId);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      };
+      const apply = (on: SqliteStore, campaignId: string) => applyRemediation({ store: on, campaignId, handler: slowHandler, actor: 'ops', now: Date.now });
+      const outcomes = await Promise.all([apply(store, one.campaignId), apply(other, two.campaignId), apply(other, one.campaignId)]);
+      expect(paid.length).toBe(new Set(paid).size);
+      const corrected = (await store.listDecisions({ type: 'refund.category' })).filter((decision) => decision.supersedes !== null);
+      for (const decisionId of paid) expect(corrected.filter((decision) => decision.supersedes === decisionId)).toHaveLength(1);
+      const leftAlone = outcomes.reduce((sum, outcome) => sum + outcome.claimedElsewhere + outcome.cancelled, 0);
+      expect(leftAlone).toBeGreaterThan(0);
+
+      // Once the others are done, applying again finishes what was left alone and pays nothing twice.
+      for (const campaignId of [one.campaignId, two.campaignId]) await apply(store, campaignId);
+      expect(paid.length).toBe(new Set(paid).size);
+      const wanted = new Set([...one.plan, ...two.plan].map((entry) => entry.decisionId));
+      for (const decisionId of wanted) expect(paid).toContain(decisionId);
+    } finally {
+      await other.close();
+      await fresh.dispose();
+    }
+  }, 120_000);
 });

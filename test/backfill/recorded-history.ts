@@ -6,6 +6,8 @@ import { openSqliteStore, type SqliteStore } from '../../src/store/index.ts';
 
 export interface RecordedStore {
   store: SqliteStore;
+  /** The SQLite file, for a second connection (another process, as far as SQLite can tell). */
+  path: string;
   history: RecordedHistory;
   /** Closes the store and removes its directory. */
   dispose(): Promise<void>;
@@ -26,6 +28,7 @@ export async function recordHistoryIntoTempStore(options: { runs: number; seed: 
     });
     return {
       store,
+      path: join(directory, 'history.db'),
       history,
       async dispose() {
         await store.close();

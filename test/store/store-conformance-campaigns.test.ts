@@ -176,6 +176,31 @@ describeEachBackend('Store conformance, campaigns', ({ backend, open }) => {
     expect((await store.campaigns.corrections('c1'))[0]).toMatchObject({ status: 'applied', attempts: 3, appliedAt: 9_500 });
   });
 
+  it('grants one live claim per decision, lets it lapse or be released, and reports a decision already corrected', async () => {
+    const store = await open();
+    const run = buildRun({ runId: 'run-a', decisions: [{ type: 'refund', subject: 'cust-1', value: 'approve', amount: 12.5 }] });
+    await writeRun(store, run);
+    const original = run.decisions[0] as DecisionRecord;
+    const decisionId = original.decisionId;
+    await store.campaigns.putCorrections([correction('k1', 'c1', decisionId), correction('k2', 'c2', decisionId)]);
+    const claim = (idempotencyKey: string, at: number) => store.campaigns.claimCorrection({ decisionId, idempotencyKey, at, expiresAt: at + 1_000 });
+
+    expect(await claim('k1', 10_000)).toBe('claimed');
+    expect(await claim('k2', 10_500)).toBe('claimed-elsewhere');
+    // The same correction from another apply is no exception: one claim, whoever holds it.
+    expect(await claim('k1', 10_600)).toBe('claimed-elsewhere');
+    expect(await claim('k2', 11_001)).toBe('claimed');
+
+    // Releasing another correction's claim does nothing; releasing one's own frees the decision.
+    await store.campaigns.releaseCorrectionClaim(decisionId, 'k1');
+    expect(await claim('k1', 11_100)).toBe('claimed-elsewhere');
+    await store.campaigns.releaseCorrectionClaim(decisionId, 'k2');
+    expect(await claim('k1', 11_200)).toBe('claimed');
+
+    await store.campaigns.recordApplied('k1', 11_300, 1, { ...original, decisionId: `${decisionId}:c1`, value: 'deny', supersedes: decisionId });
+    expect(await claim('k2', 11_400)).toBe('corrected');
+  });
+
   it('refuses a second correction of a decision another correction already superseded, and audits nothing for it', async () => {
     const store = await open();
     const run = buildRun({ runId: 'run-a', decisions: [{ type: 'refund', subject: 'cust-1', value: 'approve', amount: 12.5 }] });

@@ -91,6 +91,9 @@ export function registerRemediateCommand(program: Command): void {
             `Applied ${outcome.applied} corrections; ${outcome.alreadyApplied} were already applied; ${outcome.failed} failed.`,
             ...outcome.failures.map((failure) => `  ${failure.idempotencyKey}: ${failure.error}`),
             outcome.failed ? `Fix the cause and rerun: applied corrections are not repeated, failed ones are retried.` : '',
+            outcome.claimedElsewhere
+              ? `${outcome.claimedElsewhere} left alone: another apply is correcting the same decisions right now. Rerun when it is done.`
+              : '',
           ]
             .filter(Boolean)
             .join('\n'),

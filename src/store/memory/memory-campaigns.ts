@@ -6,6 +6,7 @@ import type {
   CampaignRecord,
   CampaignResultRecord,
   CampaignStore,
+  CorrectionClaim,
   CorrectionRecord,
   ReviewVerdictRecord,
   TriageRecord,
@@ -22,6 +23,7 @@ export function createMemoryCampaignStore(decisions: Map<string, DecisionRecord>
   const triage = new Map<string, TriageRecord[]>();
   const verdicts: ReviewVerdictRecord[] = [];
   const corrections = new Map<string, CorrectionRecord>();
+  const claims = new Map<string, CorrectionClaim>();
   const audit: AuditRecord[] = [];
   const copy = structuredClone;
 
@@ -143,7 +145,20 @@ export function createMemoryCampaignStore(decisions: Map<string, DecisionRecord>
         throw new StoreError({ message: `Decision ${superseding.supersedes} was already corrected by ${existing.decisionId}; it is not corrected twice.` });
       Object.assign(correction, { status: 'applied', attempts, lastError: null, appliedAt });
       if (!decisions.has(superseding.decisionId)) decisions.set(superseding.decisionId, copy(superseding));
+      if (superseding.supersedes) claims.delete(superseding.supersedes);
       auditWith(entry);
+    },
+    async claimCorrection(claim) {
+      assertOpen();
+      if ([...decisions.values()].some((decision) => decision.supersedes === claim.decisionId)) return 'corrected';
+      const live = claims.get(claim.decisionId);
+      if (live && live.expiresAt > claim.at) return 'claimed-elsewhere';
+      claims.set(claim.decisionId, copy(claim));
+      return 'claimed';
+    },
+    async releaseCorrectionClaim(decisionId, idempotencyKey) {
+      assertOpen();
+      if (claims.get(decisionId)?.idempotencyKey === idempotencyKey) claims.delete(decisionId);
     },
     async appendAudit(entry) {
       assertOpen();

@@ -7,6 +7,7 @@ import type {
   CampaignRecord,
   CampaignResultRecord,
   CampaignStore,
+  CorrectionClaim,
   CorrectionRecord,
   ReviewVerdictRecord,
   TriageRecord,
@@ -196,7 +197,21 @@ export function createSqliteCampaignStore(database: SqliteDatabaseLike, statemen
     ).changes;
     if (changed === 0) throw new StoreError({ message: `No correction has the idempotency key ${key}.` });
     insertDecision().run(...decisionParameters(superseding));
+    statement('DELETE FROM correction_claims WHERE decision_id = ?').run(superseding.supersedes);
     auditWith(audit);
+  });
+
+  const claimTransaction = database.transaction((claim: CorrectionClaim): 'claimed' | 'corrected' | 'claimed-elsewhere' => {
+    if (statement('SELECT 1 FROM decisions WHERE supersedes = ?').get(claim.decisionId)) return 'corrected';
+    const live = statement('SELECT 1 FROM correction_claims WHERE decision_id = ? AND expires_at > ?').get(claim.decisionId, claim.at);
+    if (live) return 'claimed-elsewhere';
+    statement('INSERT OR REPLACE INTO correction_claims (decision_id, idempotency_key, claimed_at, expires_at) VALUES (?, ?, ?, ?)').run(
+      claim.decisionId,
+      claim.idempotencyKey,
+      claim.at,
+      claim.expiresAt,
+    );
+    return 'claimed';
   });
 
   return {
@@ -275,6 +290,12 @@ export function createSqliteCampaignStore(database: SqliteDatabaseLike, statemen
     },
     async recordApplied(key, appliedAt, attempts, superseding, audit) {
       guard('write to', () => recordAppliedTransaction.immediate(key, appliedAt, attempts, superseding, audit));
+    },
+    async claimCorrection(claim) {
+      return guard('write to', () => claimTransaction.immediate(claim));
+    },
+    async releaseCorrectionClaim(decisionId, idempotencyKey) {
+      guard('write to', () => statement('DELETE FROM correction_claims WHERE decision_id = ? AND idempotency_key = ?').run(decisionId, idempotencyKey));
     },
     async appendAudit(entry) {
       return guard('write to', () => appendAuditTransaction.immediate(entry));

@@ -189,6 +189,18 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       CREATE INDEX audit_log_by_campaign ON audit_log (campaign_id, seq);
     `,
   },
+  {
+    version: 4,
+    name: 'claims on corrections being applied',
+    sql: `
+      CREATE TABLE correction_claims (
+        decision_id TEXT PRIMARY KEY,
+        idempotency_key TEXT NOT NULL,
+        claimed_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = SQLITE_MIGRATIONS.reduce((latest, migration) => Math.max(latest, migration.version), 0);
