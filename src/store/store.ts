@@ -66,6 +66,8 @@ export interface RunFilter {
   /** Matches a decision subject or any external id value. */
   subject?: string;
   modelServed?: string;
+  /** Runs forked from another (`retrial fork`, `backfill --redecide run`): `include` (default), `exclude` or `only`. */
+  forks?: 'include' | 'exclude' | 'only';
   limit?: number;
   offset?: number;
   /** By recordedAt; default newest first. */

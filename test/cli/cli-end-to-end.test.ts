@@ -217,6 +217,12 @@ export default { ...agent, create(context) { const handle = agent.create(context
     expect(shown.stdout).toMatch(/support-sim-2026-04-01 → support-sim-2026-04-01/);
     expect(shown.stdout).toMatch(/\[write, stubbed\]/);
     expect((await runCli(['replay', result.childRunId, '--db', db, '--agent', 'src/demo/support-agent.ts'])).status).toBe(0);
+    // Forks are investigation artefacts: `runs` leaves them out and says so.
+    const listed = await runCli(['runs', '--db', db, '--limit', '100000']);
+    expect(listed.stdout).not.toContain(result.childRunId);
+    expect(listed.stdout).toMatch(/1 forked run .* not listed; --forks include lists them/);
+    const onlyForks = JSON.parse((await runCli(['runs', '--db', db, '--forks', 'only', '--json'])).stdout);
+    expect(onlyForks.runs.map((run: { runId: string }) => run.runId)).toEqual([result.childRunId]);
     const notModel = await runCli(['fork', demo.incident.runId, '--db', db, '--at', '0', '--agent', 'src/demo/support-agent.ts']);
     expect(notModel.status).toBe(2);
     expect(notModel.stderr).toMatch(/not a model step/);

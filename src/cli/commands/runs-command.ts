@@ -16,7 +16,10 @@ interface RunsOptions extends GlobalOptions {
   limit?: string;
   offset?: string;
   oldestFirst?: boolean;
+  forks?: string;
 }
+
+const FORKS = ['include', 'exclude', 'only'] as const;
 
 const STATUSES = ['recording', 'complete', 'failed', 'incomplete'] as const;
 
@@ -24,6 +27,8 @@ export function buildRunFilter(options: RunsOptions): RunFilter {
   const [decisionType, decisionValue] = (options.decision ?? '').split('=');
   if (options.status && !STATUSES.includes(options.status as (typeof STATUSES)[number]))
     throw new UsageError(`--status must be one of ${STATUSES.join(', ')}.`);
+  const forks = options.forks ?? 'exclude';
+  if (!FORKS.includes(forks as (typeof FORKS)[number])) throw new UsageError(`--forks must be one of ${FORKS.join(', ')}.`);
   return {
     agent: options.agent,
     since: parseTimeOption(options.since, '--since'),
@@ -32,6 +37,7 @@ export function buildRunFilter(options: RunsOptions): RunFilter {
     decisionValue: decisionValue || undefined,
     subject: options.subject,
     modelServed: options.model,
+    forks: forks as RunFilter['forks'],
     status: options.status as RunFilter['status'],
     limit: parseIntegerOption(options.limit, '--limit', { min: 1, max: 100_000 }) ?? 50,
     offset: parseIntegerOption(options.offset, '--offset') ?? 0,
@@ -39,8 +45,11 @@ export function buildRunFilter(options: RunsOptions): RunFilter {
   };
 }
 
-function renderRuns({ runs, total, filter }: { runs: RunSummary[]; total: number; filter: RunFilter }): string {
-  if (runs.length === 0) return total === 0 ? 'No runs match. Record some with `retrial demo`, or loosen the filters.' : 'No runs on this page.';
+function renderRuns({ runs, total, filter, hiddenForks }: { runs: RunSummary[]; total: number; filter: RunFilter; hiddenForks: number }): string {
+  const hidden = hiddenForks
+    ? `\n${hiddenForks} forked run${hiddenForks === 1 ? '' : 's'} (from \`retrial fork\` or \`backfill --redecide run\`) not listed; --forks include lists them.`
+    : '';
+  if (runs.length === 0) return `${total === 0 ? 'No runs match. Record some with `retrial demo`, or loosen the filters.' : 'No runs on this page.'}${hidden}`;
   const table = renderTable(
     ['RUN', 'RECORDED AT (UTC)', 'AGENT', 'STATUS', 'EVENTS', 'MODEL SERVED', 'DECISIONS', 'TICKET'],
     runs.map((run) => [
@@ -55,7 +64,7 @@ function renderRuns({ runs, total, filter }: { runs: RunSummary[]; total: number
     ]),
   );
   const shown = (filter.offset ?? 0) + runs.length;
-  return `${table}\n\n${runs.length} of ${total} matching runs shown${shown < total ? ` (next page: --offset ${shown})` : ''}.`;
+  return `${table}\n\n${runs.length} of ${total} matching runs shown${shown < total ? ` (next page: --offset ${shown})` : ''}.${hidden}`;
 }
 
 export function registerRunsCommand(program: Command): void {
@@ -72,12 +81,18 @@ export function registerRunsCommand(program: Command): void {
     .option('--limit <n>', 'at most n runs (default 50)')
     .option('--offset <n>', 'skip the first n runs')
     .option('--oldest-first', 'oldest first')
+    .option('--forks <which>', `forked runs: ${FORKS.join(', ')} (default exclude)`)
     .action(async (options: RunsOptions, command: Command) => {
       const all = { ...command.optsWithGlobals(), ...options } as RunsOptions;
       const filter = buildRunFilter(all);
       await withStore(all, async (store) => {
-        const [runs, total] = await Promise.all([store.listRuns(filter), store.countRuns({ ...filter, limit: undefined, offset: undefined })]);
-        output(all, { runs, total, filter }, renderRuns);
+        const everything = { ...filter, limit: undefined, offset: undefined };
+        const [runs, total, hiddenForks] = await Promise.all([
+          store.listRuns(filter),
+          store.countRuns(everything),
+          filter.forks === 'exclude' ? store.countRuns({ ...everything, forks: 'only' }) : 0,
+        ]);
+        output(all, { runs, total, filter, hiddenForks }, renderRuns);
       });
     });
 }

@@ -24,6 +24,8 @@ export function matchesRunFilter(run: MemoryRun, runDecisions: readonly Decision
     if (!bySubject && !byExternalId) return false;
   }
   if (filter.modelServed !== undefined && !run.modelsServed.includes(filter.modelServed)) return false;
+  const forked = run.record.header.fork !== undefined;
+  if ((filter.forks === 'exclude' && forked) || (filter.forks === 'only' && !forked)) return false;
   return true;
 }
 

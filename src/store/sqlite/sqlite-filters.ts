@@ -55,6 +55,8 @@ export function runFilterCondition(filter: RunFilter): SqlCondition {
     clauses.push('EXISTS (SELECT 1 FROM json_each(r.models_served) m WHERE m.value = ?)');
     parameters.push(filter.modelServed);
   }
+  if (filter.forks === 'exclude') clauses.push('r.parent_run_id IS NULL');
+  if (filter.forks === 'only') clauses.push('r.parent_run_id IS NOT NULL');
   return joinConditions(clauses, parameters);
 }
 
