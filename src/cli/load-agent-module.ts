@@ -1,8 +1,15 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { AgentDefinition } from '../record/index.ts';
+import { RetrialError } from '../tape/index.ts';
+import { displayPath } from './display-path.ts';
 import { UsageError } from './exit-codes.ts';
+
+/** The demo's agent module, as a path the user can type from where they are. */
+export function demoAgentPath(): string {
+  return displayPath(fileURLToPath(new URL('../demo/support-agent.ts', import.meta.url)));
+}
 
 /**
  * Imports an agent module (TypeScript or JavaScript: the CLI runs under tsx) and returns its
@@ -11,7 +18,10 @@ import { UsageError } from './exit-codes.ts';
 export async function loadAgentModule(path: string): Promise<AgentDefinition<never, unknown, unknown>> {
   const absolute = resolve(path);
   if (!existsSync(absolute))
-    throw new UsageError(`--agent ${path}: no such file. Pass the file that exports your agent, e.g. --agent src/demo/support-agent.ts.`);
+    throw new RetrialError({
+      code: 'FILE_NOT_FOUND',
+      message: `--agent ${path}: no such file (looked for ${absolute}). Pass the file that exports your agent; the demo's is ${demoAgentPath()}.`,
+    });
   let loaded: Record<string, unknown>;
   try {
     loaded = (await import(pathToFileURL(absolute).href)) as Record<string, unknown>;

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { UsageError } from './exit-codes.ts';
+import { holdsAStore, MEMORY_LOCATION, StoreNotFoundError } from '../store/index.ts';
+import { RetrialError } from '../tape/index.ts';
 
 /** The redaction salt lives next to the database (or in RETRIAL_REDACTION_SALT), never inside it. */
 export function saltPath(databasePath: string): string {
@@ -19,9 +20,18 @@ export async function loadOrCreateSalt(databasePath: string): Promise<string> {
   return salt;
 }
 
+/**
+ * The salt a store's recordings were redacted with. A store that does not exist is reported as
+ * such first: a mistyped --db is not a missing salt.
+ */
 export async function loadSalt(databasePath: string): Promise<string> {
+  if (databasePath !== MEMORY_LOCATION && !/^postgres(ql)?:/i.test(databasePath) && !holdsAStore(databasePath))
+    throw new StoreNotFoundError({ location: databasePath });
   if (process.env.RETRIAL_REDACTION_SALT) return process.env.RETRIAL_REDACTION_SALT;
   const path = saltPath(databasePath);
   if (existsSync(path)) return (await readFile(path, 'utf8')).trim();
-  throw new UsageError(`No redaction salt: set RETRIAL_REDACTION_SALT or keep the redaction-salt file that recording wrote next to the database (${path}).`);
+  throw new RetrialError({
+    code: 'FILE_NOT_FOUND',
+    message: `No redaction salt at ${path}. Replay needs the salt the runs were recorded with: copy the redaction-salt file from beside the recording store (e.g. .retrial/redaction-salt) to ${path}, or set RETRIAL_REDACTION_SALT.`,
+  });
 }

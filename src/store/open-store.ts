@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { StoreError, StoreNotFoundError } from './errors.ts';
 import { createMemoryStore } from './memory/memory-store.ts';
@@ -10,6 +10,11 @@ export const DEFAULT_STORE_PATH = '.retrial/retrial.db';
 
 /** Location that selects the in-process memory store. */
 export const MEMORY_LOCATION = ':memory:';
+
+/** Whether a SQLite path could hold a store: it exists and is not empty (SQLite makes an empty file a new database). */
+export function holdsAStore(path: string): boolean {
+  return existsSync(path) && (!statSync(path).isFile() || statSync(path).size > 0);
+}
 
 /** The location a command should open: the given one, else RETRIAL_DB, else the default path. */
 export function resolveStoreLocation(location: string | undefined, environment: NodeJS.ProcessEnv = process.env): string {
@@ -30,7 +35,7 @@ export async function openStore(location: string | undefined, { create = true }:
   if (/^postgres(ql)?:\/\//i.test(resolved)) {
     throw new StoreError({ message: 'PostgreSQL store is not available in this version yet; use a SQLite path (for example .retrial/retrial.db).' });
   }
-  if (!create && resolved !== MEMORY_LOCATION && !existsSync(resolved)) throw new StoreNotFoundError({ location: resolved });
+  if (!create && resolved !== MEMORY_LOCATION && !holdsAStore(resolved)) throw new StoreNotFoundError({ location: resolved });
   const store = resolved === MEMORY_LOCATION ? createMemoryStore() : await openSqliteStore(resolve(resolved));
   try {
     await store.markAbandonedRuns();

@@ -283,6 +283,16 @@ export default { ...agent, create(context) { const handle = agent.create(context
     expect(missing.status).toBe(3);
     expect(missing.stderr).toContain(`No retrial store at ${typo}`);
     expect(existsSync(typo)).toBe(false);
+    // Replay checks the store before the salt beside it, and an empty file is no store either.
+    const replayTypo = await runCli(['replay', 'run_x', '--db', typo, '--agent', 'src/demo/support-agent.ts']);
+    expect(replayTypo.status).toBe(3);
+    expect(replayTypo.stderr).toContain(`No retrial store at ${typo}`);
+    const empty = join(directory, 'empty.db');
+    writeFileSync(empty, '');
+    expect((await runCli(['runs', '--db', empty])).status).toBe(3);
+    const noAgent = await runCli(['replay', 'run_x', '--db', db, '--agent', 'src/demo/no-such-agent.ts']);
+    expect(noAgent.status).toBe(3);
+    expect(noAgent.stderr).toMatch(/no such file .* the demo's is src\/demo\/support-agent\.ts/);
     const badFlag = await runCli(['runs', '--db', db, '--since', 'yesterday-ish']);
     expect(badFlag.status).toBe(2);
     expect(badFlag.stderr).toMatch(/--since "yesterday-ish" is not a time/);

@@ -8,6 +8,7 @@ import { openStore, resolveStoreLocation } from '../../store/index.ts';
 import type { GlobalOptions } from '../command-context.ts';
 import { displayPath } from '../display-path.ts';
 import { UsageError } from '../exit-codes.ts';
+import { demoAgentPath } from '../load-agent-module.ts';
 import { parseIntegerOption } from '../parse-options.ts';
 import { createProgress } from '../progress.ts';
 import { loadOrCreateSalt } from '../redaction-salt.ts';
@@ -90,9 +91,9 @@ function renderSummary(summary: DemoSummary, location: string): string {
     'Next:',
     `  retrial show ${incident.runId}`,
     `  retrial show ${incident.runId} --step ${incident.decisionStep ?? 0}     # exactly what the model saw and answered`,
-    `  retrial replay ${incident.runId} --agent src/demo/support-agent.ts     # re-run the agent's code from the tape`,
-    `  retrial explain ${incident.runId} --agent src/demo/support-agent.ts    # why it works when you try it now`,
-    `  retrial report ${incident.runId} --agent src/demo/support-agent.ts     # the repro report for the postmortem`,
+    `  retrial replay ${incident.runId} --agent ${demoAgentPath()}     # re-run the agent's code from the tape`,
+    `  retrial explain ${incident.runId} --agent ${demoAgentPath()}    # why it works when you try it now`,
+    `  retrial report ${incident.runId} --agent ${demoAgentPath()}     # the repro report for the postmortem`,
     '  retrial decisions --type account.action --value close',
     `  retrial review ${summary.backfill.campaignId}     # walk the flips triage sent to review`,
     `  retrial remediate plan ${summary.backfill.campaignId} -o corrections.csv`,

@@ -66,7 +66,11 @@ export function registerRemediateCommand(program: Command): void {
           [
             renderEntries(entries),
             options.out ? `\nWrote ${entries.length} corrections to ${options.out}.` : '',
-            entries.length ? `Next: retrial remediate apply ${campaignId} --handler ./handler.mts` : '',
+            entries.some((entry) => entry.status === 'pending' || entry.status === 'failed')
+              ? `Next: retrial remediate apply ${campaignId} --handler ./handler.mts`
+              : entries.length
+                ? 'Nothing left to apply: every correction is applied or cancelled.'
+                : '',
           ]
             .filter(Boolean)
             .join('\n'),
@@ -92,7 +96,7 @@ export function registerRemediateCommand(program: Command): void {
             ...outcome.failures.map((failure) => `  ${failure.idempotencyKey}: ${failure.error}`),
             outcome.failed ? `Fix the cause and rerun: applied corrections are not repeated, failed ones are retried.` : '',
             outcome.claimedElsewhere
-              ? `${outcome.claimedElsewhere} left alone: another apply is correcting the same decisions right now. Rerun when it is done.`
+              ? `${outcome.claimedElsewhere} left alone: another apply holds them right now and will apply them; if it fails or dies, run apply again (its claims lapse after 10 minutes).`
               : '',
           ]
             .filter(Boolean)
