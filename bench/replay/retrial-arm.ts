@@ -11,7 +11,7 @@
  * the tape.
  */
 import { supportAgent } from '../../src/demo/index.ts';
-import { forgetBlobTexts } from '../../src/inspect/blob-text-cache.ts';
+import { forgetCachedBlobs } from '../../src/inspect/blob-cache.ts';
 import { loadTape } from '../../src/inspect/index.ts';
 import { forgetRedactionMemos } from '../../src/record/redaction.ts';
 import { replayRun } from '../../src/replay/replay-run.ts';
@@ -42,7 +42,7 @@ export function cpuMsSince(start: NodeJS.CpuUsage): number {
  * prompt, the tool schemas), as they would in one `retrial` process replaying many runs.
  */
 export async function openCold(dbPath: string): Promise<Store> {
-  forgetBlobTexts();
+  forgetCachedBlobs();
   forgetRedactionMemos();
   return openSqliteStore(dbPath);
 }

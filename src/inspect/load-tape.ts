@@ -16,7 +16,7 @@ import {
   type ToolEvent,
   type WireBody,
 } from '../tape/index.ts';
-import { cachedBlobValue, rememberBlob } from './blob-text-cache.ts';
+import { cachedBlobValue, rememberBlob } from './blob-cache.ts';
 
 /** A recorded run read back from a store, with its blobs at hand. */
 export interface LoadedTape {

@@ -49,7 +49,7 @@ export function rememberBlob(hash: string, text: string, value: unknown): void {
 }
 
 /** Empties the cache (benchmarks measure passes that start cold). */
-export function forgetBlobTexts(): void {
+export function forgetCachedBlobs(): void {
   entries.clear();
   characters = 0;
 }
