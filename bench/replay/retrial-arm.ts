@@ -37,7 +37,7 @@ export function cpuMsSince(start: NodeJS.CpuUsage): number {
 }
 
 /**
- * A store as a new process would have it: a fresh connection (empty pack cache) and no blob texts
+ * A store as a new process would have it: a fresh connection (empty pack cache) and no cached blobs
  * remembered from an earlier pass. Within the pass, runs share what they share (the system
  * prompt, the tool schemas), as they would in one `retrial` process replaying many runs.
  */
@@ -58,7 +58,7 @@ export async function replayPass(dbPath: string, runIds: readonly string[]): Pro
 
 /**
  * The same runs replayed again by a process that has just replayed them: the store connection
- * and its inflated packs, and the blob texts, are still there. This is replaying an incident
+ * and its inflated packs, and the cached blobs, are still there. This is replaying an incident
  * over and over (a determinism check, a debugging loop), not the first replay of a run.
  */
 export function replayPassWarm(store: Store, runIds: readonly string[]): Promise<PassResult> {

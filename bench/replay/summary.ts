@@ -94,7 +94,7 @@ export function summaryTable(arms: Arms, channels: readonly string[], runLabel: 
     ),
     row(
       'retrial again, same process',
-      'as above, replaying runs this process has just replayed (store connection, inflated packs and blob texts still in memory)',
+      'as above, replaying runs this process has just replayed (store connection, inflated packs and cached blobs still in memory)',
       arms.retrialAgain,
     ),
     row('live re-run over HTTP', 'nothing: simulator on loopback (own process, no added latency), tools execute', arms.live),
