@@ -104,14 +104,25 @@ async function reconcileCorrections(
   for (const record of await store.campaigns.corrections(campaignId)) {
     if (wantedKeys.has(record.idempotencyKey) || record.status === 'applied' || record.status === 'cancelled') continue;
     const reason = context.corrected.has(record.itemId) ? 'already corrected by another correction' : 'no longer wanted by review or triage';
-    await store.campaigns.updateCorrection(
-      record.idempotencyKey,
-      { status: 'cancelled', attempts: record.attempts, lastError: reason, appliedAt: null },
-      { at: now, actor, action: 'correction.cancelled', campaignId, details: { idempotencyKey: record.idempotencyKey, decisionId: record.itemId, reason } },
-    );
+    await cancelCorrection(store, record, reason, { at: now, actor });
     cancelled++;
   }
   return { records: await store.campaigns.corrections(campaignId), cancelled };
+}
+
+/** Marks a correction cancelled before its handler ran, and audits why, in one write. */
+function cancelCorrection(store: Store, record: CorrectionRecord, reason: string, { at, actor }: { at: number; actor: string }): Promise<void> {
+  return store.campaigns.updateCorrection(
+    record.idempotencyKey,
+    { status: 'cancelled', attempts: record.attempts, lastError: reason, appliedAt: null },
+    {
+      at,
+      actor,
+      action: 'correction.cancelled',
+      campaignId: record.campaignId,
+      details: { idempotencyKey: record.idempotencyKey, decisionId: record.itemId, reason },
+    },
+  );
 }
 
 /** The remediation plan, stored so that keys and statuses survive; see reconcileCorrections. */
@@ -215,18 +226,10 @@ export async function applyRemediation(options: {
       continue;
     }
     if (claim === 'corrected') {
-      const reason = `decision ${correction.decisionId} was corrected by another apply meanwhile`;
-      await store.campaigns.updateCorrection(
-        record.idempotencyKey,
-        { status: 'cancelled', attempts: record.attempts, lastError: reason, appliedAt: null },
-        {
-          at: options.now(),
-          actor: options.actor,
-          action: 'correction.cancelled',
-          campaignId,
-          details: { idempotencyKey: record.idempotencyKey, decisionId: correction.decisionId, reason },
-        },
-      );
+      await cancelCorrection(store, record, `decision ${correction.decisionId} was corrected by another apply meanwhile`, {
+        at: options.now(),
+        actor: options.actor,
+      });
       outcome.cancelled++;
       continue;
     }

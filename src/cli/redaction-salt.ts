@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { holdsAStore, MEMORY_LOCATION, StoreNotFoundError } from '../store/index.ts';
 import { RetrialError } from '../tape/index.ts';
 
 /** The redaction salt lives next to the database (or in RETRIAL_REDACTION_SALT), never inside it. */
@@ -20,13 +19,8 @@ export async function loadOrCreateSalt(databasePath: string): Promise<string> {
   return salt;
 }
 
-/**
- * The salt a store's recordings were redacted with. A store that does not exist is reported as
- * such first: a mistyped --db is not a missing salt.
- */
+/** The salt a store's recordings were redacted with; commands read it once the store has opened. */
 export async function loadSalt(databasePath: string): Promise<string> {
-  if (databasePath !== MEMORY_LOCATION && !/^postgres(ql)?:/i.test(databasePath) && !holdsAStore(databasePath))
-    throw new StoreNotFoundError({ location: databasePath });
   if (process.env.RETRIAL_REDACTION_SALT) return process.env.RETRIAL_REDACTION_SALT;
   const path = saltPath(databasePath);
   if (existsSync(path)) return (await readFile(path, 'utf8')).trim();

@@ -4,9 +4,9 @@ const OWN_FILES = /[\\/]src[\\/]record[\\/](patch-globals|recorder|run-scope|cal
 
 type StructuredFrames = NodeJS.CallSite[];
 
-/** Returns V8's structured frames: no text formatting, no source-map lookups. */
 const keepFrames = (_error: Error, frames: StructuredFrames) => frames;
 
+/** Returns V8's structured frames: no text formatting, no source-map lookups. */
 function structuredFrames(limit: number): StructuredFrames {
   const previousPrepare = Error.prepareStackTrace;
   const previousLimit = Error.stackTraceLimit;

@@ -109,30 +109,32 @@ export class RunTapeWriter {
     return [...this.modelsServed];
   }
 
-  private canonical(value: unknown): { hash: BlobRef; json: string } {
-    const plain = typeof value === 'string' ? `s${value}` : `j${JSON.stringify(value)}`;
-    if (plain.length < MEMO_FROM_CHARS) return createBlob(value);
-    const cached = this.memo.get(plain);
-    if (cached) return cached;
-    const blob = createBlob(value);
-    if (this.memo.size >= MEMO_ENTRIES) this.memo.delete(this.memo.keys().next().value as string);
-    this.memo.set(plain, blob);
-    return blob;
+  /** The blob of `value`, and (for a non-string) its JSON.stringify text, which keys the memo. */
+  private canonical(value: unknown): { blob: { hash: BlobRef; json: string }; text: string | undefined } {
+    const text = typeof value === 'string' ? undefined : JSON.stringify(value);
+    const plain = typeof value === 'string' ? `s${value}` : `j${text}`;
+    if (plain.length < MEMO_FROM_CHARS) return { blob: createBlob(value), text };
+    let blob = this.memo.get(plain);
+    if (!blob) {
+      blob = createBlob(value);
+      if (this.memo.size >= MEMO_ENTRIES) this.memo.delete(this.memo.keys().next().value as string);
+      this.memo.set(plain, blob);
+    }
+    return { blob, text };
   }
 
   /** Builds every pending event in seq order and advances the chain. */
   async drain(knownBlobs: ReadonlySet<string>): Promise<DrainedTape> {
     const blobs = new Map<BlobRef, string>();
-    const put = (value: unknown): BlobRef => {
-      const { hash, json } = this.canonical(value);
+    const keep = ({ hash, json }: { hash: BlobRef; json: string }): BlobRef => {
       if (!knownBlobs.has(hash)) blobs.set(hash, json);
       return hash;
     };
+    const put = (value: unknown): BlobRef => keep(this.canonical(value).blob);
     const putReceived = (value: unknown) => {
-      const blob = this.canonical(value);
-      if (!knownBlobs.has(blob.hash)) blobs.set(blob.hash, blob.json);
-      const text = JSON.stringify(value);
-      return { ref: blob.hash, text: text === undefined || text === blob.json ? undefined : put(text) };
+      const { blob, text } = this.canonical(value);
+      // A string's JSON text is its canonical JSON; other values need theirs kept only when their key order differs.
+      return { ref: keep(blob), text: text === undefined || text === blob.json ? undefined : put(text) };
     };
     const collector: BlobCollector = { put, putList: (family, refs) => this.putList(put, family, refs), putReceived };
     const events: StoredEvent[] = [];

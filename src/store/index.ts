@@ -3,7 +3,7 @@ export type * from './campaign-store.ts';
 export { REVIEW_VERDICTS } from './campaign-store.ts';
 export * from './errors.ts';
 export { createMemoryStore } from './memory/memory-store.ts';
-export { DEFAULT_STORE_PATH, holdsAStore, MEMORY_LOCATION, openStore, resolveStoreLocation } from './open-store.ts';
+export { DEFAULT_STORE_PATH, MEMORY_LOCATION, openStore, resolveStoreLocation } from './open-store.ts';
 export { exportRun, importRun } from './portable-tape-io.ts';
 export { openSqliteStore, type SqliteDatabaseLike, type SqliteStatementLike, type SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.ts';
 export type * from './store.ts';

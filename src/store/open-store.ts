@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { StoreError, StoreNotFoundError } from './errors.ts';
 import { createMemoryStore } from './memory/memory-store.ts';
@@ -12,8 +12,9 @@ export const DEFAULT_STORE_PATH = '.retrial/retrial.db';
 export const MEMORY_LOCATION = ':memory:';
 
 /** Whether a SQLite path could hold a store: it exists and is not empty (SQLite makes an empty file a new database). */
-export function holdsAStore(path: string): boolean {
-  return existsSync(path) && (!statSync(path).isFile() || statSync(path).size > 0);
+function holdsAStore(path: string): boolean {
+  const stats = statSync(path, { throwIfNoEntry: false });
+  return stats !== undefined && (!stats.isFile() || stats.size > 0);
 }
 
 /** The location a command should open: the given one, else RETRIAL_DB, else the default path. */
@@ -27,8 +28,8 @@ export function resolveStoreLocation(location: string | undefined, environment: 
 /**
  * Opens the store a location names (`:memory:`, a SQLite file path, or later a postgres:// URL),
  * creating a SQLite file that does not exist unless `create` is false (a reading command given a
- * mistyped path should say so, not show an empty store). Then marks runs whose writer died as incomplete, so a crash shows up on the next open
- * instead of leaving a run `recording` for ever.
+ * mistyped path should say so, not show an empty store). Then marks runs whose writer died as
+ * incomplete, so a crash shows up on the next open instead of leaving a run `recording` for ever.
  */
 export async function openStore(location: string | undefined, { create = true }: { create?: boolean } = {}): Promise<Store> {
   const resolved = resolveStoreLocation(location);

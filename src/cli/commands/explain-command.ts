@@ -60,8 +60,8 @@ export function registerExplainCommand(program: Command): void {
     .action(async (runId: string, options: ExplainCommandOptions, command: Command) => {
       const all = { ...command.optsWithGlobals(), ...options } as ExplainCommandOptions;
       const agent = await loadAgentModule(all.agent);
-      const salt = await loadSalt(resolveStoreLocation(all.db));
       await withStore(all, async (store) => {
+        const salt = await loadSalt(resolveStoreLocation(all.db));
         const tape = await loadTape(store, runId);
         const firstModel = tape.events.find((event) => event.kind === 'model');
         const detail = firstModel ? describeStep(tape, firstModel.seq) : undefined;

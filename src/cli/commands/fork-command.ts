@@ -53,11 +53,11 @@ export function registerForkCommand(program: Command): void {
         ...(temperature === undefined ? {} : { temperature }),
       };
       const agent = await loadAgentModule(all.agent);
-      const salt = await loadSalt(resolveStoreLocation(all.db));
       const simulator = await startSimulatorIfNeeded(target.provider === 'sim');
       try {
         const endpoint = simulator.endpoint ?? endpointFromEnvironment(target);
         await withStore(all, async (store) => {
+          const salt = await loadSalt(resolveStoreLocation(all.db));
           const result = await forkRun({
             store,
             runId,

@@ -49,8 +49,8 @@ export function registerReplayCommand(program: Command): void {
     .action(async (runId: string, options: ReplayCommandOptions, command: Command) => {
       const all = { ...command.optsWithGlobals(), ...options } as ReplayCommandOptions;
       const agent = await loadAgentModule(all.agent);
-      const salt = await loadSalt(resolveStoreLocation(all.db));
       await withStore(all, async (store) => {
+        const salt = await loadSalt(resolveStoreLocation(all.db));
         const result = await replayRun({ store, runId, agent, redactionSalt: salt, lenient: all.lenient, paceStreams: all.pace, env: {} });
         output(all, result, renderReplay);
         if (!result.ok) process.exitCode = ExitCode.checkFailed;
