@@ -11,7 +11,8 @@
  *   4. a CPU profile of the replay loop when the target is missed (or BENCH_PROFILE=1);
  *   5. a markdown summary table with the target line.
  * It is a benchmark, not a test: it exits 0 even when the target is missed (the line says MISS).
- * Knobs (environment): BENCH_RUNS (300 tickets recorded), BENCH_ROUNDS (3), BENCH_PROFILE (1/0).
+ * Knobs (environment): BENCH_RUNS (300 tickets recorded), BENCH_WARMUP_ROUNDS (3), BENCH_ROUNDS (3),
+ * BENCH_PROFILE (1/0).
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,6 +35,7 @@ import { withZeroDelayTimersAsImmediate } from './zero-delay-timers.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 300);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const WARMUP_ROUNDS = Number(process.env.BENCH_WARMUP_ROUNDS ?? 3);
 const PROFILE = process.env.BENCH_PROFILE;
 
 const started = nowMs();
@@ -68,7 +70,7 @@ try {
     console.log(passLine(`Polly record pass (mode record, one HAR per run, ${pollyDir})`, await recordPollyRuns(runs, pollyDir, simulator.plainUrl), channels));
     const canned = await captureCannedResponses(runs, simulator.plainUrl);
 
-    console.log(`\n### Passes: ${runs.length} runs each, sequential on the main thread; one warm-up pass per arm, then ${ROUNDS} rounds`);
+    console.log(`\n### Passes: ${runs.length} runs each, sequential on the main thread; ${WARMUP_ROUNDS} untimed warm-up rounds, then ${ROUNDS} timed rounds`);
     const modelBaseUrl = `${simulator.plainUrl}/v1`;
     const arms: Array<{ name: string; pass: () => Promise<PassResult> }> = [
       { name: 'retrial', pass: () => replayPass(corpus.dbPath, runIds) },
@@ -78,7 +80,7 @@ try {
       { name: 'polly', pass: () => pollyReplayPass(runs, pollyDir, simulator.plainUrl) },
       { name: 'floor', pass: () => withZeroDelayTimersAsImmediate(() => cannedFloorPass(runs, canned)) },
     ];
-    const results = await runRounds(arms, ROUNDS, channels, (line) => console.log(line));
+    const results = await runRounds(arms, { warmup: WARMUP_ROUNDS, timed: ROUNDS }, channels, (line) => console.log(line));
     const median = (name: string) => (results.get(name) as ArmPasses).median;
     console.log(`events served per replay: ${(median('retrial').served / runs.length).toFixed(1)}`);
 

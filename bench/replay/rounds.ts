@@ -3,9 +3,14 @@
  *
  * Why: this 2-core box is shared, and other work starts and stops for seconds at a time. One
  * timed pass per arm, arms run one after the other, let a burst land on one arm only (a first
- * version of this benchmark saw retrial at 119/s in one run and 75/s in the next). Here every arm
- * runs one untimed warm-up pass, then ROUNDS timed passes, each round visiting the arms in a
- * rotated order, so a burst hits several arms and the median pass of each arm ignores it.
+ * version of this benchmark saw retrial at 119/s in one run and 75/s in the next). Here the arms
+ * first run WARMUP_ROUNDS untimed rounds, then ROUNDS timed ones, each round visiting the arms in
+ * a rotated order, so a burst hits several arms and the median pass of each arm ignores it.
+ *
+ * Why several warm-up rounds: with one, retrial's rate kept rising until the fourth pass (V8 was
+ * still optimising a replay's code path across zod, SQLite, the openai SDK and web streams, with
+ * the other arms' code in between); an 8-round run measured 212-250/s in rounds 1-3 and 274-359/s
+ * in rounds 4-8. Every arm gets the same warm-up, in the same mix as the timed rounds.
  */
 import type { PassResult } from './retrial-arm.ts';
 import { passLine, perSecond } from './summary.ts';
@@ -16,6 +21,7 @@ export interface ArmSpec<P extends PassResult = PassResult> {
 }
 
 export interface ArmPasses<P extends PassResult = PassResult> {
+  /** The last untimed pass. */
   warmup: P;
   timed: P[];
   /** The timed pass with the median runs/s (the lower middle one for an even count). */
@@ -24,18 +30,21 @@ export interface ArmPasses<P extends PassResult = PassResult> {
 
 export async function runRounds<P extends PassResult>(
   arms: ReadonlyArray<ArmSpec<P>>,
-  rounds: number,
+  rounds: { warmup: number; timed: number },
   channels: readonly string[],
   log: (line: string) => void,
 ): Promise<Map<string, ArmPasses<P>>> {
   const warmups = new Map<string, P>();
-  for (const arm of arms) {
-    const pass = await arm.pass();
-    warmups.set(arm.name, pass);
-    log(passLine(`warm-up  ${arm.name}`, pass, channels));
+  for (let round = 0; round < rounds.warmup; round++) {
+    for (let index = 0; index < arms.length; index++) {
+      const arm = arms[(round + index) % arms.length] as ArmSpec<P>;
+      const pass = await arm.pass();
+      warmups.set(arm.name, pass);
+      log(passLine(`warm-up ${round + 1}  ${arm.name}`, pass, channels));
+    }
   }
   const timed = new Map<string, P[]>(arms.map((arm) => [arm.name, []]));
-  for (let round = 0; round < rounds; round++) {
+  for (let round = 0; round < rounds.timed; round++) {
     for (let index = 0; index < arms.length; index++) {
       const arm = arms[(round + index) % arms.length] as ArmSpec<P>;
       const pass = await arm.pass();
