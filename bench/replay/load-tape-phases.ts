@@ -4,22 +4,21 @@
  * Why a copy of loadTape's steps: a CPU profile alone mixes the phases (JSON.parse is a builtin
  * and shows as its caller's self time), and src/ should not carry a benchmark's clocks. This file
  * calls the same public functions in the same order as src/inspect/load-tape.ts does for a replay
- * (getRunOrThrow, getEvents, JSON.parse, parseEvent, servedBlobRefsOfEvent, collectBlobClosure
- * over getBlobs, decodeBlob) with a clock around each, on a store opened cold. It reads every blob
- * from the store (loadTape would find the shared ones in its text cache). If load-tape.ts changes,
+ * (getTape, JSON.parse, parseEvent, servedBlobRefsOfEvent, collectBlobClosure over the run's pack
+ * then getBlobs, the hash check and JSON.parse) with a clock around each, on a store opened cold.
+ * It decodes every blob (loadTape would find the shared ones in its blob cache). If load-tape.ts changes,
  * this copy may drift; the "copy total" is printed next to the real loadTape's mean so a drift shows.
  */
-import { collectBlobClosure, decodeBlob, parseEvent, servedBlobRefsOfEvent, type TapeEvent } from '../../src/tape/index.ts';
+import { collectBlobClosure, decodeBlobText, parseEvent, type StoredBlob, servedBlobRefsOfEvent, sha256Hex, type TapeEvent } from '../../src/tape/index.ts';
 import { nowMs } from '../record/percentiles.ts';
 import { openCold } from './retrial-arm.ts';
 
 export const PHASES = [
-  'run row (getRunOrThrow)',
-  'event rows incl. pack inflation (getEvents)',
-  'JSON.parse of event rows',
+  "run row, events and the run's pack (getTape)",
+  'JSON.parse of events',
   'zod parseEvent',
-  'blob rows incl. pack inflation (getBlobs)',
-  'JSON.parse of blobs (decodeBlob)',
+  "blobs outside the run's pack (getBlobs)",
+  'blob hash check and JSON.parse',
   'blob closure walk and the rest',
 ] as const;
 export type Phase = (typeof PHASES)[number];
@@ -53,12 +52,10 @@ export async function measureLoadTapePhases(dbPath: string, runIds: readonly str
       sums[phase] += now - mark;
       mark = now;
     };
-    const run = await store.getRunOrThrow(runId);
-    lap('run row (getRunOrThrow)');
-    const stored = await store.getEvents(run.header.runId);
-    lap('event rows incl. pack inflation (getEvents)');
-    const raw = stored.map((row) => JSON.parse(row.json) as unknown);
-    lap('JSON.parse of event rows');
+    const tape = await store.getTape(runId);
+    lap("run row, events and the run's pack (getTape)");
+    const raw = tape.eventTexts.map((json) => JSON.parse(json) as unknown);
+    lap('JSON.parse of events');
     const parsed: TapeEvent[] = [];
     for (const value of raw) {
       const result = parseEvent(value);
@@ -71,12 +68,20 @@ export async function measureLoadTapePhases(dbPath: string, runIds: readonly str
     let inside = 0;
     await collectBlobClosure(roots, async (refs) => {
       const t0 = nowMs();
-      const found = await store.getBlobs(refs);
+      const found = new Map(refs.flatMap((ref) => (tape.blobs.has(ref) ? [[ref, tape.blobs.get(ref) as StoredBlob] as const] : [])));
+      const elsewhere = refs.filter((ref) => !found.has(ref));
+      if (elsewhere.length) for (const [hash, blob] of await store.getBlobs(elsewhere)) found.set(hash, blob);
       const t1 = nowMs();
-      const decoded = new Map([...found].map(([hash, blob]) => [hash, decodeBlob(blob)]));
+      const decoded = new Map(
+        [...found].map(([hash, blob]) => {
+          const text = decodeBlobText(blob);
+          if (sha256Hex(text) !== hash) throw new Error(`run ${runId}: blob ${hash} is damaged`);
+          return [hash, JSON.parse(text) as unknown];
+        }),
+      );
       const t2 = nowMs();
-      sums['blob rows incl. pack inflation (getBlobs)'] += t1 - t0;
-      sums['JSON.parse of blobs (decodeBlob)'] += t2 - t1;
+      sums["blobs outside the run's pack (getBlobs)"] += t1 - t0;
+      sums['blob hash check and JSON.parse'] += t2 - t1;
       inside += t2 - t0;
       blobs += found.size;
       refsRead.push(...found.keys());

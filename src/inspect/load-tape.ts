@@ -9,6 +9,7 @@ import {
   type RunRecord,
   renderWireBody,
   resolveMessageList,
+  type StoredBlob,
   servedBlobRefsOfEvent,
   sha256Hex,
   type TapeEvent,
@@ -54,26 +55,31 @@ export interface LoadTapeOptions {
  * Fetches and decodes blobs for collectBlobClosure, through the process-wide blob cache. `owner`
  * names what the blobs belong to in the error about a damaged one.
  */
-export function blobFetcher(store: Store, owner: string): (refs: string[]) => Promise<Map<string, unknown>> {
+export function blobFetcher(
+  store: Store,
+  owner: string,
+  storedWithRun: ReadonlyMap<string, StoredBlob> = new Map(),
+): (refs: string[]) => Promise<Map<string, unknown>> {
+  const decode = (hash: string, blob: StoredBlob) => {
+    const text = decodeBlobText(blob);
+    // Only text that hashes to its address is remembered: a damaged blob is never cached.
+    if (sha256Hex(text) !== hash)
+      throw new TapeFormatError({ message: `blob ${hash.slice(0, 12)}… of ${owner} is damaged; run \`retrial verify\` to see what else is` });
+    const value: unknown = JSON.parse(text);
+    rememberBlob(hash, text, value);
+    return value;
+  };
   return async (refs) => {
     const decoded = new Map<string, unknown>();
     const missing: string[] = [];
     for (const ref of refs) {
       const cached = cachedBlobValue(ref);
-      if (cached === undefined) missing.push(ref);
-      else decoded.set(ref, cached.value);
+      const withRun = cached === undefined ? storedWithRun.get(ref) : undefined;
+      if (cached !== undefined) decoded.set(ref, cached.value);
+      else if (withRun !== undefined) decoded.set(ref, decode(ref, withRun));
+      else missing.push(ref);
     }
-    if (missing.length) {
-      for (const [hash, blob] of await store.getBlobs(missing)) {
-        const text = decodeBlobText(blob);
-        // Only text that hashes to its address is remembered: a damaged blob is never cached.
-        if (sha256Hex(text) !== hash)
-          throw new TapeFormatError({ message: `blob ${hash.slice(0, 12)}… of ${owner} is damaged; run \`retrial verify\` to see what else is` });
-        const value: unknown = JSON.parse(text);
-        rememberBlob(hash, text, value);
-        decoded.set(hash, value);
-      }
-    }
+    if (missing.length) for (const [hash, blob] of await store.getBlobs(missing)) decoded.set(hash, decode(hash, blob));
     return decoded;
   };
 }
@@ -105,27 +111,26 @@ export async function readWireRequestTexts(store: Store, wireBodyRefs: readonly 
 
 /** Reads a run, validates each event, and prefetches every blob reachable from its events. */
 export async function loadTape(store: Store, runId: string, options: LoadTapeOptions = {}): Promise<LoadedTape> {
-  const run = await store.getRunOrThrow(runId);
-  const stored = await store.getEvents(run.header.runId);
+  const { run, eventTexts, blobs: storedWithRun } = await store.getTape(runId);
   const events: TapeEvent[] = [];
   let skippedUnknown = 0;
-  for (const row of stored) {
+  for (const [seq, json] of eventTexts.entries()) {
     let value: unknown;
     try {
-      value = JSON.parse(row.json);
+      value = JSON.parse(json);
     } catch {
       throw new TapeFormatError({
-        message: `run ${run.header.runId} event ${row.seq} is damaged (not valid JSON); run \`retrial verify\` to see what else is`,
+        message: `run ${run.header.runId} event ${seq} is damaged (not valid JSON); run \`retrial verify\` to see what else is`,
       });
     }
     const parsed = parseEvent(value);
-    if (!parsed.ok) throw new TapeFormatError({ message: `run ${run.header.runId} event ${row.seq}: ${parsed.message}` });
+    if (!parsed.ok) throw new TapeFormatError({ message: `run ${run.header.runId} event ${seq}: ${parsed.message}` });
     if (parsed.event) events.push(parsed.event);
     else skippedUnknown++;
   }
   const roots = events.flatMap(options.blobs === 'served' ? servedBlobRefsOfEvent : blobRefsOfEvent);
   if (run.ending?.output && options.blobs !== 'served') roots.push(run.ending.output);
-  const fetchBlobs = blobFetcher(store, `run ${run.header.runId}`);
+  const fetchBlobs = blobFetcher(store, `run ${run.header.runId}`, storedWithRun);
   const { values, missing } = await collectBlobClosure(roots, fetchBlobs);
   const modelsServed = [...new Set(events.flatMap((event) => (event.kind === 'model' && event.response?.model.served ? [event.response.model.served] : [])))];
 

@@ -135,6 +135,20 @@ export interface RunBundle {
   modelsServed: string[];
 }
 
+/**
+ * A run read for replay in one call: its events' texts and the blobs the backend keeps next to
+ * them. SQLite packs a run's events and the blobs it first wrote into one pack when the run ends,
+ * so a finished run is one row and one inflation; other blobs (shared ones such as a system
+ * prompt, or those of a run still recording) are read with getBlobs.
+ */
+export interface StoredTape {
+  run: RunRecord;
+  /** The events' canonical JSON in seq order: the text at index i is event i. */
+  eventTexts: string[];
+  /** Blobs stored with the run, by hash; any blob may be absent (then read it with getBlobs). */
+  blobs: ReadonlyMap<string, StoredBlob>;
+}
+
 /** A result computed from a run (a resample, later an explanation), stored with the run. */
 export interface RunAnalysis {
   analysisId: string;
@@ -168,6 +182,8 @@ export interface Store {
   listRuns(filter?: RunFilter): Promise<RunSummary[]>;
   countRuns(filter?: RunFilter): Promise<number>;
   getEvents(runId: string): Promise<StoredEvent[]>;
+  /** The run and its events with what is stored next to them; throws RunNotFoundError like getRunOrThrow. */
+  getTape(runId: string): Promise<StoredTape>;
   /** Missing hashes are absent from the map. */
   getBlobs(hashes: readonly string[]): Promise<Map<string, StoredBlob>>;
   listDecisions(filter?: DecisionFilter): Promise<DecisionRecord[]>;

@@ -1,9 +1,18 @@
 import { blobRefsInside, blobRefsOfEvent, chainRoot, decodeBlob, parseEvent, runHeaderSchema, sealRun, verifyBlob, verifyHashChain } from '../tape/index.ts';
-import type { Store } from './store.ts';
+import type { Store, StoredEvent } from './store.ts';
 
 /** One thing wrong with a stored run. `seq` names the event where there is one. */
 export interface VerifyProblem {
-  code: 'HEADER_CHANGED' | 'EVENT_HASH_MISMATCH' | 'SEQ_GAP' | 'HEAD_MISMATCH' | 'SEAL_MISMATCH' | 'EVENT_INVALID' | 'BLOB_MISSING' | 'BLOB_CORRUPT';
+  code:
+    | 'HEADER_CHANGED'
+    | 'EVENT_HASH_MISMATCH'
+    | 'SEQ_GAP'
+    | 'HEAD_MISMATCH'
+    | 'SEAL_MISMATCH'
+    | 'EVENT_INVALID'
+    | 'BLOB_MISSING'
+    | 'BLOB_CORRUPT'
+    | 'TAPE_MISMATCH';
   seq: number | null;
   blob?: string;
   message: string;
@@ -32,6 +41,7 @@ export async function verifyRun(store: Store, runId: string, checkedBlobs = new 
   for (const problem of verifyHashChain(run.rootHash, events, run.headHash)) problems.push(problem);
   if (run.ending && run.sealHash !== sealRun(run.headHash, run.ending))
     problems.push({ code: 'SEAL_MISMATCH', seq: null, message: "the run's ending (status, output) does not match its seal: it was changed" });
+  problems.push(...(await checkTapeAgainstRows(store, runId, events)));
 
   const refs = new Map<string, number>();
   for (const row of events) {
@@ -89,6 +99,31 @@ export async function verifyRun(store: Store, runId: string, checkedBlobs = new 
       problems.push({ code: 'BLOB_CORRUPT', seq: seq === -1 ? null : seq, blob: ref, message: `blob ${ref.slice(0, 12)}… of ${where} is corrupt: ${outcome}` });
   }
   return { runId, ok: problems.length === 0, events: events.length, blobsChecked, problems };
+}
+
+/**
+ * Replay reads a run through getTape (in SQLite, a finished run's pack and its index), the chain
+ * check above reads the rows: they must hold the same events, and what getTape keeps with the run
+ * must hash to its addresses, or a replay could serve what verify never saw.
+ */
+async function checkTapeAgainstRows(store: Store, runId: string, events: readonly StoredEvent[]): Promise<VerifyProblem[]> {
+  const tape = await store.getTape(runId);
+  const problems: VerifyProblem[] = [];
+  const differs = events.findIndex((event, index) => tape.eventTexts[index] !== event.json);
+  if (differs >= 0 || tape.eventTexts.length !== events.length) {
+    const seq = differs >= 0 ? differs : Math.min(events.length, tape.eventTexts.length);
+    problems.push({
+      code: 'TAPE_MISMATCH',
+      seq,
+      message: `what replay reads for this run (${tape.eventTexts.length} events) differs from its event rows (${events.length}) at event ${seq}`,
+    });
+  }
+  for (const [hash, blob] of tape.blobs) {
+    const result = blob.hash === hash ? verifyBlob(blob) : { ok: false as const, reason: `stored with the run under ${hash.slice(0, 12)}…` };
+    if (!result.ok)
+      problems.push({ code: 'TAPE_MISMATCH', seq: null, blob: hash, message: `blob ${hash.slice(0, 12)}… as replay reads it is corrupt: ${result.reason}` });
+  }
+  return problems;
 }
 
 /** Verifies every run (or the given ones), one result per run so one bad run hides no other. */

@@ -1,15 +1,91 @@
-import { mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { openSqliteStore, verifyStore } from '../../src/store/index.ts';
-import { buildRun, singleBatchOf } from './tape-builder.ts';
+import { loadTape } from '../../src/inspect/index.ts';
+import { openSqliteStore, type Store, verifyRun, verifyStore } from '../../src/store/index.ts';
+import { decodeBlobText } from '../../src/tape/index.ts';
+import { batchesOf, buildRun, singleBatchOf } from './tape-builder.ts';
 
 const freshPath = () => join(mkdtempSync(join(tmpdir(), 'retrial-pack-')), 'pack.db');
 
-describe('SQLite packs: events and blobs of a batch compressed together, chained by dictionary', () => {
-  it('reads back every run written across more than one keyframe interval, also after reopening', async () => {
+interface PackRow {
+  pack_id: number;
+  dictionary_pack_id: number | null;
+}
+
+/** Reads the file behind the store's back: where rows point is not part of the Store interface. */
+function inspectFile(path: string) {
+  const database = new Database(path, { readonly: true });
+  const read = {
+    packs: () => database.prepare('SELECT pack_id, dictionary_pack_id FROM packs ORDER BY pack_id').all() as PackRow[],
+    runPack: (runId: string) => (database.prepare('SELECT run_pack_id FROM runs WHERE run_id = ?').get(runId) as { run_pack_id: number | null }).run_pack_id,
+    eventPacks: (runId: string) =>
+      (database.prepare('SELECT pack_id FROM events WHERE run_id = ? ORDER BY seq').all(runId) as Array<{ pack_id: number | null }>).map((row) => row.pack_id),
+    blobPack: (hash: string) =>
+      (database.prepare('SELECT pack_id FROM blobs WHERE hash = ?').get(Buffer.from(hash, 'hex')) as { pack_id: number | null } | undefined)?.pack_id,
+  };
+  return { ...read, close: () => database.close() };
+}
+
+async function verdicts(store: Store): Promise<boolean[]> {
+  const all: boolean[] = [];
+  for await (const verification of verifyStore(store)) all.push(verification.ok);
+  return all;
+}
+
+describe('SQLite packs: a run is packed whole when it ends, and replay reads it from that pack', () => {
+  it('keeps a recording run in plain rows, then moves its events and the blobs it first wrote into one pack when it ends', async () => {
+    const path = freshPath();
+    const store = await openSqliteStore(path);
+    const run = buildRun({ runId: 'run-a' });
+    const [first, second] = batchesOf(run);
+    await store.write(first);
+    let file = inspectFile(path);
+    expect(file.runPack('run-a')).toBeNull();
+    expect(file.eventPacks('run-a')).toEqual([null, null, null]);
+    file.close();
+    expect((await store.getTape('run-a')).blobs.size).toBe(0);
+
+    await store.write(second);
+    file = inspectFile(path);
+    const packId = file.runPack('run-a');
+    expect(packId).not.toBeNull();
+    expect(file.eventPacks('run-a')).toEqual(run.events.map(() => packId));
+    for (const blob of run.blobs) expect(file.blobPack(blob.hash)).toBe(packId);
+    file.close();
+
+    const tape = await store.getTape('run-a');
+    expect(tape.eventTexts).toEqual(run.events.map((event) => event.json));
+    expect([...tape.blobs.keys()].sort()).toEqual(run.blobs.map((blob) => blob.hash).sort());
+    for (const blob of run.blobs) expect(decodeBlobText(tape.blobs.get(blob.hash) as never)).toBe(decodeBlobText(blob));
+    expect((await verifyRun(store, 'run-a')).problems).toEqual([]);
+    await store.close();
+  });
+
+  it('leaves a blob another run packed first where it is, and still loads the second run whole', async () => {
+    const path = freshPath();
+    const store = await openSqliteStore(path);
+    const prompt = `Shared prompt ${'policy text '.repeat(60)}`;
+    const first = buildRun({ runId: 'run-a', systemPrompt: prompt });
+    const second = buildRun({ runId: 'run-b', systemPrompt: prompt });
+    await store.write(singleBatchOf(first));
+    await store.write(singleBatchOf(second));
+    const shared = second.blobs.filter((blob) => first.blobs.some((other) => other.hash === blob.hash)).map((blob) => blob.hash);
+    expect(shared.length).toBeGreaterThan(0);
+    const file = inspectFile(path);
+    for (const hash of shared) expect(file.blobPack(hash)).toBe(file.runPack('run-a'));
+    file.close();
+    const tape = await store.getTape('run-b');
+    for (const hash of shared) expect(tape.blobs.has(hash)).toBe(false);
+    const loaded = await loadTape(store, 'run-b');
+    expect(loaded.events.length).toBe(second.events.length);
+    for (const hash of shared) expect(() => loaded.blob(hash)).not.toThrow();
+    await store.close();
+  });
+
+  it('deflates each pack against a keyframe, so reading any pack needs at most one other, also after reopening', async () => {
     const path = freshPath();
     const store = await openSqliteStore(path);
     const runs = Array.from({ length: 40 }, (_, index) =>
@@ -18,50 +94,48 @@ describe('SQLite packs: events and blobs of a batch compressed together, chained
     for (const run of runs) await store.write(singleBatchOf(run));
     await store.close();
 
-    const database = new Database(path, { readonly: true });
-    const packs = database.prepare('SELECT pack_id, dictionary_pack_id FROM packs ORDER BY pack_id').all() as Array<{
-      pack_id: number;
-      dictionary_pack_id: number | null;
-    }>;
-    database.close();
+    const file = inspectFile(path);
+    const packs = file.packs();
+    file.close();
     expect(packs.length).toBe(40);
-    expect(packs.filter((pack) => pack.dictionary_pack_id === null).length).toBeGreaterThanOrEqual(2);
-    expect(packs.filter((pack) => pack.dictionary_pack_id !== null).length).toBeGreaterThan(30);
+    const keyframes = new Set(packs.filter((pack) => pack.dictionary_pack_id === null).map((pack) => pack.pack_id));
+    expect(keyframes.size).toBeGreaterThanOrEqual(2);
+    for (const pack of packs) if (pack.dictionary_pack_id !== null) expect(keyframes.has(pack.dictionary_pack_id)).toBe(true);
 
     const reopened = await openSqliteStore(path);
     for (const run of [runs[39], runs[17], runs[0]]) {
       if (!run) continue;
+      expect((await reopened.getTape(run.runId)).eventTexts).toEqual(run.events.map((event) => event.json));
       expect((await reopened.getEvents(run.runId)).map((event) => event.json)).toEqual(run.events.map((event) => event.json));
     }
-    const verdicts = [];
-    for await (const verification of verifyStore(reopened)) verdicts.push(verification.ok);
-    expect(verdicts).toEqual(new Array(40).fill(true));
+    expect(await verdicts(reopened)).toEqual(new Array(40).fill(true));
     await reopened.close();
   });
 
-  it('never chains a pack to one whose transaction rolled back', async () => {
+  it('never deflates against a keyframe whose transaction rolled back', async () => {
     const path = freshPath();
     const store = await openSqliteStore(path);
     const first = buildRun({ runId: 'run-first', decisions: [{ type: 'refund', subject: 'c-1', value: 'approve', amount: 1 }] });
     await store.write(singleBatchOf(first));
-    // Decisions are inserted after the pack: a duplicate decision id fails the batch once its pack
-    // row exists, so the whole batch (pack included) rolls back.
+    await store.close();
+    // On a new connection the first pack is a keyframe. Decisions are inserted before the run is
+    // packed but the duplicate decision id fails the batch, so nothing of it stays, pack included.
+    const reopened = await openSqliteStore(path);
     const doomed = singleBatchOf(buildRun({ runId: 'run-doomed' }));
     doomed.decisions.push(...first.decisions);
-    await expect(store.write(doomed)).rejects.toThrow();
-    expect(await store.getRun('run-doomed')).toBeUndefined();
+    await expect(reopened.write(doomed)).rejects.toThrow();
+    expect(await reopened.getRun('run-doomed')).toBeUndefined();
     const second = buildRun({ runId: 'run-second' });
-    await store.write(singleBatchOf(second));
-    const database = new Database(path, { readonly: true });
-    const packs = database.prepare('SELECT pack_id, dictionary_pack_id FROM packs ORDER BY pack_id').all() as Array<{
-      pack_id: number;
-      dictionary_pack_id: number | null;
-    }>;
-    database.close();
-    expect(packs).toHaveLength(2);
-    expect(packs[1]?.dictionary_pack_id).toBe(packs[0]?.pack_id);
-    expect((await store.getEvents('run-second')).map((event) => event.json)).toEqual(second.events.map((event) => event.json));
-    await store.close();
+    await reopened.write(singleBatchOf(second));
+    const file = inspectFile(path);
+    const packs = file.packs();
+    file.close();
+    expect(packs).toEqual([
+      { pack_id: packs[0]?.pack_id, dictionary_pack_id: null },
+      { pack_id: packs[1]?.pack_id, dictionary_pack_id: null },
+    ]);
+    expect((await reopened.getTape('run-second')).eventTexts).toEqual(second.events.map((event) => event.json));
+    await reopened.close();
   });
 
   it('stores much less than the raw content', async () => {
@@ -70,5 +144,63 @@ describe('SQLite packs: events and blobs of a batch compressed together, chained
     const stats = await store.stats();
     expect(stats.contentBytesStored).toBeLessThan((stats.eventBytesRaw + stats.blobBytesRaw) / 4);
     await store.close();
+  });
+
+  it('packs an imported run at once', async () => {
+    const source = await openSqliteStore(freshPath());
+    await source.write(singleBatchOf(buildRun({ runId: 'run-a' })));
+    const targetPath = freshPath();
+    const target = await openSqliteStore(targetPath);
+    expect(await target.importRunBundle(await source.getRunBundle('run-a'))).toBe('imported');
+    const file = inspectFile(targetPath);
+    const packId = file.runPack('run-a');
+    expect(packId).not.toBeNull();
+    expect(new Set(file.eventPacks('run-a'))).toEqual(new Set([packId]));
+    file.close();
+    expect((await target.getTape('run-a')).eventTexts).toEqual((await source.getEvents('run-a')).map((event) => event.json));
+    await source.close();
+    await target.close();
+  });
+
+  it('reports a run whose pack pointer leads to another run as a mismatch between what replay reads and the rows', async () => {
+    const path = freshPath();
+    const store = await openSqliteStore(path);
+    await store.write(singleBatchOf(buildRun({ runId: 'run-a' })));
+    await store.write(singleBatchOf(buildRun({ runId: 'run-b', systemPrompt: 'Another prompt entirely.' })));
+    await store.close();
+    const database = new Database(path);
+    database.prepare("UPDATE runs SET run_pack_id = (SELECT run_pack_id FROM runs WHERE run_id = 'run-b') WHERE run_id = 'run-a'").run();
+    database.close();
+    const reopened = await openSqliteStore(path);
+    const verification = await verifyRun(reopened, 'run-a');
+    expect(verification.ok).toBe(false);
+    expect(verification.problems.map((problem) => problem.code)).toContain('TAPE_MISMATCH');
+    expect((await verifyRun(reopened, 'run-b')).ok).toBe(true);
+    await reopened.close();
+  });
+
+  it('reads a store written with the earlier flush packs (schema 4, chained dictionaries) and packs what it records next', async () => {
+    // Written by retrial at 97e8dd9: five runs recorded in two flushes, one in one, one never finished.
+    const path = freshPath();
+    copyFileSync(join(import.meta.dirname, '__fixtures__', 'flush-packs-schema-4.sqlite'), path);
+    const store = await openSqliteStore(path);
+    const runIds = await store.listRunIds();
+    expect(runIds).toHaveLength(7);
+    for (const runId of runIds) {
+      const tape = await store.getTape(runId);
+      expect(tape.blobs.size).toBe(0);
+      expect(tape.eventTexts).toEqual((await store.getEvents(runId)).map((event) => event.json));
+      expect((await loadTape(store, runId)).events.length).toBe(tape.eventTexts.length);
+    }
+    expect(await verdicts(store)).toEqual(new Array(7).fill(true));
+
+    const fresh = buildRun({ runId: 'run-new' });
+    await store.write(singleBatchOf(fresh));
+    expect((await store.getTape('run-new')).blobs.size).toBeGreaterThan(0);
+    expect((await verifyRun(store, 'run-new')).ok).toBe(true);
+    await store.close();
+    const file = inspectFile(path);
+    expect(file.runPack('run-new')).not.toBeNull();
+    file.close();
   });
 });

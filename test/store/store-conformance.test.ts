@@ -46,6 +46,26 @@ describeEachBackend('Store conformance', ({ expected, open }) => {
     expect(await store.getRun('no-such-run')).toBeUndefined();
   });
 
+  it('getTape gives the run and its events as getRun and getEvents do, while recording and once ended, and only blobs that hash to their keys', async () => {
+    const store = await open();
+    const run = buildRun({ runId: 'run-a', decisions: [{ type: 'refund.category', subject: 'cust-1', value: 'approve', amount: 12.5 }] });
+    const [first, second] = batchesOf(run);
+    await store.write(first);
+    const recording = await store.getTape('run-a');
+    expect(recording.run).toEqual(await store.getRun('run-a'));
+    expect(recording.eventTexts).toEqual(run.events.slice(0, 3).map((event) => event.json));
+    await store.write(second);
+    const ended = await store.getTape('run-a');
+    expect(ended.run).toEqual(run.final);
+    expect(ended.eventTexts).toEqual(run.events.map((event) => event.json));
+    const written = new Map(run.blobs.map((blob) => [blob.hash, decodeBlobText(blob)]));
+    for (const [hash, blob] of ended.blobs) {
+      expect(blob.hash).toBe(hash);
+      expect(decodeBlobText(blob)).toBe(written.get(hash));
+    }
+    await expect(store.getTape('run-b')).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' });
+  });
+
   it('keeps what it stored when the caller later mutates the objects it passed', async () => {
     const store = await open();
     const run = buildRun({ runId: 'run-a', decisions: [{ type: 't', subject: 's', value: 'v' }] });

@@ -13,6 +13,7 @@ import type {
   RunWriter,
   Store,
   StoredEvent,
+  StoredTape,
   StoreStats,
   WriteBatch,
 } from '../store.ts';
@@ -85,6 +86,12 @@ class MemoryStore implements Store {
   async getEvents(runId: string): Promise<StoredEvent[]> {
     this.assertOpen();
     return (this.tables.events.get(runId) ?? []).map((event) => ({ ...event }));
+  }
+
+  async getTape(runId: string): Promise<StoredTape> {
+    const run = await this.getRunOrThrow(runId);
+    // Blobs are one map for all runs here: nothing is kept next to a run, so loadTape asks getBlobs.
+    return { run, eventTexts: (this.tables.events.get(runId) ?? []).map((event) => event.json), blobs: new Map() };
   }
 
   async getBlobs(hashes: readonly string[]): Promise<Map<string, StoredBlob>> {

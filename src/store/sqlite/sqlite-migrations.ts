@@ -9,13 +9,12 @@ export interface SqliteMigration {
 }
 
 /**
- * Events and blobs are WITHOUT ROWID tables keyed by (run, seq) and by hash: their content lives
- * in packs, so their rows are small (ids and offsets), and a separate index on those keys would
- * double the per-row cost. (With kilobyte rows inline, WITHOUT ROWID measured 2-3x slower to
- * insert; an item written alone still keeps its bytes inline, which is the rare case.)
- * Events and blobs written in one batch are compressed together into one `packs` row (see
- * sqlite-packing.ts). Decisions carry no foreign key to runs: a correction written by remediation supersedes a
- * decision without belonging to a recorded run.
+ * Events and blobs are WITHOUT ROWID tables keyed by (run, seq) and by hash: once their run ends
+ * their content lives in its pack (see sqlite-packing.ts), so their rows are small (ids and
+ * offsets), and a separate index on those keys would double the per-row cost. While a run records,
+ * its rows keep their bytes inline until the run is packed. Decisions carry no foreign key to
+ * runs: a correction written by remediation supersedes a decision without belonging to a recorded
+ * run.
  */
 export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
   {
@@ -200,6 +199,11 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
         expires_at INTEGER NOT NULL
       );
     `,
+  },
+  {
+    version: 5,
+    name: "a finished run's pack, read whole by replay",
+    sql: 'ALTER TABLE runs ADD COLUMN run_pack_id INTEGER;',
   },
 ];
 

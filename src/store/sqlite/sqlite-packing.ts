@@ -1,5 +1,5 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { decodeBlobText, encodeBlob, type StoredBlob } from '../../tape/index.ts';
+import { decodeBlobText, type RunRecord, type StoredBlob } from '../../tape/index.ts';
 import { StoreError } from '../errors.ts';
 import type { StoredEvent } from '../store.ts';
 import type { StatementSource } from './sqlite-database.ts';
@@ -7,18 +7,21 @@ import { asBuffer } from './sqlite-rows.ts';
 
 /**
  * Compression inside the SQLite file. Events and blobs are small (one call, one chat message, one
- * tool result), so deflating each alone finds little to remove. Everything one write batch adds
- * is instead concatenated and deflated as one pack, where an event and the response body it
- * summarises, or a message and its canonical form, compress against each other. Every event and
- * blob keeps its own row (pack id, offset, length), so each stays addressable; the chain hash is
- * over the JSON text, never these bytes. A batch of one item is stored on its own.
+ * tool result), so deflating each alone finds little to remove. While a run records, each flush
+ * writes its rows as they are, uncompressed: a crash loses nothing, and nothing is compressed twice.
+ * When the run ends, the transaction that writes its ending also deflates the run's events and the
+ * blobs it reaches that are not packed yet as one pack, and points their rows into it (pack id,
+ * offset, length). There an event compresses against the response body it summarises, a message
+ * against its canonical form. The pack starts with an index line (event lengths, blob hashes and
+ * lengths), so replay reads a finished run as one row and one inflation (readRunPack). The chain
+ * hash is over the JSON text, never these bytes.
  *
- * A recorder flushes at every write tool and stream end, so packs can be small; each pack is
- * therefore deflated with the previous pack this store wrote as its preset dictionary (the same
- * field names, tool definitions and system prompts recur). Reading a pack needs its dictionary
- * pack first, so every KEYFRAME_EVERY-th pack starts afresh and no chain is longer than that.
+ * Runs of one agent repeat field names, tool definitions and prompts, so a run's pack is deflated
+ * with a keyframe (a recent pack deflated alone) as its preset dictionary, and every
+ * KEYFRAME_EVERY-th pack is a new keyframe: reading a pack needs at most one other. Stores written
+ * before 2026-11-26 packed each flush, chained to the previous flush's pack; readPack still
+ * follows those chains.
  */
-const PACK_FROM_ITEMS = 2;
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -27,115 +30,163 @@ export function hashBytes(hash: string): Buffer {
   if (!HEX64.test(hash)) throw new StoreError({ message: `"${hash.slice(0, 80)}" is not a sha256 hash (64 lowercase hex digits); the write was refused.` });
   return Buffer.from(hash, 'hex');
 }
-const KEYFRAME_EVERY = 16;
+const KEYFRAME_EVERY = 32;
 /** Deflate's window: only the last 32 KB of a dictionary can be referenced. */
 const DICTIONARY_BYTES = 32 * 1024;
+const NEWLINE = 0x0a;
 
-interface ChainState {
-  last: { packId: number; raw: Buffer; depth: number } | null;
-  /** Written inside the open transaction; becomes `last` only when it commits. */
-  pending: { packId: number; raw: Buffer; depth: number } | null;
+interface Keyframe {
+  packId: number;
+  raw: Buffer;
+  /** Packs deflated against it so far. */
+  uses: number;
 }
-const chains = new WeakMap<StatementSource, ChainState>();
+interface KeyframeState {
+  committed: Keyframe | null;
+  /** Written inside the open transaction; becomes `committed` only when it commits. */
+  pending: Keyframe | null;
+}
+const keyframes = new WeakMap<StatementSource, KeyframeState>();
 
-function chainOf(statement: StatementSource): ChainState {
-  let chain = chains.get(statement);
-  if (!chain) {
-    chain = { last: null, pending: null };
-    chains.set(statement, chain);
+function keyframeState(statement: StatementSource): KeyframeState {
+  let state = keyframes.get(statement);
+  if (!state) {
+    state = { committed: null, pending: null };
+    keyframes.set(statement, state);
   }
-  return chain;
+  return state;
 }
 
 /** Call after the write transaction committed (`committed`) or rolled back. */
-export function settlePackChain(statement: StatementSource, committed: boolean): void {
-  const chain = chainOf(statement);
-  if (committed && chain.pending) chain.last = chain.pending;
-  chain.pending = null;
+export function settleRunPacks(statement: StatementSource, committed: boolean): void {
+  const state = keyframeState(statement);
+  if (committed && state.pending) state.committed = state.pending;
+  state.pending = null;
 }
 
-export interface PackItem {
-  text: string;
-  /** Called with where the item landed: a pack and its place in it, or null when stored alone. */
-  place(location: { packId: number; offset: number; length: number } | null): void;
-}
-
-/** Writes the items as one pack when there are enough of them; returns the pack id or null. */
-export function writePack(statement: StatementSource, items: readonly PackItem[]): number | null {
-  if (items.length < PACK_FROM_ITEMS) {
-    for (const item of items) item.place(null);
-    return null;
-  }
-  const parts = items.map((item) => Buffer.from(item.text, 'utf8'));
-  const joined = Buffer.concat(parts);
-  const chain = chainOf(statement);
-  const base = chain.pending ?? chain.last;
-  const useBase = base !== null && base.depth < KEYFRAME_EVERY;
-  const data = useBase ? deflateRawSync(joined, { level: 6, dictionary: base.raw.subarray(-DICTIONARY_BYTES) }) : deflateRawSync(joined, { level: 6 });
+function insertPack(statement: StatementSource, raw: Buffer): number {
+  const state = keyframeState(statement);
+  const base = state.pending ?? state.committed;
+  const useBase = base !== null && base.uses < KEYFRAME_EVERY;
+  const data = useBase ? deflateRawSync(raw, { level: 6, dictionary: base.raw.subarray(-DICTIONARY_BYTES) }) : deflateRawSync(raw, { level: 6 });
   const { lastInsertRowid } = statement('INSERT INTO packs (encoding, size, data, dictionary_pack_id) VALUES (?, ?, ?, ?)').run(
     'deflate',
-    joined.length,
+    raw.length,
     data,
     useBase ? base.packId : null,
   );
   const packId = Number(lastInsertRowid);
-  chain.pending = { packId, raw: joined, depth: useBase ? base.depth + 1 : 0 };
-  let offset = 0;
-  items.forEach((item, index) => {
-    const length = (parts[index] as Buffer).length;
-    item.place({ packId, offset, length });
-    offset += length;
-  });
+  if (useBase) base.uses++;
+  else state.pending = { packId, raw, uses: 0 };
   return packId;
 }
 
-/** Blob rows to insert: only blobs the store does not hold yet, once each. */
-export function freshBlobs(statement: StatementSource, blobs: readonly StoredBlob[]): StoredBlob[] {
-  if (blobs.length === 0) return [];
-  const hashes = JSON.stringify(blobs.map((blob) => blob.hash));
-  const present = new Set(
-    (statement('SELECT lower(hex(hash)) AS hash FROM blobs WHERE hash IN (SELECT unhex(value) FROM json_each(?))').all(hashes) as Array<{ hash: string }>).map(
-      (row) => row.hash,
-    ),
-  );
-  return [...new Map(blobs.filter((blob) => !present.has(blob.hash)).map((blob) => [blob.hash, blob])).values()];
+/** The index line a run's pack starts with; event i is seq i. */
+interface RunPackIndex {
+  events: number[];
+  blobs: Array<[hash: string, length: number]>;
 }
 
-export function blobPackItem(statement: StatementSource, blob: StoredBlob): PackItem {
-  const insert = statement('INSERT OR IGNORE INTO blobs (hash, encoding, size, data, pack_id, pack_offset) VALUES (?, ?, ?, ?, ?, ?)');
-  return {
-    text: decodeBlobText(blob),
-    place(location) {
-      if (location) insert.run(hashBytes(blob.hash), 'pack', blob.size, Buffer.alloc(0), location.packId, location.offset);
-      else {
-        const alone = blob.encoding === 'json' ? encodeBlob(blob.hash, decodeBlobText(blob)) : blob;
-        insert.run(hashBytes(alone.hash), alone.encoding, alone.size, asBuffer(alone.data), null, null);
-      }
-    },
-  };
+/** Rows as a flush writes them: as given, unpacked until their run ends. */
+export function insertEventRow(statement: StatementSource, runId: string, event: StoredEvent): void {
+  statement(
+    'INSERT INTO events (run_id, seq, kind, causal_key, at, json, hash, pack_id, pack_offset, pack_length) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL)',
+  ).run(runId, event.seq, event.kind, event.key, event.at, event.json, hashBytes(event.hash));
 }
 
-export function eventPackItem(statement: StatementSource, runId: string, event: StoredEvent): PackItem {
-  const insert = statement(
-    'INSERT INTO events (run_id, seq, kind, causal_key, at, json, hash, pack_id, pack_offset, pack_length) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+export function insertBlobRows(statement: StatementSource, blobs: readonly StoredBlob[]): void {
+  const insert = statement('INSERT OR IGNORE INTO blobs (hash, encoding, size, data, pack_id, pack_offset) VALUES (?, ?, ?, ?, NULL, NULL)');
+  for (const blob of blobs) insert.run(hashBytes(blob.hash), blob.encoding, blob.size, asBuffer(blob.data));
+}
+
+/** Blob refs appear in events and blobs as JSON strings of 64 hex digits. */
+const HASH_STRING = /"([0-9a-f]{64})"/g;
+
+function hashStringsIn(text: string, into: Set<string>, skip: ReadonlySet<string>): void {
+  for (const match of text.matchAll(HASH_STRING)) if (!skip.has(match[1] as string)) into.add(match[1] as string);
+}
+
+/**
+ * Packs an ended (or imported) run: all its events, and every blob it reaches that no pack holds
+ * yet, into one pack with an index, then points their rows into it. Runs inside the caller's
+ * write transaction, so the rows move all at once or not at all.
+ *
+ * What the run reaches is found by text, not by parsing: any 64-hex JSON string in an event or an
+ * unpacked blob that names an unpacked blob. A string that only looks like a ref (a tool argument
+ * holding a sha256) can at worst move some other unpacked blob into this pack, where it stays
+ * addressable; parsing every event and blob instead cost 1.5 ms per demo run. Packed blobs are
+ * not followed: a run packed its whole reach when it ended.
+ */
+export function packRun(statement: StatementSource, run: RunRecord): void {
+  const runId = run.header.runId;
+  const events = readEventRows(statement, runId);
+  if (events.length === 0) return;
+  const seen = new Set<string>();
+  let frontier = new Set<string>(run.ending?.output ? [run.ending.output] : []);
+  for (const event of events) hashStringsIn(event.json, frontier, seen);
+  const readUnpacked = statement(
+    'SELECT lower(hex(hash)) AS hash, encoding, data FROM blobs WHERE pack_id IS NULL AND hash IN (SELECT unhex(value) FROM json_each(?))',
   );
-  return {
-    text: event.json,
-    place(location) {
-      insert.run(
-        runId,
-        event.seq,
-        event.kind,
-        event.key,
-        event.at,
-        location ? '' : event.json,
-        hashBytes(event.hash),
-        location?.packId ?? null,
-        location?.offset ?? null,
-        location?.length ?? null,
-      );
-    },
-  };
+  const blobs: Array<{ hash: string; bytes: Buffer }> = [];
+  while (frontier.size) {
+    for (const hash of frontier) seen.add(hash);
+    const rows = readUnpacked.all(JSON.stringify([...frontier])) as Array<{ hash: string; encoding: StoredBlob['encoding']; data: Buffer }>;
+    frontier = new Set();
+    for (const row of rows) {
+      const text = decodeBlobText(row);
+      blobs.push({ hash: row.hash, bytes: Buffer.from(text, 'utf8') });
+      hashStringsIn(text, frontier, seen);
+    }
+  }
+  const eventBytes = events.map((event) => Buffer.from(event.json, 'utf8'));
+  const index: RunPackIndex = { events: eventBytes.map((bytes) => bytes.length), blobs: blobs.map((blob) => [blob.hash, blob.bytes.length]) };
+  const head = Buffer.from(`${JSON.stringify(index)}\n`, 'utf8');
+  const packId = insertPack(statement, Buffer.concat([head, ...eventBytes, ...blobs.map((blob) => blob.bytes)]));
+
+  let offset = head.length;
+  const moveEvent = statement("UPDATE events SET json = '', pack_id = ?, pack_offset = ?, pack_length = ? WHERE run_id = ? AND seq = ?");
+  events.forEach((event, position) => {
+    const length = (eventBytes[position] as Buffer).length;
+    moveEvent.run(packId, offset, length, runId, event.seq);
+    offset += length;
+  });
+  const moveBlob = statement("UPDATE blobs SET encoding = 'pack', data = x'', pack_id = ?, pack_offset = ? WHERE hash = ? AND pack_id IS NULL");
+  for (const blob of blobs) {
+    moveBlob.run(packId, offset, hashBytes(blob.hash));
+    offset += blob.bytes.length;
+  }
+  statement('UPDATE runs SET run_pack_id = ? WHERE run_id = ?').run(packId, runId);
+}
+
+/**
+ * A run's events and the blobs stored with them, from its pack alone; undefined when the pack is
+ * unreadable or its index does not fit it (the caller then reads the rows, which report damage).
+ */
+export function readRunPack(statement: StatementSource, packId: number): { eventTexts: string[]; blobs: Map<string, StoredBlob> } | undefined {
+  const pack = readPack(statement, packId);
+  if (pack instanceof Error) return undefined;
+  const end = pack.indexOf(NEWLINE);
+  if (end < 0) return undefined;
+  let index: RunPackIndex;
+  try {
+    index = JSON.parse(pack.toString('utf8', 0, end)) as RunPackIndex;
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(index.events) || !Array.isArray(index.blobs)) return undefined;
+  let offset = end + 1;
+  const eventTexts: string[] = [];
+  for (const length of index.events) {
+    eventTexts.push(pack.toString('utf8', offset, offset + length));
+    offset += length;
+  }
+  const blobs = new Map<string, StoredBlob>();
+  for (const [hash, length] of index.blobs) {
+    // A view into the cached pack, not a copy: blob bytes are only ever read.
+    blobs.set(hash, { hash, encoding: 'json', size: length, data: pack.subarray(offset, offset + length) });
+    offset += length;
+  }
+  return offset === pack.length ? { eventTexts, blobs } : undefined;
 }
 
 /**
@@ -202,23 +253,38 @@ interface BlobRow {
   pack_offset: number | null;
 }
 
+function storedBlobOfRow(statement: StatementSource, row: BlobRow): StoredBlob {
+  if (row.pack_id === null) return { hash: row.hash, encoding: row.encoding as StoredBlob['encoding'], size: row.size, data: row.data ?? Buffer.alloc(0) };
+  // A view into the cached pack, not a copy: blob bytes are only ever read.
+  const pack = readPack(statement, row.pack_id);
+  const offset = row.pack_offset ?? 0;
+  const data = pack instanceof Error ? Buffer.from(`<unreadable pack ${row.pack_id}: ${pack.message}>`) : pack.subarray(offset, offset + row.size);
+  return { hash: row.hash, encoding: 'json', size: row.size, data };
+}
+
 /** Reads blobs by hash, unpacking packed ones. */
 export function readBlobsPacked(statement: StatementSource, hashes: readonly string[]): Map<string, StoredBlob> {
   const rows = statement(
     // Packed rows keep an empty data column; not selecting it spares a Buffer per row.
     'SELECT lower(hex(hash)) AS hash, encoding, size, CASE WHEN pack_id IS NULL THEN data END AS data, pack_id, pack_offset FROM blobs WHERE hash IN (SELECT unhex(value) FROM json_each(?))',
   ).all(JSON.stringify(hashes)) as BlobRow[];
-  const found = new Map<string, StoredBlob>();
-  for (const row of rows) {
-    if (row.pack_id === null)
-      found.set(row.hash, { hash: row.hash, encoding: row.encoding as StoredBlob['encoding'], size: row.size, data: row.data ?? Buffer.alloc(0) });
-    else {
-      // A view into the cached pack, not a copy: blob bytes are only ever read.
-      const pack = readPack(statement, row.pack_id);
-      const offset = row.pack_offset ?? 0;
-      const data = pack instanceof Error ? Buffer.from(`<unreadable pack ${row.pack_id}: ${pack.message}>`) : pack.subarray(offset, offset + row.size);
-      found.set(row.hash, { hash: row.hash, encoding: 'json', size: row.size, data });
-    }
-  }
-  return found;
+  return new Map(rows.map((row) => [row.hash, storedBlobOfRow(statement, row)]));
+}
+
+/** A run's event rows in seq order, with packed texts read from their packs. */
+export function readEventRows(statement: StatementSource, runId: string): StoredEvent[] {
+  // StoredEvent's fields (`key` is `causal_key`: KEY is an SQL keyword). A packed event's json
+  // column is empty, so it is not read: the text comes from the pack.
+  const columns = "seq, kind, causal_key AS key, at, CASE WHEN pack_id IS NULL THEN json ELSE '' END AS json, lower(hex(hash)) AS hash";
+  const rows = statement(`SELECT ${columns}, pack_id, pack_offset, pack_length FROM events WHERE run_id = ? ORDER BY seq`).all(runId) as Array<
+    StoredEvent & { pack_id: number | null; pack_offset: number | null; pack_length: number | null }
+  >;
+  return rows.map((row) => ({
+    seq: row.seq,
+    kind: row.kind,
+    key: row.key,
+    at: row.at,
+    json: row.pack_id === null ? row.json : readPacked(statement, row.pack_id, row.pack_offset ?? 0, row.pack_length ?? 0),
+    hash: row.hash,
+  }));
 }

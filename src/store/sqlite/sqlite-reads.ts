@@ -1,9 +1,9 @@
 import type { RunHeader, RunRecord, RunStatus, StoredBlob } from '../../tape/index.ts';
 import { collectRunBlobRefs } from '../run-blob-refs.ts';
-import type { DecisionFilter, DecisionRecord, RunBundle, RunFilter, RunSummary, StoredEvent, StoreStats } from '../store.ts';
+import type { DecisionFilter, DecisionRecord, RunBundle, RunFilter, RunSummary, StoredTape, StoreStats } from '../store.ts';
 import type { StatementSource } from './sqlite-database.ts';
 import { decisionFilterCondition, pageClause, runFilterCondition } from './sqlite-filters.ts';
-import { readBlobsPacked, readPacked } from './sqlite-packing.ts';
+import { readBlobsPacked, readEventRows, readRunPack } from './sqlite-packing.ts';
 import { DECISION_COLUMNS, type DecisionRow, decisionFromRow, RUN_COLUMNS, type RunRow, runFromRow } from './sqlite-rows.ts';
 
 /** The columns listRuns reads: enough for a summary, not the chain values. */
@@ -23,21 +23,13 @@ export function readRun(statement: StatementSource, runId: string): RunRecord | 
   return row === undefined ? undefined : runFromRow(row);
 }
 
-export function readEvents(statement: StatementSource, runId: string): StoredEvent[] {
-  // StoredEvent's fields (`key` is `causal_key`: KEY is an SQL keyword). A packed event's json
-  // column is empty, so it is not read: the text comes from the pack.
-  const columns = "seq, kind, causal_key AS key, at, CASE WHEN pack_id IS NULL THEN json ELSE '' END AS json, lower(hex(hash)) AS hash";
-  const rows = statement(`SELECT ${columns}, pack_id, pack_offset, pack_length FROM events WHERE run_id = ? ORDER BY seq`).all(runId) as Array<
-    StoredEvent & { pack_id: number | null; pack_offset: number | null; pack_length: number | null }
-  >;
-  return rows.map((row) => ({
-    seq: row.seq,
-    kind: row.kind,
-    key: row.key,
-    at: row.at,
-    json: row.pack_id === null ? row.json : readPacked(statement, row.pack_id, row.pack_offset ?? 0, row.pack_length ?? 0),
-    hash: row.hash,
-  }));
+/** A run for replay: from its pack when it has one (see packRun), else from its rows. */
+export function readTape(statement: StatementSource, runId: string): StoredTape | undefined {
+  const row = statement(`SELECT ${RUN_COLUMNS}, run_pack_id FROM runs WHERE run_id = ?`).get(runId) as (RunRow & { run_pack_id: number | null }) | undefined;
+  if (row === undefined) return undefined;
+  const run = runFromRow(row);
+  const packed = row.run_pack_id === null ? undefined : readRunPack(statement, row.run_pack_id);
+  return { run, ...(packed ?? { eventTexts: readEventRows(statement, runId).map((event) => event.json), blobs: new Map() }) };
 }
 
 export function readRunSummaries(statement: StatementSource, filter: RunFilter): RunSummary[] {
@@ -87,7 +79,7 @@ export function readBundle(statement: StatementSource, runId: string): RunBundle
   const row = statement(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = ?`).get(runId) as RunRow | undefined;
   if (row === undefined) return undefined;
   const run = runFromRow(row);
-  const events = readEvents(statement, runId);
+  const events = readEventRows(statement, runId);
   // Walking the refs reads every blob once; keep what the walk read instead of reading it again.
   const read = new Map<string, StoredBlob>();
   const refs = collectRunBlobRefs(run, events, (hash) => {

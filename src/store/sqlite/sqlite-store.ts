@@ -13,6 +13,7 @@ import type {
   RunWriter,
   Store,
   StoredEvent,
+  StoredTape,
   StoreStats,
   WriteBatch,
 } from '../store.ts';
@@ -20,8 +21,8 @@ import { checkBundle } from '../write-batch-checks.ts';
 import { isWriterAliveOnThisHost } from '../writer-liveness.ts';
 import { createSqliteCampaignStore } from './sqlite-campaigns.ts';
 import { openSqliteDatabase, type SqliteDatabaseLike, type SqliteStatementLike, type StatementSource } from './sqlite-database.ts';
-import { readBlobsPacked, settlePackChain } from './sqlite-packing.ts';
-import { countRuns, readBundle, readDecisions, readEvents, readRun, readRunSummaries, readStats } from './sqlite-reads.ts';
+import { readBlobsPacked, readEventRows, settleRunPacks } from './sqlite-packing.ts';
+import { countRuns, readBundle, readDecisions, readRun, readRunSummaries, readStats, readTape } from './sqlite-reads.ts';
 import { applyRunImport, applyWriteBatch } from './sqlite-writes.ts';
 
 export type { SqliteDatabaseLike, SqliteStatementLike } from './sqlite-database.ts';
@@ -70,9 +71,9 @@ class SqliteBackedStore implements SqliteStore {
     this.assertWritable('write');
     try {
       this.guard('write to', () => this.writeTransaction.immediate(batch));
-      settlePackChain(this.statementSource, true);
+      settleRunPacks(this.statementSource, true);
     } catch (error) {
-      settlePackChain(this.statementSource, false);
+      settleRunPacks(this.statementSource, false);
       throw error;
     }
   }
@@ -103,7 +104,13 @@ class SqliteBackedStore implements SqliteStore {
   }
 
   async getEvents(runId: string): Promise<StoredEvent[]> {
-    return this.guard('read', () => readEvents(this.statementSource, runId));
+    return this.guard('read', () => readEventRows(this.statementSource, runId));
+  }
+
+  async getTape(runId: string): Promise<StoredTape> {
+    const tape = this.guard('read', () => readTape(this.statementSource, runId));
+    if (tape === undefined) await this.getRunOrThrow(runId);
+    return tape as StoredTape;
   }
 
   async getBlobs(hashes: readonly string[]): Promise<Map<string, StoredBlob>> {
@@ -152,10 +159,10 @@ class SqliteBackedStore implements SqliteStore {
     checkBundle(bundle);
     try {
       const outcome = this.guard('import into', () => this.importTransaction.immediate(bundle));
-      settlePackChain(this.statementSource, true);
+      settleRunPacks(this.statementSource, true);
       return outcome;
     } catch (error) {
-      settlePackChain(this.statementSource, false);
+      settleRunPacks(this.statementSource, false);
       throw error;
     }
   }

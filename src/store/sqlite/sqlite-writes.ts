@@ -2,7 +2,8 @@ import { canonicalJson, type RunRecord } from '../../tape/index.ts';
 import type { DecisionRecord, RunBundle, RunWriter, StoredEvent, WriteBatch } from '../store.ts';
 import { checkAppend, checkEnding, type RunWriteState, recordedAtMs } from '../write-batch-checks.ts';
 import type { StatementSource } from './sqlite-database.ts';
-import { blobPackItem, eventPackItem, freshBlobs, type PackItem, writePack } from './sqlite-packing.ts';
+import { insertBlobRows, insertEventRow, packRun } from './sqlite-packing.ts';
+import { readRun } from './sqlite-reads.ts';
 import { DECISION_COLUMNS, decisionParameters } from './sqlite-rows.ts';
 
 /**
@@ -11,10 +12,9 @@ import { DECISION_COLUMNS, decisionParameters } from './sqlite-rows.ts';
  */
 export function applyWriteBatch(statement: StatementSource, batch: WriteBatch): void {
   for (const { run, writer } of batch.runsStarted) insertRun(statement, run, writer, [], 0);
-  const items: PackItem[] = [];
   for (const append of batch.appends) {
     checkAppend(append.runId, readRunState(statement, append.runId), append.events, append.headHash);
-    for (const event of append.events) items.push(eventPackItem(statement, append.runId, event));
+    for (const event of append.events) insertEventRow(statement, append.runId, event);
     statement('UPDATE runs SET head_hash = ?, event_count = event_count + ?, event_bytes = event_bytes + ? WHERE run_id = ?').run(
       append.headHash,
       append.events.length,
@@ -22,8 +22,7 @@ export function applyWriteBatch(statement: StatementSource, batch: WriteBatch): 
       append.runId,
     );
   }
-  for (const blob of freshBlobs(statement, batch.blobs)) items.push(blobPackItem(statement, blob));
-  writePack(statement, items);
+  insertBlobRows(statement, batch.blobs);
   insertDecisions(statement, batch.decisions);
   for (const { runId, ending, sealHash, modelsServed } of batch.runsEnded) {
     checkEnding(runId, readRunState(statement, runId));
@@ -34,6 +33,7 @@ export function applyWriteBatch(statement: StatementSource, batch: WriteBatch): 
       JSON.stringify(modelsServed),
       runId,
     );
+    packRun(statement, readRun(statement, runId) as RunRecord);
   }
 }
 
@@ -43,10 +43,11 @@ export function applyRunImport(statement: StatementSource, bundle: RunBundle): '
   if (readRunState(statement, runId) !== undefined) return 'exists';
   // An imported run has no writer here: if it was still recording, markAbandonedRuns closes it.
   insertRun(statement, bundle.run, null, bundle.modelsServed, jsonBytes(bundle.events));
-  const items = bundle.events.map((event) => eventPackItem(statement, runId, event));
-  for (const blob of freshBlobs(statement, bundle.blobs)) items.push(blobPackItem(statement, blob));
-  writePack(statement, items);
+  for (const event of bundle.events) insertEventRow(statement, runId, event);
+  insertBlobRows(statement, bundle.blobs);
   insertDecisions(statement, bundle.decisions);
+  // Nothing will be appended to an imported run, so it is packed now, ended or not.
+  packRun(statement, bundle.run);
   return 'imported';
 }
 
