@@ -14,7 +14,7 @@ import { NATIVE_FETCH } from '../record/peer-polly.ts';
 import type { CorpusRun } from './demo-corpus.ts';
 import { agentPass, type LivePass } from './live-arm.ts';
 
-interface CannedResponse {
+export interface CannedResponse {
   status: number;
   headers: Array<[string, string]>;
   body: string;

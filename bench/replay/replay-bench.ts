@@ -3,7 +3,8 @@
  * live over HTTP and to a well-known HTTP record/replay library (Polly.js), in one run on this
  * machine. Prints:
  *   1. what a recorded run contains, and which runs are replayed (the most common shape);
- *   2. every arm's passes, in interleaved rounds (see rounds.ts): retrial's strict replayRun
+ *   2. every arm's passes, each arm in a process of its own (arm-child.ts), in interleaved rounds
+ *      (see rounds.ts): retrial's strict replayRun
  *      from SQLite (each pass with cold caches), loadTape alone, the tickets re-run live over
  *      loopback HTTP, Polly.js replaying their HTTP calls, and the agent code alone over canned
  *      responses (a floor);
@@ -11,7 +12,7 @@
  *   4. a CPU profile of the replay loop when the target is missed (or BENCH_PROFILE=1);
  *   5. a markdown summary table with the target line.
  * It is a benchmark, not a test: it exits 0 even when the target is missed (the line says MISS).
- * Knobs (environment): BENCH_RUNS (300 tickets recorded), BENCH_WARMUP_ROUNDS (3), BENCH_ROUNDS (3),
+ * Knobs (environment): BENCH_RUNS (300 tickets recorded), BENCH_WARMUP_ROUNDS (6), BENCH_ROUNDS (3),
  * BENCH_PROFILE (1/0).
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -20,22 +21,20 @@ import { join } from 'node:path';
 import { openSqliteStore } from '../../src/store/index.ts';
 import { nowMs } from '../record/percentiles.ts';
 import { startSimulatorProcess } from '../record/simulator-process.ts';
-import { cannedFloorPass, captureCannedResponses } from './canned-floor.ts';
+import { type ArmSpec, withArmProcesses } from './arm-process.ts';
+import { captureCannedResponses } from './canned-floor.ts';
 import { recordCorpus } from './demo-corpus.ts';
-import { agentPass } from './live-arm.ts';
 import { measureLoadTapePhases } from './load-tape-phases.ts';
 import { measurePackStats, packStatsLine } from './pack-stats.ts';
-import { POLLY_REPLAY_NAME, pollyReplayPass, recordPollyRuns } from './polly-arm.ts';
-import { profileReplayLoop, profileSection } from './replay-profile.ts';
-import { loadTapePass, type PassResult, replayPass, replayPassWarm } from './retrial-arm.ts';
+import { POLLY_REPLAY_NAME, recordPollyRuns } from './polly-arm.ts';
+import { profileSection } from './replay-profile.ts';
 import { type ArmPasses, runRounds } from './rounds.ts';
 import { describeRunShapes, shapeSection } from './run-shape.ts';
 import { machineLine, passLine, perSecond, splitSection, summaryTable, TARGET_REPLAYS_PER_SECOND } from './summary.ts';
-import { withZeroDelayTimersAsImmediate } from './zero-delay-timers.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 300);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const WARMUP_ROUNDS = Number(process.env.BENCH_WARMUP_ROUNDS ?? 3);
+const WARMUP_ROUNDS = Number(process.env.BENCH_WARMUP_ROUNDS ?? 6);
 const PROFILE = process.env.BENCH_PROFILE;
 
 const started = nowMs();
@@ -70,33 +69,34 @@ try {
     console.log(passLine(`Polly record pass (mode record, one HAR per run, ${pollyDir})`, await recordPollyRuns(runs, pollyDir, simulator.plainUrl), channels));
     const canned = await captureCannedResponses(runs, simulator.plainUrl);
 
-    console.log(`\n### Passes: ${runs.length} runs each, sequential on the main thread; ${WARMUP_ROUNDS} untimed warm-up rounds, then ${ROUNDS} timed rounds`);
-    const modelBaseUrl = `${simulator.plainUrl}/v1`;
-    const arms: Array<{ name: string; pass: () => Promise<PassResult> }> = [
-      { name: 'retrial', pass: () => replayPass(corpus.dbPath, runIds) },
-      { name: 'retrial-again', pass: () => replayPassWarm(store, runIds) },
-      { name: 'loadTape', pass: () => loadTapePass(corpus.dbPath, runIds) },
-      { name: 'live', pass: () => agentPass(runs, { modelBaseUrl }) },
-      { name: 'polly', pass: () => pollyReplayPass(runs, pollyDir, simulator.plainUrl) },
-      { name: 'floor', pass: () => withZeroDelayTimersAsImmediate(() => cannedFloorPass(runs, canned)) },
+    console.log(
+      `\n### Passes: ${runs.length} runs each, one arm at a time, each in its own process; ${WARMUP_ROUNDS} untimed warm-up rounds, then ${ROUNDS} timed rounds`,
+    );
+    const specs: ArmSpec[] = [
+      { arm: 'retrial', dbPath: corpus.dbPath, runIds },
+      { arm: 'retrial-again', dbPath: corpus.dbPath, runIds },
+      { arm: 'loadTape', dbPath: corpus.dbPath, runIds },
+      { arm: 'live', runs, modelBaseUrl: `${simulator.plainUrl}/v1` },
+      { arm: 'polly', runs, pollyDir, simulatorUrl: simulator.plainUrl },
+      { arm: 'floor', runs, canned },
     ];
-    const results = await runRounds(arms, { warmup: WARMUP_ROUNDS, timed: ROUNDS }, channels, (line) => console.log(line));
+    const { results, profile } = await withArmProcesses(specs, async (armOf) => {
+      const arms = specs.map((spec) => ({ name: spec.arm, pass: () => armOf(spec.arm).pass() }));
+      const results = await runRounds(arms, { warmup: WARMUP_ROUNDS, timed: ROUNDS }, channels, (line) => console.log(line));
+      console.log(`events served per replay: ${((results.get('retrial') as ArmPasses).median.served / runs.length).toFixed(1)}`);
+      await simulator.stop();
+      simulatorUp = false;
+      console.log(passLine('Polly replay once more with the simulator stopped', await armOf('polly').pass(), channels));
+      const missed = perSecond((results.get('retrial') as ArmPasses).median) < TARGET_REPLAYS_PER_SECOND;
+      const profile = PROFILE === '1' || (missed && PROFILE !== '0') ? await armOf('retrial').profile(tmpdir()) : null;
+      return { results, profile };
+    });
     const median = (name: string) => (results.get(name) as ArmPasses).median;
-    console.log(`events served per replay: ${(median('retrial').served / runs.length).toFixed(1)}`);
-
-    await simulator.stop();
-    simulatorUp = false;
-    console.log(passLine('Polly replay once more with the simulator stopped', await pollyReplayPass(runs, pollyDir, simulator.plainUrl), channels));
 
     const phases = await measureLoadTapePhases(corpus.dbPath, runIds);
     console.log(`\n${splitSection(median('retrial'), median('loadTape'), phases)}`);
     console.log(`${packStatsLine(measurePackStats(corpus.dbPath, phases.blobRefsByRun))}\n`);
-
-    const missed = perSecond(median('retrial')) < TARGET_REPLAYS_PER_SECOND;
-    if (PROFILE === '1' || (missed && PROFILE !== '0')) {
-      const profile = await profileReplayLoop(corpus.dbPath, runIds, tmpdir());
-      console.log(`${profileSection(profile)}\n`);
-    }
+    if (profile) console.log(`${profileSection(profile)}\n`);
 
     console.log('## Summary (paste into bench/replay/README.md)\n');
     const arms4 = { retrial: median('retrial'), retrialAgain: median('retrial-again'), live: median('live'), polly: median('polly'), floor: median('floor') };

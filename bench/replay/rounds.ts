@@ -7,10 +7,11 @@
  * first run WARMUP_ROUNDS untimed rounds, then ROUNDS timed ones, each round visiting the arms in
  * a rotated order, so a burst hits several arms and the median pass of each arm ignores it.
  *
- * Why several warm-up rounds: with one, retrial's rate kept rising until the fourth pass (V8 was
- * still optimising a replay's code path across zod, SQLite, the openai SDK and web streams, with
- * the other arms' code in between); an 8-round run measured 212-250/s in rounds 1-3 and 274-359/s
- * in rounds 4-8. Every arm gets the same warm-up, in the same mix as the timed rounds.
+ * Why several warm-up rounds: retrial's rate keeps rising for about six passes of 197 replays
+ * while V8 optimises a replay's long code path (zod, SQLite, the openai SDK, web streams). One
+ * process replaying alone measured 200, 240, 337, 341, 325, 344, 412, 420, 432, 470/s in its first
+ * ten passes; the floor's much shorter path is steady after one or two. Every arm gets the same
+ * warm-up, in the same rotation as the timed rounds.
  */
 import type { PassResult } from './retrial-arm.ts';
 import { passLine, perSecond } from './summary.ts';

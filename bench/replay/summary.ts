@@ -108,6 +108,6 @@ export function summaryTable(arms: Arms, channels: readonly string[], runLabel: 
     `retrial / live HTTP: ${ratio(rate, perSecond(arms.live))} the runs per second; retrial / Polly: ${ratio(rate, perSecond(arms.polly))}; retrial / floor: ${ratio(rate, perSecond(arms.floor))}`,
     `target: >= ${TARGET_REPLAYS_PER_SECOND} exact replays per second of a 6-step run on one core: ${rate.toFixed(1)}/s -> ${verdict(rate >= TARGET_REPLAYS_PER_SECOND)} (first replays, caches cold); replaying the same runs again: ${perSecond(arms.retrialAgain).toFixed(1)}/s -> ${verdict(perSecond(arms.retrialAgain) >= TARGET_REPLAYS_PER_SECOND)}`,
     '',
-    `Machine: ${machine}. Shared 2-core box, noisy: absolute rates move between runs; compare the arms and ratios of one run. Every arm runs sequentially on the main thread (one core); the simulator has the other core.`,
+    `Machine: ${machine}. Shared 2-core box, noisy: absolute rates move between runs; compare the arms and ratios of one run. Each arm runs in a process of its own, one arm at a time, its runs one after another on one thread (one core); the simulator has the other core.`,
   ].join('\n');
 }
