@@ -173,7 +173,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
       batch.runsEnded.push({ runId: tape.runId, ending: finalEnding, sealHash: sealRun(drained.headHash, finalEnding), modelsServed: tape.servedModels() });
       active.delete(tape);
     }
-    // Plain: the store compresses (SQLite packs the blobs of one batch together).
+    // Plain: the store compresses (SQLite packs a run's events and blobs together once it ends).
     for (const [hash, json] of blobJson) batch.blobs.push(plainBlob(hash, json));
     if (!batch.runsStarted.length && !batch.appends.length && !batch.runsEnded.length) return;
     await store.write(batch);

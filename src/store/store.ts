@@ -137,9 +137,9 @@ export interface RunBundle {
 
 /**
  * A run read for replay in one call: its events' texts and the blobs the backend keeps next to
- * them. SQLite packs a run's events and the blobs it first wrote into one pack when the run ends,
- * so a finished run is one row and one inflation; other blobs (shared ones such as a system
- * prompt, or those of a run still recording) are read with getBlobs.
+ * them. Once a run has ended, SQLite packs its events with the blobs it reaches that no earlier
+ * run packed, so a finished run is one row and one inflation; other blobs (shared ones such as a
+ * system prompt packed by an earlier run, or those of a run still recording) are read with getBlobs.
  */
 export interface StoredTape {
   run: RunRecord;

@@ -1,14 +1,24 @@
 import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deflateRawSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { loadTape } from '../../src/inspect/index.ts';
-import { openSqliteStore, type Store, verifyRun, verifyStore } from '../../src/store/index.ts';
+import { openSqliteStore, type Store, verifyRun, verifyStore, type WriteBatch } from '../../src/store/index.ts';
 import { decodeBlobText } from '../../src/tape/index.ts';
 import { batchesOf, buildRun, singleBatchOf } from './tape-builder.ts';
 
 const freshPath = () => join(mkdtempSync(join(tmpdir(), 'retrial-pack-')), 'pack.db');
+
+/** One flush carrying several runs' parts, as the recorder writes them. */
+const merge = (...batches: WriteBatch[]): WriteBatch => ({
+  runsStarted: batches.flatMap((batch) => batch.runsStarted),
+  appends: batches.flatMap((batch) => batch.appends),
+  blobs: batches.flatMap((batch) => batch.blobs),
+  decisions: batches.flatMap((batch) => batch.decisions),
+  runsEnded: batches.flatMap((batch) => batch.runsEnded),
+});
 
 interface PackRow {
   pack_id: number;
@@ -177,6 +187,147 @@ describe('SQLite packs: a run is packed whole when it ends, and replay reads it 
     expect(verification.problems.map((problem) => problem.code)).toContain('TAPE_MISMATCH');
     expect((await verifyRun(reopened, 'run-b')).ok).toBe(true);
     await reopened.close();
+  });
+
+  it('packs runs that end together, share a blob with a run still recording, hold multi-byte text, and are written over two connections', async () => {
+    const path = freshPath();
+    const prompt = `Règle — 日本語 ✓ ${'policy ünïcode '.repeat(80)}`;
+    const built = (id: string) => buildRun({ runId: `run-${id}`, systemPrompt: prompt });
+    const runs = [built('a'), built('b'), built('c'), built('d')];
+    const [a, b, c, d] = runs.map((run) => batchesOf(run)) as [
+      [WriteBatch, WriteBatch],
+      [WriteBatch, WriteBatch],
+      [WriteBatch, WriteBatch],
+      [WriteBatch, WriteBatch],
+    ];
+    const one = await openSqliteStore(path);
+    const two = await openSqliteStore(path);
+    await one.write(merge(a[0], b[0], c[0]));
+    await two.write(d[0]);
+    await one.write(merge(a[1], b[1]));
+    // c cannot end twice in one batch with a: the batch rolls back whole, and c goes on recording.
+    await expect(one.write(merge(c[1], a[1]))).rejects.toThrow();
+    await two.write(merge(c[1], d[1]));
+    await one.close();
+    await two.close();
+    const reopened = await openSqliteStore(path);
+    const file = inspectFile(path);
+    for (const run of runs) {
+      expect(file.runPack(run.runId)).not.toBeNull();
+      expect((await reopened.getTape(run.runId)).eventTexts).toEqual(run.events.map((event) => event.json));
+      expect((await verifyRun(reopened, run.runId)).problems).toEqual([]);
+      expect((await loadTape(reopened, run.runId)).events.length).toBe(run.events.length);
+    }
+    file.close();
+    await reopened.close();
+  });
+
+  it('leaves a run whose events do not check out in its rows, so restoring the damaged pack heals it', async () => {
+    const path = freshPath();
+    const run = buildRun({ runId: 'run-a' });
+    const [first, second] = batchesOf(run, { splitAt: 4 });
+    let store = await openSqliteStore(path);
+    await store.write(first);
+    await store.close();
+    // Put the first flush where an older retrial put it: in a pack chained to another, then damage that other.
+    let database = new Database(path);
+    const keyRaw = Buffer.from('{"kind":"note","text":"an earlier flush"}');
+    const keyId = Number(
+      database.prepare("INSERT INTO packs (encoding, size, data, dictionary_pack_id) VALUES ('deflate', ?, ?, NULL)").run(keyRaw.length, deflateRawSync(keyRaw))
+        .lastInsertRowid,
+    );
+    const texts = run.events.slice(0, 4).map((event) => Buffer.from(event.json));
+    const raw = Buffer.concat(texts);
+    const packId = Number(
+      database
+        .prepare("INSERT INTO packs (encoding, size, data, dictionary_pack_id) VALUES ('deflate', ?, ?, ?)")
+        .run(raw.length, deflateRawSync(raw, { dictionary: keyRaw }), keyId).lastInsertRowid,
+    );
+    let offset = 0;
+    texts.forEach((text, seq) => {
+      database
+        .prepare("UPDATE events SET json = '', pack_id = ?, pack_offset = ?, pack_length = ? WHERE run_id = 'run-a' AND seq = ?")
+        .run(packId, offset, text.length, seq);
+      offset += text.length;
+    });
+    const backup = (database.prepare('SELECT data FROM packs WHERE pack_id = ?').get(keyId) as { data: Buffer }).data;
+    database.prepare("UPDATE packs SET data = x'ff' WHERE pack_id = ?").run(keyId);
+    database.close();
+
+    store = await openSqliteStore(path);
+    await store.write(second);
+    expect((await verifyRun(store, 'run-a')).ok).toBe(false);
+    await store.close();
+    let file = inspectFile(path);
+    expect(file.runPack('run-a')).toBeNull();
+    file.close();
+    database = new Database(path);
+    database.prepare('UPDATE packs SET data = ? WHERE pack_id = ?').run(backup, keyId);
+    database.close();
+    store = await openSqliteStore(path);
+    expect((await store.getEvents('run-a')).map((event) => event.json)).toEqual(run.events.map((event) => event.json));
+    expect((await verifyRun(store, 'run-a')).ok).toBe(true);
+    await store.close();
+    file = inspectFile(path);
+    expect(file.runPack('run-a')).toBeNull();
+    file.close();
+  });
+
+  it('leaves a damaged blob in its row and still ends the run and writes the rest of the batch', async () => {
+    const path = freshPath();
+    const a = buildRun({ runId: 'run-a' });
+    const b = buildRun({ runId: 'run-b', systemPrompt: 'b' });
+    const [a1, a2] = batchesOf(a);
+    const [b1, b2] = batchesOf(b);
+    let store = await openSqliteStore(path);
+    await store.write(merge(a1, b1));
+    await store.close();
+    const database = new Database(path);
+    expect(database.prepare("UPDATE blobs SET data = x'ffff' WHERE encoding = 'json+deflate'").run().changes).toBeGreaterThan(0);
+    database.close();
+    store = await openSqliteStore(path);
+    await store.write(merge(a2, { ...b2, runsEnded: [] }));
+    expect((await store.getRun('run-a'))?.status).toBe('complete');
+    expect((await store.getEvents('run-b')).length).toBe(b.events.length);
+    const problems = (await verifyRun(store, 'run-a')).problems.map((problem) => problem.code);
+    expect(problems).toContain('BLOB_CORRUPT');
+    await store.close();
+    // The run is packed all the same, without the damaged blob.
+    const file = inspectFile(path);
+    expect(file.runPack('run-a')).not.toBeNull();
+    const damaged = a.blobs.filter((blob) => blob.encoding === 'json+deflate').map((blob) => blob.hash);
+    for (const hash of damaged) expect(file.blobPack(hash)).toBeNull();
+    file.close();
+  });
+
+  it('falls back to the rows when a run pack cannot be read, and loading the run then says it is damaged', async () => {
+    const path = freshPath();
+    let store = await openSqliteStore(path);
+    await store.write(singleBatchOf(buildRun({ runId: 'run-a' })));
+    await store.close();
+    const database = new Database(path);
+    database.prepare("UPDATE packs SET data = x'ff00ff' WHERE pack_id = (SELECT run_pack_id FROM runs WHERE run_id = 'run-a')").run();
+    database.close();
+    store = await openSqliteStore(path);
+    const tape = await store.getTape('run-a');
+    expect(tape.blobs.size).toBe(0);
+    expect(tape.eventTexts[0]).toMatch(/^<unreadable pack/);
+    await expect(loadTape(store, 'run-a')).rejects.toMatchObject({ code: 'TAPE_FORMAT' });
+    await store.close();
+  });
+
+  it('packs a run the writer abandoned once it is marked incomplete', async () => {
+    const path = freshPath();
+    const store = await openSqliteStore(path);
+    const run = buildRun({ runId: 'run-a', ending: null });
+    await store.write(batchesOf(run)[0]);
+    expect(await store.markAbandonedRuns(() => false)).toEqual(['run-a']);
+    const file = inspectFile(path);
+    expect(file.runPack('run-a')).not.toBeNull();
+    file.close();
+    expect((await store.getTape('run-a')).eventTexts).toEqual(run.events.slice(0, 3).map((event) => event.json));
+    expect((await verifyRun(store, 'run-a')).ok).toBe(true);
+    await store.close();
   });
 
   it('reads a store written with the earlier flush packs (schema 4, chained dictionaries) and packs what it records next', async () => {

@@ -1,5 +1,6 @@
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { decodeBlobText, type RunRecord, type StoredBlob } from '../../tape/index.ts';
+import { promisify } from 'node:util';
+import { deflateRaw, inflateRawSync } from 'node:zlib';
+import { chainNext, decodeBlobText, type RunEnding, type StoredBlob, sha256Hex } from '../../tape/index.ts';
 import { StoreError } from '../errors.ts';
 import type { StoredEvent } from '../store.ts';
 import type { StatementSource } from './sqlite-database.ts';
@@ -9,18 +10,23 @@ import { asBuffer } from './sqlite-rows.ts';
  * Compression inside the SQLite file. Events and blobs are small (one call, one chat message, one
  * tool result), so deflating each alone finds little to remove. While a run records, each flush
  * writes its rows as they are, uncompressed: a crash loses nothing, and nothing is compressed twice.
- * When the run ends, the transaction that writes its ending also deflates the run's events and the
- * blobs it reaches that are not packed yet as one pack, and points their rows into it (pack id,
- * offset, length). There an event compresses against the response body it summarises, a message
- * against its canonical form. The pack starts with an index line (event lengths, blob hashes and
- * lengths), so replay reads a finished run as one row and one inflation (readRunPack). The chain
- * hash is over the JSON text, never these bytes.
+ * Once the run's ending has committed, the store packs the run: it deflates the run's events and
+ * the unpacked blobs it reaches as one pack, off the main thread, then in a short transaction of
+ * its own points their rows into it (pack id, offset, length). There an event compresses against
+ * the response body it summarises, a message against its canonical form. The pack starts with an
+ * index line (event lengths, blob hashes and lengths), so replay reads a finished run as one row
+ * and one inflation (readRunPack). The chain hash is over the JSON text, never these bytes.
+ *
+ * Packing only moves bytes that check out: a run whose event texts do not hash along its chain
+ * (a damaged older pack) is left in its rows for `retrial verify` to report, and a blob that does
+ * not hash to its address stays where it is. A run that is never packed (a crash between the
+ * ending and its pack, a failed pack) reads from its rows as before.
  *
  * Runs of one agent repeat field names, tool definitions and prompts, so a run's pack is deflated
- * with a keyframe (a recent pack deflated alone) as its preset dictionary, and every
- * KEYFRAME_EVERY-th pack is a new keyframe: reading a pack needs at most one other. Stores written
- * before 2026-11-26 packed each flush, chained to the previous flush's pack; readPack still
- * follows those chains.
+ * with a keyframe (a recent pack deflated alone) as its preset dictionary, and a keyframe serves
+ * the next KEYFRAME_USES packs: reading a pack needs at most one other. Stores written before
+ * 2026-11-26 packed each flush, chained to the previous flush's pack; readPack still follows those
+ * chains.
  */
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -30,14 +36,16 @@ export function hashBytes(hash: string): Buffer {
   if (!HEX64.test(hash)) throw new StoreError({ message: `"${hash.slice(0, 80)}" is not a sha256 hash (64 lowercase hex digits); the write was refused.` });
   return Buffer.from(hash, 'hex');
 }
-const KEYFRAME_EVERY = 32;
+const KEYFRAME_USES = 32;
 /** Deflate's window: only the last 32 KB of a dictionary can be referenced. */
 const DICTIONARY_BYTES = 32 * 1024;
 const NEWLINE = 0x0a;
+const deflateRawAsync = promisify(deflateRaw);
 
 interface Keyframe {
   packId: number;
-  raw: Buffer;
+  /** The last DICTIONARY_BYTES of the keyframe's raw bytes (all deflate can use). */
+  dictionary: Buffer;
   /** Packs deflated against it so far. */
   uses: number;
 }
@@ -57,28 +65,11 @@ function keyframeState(statement: StatementSource): KeyframeState {
   return state;
 }
 
-/** Call after the write transaction committed (`committed`) or rolled back. */
+/** Call after the pack's transaction committed (`committed`) or rolled back. */
 export function settleRunPacks(statement: StatementSource, committed: boolean): void {
   const state = keyframeState(statement);
   if (committed && state.pending) state.committed = state.pending;
   state.pending = null;
-}
-
-function insertPack(statement: StatementSource, raw: Buffer): number {
-  const state = keyframeState(statement);
-  const base = state.pending ?? state.committed;
-  const useBase = base !== null && base.uses < KEYFRAME_EVERY;
-  const data = useBase ? deflateRawSync(raw, { level: 6, dictionary: base.raw.subarray(-DICTIONARY_BYTES) }) : deflateRawSync(raw, { level: 6 });
-  const { lastInsertRowid } = statement('INSERT INTO packs (encoding, size, data, dictionary_pack_id) VALUES (?, ?, ?, ?)').run(
-    'deflate',
-    raw.length,
-    data,
-    useBase ? base.packId : null,
-  );
-  const packId = Number(lastInsertRowid);
-  if (useBase) base.uses++;
-  else state.pending = { packId, raw, uses: 0 };
-  return packId;
 }
 
 /** The index line a run's pack starts with; event i is seq i. */
@@ -87,7 +78,7 @@ interface RunPackIndex {
   blobs: Array<[hash: string, length: number]>;
 }
 
-/** Rows as a flush writes them: as given, unpacked until their run ends. */
+/** Rows as a flush writes them: as given, unpacked until their run is packed. */
 export function insertEventRow(statement: StatementSource, runId: string, event: StoredEvent): void {
   statement(
     'INSERT INTO events (run_id, seq, kind, causal_key, at, json, hash, pack_id, pack_offset, pack_length) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL)',
@@ -106,23 +97,40 @@ function hashStringsIn(text: string, into: Set<string>, skip: ReadonlySet<string
   for (const match of text.matchAll(HASH_STRING)) if (!skip.has(match[1] as string)) into.add(match[1] as string);
 }
 
+/** What packing a run will write: its raw pack bytes and where each item lands in them. */
+export interface RunPackPlan {
+  runId: string;
+  raw: Buffer;
+  events: Array<{ seq: number; offset: number; length: number }>;
+  blobs: Array<{ hash: string; offset: number; length: number }>;
+}
+
 /**
- * Packs an ended (or imported) run: all its events, and every blob it reaches that no pack holds
- * yet, into one pack with an index, then points their rows into it. Runs inside the caller's
- * write transaction, so the rows move all at once or not at all.
+ * Reads what packing `runId` would move; null when there is nothing to pack (no such run, already
+ * packed, no events) or its events do not check out. Call inside one read transaction.
  *
  * What the run reaches is found by text, not by parsing: any 64-hex JSON string in an event or an
  * unpacked blob that names an unpacked blob. A string that only looks like a ref (a tool argument
  * holding a sha256) can at worst move some other unpacked blob into this pack, where it stays
- * addressable; parsing every event and blob instead cost 1.5 ms per demo run. Packed blobs are
- * not followed: a run packed its whole reach when it ended.
+ * addressable; parsing every event and blob instead cost 1.5 ms per demo run. Packed blobs are not
+ * followed: what they reach was packed with them.
  */
-export function packRun(statement: StatementSource, run: RunRecord): void {
-  const runId = run.header.runId;
+export function planRunPack(statement: StatementSource, runId: string): RunPackPlan | null {
+  const run = statement('SELECT root_hash, ending_json, run_pack_id FROM runs WHERE run_id = ?').get(runId) as
+    | { root_hash: string; ending_json: string | null; run_pack_id: number | null }
+    | undefined;
+  if (run === undefined || run.run_pack_id !== null) return null;
   const events = readEventRows(statement, runId);
-  if (events.length === 0) return;
+  if (events.length === 0) return null;
+  // Only bytes that hash along the chain are moved: a damaged older pack must not be copied over.
+  let previous = run.root_hash;
+  for (const event of events) {
+    previous = chainNext(previous, event.json);
+    if (previous !== event.hash) return null;
+  }
   const seen = new Set<string>();
-  let frontier = new Set<string>(run.ending?.output ? [run.ending.output] : []);
+  const output = run.ending_json === null ? null : (JSON.parse(run.ending_json) as RunEnding).output;
+  let frontier = new Set<string>(output ? [output] : []);
   for (const event of events) hashStringsIn(event.json, frontier, seen);
   const readUnpacked = statement(
     'SELECT lower(hex(hash)) AS hash, encoding, data FROM blobs WHERE pack_id IS NULL AND hash IN (SELECT unhex(value) FROM json_each(?))',
@@ -133,7 +141,14 @@ export function packRun(statement: StatementSource, run: RunRecord): void {
     const rows = readUnpacked.all(JSON.stringify([...frontier])) as Array<{ hash: string; encoding: StoredBlob['encoding']; data: Buffer }>;
     frontier = new Set();
     for (const row of rows) {
-      const text = decodeBlobText(row);
+      let text: string;
+      try {
+        text = decodeBlobText(row);
+      } catch {
+        continue;
+      }
+      // A blob that does not hash to its address stays in its row, where verify reports it.
+      if (sha256Hex(text) !== row.hash) continue;
       blobs.push({ hash: row.hash, bytes: Buffer.from(text, 'utf8') });
       hashStringsIn(text, frontier, seen);
     }
@@ -141,28 +156,67 @@ export function packRun(statement: StatementSource, run: RunRecord): void {
   const eventBytes = events.map((event) => Buffer.from(event.json, 'utf8'));
   const index: RunPackIndex = { events: eventBytes.map((bytes) => bytes.length), blobs: blobs.map((blob) => [blob.hash, blob.bytes.length]) };
   const head = Buffer.from(`${JSON.stringify(index)}\n`, 'utf8');
-  const packId = insertPack(statement, Buffer.concat([head, ...eventBytes, ...blobs.map((blob) => blob.bytes)]));
-
   let offset = head.length;
-  const moveEvent = statement("UPDATE events SET json = '', pack_id = ?, pack_offset = ?, pack_length = ? WHERE run_id = ? AND seq = ?");
-  events.forEach((event, position) => {
-    const length = (eventBytes[position] as Buffer).length;
-    moveEvent.run(packId, offset, length, runId, event.seq);
+  const place = (length: number) => {
+    const at = offset;
     offset += length;
-  });
-  const moveBlob = statement("UPDATE blobs SET encoding = 'pack', data = x'', pack_id = ?, pack_offset = ? WHERE hash = ? AND pack_id IS NULL");
-  for (const blob of blobs) {
-    moveBlob.run(packId, offset, hashBytes(blob.hash));
-    offset += blob.bytes.length;
+    return { offset: at, length };
+  };
+  return {
+    runId,
+    raw: Buffer.concat([head, ...eventBytes, ...blobs.map((blob) => blob.bytes)]),
+    events: events.map((event, position) => ({ seq: event.seq, ...place((eventBytes[position] as Buffer).length) })),
+    blobs: blobs.map((blob) => ({ hash: blob.hash, ...place(blob.bytes.length) })),
+  };
+}
+
+/** Deflates a plan's bytes on the thread pool, against the committed keyframe where it has uses left. */
+export async function deflateRunPack(statement: StatementSource, plan: RunPackPlan): Promise<{ data: Buffer; keyframe: Keyframe | null }> {
+  const base = keyframeState(statement).committed;
+  if (base !== null && base.uses < KEYFRAME_USES) {
+    base.uses++;
+    return { data: await deflateRawAsync(plan.raw, { level: 6, dictionary: base.dictionary }), keyframe: base };
   }
-  statement('UPDATE runs SET run_pack_id = ? WHERE run_id = ?').run(packId, runId);
+  return { data: await deflateRawAsync(plan.raw, { level: 6 }), keyframe: null };
 }
 
 /**
- * A run's events and the blobs stored with them, from its pack alone; undefined when the pack is
- * unreadable or its index does not fit it (the caller then reads the rows, which report damage).
+ * Writes the pack and points the run's rows into it; call inside one write transaction. Returns
+ * false, writing nothing, when the run was packed meanwhile. A blob packed meanwhile by another
+ * run keeps its row; its copy here is the same checked bytes.
  */
-export function readRunPack(statement: StatementSource, packId: number): { eventTexts: string[]; blobs: Map<string, StoredBlob> } | undefined {
+export function storeRunPack(statement: StatementSource, plan: RunPackPlan, deflated: { data: Buffer; keyframe: Keyframe | null }): boolean {
+  const current = statement('SELECT run_pack_id FROM runs WHERE run_id = ?').get(plan.runId) as { run_pack_id: number | null } | undefined;
+  if (current === undefined || current.run_pack_id !== null) return false;
+  const { lastInsertRowid } = statement('INSERT INTO packs (encoding, size, data, dictionary_pack_id) VALUES (?, ?, ?, ?)').run(
+    'deflate',
+    plan.raw.length,
+    deflated.data,
+    deflated.keyframe?.packId ?? null,
+  );
+  const packId = Number(lastInsertRowid);
+  if (deflated.keyframe === null) keyframeState(statement).pending = { packId, dictionary: Buffer.from(plan.raw.subarray(-DICTIONARY_BYTES)), uses: 0 };
+  const moveEvent = statement("UPDATE events SET json = '', pack_id = ?, pack_offset = ?, pack_length = ? WHERE run_id = ? AND seq = ?");
+  for (const event of plan.events) moveEvent.run(packId, event.offset, event.length, plan.runId, event.seq);
+  // The row's size is set to the bytes packed: a packed blob is read back by slicing that many.
+  const moveBlob = statement("UPDATE blobs SET encoding = 'pack', data = x'', size = ?, pack_id = ?, pack_offset = ? WHERE hash = ? AND pack_id IS NULL");
+  for (const blob of plan.blobs) moveBlob.run(blob.length, packId, blob.offset, hashBytes(blob.hash));
+  statement('UPDATE runs SET run_pack_id = ? WHERE run_id = ?').run(packId, plan.runId);
+  return true;
+}
+
+const isLength = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
+
+/**
+ * A run's events and the blobs stored with them, from its pack alone; undefined when the pack is
+ * unreadable or its index does not fit it or the run (the caller then reads the rows, which
+ * report damage).
+ */
+export function readRunPack(
+  statement: StatementSource,
+  packId: number,
+  eventCount: number,
+): { eventTexts: string[]; blobs: Map<string, StoredBlob> } | undefined {
   const pack = readPack(statement, packId);
   if (pack instanceof Error) return undefined;
   const end = pack.indexOf(NEWLINE);
@@ -173,7 +227,8 @@ export function readRunPack(statement: StatementSource, packId: number): { event
   } catch {
     return undefined;
   }
-  if (!Array.isArray(index.events) || !Array.isArray(index.blobs)) return undefined;
+  if (!Array.isArray(index.events) || !Array.isArray(index.blobs) || index.events.length !== eventCount || !index.events.every(isLength)) return undefined;
+  if (!index.blobs.every((entry) => Array.isArray(entry) && typeof entry[0] === 'string' && HEX64.test(entry[0]) && isLength(entry[1]))) return undefined;
   let offset = end + 1;
   const eventTexts: string[] = [];
   for (const length of index.events) {
@@ -190,10 +245,11 @@ export function readRunPack(statement: StatementSource, packId: number): { event
 }
 
 /**
- * Inflated packs by id, least recently used first. Reading a pack inflates its dictionary chain
- * (up to 15 packs back to the keyframe), so a cache too small for the working set re-inflates whole
- * chains: a backfill reading 900 runs' decision steps spent most of its time in zlib with 256
- * entries. The budget is in bytes, because packs range from a few hundred bytes to a few hundred KB.
+ * Inflated packs by id, least recently used first. Reading a pack inflates its dictionary first
+ * (a keyframe; in stores written before run packs, a chain of up to 15 flush packs), so a cache
+ * too small for the working set re-inflates them again and again: a backfill reading 900 runs'
+ * decision steps spent most of its time in zlib with 256 entries. The budget is in bytes, because
+ * packs range from a few hundred bytes to many megabytes.
  */
 const packCaches = new WeakMap<StatementSource, { packs: Map<number, Buffer | Error>; bytes: number }>();
 const PACK_CACHE_BYTES = 64 * 1024 * 1024;

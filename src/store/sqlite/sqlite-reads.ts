@@ -28,7 +28,7 @@ export function readTape(statement: StatementSource, runId: string): StoredTape 
   const row = statement(`SELECT ${RUN_COLUMNS}, run_pack_id FROM runs WHERE run_id = ?`).get(runId) as (RunRow & { run_pack_id: number | null }) | undefined;
   if (row === undefined) return undefined;
   const run = runFromRow(row);
-  const packed = row.run_pack_id === null ? undefined : readRunPack(statement, row.run_pack_id);
+  const packed = row.run_pack_id === null ? undefined : readRunPack(statement, row.run_pack_id, row.event_count);
   return { run, ...(packed ?? { eventTexts: readEventRows(statement, runId).map((event) => event.json), blobs: new Map() }) };
 }
 

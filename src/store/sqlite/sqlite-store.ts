@@ -21,7 +21,7 @@ import { checkBundle } from '../write-batch-checks.ts';
 import { isWriterAliveOnThisHost } from '../writer-liveness.ts';
 import { createSqliteCampaignStore } from './sqlite-campaigns.ts';
 import { openSqliteDatabase, type SqliteDatabaseLike, type SqliteStatementLike, type StatementSource } from './sqlite-database.ts';
-import { readBlobsPacked, readEventRows, settleRunPacks } from './sqlite-packing.ts';
+import { deflateRunPack, planRunPack, type RunPackPlan, readBlobsPacked, readEventRows, settleRunPacks, storeRunPack } from './sqlite-packing.ts';
 import { countRuns, readBundle, readDecisions, readRun, readRunSummaries, readStats, readTape } from './sqlite-reads.ts';
 import { applyRunImport, applyWriteBatch } from './sqlite-writes.ts';
 
@@ -55,6 +55,7 @@ class SqliteBackedStore implements SqliteStore {
   private readonly statementSource: StatementSource = (sql) => this.statement(sql);
   private readonly writeTransaction;
   private readonly importTransaction;
+  private readonly packTransaction;
   readonly campaigns: CampaignStore;
 
   constructor(
@@ -64,17 +65,34 @@ class SqliteBackedStore implements SqliteStore {
   ) {
     this.writeTransaction = database.transaction((batch: WriteBatch) => applyWriteBatch(this.statementSource, batch));
     this.importTransaction = database.transaction((bundle: RunBundle) => applyRunImport(this.statementSource, bundle));
+    this.packTransaction = database.transaction((plan: RunPackPlan, deflated: Awaited<ReturnType<typeof deflateRunPack>>) =>
+      storeRunPack(this.statementSource, plan, deflated),
+    );
     this.campaigns = createSqliteCampaignStore(database, this.statementSource, (action, body) => this.guard(action, body));
   }
 
   async write(batch: WriteBatch): Promise<void> {
     this.assertWritable('write');
+    this.guard('write to', () => this.writeTransaction.immediate(batch));
+    for (const { runId } of batch.runsEnded) await this.packRun(runId);
+  }
+
+  /**
+   * Packs a run that will get no more events (sqlite-packing.ts), after what ended it committed:
+   * the deflate runs on the thread pool and the write lock is held only to point rows into the
+   * pack. Best effort by design: a run left unpacked reads from its rows, and verify still checks it.
+   */
+  private async packRun(runId: string): Promise<void> {
+    if (this.closed) return;
     try {
-      this.guard('write to', () => this.writeTransaction.immediate(batch));
+      const plan = this.database.transaction(() => planRunPack(this.statementSource, runId))();
+      if (plan === null) return;
+      const deflated = await deflateRunPack(this.statementSource, plan);
+      if (this.closed) return;
+      this.packTransaction.immediate(plan, deflated);
       settleRunPacks(this.statementSource, true);
-    } catch (error) {
+    } catch {
       settleRunPacks(this.statementSource, false);
-      throw error;
     }
   }
 
@@ -128,7 +146,7 @@ class SqliteBackedStore implements SqliteStore {
 
   async markAbandonedRuns(isWriterAlive: (writer: RunWriter) => boolean = isWriterAliveOnThisHost): Promise<string[]> {
     if (this.readonly) return [];
-    return this.guard('update', () => {
+    const marked = this.guard('update', () => {
       const recording = this.statement("SELECT run_id, writer_pid, writer_host FROM runs WHERE status = 'recording'").all() as Array<{
         run_id: string;
         writer_pid: number | null;
@@ -142,6 +160,9 @@ class SqliteBackedStore implements SqliteStore {
       const marked = this.database.transaction(() => abandoned.filter((row) => mark.run(row.run_id).changes > 0).map((row) => row.run_id));
       return marked.immediate();
     });
+    // Nobody will append to them any more: pack them as if they had ended.
+    for (const runId of marked) await this.packRun(runId);
+    return marked;
   }
 
   async getRunBundle(runId: string): Promise<RunBundle> {
@@ -157,14 +178,10 @@ class SqliteBackedStore implements SqliteStore {
   async importRunBundle(bundle: RunBundle): Promise<'imported' | 'exists'> {
     this.assertWritable('import into');
     checkBundle(bundle);
-    try {
-      const outcome = this.guard('import into', () => this.importTransaction.immediate(bundle));
-      settleRunPacks(this.statementSource, true);
-      return outcome;
-    } catch (error) {
-      settleRunPacks(this.statementSource, false);
-      throw error;
-    }
+    const outcome = this.guard('import into', () => this.importTransaction.immediate(bundle));
+    // Nothing will be appended to an imported run, so it is packed now, ended or not.
+    if (outcome === 'imported') await this.packRun(bundle.run.header.runId);
+    return outcome;
   }
 
   async saveRunAnalysis(analysis: RunAnalysis): Promise<void> {

@@ -2,8 +2,7 @@ import { canonicalJson, type RunRecord } from '../../tape/index.ts';
 import type { DecisionRecord, RunBundle, RunWriter, StoredEvent, WriteBatch } from '../store.ts';
 import { checkAppend, checkEnding, type RunWriteState, recordedAtMs } from '../write-batch-checks.ts';
 import type { StatementSource } from './sqlite-database.ts';
-import { insertBlobRows, insertEventRow, packRun } from './sqlite-packing.ts';
-import { readRun } from './sqlite-reads.ts';
+import { insertBlobRows, insertEventRow } from './sqlite-packing.ts';
 import { DECISION_COLUMNS, decisionParameters } from './sqlite-rows.ts';
 
 /**
@@ -33,7 +32,6 @@ export function applyWriteBatch(statement: StatementSource, batch: WriteBatch): 
       JSON.stringify(modelsServed),
       runId,
     );
-    packRun(statement, readRun(statement, runId) as RunRecord);
   }
 }
 
@@ -46,8 +44,6 @@ export function applyRunImport(statement: StatementSource, bundle: RunBundle): '
   for (const event of bundle.events) insertEventRow(statement, runId, event);
   insertBlobRows(statement, bundle.blobs);
   insertDecisions(statement, bundle.decisions);
-  // Nothing will be appended to an imported run, so it is packed now, ended or not.
-  packRun(statement, bundle.run);
   return 'imported';
 }
 
