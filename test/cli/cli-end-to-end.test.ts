@@ -223,6 +223,10 @@ export default { ...agent, create(context) { const handle = agent.create(context
     expect(listed.stdout).toMatch(/1 forked run .* not listed; --forks include lists them/);
     const onlyForks = JSON.parse((await runCli(['runs', '--db', db, '--forks', 'only', '--json'])).stdout);
     expect(onlyForks.runs.map((run: { runId: string }) => run.runId)).toEqual([result.childRunId]);
+    const forksTable = (await runCli(['runs', '--db', db, '--forks', 'only'])).stdout;
+    expect(forksTable).toMatch(/FORKED FROM/);
+    expect(forksTable.split('\n').find((line) => line.startsWith(result.childRunId))).toContain(demo.incident.runId);
+    expect(listed.stdout).not.toMatch(/FORKED FROM/);
     const notModel = await runCli(['fork', demo.incident.runId, '--db', db, '--at', '0', '--agent', 'src/demo/support-agent.ts']);
     expect(notModel.status).toBe(2);
     expect(notModel.stderr).toMatch(/not a model step/);

@@ -50,8 +50,11 @@ function renderRuns({ runs, total, filter, hiddenForks }: { runs: RunSummary[]; 
     ? `\n${hiddenForks} forked run${hiddenForks === 1 ? '' : 's'} (from \`retrial fork\` or \`backfill --redecide run\`) not listed; --forks include lists them.`
     : '';
   if (runs.length === 0) return `${total === 0 ? 'No runs match. Record some with `retrial demo`, or loosen the filters.' : 'No runs on this page.'}${hidden}`;
+  // Where forks are listed, say what each came from; a fork's decisions are counterfactual and
+  // stay out of the ledger, so its DECISIONS cell says that instead of a bare dash.
+  const withParents = filter.forks !== 'exclude';
   const table = renderTable(
-    ['RUN', 'RECORDED AT (UTC)', 'AGENT', 'STATUS', 'EVENTS', 'MODEL SERVED', 'DECISIONS', 'TICKET'],
+    ['RUN', 'RECORDED AT (UTC)', 'AGENT', 'STATUS', 'EVENTS', 'MODEL SERVED', 'DECISIONS', 'TICKET', ...(withParents ? ['FORKED FROM'] : [])],
     runs.map((run) => [
       run.runId,
       new Date(run.recordedAt).toISOString().slice(0, 19).replace('T', ' '),
@@ -59,8 +62,9 @@ function renderRuns({ runs, total, filter, hiddenForks }: { runs: RunSummary[]; 
       run.status,
       String(run.eventCount),
       run.modelsServed.join(',') || '—',
-      run.decisions.map((decision) => `${decision.type}=${decision.value}`).join(' ') || '—',
+      run.decisions.map((decision) => `${decision.type}=${decision.value}`).join(' ') || (run.parentRunId ? '(fork: not in the ledger)' : '—'),
       run.externalIds.ticket ?? Object.values(run.externalIds)[0] ?? '',
+      ...(withParents ? [run.parentRunId ?? '—'] : []),
     ]),
   );
   const shown = (filter.offset ?? 0) + runs.length;
