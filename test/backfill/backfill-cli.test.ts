@@ -573,6 +573,9 @@ describe('retrial backfill, end to end through the CLI', { timeout: 60_000 }, ()
     expect(text.status).toBe(0);
     expect(text.stdout).toMatch(/Audit chain verified: \d+ entries/);
     for (const action of ['campaign.created', 'triage.applied', 'review.verdict', 'correction.applied']) expect(text.stdout).toContain(action);
+    // The table keeps decision ids whole, so they can be looked up from it.
+    for (const entry of audit.entries.filter((candidate) => candidate.action === 'correction.applied'))
+      expect(text.stdout).toContain(`decisionId=${String(entry.details.decisionId)}`);
   });
 
   it('an unknown campaign id is a one-line "not found" (exit 3) pointing at `retrial backfill list`; a bad --candidate is a usage error', async () => {

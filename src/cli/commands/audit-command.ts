@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { formatAuditDetails } from '../audit-details.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
 import { renderTable } from '../render-table.ts';
 
@@ -36,7 +37,7 @@ export function registerAuditCommand(program: Command): void {
                       entry.actor,
                       entry.action,
                       entry.campaignId ?? '',
-                      JSON.stringify(entry.details).slice(0, 80),
+                      formatAuditDetails(entry.details),
                     ]),
                   )
                 : options.campaign
