@@ -5,7 +5,14 @@ export * from './errors.ts';
 export { createMemoryStore } from './memory/memory-store.ts';
 export { DEFAULT_STORE_PATH, MEMORY_LOCATION, openStore, resolveStoreLocation } from './open-store.ts';
 export { exportRun, importRun } from './portable-tape-io.ts';
-export { openSqliteStore, type SqliteDatabaseLike, type SqliteStatementLike, type SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.ts';
+export {
+  openSqliteStore,
+  type RunPackLimits,
+  type SqliteDatabaseLike,
+  type SqliteStatementLike,
+  type SqliteStore,
+  type SqliteStoreOptions,
+} from './sqlite/sqlite-store.ts';
 export type * from './store.ts';
 export { type RunVerification, type VerifyProblem, verifyRun, verifyStore } from './verify-store.ts';
 export { isWriterAliveOnThisHost } from './writer-liveness.ts';

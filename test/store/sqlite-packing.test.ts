@@ -330,6 +330,30 @@ describe('SQLite packs: a run is packed whole when it ends, and replay reads it 
     await store.close();
   });
 
+  it('bounds the pack of a large run: blobs beyond it go in overflow packs, read through their rows', async () => {
+    const path = freshPath();
+    const store = await openSqliteStore(path, { runPackLimits: { runPackBytes: 12_000, overflowBytes: 6_000 } });
+    const run = buildRun({ runId: 'run-big', systemPrompt: `Big prompt ${'policy text, long and varied: '.repeat(400)}` });
+    const rawBytes = run.blobs.reduce((total, blob) => total + blob.size, 0);
+    expect(rawBytes).toBeGreaterThan(12_000);
+    await store.write(singleBatchOf(run));
+    const file = inspectFile(path);
+    const runPack = file.runPack('run-big');
+    expect(runPack).not.toBeNull();
+    expect(new Set(file.eventPacks('run-big'))).toEqual(new Set([runPack]));
+    const elsewhere = run.blobs.filter((blob) => file.blobPack(blob.hash) !== runPack);
+    expect(elsewhere.length).toBeGreaterThan(0);
+    for (const blob of elsewhere) expect(file.blobPack(blob.hash)).not.toBeNull();
+    file.close();
+    const tape = await store.getTape('run-big');
+    expect(tape.eventTexts).toEqual(run.events.map((event) => event.json));
+    for (const blob of elsewhere) expect(tape.blobs.has(blob.hash)).toBe(false);
+    const loaded = await loadTape(store, 'run-big');
+    for (const blob of run.blobs) expect(JSON.stringify(loaded.blob(blob.hash))).toBe(decodeBlobText(blob));
+    expect((await verifyRun(store, 'run-big')).problems).toEqual([]);
+    await store.close();
+  });
+
   it('reads a store written with the earlier flush packs (schema 4, chained dictionaries) and packs what it records next', async () => {
     // Written by retrial at 97e8dd9: five runs recorded in two flushes, one in one, one never finished.
     const path = freshPath();

@@ -15,7 +15,8 @@ import { asBuffer } from './sqlite-rows.ts';
  * its own points their rows into it (pack id, offset, length). There an event compresses against
  * the response body it summarises, a message against its canonical form. The pack starts with an
  * index line (event lengths, blob hashes and lengths), so replay reads a finished run as one row
- * and one inflation (readRunPack). The chain hash is over the JSON text, never these bytes.
+ * and one inflation (readRunPack). A very large run's blobs overflow into further packs
+ * (RunPackLimits). The chain hash is over the JSON text, never these bytes.
  *
  * Packing only moves bytes that check out: a run whose event texts do not hash along its chain
  * (a damaged older pack) is left in its rows for `retrial verify` to report, and a blob that does
@@ -97,13 +98,29 @@ function hashStringsIn(text: string, into: Set<string>, skip: ReadonlySet<string
   for (const match of text.matchAll(HASH_STRING)) if (!skip.has(match[1] as string)) into.add(match[1] as string);
 }
 
-/** What packing a run will write: its raw pack bytes and where each item lands in them. */
-export interface RunPackPlan {
-  runId: string;
+/** One pack of a plan: its raw bytes and where each item lands in them. */
+interface PlannedPack {
   raw: Buffer;
   events: Array<{ seq: number; offset: number; length: number }>;
   blobs: Array<{ hash: string; offset: number; length: number }>;
 }
+
+/** What packing a run will write: the run's pack (with the index), then any overflow packs. */
+export interface RunPackPlan {
+  runId: string;
+  packs: [PlannedPack, ...PlannedPack[]];
+}
+
+/**
+ * How big a run's pack may grow. Reading any item of a pack inflates all of it, so the events and
+ * as many blobs as fit go in the run's pack, and the blobs beyond go in overflow packs of up to
+ * `overflowBytes`, which replay reads through the rows like any other pack.
+ */
+export interface RunPackLimits {
+  runPackBytes: number;
+  overflowBytes: number;
+}
+export const DEFAULT_RUN_PACK_LIMITS: RunPackLimits = { runPackBytes: 8 * 1024 * 1024, overflowBytes: 4 * 1024 * 1024 };
 
 /**
  * Reads what packing `runId` would move; null when there is nothing to pack (no such run, already
@@ -115,7 +132,7 @@ export interface RunPackPlan {
  * addressable; parsing every event and blob instead cost 1.5 ms per demo run. Packed blobs are not
  * followed: what they reach was packed with them.
  */
-export function planRunPack(statement: StatementSource, runId: string): RunPackPlan | null {
+export function planRunPack(statement: StatementSource, runId: string, limits: RunPackLimits = DEFAULT_RUN_PACK_LIMITS): RunPackPlan | null {
   const run = statement('SELECT root_hash, ending_json, run_pack_id FROM runs WHERE run_id = ?').get(runId) as
     | { root_hash: string; ending_json: string | null; run_pack_id: number | null }
     | undefined;
@@ -154,8 +171,34 @@ export function planRunPack(statement: StatementSource, runId: string): RunPackP
     }
   }
   const eventBytes = events.map((event) => Buffer.from(event.json, 'utf8'));
-  const index: RunPackIndex = { events: eventBytes.map((bytes) => bytes.length), blobs: blobs.map((blob) => [blob.hash, blob.bytes.length]) };
-  const head = Buffer.from(`${JSON.stringify(index)}\n`, 'utf8');
+  let size = eventBytes.reduce((total, bytes) => total + bytes.length, 0);
+  let inRunPack = 0;
+  while (inRunPack < blobs.length && size + (blobs[inRunPack] as { bytes: Buffer }).bytes.length <= limits.runPackBytes)
+    size += (blobs[inRunPack++] as { bytes: Buffer }).bytes.length;
+  const packed = blobs.slice(0, inRunPack);
+  const index: RunPackIndex = { events: eventBytes.map((bytes) => bytes.length), blobs: packed.map((blob) => [blob.hash, blob.bytes.length]) };
+  const runPack = layOut(
+    Buffer.from(`${JSON.stringify(index)}\n`, 'utf8'),
+    events.map((event, position) => ({ seq: event.seq, bytes: eventBytes[position] as Buffer })),
+    packed,
+  );
+  const overflow: PlannedPack[] = [];
+  let chunk: typeof blobs = [];
+  let chunkBytes = 0;
+  for (const blob of blobs.slice(inRunPack)) {
+    if (chunk.length && chunkBytes + blob.bytes.length > limits.overflowBytes) {
+      overflow.push(layOut(Buffer.alloc(0), [], chunk));
+      chunk = [];
+      chunkBytes = 0;
+    }
+    chunk.push(blob);
+    chunkBytes += blob.bytes.length;
+  }
+  if (chunk.length) overflow.push(layOut(Buffer.alloc(0), [], chunk));
+  return { runId, packs: [runPack, ...overflow] };
+}
+
+function layOut(head: Buffer, events: Array<{ seq: number; bytes: Buffer }>, blobs: Array<{ hash: string; bytes: Buffer }>): PlannedPack {
   let offset = head.length;
   const place = (length: number) => {
     const at = offset;
@@ -163,45 +206,50 @@ export function planRunPack(statement: StatementSource, runId: string): RunPackP
     return { offset: at, length };
   };
   return {
-    runId,
-    raw: Buffer.concat([head, ...eventBytes, ...blobs.map((blob) => blob.bytes)]),
-    events: events.map((event, position) => ({ seq: event.seq, ...place((eventBytes[position] as Buffer).length) })),
+    raw: Buffer.concat([head, ...events.map((event) => event.bytes), ...blobs.map((blob) => blob.bytes)]),
+    events: events.map((event) => ({ seq: event.seq, ...place(event.bytes.length) })),
     blobs: blobs.map((blob) => ({ hash: blob.hash, ...place(blob.bytes.length) })),
   };
 }
 
-/** Deflates a plan's bytes on the thread pool, against the committed keyframe where it has uses left. */
-export async function deflateRunPack(statement: StatementSource, plan: RunPackPlan): Promise<{ data: Buffer; keyframe: Keyframe | null }> {
+/** What deflateRunPack hands storeRunPack: each pack's bytes and the keyframe they used. */
+export interface DeflatedRunPack {
+  data: Buffer[];
+  keyframe: Keyframe | null;
+}
+
+/** Deflates a plan's packs on the thread pool, against the committed keyframe where it has uses left. */
+export async function deflateRunPack(statement: StatementSource, plan: RunPackPlan): Promise<DeflatedRunPack> {
   const base = keyframeState(statement).committed;
-  if (base !== null && base.uses < KEYFRAME_USES) {
-    base.uses++;
-    return { data: await deflateRawAsync(plan.raw, { level: 6, dictionary: base.dictionary }), keyframe: base };
-  }
-  return { data: await deflateRawAsync(plan.raw, { level: 6 }), keyframe: null };
+  const keyframe = base !== null && base.uses < KEYFRAME_USES ? base : null;
+  if (keyframe) keyframe.uses++;
+  const options = keyframe ? { level: 6, dictionary: keyframe.dictionary } : { level: 6 };
+  return { data: await Promise.all(plan.packs.map((pack) => deflateRawAsync(pack.raw, options))), keyframe };
 }
 
 /**
- * Writes the pack and points the run's rows into it; call inside one write transaction. Returns
- * false, writing nothing, when the run was packed meanwhile. A blob packed meanwhile by another
- * run keeps its row; its copy here is the same checked bytes.
+ * Writes the packs and points the run's rows into them; call inside one write transaction.
+ * Returns false, writing nothing, when the run was packed meanwhile. A blob packed meanwhile by
+ * another run keeps its row; its copy here is the same checked bytes.
  */
-export function storeRunPack(statement: StatementSource, plan: RunPackPlan, deflated: { data: Buffer; keyframe: Keyframe | null }): boolean {
+export function storeRunPack(statement: StatementSource, plan: RunPackPlan, deflated: DeflatedRunPack): boolean {
   const current = statement('SELECT run_pack_id FROM runs WHERE run_id = ?').get(plan.runId) as { run_pack_id: number | null } | undefined;
   if (current === undefined || current.run_pack_id !== null) return false;
-  const { lastInsertRowid } = statement('INSERT INTO packs (encoding, size, data, dictionary_pack_id) VALUES (?, ?, ?, ?)').run(
-    'deflate',
-    plan.raw.length,
-    deflated.data,
-    deflated.keyframe?.packId ?? null,
-  );
-  const packId = Number(lastInsertRowid);
-  if (deflated.keyframe === null) keyframeState(statement).pending = { packId, dictionary: Buffer.from(plan.raw.subarray(-DICTIONARY_BYTES)), uses: 0 };
+  const insert = statement('INSERT INTO packs (encoding, size, data, dictionary_pack_id) VALUES (?, ?, ?, ?)');
   const moveEvent = statement("UPDATE events SET json = '', pack_id = ?, pack_offset = ?, pack_length = ? WHERE run_id = ? AND seq = ?");
-  for (const event of plan.events) moveEvent.run(packId, event.offset, event.length, plan.runId, event.seq);
   // The row's size is set to the bytes packed: a packed blob is read back by slicing that many.
   const moveBlob = statement("UPDATE blobs SET encoding = 'pack', data = x'', size = ?, pack_id = ?, pack_offset = ? WHERE hash = ? AND pack_id IS NULL");
-  for (const blob of plan.blobs) moveBlob.run(blob.length, packId, blob.offset, hashBytes(blob.hash));
-  statement('UPDATE runs SET run_pack_id = ? WHERE run_id = ?').run(packId, plan.runId);
+  const packIds = plan.packs.map((pack, position) => {
+    const data = deflated.data[position] as Buffer;
+    const packId = Number(insert.run('deflate', pack.raw.length, data, deflated.keyframe?.packId ?? null).lastInsertRowid);
+    for (const event of pack.events) moveEvent.run(packId, event.offset, event.length, plan.runId, event.seq);
+    for (const blob of pack.blobs) moveBlob.run(blob.length, packId, blob.offset, hashBytes(blob.hash));
+    return packId;
+  });
+  const runPackId = packIds[0] as number;
+  if (deflated.keyframe === null)
+    keyframeState(statement).pending = { packId: runPackId, dictionary: Buffer.from(plan.packs[0].raw.subarray(-DICTIONARY_BYTES)), uses: 0 };
+  statement('UPDATE runs SET run_pack_id = ? WHERE run_id = ?').run(runPackId, plan.runId);
   return true;
 }
 

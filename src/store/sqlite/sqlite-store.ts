@@ -21,15 +21,28 @@ import { checkBundle } from '../write-batch-checks.ts';
 import { isWriterAliveOnThisHost } from '../writer-liveness.ts';
 import { createSqliteCampaignStore } from './sqlite-campaigns.ts';
 import { openSqliteDatabase, type SqliteDatabaseLike, type SqliteStatementLike, type StatementSource } from './sqlite-database.ts';
-import { deflateRunPack, planRunPack, type RunPackPlan, readBlobsPacked, readEventRows, settleRunPacks, storeRunPack } from './sqlite-packing.ts';
+import {
+  DEFAULT_RUN_PACK_LIMITS,
+  deflateRunPack,
+  planRunPack,
+  type RunPackLimits,
+  type RunPackPlan,
+  readBlobsPacked,
+  readEventRows,
+  settleRunPacks,
+  storeRunPack,
+} from './sqlite-packing.ts';
 import { countRuns, readBundle, readDecisions, readRun, readRunSummaries, readStats, readTape } from './sqlite-reads.ts';
 import { applyRunImport, applyWriteBatch } from './sqlite-writes.ts';
 
 export type { SqliteDatabaseLike, SqliteStatementLike } from './sqlite-database.ts';
+export type { RunPackLimits } from './sqlite-packing.ts';
 
 export interface SqliteStoreOptions {
   /** Open without writing anything: no migrations, no WAL switch; `write` throws. */
   readonly?: boolean;
+  /** How large a finished run's pack may grow before its blobs overflow into more packs (8 MB and 4 MB by default). */
+  runPackLimits?: RunPackLimits;
 }
 
 /** The SQLite store, with checks only an embedded file can offer. */
@@ -41,7 +54,7 @@ export interface SqliteStore extends Store {
 /** Opens (creating and migrating where needed) the SQLite store at `path`. */
 export async function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
   const readonly = options.readonly ?? false;
-  return new SqliteBackedStore(openSqliteDatabase(path, { readonly }), path, readonly);
+  return new SqliteBackedStore(openSqliteDatabase(path, { readonly }), path, readonly, options.runPackLimits ?? DEFAULT_RUN_PACK_LIMITS);
 }
 
 /** Highest Unicode code point: `prefix + this` sorts after every id that starts with `prefix`. */
@@ -62,6 +75,7 @@ class SqliteBackedStore implements SqliteStore {
     private readonly database: SqliteDatabaseLike,
     readonly location: string,
     private readonly readonly: boolean,
+    private readonly runPackLimits: RunPackLimits,
   ) {
     this.writeTransaction = database.transaction((batch: WriteBatch) => applyWriteBatch(this.statementSource, batch));
     this.importTransaction = database.transaction((bundle: RunBundle) => applyRunImport(this.statementSource, bundle));
@@ -85,7 +99,7 @@ class SqliteBackedStore implements SqliteStore {
   private async packRun(runId: string): Promise<void> {
     if (this.closed) return;
     try {
-      const plan = this.database.transaction(() => planRunPack(this.statementSource, runId))();
+      const plan = this.database.transaction(() => planRunPack(this.statementSource, runId, this.runPackLimits))();
       if (plan === null) return;
       const deflated = await deflateRunPack(this.statementSource, plan);
       if (this.closed) return;
