@@ -59,6 +59,7 @@ describe('SQLite packs: a run is packed whole when it ends, and replay reads it 
     expect((await store.getTape('run-a')).blobs.size).toBe(0);
 
     await store.write(second);
+    await store.idle();
     file = inspectFile(path);
     const packId = file.runPack('run-a');
     expect(packId).not.toBeNull();
@@ -82,6 +83,7 @@ describe('SQLite packs: a run is packed whole when it ends, and replay reads it 
     const second = buildRun({ runId: 'run-b', systemPrompt: prompt });
     await store.write(singleBatchOf(first));
     await store.write(singleBatchOf(second));
+    await store.idle();
     const shared = second.blobs.filter((blob) => first.blobs.some((other) => other.hash === blob.hash)).map((blob) => blob.hash);
     expect(shared.length).toBeGreaterThan(0);
     const file = inspectFile(path);
@@ -122,35 +124,51 @@ describe('SQLite packs: a run is packed whole when it ends, and replay reads it 
     await reopened.close();
   });
 
-  it('never deflates against a keyframe whose transaction rolled back', async () => {
+  it('never deflates against a keyframe whose pack transaction rolled back, and packs the run left over on the next open', async () => {
     const path = freshPath();
     const store = await openSqliteStore(path);
-    const first = buildRun({ runId: 'run-first', decisions: [{ type: 'refund', subject: 'c-1', value: 'approve', amount: 1 }] });
+    // The first run's pack would be a keyframe; make its transaction fail after the pack row is in.
+    const blocker = new Database(path);
+    blocker.exec("CREATE TRIGGER refuse_pack BEFORE UPDATE OF run_pack_id ON runs WHEN NEW.run_pack_id IS NOT NULL BEGIN SELECT RAISE(ABORT, 'refused'); END;");
+    const first = buildRun({ runId: 'run-first' });
     await store.write(singleBatchOf(first));
-    await store.close();
-    // On a new connection the first pack is a keyframe. Decisions are inserted before the run is
-    // packed but the duplicate decision id fails the batch, so nothing of it stays, pack included.
-    const reopened = await openSqliteStore(path);
-    const doomed = singleBatchOf(buildRun({ runId: 'run-doomed' }));
-    doomed.decisions.push(...first.decisions);
-    await expect(reopened.write(doomed)).rejects.toThrow();
-    expect(await reopened.getRun('run-doomed')).toBeUndefined();
-    const second = buildRun({ runId: 'run-second' });
-    await reopened.write(singleBatchOf(second));
-    const file = inspectFile(path);
-    const packs = file.packs();
+    await store.idle();
+    expect((await store.getRun('run-first'))?.status).toBe('complete');
+    blocker.exec('DROP TRIGGER refuse_pack');
+    blocker.close();
+    let file = inspectFile(path);
+    expect(file.packs()).toEqual([]);
+    expect(file.runPack('run-first')).toBeNull();
     file.close();
-    expect(packs).toEqual([
-      { pack_id: packs[0]?.pack_id, dictionary_pack_id: null },
-      { pack_id: packs[1]?.pack_id, dictionary_pack_id: null },
-    ]);
-    expect((await reopened.getTape('run-second')).eventTexts).toEqual(second.events.map((event) => event.json));
-    await reopened.close();
+
+    // A run too large to become a keyframe, then a small one: both are deflated alone.
+    const large = buildRun({ runId: 'run-large', systemPrompt: Array.from({ length: 12_000 }, (_, index) => `clause ${index * 7919}`).join('; ') });
+    const second = buildRun({ runId: 'run-second' });
+    await store.write(singleBatchOf(large));
+    await store.write(singleBatchOf(second));
+    await store.idle();
+    file = inspectFile(path);
+    const packs = file.packs();
+    expect(packs.map((pack) => pack.dictionary_pack_id)).toEqual([null, null]);
+    file.close();
+    expect((await store.getTape('run-second')).blobs.size).toBeGreaterThan(0);
+    expect((await store.getTape('run-second')).eventTexts).toEqual(second.events.map((event) => event.json));
+    expect((await store.getTape('run-first')).eventTexts).toEqual(first.events.map((event) => event.json));
+
+    // The next open finds the ended run without a pack and packs it.
+    await store.markAbandonedRuns(() => true);
+    await store.idle();
+    file = inspectFile(path);
+    expect(file.runPack('run-first')).not.toBeNull();
+    file.close();
+    expect((await verifyRun(store, 'run-first')).ok).toBe(true);
+    await store.close();
   });
 
   it('stores much less than the raw content', async () => {
     const store = await openSqliteStore(freshPath());
     for (let index = 0; index < 10; index++) await store.write(singleBatchOf(buildRun({ runId: `run-${index}` })));
+    await store.idle();
     const stats = await store.stats();
     expect(stats.contentBytesStored).toBeLessThan((stats.eventBytesRaw + stats.blobBytesRaw) / 4);
     await store.close();
@@ -162,6 +180,7 @@ describe('SQLite packs: a run is packed whole when it ends, and replay reads it 
     const targetPath = freshPath();
     const target = await openSqliteStore(targetPath);
     expect(await target.importRunBundle(await source.getRunBundle('run-a'))).toBe('imported');
+    await target.idle();
     const file = inspectFile(targetPath);
     const packId = file.runPack('run-a');
     expect(packId).not.toBeNull();
@@ -300,6 +319,30 @@ describe('SQLite packs: a run is packed whole when it ends, and replay reads it 
     file.close();
   });
 
+  it('leaves a blob whose bytes do not hash to its address in its row, and packs the rest', async () => {
+    const path = freshPath();
+    const run = buildRun({ runId: 'run-a' });
+    const [first, second] = batchesOf(run);
+    let store = await openSqliteStore(path);
+    await store.write(first);
+    await store.close();
+    const plain = run.blobs.find((blob) => blob.encoding === 'json' && decodeBlobText(blob).includes('a'));
+    if (!plain) throw new Error('the built run has no plain blob with an "a" in it');
+    const database = new Database(path);
+    const changed = Buffer.from(decodeBlobText(plain).replace('a', 'b'));
+    expect(database.prepare('UPDATE blobs SET data = ? WHERE hash = ?').run(changed, Buffer.from(plain.hash, 'hex')).changes).toBe(1);
+    database.close();
+    store = await openSqliteStore(path);
+    await store.write(second);
+    await store.idle();
+    const file = inspectFile(path);
+    expect(file.runPack('run-a')).not.toBeNull();
+    expect(file.blobPack(plain.hash)).toBeNull();
+    file.close();
+    expect((await verifyRun(store, 'run-a')).problems.map((problem) => problem.blob)).toContain(plain.hash);
+    await store.close();
+  });
+
   it('falls back to the rows when a run pack cannot be read, and loading the run then says it is damaged', async () => {
     const path = freshPath();
     let store = await openSqliteStore(path);
@@ -322,6 +365,7 @@ describe('SQLite packs: a run is packed whole when it ends, and replay reads it 
     const run = buildRun({ runId: 'run-a', ending: null });
     await store.write(batchesOf(run)[0]);
     expect(await store.markAbandonedRuns(() => false)).toEqual(['run-a']);
+    await store.idle();
     const file = inspectFile(path);
     expect(file.runPack('run-a')).not.toBeNull();
     file.close();
@@ -337,6 +381,7 @@ describe('SQLite packs: a run is packed whole when it ends, and replay reads it 
     const rawBytes = run.blobs.reduce((total, blob) => total + blob.size, 0);
     expect(rawBytes).toBeGreaterThan(12_000);
     await store.write(singleBatchOf(run));
+    await store.idle();
     const file = inspectFile(path);
     const runPack = file.runPack('run-big');
     expect(runPack).not.toBeNull();
@@ -371,6 +416,7 @@ describe('SQLite packs: a run is packed whole when it ends, and replay reads it 
 
     const fresh = buildRun({ runId: 'run-new' });
     await store.write(singleBatchOf(fresh));
+    await store.idle();
     expect((await store.getTape('run-new')).blobs.size).toBeGreaterThan(0);
     expect((await verifyRun(store, 'run-new')).ok).toBe(true);
     await store.close();

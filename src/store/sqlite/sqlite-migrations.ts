@@ -204,7 +204,9 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
   {
     version: 5,
     name: "a finished run's pack, read whole by replay",
-    sql: 'ALTER TABLE runs ADD COLUMN run_pack_id INTEGER;',
+    // NULL: not packed yet (packing follows the run's end, or the next open). 0: recorded before
+    // run packs, and left as it is.
+    sql: 'ALTER TABLE runs ADD COLUMN run_pack_id INTEGER; UPDATE runs SET run_pack_id = 0;',
   },
 ];
 

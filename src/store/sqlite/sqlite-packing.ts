@@ -38,6 +38,7 @@ export function hashBytes(hash: string): Buffer {
   return Buffer.from(hash, 'hex');
 }
 const KEYFRAME_USES = 32;
+const KEYFRAME_MAX_BYTES = 256 * 1024;
 /** Deflate's window: only the last 32 KB of a dictionary can be referenced. */
 const DICTIONARY_BYTES = 32 * 1024;
 const NEWLINE = 0x0a;
@@ -112,8 +113,9 @@ export interface RunPackPlan {
 }
 
 /**
- * How big a run's pack may grow. Reading any item of a pack inflates all of it, so the events and
- * as many blobs as fit go in the run's pack, and the blobs beyond go in overflow packs of up to
+ * How big a run's pack may grow. Reading any item of a pack inflates all of it, so a run's pack
+ * holds all its events and the blobs that still fit in `runPackBytes` (a run whose events alone
+ * are larger gets them all the same); the other blobs go in overflow packs of up to
  * `overflowBytes`, which replay reads through the rows like any other pack.
  */
 export interface RunPackLimits {
@@ -172,10 +174,14 @@ export function planRunPack(statement: StatementSource, runId: string, limits: R
   }
   const eventBytes = events.map((event) => Buffer.from(event.json, 'utf8'));
   let size = eventBytes.reduce((total, bytes) => total + bytes.length, 0);
-  let inRunPack = 0;
-  while (inRunPack < blobs.length && size + (blobs[inRunPack] as { bytes: Buffer }).bytes.length <= limits.runPackBytes)
-    size += (blobs[inRunPack++] as { bytes: Buffer }).bytes.length;
-  const packed = blobs.slice(0, inRunPack);
+  const packed: typeof blobs = [];
+  const beyond: typeof blobs = [];
+  for (const blob of blobs) {
+    if (size + blob.bytes.length <= limits.runPackBytes) {
+      packed.push(blob);
+      size += blob.bytes.length;
+    } else beyond.push(blob);
+  }
   const index: RunPackIndex = { events: eventBytes.map((bytes) => bytes.length), blobs: packed.map((blob) => [blob.hash, blob.bytes.length]) };
   const runPack = layOut(
     Buffer.from(`${JSON.stringify(index)}\n`, 'utf8'),
@@ -185,7 +191,7 @@ export function planRunPack(statement: StatementSource, runId: string, limits: R
   const overflow: PlannedPack[] = [];
   let chunk: typeof blobs = [];
   let chunkBytes = 0;
-  for (const blob of blobs.slice(inRunPack)) {
+  for (const blob of beyond) {
     if (chunk.length && chunkBytes + blob.bytes.length > limits.overflowBytes) {
       overflow.push(layOut(Buffer.alloc(0), [], chunk));
       chunk = [];
@@ -247,7 +253,8 @@ export function storeRunPack(statement: StatementSource, plan: RunPackPlan, defl
     return packId;
   });
   const runPackId = packIds[0] as number;
-  if (deflated.keyframe === null)
+  // Reading a pack inflates its keyframe whole first, so a large pack never becomes one.
+  if (deflated.keyframe === null && plan.packs[0].raw.length <= KEYFRAME_MAX_BYTES)
     keyframeState(statement).pending = { packId: runPackId, dictionary: Buffer.from(plan.packs[0].raw.subarray(-DICTIONARY_BYTES)), uses: 0 };
   statement('UPDATE runs SET run_pack_id = ? WHERE run_id = ?').run(runPackId, plan.runId);
   return true;

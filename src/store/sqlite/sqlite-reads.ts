@@ -28,7 +28,8 @@ export function readTape(statement: StatementSource, runId: string): StoredTape 
   const row = statement(`SELECT ${RUN_COLUMNS}, run_pack_id FROM runs WHERE run_id = ?`).get(runId) as (RunRow & { run_pack_id: number | null }) | undefined;
   if (row === undefined) return undefined;
   const run = runFromRow(row);
-  const packed = row.run_pack_id === null ? undefined : readRunPack(statement, row.run_pack_id, row.event_count);
+  // 0 marks a run recorded before run packs (migration 5): it has none.
+  const packed = row.run_pack_id ? readRunPack(statement, row.run_pack_id, row.event_count) : undefined;
   return { run, ...(packed ?? { eventTexts: readEventRows(statement, runId).map((event) => event.json), blobs: new Map() }) };
 }
 

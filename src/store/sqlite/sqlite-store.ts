@@ -49,6 +49,8 @@ export interface SqliteStoreOptions {
 export interface SqliteStore extends Store {
   /** Runs `PRAGMA integrity_check`; returns the problems SQLite reports, empty when the file is sound. */
   integrityCheck(): Promise<string[]>;
+  /** Resolves once the runs ended so far are packed (or left in their rows); `close` waits for this too. */
+  idle(): Promise<void>;
 }
 
 /** Opens (creating and migrating where needed) the SQLite store at `path`. */
@@ -64,6 +66,8 @@ class SqliteBackedStore implements SqliteStore {
   readonly capabilities = { supportsSkipLocked: false, multiProcessWriters: true };
   private readonly statements = new Map<string, SqliteStatementLike>();
   private closed = false;
+  /** Packs queued after writes; never rejects (packRun keeps its failures to itself). */
+  private packing: Promise<void> = Promise.resolve();
   /** The statement cache as a function, for the read and write helpers. */
   private readonly statementSource: StatementSource = (sql) => this.statement(sql);
   private readonly writeTransaction;
@@ -88,13 +92,30 @@ class SqliteBackedStore implements SqliteStore {
   async write(batch: WriteBatch): Promise<void> {
     this.assertWritable('write');
     this.guard('write to', () => this.writeTransaction.immediate(batch));
-    for (const { runId } of batch.runsEnded) await this.packRun(runId);
+    this.queuePacks(batch.runsEnded.map((ended) => ended.runId));
+  }
+
+  async idle(): Promise<void> {
+    await this.packing;
   }
 
   /**
-   * Packs a run that will get no more events (sqlite-packing.ts), after what ended it committed:
-   * the deflate runs on the thread pool and the write lock is held only to point rows into the
-   * pack. Best effort by design: a run left unpacked reads from its rows, and verify still checks it.
+   * Packs runs that will get no more events, one after another behind any packs in flight.
+   * `write` does not wait: a recorder's flush at the end of a run must not wait for the run's
+   * packing. `close` and `idle` do.
+   */
+  private queuePacks(runIds: readonly string[]): void {
+    if (runIds.length === 0 || this.readonly) return;
+    this.packing = this.packing.then(async () => {
+      for (const runId of runIds) await this.packRun(runId);
+    });
+  }
+
+  /**
+   * Packs one run (sqlite-packing.ts) after what ended it committed: the deflate runs on the
+   * thread pool and the write lock is held only to point rows into the pack. Best effort by
+   * design: a run left unpacked reads from its rows, verify still checks it, and the next open
+   * packs it (markAbandonedRuns).
    */
   private async packRun(runId: string): Promise<void> {
     if (this.closed) return;
@@ -174,8 +195,15 @@ class SqliteBackedStore implements SqliteStore {
       const marked = this.database.transaction(() => abandoned.filter((row) => mark.run(row.run_id).changes > 0).map((row) => row.run_id));
       return marked.immediate();
     });
-    // Nobody will append to them any more: pack them as if they had ended.
-    for (const runId of marked) await this.packRun(runId);
+    // Nobody will append to them any more: pack them as if they had ended. Pack too what ended
+    // without its pack (a process that exited between a run's end and its packing), a bounded
+    // number per open.
+    const unpacked = this.guard('read', () =>
+      (this.statement("SELECT run_id FROM runs WHERE run_pack_id IS NULL AND status != 'recording' LIMIT 200").all() as Array<{ run_id: string }>).map(
+        (row) => row.run_id,
+      ),
+    );
+    this.queuePacks([...new Set([...marked, ...unpacked])]);
     return marked;
   }
 
@@ -193,8 +221,8 @@ class SqliteBackedStore implements SqliteStore {
     this.assertWritable('import into');
     checkBundle(bundle);
     const outcome = this.guard('import into', () => this.importTransaction.immediate(bundle));
-    // Nothing will be appended to an imported run, so it is packed now, ended or not.
-    if (outcome === 'imported') await this.packRun(bundle.run.header.runId);
+    // Nothing will be appended to an imported run, so it is packed, ended or not.
+    if (outcome === 'imported') this.queuePacks([bundle.run.header.runId]);
     return outcome;
   }
 
@@ -236,6 +264,8 @@ class SqliteBackedStore implements SqliteStore {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    await this.packing;
     if (this.closed) return;
     this.closed = true;
     this.database.close();
