@@ -13,8 +13,8 @@ export interface SqliteMigration {
  * packed their content lives in its pack (see sqlite-packing.ts), so most rows are small (ids and
  * offsets), and a separate index on those keys would double the per-row cost. While a run records,
  * its rows keep their bytes inline; an earlier measurement found kilobyte rows inline 2-3x slower to
- * insert into WITHOUT ROWID tables, and recording still meets its latency target because flushes
- * run off the agent's path (bench/record). Decisions carry no foreign key to runs: a correction
+ * insert into WITHOUT ROWID tables, and recording still meets its added-latency target
+ * (bench/record). Decisions carry no foreign key to runs: a correction
  * written by remediation supersedes a decision without belonging to a recorded run.
  */
 export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [

@@ -10,9 +10,9 @@ import { asBuffer } from './sqlite-rows.ts';
  * Compression inside the SQLite file. Events and blobs are small (one call, one chat message, one
  * tool result), so deflating each alone finds little to remove. While a run records, each flush
  * writes its rows as they are, uncompressed: a crash loses nothing, and nothing is compressed twice.
- * Once the run's ending has committed, the store packs the run: it deflates the run's events and
- * the unpacked blobs it reaches as one pack, off the main thread, then in a short transaction of
- * its own points their rows into it (pack id, offset, length). There an event compresses against
+ * Once the run's ending has committed, the store packs the run in the background: it deflates the
+ * run's events and the unpacked blobs it reaches as one pack on the thread pool, then in a short
+ * transaction of its own points their rows into it (pack id, offset, length). There an event compresses against
  * the response body it summarises, a message against its canonical form. The pack starts with an
  * index line (event lengths, blob hashes and lengths), so replay reads a finished run as one row
  * and one inflation (readRunPack). A very large run's blobs overflow into further packs
