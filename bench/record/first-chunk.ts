@@ -27,6 +27,7 @@ export async function measureFirstChunk(options: {
   warmup: number;
   iterations: number;
   callsPerRun: number;
+  afterRunEnd?: () => Promise<void>;
 }): Promise<FirstChunkResult> {
   const { clients } = options;
   const makeRequest = requestFactory(300);

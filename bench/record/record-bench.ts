@@ -83,6 +83,7 @@ try {
         warmup: WARMUP,
         iterations: CALLS,
         callsPerRun: CALLS_PER_RUN,
+        afterRunEnd: () => store.idle(),
       });
       const figures = latencyFigures(size.label, bodyBytes(makeRequest(0)), result, CALLS_PER_RUN);
       latency[`${interleave}-${size.target}`] = figures;
@@ -104,6 +105,7 @@ try {
     warmup: 3,
     iterations: STREAM_CALLS,
     callsPerRun: 10,
+    afterRunEnd: () => store.idle(),
   });
   console.log(`${firstChunkSection(firstChunk, CHUNK_DELAY_MS)}\n`);
 

@@ -79,6 +79,8 @@ export async function measureStoredBytes(options: { baseUrl: string; workDir: st
     }
   });
   await polly.stop();
+  // The run is packed in the background once it has ended; what is stored is the packed run.
+  await store.idle();
 
   const after = await store.stats();
   const breakdown = await storeBreakdown(store, runId);
