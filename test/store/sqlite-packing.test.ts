@@ -1,7 +1,7 @@
 import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deflateRawSync } from 'node:zlib';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { loadTape } from '../../src/inspect/index.ts';
@@ -356,6 +356,37 @@ describe('SQLite packs: a run is packed whole when it ends, and replay reads it 
     expect(tape.blobs.size).toBe(0);
     expect(tape.eventTexts[0]).toMatch(/^<unreadable pack/);
     await expect(loadTape(store, 'run-a')).rejects.toMatchObject({ code: 'TAPE_FORMAT' });
+    await store.close();
+  });
+
+  it('reads the rows instead of a run pack whose index does not fit it', async () => {
+    const path = freshPath();
+    let store = await openSqliteStore(path);
+    const run = buildRun({ runId: 'run-a' });
+    await store.write(singleBatchOf(run));
+    await store.close();
+    // The first pack of a connection is a keyframe, deflated alone: rewrite its index so the
+    // first event claims one byte more, keeping the index line's length (and the rows' offsets).
+    const database = new Database(path);
+    const { pack_id: packId, data } = database
+      .prepare("SELECT p.pack_id, p.data FROM packs p JOIN runs r ON r.run_pack_id = p.pack_id WHERE r.run_id = 'run-a'")
+      .get() as {
+      pack_id: number;
+      data: Buffer;
+    };
+    const raw = inflateRawSync(data);
+    const newline = raw.indexOf(0x0a);
+    const index = JSON.parse(raw.toString('utf8', 0, newline)) as { events: number[] };
+    const first = index.events[0] as number;
+    const longer = first + (String(first + 1).length === String(first).length ? 1 : -1);
+    const line = raw.toString('utf8', 0, newline).replace(`"events":[${first},`, `"events":[${longer},`);
+    expect(Buffer.byteLength(line)).toBe(newline);
+    database.prepare('UPDATE packs SET data = ? WHERE pack_id = ?').run(deflateRawSync(Buffer.concat([Buffer.from(line), raw.subarray(newline)])), packId);
+    database.close();
+    store = await openSqliteStore(path);
+    const tape = await store.getTape('run-a');
+    expect(tape.blobs.size).toBe(0);
+    expect(tape.eventTexts).toEqual(run.events.map((event) => event.json));
     await store.close();
   });
 
