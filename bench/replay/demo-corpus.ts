@@ -39,6 +39,8 @@ export async function recordCorpus(options: { dbPath: string; simulatorUrl: stri
       runs: options.runs,
       redactionSalt: REDACTION_SALT,
     });
+    // Runs are packed in the background once they end; the corpus is what replay will read.
+    await store.idle();
     const recordMs = nowMs() - started;
     const runs = history.runIds.map((runId, index) => ({ runId, scheduled: history.world.tickets[index] as ScheduledTicket }));
     const stats = await store.stats();
