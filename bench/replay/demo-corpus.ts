@@ -8,6 +8,7 @@
  * simulator runs in its own process (bench/record/simulator-process.ts) so its work stays off the
  * event loop being measured in the later arms.
  */
+import { statSync } from 'node:fs';
 import type { ScheduledTicket } from '../../src/demo/index.ts';
 import { recordDemoHistory } from '../../src/demo/index.ts';
 import { openSqliteStore } from '../../src/store/index.ts';
@@ -43,8 +44,9 @@ export async function recordCorpus(options: { dbPath: string; simulatorUrl: stri
     await store.idle();
     const recordMs = nowMs() - started;
     const runs = history.runIds.map((runId, index) => ({ runId, scheduled: history.world.tickets[index] as ScheduledTicket }));
-    const stats = await store.stats();
-    return { dbPath: options.dbPath, runs, failedRuns: history.failedRuns, recordMs, fileBytes: stats.fileBytes ?? 0 };
+    await store.close();
+    // After the last connection closes, SQLite has checkpointed the write-ahead log into the file.
+    return { dbPath: options.dbPath, runs, failedRuns: history.failedRuns, recordMs, fileBytes: statSync(options.dbPath).size };
   } finally {
     await store.close();
   }
