@@ -165,6 +165,25 @@ describe('SQLite packs: a run is packed whole when it ends, and replay reads it 
     await store.close();
   });
 
+  it('gives the pages that packing frees back to the file system when the store closes', async () => {
+    const path = freshPath();
+    const store = await openSqliteStore(path);
+    for (let index = 0; index < 8; index++) {
+      const [first, second] = batchesOf(buildRun({ runId: `run-${index}`, systemPrompt: `Prompt ${index} ${'policy text '.repeat(400)}` }));
+      await store.write(first);
+      await store.write(second);
+    }
+    await store.idle();
+    const before = new Database(path, { readonly: true });
+    const freeWhileOpen = (before.pragma('freelist_count', { simple: true }) as number) ?? 0;
+    before.close();
+    expect(freeWhileOpen).toBeGreaterThan(0);
+    await store.close();
+    const after = new Database(path, { readonly: true });
+    expect(after.pragma('freelist_count', { simple: true })).toBe(0);
+    after.close();
+  });
+
   it('stores much less than the raw content', async () => {
     const store = await openSqliteStore(freshPath());
     for (let index = 0; index < 10; index++) await store.write(singleBatchOf(buildRun({ runId: `run-${index}` })));

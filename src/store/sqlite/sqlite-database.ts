@@ -47,6 +47,9 @@ export function openSqliteDatabase(path: string, options: { readonly: boolean })
     const like: SqliteDatabaseLike = database;
     like.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     if (!options.readonly) {
+      // Takes effect only in a new file: a run's rows are written whole and shrink when it is
+      // packed, and the pages that frees go back to the file system when the store closes.
+      like.pragma('auto_vacuum = INCREMENTAL');
       like.pragma('journal_mode = WAL');
       like.pragma('synchronous = NORMAL');
       applySqliteMigrations(like, path);

@@ -267,6 +267,14 @@ class SqliteBackedStore implements SqliteStore {
     if (this.closed) return;
     await this.packing;
     if (this.closed) return;
+    // Returns the pages packing freed (a no-op in a file made before auto_vacuum was set).
+    if (!this.readonly) {
+      try {
+        this.database.pragma('incremental_vacuum');
+      } catch {
+        // Another process may hold the write lock; the pages are reused by later writes anyway.
+      }
+    }
     this.closed = true;
     this.database.close();
   }
