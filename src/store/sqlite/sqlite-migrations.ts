@@ -14,8 +14,8 @@ export interface SqliteMigration {
  * offsets), and a separate index on those keys would double the per-row cost. While a run records,
  * its rows keep their bytes inline; an earlier measurement found kilobyte rows inline 2-3x slower to
  * insert into WITHOUT ROWID tables, and recording still meets its added-latency target
- * (bench/record). Decisions carry no foreign key to runs: a correction
- * written by remediation supersedes a decision without belonging to a recorded run.
+ * (bench/record). Decisions carry no foreign key to runs: a correction written by remediation
+ * supersedes a decision without belonging to a recorded run.
  */
 export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
   {
@@ -206,7 +206,12 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
     name: "a finished run's pack, read whole by replay",
     // NULL: not packed yet (packing follows the run's end, or the next open). 0: recorded before
     // run packs, and left as it is.
-    sql: 'ALTER TABLE runs ADD COLUMN run_pack_id INTEGER; UPDATE runs SET run_pack_id = 0;',
+    // The partial index keeps the sweep on open (markAbandonedRuns) from scanning every run.
+    sql: `
+      ALTER TABLE runs ADD COLUMN run_pack_id INTEGER;
+      UPDATE runs SET run_pack_id = 0;
+      CREATE INDEX runs_unpacked ON runs (status) WHERE run_pack_id IS NULL;
+    `,
   },
 ];
 

@@ -23,7 +23,7 @@ export function readRun(statement: StatementSource, runId: string): RunRecord | 
   return row === undefined ? undefined : runFromRow(row);
 }
 
-/** A run for replay: from its pack when it has one (see packRun), else from its rows. */
+/** A run for replay: from its run pack when it has one (sqlite-packing.ts), else from its rows. */
 export function readTape(statement: StatementSource, runId: string): StoredTape | undefined {
   const row = statement(`SELECT ${RUN_COLUMNS}, run_pack_id FROM runs WHERE run_id = ?`).get(runId) as (RunRow & { run_pack_id: number | null }) | undefined;
   if (row === undefined) return undefined;

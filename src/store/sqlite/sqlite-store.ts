@@ -23,6 +23,7 @@ import { createSqliteCampaignStore } from './sqlite-campaigns.ts';
 import { openSqliteDatabase, type SqliteDatabaseLike, type SqliteStatementLike, type StatementSource } from './sqlite-database.ts';
 import {
   DEFAULT_RUN_PACK_LIMITS,
+  type DeflatedRunPack,
   deflateRunPack,
   planRunPack,
   type RunPackLimits,
@@ -83,9 +84,7 @@ class SqliteBackedStore implements SqliteStore {
   ) {
     this.writeTransaction = database.transaction((batch: WriteBatch) => applyWriteBatch(this.statementSource, batch));
     this.importTransaction = database.transaction((bundle: RunBundle) => applyRunImport(this.statementSource, bundle));
-    this.packTransaction = database.transaction((plan: RunPackPlan, deflated: Awaited<ReturnType<typeof deflateRunPack>>) =>
-      storeRunPack(this.statementSource, plan, deflated),
-    );
+    this.packTransaction = database.transaction((plan: RunPackPlan, deflated: DeflatedRunPack) => storeRunPack(this.statementSource, plan, deflated));
     this.campaigns = createSqliteCampaignStore(database, this.statementSource, (action, body) => this.guard(action, body));
   }
 
