@@ -29,7 +29,9 @@ let warmStore: Store | null = null;
 async function pass(arm: ArmSpec): Promise<PassResult> {
   switch (arm.arm) {
     case 'retrial':
-      return replayPass(arm.dbPath, arm.runIds);
+      return replayPass(arm.dbPath, arm.runIds, 'replayer');
+    case 'retrial-per-run':
+      return replayPass(arm.dbPath, arm.runIds, 'per-run');
     case 'retrial-again':
       warmStore ??= await openSqliteStore(arm.dbPath);
       return replayPassWarm(warmStore, arm.runIds);

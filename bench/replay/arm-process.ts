@@ -12,7 +12,7 @@ import type { PassResult } from './retrial-arm.ts';
 
 /** What an arm needs; everything crosses to the child by structured clone. */
 export type ArmSpec =
-  | { arm: 'retrial' | 'retrial-again' | 'loadTape'; dbPath: string; runIds: string[] }
+  | { arm: 'retrial' | 'retrial-per-run' | 'retrial-again' | 'loadTape'; dbPath: string; runIds: string[] }
   | { arm: 'live'; runs: CorpusRun[]; modelBaseUrl: string }
   | { arm: 'polly'; runs: CorpusRun[]; pollyDir: string; simulatorUrl: string }
   | { arm: 'floor'; runs: CorpusRun[]; canned: Map<string, CannedResponse[]> };

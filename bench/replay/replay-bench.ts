@@ -4,8 +4,8 @@
  * machine. Prints:
  *   1. what a recorded run contains, and which runs are replayed (the most common shape);
  *   2. every arm's passes, each arm in a process of its own (arm-child.ts), in interleaved rounds
- *      (see rounds.ts): retrial's strict replayRun
- *      from SQLite (each pass with cold caches), loadTape alone, the tickets re-run live over
+ *      (see rounds.ts): retrial's strict replays from SQLite (each pass with cold caches), with
+ *      one replayer per pass and with replayRun per run, loadTape alone, the tickets re-run live over
  *      loopback HTTP, Polly.js replaying their HTTP calls, and the agent code alone over canned
  *      responses (a floor);
  *   3. how a replay's time splits (loadTape phases, packs inflated);
@@ -74,6 +74,7 @@ try {
     );
     const specs: ArmSpec[] = [
       { arm: 'retrial', dbPath: corpus.dbPath, runIds },
+      { arm: 'retrial-per-run', dbPath: corpus.dbPath, runIds },
       { arm: 'retrial-again', dbPath: corpus.dbPath, runIds },
       { arm: 'loadTape', dbPath: corpus.dbPath, runIds },
       { arm: 'live', runs, modelBaseUrl: `${simulator.plainUrl}/v1` },
@@ -99,7 +100,14 @@ try {
     if (profile) console.log(`${profileSection(profile)}\n`);
 
     console.log('## Summary (paste into bench/replay/README.md)\n');
-    const arms4 = { retrial: median('retrial'), retrialAgain: median('retrial-again'), live: median('live'), polly: median('polly'), floor: median('floor') };
+    const arms4 = {
+      retrial: median('retrial'),
+      retrialPerRun: median('retrial-per-run'),
+      retrialAgain: median('retrial-again'),
+      live: median('live'),
+      polly: median('polly'),
+      floor: median('floor'),
+    };
     const runLabel = `${runs.length} demo runs of one shape (${shapes.typicalSignature}); each figure is the median of ${ROUNDS} interleaved passes`;
     console.log(summaryTable(arms4, channels, runLabel, machine));
   } finally {

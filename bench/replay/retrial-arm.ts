@@ -1,10 +1,13 @@
 /**
  * The retrial arm: strict replays read from SQLite, one after another on one thread.
  *
- * Each replay is the whole public operation, `replayRun({ store, runId, agent, redactionSalt })`:
- * load the tape from the store, build the agent with the replay recorder, re-execute its code with
- * every model call, tool, retrieval, clock read and random draw served from the tape, and check
- * calls, order, payloads, decisions and output. Sequential on purpose: the target is "on one
+ * Each replay is the whole public operation, `replayer.replay(runId)` of
+ * `createReplayer({ store, agent, redactionSalt })`: load the tape from the store, re-execute the
+ * agent's code with every model call, tool, retrieval, clock read and random draw served from the
+ * tape, and check calls, order, payloads, decisions and output. The replayer creates the agent
+ * once per pass, as `retrial replay --all` does and as every other arm does (the agent's `create`
+ * builds an openai client); the per-run arm calls `replayRun` for each run, which creates it for
+ * each replay, as `retrial replay <run>` does. Sequential on purpose: the target is "on one
  * core", and JavaScript runs a replay on one thread anyway. Every pass starts with cold caches
  * (see openCold), so a later pass does not replay from what an earlier one left in memory. Timed
  * with `process.hrtime` because inside a replay `Date.now` and `performance.now` are served from
@@ -14,7 +17,7 @@ import { supportAgent } from '../../src/demo/index.ts';
 import { forgetCachedBlobs } from '../../src/inspect/blob-cache.ts';
 import { loadTape } from '../../src/inspect/index.ts';
 import { forgetRedactionMemos } from '../../src/record/redaction.ts';
-import { replayRun } from '../../src/replay/replay-run.ts';
+import { createReplayer, replayRun } from '../../src/replay/replay-run.ts';
 import { openSqliteStore, type Store } from '../../src/store/index.ts';
 import { nowMs } from '../record/percentiles.ts';
 import { REDACTION_SALT } from './demo-corpus.ts';
@@ -47,10 +50,13 @@ export async function openCold(dbPath: string): Promise<Store> {
   return openSqliteStore(dbPath);
 }
 
-export async function replayPass(dbPath: string, runIds: readonly string[]): Promise<PassResult> {
+/** `replayer`: one replayer (one agent) for the pass; `per-run`: replayRun, an agent per replay. */
+export type ReplayMode = 'replayer' | 'per-run';
+
+export async function replayPass(dbPath: string, runIds: readonly string[], mode: ReplayMode = 'replayer'): Promise<PassResult> {
   const store = await openCold(dbPath);
   try {
-    return await replayRuns(store, runIds);
+    return await replayRuns(store, runIds, mode);
   } finally {
     await store.close();
   }
@@ -62,10 +68,12 @@ export async function replayPass(dbPath: string, runIds: readonly string[]): Pro
  * over and over (a determinism check, a debugging loop), not the first replay of a run.
  */
 export function replayPassWarm(store: Store, runIds: readonly string[]): Promise<PassResult> {
-  return replayRuns(store, runIds);
+  return replayRuns(store, runIds, 'replayer');
 }
 
-async function replayRuns(store: Store, runIds: readonly string[]): Promise<PassResult> {
+async function replayRuns(store: Store, runIds: readonly string[], mode: ReplayMode): Promise<PassResult> {
+  const options = { store, agent: supportAgent as never, redactionSalt: REDACTION_SALT };
+  const replayer = createReplayer(options);
   const perRunMs: number[] = [];
   const failures: string[] = [];
   let served = 0;
@@ -73,7 +81,7 @@ async function replayRuns(store: Store, runIds: readonly string[]): Promise<Pass
   const started = nowMs();
   for (const runId of runIds) {
     const before = nowMs();
-    const result = await replayRun({ store, runId, agent: supportAgent as never, redactionSalt: REDACTION_SALT });
+    const result = mode === 'replayer' ? await replayer.replay(runId) : await replayRun({ ...options, runId });
     perRunMs.push(nowMs() - before);
     served += result.served;
     if (!result.ok) {

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { detectWireFormatFromText } from '../providers/index.ts';
 import {
   captureAgentSite,
@@ -23,13 +24,28 @@ import type { ReplayLedger } from './replay-ledger.ts';
 import { replayHeaders, replayStreamBody } from './served-response.ts';
 
 export interface ReplayRecorderOptions {
-  ledger: ReplayLedger;
   /** Salt and rules the recording used, so replayed requests are redacted the same way. */
   redaction: { salt: string; rules?: Parameters<typeof createRedactor>[0]['rules'] };
   /** Re-stream recorded chunks at their recorded pace (default: as fast as the reader reads). */
   paceStreams?: boolean;
+}
+
+/** What one replayed run brings to the recorder: its ledger and, for a fork child, the fork. */
+export interface ReplayedRun {
+  ledger: ReplayLedger;
   /** For a fork child: the overrides its model calls carried from the fork step on. */
   fork?: { fromOrdinal: number; overrides: ForkOverrides };
+}
+
+/**
+ * The run being replayed, found the way the agent's calls find their run scope. One replay
+ * recorder, and so one agent instance, serves run after run (or several at once), as the
+ * recording recorder does in production.
+ */
+const replayedRuns = new AsyncLocalStorage<ReplayedRun>();
+
+export function inReplayedRun<T>(run: ReplayedRun, body: () => T): T {
+  return replayedRuns.run(run, body);
 }
 
 /** The recorded request of a model event in the comparable form the hash is taken over. */
@@ -52,15 +68,15 @@ function recordedComparable(ledger: ReplayLedger, event: ModelEvent): Record<str
  * are answered from the tape, matched by causal key and checked by content. No tool body ever
  * runs and no request leaves the process.
  */
-export function createReplayRecorder(options: ReplayRecorderOptions): Recorder & { reads(scopeOf: () => RunScope): NondeterminismReads } {
-  const { ledger } = options;
-  const { tape } = ledger;
+export function createReplayRecorder(options: ReplayRecorderOptions): Recorder & { reads(scopeOf: () => RunScope, run: ReplayedRun): NondeterminismReads } {
   const redactor: Redactor = createRedactor(options.redaction);
 
-  function scopeOrThrow(what: string): RunScope {
+  function replayedOrThrow(what: string): { scope: RunScope; ledger: ReplayLedger; fork: ReplayedRun['fork'] } {
     const scope = maybeCurrentRun();
-    if (!scope?.blockEgress) throw new TypeError(`${what} was called outside the replayed run; in replay every call must happen inside the agent function.`);
-    return scope;
+    const run = replayedRuns.getStore();
+    if (!scope?.blockEgress || !run)
+      throw new TypeError(`${what} was called outside the replayed run; in replay every call must happen inside the agent function.`);
+    return { scope, ledger: run.ledger, fork: run.fork };
   }
 
   /**
@@ -70,6 +86,7 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
    * read (the tape was loaded with the served blobs only) and is filled in after.
    */
   async function checkContent(
+    ledger: ReplayLedger,
     event: TapeEvent & { requestHash: string },
     hash: string,
     key: string,
@@ -101,7 +118,7 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
       message: `${key} was called with different ${event.kind === 'model' ? 'request content' : 'arguments'} than recorded`,
     });
     try {
-      await tape.loadBlobs(requestRefs);
+      await ledger.tape.loadBlobs(requestRefs);
       divergence.differences = diffJson(expected(), received());
     } catch (error) {
       divergence.message += ` (the recorded ${event.kind === 'model' ? 'request' : 'arguments'} could not be read to compare: ${(error as Error).message})`;
@@ -110,15 +127,16 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
   }
 
   const replayFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
-    const scope = scopeOrThrow('fetch');
+    const { scope, ledger, fork } = replayedOrThrow('fetch');
+    const { tape } = ledger;
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
     const bodyText = typeof init?.body === 'string' ? init.body : null;
     const format = bodyText === null ? undefined : detectWireFormatFromText(url, bodyText);
     const key = takeCausalKey(scope, format ? 'model' : 'http', format ? format.id : `${method} ${hostOf(url)}`);
     // A fork child's calls from its fork step on were sent with the fork's overrides: expected, not a divergence.
-    const forked = format && options.fork && Number(key.slice(key.lastIndexOf('#') + 1)) >= options.fork.fromOrdinal;
-    const requestText = forked && bodyText !== null && options.fork ? applyForkOverrides(bodyText, options.fork.overrides) : bodyText;
+    const forked = format && fork && Number(key.slice(key.lastIndexOf('#') + 1)) >= fork.fromOrdinal;
+    const requestText = forked && bodyText !== null && fork ? applyForkOverrides(bodyText, fork.overrides) : bodyText;
     const site = captureAgentSite;
     const recorded = ledger.take(key, format ? 'model' : 'tool', site);
     if (!recorded) throw new EgressBlockedError({ url });
@@ -130,6 +148,7 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
       if (redacted && redacted.text !== recordedText) {
         const comparable = comparableRequest(format.convertToCanonicalRequest(redacted.body));
         await checkContent(
+          ledger,
           recorded,
           createBlob(comparable).hash,
           key,
@@ -155,6 +174,7 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
         body: requestText === null ? null : redactor.text(requestText),
       };
       await checkContent(
+        ledger,
         recorded,
         createBlob(args).hash,
         key,
@@ -188,7 +208,8 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
 
   function wrapCall<A extends unknown[], R>(kind: 'tool' | 'retrieval', name: string) {
     return async (...args: A): Promise<Awaited<R>> => {
-      const scope = scopeOrThrow(`${kind} ${name}`);
+      const { scope, ledger } = replayedOrThrow(`${kind} ${name}`);
+      const { tape } = ledger;
       const key = takeCausalKey(scope, kind, name);
       const site = captureAgentSite;
       const recorded = ledger.take(key, kind, site);
@@ -196,6 +217,7 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
       const redactedArgs = redactor.value(jsonSnapshot(args));
       const argsRef = recorded.kind === 'tool' ? recorded.args : recorded.query;
       await checkContent(
+        ledger,
         recorded,
         createBlob(redactedArgs).hash,
         key,
@@ -210,13 +232,13 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
     };
   }
 
-  function takeSimple<K extends TapeEvent['kind']>(kind: K, name: string): Extract<TapeEvent, { kind: K }> | undefined {
-    const scope = scopeOrThrow(`rec.${kind}`);
+  function takeSimple<K extends TapeEvent['kind']>(kind: K, name: string): { recorded: Extract<TapeEvent, { kind: K }> | undefined; ledger: ReplayLedger } {
+    const { scope, ledger } = replayedOrThrow(`rec.${kind}`);
     const key = takeCausalKey(scope, kind, name);
-    return ledger.take(key, kind, captureAgentSite) as Extract<TapeEvent, { kind: K }> | undefined;
+    return { recorded: ledger.take(key, kind, captureAgentSite) as Extract<TapeEvent, { kind: K }> | undefined, ledger };
   }
 
-  const recorder: Recorder & { reads(scopeOf: () => RunScope): NondeterminismReads } = {
+  const recorder: Recorder & { reads(scopeOf: () => RunScope, run: ReplayedRun): NondeterminismReads } = {
     fetch: replayFetch as typeof fetch,
     run: () => {
       throw new TypeError('rec.run is not available inside a replay; the replayer runs the agent function itself.');
@@ -224,7 +246,7 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
     tool: (name) => wrapCall('tool', name),
     retrieval: (name) => wrapCall('retrieval', name),
     config({ promptVersion = null, flags = {}, settings }) {
-      const recorded = takeSimple('config', 'config');
+      const { recorded, ledger } = takeSimple('config', 'config');
       if (!recorded) return;
       const received = { promptVersion, flags, settings: settings === undefined ? null : createBlob(redactor.value(settings)).hash };
       const expected = { promptVersion: recorded.promptVersion, flags: recorded.flags, settings: recorded.settings };
@@ -239,7 +261,7 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
         });
     },
     decide(decision) {
-      const recorded = takeSimple('decision', decision.type);
+      const { recorded, ledger } = takeSimple('decision', decision.type);
       if (!recorded) return;
       // Valid time defaults to the run clock, which replay serves differently; compare what was decided.
       const pick = (value: {
@@ -272,13 +294,13 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
     },
     random(name) {
       return () => {
-        const recorded = takeSimple('random', name);
+        const { recorded } = takeSimple('random', name);
         return recorded && typeof recorded.value === 'number' ? recorded.value : Number.NaN;
       };
     },
     currentRunId: () => maybeCurrentRun()?.runId,
     flush: async () => {},
-    reads(scopeOf) {
+    reads(scopeOf, { ledger }) {
       return {
         clock(source) {
           const scope = scopeOf();

@@ -7,12 +7,11 @@ import { installEgressGuard } from './egress-guard.ts';
 import type { ForkOverrides } from './fork-overrides.ts';
 import { diffJson } from './json-diff.ts';
 import { ReplayLedger } from './replay-ledger.ts';
-import { createReplayRecorder } from './replay-recorder.ts';
+import { createReplayRecorder, inReplayedRun } from './replay-recorder.ts';
 import { installZeroDelayTimers } from './zero-delay-timers.ts';
 
-export interface ReplayOptions {
+export interface ReplayerOptions {
   store: Store;
-  runId: string;
   agent: AgentDefinition<never, unknown, unknown>;
   /** Salt the recording used for redaction hashes (the agent module supplies the rules). */
   redactionSalt: string;
@@ -23,6 +22,10 @@ export interface ReplayOptions {
   env?: Record<string, string | undefined>;
   /** The world the agent's tools would act on; replay never calls them, tests pass counters. */
   services?: unknown;
+}
+
+export interface ReplayOptions extends ReplayerOptions {
+  runId: string;
 }
 
 export interface ReplayResult {
@@ -36,100 +39,122 @@ export interface ReplayResult {
   durationMs: number;
 }
 
+/** Replays run after run with one instance of the agent (see createReplayer). */
+export interface Replayer {
+  replay(runId: string): Promise<ReplayResult>;
+}
+
 /**
  * Re-executes the agent's own code with every model call, tool call, retrieval, clock read and
  * random draw served from the tape. Fails loudly on the first difference (or lists them all when
  * lenient); never falls back to the live world.
  */
-export async function replayRun(options: ReplayOptions): Promise<ReplayResult> {
-  const started = performance.now();
+export function replayRun(options: ReplayOptions): Promise<ReplayResult> {
+  return createReplayer(options).replay(options.runId);
+}
+
+/**
+ * A replayer creates the agent once, on its first replay, and hands it one recorded run after
+ * another, as the service that recorded them did with its recorder: `create` builds clients and
+ * tools, its handler takes one input. Each replay still gets its own ledger, clock and causal
+ * keys. An agent whose handler keeps state from one input to the next, outside the recorder, may
+ * replay differently here than alone; a difference it makes is reported as a divergence, never
+ * passed over.
+ */
+export function createReplayer(options: ReplayerOptions): Replayer {
   installGlobalPatches();
   installEgressGuard();
   installZeroDelayTimers();
-  const tape = await loadTape(options.store, options.runId, { blobs: 'served' });
-  const ledger = new ReplayLedger(tape, !options.lenient);
-  const forkOrigin = tape.run.header.fork;
-  const liveFrom = typeof forkOrigin?.overrides.liveFrom === 'string' ? forkOrigin.overrides.liveFrom : undefined;
-  const fork =
-    forkOrigin && liveFrom
-      ? { fromOrdinal: Number(liveFrom.slice(liveFrom.lastIndexOf('#') + 1)), overrides: forkOrigin.overrides as ForkOverrides }
-      : undefined;
   const recorder = createReplayRecorder({
-    ledger,
     redaction: { salt: options.redactionSalt, rules: options.agent.piiRules },
     paceStreams: options.paceStreams,
-    fork,
   });
-  const handle = options.agent.create({ rec: recorder, env: options.env ?? {}, services: options.services });
-
-  let clock = Date.parse(tape.run.header.recordedAt);
-  let scope: RunScope;
-  const reads = recorder.reads(() => scope);
-  scope = {
-    runId: tape.run.header.runId,
-    tape: new RunTapeWriter(tape.run),
-    now: () => clock,
-    seed: tape.run.header.seed,
-    parentKey: '',
-    mode: 'record',
-    reads: {
-      clock: (source, read) => {
-        const value = reads.clock(source, read);
-        if (Number.isFinite(value) && source !== 'performance.now') clock = value;
-        return value;
-      },
-      random: reads.random,
-    },
-    ordinals: new Map(),
-    blockEgress: (url) => {
-      ledger.diverge({
-        code: 'UNSANCTIONED_NONDETERMINISM',
-        seq: null,
-        causalKey: `egress:${url}`,
-        site: null,
-        message: `the code sent a request to ${url} that did not go through rec.fetch`,
-      });
-      throw new EgressBlockedError({ url });
-    },
-  };
-
-  const inputEvent = tape.events.find((event): event is InputEvent => event.kind === 'input');
-  const inputKey = takeCausalKey(scope, 'input', 'input');
-  if (inputEvent) ledger.consume(inputEvent.seq);
-  const input = inputEvent ? tape.received(inputEvent) : null;
   const redactor = createRedactor({ salt: options.redactionSalt, rules: options.agent.piiRules });
-
-  let outcome: { ok: true; output: unknown } | { ok: false; error: Error };
-  try {
-    outcome = { ok: true, output: await runInScope(scope, () => handle(input as never)) };
-  } catch (error) {
-    outcome = { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
-  }
-  // Strict replay throws at the first divergence; whatever the agent did after that is noise.
-  const stoppedEarly = !options.lenient && ledger.divergences.length > 0;
-  if (!stoppedEarly) {
-    // Recorded calls never made come first: they sit earlier on the tape than the run's ending.
-    for (const event of ledger.unconsumed()) {
-      ledger.divergences.push({
-        code: 'EXTRA_RECORDED',
-        seq: event.seq,
-        causalKey: event.key,
-        message: `the tape has ${event.key}, which the replay never called`,
-        differences: [],
-        site: null,
-        recordedSite: event.site ?? null,
-      });
-      if (!options.lenient) break;
-    }
-    if (options.lenient || ledger.divergences.length === 0) await compareEnding(ledger, tape.run.ending, outcome, redactor.value.bind(redactor), inputKey);
-  }
+  let handle: ((input: never) => Promise<unknown>) | undefined;
   return {
-    runId: tape.run.header.runId,
-    ok: ledger.divergences.length === 0,
-    divergences: options.lenient ? ledger.divergences : ledger.divergences.slice(0, 1),
-    served: ledger.served,
-    recordedEvents: tape.events.length,
-    durationMs: performance.now() - started,
+    async replay(runId) {
+      const started = performance.now();
+      const tape = await loadTape(options.store, runId, { blobs: 'served' });
+      const ledger = new ReplayLedger(tape, !options.lenient);
+      const forkOrigin = tape.run.header.fork;
+      const liveFrom = typeof forkOrigin?.overrides.liveFrom === 'string' ? forkOrigin.overrides.liveFrom : undefined;
+      const fork =
+        forkOrigin && liveFrom
+          ? { fromOrdinal: Number(liveFrom.slice(liveFrom.lastIndexOf('#') + 1)), overrides: forkOrigin.overrides as ForkOverrides }
+          : undefined;
+      handle ??= options.agent.create({ rec: recorder, env: options.env ?? {}, services: options.services });
+      const replayed = { ledger, fork };
+
+      let clock = Date.parse(tape.run.header.recordedAt);
+      let scope: RunScope;
+      const reads = recorder.reads(() => scope, replayed);
+      scope = {
+        runId: tape.run.header.runId,
+        tape: new RunTapeWriter(tape.run),
+        now: () => clock,
+        seed: tape.run.header.seed,
+        parentKey: '',
+        mode: 'record',
+        reads: {
+          clock: (source, read) => {
+            const value = reads.clock(source, read);
+            if (Number.isFinite(value) && source !== 'performance.now') clock = value;
+            return value;
+          },
+          random: reads.random,
+        },
+        ordinals: new Map(),
+        blockEgress: (url) => {
+          ledger.diverge({
+            code: 'UNSANCTIONED_NONDETERMINISM',
+            seq: null,
+            causalKey: `egress:${url}`,
+            site: null,
+            message: `the code sent a request to ${url} that did not go through rec.fetch`,
+          });
+          throw new EgressBlockedError({ url });
+        },
+      };
+
+      const inputEvent = tape.events.find((event): event is InputEvent => event.kind === 'input');
+      const inputKey = takeCausalKey(scope, 'input', 'input');
+      if (inputEvent) ledger.consume(inputEvent.seq);
+      const input = inputEvent ? tape.received(inputEvent) : null;
+      const run = handle;
+
+      let outcome: { ok: true; output: unknown } | { ok: false; error: Error };
+      try {
+        outcome = { ok: true, output: await inReplayedRun(replayed, () => runInScope(scope, () => run(input as never))) };
+      } catch (error) {
+        outcome = { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
+      }
+      // Strict replay throws at the first divergence; whatever the agent did after that is noise.
+      const stoppedEarly = !options.lenient && ledger.divergences.length > 0;
+      if (!stoppedEarly) {
+        // Recorded calls never made come first: they sit earlier on the tape than the run's ending.
+        for (const event of ledger.unconsumed()) {
+          ledger.divergences.push({
+            code: 'EXTRA_RECORDED',
+            seq: event.seq,
+            causalKey: event.key,
+            message: `the tape has ${event.key}, which the replay never called`,
+            differences: [],
+            site: null,
+            recordedSite: event.site ?? null,
+          });
+          if (!options.lenient) break;
+        }
+        if (options.lenient || ledger.divergences.length === 0) await compareEnding(ledger, tape.run.ending, outcome, redactor.value.bind(redactor), inputKey);
+      }
+      return {
+        runId: tape.run.header.runId,
+        ok: ledger.divergences.length === 0,
+        divergences: options.lenient ? ledger.divergences : ledger.divergences.slice(0, 1),
+        served: ledger.served,
+        recordedEvents: tape.events.length,
+        durationMs: performance.now() - started,
+      };
+    },
   };
 }
 

@@ -8,6 +8,21 @@ import { runCli } from './run-cli.ts';
 const SECRET = 'sk-sim-SECRET-e2e-4b9d1c';
 const directory = mkdtempSync(join(tmpdir(), 'retrial-cli-'));
 const db = join(directory, 'demo.db');
+/** The demo's store as the demo left it (later tests damage `db` on purpose). */
+const pristine = join(directory, 'pristine.db');
+
+/** SQLite keeps no checksums: flips one byte of the file itself, in the middle of its largest compressed pack. */
+function flipByteInLargestPack(file: string): void {
+  const database = new Database(file, { readonly: true });
+  const pack = database.prepare('SELECT data FROM packs ORDER BY length(data) DESC LIMIT 1').get() as { data: Buffer };
+  database.close();
+  const bytes = readFileSync(file);
+  const middle = Math.floor(pack.data.length / 2);
+  const at = bytes.indexOf(pack.data.subarray(middle, middle + 48));
+  expect(at).toBeGreaterThan(0);
+  bytes[at] = (bytes[at] as number) ^ 0x20;
+  writeFileSync(file, bytes);
+}
 let demo: {
   runs: number;
   incident: { runId: string; decisionStep: number | null; decision: string | null };
@@ -19,6 +34,7 @@ beforeAll(async () => {
   expect(result.stderr).toBe('');
   expect(result.status).toBe(0);
   demo = JSON.parse(result.stdout);
+  copyFileSync(db, pristine);
 }, 120_000);
 
 describe('retrial CLI, end to end on a real SQLite file', () => {
@@ -140,16 +156,7 @@ describe('retrial CLI, end to end on a real SQLite file', () => {
 
   it('verify passes, then reports a single flipped byte in the file with its run and event', async () => {
     expect((await runCli(['verify', '--db', db])).stdout).toMatch(/^OK: 80 runs/m);
-    // SQLite keeps no checksums: flip one byte of the file itself, in the middle of a compressed pack.
-    const database = new Database(db, { readonly: true });
-    const pack = database.prepare('SELECT data FROM packs ORDER BY length(data) DESC LIMIT 1').get() as { data: Buffer };
-    database.close();
-    const bytes = readFileSync(db);
-    const middle = Math.floor(pack.data.length / 2);
-    const at = bytes.indexOf(pack.data.subarray(middle, middle + 48));
-    expect(at).toBeGreaterThan(0);
-    bytes[at] = (bytes[at] as number) ^ 0x20;
-    writeFileSync(db, bytes);
+    flipByteInLargestPack(db);
     const result = await runCli(['verify', '--db', db]);
     expect(result.status).toBe(1);
     expect(result.stdout).toMatch(/FAIL run_\S+ event \d+: (EVENT_HASH_MISMATCH|BLOB_CORRUPT|EVENT_INVALID)/);
@@ -191,6 +198,54 @@ export default { ...agent, create(context) { const handle = agent.create(context
     const json = JSON.parse((await runCli(['replay', demo.incident.runId, '--agent', edited, '--db', copy, '--json', '--lenient'])).stdout);
     expect(json.ok).toBe(false);
     expect(json.divergences.length).toBeGreaterThan(1);
+  });
+
+  it('replay --all replays every ended run of the agent as a regression check, and a changed agent fails it', async () => {
+    const copy = join(directory, 'batch.db');
+    copyFileSync(pristine, copy);
+    const listed = JSON.parse((await runCli(['runs', '--db', copy, '--json', '--limit', '1000', '--forks', 'include'])).stdout);
+    const batch = await runCli(['replay', '--all', '--agent', 'src/demo/support-agent.ts', '--db', copy, '--json']);
+    expect(batch.status, batch.stdout.slice(0, 4000)).toBe(0);
+    const result = JSON.parse(batch.stdout);
+    expect(result.results.length).toBe(listed.total);
+    expect(result).toMatchObject({ reproduced: listed.total, diverged: 0, failed: [], skippedUnended: 0 });
+    const text = await runCli(['replay', '--all', '--agent', 'src/demo/support-agent.ts', '--db', copy, '--limit', '10']);
+    expect(text.stdout).toMatch(/^10 of 10 runs reproduced exactly, 0 diverged \(\d+\.\d s, \d+ replays\/s\)/m);
+
+    // A refactor that changes what the model is told: every run with a model call diverges.
+    const edited = join(directory, 'batch-edited-agent.mts');
+    writeFileSync(
+      edited,
+      `import agent from ${JSON.stringify(join(process.cwd(), 'src/demo/support-agent.ts'))};
+export default { ...agent, create(context) { const handle = agent.create(context); return (ticket) => handle({ ...ticket, message: ticket.message + ' Thanks.' }); } };
+`,
+    );
+    const [first, second] = [demo.incident.runId, listed.runs[0].runId];
+    const diverged = await runCli(['replay', first, second, '--agent', edited, '--db', copy]);
+    expect(diverged.status).toBe(1);
+    expect(diverged.stdout).toContain(`DIVERGED ${first}`);
+    expect(diverged.stdout).toContain(`DIVERGED ${second}`);
+    expect(diverged.stdout).toMatch(/0 of 2 runs reproduced exactly, 2 diverged/);
+
+    const unknown = await runCli(['replay', first, 'run_no_such', '--agent', 'src/demo/support-agent.ts', '--db', copy]);
+    expect(unknown.status).toBe(3);
+    expect(unknown.stderr).toContain('No run with id "run_no_such"');
+    expect(unknown.stdout).toBe('');
+    const both = await runCli(['replay', first, '--all', '--agent', 'src/demo/support-agent.ts', '--db', copy]);
+    expect(both.status).toBe(2);
+    expect(both.stderr).toContain('Give run ids or --all, not both.');
+    const none = await runCli(['replay', '--agent', 'src/demo/support-agent.ts', '--db', copy]);
+    expect(none.status).toBe(2);
+
+    // A damaged tape is reported with what to do, and the other runs are still replayed.
+    flipByteInLargestPack(copy);
+    const damaged = await runCli(['replay', '--all', '--agent', 'src/demo/support-agent.ts', '--db', copy, '--json']);
+    expect(damaged.status).toBe(1);
+    const found = JSON.parse(damaged.stdout);
+    expect(found.failed.length).toBeGreaterThan(0);
+    expect(found.failed[0].error).toMatch(/damaged.*retrial verify/);
+    expect(found.reproduced + found.diverged + found.failed.length).toBe(listed.total);
+    expect(found.reproduced).toBeGreaterThan(0);
   });
 
   it('fork goes live at the decision step with another model, stubs writes, and the child replays', async () => {

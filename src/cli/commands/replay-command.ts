@@ -1,15 +1,34 @@
 import type { Command } from 'commander';
-import { DIVERGENCE_TITLES, type Divergence, type ReplayResult, replayRun } from '../../replay/index.ts';
-import { resolveStoreLocation } from '../../store/index.ts';
+import { createReplayer, DIVERGENCE_TITLES, type Divergence, type Replayer, type ReplayResult, replayRun } from '../../replay/index.ts';
+import { RunNotFoundError, resolveStoreLocation, type Store } from '../../store/index.ts';
+import { RetrialError } from '../../tape/index.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
-import { ExitCode } from '../exit-codes.ts';
+import { ExitCode, UsageError } from '../exit-codes.ts';
 import { loadAgentModule } from '../load-agent-module.ts';
+import { parseIntegerOption, parseTimeOption } from '../parse-options.ts';
+import { createProgress } from '../progress.ts';
 import { loadSalt } from '../redaction-salt.ts';
 
 interface ReplayCommandOptions extends GlobalOptions {
   agent: string;
   lenient?: boolean;
   pace?: boolean;
+  all?: boolean;
+  since?: string;
+  until?: string;
+  limit?: string;
+}
+
+/** What replaying several runs found: each run's result, or why it could not be replayed. */
+export interface ReplayBatch {
+  results: ReplayResult[];
+  /** Runs whose tape could not be read or replayed at all (a damaged tape, say). */
+  failed: Array<{ runId: string; error: string }>;
+  reproduced: number;
+  diverged: number;
+  /** Runs --all left out because they never ended (still recording, or abandoned). */
+  skippedUnended: number;
+  durationMs: number;
 }
 
 function show(value: unknown): string {
@@ -38,22 +57,106 @@ function renderReplay(result: ReplayResult): string {
   ].join('\n');
 }
 
+function renderBatch(batch: ReplayBatch): string {
+  const lines: string[] = [];
+  for (const result of batch.results) if (!result.ok) lines.push(renderReplay(result), '');
+  for (const { runId, error } of batch.failed) lines.push(`NOT REPLAYED ${runId}: ${error}`, '');
+  const total = batch.results.length + batch.failed.length;
+  const rate = total / Math.max(0.001, batch.durationMs / 1000);
+  lines.push(
+    `${batch.reproduced} of ${total} run${total === 1 ? '' : 's'} reproduced exactly, ${batch.diverged} diverged` +
+      `${batch.failed.length ? `, ${batch.failed.length} could not be replayed` : ''} ` +
+      `(${(batch.durationMs / 1000).toFixed(1)} s, ${rate.toFixed(0)} replays/s). No tool ran; nothing left the process.`,
+  );
+  if (batch.skippedUnended)
+    lines.push(`${batch.skippedUnended} run${batch.skippedUnended === 1 ? '' : 's'} never ended (recording or abandoned) and were left out.`);
+  return lines.join('\n');
+}
+
+/** The runs a batch replays: the ids given (each must exist), or with --all this agent's ended runs. */
+async function selectRuns(
+  store: Store,
+  runIds: string[],
+  options: ReplayCommandOptions,
+  agentName: string,
+): Promise<{ runIds: string[]; skippedUnended: number }> {
+  if (!options.all) {
+    // Checked before any replay starts; getTape of a missing run throws the error that names similar ids.
+    for (const runId of runIds) if ((await store.getRun(runId)) === undefined) await store.getTape(runId);
+    return { runIds, skippedUnended: 0 };
+  }
+  const listed = await store.listRuns({
+    agent: agentName,
+    since: parseTimeOption(options.since, '--since'),
+    until: parseTimeOption(options.until, '--until'),
+    forks: 'include',
+    order: 'asc',
+    limit: parseIntegerOption(options.limit, '--limit', { min: 1, max: 1_000_000 }) ?? 1000,
+  });
+  const ended = listed.filter((run) => run.status === 'complete' || run.status === 'failed');
+  return { runIds: ended.map((run) => run.runId), skippedUnended: listed.length - ended.length };
+}
+
+/**
+ * Replays runs one after another with one replayer, so the agent is created once, as the service
+ * that recorded them created it. A run that cannot be replayed at all is reported and the rest go on.
+ */
+export async function replayBatch(
+  replayer: Replayer,
+  runIds: readonly string[],
+  onProgress: (done: number) => void = () => {},
+): Promise<Omit<ReplayBatch, 'skippedUnended'>> {
+  const started = performance.now();
+  const results: ReplayResult[] = [];
+  const failed: ReplayBatch['failed'] = [];
+  for (const runId of runIds) {
+    try {
+      results.push(await replayer.replay(runId));
+    } catch (error) {
+      if (!RetrialError.isInstance(error) || error instanceof RunNotFoundError) throw error;
+      failed.push({ runId, error: error.message });
+    }
+    onProgress(results.length + failed.length);
+  }
+  const reproduced = results.filter((result) => result.ok).length;
+  return { results, failed, reproduced, diverged: results.length - reproduced, durationMs: performance.now() - started };
+}
+
 export function registerReplayCommand(program: Command): void {
   program
     .command('replay')
     .description("Re-execute the agent's own code with every call, read and draw served from the tape; report the first divergence")
-    .argument('<run>', 'run id')
+    .argument('[runs...]', 'run ids; several are replayed one after another by one instance of the agent')
     .requiredOption('--agent <module>', 'file whose default export is the agent (defineAgent), e.g. src/demo/support-agent.ts')
+    .option('--all', 'replay every ended run of this agent, oldest first (a regression check: does changed code still reproduce them?)')
+    .option('--since <when>', 'with --all: runs recorded from then (90d, 12h, or an ISO date)')
+    .option('--until <when>', 'with --all: runs recorded before then')
+    .option('--limit <n>', 'with --all: at most this many runs (default 1000)')
     .option('--lenient', 'report every divergence instead of stopping at the first')
     .option('--pace', 're-stream recorded streams at their recorded pace')
-    .action(async (runId: string, options: ReplayCommandOptions, command: Command) => {
+    .action(async (runIds: string[], options: ReplayCommandOptions, command: Command) => {
       const all = { ...command.optsWithGlobals(), ...options } as ReplayCommandOptions;
+      if (all.all && runIds.length) throw new UsageError('Give run ids or --all, not both.');
+      if (!all.all && runIds.length === 0)
+        throw new UsageError('Name the run to replay (see `retrial runs`), several run ids, or --all for every run of the agent.');
+      if (!all.all && (all.since || all.until || all.limit))
+        throw new UsageError('--since, --until and --limit choose runs for --all; with run ids, leave them out.');
       const agent = await loadAgentModule(all.agent);
       await withStore(all, async (store) => {
         const salt = await loadSalt(resolveStoreLocation(all.db));
-        const result = await replayRun({ store, runId, agent, redactionSalt: salt, lenient: all.lenient, paceStreams: all.pace, env: {} });
-        output(all, result, renderReplay);
-        if (!result.ok) process.exitCode = ExitCode.checkFailed;
+        const replayerOptions = { store, agent, redactionSalt: salt, lenient: all.lenient, paceStreams: all.pace, env: {} };
+        if (!all.all && runIds.length === 1) {
+          const result = await replayRun({ ...replayerOptions, runId: runIds[0] as string });
+          output(all, result, renderReplay);
+          if (!result.ok) process.exitCode = ExitCode.checkFailed;
+          return;
+        }
+        const selected = await selectRuns(store, runIds, all, agent.name);
+        const progress = createProgress('replay', 'runs', { json: all.json });
+        const batch = await replayBatch(createReplayer(replayerOptions), selected.runIds, (done) => progress.update(done, selected.runIds.length));
+        progress.stop();
+        output(all, { ...batch, skippedUnended: selected.skippedUnended }, renderBatch);
+        if (batch.diverged || batch.failed.length) process.exitCode = ExitCode.checkFailed;
       });
     });
 }

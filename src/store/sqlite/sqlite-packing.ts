@@ -284,7 +284,7 @@ export function readRunPack(
   packId: number,
   eventCount: number,
 ): { eventTexts: string[]; blobs: Map<string, StoredBlob> } | undefined {
-  const pack = readPack(statement, packId);
+  const pack = readPack(statement, packId, { keep: false });
   if (pack instanceof Error) return undefined;
   const end = pack.indexOf(NEWLINE);
   if (end < 0) return undefined;
@@ -322,7 +322,12 @@ const packCaches = new WeakMap<StatementSource, { packs: Map<number, Buffer | Er
 const PACK_CACHE_BYTES = 64 * 1024 * 1024;
 const cachedBytes = (value: Buffer | Error) => (value instanceof Error ? 64 : value.length);
 
-export function readPack(statement: StatementSource, packId: number): Buffer | Error {
+/**
+ * `keep: false` reads a pack without adding it to the cache: a run's own pack is read once per
+ * load, and keeping each one only to evict it later made a replay loop's inflated packs outlive
+ * the young generation and be collected as old objects.
+ */
+export function readPack(statement: StatementSource, packId: number, { keep = true }: { keep?: boolean } = {}): Buffer | Error {
   let cache = packCaches.get(statement);
   if (!cache) {
     cache = { packs: new Map(), bytes: 0 };
@@ -349,6 +354,7 @@ export function readPack(statement: StatementSource, packId: number): Buffer | E
   } catch (error) {
     value = error as Error;
   }
+  if (!keep) return value;
   cache.packs.set(packId, value);
   cache.bytes += cachedBytes(value);
   for (const [oldestId, oldest] of cache.packs) {
