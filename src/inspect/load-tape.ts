@@ -3,6 +3,7 @@ import {
   blobRefsOfEvent,
   collectBlobClosure,
   decodeBlobText,
+  EVENT_SCHEMA_REVISION,
   type InputEvent,
   parseEvent,
   type RetrievalEvent,
@@ -111,7 +112,9 @@ export async function readWireRequestTexts(store: Store, wireBodyRefs: readonly 
 
 /** Reads a run, validates each event, and prefetches every blob reachable from its events. */
 export async function loadTape(store: Store, runId: string, options: LoadTapeOptions = {}): Promise<LoadedTape> {
-  const { run, eventTexts, blobs: storedWithRun } = await store.getTape(runId);
+  const { run, eventTexts, blobs: storedWithRun, eventsValidUnder } = await store.getTape(runId);
+  // Events the store validated under this very schema revision are not validated again.
+  const validated = eventsValidUnder === EVENT_SCHEMA_REVISION;
   const events: TapeEvent[] = [];
   let skippedUnknown = 0;
   for (const [seq, json] of eventTexts.entries()) {
@@ -122,6 +125,10 @@ export async function loadTape(store: Store, runId: string, options: LoadTapeOpt
       throw new TapeFormatError({
         message: `run ${run.header.runId} event ${seq} is damaged (not valid JSON); run \`retrial verify\` to see what else is`,
       });
+    }
+    if (validated) {
+      events.push(value as TapeEvent);
+      continue;
     }
     const parsed = parseEvent(value);
     if (!parsed.ok) throw new TapeFormatError({ message: `run ${run.header.runId} event ${seq}: ${parsed.message}` });

@@ -147,6 +147,12 @@ export interface StoredTape {
   eventTexts: string[];
   /** Blobs stored with the run, by hash; any blob may be absent (then read it with getBlobs). */
   blobs: ReadonlyMap<string, StoredBlob>;
+  /**
+   * Set when the store validated every event text of the run, as an event of a kind this code
+   * knows, under this EVENT_SCHEMA_REVISION when it stored them (a SQLite run pack records it).
+   * A loader of the same revision may skip validating them again.
+   */
+  eventsValidUnder?: number;
 }
 
 /** A result computed from a run (a resample, later an explanation), stored with the run. */

@@ -23,6 +23,14 @@ export const eventSchemas = {
   error: errorEventSchema,
 } as const;
 
+/**
+ * Which revision of the event schemas above this code validates with. A store may note that a
+ * run's event texts all passed this revision when it stored them (SQLite run packs do), so a
+ * loader of the same revision need not validate them again. Bump it whenever a schema above
+ * changes; event-schema-revision.test.ts fails until you do.
+ */
+export const EVENT_SCHEMA_REVISION = 1;
+
 export type EventKind = keyof typeof eventSchemas;
 export const EVENT_KINDS = Object.keys(eventSchemas) as EventKind[];
 export type TapeEvent = { [K in EventKind]: z.infer<(typeof eventSchemas)[K]> }[EventKind];

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { loadTape } from '../../src/inspect/index.ts';
 import { openSqliteStore, type Store, verifyRun, verifyStore, type WriteBatch } from '../../src/store/index.ts';
-import { decodeBlobText } from '../../src/tape/index.ts';
+import { decodeBlobText, EVENT_SCHEMA_REVISION } from '../../src/tape/index.ts';
 import { batchesOf, buildRun, singleBatchOf } from './tape-builder.ts';
 
 const freshPath = () => join(mkdtempSync(join(tmpdir(), 'retrial-pack-')), 'pack.db');
@@ -446,6 +446,25 @@ describe('SQLite packs: a run is packed whole when it ends, and replay reads it 
     const loaded = await loadTape(store, 'run-big');
     for (const blob of run.blobs) expect(JSON.stringify(loaded.blob(blob.hash))).toBe(decodeBlobText(blob));
     expect((await verifyRun(store, 'run-big')).problems).toEqual([]);
+    await store.close();
+  });
+
+  it('notes in the pack that every event passed the schema, so loading skips it; a run with an event the schema refuses gets no such note', async () => {
+    const path = freshPath();
+    const store = await openSqliteStore(path);
+    const valid = buildRun({ runId: 'run-valid' });
+    const invalid = buildRun({ runId: 'run-invalid', unvalidatedPatch: { kind: 'clock', fields: { value: 'soon' } } });
+    await store.write(singleBatchOf(valid));
+    await store.write(singleBatchOf(invalid));
+    await store.idle();
+    const file = inspectFile(path);
+    expect(file.runPack('run-valid')).not.toBeNull();
+    expect(file.runPack('run-invalid')).not.toBeNull();
+    file.close();
+    expect((await store.getTape('run-valid')).eventsValidUnder).toBe(EVENT_SCHEMA_REVISION);
+    expect((await store.getTape('run-invalid')).eventsValidUnder).toBeUndefined();
+    expect((await loadTape(store, 'run-valid')).events.map((event) => event.kind)).toEqual(valid.events.map((event) => event.kind));
+    await expect(loadTape(store, 'run-invalid')).rejects.toThrow(/run run-invalid event 4: clock event/);
     await store.close();
   });
 

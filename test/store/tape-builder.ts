@@ -39,6 +39,11 @@ export interface RunSpec {
   forkOf?: string;
   /** Text of the system prompt; long enough by default to be stored deflated. */
   systemPrompt?: string;
+  /**
+   * Fields laid over the first event of `kind` after the builder's own schema check: a tape whose
+   * bytes hash along the chain but whose event the schema refuses.
+   */
+  unvalidatedPatch?: { kind: string; fields: Record<string, unknown> };
 }
 
 /** A run with real hashes: root from the header, each event chained, sealed when it ended. */
@@ -167,12 +172,13 @@ export function buildRun(spec: RunSpec): BuiltRun {
 
   const rootHash = chainRoot(header);
   let headHash = rootHash;
+  const patchSeq = spec.unvalidatedPatch ? drafts.findIndex((draft) => draft.kind === spec.unvalidatedPatch?.kind) : -1;
   const events: StoredEvent[] = drafts.map((draft, seq) => {
     const event = { ...draft, seq, at: recordedAt + seq };
     const parsed = parseEvent(event);
     if (!parsed.ok || parsed.event === undefined)
       throw new Error(`test builder made an invalid ${String(draft.kind)} event: ${parsed.ok ? 'unknown kind' : parsed.message}`);
-    const json = canonicalJson(event);
+    const json = canonicalJson(seq === patchSeq ? { ...event, ...spec.unvalidatedPatch?.fields } : event);
     headHash = chainNext(headHash, json);
     return { seq, kind: String(draft.kind), key: String(draft.key), at: event.at, json, hash: headHash };
   });

@@ -1,6 +1,6 @@
 import { promisify } from 'node:util';
 import { deflateRaw, inflateRawSync } from 'node:zlib';
-import { chainNext, decodeBlobText, type RunEnding, type StoredBlob, sha256Hex } from '../../tape/index.ts';
+import { chainNext, decodeBlobText, EVENT_SCHEMA_REVISION, parseEvent, type RunEnding, type StoredBlob, sha256Hex } from '../../tape/index.ts';
 import { StoreError } from '../errors.ts';
 import type { StoredEvent } from '../store.ts';
 import type { StatementSource } from './sqlite-database.ts';
@@ -78,6 +78,21 @@ export function settleRunPacks(statement: StatementSource, committed: boolean): 
 interface RunPackIndex {
   events: number[];
   blobs: Array<[hash: string, length: number]>;
+  /** The EVENT_SCHEMA_REVISION every event passed when packed; absent when one did not. */
+  valid?: number;
+}
+
+/** True when every event text is a valid event of a kind this code knows. */
+function allEventsValid(texts: readonly string[]): boolean {
+  for (const text of texts) {
+    try {
+      const parsed = parseEvent(JSON.parse(text));
+      if (!parsed.ok || parsed.event === undefined) return false;
+    } catch {
+      return false;
+    }
+  }
+  return true;
 }
 
 /** Rows as a flush writes them: as given, unpacked until their run is packed. */
@@ -182,7 +197,12 @@ export function planRunPack(statement: StatementSource, runId: string, limits: R
       size += blob.bytes.length;
     } else beyond.push(blob);
   }
-  const index: RunPackIndex = { events: eventBytes.map((bytes) => bytes.length), blobs: packed.map((blob) => [blob.hash, blob.bytes.length]) };
+  const index: RunPackIndex = {
+    events: eventBytes.map((bytes) => bytes.length),
+    blobs: packed.map((blob) => [blob.hash, blob.bytes.length]),
+    // Validated here, in the background after the run has returned, so that loading it need not.
+    ...(allEventsValid(events.map((event) => event.json)) ? { valid: EVENT_SCHEMA_REVISION } : {}),
+  };
   const runPack = layOut(
     Buffer.from(`${JSON.stringify(index)}\n`, 'utf8'),
     events.map((event, position) => ({ seq: event.seq, bytes: eventBytes[position] as Buffer })),
@@ -283,7 +303,7 @@ export function readRunPack(
   statement: StatementSource,
   packId: number,
   eventCount: number,
-): { eventTexts: string[]; blobs: Map<string, StoredBlob> } | undefined {
+): { eventTexts: string[]; blobs: Map<string, StoredBlob>; eventsValidUnder?: number } | undefined {
   const pack = readPack(statement, packId, { keep: false });
   if (pack instanceof Error) return undefined;
   const end = pack.indexOf(NEWLINE);
@@ -308,7 +328,8 @@ export function readRunPack(
     blobs.set(hash, { hash, encoding: 'json', size: length, data: pack.subarray(offset, offset + length) });
     offset += length;
   }
-  return offset === pack.length ? { eventTexts, blobs } : undefined;
+  if (offset !== pack.length) return undefined;
+  return Number.isSafeInteger(index.valid) ? { eventTexts, blobs, eventsValidUnder: index.valid } : { eventTexts, blobs };
 }
 
 /**
