@@ -17,6 +17,7 @@ import {
   TapeFormatError,
   type ToolEvent,
   type WireBody,
+  wireBodyMatches,
 } from '../tape/index.ts';
 import { cachedBlobValue, rememberBlob } from './blob-cache.ts';
 
@@ -34,6 +35,8 @@ export interface LoadedTape {
   messageRefs(listRef: string): string[];
   /** The exact request text of a model event's wire body. */
   wireRequestText(wireBodyRef: string): string;
+  /** Whether `text` is exactly that request text (cheaper than building it to compare). */
+  wireRequestMatches(wireBodyRef: string, text: string): boolean;
   /**
    * What the agent received at an input, tool or retrieval event, as a fresh copy in the key order
    * it was received in (null for a call that threw).
@@ -155,6 +158,7 @@ export async function loadTape(store: Store, runId: string, options: LoadTapeOpt
     blob,
     messageRefs,
     wireRequestText: (ref) => renderWireBody(blob<WireBody>(ref), (part) => blob<string>(part), messageRefs),
+    wireRequestMatches: (ref, text) => wireBodyMatches(blob<WireBody>(ref), text, (part) => blob<string>(part), messageRefs),
     async loadBlobs(refs) {
       const wanted = refs.filter((ref) => !values.has(ref));
       if (!wanted.length) return;

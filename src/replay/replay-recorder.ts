@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { detectWireFormatFromText } from '../providers/index.ts';
 import {
   captureAgentSite,
@@ -12,6 +11,7 @@ import {
   type Recorder,
   type Redactor,
   type RunScope,
+  type RunTapeWriter,
   redactRequestBody,
   SeededStream,
   takeCausalKey,
@@ -38,14 +38,16 @@ export interface ReplayedRun {
 }
 
 /**
- * The run being replayed, found the way the agent's calls find their run scope. One replay
- * recorder, and so one agent instance, serves run after run (or several at once), as the
- * recording recorder does in production.
+ * The run being replayed, by the tape writer of its run scope (one per run, shared by every
+ * scope of the run). One replay recorder, and so one agent instance, serves run after run (or
+ * several at once), as the recording recorder does in production. Not a second
+ * AsyncLocalStorage: each one adds work to every promise the agent creates.
  */
-const replayedRuns = new AsyncLocalStorage<ReplayedRun>();
+const replayedRuns = new WeakMap<RunTapeWriter, ReplayedRun>();
 
-export function inReplayedRun<T>(run: ReplayedRun, body: () => T): T {
-  return replayedRuns.run(run, body);
+/** Makes `scope`'s calls to the replay recorder serve `run`. */
+export function bindReplayedRun(scope: RunScope, run: ReplayedRun): void {
+  replayedRuns.set(scope.tape, run);
 }
 
 /** The recorded request of a model event in the comparable form the hash is taken over. */
@@ -73,7 +75,7 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
 
   function replayedOrThrow(what: string): { scope: RunScope; ledger: ReplayLedger; fork: ReplayedRun['fork'] } {
     const scope = maybeCurrentRun();
-    const run = replayedRuns.getStore();
+    const run = scope && replayedRuns.get(scope.tape);
     if (!scope?.blockEgress || !run)
       throw new TypeError(`${what} was called outside the replayed run; in replay every call must happen inside the agent function.`);
     return { scope, ledger: run.ledger, fork: run.fork };
@@ -143,9 +145,9 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
     if (recorded.kind === 'model' && format && requestText !== null) {
       // The bytes the tape holds, sent again, are the recorded call: no need to canonicalise. Any
       // other text is judged by the canonical request hash, which ignores key order and call ids.
-      const recordedText = tape.wireRequestText(recorded.wire.requestBody);
-      const redacted = requestText === recordedText ? undefined : redactRequestBody(redactor, requestText, JSON.parse(requestText));
-      if (redacted && redacted.text !== recordedText) {
+      const matches = (text: string) => tape.wireRequestMatches(recorded.wire.requestBody, text);
+      const redacted = matches(requestText) ? undefined : redactRequestBody(redactor, requestText, JSON.parse(requestText));
+      if (redacted && !matches(redacted.text)) {
         const comparable = comparableRequest(format.convertToCanonicalRequest(redacted.body));
         await checkContent(
           ledger,

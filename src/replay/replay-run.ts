@@ -7,7 +7,7 @@ import { installEgressGuard } from './egress-guard.ts';
 import type { ForkOverrides } from './fork-overrides.ts';
 import { diffJson } from './json-diff.ts';
 import { ReplayLedger } from './replay-ledger.ts';
-import { createReplayRecorder, inReplayedRun } from './replay-recorder.ts';
+import { bindReplayedRun, createReplayRecorder } from './replay-recorder.ts';
 import { installZeroDelayTimers } from './zero-delay-timers.ts';
 
 export interface ReplayerOptions {
@@ -116,6 +116,8 @@ export function createReplayer(options: ReplayerOptions): Replayer {
         },
       };
 
+      bindReplayedRun(scope, replayed);
+
       const inputEvent = tape.events.find((event): event is InputEvent => event.kind === 'input');
       const inputKey = takeCausalKey(scope, 'input', 'input');
       if (inputEvent) ledger.consume(inputEvent.seq);
@@ -124,7 +126,7 @@ export function createReplayer(options: ReplayerOptions): Replayer {
 
       let outcome: { ok: true; output: unknown } | { ok: false; error: Error };
       try {
-        outcome = { ok: true, output: await inReplayedRun(replayed, () => runInScope(scope, () => run(input as never))) };
+        outcome = { ok: true, output: await runInScope(scope, () => run(input as never)) };
       } catch (error) {
         outcome = { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
       }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { WIRE_MESSAGES_PLACEHOLDER as MESSAGES, renderWireBody, WIRE_SYSTEM_PLACEHOLDER as SYSTEM, type WireBody } from './wire-body.ts';
+import { WIRE_MESSAGES_PLACEHOLDER as MESSAGES, renderWireBody, WIRE_SYSTEM_PLACEHOLDER as SYSTEM, type WireBody, wireBodyMatches } from './wire-body.ts';
 
 /** The rendering rule written the obvious way, as the oracle: substitute messages, then system. */
 function oracle(template: string, messages: string[] | null, system: string | null): string {
@@ -37,6 +37,17 @@ describe('wire bodies render the exact request text', () => {
     const { wire, text, list } = body(template, messages, system);
     const expected = oracle(template, messages, system);
     expect(renderWireBody(wire, text, list)).toBe(expected);
+  });
+
+  it.each(cases)('matches exactly its own text, and nothing one character off: %s', (_name, template, messages, system) => {
+    const { wire, text, list } = body(template, messages, system);
+    const expected = oracle(template, messages, system);
+    expect(wireBodyMatches(wire, expected, text, list)).toBe(true);
+    expect(wireBodyMatches(wire, `${expected} `, text, list)).toBe(false);
+    expect(wireBodyMatches(wire, expected.slice(0, -1), text, list)).toBe(false);
+    const middle = Math.floor(expected.length / 2);
+    expect(wireBodyMatches(wire, `${expected.slice(0, middle)}#${expected.slice(middle + 1)}`, text, list)).toBe(false);
+    expect(wireBodyMatches(wire, '', text, list)).toBe(false);
   });
 
   it('a text body is itself', () => {
