@@ -208,9 +208,10 @@ export default { ...agent, create(context) { const handle = agent.create(context
     expect(batch.status, batch.stdout.slice(0, 4000)).toBe(0);
     const result = JSON.parse(batch.stdout);
     expect(result.results.length).toBe(listed.total);
-    expect(result).toMatchObject({ reproduced: listed.total, diverged: 0, failed: [], skippedUnended: 0 });
+    expect(result).toMatchObject({ reproduced: listed.total, diverged: 0, failed: [], skippedUnended: 0, beyondLimit: 0 });
     const text = await runCli(['replay', '--all', '--agent', 'src/demo/support-agent.ts', '--db', copy, '--limit', '10']);
     expect(text.stdout).toMatch(/^10 of 10 runs reproduced exactly, 0 diverged \(\d+\.\d s, \d+ replays\/s\)/m);
+    expect(text.stdout).toContain(`${listed.total - 10} later runs matched beyond --limit and were not replayed`);
 
     // A refactor that changes what the model is told: every run with a model call diverges.
     const edited = join(directory, 'batch-edited-agent.mts');

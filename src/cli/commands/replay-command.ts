@@ -28,6 +28,8 @@ export interface ReplayBatch {
   diverged: number;
   /** Runs --all left out because they never ended (still recording, or abandoned). */
   skippedUnended: number;
+  /** Runs --all left out because --limit was reached (the oldest are replayed first). */
+  beyondLimit: number;
   durationMs: number;
 }
 
@@ -68,6 +70,10 @@ function renderBatch(batch: ReplayBatch): string {
       `${batch.failed.length ? `, ${batch.failed.length} could not be replayed` : ''} ` +
       `(${(batch.durationMs / 1000).toFixed(1)} s, ${rate.toFixed(0)} replays/s). No tool ran; nothing left the process.`,
   );
+  if (batch.beyondLimit)
+    lines.push(
+      `${batch.beyondLimit} later run${batch.beyondLimit === 1 ? '' : 's'} matched beyond --limit and were not replayed; raise --limit or narrow with --since.`,
+    );
   if (batch.skippedUnended)
     lines.push(`${batch.skippedUnended} run${batch.skippedUnended === 1 ? '' : 's'} never ended (recording or abandoned) and were left out.`);
   return lines.join('\n');
@@ -79,22 +85,22 @@ async function selectRuns(
   runIds: string[],
   options: ReplayCommandOptions,
   agentName: string,
-): Promise<{ runIds: string[]; skippedUnended: number }> {
+): Promise<{ runIds: string[]; skippedUnended: number; beyondLimit: number }> {
   if (!options.all) {
     // Checked before any replay starts; getTape of a missing run throws the error that names similar ids.
     for (const runId of runIds) if ((await store.getRun(runId)) === undefined) await store.getTape(runId);
-    return { runIds, skippedUnended: 0 };
+    return { runIds, skippedUnended: 0, beyondLimit: 0 };
   }
-  const listed = await store.listRuns({
+  const filter = {
     agent: agentName,
     since: parseTimeOption(options.since, '--since'),
     until: parseTimeOption(options.until, '--until'),
-    forks: 'include',
-    order: 'asc',
-    limit: parseIntegerOption(options.limit, '--limit', { min: 1, max: 1_000_000 }) ?? 1000,
-  });
+    forks: 'include' as const,
+  };
+  const listed = await store.listRuns({ ...filter, order: 'asc', limit: parseIntegerOption(options.limit, '--limit', { min: 1, max: 1_000_000 }) ?? 1000 });
   const ended = listed.filter((run) => run.status === 'complete' || run.status === 'failed');
-  return { runIds: ended.map((run) => run.runId), skippedUnended: listed.length - ended.length };
+  const beyondLimit = (await store.countRuns(filter)) - listed.length;
+  return { runIds: ended.map((run) => run.runId), skippedUnended: listed.length - ended.length, beyondLimit };
 }
 
 /**
@@ -105,7 +111,7 @@ export async function replayBatch(
   replayer: Replayer,
   runIds: readonly string[],
   onProgress: (done: number) => void = () => {},
-): Promise<Omit<ReplayBatch, 'skippedUnended'>> {
+): Promise<Omit<ReplayBatch, 'skippedUnended' | 'beyondLimit'>> {
   const started = performance.now();
   const results: ReplayResult[] = [];
   const failed: ReplayBatch['failed'] = [];
@@ -155,7 +161,7 @@ export function registerReplayCommand(program: Command): void {
         const progress = createProgress('replay', 'runs', { json: all.json });
         const batch = await replayBatch(createReplayer(replayerOptions), selected.runIds, (done) => progress.update(done, selected.runIds.length));
         progress.stop();
-        output(all, { ...batch, skippedUnended: selected.skippedUnended }, renderBatch);
+        output(all, { ...batch, skippedUnended: selected.skippedUnended, beyondLimit: selected.beyondLimit }, renderBatch);
         if (batch.diverged || batch.failed.length) process.exitCode = ExitCode.checkFailed;
       });
     });
