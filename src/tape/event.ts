@@ -25,9 +25,10 @@ export const eventSchemas = {
 
 /**
  * Which revision of the event schemas above this code validates with. A store may note that a
- * run's event texts all passed this revision when it stored them (SQLite run packs do), so a
- * loader of the same revision need not validate them again. Bump it whenever a schema above
- * changes; event-schema-revision.test.ts fails until you do.
+ * run's event texts all passed this revision when it stored them (SQLite run packs do, with a
+ * checksum of the texts), so a loader of the same revision need not validate them again. That
+ * holds because validating returns an event unchanged (no defaults, transforms or refinements).
+ * Bump it whenever a schema above changes; event-schema-revision.test.ts fails until you do.
  */
 export const EVENT_SCHEMA_REVISION = 1;
 

@@ -237,6 +237,10 @@ export default { ...agent, create(context) { const handle = agent.create(context
     expect(both.stderr).toContain('Give run ids or --all, not both.');
     const none = await runCli(['replay', '--agent', 'src/demo/support-agent.ts', '--db', copy]);
     expect(none.status).toBe(2);
+    // A regression check that replays nothing must not pass.
+    const nothing = await runCli(['replay', '--all', '--since', '2099-01-01', '--agent', 'src/demo/support-agent.ts', '--db', copy]);
+    expect(nothing.status).toBe(3);
+    expect(nothing.stderr).toContain('No ended runs of agent "support-agent" match --since/--until');
 
     // A damaged tape is reported with what to do, and the other runs are still replayed.
     flipByteInLargestPack(copy);

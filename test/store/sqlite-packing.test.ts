@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +38,22 @@ function inspectFile(path: string) {
       (database.prepare('SELECT pack_id FROM blobs WHERE hash = ?').get(Buffer.from(hash, 'hex')) as { pack_id: number | null } | undefined)?.pack_id,
   };
   return { ...read, close: () => database.close() };
+}
+
+/**
+ * Rewrites the (keyframe, so dictionary-free) pack of a run stored alone: `edit` gets the index
+ * and the bytes after the index line and returns them changed.
+ */
+function rewriteRunPack(path: string, runId: string, edit: (index: Record<string, unknown>, body: string) => [Record<string, unknown>, string]): void {
+  const database = new Database(path);
+  const { pack_id: packId, data } = database
+    .prepare('SELECT p.pack_id, p.data FROM packs p JOIN runs r ON r.run_pack_id = p.pack_id WHERE r.run_id = ? AND p.dictionary_pack_id IS NULL')
+    .get(runId) as { pack_id: number; data: Buffer };
+  const raw = inflateRawSync(data);
+  const newline = raw.indexOf(0x0a);
+  const [index, body] = edit(JSON.parse(raw.toString('utf8', 0, newline)) as Record<string, unknown>, raw.toString('utf8', newline + 1));
+  database.prepare('UPDATE packs SET data = ? WHERE pack_id = ?').run(deflateRawSync(Buffer.from(`${JSON.stringify(index)}\n${body}`)), packId);
+  database.close();
 }
 
 async function verdicts(store: Store): Promise<boolean[]> {
@@ -466,6 +483,45 @@ describe('SQLite packs: a run is packed whole when it ends, and replay reads it 
     expect((await loadTape(store, 'run-valid')).events.map((event) => event.kind)).toEqual(valid.events.map((event) => event.kind));
     await expect(loadTape(store, 'run-invalid')).rejects.toThrow(/run run-invalid event 4: clock event/);
     await store.close();
+  });
+
+  it('validates again events whose bytes changed since they were packed, and events noted under another schema revision', async () => {
+    const path = freshPath();
+    let store = await openSqliteStore(path);
+    await store.write(singleBatchOf(buildRun({ runId: 'run-a' })));
+    await store.close();
+    // One byte of the clock event, same length, still JSON, no longer a valid clock source.
+    const damage = (body: string) => {
+      expect(body).toContain('"source":"Date.now"');
+      return body.replace('"source":"Date.now"', '"source":"Date.nov"');
+    };
+    rewriteRunPack(path, 'run-a', (index, body) => [index, damage(body)]);
+    store = await openSqliteStore(path);
+    expect((await store.getTape('run-a')).eventsValidUnder).toBeUndefined();
+    await expect(loadTape(store, 'run-a')).rejects.toThrow(/run run-a event 4: clock event/);
+    await store.close();
+
+    // A note whose checksum fits the damaged bytes is taken at its word for its own revision only:
+    // that is all the note vouches for, and why its checksum must cover the bytes.
+    const eventBytes = (index: Record<string, unknown>, body: string) =>
+      Buffer.from(body).subarray(
+        0,
+        (index.events as number[]).reduce((total, length) => total + length, 0),
+      );
+    for (const [revision, loads] of [
+      [EVENT_SCHEMA_REVISION + 1, false],
+      [EVENT_SCHEMA_REVISION, true],
+    ] as const) {
+      rewriteRunPack(path, 'run-a', (index, body) => [
+        { ...index, valid: { revision, sha256: createHash('sha256').update(eventBytes(index, body)).digest('hex') } },
+        body,
+      ]);
+      store = await openSqliteStore(path);
+      expect((await store.getTape('run-a')).eventsValidUnder).toBe(revision);
+      if (loads) expect((await loadTape(store, 'run-a')).events).toHaveLength(6);
+      else await expect(loadTape(store, 'run-a')).rejects.toThrow(/clock event/);
+      await store.close();
+    }
   });
 
   it('reads a store written with the earlier flush packs (schema 4, chained dictionaries) and packs what it records next', async () => {

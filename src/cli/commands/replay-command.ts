@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { createReplayer, DIVERGENCE_TITLES, type Divergence, type Replayer, type ReplayResult, replayRun } from '../../replay/index.ts';
-import { RunNotFoundError, resolveStoreLocation, type Store } from '../../store/index.ts';
+import { RunNotFoundError, resolveStoreLocation, type Store, StoreError } from '../../store/index.ts';
 import { RetrialError } from '../../tape/index.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
 import { ExitCode, UsageError } from '../exit-codes.ts';
@@ -22,8 +22,11 @@ interface ReplayCommandOptions extends GlobalOptions {
 /** What replaying several runs found: each run's result, or why it could not be replayed. */
 export interface ReplayBatch {
   results: ReplayResult[];
-  /** Runs whose tape could not be read or replayed at all (a damaged tape, say). */
-  failed: Array<{ runId: string; error: string }>;
+  /**
+   * Runs whose tape could not be read or replayed at all: a damaged tape, or (`internal`) an
+   * error in retrial itself, which the exit status reports as such.
+   */
+  failed: Array<{ runId: string; error: string; internal: boolean }>;
   reproduced: number;
   diverged: number;
   /** Runs --all left out because they never ended (still recording, or abandoned). */
@@ -79,7 +82,11 @@ function renderBatch(batch: ReplayBatch): string {
   return lines.join('\n');
 }
 
-/** The runs a batch replays: the ids given (each must exist), or with --all this agent's ended runs. */
+/**
+ * The runs a batch replays: the ids given (each must exist), or with --all this agent's ended
+ * runs, oldest first. A regression check that replays nothing must not pass, so --all matching
+ * no ended run is an error.
+ */
 async function selectRuns(
   store: Store,
   runIds: string[],
@@ -97,10 +104,21 @@ async function selectRuns(
     until: parseTimeOption(options.until, '--until'),
     forks: 'include' as const,
   };
-  const listed = await store.listRuns({ ...filter, order: 'asc', limit: parseIntegerOption(options.limit, '--limit', { min: 1, max: 1_000_000 }) ?? 1000 });
-  const ended = listed.filter((run) => run.status === 'complete' || run.status === 'failed');
-  const beyondLimit = (await store.countRuns(filter)) - listed.length;
-  return { runIds: ended.map((run) => run.runId), skippedUnended: listed.length - ended.length, beyondLimit };
+  const limit = parseIntegerOption(options.limit, '--limit', { min: 1, max: 1_000_000 }) ?? 1000;
+  // Ended runs only, so --limit counts runs that replay: complete and failed, merged oldest first.
+  const ended = [
+    ...(await store.listRuns({ ...filter, status: 'complete', order: 'asc', limit })),
+    ...(await store.listRuns({ ...filter, status: 'failed', order: 'asc', limit })),
+  ]
+    .sort((a, b) => a.recordedAt - b.recordedAt || (a.runId < b.runId ? -1 : 1))
+    .slice(0, limit);
+  const endedCount = (await store.countRuns({ ...filter, status: 'complete' })) + (await store.countRuns({ ...filter, status: 'failed' }));
+  if (endedCount === 0)
+    throw new RetrialError({
+      code: 'NOT_FOUND',
+      message: `No ended runs of agent "${agentName}" match${options.since || options.until ? ' --since/--until' : ''} in this store, so there is nothing to replay. List them with \`retrial runs --agent ${agentName}\`; the agent module's name must be the one the runs were recorded with.`,
+    });
+  return { runIds: ended.map((run) => run.runId), skippedUnended: (await store.countRuns(filter)) - endedCount, beyondLimit: endedCount - ended.length };
 }
 
 /**
@@ -119,8 +137,10 @@ export async function replayBatch(
     try {
       results.push(await replayer.replay(runId));
     } catch (error) {
-      if (!RetrialError.isInstance(error) || error instanceof RunNotFoundError) throw error;
-      failed.push({ runId, error: error.message });
+      // The store itself failing ends the batch with its own exit status; one run's tape does not.
+      if (error instanceof RunNotFoundError || error instanceof StoreError) throw error;
+      const internal = !RetrialError.isInstance(error);
+      failed.push({ runId, error: internal ? `internal error: ${error instanceof Error ? error.message : String(error)}` : error.message, internal });
     }
     onProgress(results.length + failed.length);
   }
@@ -162,7 +182,8 @@ export function registerReplayCommand(program: Command): void {
         const batch = await replayBatch(createReplayer(replayerOptions), selected.runIds, (done) => progress.update(done, selected.runIds.length));
         progress.stop();
         output(all, { ...batch, skippedUnended: selected.skippedUnended, beyondLimit: selected.beyondLimit }, renderBatch);
-        if (batch.diverged || batch.failed.length) process.exitCode = ExitCode.checkFailed;
+        if (batch.failed.some((failure) => failure.internal)) process.exitCode = ExitCode.internal;
+        else if (batch.diverged || batch.failed.length) process.exitCode = ExitCode.checkFailed;
       });
     });
 }
