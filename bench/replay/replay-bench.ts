@@ -30,7 +30,7 @@ import { POLLY_REPLAY_NAME, recordPollyRuns } from './polly-arm.ts';
 import { profileSection } from './replay-profile.ts';
 import { type ArmPasses, runRounds } from './rounds.ts';
 import { describeRunShapes, shapeSection } from './run-shape.ts';
-import { machineLine, passLine, perSecond, splitSection, summaryTable, TARGET_REPLAYS_PER_SECOND } from './summary.ts';
+import { bestPassLine, machineLine, passLine, perSecond, splitSection, summaryTable, TARGET_REPLAYS_PER_SECOND } from './summary.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 300);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -110,6 +110,7 @@ try {
     };
     const runLabel = `${runs.length} demo runs of one shape (${shapes.typicalSignature}); each figure is the median of ${ROUNDS} interleaved passes`;
     console.log(summaryTable(arms4, channels, runLabel, machine));
+    console.log(bestPassLine(new Map([...results].map(([name, passes]) => [name, passes.timed]))));
   } finally {
     await store.close();
   }
