@@ -241,6 +241,9 @@ export default { ...agent, create(context) { const handle = agent.create(context
     const nothing = await runCli(['replay', '--all', '--since', '2099-01-01', '--agent', 'src/demo/support-agent.ts', '--db', copy]);
     expect(nothing.status).toBe(3);
     expect(nothing.stderr).toContain('No ended runs of agent "support-agent" match --since/--until');
+    const mixed = await runCli(['replay', first, '--since', '7d', '--agent', 'src/demo/support-agent.ts', '--db', copy]);
+    expect(mixed.status).toBe(2);
+    expect(mixed.stderr).toContain('--since, --until and --limit choose runs for --all');
 
     // A damaged tape is reported with what to do, and the other runs are still replayed.
     flipByteInLargestPack(copy);
@@ -277,6 +280,11 @@ export default { ...agent, create(context) { const handle = agent.create(context
     expect(shown.stdout).toMatch(/support-sim-2026-04-01 → support-sim-2026-04-01/);
     expect(shown.stdout).toMatch(/\[write, stubbed\]/);
     expect((await runCli(['replay', result.childRunId, '--db', db, '--agent', 'src/demo/support-agent.ts'])).status).toBe(0);
+    // The fork child and its parent, replayed by one replayer: each with its own fork settings.
+    const both = JSON.parse((await runCli(['replay', '--all', '--db', db, '--agent', 'src/demo/support-agent.ts', '--json'])).stdout);
+    expect(both.results.map((replayed: { runId: string }) => replayed.runId)).toEqual(expect.arrayContaining([demo.incident.runId, result.childRunId]));
+    expect(both).toMatchObject({ diverged: 0, failed: [] });
+    expect(both.reproduced).toBe(both.results.length);
     // Forks are investigation artefacts: `runs` leaves them out and says so.
     const listed = await runCli(['runs', '--db', db, '--limit', '100000']);
     expect(listed.stdout).not.toContain(result.childRunId);
