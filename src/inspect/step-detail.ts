@@ -1,6 +1,7 @@
 import { RetrialError, type TapeEvent } from '../tape/index.ts';
 import type { LoadedTape } from './load-tape.ts';
 import { modelRequestContext } from './timeline.ts';
+import { type ToolServing, toolServing } from './tool-serving.ts';
 
 /** Everything recorded about one step, decoded: what `show --step k` prints. */
 export type StepDetail =
@@ -42,6 +43,8 @@ export type StepDetail =
       name: string;
       effect: 'read' | 'write';
       stubbed: boolean;
+      /** How the call was answered (a fork's reads come from its parent's tape). */
+      serving: ToolServing;
       arguments: unknown;
       result: unknown;
       error: { name: string; message: string } | null;
@@ -109,6 +112,7 @@ export function describeStep(tape: LoadedTape, step: number): StepDetail {
       name: event.name,
       effect: event.kind === 'tool' ? event.effect : 'read',
       stubbed: event.kind === 'tool' ? (event.stubbed ?? false) : false,
+      serving: event.kind === 'tool' ? toolServing(tape.run, event) : 'ran',
       arguments: tape.blob(event.kind === 'tool' ? event.args : event.query),
       result: event.result ? tape.blob(event.result) : null,
       error: event.error ?? null,

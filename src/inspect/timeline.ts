@@ -1,5 +1,6 @@
 import type { CanonicalMessage, CanonicalPart, CanonicalTool, TapeEvent } from '../tape/index.ts';
 import type { LoadedTape } from './load-tape.ts';
+import { toolServing } from './tool-serving.ts';
 
 /** One line of a run's timeline. */
 export interface TimelineRow {
@@ -42,7 +43,8 @@ export function summarizeEvent(tape: LoadedTape, event: TapeEvent): string {
     case 'tool':
     case 'retrieval': {
       const args = tape.blob(event.kind === 'tool' ? event.args : event.query);
-      const effect = event.kind === 'tool' ? ` [${event.effect}${event.stubbed ? ', stubbed' : ''}]` : '';
+      const serving = event.kind === 'tool' ? toolServing(tape.run, event) : 'ran';
+      const effect = event.kind === 'tool' ? ` [${event.effect}${serving === 'ran' ? '' : `, ${serving}`}]` : '';
       const outcome = event.error
         ? `threw ${event.error.name}: ${event.error.message}`
         : clip(JSON.stringify(event.result ? tape.blob(event.result) : null), 60);

@@ -279,6 +279,9 @@ export default { ...agent, create(context) { const handle = agent.create(context
     expect(shown.stdout).toContain(`forked from ${demo.incident.runId} at step ${demo.incident.decisionStep}`);
     expect(shown.stdout).toMatch(/support-sim-2026-04-01 → support-sim-2026-04-01/);
     expect(shown.stdout).toMatch(/\[write, stubbed\]/);
+    // Before the fork step the child's reads were answered from the parent's tape, not stubbed.
+    expect(shown.stdout).toMatch(/lookup_account \[read, from the parent tape\]/);
+    expect(shown.stdout).not.toMatch(/\[read, stubbed\]/);
     expect((await runCli(['replay', result.childRunId, '--db', db, '--agent', 'src/demo/support-agent.ts'])).status).toBe(0);
     // The fork child and its parent, replayed by one replayer: each with its own fork settings.
     const both = JSON.parse((await runCli(['replay', '--all', '--db', db, '--agent', 'src/demo/support-agent.ts', '--json'])).stdout);

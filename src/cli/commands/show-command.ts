@@ -98,7 +98,7 @@ export function renderStep(detail: StepDetail, raw: boolean): string {
   if (detail.kind === 'tool' || detail.kind === 'retrieval') {
     return [
       head,
-      `${detail.kind === 'tool' ? 'Tool' : 'Retrieval'}  ${detail.name} (${detail.effect}${detail.stubbed ? ', stubbed' : ''})`,
+      `${detail.kind === 'tool' ? 'Tool' : 'Retrieval'}  ${detail.name} (${detail.effect}${detail.serving === 'ran' ? '' : `, ${detail.serving}`})`,
       `Arguments\n${indent(JSON.stringify(detail.arguments, null, 2))}`,
       detail.error ? `Threw ${detail.error.name}: ${detail.error.message}` : `Result\n${indent(JSON.stringify(detail.result, null, 2))}`,
     ].join('\n');
