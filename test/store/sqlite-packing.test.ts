@@ -7,6 +7,8 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { loadTape } from '../../src/inspect/index.ts';
 import { openSqliteStore, type Store, verifyRun, verifyStore, type WriteBatch } from '../../src/store/index.ts';
+import type { StatementSource } from '../../src/store/sqlite/sqlite-database.ts';
+import { type DeflatedRunPack, deflateRunPack, planRunPack, type RunPackPlan, storeRunPack } from '../../src/store/sqlite/sqlite-packing.ts';
 import { decodeBlobText, EVENT_SCHEMA_REVISION } from '../../src/tape/index.ts';
 import { batchesOf, buildRun, singleBatchOf } from './tape-builder.ts';
 
@@ -180,6 +182,40 @@ describe('SQLite packs: a run is packed whole when it ends, and replay reads it 
     file.close();
     expect((await verifyRun(store, 'run-first')).ok).toBe(true);
     await store.close();
+  });
+
+  it('packs a run once when two packers planned it at the same time: the second finds it packed and writes nothing', async () => {
+    const path = freshPath();
+    const store = await openSqliteStore(path);
+    const blocker = new Database(path);
+    blocker.exec("CREATE TRIGGER refuse_pack BEFORE UPDATE OF run_pack_id ON runs WHEN NEW.run_pack_id IS NOT NULL BEGIN SELECT RAISE(ABORT, 'refused'); END;");
+    const run = buildRun({ runId: 'run-a' });
+    await store.write(singleBatchOf(run));
+    await store.idle();
+    blocker.exec('DROP TRIGGER refuse_pack');
+    await store.close();
+
+    // Two packers (two processes opening the store, say) both plan and deflate the unpacked run.
+    const database = new Database(path);
+    const statement: StatementSource = (sql) => database.prepare(sql);
+    const plans = [planRunPack(statement, 'run-a'), planRunPack(statement, 'run-a')];
+    expect(plans.every((plan) => plan !== null)).toBe(true);
+    const deflated = await Promise.all(plans.map((plan) => deflateRunPack(statement, plan as RunPackPlan)));
+    const store1 = database.transaction(() => storeRunPack(statement, plans[0] as RunPackPlan, deflated[0] as DeflatedRunPack));
+    const store2 = database.transaction(() => storeRunPack(statement, plans[1] as RunPackPlan, deflated[1] as DeflatedRunPack));
+    expect(store1.immediate()).toBe(true);
+    expect(store2.immediate()).toBe(false);
+    database.close();
+    blocker.close();
+
+    const file = inspectFile(path);
+    expect(file.packs()).toHaveLength(1);
+    expect(file.eventPacks('run-a')).toEqual(run.events.map(() => file.runPack('run-a')));
+    file.close();
+    const reopened = await openSqliteStore(path);
+    expect((await verifyRun(reopened, 'run-a')).problems).toEqual([]);
+    expect((await reopened.getTape('run-a')).eventTexts).toEqual(run.events.map((event) => event.json));
+    await reopened.close();
   });
 
   it('gives the pages that packing frees back to the file system when the store closes', async () => {
