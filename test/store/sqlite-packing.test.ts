@@ -10,7 +10,7 @@ import { openSqliteStore, type Store, verifyRun, verifyStore, type WriteBatch } 
 import type { StatementSource } from '../../src/store/sqlite/sqlite-database.ts';
 import { type DeflatedRunPack, deflateRunPack, planRunPack, type RunPackPlan, storeRunPack } from '../../src/store/sqlite/sqlite-packing.ts';
 import { decodeBlobText, EVENT_SCHEMA_REVISION } from '../../src/tape/index.ts';
-import { batchesOf, buildRun, singleBatchOf } from './tape-builder.ts';
+import { type BuiltRun, batchesOf, buildRun, singleBatchOf } from './tape-builder.ts';
 
 const freshPath = () => join(mkdtempSync(join(tmpdir(), 'retrial-pack-')), 'pack.db');
 
@@ -56,6 +56,16 @@ function rewriteRunPack(path: string, runId: string, edit: (index: Record<string
   const [index, body] = edit(JSON.parse(raw.toString('utf8', 0, newline)) as Record<string, unknown>, raw.toString('utf8', newline + 1));
   database.prepare('UPDATE packs SET data = ? WHERE pack_id = ?').run(deflateRawSync(Buffer.from(`${JSON.stringify(index)}\n${body}`)), packId);
   database.close();
+}
+
+/** Writes a finished run whose pack transaction fails (a trigger refuses it), so it stays in its rows. */
+async function writeLeftUnpacked(path: string, store: Store, run: BuiltRun): Promise<void> {
+  const blocker = new Database(path);
+  blocker.exec("CREATE TRIGGER refuse_pack BEFORE UPDATE OF run_pack_id ON runs WHEN NEW.run_pack_id IS NOT NULL BEGIN SELECT RAISE(ABORT, 'refused'); END;");
+  await store.write(singleBatchOf(run));
+  await (store as Store & { idle(): Promise<void> }).idle();
+  blocker.exec('DROP TRIGGER refuse_pack');
+  blocker.close();
 }
 
 async function verdicts(store: Store): Promise<boolean[]> {
@@ -147,14 +157,9 @@ describe('SQLite packs: a run is packed whole when it ends, and replay reads it 
     const path = freshPath();
     const store = await openSqliteStore(path);
     // The first run's pack would be a keyframe; make its transaction fail after the pack row is in.
-    const blocker = new Database(path);
-    blocker.exec("CREATE TRIGGER refuse_pack BEFORE UPDATE OF run_pack_id ON runs WHEN NEW.run_pack_id IS NOT NULL BEGIN SELECT RAISE(ABORT, 'refused'); END;");
     const first = buildRun({ runId: 'run-first' });
-    await store.write(singleBatchOf(first));
-    await store.idle();
+    await writeLeftUnpacked(path, store, first);
     expect((await store.getRun('run-first'))?.status).toBe('complete');
-    blocker.exec('DROP TRIGGER refuse_pack');
-    blocker.close();
     let file = inspectFile(path);
     expect(file.packs()).toEqual([]);
     expect(file.runPack('run-first')).toBeNull();
@@ -187,12 +192,8 @@ describe('SQLite packs: a run is packed whole when it ends, and replay reads it 
   it('packs a run once when two packers planned it at the same time: the second finds it packed and writes nothing', async () => {
     const path = freshPath();
     const store = await openSqliteStore(path);
-    const blocker = new Database(path);
-    blocker.exec("CREATE TRIGGER refuse_pack BEFORE UPDATE OF run_pack_id ON runs WHEN NEW.run_pack_id IS NOT NULL BEGIN SELECT RAISE(ABORT, 'refused'); END;");
     const run = buildRun({ runId: 'run-a' });
-    await store.write(singleBatchOf(run));
-    await store.idle();
-    blocker.exec('DROP TRIGGER refuse_pack');
+    await writeLeftUnpacked(path, store, run);
     await store.close();
 
     // Two packers (two processes opening the store, say) both plan and deflate the unpacked run.
@@ -206,7 +207,6 @@ describe('SQLite packs: a run is packed whole when it ends, and replay reads it 
     expect(store1.immediate()).toBe(true);
     expect(store2.immediate()).toBe(false);
     database.close();
-    blocker.close();
 
     const file = inspectFile(path);
     expect(file.packs()).toHaveLength(1);
