@@ -68,3 +68,19 @@ export class EgressBlockedError extends RetrialError {
     this.name = 'EgressBlockedError';
   }
 }
+
+/**
+ * The agent module's `create` threw while a replayer built the agent: nothing can be replayed
+ * with it, so a batch stops here rather than report it once per run. Code USAGE: the module
+ * named on the command line is what to fix.
+ */
+export class AgentCreateError extends RetrialError {
+  constructor({ agent, cause }: { agent: string; cause: unknown }) {
+    super({
+      code: 'USAGE',
+      message: `the agent ${agent}'s create() threw: ${cause instanceof Error ? cause.message : String(cause)}. Replay passes it an empty env (nothing leaves the process, so no endpoint or key is needed): make create() work without them.`,
+      cause,
+    });
+    this.name = 'AgentCreateError';
+  }
+}

@@ -1,6 +1,6 @@
 export { classifyResponse, NO_TOOL, readPath } from './classify-response.ts';
 export type { Divergence, DivergenceCode, FieldDifference } from './divergence.ts';
-export { DIVERGENCE_CODES, DIVERGENCE_TITLES, EgressBlockedError, ReplayDivergenceError } from './divergence.ts';
+export { AgentCreateError, DIVERGENCE_CODES, DIVERGENCE_TITLES, EgressBlockedError, ReplayDivergenceError } from './divergence.ts';
 export { unguardedFetch } from './egress-guard.ts';
 export type { CounterfactualResult, ExplainFactor, ExplainOptions, ExplainResult, FactorComparison } from './explain.ts';
 export { EXPLAIN_FACTORS, explainRun } from './explain.ts';

@@ -16,6 +16,7 @@ import {
   SeededStream,
   takeCausalKey,
 } from '../record/index.ts';
+import { StoreError } from '../store/index.ts';
 import { type CanonicalMessage, type CanonicalTool, createBlob, type ModelEvent, type StreamChunk, type TapeEvent } from '../tape/index.ts';
 import { EgressBlockedError } from './divergence.ts';
 import { applyForkOverrides, type ForkOverrides } from './fork-overrides.ts';
@@ -123,6 +124,8 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
       await ledger.tape.loadBlobs(requestRefs);
       divergence.differences = diffJson(expected(), received());
     } catch (error) {
+      // A store that cannot be read is the command's failure, not a detail of this divergence.
+      if (error instanceof StoreError) throw error;
       divergence.message += ` (the recorded ${event.kind === 'model' ? 'request' : 'arguments'} could not be read to compare: ${(error as Error).message})`;
     }
     ledger.raise(divergence);

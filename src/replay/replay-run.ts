@@ -2,7 +2,7 @@ import { loadTape } from '../inspect/index.ts';
 import { type AgentDefinition, createRedactor, installGlobalPatches, type RunScope, RunTapeWriter, runInScope, takeCausalKey } from '../record/index.ts';
 import type { Store } from '../store/index.ts';
 import { canonicalJson, createBlob, type InputEvent } from '../tape/index.ts';
-import { type Divergence, EgressBlockedError, ReplayDivergenceError } from './divergence.ts';
+import { AgentCreateError, type Divergence, EgressBlockedError, ReplayDivergenceError } from './divergence.ts';
 import { installEgressGuard } from './egress-guard.ts';
 import type { ForkOverrides } from './fork-overrides.ts';
 import { diffJson } from './json-diff.ts';
@@ -71,6 +71,13 @@ export function createReplayer(options: ReplayerOptions): Replayer {
   });
   const redactor = createRedactor({ salt: options.redactionSalt, rules: options.agent.piiRules });
   let handle: ((input: never) => Promise<unknown>) | undefined;
+  const createAgent = () => {
+    try {
+      return options.agent.create({ rec: recorder, env: options.env ?? {}, services: options.services });
+    } catch (error) {
+      throw new AgentCreateError({ agent: options.agent.name, cause: error });
+    }
+  };
   return {
     async replay(runId) {
       const started = performance.now();
@@ -82,7 +89,7 @@ export function createReplayer(options: ReplayerOptions): Replayer {
         forkOrigin && liveFrom
           ? { fromOrdinal: Number(liveFrom.slice(liveFrom.lastIndexOf('#') + 1)), overrides: forkOrigin.overrides as ForkOverrides }
           : undefined;
-      handle ??= options.agent.create({ rec: recorder, env: options.env ?? {}, services: options.services });
+      handle ??= createAgent();
       const replayed = { ledger, fork };
 
       let clock = Date.parse(tape.run.header.recordedAt);

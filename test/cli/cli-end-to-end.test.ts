@@ -245,6 +245,19 @@ export default { ...agent, create(context) { const handle = agent.create(context
     expect(mixed.status).toBe(2);
     expect(mixed.stderr).toContain('--since, --until and --limit choose runs for --all');
 
+    // An agent that cannot be built stops the batch once, naming what to fix.
+    const throwing = join(directory, 'throwing-agent.mts');
+    writeFileSync(
+      throwing,
+      `import agent from ${JSON.stringify(join(process.cwd(), 'src/demo/support-agent.ts'))};
+export default { ...agent, create(context) { if (!context.env.MY_API_KEY) throw new Error('MY_API_KEY missing in env'); return agent.create(context); } };
+`,
+    );
+    const unbuilt = await runCli(['replay', first, second, '--agent', throwing, '--db', copy]);
+    expect(unbuilt.status).toBe(2);
+    expect(unbuilt.stderr.match(/create\(\) threw: MY_API_KEY missing in env/g)).toHaveLength(1);
+    expect(unbuilt.stderr).toContain('empty env');
+
     // A damaged tape is reported with what to do, and the other runs are still replayed.
     flipByteInLargestPack(copy);
     const damaged = await runCli(['replay', '--all', '--agent', 'src/demo/support-agent.ts', '--db', copy, '--json']);

@@ -521,6 +521,22 @@ describe('SQLite packs: a run is packed whole when it ends, and replay reads it 
     await store.close();
   });
 
+  it('reads the rows instead of a run pack whose index line is JSON but not an index, and loading then says it is damaged', async () => {
+    const path = freshPath();
+    let store = await openSqliteStore(path);
+    const run = buildRun({ runId: 'run-a' });
+    await store.write(singleBatchOf(run));
+    await store.close();
+    rewriteRunPack(path, 'run-a', (_index, body) => [null as never, body]);
+    store = await openSqliteStore(path);
+    const tape = await store.getTape('run-a');
+    expect(tape.blobs.size).toBe(0);
+    expect(tape.eventsValidUnder).toBeUndefined();
+    // The rows point into the rewritten pack, so what they read is damaged: said as such, not a TypeError.
+    await expect(loadTape(store, 'run-a')).rejects.toThrow(/run run-a event 0 is damaged.*retrial verify/);
+    await store.close();
+  });
+
   it('validates again events whose bytes changed since they were packed, and events noted under another schema revision', async () => {
     const path = freshPath();
     let store = await openSqliteStore(path);

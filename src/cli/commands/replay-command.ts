@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createReplayer, DIVERGENCE_TITLES, type Divergence, type Replayer, type ReplayResult, replayRun } from '../../replay/index.ts';
+import { AgentCreateError, createReplayer, DIVERGENCE_TITLES, type Divergence, type Replayer, type ReplayResult, replayRun } from '../../replay/index.ts';
 import { RunNotFoundError, resolveStoreLocation, type Store, StoreError } from '../../store/index.ts';
 import { RetrialError } from '../../tape/index.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
@@ -121,6 +121,12 @@ async function selectRuns(
   return { runIds: ended.map((run) => run.runId), skippedUnended: (await store.countRuns(filter)) - endedCount, beyondLimit: endedCount - ended.length };
 }
 
+/** A StoreError raised by the database driver itself (busy, I/O, corrupt file), not by bad bytes in one run. */
+function isDriverFailure(error: unknown): boolean {
+  const code = (error instanceof StoreError ? (error.cause as { code?: unknown } | undefined) : undefined)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_');
+}
+
 /**
  * Replays runs one after another with one replayer, so the agent is created once, as the service
  * that recorded them created it. A run that cannot be replayed at all is reported and the rest go on.
@@ -137,8 +143,9 @@ export async function replayBatch(
     try {
       results.push(await replayer.replay(runId));
     } catch (error) {
-      // The store itself failing ends the batch with its own exit status; one run's tape does not.
-      if (error instanceof RunNotFoundError || error instanceof StoreError) throw error;
+      // The store itself failing (a driver error, not one run's damaged bytes) or the agent failing
+      // to build ends the batch with its own exit status; one run's tape does not.
+      if (error instanceof RunNotFoundError || error instanceof AgentCreateError || isDriverFailure(error)) throw error;
       const internal = !RetrialError.isInstance(error);
       failed.push({ runId, error: internal ? `internal error: ${error instanceof Error ? error.message : String(error)}` : error.message, internal });
     }

@@ -324,6 +324,7 @@ export function readRunPack(
   } catch {
     return undefined;
   }
+  if (typeof index !== 'object' || index === null) return undefined;
   if (!Array.isArray(index.events) || !Array.isArray(index.blobs) || index.events.length !== eventCount || !index.events.every(isLength)) return undefined;
   if (!index.blobs.every((entry) => Array.isArray(entry) && typeof entry[0] === 'string' && HEX64.test(entry[0]) && isLength(entry[1]))) return undefined;
   let offset = end + 1;
