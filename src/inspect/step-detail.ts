@@ -112,7 +112,7 @@ export function describeStep(tape: LoadedTape, step: number): StepDetail {
       name: event.name,
       effect: event.kind === 'tool' ? event.effect : 'read',
       stubbed: event.kind === 'tool' ? (event.stubbed ?? false) : false,
-      serving: event.kind === 'tool' ? toolServing(tape.run, event) : 'ran',
+      serving: toolServing(tape.run, event),
       arguments: tape.blob(event.kind === 'tool' ? event.args : event.query),
       result: event.result ? tape.blob(event.result) : null,
       error: event.error ?? null,

@@ -43,8 +43,9 @@ export function summarizeEvent(tape: LoadedTape, event: TapeEvent): string {
     case 'tool':
     case 'retrieval': {
       const args = tape.blob(event.kind === 'tool' ? event.args : event.query);
-      const serving = event.kind === 'tool' ? toolServing(tape.run, event) : 'ran';
-      const effect = event.kind === 'tool' ? ` [${event.effect}${serving === 'ran' ? '' : `, ${serving}`}]` : '';
+      const serving = toolServing(tape.run, event);
+      const how = serving === 'ran' ? '' : `, ${serving}`;
+      const effect = event.kind === 'tool' ? ` [${event.effect}${how}]` : how ? ` [${how.slice(2)}]` : '';
       const outcome = event.error
         ? `threw ${event.error.name}: ${event.error.message}`
         : clip(JSON.stringify(event.result ? tape.blob(event.result) : null), 60);

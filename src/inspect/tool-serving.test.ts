@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RunRecord, ToolEvent } from '../tape/index.ts';
+import type { RetrievalEvent, RunRecord, ToolEvent } from '../tape/index.ts';
 import { toolServing } from './tool-serving.ts';
 
 const run = (fork: boolean) => ({ header: fork ? { fork: { fromRun: 'run_parent', atSeq: 12, overrides: {} } } : {} }) as unknown as RunRecord;
@@ -14,5 +14,8 @@ describe('how a recorded tool call was answered', () => {
     expect(toolServing(run(true), tool('write', true))).toBe('stubbed');
     expect(toolServing(run(true), tool('read', true))).toBe('from the parent tape');
     expect(toolServing(run(true), tool('read', true, 'FrozenReadError'))).toBe('refused: not on the parent tape, reads frozen');
+    const retrieval = (stubbed: boolean | undefined) => ({ kind: 'retrieval', stubbed }) as unknown as RetrievalEvent;
+    expect(toolServing(run(true), retrieval(true))).toBe('from the parent tape');
+    expect(toolServing(run(true), retrieval(undefined))).toBe('ran');
   });
 });

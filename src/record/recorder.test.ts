@@ -206,6 +206,35 @@ describe('recorder: tools, decisions and ordering', () => {
     expect(ofKind(tape.events, 'config')[0]).toMatchObject({ promptVersion: 'p1', flags: { strict: true } });
   });
 
+  it('marks an HTTP call and a retrieval that a serve hook answered (a fork) as stubbed, and live ones not', async () => {
+    const store = createMemoryStore();
+    const rec = createRecorder({
+      store,
+      agent: 'test-agent',
+      baseFetch: async () => new Response('live'),
+      serve: {
+        fetch: ({ url }) => (url.includes('served') ? new Response('from the parent') : undefined),
+        tool: ({ kind }) => (kind === 'retrieval' ? { result: ['doc-1'] } : undefined),
+      },
+    });
+    const search = rec.retrieval('kb', async (query: string) => [`live ${query}`]);
+    const output = await rec.run(
+      null,
+      async () => [await (await rec.fetch('https://api.test/served')).text(), await (await rec.fetch('https://api.test/live')).text(), await search('q')],
+      { runId: 'run_served' },
+    );
+    expect(output).toEqual(['from the parent', 'live', ['doc-1']]);
+    const tape = await loadTape(store, 'run_served');
+    const calls = tape.events.flatMap((event) =>
+      event.kind === 'tool' || event.kind === 'retrieval' ? [[event.kind, event.name, event.stubbed ?? false]] : [],
+    );
+    expect(calls).toEqual([
+      ['tool', 'http GET api.test', true],
+      ['tool', 'http GET api.test', false],
+      ['retrieval', 'kb', true],
+    ]);
+  });
+
   it('refuses rec.decide outside a run with a sentence that says what to do', () => {
     const rec = createRecorder({ store: createMemoryStore(), agent: 'a' });
     expect(() => rec.decide({ type: 't', subject: 's', value: 'v' })).toThrow(/wrap the agent call in rec\.run/);

@@ -228,6 +228,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
       requestHash: argsRef,
       result: result === null ? null : blobs.put(result),
       ...(exchange.error ? { error: { name: 'FetchError', message: exchange.error } } : {}),
+      ...(exchange.stubbed ? { stubbed: true } : {}),
     };
   }
 
@@ -259,7 +260,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
           const where = site ? { site } : {};
           return kind === 'tool'
             ? { kind, key, at, durationMs, ...where, name, effect, args: argsRef, requestHash, ...outcome, stubbed: true }
-            : { kind, key, at, durationMs, ...where, name, query: argsRef, requestHash, ...outcome };
+            : { kind, key, at, durationMs, ...where, name, query: argsRef, requestHash, ...outcome, stubbed: true };
         }, kind);
         if ('error' in served) throw Object.assign(new Error(served.error.message), { name: served.error.name });
         return served.result as Awaited<R>;

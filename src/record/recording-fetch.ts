@@ -31,6 +31,8 @@ export interface HttpExchange {
   responseHeaders: Record<string, string>;
   responseText: string | null;
   error?: string;
+  /** True when a serve hook answered (a fork serving the parent's response): nothing was sent. */
+  stubbed?: boolean;
 }
 
 type HeadersSource = RequestInit['headers'] | Headers | undefined;
@@ -250,7 +252,9 @@ async function recordPlainHttp(context: CallContext, input: RequestInfo | URL, i
     responseText: null,
   };
   try {
-    const response = (await options.serve?.({ key: context.key, url: context.url, init })) ?? (await runOutsideScope(() => options.baseFetch(input, init)));
+    const served = await options.serve?.({ key: context.key, url: context.url, init });
+    if (served) exchange.stubbed = true;
+    const response = served ?? (await runOutsideScope(() => options.baseFetch(input, init)));
     const text = await response.text();
     exchange.status = response.status;
     exchange.responseHeaders = redactor.headers(response.headers);

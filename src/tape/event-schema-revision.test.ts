@@ -10,6 +10,8 @@ import { sha256Hex } from './hash.ts';
  */
 const FINGERPRINTS: Record<number, string> = {
   1: 'd54a4ed1d6373267ec8506674aac73f949273872b2529b34d149994500c5cb1c',
+  /** Retrieval events gain `stubbed`. */
+  2: '6551cd6830b47038b664c0d07a4856acc76b100b0e3ece60e8fda70a205b69c1',
 };
 
 /** Every zod node under `value`: its `type`, and each check's kind. */

@@ -294,6 +294,7 @@ export default { ...agent, create(context) { if (!context.env.MY_API_KEY) throw 
     expect(shown.stdout).toMatch(/\[write, stubbed\]/);
     // Before the fork step the child's reads were answered from the parent's tape, not stubbed.
     expect(shown.stdout).toMatch(/lookup_account \[read, from the parent tape\]/);
+    expect(shown.stdout).toMatch(/policy-kb \[from the parent tape\]/);
     expect(shown.stdout).not.toMatch(/\[read, stubbed\]/);
     expect((await runCli(['replay', result.childRunId, '--db', db, '--agent', 'src/demo/support-agent.ts'])).status).toBe(0);
     // The fork child and its parent, replayed by one replayer: each with its own fork settings.

@@ -19,5 +19,7 @@ export const retrievalEventSchema = z.looseObject({
    */
   resultText: z.string().optional(),
   error: z.looseObject({ name: z.string(), message: z.string() }).optional(),
+  /** True when the source was not called: a fork or a backfill answered from the parent's tape. */
+  stubbed: z.boolean().optional(),
 });
 export type RetrievalEvent = z.infer<typeof retrievalEventSchema>;
