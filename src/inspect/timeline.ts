@@ -38,7 +38,10 @@ export function summarizeEvent(tape: LoadedTape, event: TapeEvent): string {
         ? `${describeParts(event.response.content)} [${event.response.finishReason.unified}]`
         : `failed: ${event.error?.message ?? 'no response'}`;
       const messageCount = tape.messageRefs(event.request.messages).length;
-      return `${event.request.model} → ${served}${event.request.stream ? ' (stream)' : ''}, ${messageCount} msgs: ${answer}`;
+      // A fork replays its parent strictly up to the fork step: the model calls before it were not sent.
+      const fork = tape.run.header.fork;
+      const fromParent = fork && event.seq < fork.atSeq ? ' [from the parent tape]' : '';
+      return `${event.request.model} → ${served}${event.request.stream ? ' (stream)' : ''}${fromParent}, ${messageCount} msgs: ${answer}`;
     }
     case 'tool':
     case 'retrieval': {

@@ -290,7 +290,9 @@ export default { ...agent, create(context) { if (!context.env.MY_API_KEY) throw 
     expect(result.counts.liveModelCalls).toBeGreaterThanOrEqual(1);
     const shown = await runCli(['show', result.childRunId, '--db', db]);
     expect(shown.stdout).toContain(`forked from ${demo.incident.runId} at step ${demo.incident.decisionStep}`);
-    expect(shown.stdout).toMatch(/support-sim-2026-04-01 → support-sim-2026-04-01/);
+    expect(shown.stdout).toMatch(/support-sim-2026-04-01 → support-sim-2026-04-01,/);
+    // The model call before the fork step came from the parent's tape; the ones from it went live.
+    expect(shown.stdout).toMatch(/→ \S+ \[from the parent tape\], \d+ msgs/);
     expect(shown.stdout).toMatch(/\[write, stubbed\]/);
     // Before the fork step the child's reads were answered from the parent's tape, not stubbed.
     expect(shown.stdout).toMatch(/lookup_account \[read, from the parent tape\]/);
