@@ -89,7 +89,7 @@ export function createReplayer(options: ReplayerOptions): Replayer {
         forkOrigin && liveFrom
           ? { fromOrdinal: Number(liveFrom.slice(liveFrom.lastIndexOf('#') + 1)), overrides: forkOrigin.overrides as ForkOverrides }
           : undefined;
-      handle ??= createAgent();
+      const agentHandle = (handle ??= createAgent());
       const replayed = { ledger, fork };
 
       let clock = Date.parse(tape.run.header.recordedAt);
@@ -129,11 +129,10 @@ export function createReplayer(options: ReplayerOptions): Replayer {
       const inputKey = takeCausalKey(scope, 'input', 'input');
       if (inputEvent) ledger.consume(inputEvent.seq);
       const input = inputEvent ? tape.received(inputEvent) : null;
-      const run = handle;
 
       let outcome: { ok: true; output: unknown } | { ok: false; error: Error };
       try {
-        outcome = { ok: true, output: await runInScope(scope, () => run(input as never)) };
+        outcome = { ok: true, output: await runInScope(scope, () => agentHandle(input as never)) };
       } catch (error) {
         outcome = { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
       }

@@ -58,6 +58,13 @@ function rewriteRunPack(path: string, runId: string, edit: (index: Record<string
   database.close();
 }
 
+/** Writes one finished run into a new store at `path` and closes it, so its pack is on disk. */
+async function storeOneRun(path: string, run: BuiltRun): Promise<void> {
+  const store = await openSqliteStore(path);
+  await store.write(singleBatchOf(run));
+  await store.close();
+}
+
 /** Writes a finished run whose pack transaction fails (a trigger refuses it), so it stays in its rows. */
 async function writeLeftUnpacked(path: string, store: Store, run: BuiltRun): Promise<void> {
   const blocker = new Database(path);
@@ -417,13 +424,11 @@ describe('SQLite packs: a run is packed whole when it ends, and replay reads it 
 
   it('falls back to the rows when a run pack cannot be read, and loading the run then says it is damaged', async () => {
     const path = freshPath();
-    let store = await openSqliteStore(path);
-    await store.write(singleBatchOf(buildRun({ runId: 'run-a' })));
-    await store.close();
+    await storeOneRun(path, buildRun({ runId: 'run-a' }));
     const database = new Database(path);
     database.prepare("UPDATE packs SET data = x'ff00ff' WHERE pack_id = (SELECT run_pack_id FROM runs WHERE run_id = 'run-a')").run();
     database.close();
-    store = await openSqliteStore(path);
+    const store = await openSqliteStore(path);
     const tape = await store.getTape('run-a');
     expect(tape.blobs.size).toBe(0);
     expect(tape.eventTexts[0]).toMatch(/^<unreadable pack/);
@@ -433,10 +438,8 @@ describe('SQLite packs: a run is packed whole when it ends, and replay reads it 
 
   it('reads the rows instead of a run pack whose index does not fit it', async () => {
     const path = freshPath();
-    let store = await openSqliteStore(path);
     const run = buildRun({ runId: 'run-a' });
-    await store.write(singleBatchOf(run));
-    await store.close();
+    await storeOneRun(path, run);
     // The first pack of a connection is a keyframe, deflated alone: rewrite its index so the
     // first event claims one byte more, keeping the index line's length (and the rows' offsets).
     const database = new Database(path);
@@ -455,7 +458,7 @@ describe('SQLite packs: a run is packed whole when it ends, and replay reads it 
     expect(Buffer.byteLength(line)).toBe(newline);
     database.prepare('UPDATE packs SET data = ? WHERE pack_id = ?').run(deflateRawSync(Buffer.concat([Buffer.from(line), raw.subarray(newline)])), packId);
     database.close();
-    store = await openSqliteStore(path);
+    const store = await openSqliteStore(path);
     const tape = await store.getTape('run-a');
     expect(tape.blobs.size).toBe(0);
     expect(tape.eventTexts).toEqual(run.events.map((event) => event.json));
@@ -523,12 +526,10 @@ describe('SQLite packs: a run is packed whole when it ends, and replay reads it 
 
   it('reads the rows instead of a run pack whose index line is JSON but not an index, and loading then says it is damaged', async () => {
     const path = freshPath();
-    let store = await openSqliteStore(path);
     const run = buildRun({ runId: 'run-a' });
-    await store.write(singleBatchOf(run));
-    await store.close();
+    await storeOneRun(path, run);
     rewriteRunPack(path, 'run-a', (_index, body) => [null as never, body]);
-    store = await openSqliteStore(path);
+    const store = await openSqliteStore(path);
     const tape = await store.getTape('run-a');
     expect(tape.blobs.size).toBe(0);
     expect(tape.eventsValidUnder).toBeUndefined();
@@ -539,9 +540,8 @@ describe('SQLite packs: a run is packed whole when it ends, and replay reads it 
 
   it('validates again events whose bytes changed since they were packed, and events noted under another schema revision', async () => {
     const path = freshPath();
-    let store = await openSqliteStore(path);
-    await store.write(singleBatchOf(buildRun({ runId: 'run-a' })));
-    await store.close();
+    await storeOneRun(path, buildRun({ runId: 'run-a' }));
+    let store: Store;
     // One byte of the clock event, same length, still JSON, no longer a valid clock source.
     const damage = (body: string) => {
       expect(body).toContain('"source":"Date.now"');
