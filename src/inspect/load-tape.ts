@@ -64,13 +64,13 @@ export function blobFetcher(
   owner: string,
   storedWithRun: ReadonlyMap<string, StoredBlob> = new Map(),
 ): (refs: string[]) => Promise<Map<string, unknown>> {
-  const decode = (hash: string, blob: StoredBlob) => {
+  const decode = (hash: string, blob: StoredBlob, remember: boolean) => {
     const text = decodeBlobText(blob);
     // Only text that hashes to its address is remembered: a damaged blob is never cached.
     if (sha256Hex(text) !== hash)
       throw new TapeFormatError({ message: `blob ${hash.slice(0, 12)}… of ${owner} is damaged; run \`retrial verify\` to see what else is` });
     const value: unknown = JSON.parse(text);
-    rememberBlob(hash, text, value);
+    if (remember) rememberBlob(hash, text, value);
     return value;
   };
   return async (refs) => {
@@ -80,10 +80,14 @@ export function blobFetcher(
       const cached = cachedBlobValue(ref);
       const withRun = cached === undefined ? storedWithRun.get(ref) : undefined;
       if (cached !== undefined) decoded.set(ref, cached.value);
-      else if (withRun !== undefined) decoded.set(ref, decode(ref, withRun));
+      // A blob packed with this run was new when the run was stored: mostly its own answers and
+      // results, seldom read by another run. Caching them would keep every run's blobs alive
+      // past the young generation and slow every scavenge; blobs other runs' packs hold (the
+      // shared ones) are cached.
+      else if (withRun !== undefined) decoded.set(ref, decode(ref, withRun, false));
       else missing.push(ref);
     }
-    if (missing.length) for (const [hash, blob] of await store.getBlobs(missing)) decoded.set(hash, decode(hash, blob));
+    if (missing.length) for (const [hash, blob] of await store.getBlobs(missing)) decoded.set(hash, decode(hash, blob, true));
     return decoded;
   };
 }
