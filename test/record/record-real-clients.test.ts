@@ -5,7 +5,7 @@ import { type SimulatorServer, startSimulatorServer } from '../../src/demo/index
 import { describeStep, loadTape } from '../../src/inspect/index.ts';
 import { createRecorder } from '../../src/record/index.ts';
 import { createMemoryStore, type Store } from '../../src/store/index.ts';
-import type { ModelEvent, StreamChunk, TapeEvent } from '../../src/tape/index.ts';
+import { type ModelEvent, type StreamChunk, sha256Hex, type TapeEvent } from '../../src/tape/index.ts';
 
 const API_KEY = 'sk-test-THIS-KEY-MUST-NEVER-BE-STORED-7f3a';
 let simulator: SimulatorServer;
@@ -78,6 +78,8 @@ describe('recording the real openai client against the simulator', () => {
     expect(detail.response?.finishReason).toEqual({ unified: 'tool-calls', raw: 'tool_calls' });
     expect(detail.response?.usage.inputTokens).toBeGreaterThan(0);
     expect(detail.wire.requestText).toBe(sent[0]);
+    // What replay checks a request sent again against, without reading the body's pieces.
+    expect(event?.wire.requestBodySha256).toBe(sha256Hex(sent[0] ?? ''));
     expect(detail.wire.status).toBe(200);
     expect(JSON.stringify(detail.wire.requestHeaders)).not.toContain(API_KEY);
     expect(detail.wire.requestHeaders.authorization).toBeUndefined();
