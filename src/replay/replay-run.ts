@@ -89,7 +89,8 @@ export function createReplayer(options: ReplayerOptions): Replayer {
         forkOrigin && liveFrom
           ? { fromOrdinal: Number(liveFrom.slice(liveFrom.lastIndexOf('#') + 1)), overrides: forkOrigin.overrides as ForkOverrides }
           : undefined;
-      const agentHandle = (handle ??= createAgent());
+      if (handle === undefined) handle = createAgent();
+      const agentHandle = handle;
       const replayed = { ledger, fork };
 
       let clock = Date.parse(tape.run.header.recordedAt);

@@ -43,7 +43,7 @@ describe('the blobs a strict replay reads', () => {
     expect(servedBlobRefsOfEvent(modelEvent({ requestBodySha256: ref('sha') }))).toEqual([ref('resheaders'), ref('response')]);
   });
 
-  it("serves a stream from its chunks and leaves the response assembled from them unread", () => {
+  it('serves a stream from its chunks and leaves the response assembled from them unread', () => {
     const streamed = modelEvent({ requestBodySha256: ref('sha'), streamChunks: ref('chunks') });
     expect(servedBlobRefsOfEvent(streamed)).toEqual([ref('resheaders'), ref('chunks')]);
     // Everything else about the call is still reachable for show, export and verify.

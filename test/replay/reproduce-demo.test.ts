@@ -41,7 +41,13 @@ describe('reproduce: demo runs replay exactly from their tapes', () => {
 
   it('one replayer creates the agent once and replays run after run exactly, also several at once', async () => {
     let created = 0;
-    const counted = { ...supportAgent, create: (context: Parameters<typeof supportAgent.create>[0]) => (created++, supportAgent.create(context)) };
+    const counted = {
+      ...supportAgent,
+      create: (context: Parameters<typeof supportAgent.create>[0]) => {
+        created++;
+        return supportAgent.create(context);
+      },
+    };
     const accounts = createAccountSystem();
     const replayer = createReplayer({ store, agent: counted as never, redactionSalt: SALT, services: accounts });
     const runIds = history.runIds.slice(0, 12);
