@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { cachedBlobValue, forgetCachedBlobs } from '../../src/inspect/blob-cache.ts';
 import { loadTape } from '../../src/inspect/index.ts';
 import { openSqliteStore, type Store, verifyRun, verifyStore, type WriteBatch } from '../../src/store/index.ts';
 import type { StatementSource } from '../../src/store/sqlite/sqlite-database.ts';
@@ -127,9 +128,15 @@ describe('SQLite packs: a run is packed whole when it ends, and replay reads it 
     file.close();
     const tape = await store.getTape('run-b');
     for (const hash of shared) expect(tape.blobs.has(hash)).toBe(false);
+    forgetCachedBlobs();
     const loaded = await loadTape(store, 'run-b');
     expect(loaded.events.length).toBe(second.events.length);
     for (const hash of shared) expect(() => loaded.blob(hash)).not.toThrow();
+    // Blobs other runs may share stay cached for the next load; the run's own stay out of the cache.
+    for (const hash of shared) expect(cachedBlobValue(hash)).toBeDefined();
+    const own = [...tape.blobs.keys()];
+    expect(own.length).toBeGreaterThan(0);
+    for (const hash of own) expect(cachedBlobValue(hash)).toBeUndefined();
     await store.close();
   });
 
