@@ -14,6 +14,13 @@ type DivergenceDraft = {
   recordedSite?: string | null;
 };
 
+/** What a call made through a replay's scope after the replay returned its result gets. */
+export function replayEndedError(runId: string): TypeError {
+  return new TypeError(
+    `the replay of ${runId} has ended: the agent made a call after its handler returned (a timer or promise it left running), and a replay serves calls only while it runs`,
+  );
+}
+
 /**
  * The bookkeeping of one replay: recorded events by causal key, which of them the replay has
  * consumed (each at most once), and the divergences found. In strict mode the first divergence is
@@ -24,12 +31,34 @@ export class ReplayLedger {
   private readonly consumed = new Set<number>();
   readonly divergences: Divergence[] = [];
   served = 0;
+  #tape: LoadedTape | undefined;
+  readonly #runId: string;
 
   constructor(
-    readonly tape: LoadedTape,
+    tape: LoadedTape,
     readonly strict: boolean,
   ) {
+    this.#tape = tape;
+    this.#runId = tape.run.header.runId;
     for (const event of tape.events) this.byKey.set(event.key, event);
+  }
+
+  /** The tape being replayed; a call that reaches it after the replay ended is refused. */
+  get tape(): LoadedTape {
+    if (this.#tape === undefined) throw replayEndedError(this.#runId);
+    return this.#tape;
+  }
+
+  /**
+   * Lets go of the tape once the replay's result is taken. Something in the process may keep the
+   * run's scope alive a while (a promise or timer the agent left behind, Node's own lazily made
+   * promises), and through it the ledger; without this the whole tape went with it, and every
+   * replay's tape outlived the young generation (about 30 KB a replay copied by each scavenge).
+   */
+  release(): void {
+    this.#tape = undefined;
+    this.byKey.clear();
+    this.consumed.clear();
   }
 
   /** Records a divergence; in strict mode throws it. */
@@ -58,6 +87,7 @@ export class ReplayLedger {
    */
   /** `site` is evaluated only when there is a divergence to report: capturing a stack costs. */
   take(key: string, kind: TapeEvent['kind'], site: () => string | null): TapeEvent | undefined {
+    const { tape } = this;
     const event = this.byKey.get(key);
     if (event && event.kind === kind && !this.consumed.has(event.seq)) {
       this.consumed.add(event.seq);
@@ -80,7 +110,7 @@ export class ReplayLedger {
     const ordinalOf = (causalKey: string) => causalKey.slice(causalKey.lastIndexOf('#'));
     const parentOf = (causalKey: string) => causalKey.slice(0, causalKey.lastIndexOf('/') + 1);
     let other: TapeEvent | undefined;
-    for (const candidate of this.tape.events) {
+    for (const candidate of tape.events) {
       if (!CALL_KINDS.has(candidate.kind) || this.consumed.has(candidate.seq)) continue;
       if (candidate.kind !== kind) break;
       if (ordinalOf(candidate.key) === ordinalOf(key) && parentOf(candidate.key) === parentOf(key)) {

@@ -21,7 +21,7 @@ import { type CanonicalMessage, type CanonicalTool, createBlob, type ModelEvent,
 import { EgressBlockedError } from './divergence.ts';
 import { applyForkOverrides, type ForkOverrides } from './fork-overrides.ts';
 import { diffJson } from './json-diff.ts';
-import type { ReplayLedger } from './replay-ledger.ts';
+import { type ReplayLedger, replayEndedError } from './replay-ledger.ts';
 import { replayHeaders, replayStreamBody } from './served-response.ts';
 
 export interface ReplayRecorderOptions {
@@ -51,6 +51,16 @@ export function bindReplayedRun(scope: RunScope, run: ReplayedRun): void {
   replayedRuns.set(scope.tape, run);
 }
 
+/** Scopes (by tape writer) whose replay has returned its result. */
+const endedReplays = new WeakSet<RunTapeWriter>();
+
+/** Ends `scope`'s replay: later calls through it are refused, and its tape can be collected. */
+export function unbindReplayedRun(scope: RunScope): void {
+  replayedRuns.get(scope.tape)?.ledger.release();
+  replayedRuns.delete(scope.tape);
+  endedReplays.add(scope.tape);
+}
+
 /** The recorded request of a model event in the comparable form the hash is taken over. */
 function recordedComparable(ledger: ReplayLedger, event: ModelEvent): Record<string, unknown> {
   const { tape } = ledger;
@@ -77,6 +87,7 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
   function replayedOrThrow(what: string): { scope: RunScope; ledger: ReplayLedger; fork: ReplayedRun['fork'] } {
     const scope = maybeCurrentRun();
     const run = scope && replayedRuns.get(scope.tape);
+    if (scope && !run && endedReplays.has(scope.tape)) throw replayEndedError(scope.runId);
     if (!scope?.blockEgress || !run)
       throw new TypeError(`${what} was called outside the replayed run; in replay every call must happen inside the agent function.`);
     return { scope, ledger: run.ledger, fork: run.fork };

@@ -7,7 +7,7 @@ import { installEgressGuard } from './egress-guard.ts';
 import type { ForkOverrides } from './fork-overrides.ts';
 import { diffJson } from './json-diff.ts';
 import { ReplayLedger } from './replay-ledger.ts';
-import { bindReplayedRun, createReplayRecorder } from './replay-recorder.ts';
+import { bindReplayedRun, createReplayRecorder, unbindReplayedRun } from './replay-recorder.ts';
 import { installZeroDelayTimers } from './zero-delay-timers.ts';
 
 export interface ReplayerOptions {
@@ -125,44 +125,49 @@ export function createReplayer(options: ReplayerOptions): Replayer {
       };
 
       bindReplayedRun(scope, replayed);
-
-      const inputEvent = tape.events.find((event): event is InputEvent => event.kind === 'input');
-      const inputKey = takeCausalKey(scope, 'input', 'input');
-      if (inputEvent) ledger.consume(inputEvent.seq);
-      const input = inputEvent ? tape.received(inputEvent) : null;
-
-      let outcome: { ok: true; output: unknown } | { ok: false; error: Error };
       try {
-        outcome = { ok: true, output: await runInScope(scope, () => agentHandle(input as never)) };
-      } catch (error) {
-        outcome = { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
-      }
-      // Strict replay throws at the first divergence; whatever the agent did after that is noise.
-      const stoppedEarly = !options.lenient && ledger.divergences.length > 0;
-      if (!stoppedEarly) {
-        // Recorded calls never made come first: they sit earlier on the tape than the run's ending.
-        for (const event of ledger.unconsumed()) {
-          ledger.divergences.push({
-            code: 'EXTRA_RECORDED',
-            seq: event.seq,
-            causalKey: event.key,
-            message: `the tape has ${event.key}, which the replay never called`,
-            differences: [],
-            site: null,
-            recordedSite: event.site ?? null,
-          });
-          if (!options.lenient) break;
+        const inputEvent = tape.events.find((event): event is InputEvent => event.kind === 'input');
+        const inputKey = takeCausalKey(scope, 'input', 'input');
+        if (inputEvent) ledger.consume(inputEvent.seq);
+        const input = inputEvent ? tape.received(inputEvent) : null;
+
+        let outcome: { ok: true; output: unknown } | { ok: false; error: Error };
+        try {
+          outcome = { ok: true, output: await runInScope(scope, () => agentHandle(input as never)) };
+        } catch (error) {
+          outcome = { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
         }
-        if (options.lenient || ledger.divergences.length === 0) await compareEnding(ledger, tape.run.ending, outcome, redactor.value.bind(redactor), inputKey);
+        // Strict replay throws at the first divergence; whatever the agent did after that is noise.
+        const stoppedEarly = !options.lenient && ledger.divergences.length > 0;
+        if (!stoppedEarly) {
+          // Recorded calls never made come first: they sit earlier on the tape than the run's ending.
+          for (const event of ledger.unconsumed()) {
+            ledger.divergences.push({
+              code: 'EXTRA_RECORDED',
+              seq: event.seq,
+              causalKey: event.key,
+              message: `the tape has ${event.key}, which the replay never called`,
+              differences: [],
+              site: null,
+              recordedSite: event.site ?? null,
+            });
+            if (!options.lenient) break;
+          }
+          if (options.lenient || ledger.divergences.length === 0)
+            await compareEnding(ledger, tape.run.ending, outcome, redactor.value.bind(redactor), inputKey);
+        }
+        return {
+          runId: tape.run.header.runId,
+          ok: ledger.divergences.length === 0,
+          divergences: options.lenient ? ledger.divergences : ledger.divergences.slice(0, 1),
+          served: ledger.served,
+          recordedEvents: tape.events.length,
+          durationMs: performance.now() - started,
+        };
+      } finally {
+        // The result is taken: later calls through this scope are refused, and the tape can go.
+        unbindReplayedRun(scope);
       }
-      return {
-        runId: tape.run.header.runId,
-        ok: ledger.divergences.length === 0,
-        divergences: options.lenient ? ledger.divergences : ledger.divergences.slice(0, 1),
-        served: ledger.served,
-        recordedEvents: tape.events.length,
-        durationMs: performance.now() - started,
-      };
     },
   };
 }
