@@ -1,5 +1,5 @@
 import type { CanonicalRequestDraft, WireFormat } from '../providers/index.ts';
-import { type CanonicalMessage, type CanonicalModelRequest, hashJson, type StreamChunk, sha256Hex } from '../tape/index.ts';
+import { type CanonicalMessage, type CanonicalModelRequest, hashJson, requestBodyHash, type StreamChunk } from '../tape/index.ts';
 import type { BlobCollector, EventDraft } from './run-tape-writer.ts';
 import { createWireBody } from './wire-body-template.ts';
 
@@ -91,7 +91,7 @@ export function buildModelEvent(exchange: ModelExchange, blobs: BlobCollector): 
       url: exchange.url,
       requestHeaders: blobs.put(exchange.requestHeaders),
       requestBody: blobs.put(createWireBody(exchange.requestText, exchange.requestBody, blobs)),
-      requestBodySha256: sha256Hex(exchange.requestText),
+      requestBodyHash: requestBodyHash(exchange.requestText),
       status: exchange.status,
       responseHeaders: blobs.put(exchange.responseHeaders),
       responseBody: exchange.chunks ? blobs.put(responseBody) : exchange.responseText === null ? null : blobs.put(exchange.responseText),

@@ -17,7 +17,7 @@ import {
   takeCausalKey,
 } from '../record/index.ts';
 import { StoreError } from '../store/index.ts';
-import { type CanonicalMessage, type CanonicalTool, createBlob, type ModelEvent, type StreamChunk, sha256Hex, type TapeEvent } from '../tape/index.ts';
+import { type CanonicalMessage, type CanonicalTool, createBlob, type ModelEvent, requestBodyHash, type StreamChunk, type TapeEvent } from '../tape/index.ts';
 import { EgressBlockedError } from './divergence.ts';
 import { applyForkOverrides, type ForkOverrides } from './fork-overrides.ts';
 import { diffJson } from './json-diff.ts';
@@ -159,9 +159,9 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
     if (recorded.kind === 'model' && format && requestText !== null) {
       // The bytes the tape holds, sent again, are the recorded call: no need to canonicalise. Any
       // other text is judged by the canonical request hash, which ignores key order and call ids.
-      const { requestBodySha256 } = recorded.wire;
+      const recordedHash = recorded.wire.requestBodyHash;
       const matches = (text: string) =>
-        requestBodySha256 === undefined ? tape.wireRequestMatches(recorded.wire.requestBody, text) : sha256Hex(text) === requestBodySha256;
+        recordedHash === undefined ? tape.wireRequestMatches(recorded.wire.requestBody, text) : requestBodyHash(text) === recordedHash;
       const redacted = matches(requestText) ? undefined : redactRequestBody(redactor, requestText, JSON.parse(requestText));
       if (redacted && !matches(redacted.text)) {
         const comparable = comparableRequest(format.convertToCanonicalRequest(redacted.body));

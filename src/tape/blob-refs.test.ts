@@ -40,11 +40,11 @@ function modelEvent(wire: Partial<ModelEvent['wire']>): ModelEvent {
 describe('the blobs a strict replay reads', () => {
   it("reads a model call's recorded request body only when the tape has no sha256 of its bytes", () => {
     expect(servedBlobRefsOfEvent(modelEvent({}))).toEqual([ref('resheaders'), ref('body'), ref('response')]);
-    expect(servedBlobRefsOfEvent(modelEvent({ requestBodySha256: ref('sha') }))).toEqual([ref('resheaders'), ref('response')]);
+    expect(servedBlobRefsOfEvent(modelEvent({ requestBodyHash: ref('sha') }))).toEqual([ref('resheaders'), ref('response')]);
   });
 
   it('serves a stream from its chunks and leaves the response assembled from them unread', () => {
-    const streamed = modelEvent({ requestBodySha256: ref('sha'), streamChunks: ref('chunks') });
+    const streamed = modelEvent({ requestBodyHash: ref('sha'), streamChunks: ref('chunks') });
     expect(servedBlobRefsOfEvent(streamed)).toEqual([ref('resheaders'), ref('chunks')]);
     // Everything else about the call is still reachable for show, export and verify.
     expect(blobRefsOfEvent(streamed)).toEqual(expect.arrayContaining([ref('body'), ref('response'), ref('chunks'), ref('messages')]));

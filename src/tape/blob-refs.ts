@@ -30,7 +30,7 @@ export function blobRefsOfEvent(event: TapeEvent): string[] {
 /**
  * The refs a strict replay serves to the agent from: response bytes (a stream's chunks, not the
  * response assembled from them), what tools, retrievals and the input gave the agent, and, on
- * tapes without `requestBodySha256`, the recorded request text that a replayed request is
+ * tapes without `requestBodyHash`, the recorded request text that a replayed request is
  * compared with byte for byte. Everything else (canonical requests, arguments, request headers)
  * is only needed to describe a divergence, so a replay reads it when it finds one.
  */
@@ -38,7 +38,7 @@ export function servedBlobRefsOfEvent(event: TapeEvent): string[] {
   switch (event.kind) {
     case 'model': {
       const refs = [event.wire.responseHeaders];
-      if (event.wire.requestBodySha256 === undefined) refs.push(event.wire.requestBody);
+      if (event.wire.requestBodyHash === undefined) refs.push(event.wire.requestBody);
       if (event.wire.streamChunks) refs.push(event.wire.streamChunks);
       else if (event.wire.responseBody) refs.push(event.wire.responseBody);
       return refs;

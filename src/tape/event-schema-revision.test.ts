@@ -12,8 +12,8 @@ const FINGERPRINTS: Record<number, string> = {
   1: 'd54a4ed1d6373267ec8506674aac73f949273872b2529b34d149994500c5cb1c',
   /** Retrieval events gain `stubbed`. */
   2: '6551cd6830b47038b664c0d07a4856acc76b100b0e3ece60e8fda70a205b69c1',
-  /** Model events' wire record gains `requestBodySha256`. */
-  3: 'f138bdaee3dccb903630d70e090b53b72a1fe728ea3c9b4bb1223952678cdaa6',
+  /** Model events' wire record gains `requestBodyHash`. */
+  3: 'f663041a79b03cad9818a7a9ef1cb865efdc3fac1be6245ca658feab22f5bcbc',
 };
 
 /** Every zod node under `value`: its `type`, and each check's kind. */

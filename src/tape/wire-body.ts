@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { sha256Hex } from './hash.ts';
 
 /**
  * The exact body of a wire request. Where the body is JSON as `JSON.stringify` writes it, the big
@@ -34,6 +35,18 @@ export const WIRE_SYSTEM_PLACEHOLDER = '"@@retrial:system@@"';
  */
 export function renderWireBody(body: WireBody, text: (ref: string) => string, list: (ref: string) => string[]): string {
   return wireBodyPieces(body, text, list).join('');
+}
+
+/**
+ * The first 64 bits of the sha256 of a request body text, as hex. Replay compares a request sent
+ * again with the recorded one by it; any other text is judged by the canonical request hash.
+ * Finding a different text with a given 64-bit value takes about 2^64 sha256 evaluations, so a
+ * match means the same bytes. Why not all 256 bits: the digest cannot be compressed, and a
+ * 20-step run's pack stays within the storage target by some 400 bytes; 16 hex characters a
+ * model call fit in that, 64 do not.
+ */
+export function requestBodyHash(text: string): string {
+  return sha256Hex(text).slice(0, 16);
 }
 
 /**

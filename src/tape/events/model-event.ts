@@ -100,11 +100,11 @@ export const wireRecordSchema = z.looseObject({
   /** Blob ref of the request body: a WireBody (exact text, or template plus message refs). */
   requestBody: z.string(),
   /**
-   * sha256 of the exact request body text `requestBody` renders (absent on tapes recorded before
-   * revision 3). Replay checks a request that was sent again byte for byte against it, without
-   * reading the body's template and messages.
+   * requestBodyHash of the exact request body text `requestBody` renders (absent on tapes recorded
+   * before revision 3). Replay checks a request that was sent again against it, without reading
+   * the body's template and messages.
    */
-  requestBodySha256: z.string().optional(),
+  requestBodyHash: z.string().optional(),
   status: z.number().int().nullable(),
   /** Ref of the response headers (Record<string, string>). */
   responseHeaders: z.string(),
