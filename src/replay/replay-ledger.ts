@@ -87,6 +87,13 @@ export class ReplayLedger {
    */
   /** `site` is evaluated only when there is a divergence to report: capturing a stack costs. */
   take(key: string, kind: TapeEvent['kind'], site: () => string | null): TapeEvent | undefined {
+    if (this.#tape === undefined) {
+      // The replay has returned its result: nothing to serve and no result to report to. A clock
+      // or random read then (a timer the agent left) gets what an unrecorded read gets in a
+      // lenient replay, so it cannot throw inside that timer and end the process; a call is refused.
+      if (kind === 'clock' || kind === 'random') return undefined;
+      throw replayEndedError(this.#runId);
+    }
     const { tape } = this;
     const event = this.byKey.get(key);
     if (event && event.kind === kind && !this.consumed.has(event.seq)) {

@@ -1,3 +1,4 @@
+import type { LoadedTape } from '../inspect/index.ts';
 import { detectWireFormatFromText } from '../providers/index.ts';
 import {
   captureAgentSite,
@@ -62,8 +63,7 @@ export function unbindReplayedRun(scope: RunScope): void {
 }
 
 /** The recorded request of a model event in the comparable form the hash is taken over. */
-function recordedComparable(ledger: ReplayLedger, event: ModelEvent): Record<string, unknown> {
-  const { tape } = ledger;
+function recordedComparable(tape: LoadedTape, event: ModelEvent): Record<string, unknown> {
   return comparableRequest({
     model: event.request.model,
     messages: tape.messageRefs(event.request.messages).map((ref) => tape.blob<CanonicalMessage>(ref)),
@@ -111,6 +111,9 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
     legacyHash?: () => string,
   ): Promise<void> {
     if (event.requestHash === hash || (legacyHash && event.requestHash === legacyHash())) return;
+    // Held now: a concurrent call may end the replay before the blobs are read, which releases
+    // the ledger's tape; the diff is still filled in on this divergence.
+    const { tape } = ledger;
     const swapped = ledger.findSwapped(event.kind, hash);
     if (swapped) {
       ledger.diverge({
@@ -132,7 +135,7 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
       message: `${key} was called with different ${event.kind === 'model' ? 'request content' : 'arguments'} than recorded`,
     });
     try {
-      await ledger.tape.loadBlobs(requestRefs);
+      await tape.loadBlobs(requestRefs);
       divergence.differences = diffJson(expected(), received());
     } catch (error) {
       // A store that cannot be read is the command's failure, not a detail of this divergence.
@@ -172,7 +175,7 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
           key,
           site,
           [recorded.request.messages, recorded.request.sampling, ...(recorded.request.tools ? [recorded.request.tools] : [])],
-          () => recordedComparable(ledger, recorded),
+          () => recordedComparable(tape, recorded),
           () => comparable,
         );
       }
