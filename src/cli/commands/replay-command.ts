@@ -78,7 +78,11 @@ function renderBatch(batch: ReplayBatch): string {
       `${batch.beyondLimit} later run${batch.beyondLimit === 1 ? '' : 's'} matched beyond --limit and were not replayed; raise --limit or narrow with --since.`,
     );
   if (batch.skippedUnended)
-    lines.push(`${batch.skippedUnended} run${batch.skippedUnended === 1 ? '' : 's'} never ended (recording or abandoned) and were left out.`);
+    lines.push(
+      batch.skippedUnended === 1
+        ? '1 run never ended (recording or abandoned) and was left out.'
+        : `${batch.skippedUnended} runs never ended (recording or abandoned) and were left out.`,
+    );
   return lines.join('\n');
 }
 
