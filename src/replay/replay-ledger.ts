@@ -84,8 +84,8 @@ export class ReplayLedger {
   /**
    * The recorded event for `key`, consumed. When the tape has none, reports NAME_MISMATCH (the
    * tape made a different call of this kind at this point) or MISSING_CALL, and returns undefined.
+   * `site` is evaluated only when there is a divergence to report: capturing a stack costs.
    */
-  /** `site` is evaluated only when there is a divergence to report: capturing a stack costs. */
   take(key: string, kind: TapeEvent['kind'], site: () => string | null): TapeEvent | undefined {
     if (this.#tape === undefined) {
       // The replay has returned its result: nothing to serve and no result to report to. A clock

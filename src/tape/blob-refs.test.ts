@@ -38,7 +38,7 @@ function modelEvent(wire: Partial<ModelEvent['wire']>): ModelEvent {
 }
 
 describe('the blobs a strict replay reads', () => {
-  it("reads a model call's recorded request body only when the tape has no sha256 of its bytes", () => {
+  it("reads a model call's recorded request body only when the tape has no digest of its bytes", () => {
     expect(servedBlobRefsOfEvent(modelEvent({}))).toEqual([ref('resheaders'), ref('body'), ref('response')]);
     expect(servedBlobRefsOfEvent(modelEvent({ requestBodyHash: ref('sha') }))).toEqual([ref('resheaders'), ref('response')]);
   });
