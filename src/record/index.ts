@@ -9,7 +9,7 @@ export type { DecisionInput, Recorder, RecorderOptions, RunOptions, ServeHooks }
 export { createRecorder, createRunId, RECORDER_NAME } from './recorder.ts';
 export { hostOf, redactRequestBody } from './recording-fetch.ts';
 export type { PiiRule, RedactionOptions, Redactor } from './redaction.ts';
-export { createRedactor } from './redaction.ts';
+export { createRedactor, legacyArgsHash } from './redaction.ts';
 export type { RunScope } from './run-scope.ts';
 export { assertInRun, maybeCurrentRun, runInScope, runOutsideScope, takeCausalKey } from './run-scope.ts';
 export { RunTapeWriter } from './run-tape-writer.ts';

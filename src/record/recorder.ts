@@ -17,7 +17,7 @@ import { captureAgentSite, captureCallSite } from './call-site.ts';
 import { jsonSnapshot } from './json-snapshot.ts';
 import { installGlobalPatches, type NondeterminismReads, originals } from './patch-globals.ts';
 import { createRecordingFetch, type HttpExchange, hostOf } from './recording-fetch.ts';
-import { createRedactor, type PiiRule, type Redactor } from './redaction.ts';
+import { createRedactor, legacyArgsHash, type PiiRule, type Redactor } from './redaction.ts';
 import { assertInRun, maybeCurrentRun, type RunScope, runInScope, runOutsideScope, takeCausalKey } from './run-scope.ts';
 import { type BlobCollector, type EventDraft, RunTapeWriter } from './run-tape-writer.ts';
 import { SeededStream } from './seeded-random.ts';
@@ -53,6 +53,8 @@ export interface ServeHooks {
     name: string;
     effect: ToolEffect;
     args: unknown;
+    /** The arguments' hash as recorders before 2026-11-26 took it, when it can differ (see legacyArgsHash). */
+    legacyArgsHash?: () => string;
   }): { result: unknown } | { error: { name: string; message: string } } | undefined;
   clock?(key: string): number | undefined;
   random?(key: string): number | string | undefined;
@@ -249,7 +251,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
       const redactedArgs = redactor.value(jsonSnapshot(args));
       // A write must not happen before the context that led to it is durable.
       if (effect === 'write') await flush();
-      const served = options.serve?.tool?.({ key, kind, name, effect, args: redactedArgs });
+      const served = options.serve?.tool?.({ key, kind, name, effect, args: redactedArgs, legacyArgsHash: legacyArgsHash(redactor, args) });
       if (served) {
         const durationMs = originals.performanceNow() - started;
         const servedResult = 'result' in served ? jsonSnapshot(served.result) : null;

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { hashJson } from '../tape/index.ts';
 
 /**
  * The single choke point every recorded byte passes through before it is persisted. Credentials
@@ -185,5 +186,22 @@ export function createRedactor(options: RedactionOptions): Redactor {
     },
     value,
     text,
+  };
+}
+
+/**
+ * Before 2026-11-26 recorders redacted tool and retrieval arguments without taking them as JSON
+ * first, so with PII rules a Date, URL or Buffer argument was walked as a plain object ({} for a
+ * Date). Tapes recorded then hashed that. This gives that older hash, lazily (undefined without
+ * rules, where both ways agree), so replay and fork can still match such tapes.
+ */
+export function legacyArgsHash(redactor: Redactor, args: unknown[]): (() => string) | undefined {
+  if (!redactor.hasRules) return undefined;
+  return () => {
+    try {
+      return hashJson(redactor.value(args));
+    } catch {
+      return '';
+    }
   };
 }

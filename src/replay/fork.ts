@@ -102,14 +102,18 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
       const result = event.result ? tape.blob<{ status: number; headers: Record<string, string>; body: string | null }>(event.result) : null;
       return new Response(result?.body ?? '', { status: result?.status ?? 502, headers: replayHeaders(result?.headers ?? {}) });
     },
-    tool({ key, kind, name, effect, args }) {
+    tool({ key, kind, name, effect, args, legacyArgsHash }) {
       const hash = createBlob(args).hash;
       // `current`: read tools always ask the world as it is now, even for arguments the parent has.
       if (options.reads === 'current' && effect === 'read') {
         counts.liveReads++;
         return undefined;
       }
-      const match = sameContent(kind, name, hash) ?? (effect === 'write' || options.reads === 'frozen' ? parentTool(key, name) : undefined);
+      // A tape recorded before 2026-11-26 may hold the arguments' older hash (see legacyArgsHash).
+      const match =
+        sameContent(kind, name, hash) ??
+        (legacyArgsHash ? sameContent(kind, name, legacyArgsHash()) : undefined) ??
+        (effect === 'write' || options.reads === 'frozen' ? parentTool(key, name) : undefined);
       if (match) {
         counts.servedFromParent++;
         if (effect === 'write') counts.stubbedWrites++;

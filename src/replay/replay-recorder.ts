@@ -7,6 +7,7 @@ import {
   createRedactor,
   hostOf,
   jsonSnapshot,
+  legacyArgsHash,
   maybeCurrentRun,
   type NondeterminismReads,
   type Recorder,
@@ -211,22 +212,6 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
     throw new EgressBlockedError({ url });
   };
 
-  /**
-   * Before 2026-11-26 recorders redacted arguments without taking them as JSON first, so with PII
-   * rules a Date, URL or Buffer argument was walked as a plain object ({} for a Date). Tapes
-   * recorded then hashed that; replay accepts it for them.
-   */
-  function legacyArgsHash(args: unknown[]): (() => string) | undefined {
-    if (!redactor.hasRules) return undefined;
-    return () => {
-      try {
-        return createBlob(redactor.value(args)).hash;
-      } catch {
-        return '';
-      }
-    };
-  }
-
   function wrapCall<A extends unknown[], R>(kind: 'tool' | 'retrieval', name: string) {
     return async (...args: A): Promise<Awaited<R>> => {
       const { scope, ledger } = replayedOrThrow(`${kind} ${name}`);
@@ -246,7 +231,7 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
         [argsRef],
         () => tape.blob(argsRef),
         () => redactedArgs,
-        legacyArgsHash(args),
+        legacyArgsHash(redactor, args),
       );
       if (recorded.error) throw Object.assign(new Error(recorded.error.message), { name: recorded.error.name });
       return tape.received(recorded) as Awaited<R>;

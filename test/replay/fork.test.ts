@@ -3,9 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccountSystem, createDemoWorld, startSimulatorServer, supportAgent } from '../../src/demo/index.ts';
 import { describeStep, loadTape } from '../../src/inspect/index.ts';
-import { createRecorder, defineAgent } from '../../src/record/index.ts';
+import { createRecorder, createRedactor, defineAgent, type PiiRule } from '../../src/record/index.ts';
 import { forkRun, replayRun, resampleStep } from '../../src/replay/index.ts';
-import { createMemoryStore, type Store } from '../../src/store/index.ts';
+import { createMemoryStore, exportRun, importRun, type Store } from '../../src/store/index.ts';
+import { createBlob } from '../../src/tape/index.ts';
+import { editTape } from './edit-tape.ts';
 
 const SALT = 'fork-salt';
 let store: Store;
@@ -24,6 +26,32 @@ beforeAll(async () => {
   decisionStep = (await loadTape(store, 'run_parent')).events.filter((event) => event.kind === 'model')[1]?.seq ?? -1;
 });
 afterAll(async () => simulator.close());
+
+/** One chat completion from the simulator through the agent's recorded fetch. */
+async function askSimulator(recFetch: typeof fetch, text: string): Promise<string> {
+  const response = await recFetch(`${simulator.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer sim' },
+    body: JSON.stringify({ model: 'support-sim', messages: [{ role: 'user', content: text }], temperature: 0 }),
+  });
+  return response.text();
+}
+
+/** Forks a run at its first model step onto the simulator's newer model. */
+async function forkAtFirstModelStep(forkStore: Store, runId: string, agent: unknown, reads: 'frozen' | 'live', childRunId: string) {
+  const atSeq = (await loadTape(forkStore, runId)).events.find((event) => event.kind === 'model')?.seq ?? -1;
+  return forkRun({
+    store: forkStore,
+    runId,
+    atSeq,
+    agent: agent as never,
+    redactionSalt: SALT,
+    overrides: { model: 'support-sim-2026-04-01' },
+    reads,
+    endpoint: { baseUrl: `${simulator.url}/v1`, apiKey: 'sim' },
+    childRunId,
+  });
+}
 
 describe('fork: replay up to step k, live from k', () => {
   it('goes live at the decision step with another model, serves earlier calls and reads from the parent, and never runs a write tool', async () => {
@@ -104,12 +132,7 @@ describe('fork: replay up to step k, live from k', () => {
       codeVersion: 't',
       create({ rec }) {
         return async (input) => {
-          const response = await rec.fetch(`${simulator.url}/v1/chat/completions`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', authorization: 'Bearer sim' },
-            body: JSON.stringify({ model: 'support-sim', messages: [{ role: 'user', content: input.text }], temperature: 0 }),
-          });
-          await response.text();
+          await askSimulator(rec.fetch, input.text);
           const hook = await fetch(webhookUrl).then(
             () => 'sent',
             (error: Error) => `blocked: ${error.message}`,
@@ -122,23 +145,53 @@ describe('fork: replay up to step k, live from k', () => {
       const rec = createRecorder({ store, agent: notifying.name, redaction: { salt: SALT } });
       await rec.run({ text: 'I would like a refund for my last charge.' }, notifying.create({ rec, env: {} }), { runId: 'run_notifying' });
       expect(webhookHits).toBe(1);
-      const modelSeq = (await loadTape(store, 'run_notifying')).events.find((event) => event.kind === 'model')?.seq ?? -1;
-      const result = await forkRun({
-        store,
-        runId: 'run_notifying',
-        atSeq: modelSeq,
-        agent: notifying as never,
-        redactionSalt: SALT,
-        overrides: { model: 'support-sim-2026-04-01' },
-        reads: 'frozen',
-        endpoint: { baseUrl: `${simulator.url}/v1`, apiKey: 'sim' },
-        childRunId: 'run_notifying_child',
-      });
+      const result = await forkAtFirstModelStep(store, 'run_notifying', notifying, 'frozen', 'run_notifying_child');
       expect(result.counts.liveModelCalls).toBe(1);
       expect(result.output).toMatch(/^blocked: .*\/hook/);
       expect(webhookHits).toBe(1);
     } finally {
       await new Promise((resolve) => webhook.close(resolve));
     }
+  });
+
+  it('serves a read from the parent whose arguments the parent hashed as recorders before 2026-11-26 did', async () => {
+    // Those recorders redacted arguments as they were, so with PII rules a Date was hashed as {}.
+    const rules: PiiRule[] = [{ name: 'email', pattern: /[\w.+-]+@[\w-]+\.[\w.]+/ }];
+    const since = new Date('2026-01-01T00:00:00.000Z');
+    let liveHistory = 0;
+    const dated = defineAgent<{ text: string }, string, unknown>({
+      name: 'dated-agent',
+      codeVersion: 't',
+      piiRules: rules,
+      create({ rec }) {
+        const history = rec.tool(
+          'history',
+          async (query: { since: Date; who: string }) => {
+            liveHistory++;
+            return query.who ? 3 : 0;
+          },
+          { effect: 'read' },
+        );
+        return async (input) => {
+          await askSimulator(rec.fetch, input.text);
+          return `charges: ${await history({ since, who: 'ana@example.com' })}`;
+        };
+      },
+    });
+    const recorded = createMemoryStore();
+    const rec = createRecorder({ store: recorded, agent: dated.name, redaction: { salt: SALT, rules } });
+    await rec.run({ text: 'How many charges since January?' }, dated.create({ rec, env: {} }), { runId: 'run_dated' });
+    expect(liveHistory).toBe(1);
+    const oldHash = createBlob(createRedactor({ salt: SALT, rules }).value([{ since, who: 'ana@example.com' }])).hash;
+    const legacy = createMemoryStore();
+    const { runId } = await importRun(
+      legacy,
+      editTape(await exportRun(recorded, 'run_dated'), (events) => events.map((event) => (event.kind === 'tool' ? { ...event, requestHash: oldHash } : event))),
+    );
+    // Live reads: only a match by content serves the parent's answer; anything else runs again.
+    const result = await forkAtFirstModelStep(legacy, runId, dated, 'live', 'run_dated_child');
+    expect(result.output).toBe('charges: 3');
+    expect(result.counts.liveReads).toBe(0);
+    expect(liveHistory).toBe(1);
   });
 });

@@ -4,35 +4,13 @@ import { createAccountSystem, supportAgent } from '../../src/demo/index.ts';
 import { createRecorder, createRedactor, defineAgent, type PiiRule } from '../../src/record/index.ts';
 import { type DivergenceCode, replayRun } from '../../src/replay/index.ts';
 import { createMemoryStore, exportRun, importRun } from '../../src/store/index.ts';
-import { canonicalJson, chainNext, createBlob, type RunEnding, sealRun } from '../../src/tape/index.ts';
+import { createBlob } from '../../src/tape/index.ts';
+import { editTape } from './edit-tape.ts';
 
 /** Tapes recorded by earlier releases (test/fixtures/make-golden-tape.ts) must keep replaying. */
 const GOLDEN_SALT = 'golden-tape-salt';
 const GOLDEN = ['support-agent-incident.v1.tape.jsonl', 'support-agent-streamed-refund.v1.tape.jsonl'];
 const read = (name: string) => readFileSync(new URL(`../fixtures/golden/${name}`, import.meta.url), 'utf8');
-
-/**
- * Edits the events of a portable tape and re-seals it, so the result is a valid tape whose
- * content differs: what a replay must then catch is the edit, not a broken hash.
- */
-function editTape(text: string, edit: (events: Array<Record<string, unknown>>) => Array<Record<string, unknown>>): string {
-  const lines = text
-    .trimEnd()
-    .split('\n')
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-  const run = lines[0] as Record<string, unknown>;
-  const events = edit(lines.filter((line) => line.type === 'event').map((line) => line.event as Record<string, unknown>));
-  let head = run.rootHash as string;
-  const eventLines = events.map((event, seq) => {
-    const renumbered = { ...event, seq };
-    head = chainNext(head, canonicalJson(renumbered));
-    return { type: 'event', hash: head, event: renumbered };
-  });
-  const ending = run.ending as RunEnding;
-  const newRun = { ...run, headHash: head, eventCount: events.length, sealHash: sealRun(head, ending) };
-  const rest = lines.filter((line) => line.type !== 'event' && line.type !== 'run');
-  return `${[newRun, ...eventLines, ...rest].map((line) => canonicalJson(line)).join('\n')}\n`;
-}
 
 async function replayTape(text: string) {
   const store = createMemoryStore();

@@ -1,0 +1,29 @@
+import { canonicalJson, chainNext, type RunEnding, sealRun } from '../../src/tape/index.ts';
+
+/**
+ * Edits the events of a portable tape (and, optionally, adds blob lines) and re-seals it, so the
+ * result is a valid tape whose content differs: what a replay must then catch or accept is the
+ * edit, not a broken hash.
+ */
+export function editTape(
+  text: string,
+  edit: (events: Array<Record<string, unknown>>) => Array<Record<string, unknown>>,
+  addBlobs: Array<{ hash: string; value: unknown }> = [],
+): string {
+  const lines = text
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  const run = lines[0] as Record<string, unknown>;
+  const events = edit(lines.filter((line) => line.type === 'event').map((line) => line.event as Record<string, unknown>));
+  let head = run.rootHash as string;
+  const eventLines = events.map((event, seq) => {
+    const renumbered = { ...event, seq };
+    head = chainNext(head, canonicalJson(renumbered));
+    return { type: 'event', hash: head, event: renumbered };
+  });
+  const ending = run.ending as RunEnding;
+  const newRun = { ...run, headHash: head, eventCount: events.length, sealHash: sealRun(head, ending) };
+  const rest = [...lines.filter((line) => line.type !== 'event' && line.type !== 'run'), ...addBlobs.map((blob) => ({ type: 'blob', ...blob }))];
+  return `${[newRun, ...eventLines, ...rest].map((line) => canonicalJson(line)).join('\n')}\n`;
+}
