@@ -43,6 +43,11 @@ export class ReplayLedger {
     for (const event of tape.events) this.byKey.set(event.key, event);
   }
 
+  /** Whether the replay has returned its result (see release). */
+  get released(): boolean {
+    return this.#tape === undefined;
+  }
+
   /** The tape being replayed; a call that reaches it after the replay ended is refused. */
   get tape(): LoadedTape {
     if (this.#tape === undefined) throw replayEndedError(this.#runId);
@@ -72,7 +77,8 @@ export class ReplayLedger {
    */
   note(divergence: DivergenceDraft): Divergence {
     const full: Divergence = { differences: [], site: null, recordedSite: null, ...divergence } as Divergence;
-    this.divergences.push(full);
+    // After release the result is returned: nothing found then belongs in it.
+    if (this.#tape !== undefined) this.divergences.push(full);
     return full;
   }
 

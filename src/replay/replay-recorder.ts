@@ -112,8 +112,8 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
     legacyHash?: () => string,
   ): Promise<void> {
     if (event.requestHash === hash || (legacyHash && event.requestHash === legacyHash())) return;
-    // Held now: a concurrent call may end the replay before the blobs are read, which releases
-    // the ledger's tape; the diff is still filled in on this divergence.
+    // `expected` reads the tape its caller held: a concurrent call may end the replay, which
+    // releases the ledger's tape, while the blobs below are read.
     const { tape } = ledger;
     const swapped = ledger.findSwapped(event.kind, hash);
     if (swapped) {
@@ -300,6 +300,9 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
     },
     random(name) {
       return () => {
+        // After the replay returned (a timer the agent left): a stand-in, as for Math.random then.
+        const scope = maybeCurrentRun();
+        if (scope && endedReplays.has(scope.tape)) return new SeededStream('replay', `random:${name}`).nextFloat();
         const { recorded } = takeSimple('random', name);
         return recorded && typeof recorded.value === 'number' ? recorded.value : Number.NaN;
       };
@@ -313,16 +316,19 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
           const key = takeCausalKey(scope, 'clock', source);
           const recorded = ledger.take(key, 'clock', captureAgentSite);
           if (recorded?.kind === 'clock') return recorded.value;
-          return Number.NaN;
+          // After the replay returned (a timer the agent left), the run clock as it last stood, so
+          // `new Date()` there stays a valid date; in a lenient replay, an unrecorded read is NaN.
+          return ledger.released && source !== 'performance.now' ? scope.now() : Number.NaN;
         },
-        random(source) {
+        random(_source, draw) {
           const scope = scopeOf();
           const stream = captureCallSite();
           const key = takeCausalKey(scope, 'random', stream);
           const recorded = ledger.take(key, 'random', captureAgentSite);
           if (recorded?.kind === 'random') return recorded.value as never;
-          // Lenient replay continues with a deterministic stand-in so later calls can still be compared.
-          return (source === 'Math.random' ? new SeededStream('replay', key).nextFloat() : '') as never;
+          // Lenient replay, or a read after the replay returned: a deterministic stand-in of the
+          // shape the source gives (a float, a UUID, so many bytes), so later code can go on.
+          return draw(new SeededStream('replay', key));
         },
       };
     },

@@ -1,15 +1,10 @@
 import { canonicalJson, chainNext, type RunEnding, sealRun } from '../../src/tape/index.ts';
 
 /**
- * Edits the events of a portable tape (and, optionally, adds blob lines) and re-seals it, so the
- * result is a valid tape whose content differs: what a replay must then catch or accept is the
- * edit, not a broken hash.
+ * Edits the events of a portable tape and re-seals it, so the result is a valid tape whose content
+ * differs: what a replay must then catch or accept is the edit, not a broken hash.
  */
-export function editTape(
-  text: string,
-  edit: (events: Array<Record<string, unknown>>) => Array<Record<string, unknown>>,
-  addBlobs: Array<{ hash: string; value: unknown }> = [],
-): string {
+export function editTape(text: string, edit: (events: Array<Record<string, unknown>>) => Array<Record<string, unknown>>): string {
   const lines = text
     .trimEnd()
     .split('\n')
@@ -24,6 +19,6 @@ export function editTape(
   });
   const ending = run.ending as RunEnding;
   const newRun = { ...run, headHash: head, eventCount: events.length, sealHash: sealRun(head, ending) };
-  const rest = [...lines.filter((line) => line.type !== 'event' && line.type !== 'run'), ...addBlobs.map((blob) => ({ type: 'blob', ...blob }))];
+  const rest = lines.filter((line) => line.type !== 'event' && line.type !== 'run');
   return `${[newRun, ...eventLines, ...rest].map((line) => canonicalJson(line)).join('\n')}\n`;
 }

@@ -4,7 +4,8 @@ import { createRecorder, defineAgent } from '../../src/record/index.ts';
 import { createReplayer } from '../../src/replay/index.ts';
 import { createMemoryStore } from '../../src/store/index.ts';
 
-let clockRead: unknown;
+/** What the clock and random sources gave a timer the agent left running past its handler. */
+let lateReads: unknown;
 
 /** The same agent; `leaveLateCall` makes its handler start a tool call it never waits for. */
 function lookupAgent(leaveLateCall?: (call: Promise<string>) => void) {
@@ -13,16 +14,19 @@ function lookupAgent(leaveLateCall?: (call: Promise<string>) => void) {
     codeVersion: 'v1',
     create({ rec }) {
       const lookup = rec.tool('lookup', async (id: string) => ({ id, open: true }), { effect: 'read' });
+      const jitter = rec.random('jitter');
       return async (input) => {
         const account = await lookup(input);
         leaveLateCall?.(
           new Promise<string>((resolve) => {
             setTimeout(() => {
               try {
-                clockRead = Date.now();
+                lateReads = { now: Date.now(), date: new Date().toISOString(), uuid: crypto.randomUUID(), draw: Math.random(), jitter: jitter() };
               } catch (error) {
-                clockRead = error;
+                lateReads = error;
               }
+              // A request that bypasses rec.fetch is refused then as during the replay.
+              fetch('http://127.0.0.1:9/late').catch(() => undefined);
               lookup(input).then(
                 () => resolve('served'),
                 (error: Error) => resolve(error.message),
@@ -49,16 +53,27 @@ describe('a replay serves calls only while it runs', () => {
     expect(result.divergences).toEqual([]);
     expect(result.ok).toBe(true);
     expect(await late).toMatch(/the replay of run_late has ended: the agent made a call after its handler returned/);
-    // A clock read then gets what an unrecorded read gets, and does not throw inside the timer
-    // (which would end the process, and a whole `replay --all` with it).
-    expect(clockRead).toBeNaN();
+    // Clock and random reads then do not throw inside the timer (which would end the process, and
+    // a whole `replay --all` with it): the run clock as it last stood, and stand-ins of the right shape.
+    expect(lateReads).toEqual({
+      now: expect.any(Number),
+      date: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      uuid: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-/),
+      draw: expect.any(Number),
+      jitter: expect.any(Number),
+    });
+    const { now, draw, jitter } = lateReads as { now: number; draw: number; jitter: number };
+    expect(Number.isFinite(now) && draw >= 0 && draw < 1 && jitter >= 0 && jitter < 1).toBe(true);
 
     // The replayer goes on with the next replay as before, lenient or not.
     const lenient = createReplayer({ store, agent: lookupAgent((call) => (late = call)) as never, redactionSalt: 's', lenient: true });
-    clockRead = undefined;
-    expect((await lenient.replay('run_late')).ok).toBe(true);
+    lateReads = undefined;
+    const lenientResult = await lenient.replay('run_late');
+    expect(lenientResult.ok).toBe(true);
     expect(await late).toMatch(/has ended/);
-    expect(clockRead).toBeNaN();
+    expect(lateReads).toMatchObject({ uuid: expect.any(String) });
+    // Nothing found after the result was returned is added to it.
+    expect(lenientResult.divergences).toEqual([]);
   });
 
   it('fills in the diff of a divergence whose call was still reading the tape when the replay ended', async () => {
