@@ -111,7 +111,7 @@ export function describeStep(tape: LoadedTape, step: number): StepDetail {
       kind: event.kind,
       name: event.name,
       effect: event.kind === 'tool' ? event.effect : 'read',
-      stubbed: event.kind === 'tool' ? (event.stubbed ?? false) : false,
+      stubbed: event.stubbed ?? false,
       serving: toolServing(tape.run, event),
       arguments: tape.blob(event.kind === 'tool' ? event.args : event.query),
       result: event.result ? tape.blob(event.result) : null,

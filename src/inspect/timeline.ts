@@ -47,8 +47,8 @@ export function summarizeEvent(tape: LoadedTape, event: TapeEvent): string {
     case 'retrieval': {
       const args = tape.blob(event.kind === 'tool' ? event.args : event.query);
       const serving = toolServing(tape.run, event);
-      const how = serving === 'ran' ? '' : `, ${serving}`;
-      const effect = event.kind === 'tool' ? ` [${event.effect}${how}]` : how ? ` [${how.slice(2)}]` : '';
+      const tags = [...(event.kind === 'tool' ? [event.effect] : []), ...(serving === 'ran' ? [] : [serving])];
+      const effect = tags.length ? ` [${tags.join(', ')}]` : '';
       const outcome = event.error
         ? `threw ${event.error.name}: ${event.error.message}`
         : clip(JSON.stringify(event.result ? tape.blob(event.result) : null), 60);

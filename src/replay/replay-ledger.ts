@@ -15,7 +15,7 @@ type DivergenceDraft = {
 };
 
 /** What a call made through a replay's scope after the replay returned its result gets. */
-export function replayEndedError(runId: string): TypeError {
+function replayEndedError(runId: string): TypeError {
   return new TypeError(
     `the replay of ${runId} has ended: the agent made a call after its handler returned (a timer or promise it left running), and a replay serves calls only while it runs`,
   );

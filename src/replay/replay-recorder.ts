@@ -23,7 +23,7 @@ import { type CanonicalMessage, type CanonicalTool, createBlob, type ModelEvent,
 import { EgressBlockedError } from './divergence.ts';
 import { applyForkOverrides, type ForkOverrides } from './fork-overrides.ts';
 import { diffJson } from './json-diff.ts';
-import { type ReplayLedger, replayEndedError } from './replay-ledger.ts';
+import type { ReplayLedger } from './replay-ledger.ts';
 import { replayHeaders, replayStreamBody } from './served-response.ts';
 
 export interface ReplayRecorderOptions {
@@ -53,14 +53,12 @@ export function bindReplayedRun(scope: RunScope, run: ReplayedRun): void {
   replayedRuns.set(scope.tape, run);
 }
 
-/** Scopes (by tape writer) whose replay has returned its result. */
-const endedReplays = new WeakSet<RunTapeWriter>();
-
-/** Ends `scope`'s replay: later calls through it are refused, and its tape can be collected. */
-export function unbindReplayedRun(scope: RunScope): void {
+/**
+ * Ends `scope`'s replay by releasing its ledger: later calls through the scope are refused, reads
+ * get stand-ins (see ReplayLedger.take), and the tape can be collected.
+ */
+export function endReplayedRun(scope: RunScope): void {
   replayedRuns.get(scope.tape)?.ledger.release();
-  replayedRuns.delete(scope.tape);
-  endedReplays.add(scope.tape);
 }
 
 /** The recorded request of a model event in the comparable form the hash is taken over. */
@@ -88,7 +86,6 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
   function replayedOrThrow(what: string): { scope: RunScope; ledger: ReplayLedger; fork: ReplayedRun['fork'] } {
     const scope = maybeCurrentRun();
     const run = scope && replayedRuns.get(scope.tape);
-    if (scope && !run && endedReplays.has(scope.tape)) throw replayEndedError(scope.runId);
     if (!scope?.blockEgress || !run)
       throw new TypeError(`${what} was called outside the replayed run; in replay every call must happen inside the agent function.`);
     return { scope, ledger: run.ledger, fork: run.fork };
@@ -112,9 +109,6 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
     legacyHash?: () => string,
   ): Promise<void> {
     if (event.requestHash === hash || (legacyHash && event.requestHash === legacyHash())) return;
-    // `expected` reads the tape its caller held: a concurrent call may end the replay, which
-    // releases the ledger's tape, while the blobs below are read.
-    const { tape } = ledger;
     const swapped = ledger.findSwapped(event.kind, hash);
     if (swapped) {
       ledger.diverge({
@@ -136,7 +130,9 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
       message: `${key} was called with different ${event.kind === 'model' ? 'request content' : 'arguments'} than recorded`,
     });
     try {
-      await tape.loadBlobs(requestRefs);
+      // Read before the await; `expected` reads the tape its caller held, as a concurrent call
+      // may end the replay (releasing the ledger's tape) while these blobs load.
+      await ledger.tape.loadBlobs(requestRefs);
       divergence.differences = diffJson(expected(), received());
     } catch (error) {
       // A store that cannot be read is the command's failure, not a detail of this divergence.
@@ -300,11 +296,10 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
     },
     random(name) {
       return () => {
+        const { recorded, ledger } = takeSimple('random', name);
+        if (recorded && typeof recorded.value === 'number') return recorded.value;
         // After the replay returned (a timer the agent left): a stand-in, as for Math.random then.
-        const scope = maybeCurrentRun();
-        if (scope && endedReplays.has(scope.tape)) return new SeededStream('replay', `random:${name}`).nextFloat();
-        const { recorded } = takeSimple('random', name);
-        return recorded && typeof recorded.value === 'number' ? recorded.value : Number.NaN;
+        return ledger.released ? new SeededStream('replay', `random:${name}`).nextFloat() : Number.NaN;
       };
     },
     currentRunId: () => maybeCurrentRun()?.runId,

@@ -7,7 +7,7 @@ import { installEgressGuard } from './egress-guard.ts';
 import type { ForkOverrides } from './fork-overrides.ts';
 import { diffJson } from './json-diff.ts';
 import { ReplayLedger } from './replay-ledger.ts';
-import { bindReplayedRun, createReplayRecorder, unbindReplayedRun } from './replay-recorder.ts';
+import { bindReplayedRun, createReplayRecorder, endReplayedRun } from './replay-recorder.ts';
 import { installZeroDelayTimers } from './zero-delay-timers.ts';
 
 export interface ReplayerOptions {
@@ -166,7 +166,7 @@ export function createReplayer(options: ReplayerOptions): Replayer {
         };
       } finally {
         // The result is taken: later calls through this scope are refused, and the tape can go.
-        unbindReplayedRun(scope);
+        endReplayedRun(scope);
       }
     },
   };
