@@ -15,6 +15,29 @@ export interface PostmortemOptions {
   replay?: ReplayResult;
 }
 
+/** What `retrial resample` does without -n. */
+const DEFAULT_RESAMPLE_N = 200;
+
+/** What `retrial explain` does without -n. */
+const DEFAULT_EXPLAIN_N = 1000;
+
+/** Older results lack `complete`; then all N answers having come back is what makes one complete. */
+const isComplete = (result: ResampleResult) => result.complete !== false && result.completed >= result.n;
+
+/** A shell word: bare when it is safe, single-quoted otherwise. */
+const shellArg = (value: string) => (/^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`);
+
+/** The command that reproduces a stored resample, from what was stored with it. */
+function commandForResample(runId: string, result: ResampleResult, recordedModel: string): string {
+  const words = ['retrial', 'resample', runId, '--step', String(result.step), '-n', String(result.n)];
+  // provider null: no target was given, so the recorded model at its recorded endpoint.
+  if (result.model.provider) words.push('--model', shellArg(`${result.model.provider}:${result.model.sent}`));
+  else if (result.model.sent !== recordedModel) words.push('--model', shellArg(`<provider>:${result.model.sent}`));
+  if (result.classifiedBy !== 'tool chosen') words.push('--classify-by', shellArg(result.classifiedBy));
+  words.push('--hypothesis', shellArg(result.hypothesis.class));
+  return words.join(' ');
+}
+
 const fence = (text: string) => `\`\`\`\n${text.replace(/```/g, '` ` `')}\n\`\`\``;
 
 function renderPart(part: CanonicalPart): string {
@@ -38,12 +61,23 @@ export async function renderPostmortemReport(options: PostmortemOptions): Promis
   if (stepSeq === undefined || stepSeq === null) throw new RetrialError({ code: 'USAGE', message: `Run ${options.runId} has no model step to report on.` });
   const step = describeStep(tape, stepSeq);
   if (step.kind !== 'model') throw new RetrialError({ code: 'USAGE', message: `Step ${stepSeq} is not a model step.` });
-  const resamples = await options.store.listRunAnalyses(options.runId, 'resample');
-  const explains = await options.store.listRunAnalyses(options.runId, 'explain');
-  const resample = resamples.filter((analysis) => (analysis.result as ResampleResult).step === stepSeq).at(-1)?.result as ResampleResult | undefined;
-  const explain = explains.at(-1)?.result as ExplainResult | undefined;
+  const resamples = (await options.store.listRunAnalyses(options.runId, 'resample'))
+    .map((analysis) => analysis.result as ResampleResult)
+    .filter((result) => result.step === stepSeq);
+  // A partial resample (endpoint died) never stands in for a complete one, however new it is.
+  const resample = resamples.filter(isComplete).at(-1) ?? resamples.at(-1);
+  const newerPartials = resample ? resamples.slice(resamples.indexOf(resample) + 1) : [];
+  const explainAnalysis = (await options.store.listRunAnalyses(options.runId, 'explain')).at(-1);
+  const explain = explainAnalysis?.result as ExplainResult | undefined;
   const run = `retrial`;
-  const agent = `--agent ${options.agentModule}`;
+  const agent = `--agent ${shellArg(options.agentModule)}`;
+  const resampleCommand = resample
+    ? commandForResample(options.runId, resample, step.model.requested)
+    : `${run} resample ${options.runId} --step ${stepSeq} -n ${DEFAULT_RESAMPLE_N}`;
+  // Explain results do not record the agent module they ran with: never name one for them.
+  const explainCommand = explain
+    ? `${run} explain ${options.runId} --agent <agent module> -n ${Math.max(0, ...explain.counterfactuals.map((entry) => entry.runs)) || DEFAULT_EXPLAIN_N}`
+    : `${run} explain ${options.runId} ${agent}`;
   const lines: string[] = [];
   lines.push(`# Repro report: ${options.runId}`, '');
   lines.push(
@@ -90,26 +124,47 @@ export async function renderPostmortemReport(options: PostmortemOptions): Promis
       '',
     );
   else lines.push('Not run for this report (pass `--agent` to include it).', '');
-  lines.push(
-    `## Behaviour rate at step ${stepSeq}`,
-    '',
-    `\`${run} resample ${options.runId} --step ${stepSeq} -n 200 --hypothesis ${resample?.hypothesis.class ?? '<answer>'}\``,
-    '',
-  );
+  lines.push(`## Behaviour rate at step ${stepSeq}`, '', `\`${resampleCommand}\``, '');
   if (resample) {
+    const served = Object.keys(resample.model.served).join(', ') || '—';
+    const classifier = resample.classifiedBy === 'tool chosen' ? 'tool chosen' : `\`${resample.classifiedBy}\``;
+    if (isComplete(resample))
+      lines.push(
+        `Resampled ${resample.completed} times on ${resample.startedAt} with model \`${resample.model.sent}\` (served ${served}), classified by ${classifier}, hypothesis fixed before sampling: **${resample.hypothesis.class}: ${formatProportion(resample.hypothesis.estimate)}**.`,
+        '',
+      );
+    else
+      lines.push(
+        `**PARTIAL: ${resample.completed} of ${resample.n} answers** came back on ${resample.startedAt} with model \`${resample.model.sent}\` (served ${served}) before the endpoint failed${resample.error ? ` (${resample.error.replace(/`/g, "'")})` : ''}. No complete resample is stored at this step; rerun the command above against a working endpoint for the rate.`,
+        '',
+      );
+    if (resample.model.provider === undefined && resample.model.sent !== step.model.requested)
+      lines.push('The provider of that model was not stored with this result: put `sim`, `openai` or `anthropic` in `--model`.', '');
+    if (resample.completed > 0) {
+      if (!isComplete(resample))
+        lines.push(
+          `Rates over the ${resample.completed} answers received, hypothesis **${resample.hypothesis.class}: ${formatProportion(resample.hypothesis.estimate)}**:`,
+          '',
+        );
+      lines.push('| answer | count | rate | 95% CI |', '|---|---:|---:|---|');
+      for (const entry of resample.distribution)
+        lines.push(
+          `| ${entry.class} | ${entry.count} | ${(entry.estimate.rate * 100).toFixed(1)}% | ${(entry.estimate.low * 100).toFixed(1)}-${(entry.estimate.high * 100).toFixed(1)}% |`,
+        );
+      lines.push('');
+    }
+    if (newerPartials.length)
+      lines.push(
+        `Not shown: ${newerPartials.length} newer partial resample${newerPartials.length === 1 ? '' : 's'} at this step (${newerPartials.map((result) => `${result.completed} of ${result.n} answers on ${result.startedAt}`).join('; ')}).`,
+        '',
+      );
+  } else lines.push(`No resample of step ${stepSeq} is stored with this run yet; run the command above.`, '');
+  lines.push('## What moved since', '', `\`${explainCommand}\``, '');
+  if (explain) {
     lines.push(
-      `Resampled ${resample.completed} times on ${resample.startedAt} with model \`${resample.model.sent}\` (served ${Object.keys(resample.model.served).join(', ') || '—'}), hypothesis fixed before sampling: **${resample.hypothesis.class}: ${formatProportion(resample.hypothesis.estimate)}**.`,
+      `Explained on ${new Date(explainAnalysis?.createdAt ?? 0).toISOString()}. The agent module it ran with is not stored with the result: run with the agent module you replay with.`,
       '',
     );
-    lines.push('| answer | count | rate | 95% CI |', '|---|---:|---:|---|');
-    for (const entry of resample.distribution)
-      lines.push(
-        `| ${entry.class} | ${entry.count} | ${(entry.estimate.rate * 100).toFixed(1)}% | ${(entry.estimate.low * 100).toFixed(1)}-${(entry.estimate.high * 100).toFixed(1)}% |`,
-      );
-    lines.push('');
-  } else lines.push('No resample is stored with this run yet; run the command above.', '');
-  lines.push('## What moved since', '', `\`${run} explain ${options.runId} ${agent}\``, '');
-  if (explain) {
     lines.push('| factor | recorded | now | moved |', '|---|---|---|---|');
     for (const factor of explain.factors) lines.push(`| ${factor.factor} | ${factor.recorded} | ${factor.current} | ${factor.moved ? 'yes' : 'no'} |`);
     lines.push('', `| configuration | ${explain.recordedAnswer} again | changes the outcome |`, '|---|---|---|');
@@ -140,8 +195,8 @@ export async function renderPostmortemReport(options: PostmortemOptions): Promis
         `${run} verify ${options.runId}`,
         `${run} show ${options.runId} --step ${stepSeq}`,
         `${run} replay ${options.runId} ${agent}`,
-        `${run} resample ${options.runId} --step ${stepSeq} -n 200`,
-        `${run} explain ${options.runId} ${agent}`,
+        resampleCommand,
+        explainCommand,
         `${run} export ${options.runId} -o ${options.runId}.tape.jsonl   # attach to the ticket`,
       ].join('\n'),
     ),

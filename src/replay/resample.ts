@@ -46,8 +46,11 @@ export interface ResampleResult {
   runId: string;
   step: number;
   causalKey: string;
-  /** Model name sent, and versions the endpoint said it served. */
-  model: { sent: string; served: Record<string, number> };
+  /**
+   * Model name sent, and versions the endpoint said it served. `provider` is the target's
+   * (null: none given, the recorded model's endpoint); absent in results stored before it was kept.
+   */
+  model: { provider?: ModelTarget['provider'] | null; sent: string; served: Record<string, number> };
   n: number;
   completed: number;
   failed: number;
@@ -134,7 +137,7 @@ export async function resampleStep(options: ResampleOptions): Promise<ResampleRe
     runId: tape.run.header.runId,
     step: options.step,
     causalKey: detail.key,
-    model: { sent: modelSent, served: Object.fromEntries(served) },
+    model: { provider: options.target?.provider ?? null, sent: modelSent, served: Object.fromEntries(served) },
     n: options.n,
     completed,
     failed,

@@ -411,4 +411,28 @@ export default { ...agent, create(context) { if (!context.env.MY_API_KEY) throw 
     expect(badFlag.status).toBe(2);
     expect(badFlag.stderr).toMatch(/--since "yesterday-ish" is not a time/);
   });
+  it('report shows the complete resample under its own command, not a newer partial one, and says so when -o cannot be written', async () => {
+    const copy = join(directory, 'report-partial.db');
+    copyFileSync(pristine, copy);
+    const step = String(demo.incident.decisionStep);
+    // A dead endpoint: the resample stores a partial result of 0 answers and exits 6.
+    const dead = await runCli(['resample', demo.incident.runId, '--db', copy, '--step', step, '-n', '50', '--model', 'openai:gpt-4o-mini'], {
+      env: { OPENAI_BASE_URL: 'http://127.0.0.1:59999/v1', OPENAI_API_KEY: 'd' },
+    });
+    expect(dead.status).toBe(6);
+    const result = await runCli(['report', demo.incident.runId, '--db', copy, '-o', '-']);
+    expect(result.status).toBe(0);
+    const rate = result.stdout.slice(result.stdout.indexOf('## Behaviour rate'), result.stdout.indexOf('## What moved since'));
+    // The demo's own resample: N=200, the recorded model, hypothesis close_account.
+    expect(rate).toContain(`\`retrial resample ${demo.incident.runId} --step ${step} -n 200 --hypothesis close_account\``);
+    expect(rate).toMatch(/Resampled 200 times .* with model `support-sim`/);
+    expect(rate).toMatch(/Not shown: 1 newer partial resample at this step \(0 of 50 answers/);
+    expect(rate).not.toContain('gpt-4o-mini');
+    expect(rate).not.toContain('0 of 0');
+
+    const unwritable = await runCli(['report', demo.incident.runId, '--db', copy, '-o', '/nonexistent/dir/x.md']);
+    expect(unwritable.status).toBe(3);
+    expect(unwritable.stderr.trim().split('\n')).toHaveLength(1);
+    expect(unwritable.stderr).toContain('Cannot write the report to /nonexistent/dir/x.md: no directory /nonexistent/dir.');
+  });
 });

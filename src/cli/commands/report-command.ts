@@ -1,10 +1,23 @@
-import { writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { renderPostmortemReport, replayRun } from '../../replay/index.ts';
 import { resolveStoreLocation } from '../../store/index.ts';
+import { RetrialError } from '../../tape/index.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
 import { loadAgentModule } from '../load-agent-module.ts';
 import { loadSalt } from '../redaction-salt.ts';
+
+/** A one-line error for a report file that cannot be written, with the exit code its cause deserves. */
+function cannotWrite(path: string, cause: unknown): unknown {
+  const code = (cause as NodeJS.ErrnoException | null)?.code;
+  if (code === 'ENOENT' || code === 'ENOTDIR')
+    return new RetrialError({ code: 'FILE_NOT_FOUND', message: `Cannot write the report to ${path}: no directory ${dirname(path)}.`, cause });
+  if (code === 'EISDIR') return new RetrialError({ code: 'USAGE', message: `Cannot write the report to ${path}: it is a directory; name a file.`, cause });
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS')
+    return new RetrialError({ code: 'USAGE', message: `Cannot write the report to ${path}: permission denied (${code}).`, cause });
+  return cause;
+}
 
 export function registerReportCommand(program: Command): void {
   program
@@ -17,17 +30,26 @@ export function registerReportCommand(program: Command): void {
     .option('-o, --output <file>', 'file to write (default <run>.repro.md; - for stdout)')
     .action(async (runId: string, options: { agent?: string; output?: string }, command: Command) => {
       const all = { ...command.optsWithGlobals(), ...options } as GlobalOptions & { agent?: string; output?: string };
+      const path = all.output === '-' ? null : (all.output ?? `${runId}.repro.md`);
+      // Checked before the replay runs, so a mistyped -o fails fast.
+      if (path !== null) {
+        const directory = await stat(dirname(path)).catch((cause) => {
+          throw cannotWrite(path, cause);
+        });
+        if (!directory.isDirectory()) throw cannotWrite(path, Object.assign(new Error('not a directory'), { code: 'ENOTDIR' }));
+      }
       await withStore(all, async (store) => {
         const replay = all.agent
           ? await replayRun({ store, runId, agent: await loadAgentModule(all.agent), redactionSalt: await loadSalt(resolveStoreLocation(all.db)) })
           : undefined;
         const markdown = await renderPostmortemReport({ store, runId, agentModule: all.agent ?? '<your agent module>', replay });
-        if (all.output === '-') {
+        if (path === null) {
           process.stdout.write(markdown);
           return;
         }
-        const path = all.output ?? `${runId}.repro.md`;
-        await writeFile(path, markdown);
+        await writeFile(path, markdown).catch((cause) => {
+          throw cannotWrite(path, cause);
+        });
         output(all, { runId, path, bytes: Buffer.byteLength(markdown) }, (result) => `Wrote ${result.path} (${result.bytes} bytes).`);
       });
     });
