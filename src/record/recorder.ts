@@ -245,6 +245,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
       const scope = maybeCurrentRun();
       if (!scope || scope.mode === 'opaque') return (await fn(...args)) as Awaited<R>;
       const key = takeCausalKey(scope, kind, name);
+      const startedAfter = scope.tape.eventCount;
       const at = scope.now();
       const started = originals.performanceNow();
       const site = captureAgentSite();
@@ -259,7 +260,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
           const argsRef = blobs.put(redactedArgs);
           const requestHash = argsRef;
           const outcome = 'result' in served ? receivedResult(blobs, servedResult) : { result: null, error: served.error };
-          const where = site ? { site } : {};
+          const where = site ? { site, startedAfter } : { startedAfter };
           return kind === 'tool'
             ? { kind, key, at, durationMs, ...where, name, effect, args: argsRef, requestHash, ...outcome, stubbed: true }
             : { kind, key, at, durationMs, ...where, name, query: argsRef, requestHash, ...outcome, stubbed: true };
@@ -277,7 +278,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
             ? receivedResult(blobs, received)
             : { result: null, error: { name: result.error.name, message: redactor.text(result.error.message) } };
           const requestHash = argsRef;
-          const where = site ? { site } : {};
+          const where = site ? { site, startedAfter } : { startedAfter };
           return kind === 'tool'
             ? { kind, key, at, durationMs, ...where, name, effect, args: argsRef, requestHash, ...outcome }
             : { kind, key, at, durationMs, ...where, name, query: argsRef, requestHash, ...outcome };

@@ -64,8 +64,9 @@ export function createRecordingFetch(options: RecordingFetchOptions): typeof fet
     const at = scope.now();
     const started = originals.performanceNow();
     const site = captureAgentSite();
+    const startedAfter = scope.tape.eventCount;
     const headersSource: HeadersSource = init?.headers ?? (input instanceof Request ? input.headers : undefined);
-    const context: CallContext = { scope, key, at, started, site, url, method, headersSource, requestText, options };
+    const context: CallContext = { scope, key, at, started, startedAfter, site, url, method, headersSource, requestText, options };
 
     if (!format || requestText === null) return recordPlainHttp(context, input, init);
 
@@ -145,6 +146,8 @@ interface CallContext {
   key: string;
   at: number;
   started: number;
+  /** How many events the run had when the call started (see eventBaseShape.startedAfter). */
+  startedAfter: number;
   site: string | null;
   url: string;
   method: string;
@@ -213,9 +216,10 @@ function buildModelOrHttp(context: CallContext, format: WireFormat, outcome: Out
       ...(outcome.error ? { error: outcome.error } : {}),
     };
     const event = buildModelEvent(exchange, blobs);
-    return context.site ? { ...event, site: context.site } : event;
+    return { ...event, ...(context.site ? { site: context.site } : {}), startedAfter: context.startedAfter };
   } catch (error) {
-    return context.options.buildHttpEvent(
+    return httpEvent(
+      context,
       {
         key: context.key,
         at: context.at,
@@ -232,6 +236,10 @@ function buildModelOrHttp(context: CallContext, format: WireFormat, outcome: Out
       blobs,
     );
   }
+}
+
+function httpEvent(context: CallContext, exchange: HttpExchange, blobs: BlobCollector): EventDraft {
+  return { ...context.options.buildHttpEvent(exchange, blobs), startedAfter: context.startedAfter } as EventDraft;
 }
 
 async function recordPlainHttp(context: CallContext, input: RequestInfo | URL, init: RequestInit | undefined): Promise<Response> {
@@ -260,12 +268,12 @@ async function recordPlainHttp(context: CallContext, input: RequestInfo | URL, i
     exchange.responseHeaders = redactor.headers(response.headers);
     exchange.responseText = redactor.text(text);
     exchange.durationMs = originals.performanceNow() - context.started;
-    scope.tape.push((blobs) => options.buildHttpEvent(exchange, blobs), 'tool');
+    scope.tape.push((blobs) => httpEvent(context, exchange, blobs), 'tool');
     return new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers });
   } catch (error) {
     exchange.error = (error as Error).message;
     exchange.durationMs = originals.performanceNow() - context.started;
-    scope.tape.push((blobs) => options.buildHttpEvent(exchange, blobs), 'tool');
+    scope.tape.push((blobs) => httpEvent(context, exchange, blobs), 'tool');
     throw error;
   }
 }

@@ -142,7 +142,10 @@ export class RunTapeWriter {
     const batch = this.pending;
     this.pending = [];
     for (const { seq, build } of batch) {
-      const event = { ...(await build(collector)), seq } as TapeEvent;
+      const built = await build(collector);
+      // A call that started right before it finished, nothing between, leaves its start implied
+      // (RecorderFlag.CallStartOrder): most calls, and each stored byte counts.
+      const event = { ...(built.startedAfter === seq ? { ...built, startedAfter: undefined } : built), seq } as TapeEvent;
       const json = canonicalJson(event);
       this.headHash = chainNext(this.headHash, json);
       events.push({ seq, kind: event.kind, key: event.key, at: event.at, json, hash: this.headHash });

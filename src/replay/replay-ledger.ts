@@ -1,8 +1,13 @@
 import type { LoadedTape } from '../inspect/index.ts';
-import type { TapeEvent } from '../tape/index.ts';
+import { RecorderFlag, type TapeEvent } from '../tape/index.ts';
 import { type Divergence, type DivergenceCode, type FieldDifference, ReplayDivergenceError } from './divergence.ts';
 
 const CALL_KINDS = new Set<TapeEvent['kind']>(['model', 'tool', 'retrieval']);
+/**
+ * What the order of calls is checked against. Clock and random reads are left out: the SDKs read
+ * the clock as responses arrive, so their place among concurrent calls is timing, not code.
+ */
+const ORDERED_KINDS = new Set<TapeEvent['kind']>(['input', 'config', 'model', 'tool', 'retrieval', 'decision']);
 
 type DivergenceDraft = {
   code: DivergenceCode;
@@ -29,10 +34,14 @@ function replayEndedError(runId: string): TypeError {
 export class ReplayLedger {
   private readonly byKey = new Map<string, TapeEvent>();
   private readonly consumed = new Set<number>();
+  /** Recorded events a later call was made before, by seq: the later call and where it was made. */
+  private readonly cameEarly = new Map<number, { event: TapeEvent; site: string | null }>();
   readonly divergences: Divergence[] = [];
   served = 0;
   #tape: LoadedTape | undefined;
   readonly #runId: string;
+  /** Whether the tape records where calls started (RecorderFlag.CallStartOrder); older ones do not. */
+  readonly #tapeHasStarts: boolean;
 
   constructor(
     tape: LoadedTape,
@@ -40,6 +49,7 @@ export class ReplayLedger {
   ) {
     this.#tape = tape;
     this.#runId = tape.run.header.runId;
+    this.#tapeHasStarts = tape.run.header.recorderFlags.includes(RecorderFlag.CallStartOrder);
     for (const event of tape.events) this.byKey.set(event.key, event);
   }
 
@@ -64,6 +74,7 @@ export class ReplayLedger {
     this.#tape = undefined;
     this.byKey.clear();
     this.consumed.clear();
+    this.cameEarly.clear();
   }
 
   /** Records a divergence; in strict mode throws it. */
@@ -105,6 +116,16 @@ export class ReplayLedger {
     if (event && event.kind === kind && !this.consumed.has(event.seq)) {
       this.consumed.add(event.seq);
       this.served++;
+      if (this.cameEarly.size) this.reportOvertaken(event);
+      // Config and decisions happen at once, so their seq is where they started; so does a call
+      // with no start of its own on a tape that records starts.
+      const startedAfter =
+        event.kind === 'config' || event.kind === 'decision'
+          ? event.seq
+          : CALL_KINDS.has(event.kind)
+            ? (event.startedAfter ?? (this.#tapeHasStarts ? event.seq : undefined))
+            : undefined;
+      if (startedAfter !== undefined) this.checkStartOrder(event, startedAfter, site);
       return event;
     }
     if (kind === 'clock' || kind === 'random') {
@@ -146,6 +167,38 @@ export class ReplayLedger {
       this.diverge({ code: 'MISSING_CALL', seq: null, causalKey: key, site: site(), message: `the replay called ${key}, which the tape does not have` });
     }
     return undefined;
+  }
+
+  /**
+   * A call, config or decision comes where it came in the recording: every call, config or
+   * decision the recording had finished before starting it has been made already. Calls started together
+   * (Promise.all) have the same start and may finish in any order.
+   */
+  private checkStartOrder(event: TapeEvent, startedAfter: number, site: () => string | null): void {
+    for (const earlier of this.tape.events) {
+      if (earlier.seq >= startedAfter) return;
+      if (!ORDERED_KINDS.has(earlier.kind) || this.consumed.has(earlier.seq) || this.cameEarly.has(earlier.seq)) continue;
+      // Not yet a divergence: the earlier call may come later (the order changed) or never (the
+      // tape has a call the code no longer makes, EXTRA_RECORDED at the end).
+      this.cameEarly.set(earlier.seq, { event, site: site() });
+      return;
+    }
+  }
+
+  /** `event`, just taken, had been overtaken by a call that the recording made after it. */
+  private reportOvertaken(event: TapeEvent): void {
+    const early = this.cameEarly.get(event.seq);
+    if (!early) return;
+    this.cameEarly.delete(event.seq);
+    this.diverge({
+      code: 'ORDER_MISMATCH',
+      seq: early.event.seq,
+      causalKey: early.event.key,
+      site: early.site,
+      recordedSite: early.event.site ?? null,
+      message: `the replay made ${early.event.key} before ${event.key}; the recording had finished ${event.key} before it started ${early.event.key}`,
+      differences: [{ path: 'order', expected: `${event.key}, then ${early.event.key}`, received: `${early.event.key}, then ${event.key}` }],
+    });
   }
 
   /** An unconsumed recorded event of this kind whose request hash is `hash` (a swapped call). */

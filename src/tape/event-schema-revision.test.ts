@@ -14,6 +14,8 @@ const FINGERPRINTS: Record<number, string> = {
   2: '6551cd6830b47038b664c0d07a4856acc76b100b0e3ece60e8fda70a205b69c1',
   /** Model events' wire record gains `requestBodyHash`. */
   3: 'f663041a79b03cad9818a7a9ef1cb865efdc3fac1be6245ca658feab22f5bcbc',
+  /** Model, tool and retrieval events gain `startedAfter`. */
+  4: 'e01b697743ca2f4b50850cf08d38db88a7e07a0dec3ea05a29d5374dd4ddfa81',
 };
 
 /** Every zod node under `value`: its `type`, and each check's kind. */

@@ -30,7 +30,7 @@ export const eventSchemas = {
  * holds because validating returns an event unchanged (no defaults, transforms or refinements).
  * Bump it whenever a schema above changes; event-schema-revision.test.ts fails until you do.
  */
-export const EVENT_SCHEMA_REVISION = 3;
+export const EVENT_SCHEMA_REVISION = 4;
 
 export type EventKind = keyof typeof eventSchemas;
 export const EVENT_KINDS = Object.keys(eventSchemas) as EventKind[];

@@ -14,6 +14,11 @@ export const RecorderFlag = {
   NamedRandomStreams: 1,
   /** Tool and retrieval bodies run with clock and random reads unrecorded (their result is recorded). */
   OpaqueToolBodies: 2,
+  /**
+   * Model, tool and retrieval events give where the call started (`startedAfter`) when other
+   * events came between its start and its end; absent, it started right before its own seq.
+   */
+  CallStartOrder: 3,
 } as const;
 export type RecorderFlag = (typeof RecorderFlag)[keyof typeof RecorderFlag];
-export const CURRENT_RECORDER_FLAGS: readonly RecorderFlag[] = [RecorderFlag.NamedRandomStreams, RecorderFlag.OpaqueToolBodies];
+export const CURRENT_RECORDER_FLAGS: readonly RecorderFlag[] = [RecorderFlag.NamedRandomStreams, RecorderFlag.OpaqueToolBodies, RecorderFlag.CallStartOrder];

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import { connect } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulatorServer } from '../../src/demo/index.ts';
@@ -19,11 +21,17 @@ type Variant =
   | 'tool-renamed'
   | 'clock-read-added'
   | 'unwrapped-fetch'
+  | 'unwrapped-http-get'
+  | 'unwrapped-socket'
   | 'output-changed'
   | 'decision-changed'
   | 'two-changes'
   | 'request-keys-reordered'
-  | 'two-concurrent-changes';
+  | 'two-concurrent-changes'
+  | 'lookup-before-model'
+  | 'config-after-model'
+  | 'decision-before-email'
+  | 'email-before-lookups';
 
 const SALT = 'divergence-salt';
 const TOOLS: OpenAI.Chat.Completions.ChatCompletionTool[] = [
@@ -54,7 +62,9 @@ function miniAgent(variant: Variant, counters: { writes: number }) {
         return { sent: true };
       });
       return async function handle({ customers: [first, second] }) {
-        rec.config({ promptVersion: 'p1', flags: { strict: true } });
+        // Fetched ahead "to save time": the same calls, in another order.
+        const prefetched = variant === 'lookup-before-model' ? lookup({ customer_id: first }) : undefined;
+        if (variant !== 'config-after-model') rec.config({ promptVersion: 'p1', flags: { strict: true } });
         const system = variant === 'prompt-edited' || variant === 'two-changes' ? 'You help customers. Be brief.' : 'You help customers.';
         const messages: OpenAI.Chat.Completions.ChatCompletionMessageParam[] = [
           { role: 'system', content: system },
@@ -68,8 +78,27 @@ function miniAgent(variant: Variant, counters: { writes: number }) {
         );
         let chunks = 0;
         for await (const _chunk of stream) chunks++;
+        if (variant === 'config-after-model') rec.config({ promptVersion: 'p1', flags: { strict: true } });
         if (variant === 'clock-read-added') Date.now();
         if (variant === 'unwrapped-fetch') await fetch('http://127.0.0.1:9/telemetry').catch(() => undefined);
+        // What axios, got and older SDKs do underneath: node:http, and a raw socket.
+        if (variant === 'unwrapped-http-get')
+          await new Promise((resolve) => {
+            try {
+              http.get(`${telemetry.url}/telemetry`, (response) => response.resume().on('end', resolve)).on('error', resolve);
+            } catch (error) {
+              resolve(error);
+            }
+          });
+        if (variant === 'unwrapped-socket')
+          await new Promise((resolve) => {
+            try {
+              connect(telemetry.port, '127.0.0.1', () => resolve(undefined)).on('error', resolve);
+            } catch (error) {
+              resolve(error);
+            }
+          });
+        if (variant === 'email-before-lookups') await sendEmail({ to: first });
         const firstArgument = variant === 'tool-argument-changed' ? `${first}-X` : first;
         const calls =
           variant === 'calls-swapped'
@@ -80,11 +109,13 @@ function miniAgent(variant: Variant, counters: { writes: number }) {
                 ? [lookupCustomer({ customer_id: firstArgument }), lookup({ customer_id: second })]
                 : variant === 'two-concurrent-changes'
                   ? [lookup({ customer_id: `${first}-X` }), lookupCustomer({ customer_id: second })]
-                  : [lookup({ customer_id: firstArgument }), lookup({ customer_id: second })];
+                  : [prefetched ?? lookup({ customer_id: firstArgument }), lookup({ customer_id: second })];
         if (variant === 'call-added') calls.push(lookup({ customer_id: 'C-extra' }));
         const accounts = await Promise.all(calls);
-        await sendEmail({ to: first });
-        rec.decide({ type: 'account.action', subject: first, value: variant === 'decision-changed' ? 'close' : 'none', reversible: true });
+        const decision = { type: 'account.action', subject: first, value: variant === 'decision-changed' ? 'close' : 'none', reversible: true };
+        if (variant === 'decision-before-email') rec.decide(decision);
+        if (variant !== 'email-before-lookups') await sendEmail({ to: first });
+        if (variant !== 'decision-before-email') rec.decide(decision);
         const answer = `${accounts.length} accounts checked`;
         return { answer: variant === 'output-changed' || variant === 'two-changes' ? `${answer}!` : answer, chunks };
       };
@@ -92,12 +123,21 @@ function miniAgent(variant: Variant, counters: { writes: number }) {
   });
 }
 
+/** A listener standing for the outside world: a replay must never reach it. */
+const telemetry = { url: '', port: 0, connections: 0 };
+let telemetryServer: http.Server;
+
 let store: Store;
 let closeSimulator: () => Promise<void>;
 let baseUrl = '';
 const recordedWrites = { writes: 0 };
 
 beforeAll(async () => {
+  telemetryServer = http.createServer((_request, response) => response.end('ok'));
+  telemetryServer.on('connection', () => telemetry.connections++);
+  await new Promise<void>((resolve) => telemetryServer.listen(0, '127.0.0.1', resolve));
+  telemetry.port = (telemetryServer.address() as { port: number }).port;
+  telemetry.url = `http://127.0.0.1:${telemetry.port}`;
   const simulator = await startSimulatorServer({ port: 0, seed: 'divergences' });
   closeSimulator = simulator.close;
   baseUrl = `${simulator.url}/v1`;
@@ -106,7 +146,10 @@ beforeAll(async () => {
   const handle = miniAgent('original', recordedWrites).create({ rec, env: { BASE_URL: baseUrl } });
   await rec.run({ customers: ['C-101', 'C-202'] as [string, string] }, handle, { runId: 'run_original' });
 });
-afterAll(async () => closeSimulator());
+afterAll(async () => {
+  await closeSimulator();
+  await new Promise((resolve) => telemetryServer.close(resolve));
+});
 
 async function replayAs(variant: Variant, lenient = false) {
   const counters = { writes: 0 };
@@ -145,6 +188,12 @@ describe('replay divergences, one concrete code change each', () => {
     ['tool-renamed', 'NAME_MISMATCH', 'tool:lookup_customer#0', 'call'],
     ['clock-read-added', 'UNSANCTIONED_NONDETERMINISM', 'clock:Date.now#', null],
     ['unwrapped-fetch', 'UNSANCTIONED_NONDETERMINISM', 'egress:http://127.0.0.1:9/telemetry', null],
+    ['unwrapped-http-get', 'UNSANCTIONED_NONDETERMINISM', 'egress:http://127.0.0.1:', null],
+    ['unwrapped-socket', 'UNSANCTIONED_NONDETERMINISM', 'egress:tcp://127.0.0.1:', null],
+    ['lookup-before-model', 'ORDER_MISMATCH', 'tool:lookup_account#0', 'order'],
+    ['config-after-model', 'ORDER_MISMATCH', 'model:openai-chat#0', 'order'],
+    ['decision-before-email', 'ORDER_MISMATCH', 'decision:account.action#0', 'order'],
+    ['email-before-lookups', 'ORDER_MISMATCH', 'tool:send_email#0', 'order'],
     ['decision-changed', 'OUTPUT_MISMATCH', 'decision:account.action#0', 'value'],
     ['output-changed', 'OUTPUT_MISMATCH', 'output:output#0', 'output.answer'],
   ])('%s → %s at %s', async (variant, code, key, path) => {
@@ -153,11 +202,12 @@ describe('replay divergences, one concrete code change each', () => {
     expect(result.divergences).toHaveLength(1);
     const [divergence] = result.divergences;
     expect(divergence?.code).toBe(code);
-    expect(divergence?.causalKey.startsWith(key)).toBe(true);
+    expect(divergence?.causalKey.startsWith(key), JSON.stringify(divergence)).toBe(true);
     if (path) expect(divergence?.differences.map((difference) => difference.path)).toContain(path);
     if (code !== 'EXTRA_RECORDED' && code !== 'OUTPUT_MISMATCH' && code !== 'UNSANCTIONED_NONDETERMINISM')
       expect(divergence?.site).toMatch(/divergence-kinds\.test\.ts#handle/);
     expect(writes).toBe(0);
+    expect(telemetry.connections).toBe(0);
   });
 
   it('names both call sites and the step of a payload mismatch', async () => {

@@ -16,4 +16,11 @@ export const eventBaseShape = {
   durationMs: z.number().nonnegative(),
   /** Where the agent's code made the call (`path#function`), for model, tool and retrieval calls. */
   site: z.string().optional(),
+  /**
+   * For model, tool and retrieval calls: how many events the run had when the call started. Seq
+   * is the order calls finished in, which concurrent calls may swap; this is where each started,
+   * so replay can tell calls made in another order from calls that merely finished in one.
+   * Absent on tapes recorded before 2026-12-06.
+   */
+  startedAfter: z.number().int().nonnegative().optional(),
 };
