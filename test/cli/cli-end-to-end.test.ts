@@ -1,4 +1,6 @@
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -74,6 +76,106 @@ describe('retrial CLI, end to end on a real SQLite file', () => {
     const notModel = await runCli(['resample', demo.incident.runId, '--db', db, '--step', '0']);
     expect(notModel.status).toBe(2);
     expect(notModel.stderr).toMatch(/resample needs a model step/);
+  });
+
+  it('resample takes --rate as backfill does, and refuses a malformed --rate, --concurrency or -n', async () => {
+    // A copy: the results these store stay out of the store later tests report on.
+    const copy = join(directory, 'resample-options.db');
+    copyFileSync(pristine, copy);
+    const step = String(demo.incident.decisionStep);
+    const resample = (...args: string[]) => runCli(['resample', demo.incident.runId, '--db', copy, '--step', step, ...args]);
+    // 6 requests at 5/s: the last starts 1 s after the first.
+    const paced = await resample('-n', '6', '--rate', '5/s', '--json');
+    expect(paced.status).toBe(0);
+    expect(JSON.parse(paced.stdout).durationMs).toBeGreaterThanOrEqual(950);
+    for (const [flag, value, message] of [
+      ['--rate', 'abc', /--rate "abc" must look like 50\/s or 3000\/min/],
+      ['--rate', '5/hour', /--rate "5\/hour" must look like/],
+      ['--concurrency', 'abc', /--concurrency must be a whole number/],
+      ['-n', 'abc', /-n must be a whole number/],
+    ] as const) {
+      const refused = await resample(flag, value);
+      expect(refused.status, `${flag} ${value}`).toBe(2);
+      expect(refused.stderr).toMatch(message);
+    }
+  }, 90_000);
+
+  it('resample refuses a hypothesis that no answer of the step can match, before sending anything', async () => {
+    // A copy: the results these store stay out of the store later tests report on.
+    const copy = join(directory, 'resample-hypothesis.db');
+    copyFileSync(pristine, copy);
+    const step = String(demo.incident.decisionStep);
+    const resample = (...args: string[]) => runCli(['resample', demo.incident.runId, '--db', copy, '--step', step, ...args]);
+    const prose = await resample('-n', '30', '--hypothesis', 'the model closes the account');
+    expect(prose.status).toBe(2);
+    expect(prose.stdout).toBe('');
+    expect(prose.stderr).toContain('--hypothesis "the model closes the account" is not an answer step');
+    expect(prose.stderr).toMatch(/one of lookup_account, set_grace_period, close_account, .*escalate_to_human, \(no tool\)/);
+    const tool = await resample('-n', '4', '--hypothesis', 'set_grace_period', '--json');
+    expect(tool.status).toBe(0);
+    expect(JSON.parse(tool.stdout).hypothesis.class).toBe('set_grace_period');
+    // By a JSON path the possible values are not known in advance: any hypothesis is taken.
+    const byPath = await resample('-n', '4', '--hypothesis', '14', '--classify-by', 'content[0].input.days', '--json');
+    expect(byPath.status).toBe(0);
+    expect(JSON.parse(byPath.stdout).hypothesis.class).toBe('14');
+  });
+
+  it('resample --json against an endpoint that dies mid-run prints the error with the partial result it stored, and exits 6', async () => {
+    const copy = join(directory, 'resample-partial.db');
+    copyFileSync(pristine, copy);
+    // Answers the first 5 requests with a tool call, then drops every connection.
+    let requests = 0;
+    const server = createServer((request, response) => {
+      if (++requests > 5) {
+        request.socket.destroy();
+        return;
+      }
+      request.resume().on('end', () => {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(
+          JSON.stringify({
+            id: `chatcmpl-${requests}`,
+            object: 'chat.completion',
+            created: 0,
+            model: 'gpt-4o-mini-2024-07-18',
+            choices: [
+              {
+                index: 0,
+                message: {
+                  role: 'assistant',
+                  content: null,
+                  tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'set_grace_period', arguments: '{}' } }],
+                },
+                finish_reason: 'tool_calls',
+              },
+            ],
+            usage: { prompt_tokens: 100, completion_tokens: 5, total_tokens: 105 },
+          }),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const args = ['resample', demo.incident.runId, '--db', copy, '--step', String(demo.incident.decisionStep), '-n', '20', '--concurrency', '1'];
+      const result = await runCli([...args, '--model', 'openai:gpt-4o-mini', '--json'], {
+        env: { OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, OPENAI_API_KEY: 'd' },
+      });
+      expect(result.status).toBe(6);
+      const parsed = JSON.parse(result.stdout);
+      expect(parsed.error.code).toBe('ENDPOINT');
+      expect(parsed.error.message).toMatch(/is not answering .*5 of 20 answers were kept as a partial result/);
+      expect(parsed.partial).toMatchObject({ completed: 5, n: 20, complete: false, model: { sent: 'gpt-4o-mini', served: { 'gpt-4o-mini-2024-07-18': 5 } } });
+      expect(parsed.partial.distribution).toMatchObject([{ class: 'set_grace_period', count: 5 }]);
+      expect(parsed.error.message).toContain(parsed.partial.analysisId);
+      const database = new Database(copy, { readonly: true });
+      const stored = database.prepare('SELECT result_json FROM run_analyses WHERE analysis_id = ?').get(parsed.partial.analysisId) as { result_json: string };
+      database.close();
+      expect(JSON.parse(stored.result_json)).toEqual(parsed.partial);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('never stores the API key: not in any byte of the database or its WAL', () => {

@@ -1,9 +1,19 @@
 import type { Command } from 'commander';
 import { describeStep, loadTape } from '../../inspect/index.ts';
-import { endpointFromEnvironment, type ModelTarget, parseModelTarget, type ResampleResult, resampleStep } from '../../replay/index.ts';
+import {
+  classifyResponse,
+  EndpointError,
+  endpointFromEnvironment,
+  type ModelTarget,
+  NO_TOOL,
+  parseModelTarget,
+  type ResampleResult,
+  resampleStep,
+} from '../../replay/index.ts';
 import { formatProportion } from '../../stats/index.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
-import { parseIntegerOption } from '../parse-options.ts';
+import { ExitCode, UsageError } from '../exit-codes.ts';
+import { parseIntegerOption, parseRate } from '../parse-options.ts';
 import { renderTable } from '../render-table.ts';
 import { startSimulatorIfNeeded } from '../simulator-endpoint.ts';
 
@@ -58,13 +68,24 @@ export function registerResampleCommand(program: Command): void {
     .option('--hypothesis <answer>', 'the answer whose rate is the headline (default: the recorded answer)')
     .option('--classify-by <path>', 'classify by a JSON path of the canonical response, e.g. content[0].input.days (default: tool chosen)')
     .option('--concurrency <n>', 'requests in flight', '8')
-    .option('--rate <per-second>', 'at most this many requests per second')
+    .option('--rate <n/s>', 'at most this many requests per second, e.g. 5, 5/s or 300/min')
     .action(async (runId: string, options: ResampleCommandOptions, command: Command) => {
       const all = { ...command.optsWithGlobals(), ...options } as ResampleCommandOptions;
       const step = parseIntegerOption(all.step, '--step') ?? 0;
       const n = parseIntegerOption(all.n, '-n', { min: 1, max: 1_000_000 }) ?? 200;
+      const concurrency = parseIntegerOption(all.concurrency, '--concurrency', { min: 1, max: 256 });
+      const ratePerSecond = all.rate === undefined ? undefined : parseRate(all.rate);
       await withStore(all, async (store) => {
         const detail = describeStep(await loadTape(store, runId), step);
+        // Classified by tool, an answer is a tool offered, no tool, or what was recorded: any other hypothesis can only read 0%.
+        if (detail.kind === 'model' && all.hypothesis !== undefined && all.classifyBy === undefined) {
+          const answers = new Set([...detail.tools.map((tool) => tool.name), NO_TOOL]);
+          if (detail.response) answers.add(classifyResponse(detail.response, null));
+          if (!answers.has(all.hypothesis))
+            throw new UsageError(
+              `--hypothesis "${all.hypothesis}" is not an answer step ${step} can give: classified by tool chosen, it must be one of ${[...answers].join(', ')} (or pass --classify-by <path>).`,
+            );
+        }
         const recordedModel = detail.kind === 'model' ? detail.model.requested : 'unknown';
         const fromSimulator = detail.kind === 'model' && detail.wire.responseHeaders['x-simulator'] !== undefined;
         const target: ModelTarget = all.model
@@ -85,14 +106,22 @@ export function registerResampleCommand(program: Command): void {
             ...endpoint,
             hypothesis: all.hypothesis ?? null,
             classifyBy: all.classifyBy ?? null,
-            concurrency: parseIntegerOption(all.concurrency, '--concurrency', { min: 1, max: 256 }),
-            ratePerSecond: all.rate === undefined ? undefined : Number(all.rate),
+            concurrency,
+            ratePerSecond,
             onProgress: (done, total) => {
               if (!all.json && process.stderr.isTTY) process.stderr.write(`\rResampling ${done}/${total}`);
             },
+          }).catch((error: unknown) => {
+            const partial = (error as { partial?: ResampleResult }).partial;
+            if (!all.json || !EndpointError.isInstance(error) || !partial) throw error;
+            // With --json the stored partial result goes out with the error, not just the message.
+            output(all, { error: { code: error.code, message: error.message }, partial }, () => '');
+            process.stderr.write(`retrial: ${error.message}\n`);
+            process.exitCode = ExitCode.endpoint;
+            return null;
           });
           if (!all.json && process.stderr.isTTY) process.stderr.write('\n');
-          output(all, result, renderResample);
+          if (result) output(all, result, renderResample);
         } finally {
           await simulator.close();
         }
