@@ -1,14 +1,17 @@
 import type { Command } from 'commander';
 import { describeStep, loadTape } from '../../inspect/index.ts';
-import { type ExplainResult, endpointFromEnvironment, explainRun, type ModelTarget } from '../../replay/index.ts';
+import { type CounterfactualResult, type Divergence, type ExplainResult, endpointFromEnvironment, explainRun, type ModelTarget } from '../../replay/index.ts';
 import { formatProportion } from '../../stats/index.ts';
 import { resolveStoreLocation } from '../../store/index.ts';
+import { RetrialError } from '../../tape/index.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
+import { ExitCode } from '../exit-codes.ts';
 import { loadAgentModule } from '../load-agent-module.ts';
 import { parseIntegerOption } from '../parse-options.ts';
 import { loadSalt } from '../redaction-salt.ts';
 import { renderTable } from '../render-table.ts';
 import { startSimulatorIfNeeded } from '../simulator-endpoint.ts';
+import { renderDivergence } from './replay-command.ts';
 
 interface ExplainCommandOptions extends GlobalOptions {
   agent: string;
@@ -24,31 +27,63 @@ const LABELS: Record<string, string> = {
   current: 'everything now',
 };
 
+/**
+ * Whether switching the configuration moved the rate. A difference the test cannot tell from
+ * noise says so; "no" only where the rate did not move, or the factor itself did not (nothing was switched).
+ */
+function outcomeCell(entry: CounterfactualResult, baseline: CounterfactualResult, result: ExplainResult): string {
+  if (entry.configuration === 'recorded') return '(baseline)';
+  if (entry.failure !== undefined) return 'not measured';
+  if (entry.changesOutcome) return 'YES';
+  const factor = result.factors.find((candidate) => candidate.factor === entry.configuration);
+  if (factor?.moved === false || entry.estimate.rate === baseline.estimate.rate) return 'no';
+  return `not significant at N=${entry.estimate.trials}`;
+}
+
 export function renderExplain(result: ExplainResult): string {
   const factors = renderTable(
     ['FACTOR', 'RECORDED', 'NOW', 'MOVED'],
-    result.factors.map((factor) => [factor.factor, factor.recorded.slice(0, 60), factor.current.slice(0, 60), factor.moved ? 'yes' : 'no']),
+    result.factors.map((factor) => [
+      factor.factor,
+      factor.recorded.slice(0, 60),
+      factor.current.slice(0, 60),
+      factor.moved === null ? 'unknown' : factor.moved ? 'yes' : 'no',
+    ]),
   );
+  const baseline = result.counterfactuals.find((entry) => entry.configuration === 'recorded') as CounterfactualResult;
+  const label = (entry: CounterfactualResult) => LABELS[entry.configuration] ?? entry.configuration;
   const counterfactuals = renderTable(
     ['CONFIGURATION', `${result.recordedAnswer} AGAIN`, 'CHANGES THE OUTCOME'],
     result.counterfactuals.map((entry) => [
-      LABELS[entry.configuration] ?? entry.configuration,
-      formatProportion(entry.estimate),
-      entry.configuration === 'recorded' ? '(baseline)' : entry.changesOutcome ? 'YES' : 'no',
+      label(entry),
+      entry.failure !== undefined ? 'run failed' : formatProportion(entry.estimate),
+      outcomeCell(entry, baseline, result),
     ]),
   );
-  const named = result.explainingFactors.length ? result.explainingFactors.join(' and ') : 'no single factor';
+  const failed = result.counterfactuals.filter((entry) => entry.failure !== undefined).map((entry) => `${label(entry)} failed: ${entry.failure}`);
+  const named = result.explainingFactors.length
+    ? result.explainingFactors.join(' and ')
+    : `no single factor${baseline.estimate.trials ? ` at N=${baseline.estimate.trials}` : ''}`;
   return [
     `Why ${result.runId} does not reproduce now: the decision ${result.decision.type}=${result.decision.value} came from a model step that answered ${result.recordedAnswer}.`,
     '',
     factors,
     '',
     counterfactuals,
+    ...(failed.length ? ['', ...failed] : []),
     '',
-    `Explained by: ${named} (two-proportion test against everything-as-recorded, p < 0.001 each).`,
+    `Explained by: ${named} (two-proportion test against everything-as-recorded, p < 0.001 each${failed.length ? '; failed configurations not tested' : ''}).`,
     `Not captured by the tape, so not tested: ${result.notCaptured.join('; ')}.`,
   ].join('\n');
 }
+
+/** Explain's refusal when the agent's code does not reproduce the run (see ExplainNotReproducedError). */
+interface NotReproduced extends RetrialError {
+  headline: string;
+  reason: string;
+  divergence: Divergence | null;
+}
+const isNotReproduced = (error: unknown): error is NotReproduced => RetrialError.isInstance(error) && error.code === 'NOT_REPRODUCED';
 
 export function registerExplainCommand(program: Command): void {
   program
@@ -78,8 +113,15 @@ export function registerExplainCommand(program: Command): void {
             redactionSalt: salt,
             endpoint,
             repetitions: parseIntegerOption(all.n, '-n', { min: 10, max: 100_000 }),
+          }).catch((error: unknown) => {
+            if (!isNotReproduced(error)) throw error;
+            if (all.json) process.stdout.write(`${JSON.stringify({ error: { code: error.code, message: error.message, divergence: error.divergence } })}\n`);
+            const why = error.divergence ? `${renderDivergence(error.divergence)}\nSee where: retrial replay ${runId} --agent ${all.agent}` : error.reason;
+            process.stderr.write(`retrial: ${error.headline}:\n${why}\nNothing was stored.\n`);
+            process.exitCode = ExitCode.checkFailed;
+            return undefined;
           });
-          output(all, result, renderExplain);
+          if (result) output(all, result, renderExplain);
         } finally {
           await simulator.close();
         }
