@@ -1,12 +1,13 @@
-import { loadTape } from '../inspect/index.ts';
+import { loadTape, StepNotFoundError } from '../inspect/index.ts';
 import { detectWireFormatFromText } from '../providers/index.ts';
-import { type AgentDefinition, createRecorder, type Recorder, type ServeHooks } from '../record/index.ts';
+import { type AgentDefinition, createRecorder, createRedactor, type Recorder, type ServeHooks } from '../record/index.ts';
 import type { Store } from '../store/index.ts';
 import { createBlob, RetrialError, type StreamChunk, type TapeEvent } from '../tape/index.ts';
 import { EgressBlockedError } from './divergence.ts';
 import { installEgressGuard, unguardedFetch } from './egress-guard.ts';
 import { applyForkOverrides, type ForkOverrides } from './fork-overrides.ts';
-import { endpointUrl } from './model-endpoint.ts';
+import { describeFailure, displayUrl, endpointUrl } from './model-endpoint.ts';
+import { comparableIfNotSameBytes } from './request-match.ts';
 import { replayHeaders, replayStreamBody } from './served-response.ts';
 
 export interface ForkOptions {
@@ -38,6 +39,8 @@ export interface ForkResult {
   liveFrom: string;
   output: unknown;
   error: string | null;
+  /** Set when the live model endpoint failed (no answer, or HTTP 401, 403, 404, 429 or 5xx): why. */
+  endpointError: string | null;
   /** Calls answered from the parent tape, live model calls, write tools stubbed. */
   counts: { servedFromParent: number; liveModelCalls: number; stubbedWrites: number; liveReads: number };
 }
@@ -60,7 +63,8 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
   installEgressGuard();
   const tape = await loadTape(options.store, options.runId);
   const forkEvent = tape.events.find((event) => event.seq === options.atSeq);
-  if (forkEvent?.kind !== 'model')
+  if (!forkEvent) throw new StepNotFoundError({ runId: options.runId, step: options.atSeq, last: tape.events.length - 1 });
+  if (forkEvent.kind !== 'model')
     throw new ForkError(
       `Step ${options.atSeq} of ${options.runId} is not a model step; fork at one of: ${tape.events
         .filter((event) => event.kind === 'model')
@@ -80,18 +84,30 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
         (event.kind === 'tool' || event.kind === 'retrieval') && event.kind === kind && event.name === name && event.requestHash === hash,
     );
   const outcomeOf = (event: Extract<TapeEvent, { kind: 'tool' | 'retrieval' }>) => (event.error ? { error: event.error } : { result: tape.received(event) });
+  const redactor = createRedactor({ salt: options.redactionSalt, rules: options.agent.piiRules });
+  const notReproduced = (what: string) =>
+    new ForkError(
+      `${what} before the fork step: the code no longer reproduces the parent up to step ${options.atSeq}; run \`retrial replay ${options.runId} --agent <module>\` to see where`,
+    );
+  // Up to the fork step the child replays the parent strictly; from the first live model call on it is live.
+  let live = false;
 
   const serve: ServeHooks = {
-    fetch({ key }) {
+    fetch({ key, url, init }) {
       if (key.startsWith('model:') && ordinalOf(key) >= liveFromOrdinal) {
+        live = true;
         counts.liveModelCalls++;
         return undefined;
       }
       const event = byKey.get(key);
-      if (!event || (event.kind !== 'model' && event.kind !== 'tool'))
-        throw new ForkError(
-          `the agent made ${key} before the fork step, which the parent tape does not have: the code no longer reproduces the parent up to step ${options.atSeq} (run \`retrial replay\` to see where)`,
-        );
+      if (!event || (event.kind !== 'model' && event.kind !== 'tool')) throw notReproduced(`the agent made ${key}, which the parent tape does not have,`);
+      if (event.kind === 'model') {
+        const text = typeof init?.body === 'string' ? init.body : '';
+        const format = detectWireFormatFromText(url, text);
+        const comparable = format && comparableIfNotSameBytes(tape, event, format, text, redactor);
+        if (!format || (comparable && createBlob(comparable).hash !== event.requestHash))
+          throw notReproduced(`the request at ${key} (step ${event.seq}) differs from the parent's`);
+      }
       counts.servedFromParent++;
       if (event.kind === 'model') {
         const headers = replayHeaders(tape.blob(event.wire.responseHeaders));
@@ -110,10 +126,17 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
         return undefined;
       }
       // A tape recorded before 2026-11-26 may hold the arguments' older hash (see legacyArgsHash).
-      const match =
-        sameContent(kind, name, hash) ??
-        (legacyArgsHash ? sameContent(kind, name, legacyArgsHash()) : undefined) ??
-        (effect === 'write' || options.reads === 'frozen' ? parentTool(key, name) : undefined);
+      const legacyHash = legacyArgsHash?.();
+      // Before the fork step the parent's own call at this key, with these arguments; after it,
+      // any parent call with these arguments. Never another call's result: a read with other
+      // arguments is another question.
+      const parent = parentTool(key, name);
+      const match = live
+        ? (sameContent(kind, name, hash) ?? (legacyHash ? sameContent(kind, name, legacyHash) : undefined))
+        : parent?.kind === kind && (parent.requestHash === hash || parent.requestHash === legacyHash)
+          ? parent
+          : undefined;
+      if (!live && !match) throw notReproduced(`the agent called ${key} with arguments the parent did not use there`);
       if (match) {
         counts.servedFromParent++;
         if (effect === 'write') counts.stubbedWrites++;
@@ -139,14 +162,25 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
     },
   };
 
-  const liveFetch: typeof fetch = (input, init) => {
+  // The child catches the agent's errors into its result; the wire tells a dead or refusing
+  // endpoint (the caller's to fix: exit 6) from the agent failing on its own.
+  let endpointError: string | null = null;
+  const liveFetch: typeof fetch = async (input, init) => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     const target = endpointUrl({ id: url.includes('/chat/completions') ? 'openai-chat' : 'anthropic-messages' }, options.endpoint.baseUrl);
     const headers = new Headers(init?.headers);
     headers.set('authorization', `Bearer ${options.endpoint.apiKey}`);
     headers.set('x-api-key', options.endpoint.apiKey);
-    // The guarded global fetch would refuse this call: it is made inside the child run, on purpose.
-    return (options.fetch ?? unguardedFetch())(target, { ...init, headers });
+    try {
+      // The guarded global fetch would refuse this call: it is made inside the child run, on purpose.
+      const response = await (options.fetch ?? unguardedFetch())(target, { ...init, headers });
+      if (response.status === 429 || response.status >= 500 || [401, 403, 404].includes(response.status))
+        endpointError ??= `${displayUrl(target)} answered HTTP ${response.status}`;
+      return response;
+    } catch (error) {
+      endpointError ??= `${displayUrl(target)} is not answering (${describeFailure(error)})`;
+      throw error;
+    }
   };
   const childRec = createRecorder({
     store: options.store,
@@ -186,5 +220,5 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
   } catch (caught) {
     error = (caught as Error).message;
   }
-  return { childRunId, parentRunId: options.runId, atSeq: options.atSeq, liveFrom: forkEvent.key, output, error, counts };
+  return { childRunId, parentRunId: options.runId, atSeq: options.atSeq, liveFrom: forkEvent.key, output, error, endpointError, counts };
 }

@@ -67,7 +67,7 @@ function serverDelayMs(headers: Headers): number | null {
 }
 
 /** "fetch failed: ECONNREFUSED": undici hides the reason in `cause`. */
-function describeFailure(error: unknown): string {
+export function describeFailure(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   const reason = (error as { cause?: { code?: string; message?: string } })?.cause;
   return reason ? `${message}: ${reason.code ?? reason.message}` : message;
@@ -77,7 +77,7 @@ function describeFailure(error: unknown): string {
  * The endpoint as messages name it: without user:password or query, where some proxies carry
  * keys. Messages end up in stored results and the audit log, where nothing secret may go.
  */
-function displayUrl(url: string): string {
+export function displayUrl(url: string): string {
   try {
     const parsed = new URL(url);
     return `${parsed.origin}${parsed.pathname}`;

@@ -14,16 +14,16 @@ import {
   type Redactor,
   type RunScope,
   type RunTapeWriter,
-  redactRequestBody,
   SeededStream,
   takeCausalKey,
 } from '../record/index.ts';
 import { StoreError } from '../store/index.ts';
-import { type CanonicalMessage, type CanonicalTool, createBlob, type ModelEvent, requestBodyHash, type StreamChunk, type TapeEvent } from '../tape/index.ts';
+import { type CanonicalMessage, type CanonicalTool, createBlob, type ModelEvent, type StreamChunk, type TapeEvent } from '../tape/index.ts';
 import { EgressBlockedError } from './divergence.ts';
 import { applyForkOverrides, type ForkOverrides } from './fork-overrides.ts';
 import { diffJson } from './json-diff.ts';
 import type { ReplayLedger } from './replay-ledger.ts';
+import { comparableIfNotSameBytes } from './request-match.ts';
 import { replayHeaders, replayStreamBody } from './served-response.ts';
 
 export interface ReplayRecorderOptions {
@@ -157,14 +157,8 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
     const recorded = ledger.take(key, format ? 'model' : 'tool', site);
     if (!recorded) throw new EgressBlockedError({ url });
     if (recorded.kind === 'model' && format && requestText !== null) {
-      // The bytes the tape holds, sent again, are the recorded call: no need to canonicalise. Any
-      // other text is judged by the canonical request hash, which ignores key order and call ids.
-      const recordedHash = recorded.wire.requestBodyHash;
-      const matches = (text: string) =>
-        recordedHash === undefined ? tape.wireRequestMatches(recorded.wire.requestBody, text) : requestBodyHash(text) === recordedHash;
-      const redacted = matches(requestText) ? undefined : redactRequestBody(redactor, requestText, JSON.parse(requestText));
-      if (redacted && !matches(redacted.text)) {
-        const comparable = comparableRequest(format.convertToCanonicalRequest(redacted.body));
+      const comparable = comparableIfNotSameBytes(tape, recorded, format, requestText, redactor);
+      if (comparable) {
         await checkContent(
           ledger,
           recorded,

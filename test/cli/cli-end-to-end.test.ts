@@ -444,6 +444,26 @@ export default { ...agent, create(context) { if (!context.env.MY_API_KEY) throw 
     expect(notModel.stderr).toMatch(/not a model step/);
   });
 
+  it('fork says why it could not: an unknown step or prompt file (3), a dead endpoint (6, the failed child kept)', async () => {
+    const db = join(directory, 'replay.db');
+    const fork = (extra: string[], env?: Record<string, string>) =>
+      runCli(['fork', demo.incident.runId, '--db', db, '--agent', 'src/demo/support-agent.ts', ...extra], env ? { env } : {});
+    const noStep = await fork(['--at', '999']);
+    expect(noStep.status).toBe(3);
+    expect(noStep.stderr).toMatch(/has no step 999/);
+    const noFile = await fork(['--at', String(demo.incident.decisionStep), '--system-prompt-file', join(directory, 'missing-prompt.txt')]);
+    expect(noFile.status).toBe(3);
+    expect(noFile.stderr.trim()).toMatch(/^retrial: --system-prompt-file \S+missing-prompt\.txt: no such file\.$/);
+    const dead = await fork(['--at', String(demo.incident.decisionStep), '--model', 'openai:gpt-4o-mini'], {
+      OPENAI_BASE_URL: 'http://127.0.0.1:9/v1',
+      OPENAI_API_KEY: 'sk-test',
+    });
+    expect(dead.status).toBe(6);
+    expect(dead.stdout).toMatch(/the model endpoint failed: http:\/\/127\.0\.0\.1:9\/v1\/chat\/completions is not answering/);
+    const childRunId = /into (\S+)\./.exec(dead.stdout)?.[1] ?? '';
+    expect((await runCli(['show', childRunId, '--db', db])).status).toBe(0);
+  });
+
   it('explain compares recorded with now and names what moved the outcome', async () => {
     // 2,000 samples per configuration: 3.5% against 0.3% clears p < 0.001 in all but about 1 in 1,000 runs.
     const result = await runCli(['explain', demo.incident.runId, '--db', join(directory, 'replay.db'), '--agent', 'src/demo/support-agent.ts', '-n', '2000']);
@@ -513,6 +533,7 @@ export default { ...agent, create(context) { if (!context.env.MY_API_KEY) throw 
     expect(badFlag.status).toBe(2);
     expect(badFlag.stderr).toMatch(/--since "yesterday-ish" is not a time/);
   });
+
   it('report shows the complete resample under its own command, not a newer partial one, and says so when -o cannot be written', async () => {
     const copy = join(directory, 'report-partial.db');
     copyFileSync(pristine, copy);

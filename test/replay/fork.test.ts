@@ -53,6 +53,32 @@ async function forkAtFirstModelStep(forkStore: Store, runId: string, agent: unkn
   });
 }
 
+/** Asks the model twice, then looks a customer up: the parts a fork replays, runs live and serves. */
+function lookupAgent(variant: { firstText: string; customer: string }, world: { lookups: number }) {
+  return defineAgent<Record<string, never>, string, unknown>({
+    name: 'lookup-agent',
+    codeVersion: 't',
+    create({ rec }) {
+      const lookup = rec.tool(
+        'lookup',
+        async (query: { customer: string }) => {
+          world.lookups++;
+          return { customer: query.customer, balance: query.customer === 'C-1' ? 5 : null };
+        },
+        { effect: 'read' },
+      );
+      return async () => {
+        await askSimulator(rec.fetch, variant.firstText);
+        await askSimulator(rec.fetch, 'second');
+        return lookup({ customer: variant.customer }).then(
+          (account) => JSON.stringify(account),
+          (error: Error) => `refused: ${error.message}`,
+        );
+      };
+    },
+  });
+}
+
 describe('fork: replay up to step k, live from k', () => {
   it('goes live at the decision step with another model, serves earlier calls and reads from the parent, and never runs a write tool', async () => {
     const accounts = createAccountSystem();
@@ -116,6 +142,78 @@ describe('fork: replay up to step k, live from k', () => {
         endpoint: { baseUrl: simulator.url, apiKey: '' },
       }),
     ).rejects.toThrow(/not a model step; fork at one of/);
+  });
+
+  it('refuses a step the parent does not have as not found', async () => {
+    await expect(
+      forkRun({
+        store,
+        runId: 'run_parent',
+        atSeq: 999,
+        agent: supportAgent as never,
+        redactionSalt: SALT,
+        overrides: {},
+        reads: 'frozen',
+        endpoint: { baseUrl: simulator.url, apiKey: '' },
+      }),
+    ).rejects.toMatchObject({ code: 'STEP_NOT_FOUND' });
+  });
+
+  it('a frozen read with other arguments than the parent used is refused, never answered with the parent result; live runs it', async () => {
+    const recorded = createMemoryStore();
+    const world = { lookups: 0 };
+    const rec = createRecorder({ store: recorded, agent: 'lookup-agent', redaction: { salt: SALT } });
+    await rec.run({}, lookupAgent({ firstText: 'first', customer: 'C-1' }, world).create({ rec, env: {} }), { runId: 'run_lookup' });
+    expect(world.lookups).toBe(1);
+    const atSeq = (await loadTape(recorded, 'run_lookup')).events.filter((event) => event.kind === 'model')[1]?.seq ?? -1;
+    const fork = (reads: 'frozen' | 'live', customer: string, childRunId: string) =>
+      forkRun({
+        store: recorded,
+        runId: 'run_lookup',
+        atSeq,
+        agent: lookupAgent({ firstText: 'first', customer }, world) as never,
+        redactionSalt: SALT,
+        overrides: {},
+        reads,
+        endpoint: { baseUrl: `${simulator.url}/v1`, apiKey: 'sim' },
+        childRunId,
+      });
+    expect((await fork('frozen', 'C-1', 'run_lookup_same')).output).toBe('{"customer":"C-1","balance":5}');
+    const frozen = await fork('frozen', 'c-1', 'run_lookup_frozen');
+    expect(frozen.output).toMatch(/^refused: lookup with these arguments is not on the parent tape/);
+    expect(world.lookups).toBe(1);
+    const live = await fork('live', 'c-1', 'run_lookup_live');
+    expect(live.output).toBe('{"customer":"c-1","balance":null}');
+    expect(world.lookups).toBe(2);
+  });
+
+  it('stops when the code before the fork step no longer makes the parent request, and names a dead endpoint', async () => {
+    const recorded = createMemoryStore();
+    const world = { lookups: 0 };
+    const rec = createRecorder({ store: recorded, agent: 'lookup-agent', redaction: { salt: SALT } });
+    await rec.run({}, lookupAgent({ firstText: 'first', customer: 'C-1' }, world).create({ rec, env: {} }), { runId: 'run_strict' });
+    const atSeq = (await loadTape(recorded, 'run_strict')).events.filter((event) => event.kind === 'model')[1]?.seq ?? -1;
+    const fork = (firstText: string, baseUrl: string, childRunId: string) =>
+      forkRun({
+        store: recorded,
+        runId: 'run_strict',
+        atSeq,
+        agent: lookupAgent({ firstText, customer: 'C-1' }, world) as never,
+        redactionSalt: SALT,
+        overrides: {},
+        reads: 'frozen',
+        endpoint: { baseUrl, apiKey: 'sim' },
+        childRunId,
+      });
+    const edited = await fork('first, edited', `${simulator.url}/v1`, 'run_strict_edited');
+    expect(edited.error).toMatch(
+      /the request at model:openai-chat#0 \(step \d+\) differs from the parent's before the fork step: the code no longer reproduces the parent up to step \d+;/,
+    );
+    expect(edited.endpointError).toBeNull();
+    expect(edited.counts.liveModelCalls).toBe(0);
+    const dead = await fork('first', 'http://127.0.0.1:9/v1', 'run_strict_dead');
+    expect(dead.endpointError).toMatch(/^http:\/\/127\.0\.0\.1:9\/v1\/chat\/completions is not answering/);
+    expect(dead.error).not.toBeNull();
   });
 
   it("blocks the agent's own network calls in the child: only the model endpoint goes live", async () => {

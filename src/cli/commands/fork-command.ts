@@ -2,8 +2,9 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { endpointFromEnvironment, type ForkOverrides, type ForkResult, forkRun, parseModelTarget } from '../../replay/index.ts';
 import { resolveStoreLocation } from '../../store/index.ts';
+import { RetrialError } from '../../tape/index.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
-import { UsageError } from '../exit-codes.ts';
+import { ExitCode, UsageError } from '../exit-codes.ts';
 import { loadAgentModule } from '../load-agent-module.ts';
 import { parseIntegerOption } from '../parse-options.ts';
 import { loadSalt } from '../redaction-salt.ts';
@@ -22,9 +23,26 @@ function renderFork(result: ForkResult): string {
   return [
     `Forked ${result.parentRunId} at step ${result.atSeq} (${result.liveFrom}) into ${result.childRunId}.`,
     `  served from the parent tape: ${result.counts.servedFromParent}; live model calls: ${result.counts.liveModelCalls}; live reads: ${result.counts.liveReads}; write tools stubbed: ${result.counts.stubbedWrites} (none ran).`,
-    result.error ? `  the child run failed: ${result.error}` : `  output: ${JSON.stringify(result.output)}`,
+    result.endpointError
+      ? `  the model endpoint failed: ${result.endpointError}; the child run ended with: ${result.error ?? 'no error'}. Check the base URL and key in the environment.`
+      : result.error
+        ? `  the child run failed: ${result.error}`
+        : `  output: ${JSON.stringify(result.output)}`,
     `See it: retrial show ${result.childRunId}`,
   ].join('\n');
+}
+
+async function readPromptFile(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (cause) {
+    const missing = (cause as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new RetrialError({
+      code: missing ? 'FILE_NOT_FOUND' : 'USAGE',
+      message: `--system-prompt-file ${path}: ${missing ? 'no such file' : (cause as Error).message}.`,
+      cause,
+    });
+  }
 }
 
 export function registerForkCommand(program: Command): void {
@@ -49,7 +67,7 @@ export function registerForkCommand(program: Command): void {
       const target = all.model ? parseModelTarget(all.model) : { provider: 'sim' as const, model: '' };
       const overrides: ForkOverrides = {
         ...(all.model ? { model: target.model } : {}),
-        ...(all.systemPromptFile ? { systemPrompt: await readFile(all.systemPromptFile, 'utf8') } : {}),
+        ...(all.systemPromptFile ? { systemPrompt: await readPromptFile(all.systemPromptFile) } : {}),
         ...(temperature === undefined ? {} : { temperature }),
       };
       const agent = await loadAgentModule(all.agent);
@@ -69,6 +87,9 @@ export function registerForkCommand(program: Command): void {
             endpoint,
           });
           output(all, result, renderFork);
+          // The child is stored either way; a script still needs to know it did not finish.
+          if (result.endpointError) process.exitCode = ExitCode.endpoint;
+          else if (result.error) process.exitCode = ExitCode.checkFailed;
         });
       } finally {
         await simulator.close();
