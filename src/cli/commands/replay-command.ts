@@ -40,10 +40,16 @@ function show(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? 'undefined');
 }
 
+/** Where a divergence is: the recorded step, or what stands in for one when the tape has none. */
+function placeOf(divergence: Divergence): string {
+  if (divergence.seq !== null) return `step ${divergence.seq}`;
+  if (divergence.code === 'OUTPUT_MISMATCH') return 'the end of the run';
+  if (divergence.code === 'UNSANCTIONED_NONDETERMINISM') return 'a read or request the tape does not have';
+  return 'a call the tape does not have';
+}
+
 export function renderDivergence(divergence: Divergence): string {
-  const lines = [
-    `${divergence.code} at ${divergence.seq === null ? 'a call the tape does not have' : `step ${divergence.seq}`} (${divergence.causalKey}): ${divergence.message}`,
-  ];
+  const lines = [`${divergence.code} at ${placeOf(divergence)} (${divergence.causalKey}): ${divergence.message}`];
   lines.push(`  means: ${DIVERGENCE_TITLES[divergence.code]}`);
   if (divergence.site) lines.push(`  replayed at ${divergence.site}`);
   if (divergence.recordedSite) lines.push(`  recorded at ${divergence.recordedSite}`);
