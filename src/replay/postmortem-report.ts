@@ -2,7 +2,7 @@ import { describeStep, loadTape } from '../inspect/index.ts';
 import { formatProportion } from '../stats/index.ts';
 import type { Store } from '../store/index.ts';
 import { type CanonicalPart, RetrialError, type TapeEvent } from '../tape/index.ts';
-import type { ExplainResult } from './explain.ts';
+import type { CounterfactualResult, ExplainResult } from './explain.ts';
 import type { ReplayResult } from './replay-run.ts';
 import type { ResampleResult } from './resample.ts';
 
@@ -36,6 +36,26 @@ function commandForResample(runId: string, result: ResampleResult, recordedModel
   if (result.classifiedBy !== 'tool chosen') words.push('--classify-by', shellArg(result.classifiedBy));
   words.push('--hypothesis', shellArg(result.hypothesis.class));
   return words.join(' ');
+}
+
+/**
+ * Why a stored configuration was not measured, or undefined when it was. Older results lack
+ * `failure` and stored a failed run as 0 of 0: no samples is what makes one unmeasured.
+ */
+const unmeasured = (entry: CounterfactualResult): string | undefined =>
+  entry.failure ?? (entry.estimate.trials === 0 ? 'its run failed (this older result did not store why)' : undefined);
+
+/**
+ * Whether switching the configuration moved the rate, decided as `retrial explain` prints it
+ * (outcomeCell in src/cli/commands/explain-command.ts): keep the two in step.
+ */
+function outcomeCell(entry: CounterfactualResult, baseline: CounterfactualResult | undefined, explain: ExplainResult): string {
+  if (entry.configuration === 'recorded') return '(baseline)';
+  if (unmeasured(entry) !== undefined) return 'not measured';
+  if (entry.changesOutcome) return '**YES**';
+  const factor = explain.factors.find((candidate) => candidate.factor === entry.configuration);
+  if (factor?.moved === false || entry.estimate.rate === baseline?.estimate.rate) return 'no';
+  return `not significant at N=${entry.estimate.trials}`;
 }
 
 const fence = (text: string) => `\`\`\`\n${text.replace(/```/g, '` ` `')}\n\`\`\``;
@@ -166,15 +186,25 @@ export async function renderPostmortemReport(options: PostmortemOptions): Promis
       '',
     );
     lines.push('| factor | recorded | now | moved |', '|---|---|---|---|');
-    for (const factor of explain.factors) lines.push(`| ${factor.factor} | ${factor.recorded} | ${factor.current} | ${factor.moved ? 'yes' : 'no'} |`);
+    for (const factor of explain.factors)
+      lines.push(`| ${factor.factor} | ${factor.recorded} | ${factor.current} | ${factor.moved === null ? 'unknown' : factor.moved ? 'yes' : 'no'} |`);
+    const baseline = explain.counterfactuals.find((entry) => entry.configuration === 'recorded');
     lines.push('', `| configuration | ${explain.recordedAnswer} again | changes the outcome |`, '|---|---|---|');
     for (const entry of explain.counterfactuals)
       lines.push(
-        `| ${entry.configuration} | ${formatProportion(entry.estimate)} | ${entry.configuration === 'recorded' ? 'baseline' : entry.changesOutcome ? '**yes**' : 'no'} |`,
+        `| ${entry.configuration} | ${unmeasured(entry) === undefined ? formatProportion(entry.estimate) : 'run failed'} | ${outcomeCell(entry, baseline, explain)} |`,
       );
+    const failed = explain.counterfactuals.flatMap((entry) => {
+      const reason = unmeasured(entry);
+      return reason === undefined ? [] : [`- ${entry.configuration} failed: ${reason.replace(/\s*\n\s*/g, ' ')}`];
+    });
+    if (failed.length) lines.push('', ...failed);
+    const named = explain.explainingFactors.length
+      ? explain.explainingFactors.join(' and ')
+      : `no single factor${baseline?.estimate.trials ? ` at N=${baseline.estimate.trials}` : ''}`;
     lines.push(
       '',
-      `Explained by: **${explain.explainingFactors.join(', ') || 'no single factor'}** (two-proportion tests against everything-as-recorded, p < 0.001 each).`,
+      `Explained by: **${named}** (two-proportion tests against everything-as-recorded, p < 0.001 each${failed.length ? '; failed configurations not tested' : ''}).`,
       '',
     );
   } else lines.push('No explanation is stored with this run yet; run the command above.', '');

@@ -138,4 +138,74 @@ describe('postmortem report: every figure with the command that reproduces it', 
     // The replay is the report's own: it names the module the caller passed.
     expect(section(markdown, 'Exact reproduction')).toContain(`retrial replay ${RUN} --agent agents/mine.ts`);
   });
+
+  it('shows a failed configuration as failed with its reason, a factor not measured as unknown, and a difference within the noise as not significant', async () => {
+    // As explain stores it: the prompt run failed before the decision step, so it has no samples
+    // and its factor is unknown; the clock moved the rate by less than the test can tell from noise.
+    const reason = 'the run failed before model:openai-chat#1: TypeError: boom';
+    const explain: ExplainResult = {
+      runId: RUN,
+      decision: { type: 'account.action', value: 'close', seq: step + 1 },
+      recordedAnswer: 'close_account',
+      factors: [
+        { factor: 'model', recorded: 'support-sim → a', current: 'support-sim → b', moved: true },
+        { factor: 'prompt', recorded: '1200 characters', current: 'unknown: its run failed', moved: null },
+        { factor: 'toolData', recorded: '2 read results', current: 'no read changed', moved: false },
+        { factor: 'clock', recorded: '2026-11-20T02:14:00.000Z', current: '2026-12-06T10:00:00.000Z', moved: true },
+      ],
+      counterfactuals: [
+        { configuration: 'recorded', runs: 1000, estimate: wilsonInterval(32, 1000), changesOutcome: false },
+        { configuration: 'model', runs: 1000, estimate: wilsonInterval(2, 1000), changesOutcome: true },
+        { configuration: 'prompt', runs: 0, estimate: wilsonInterval(0, 0), changesOutcome: false, failure: reason },
+        // A rate within the noise for a factor that did not move: nothing was switched, so "no".
+        { configuration: 'toolData', runs: 1000, estimate: wilsonInterval(30, 1000), changesOutcome: false },
+        { configuration: 'clock', runs: 1000, estimate: wilsonInterval(41, 1000), changesOutcome: false },
+        { configuration: 'current', runs: 1000, estimate: wilsonInterval(1, 1000), changesOutcome: true },
+      ],
+      explainingFactors: ['model'],
+      notCaptured: ['provider caches'],
+    };
+    await store.saveRunAnalysis({ analysisId: 'ex_failed', runId: RUN, kind: 'explain', createdAt: Date.UTC(2026, 10, 22), result: explain });
+    const moved = section(await report(), 'What moved since');
+    expect(moved).toContain('| prompt | run failed | not measured |');
+    expect(moved).toContain(`- prompt failed: ${reason}`);
+    expect(moved).not.toContain('0 of 0');
+    expect(moved).not.toContain('0.0-100.0%');
+    expect(moved).toContain('| prompt | 1200 characters | unknown: its run failed | unknown |');
+    expect(moved).toContain('| toolData | 2 read results | no read changed | no |');
+    expect(moved).toContain('| clock | 41 of 1000, 4.1% (95% CI 3.0-5.5%) | not significant at N=1000 |');
+    expect(moved).toContain('| toolData | 30 of 1000, 3.0% (95% CI 2.1-4.3%) | no |');
+    expect(moved).toContain('| model | 2 of 1000, 0.2% (95% CI 0.1-0.7%) | **YES** |');
+    expect(moved).toContain('Explained by: **model** (two-proportion tests against everything-as-recorded, p < 0.001 each; failed configurations not tested).');
+    expect(section(await report(), 'Rerun every figure')).toContain(`retrial explain ${RUN} --agent <agent module> -n 1000`);
+  });
+
+  it('shows an older stored result, which kept a failed run as 0 of 0, as not measured, and names no single factor at its N', async () => {
+    const explain: ExplainResult = {
+      runId: RUN,
+      decision: { type: 'account.action', value: 'close', seq: step + 1 },
+      recordedAnswer: 'close_account',
+      factors: [
+        { factor: 'model', recorded: 'a', current: 'b', moved: true },
+        { factor: 'clock', recorded: 'a', current: 'b', moved: true },
+      ],
+      counterfactuals: [
+        { configuration: 'recorded', runs: 1000, estimate: wilsonInterval(32, 1000), changesOutcome: false },
+        { configuration: 'model', runs: 1000, estimate: wilsonInterval(32, 1000), changesOutcome: false },
+        { configuration: 'prompt', runs: 0, estimate: wilsonInterval(0, 0), changesOutcome: false },
+        { configuration: 'clock', runs: 1000, estimate: wilsonInterval(31, 1000), changesOutcome: false },
+      ],
+      explainingFactors: [],
+      notCaptured: ['provider caches'],
+    };
+    await store.saveRunAnalysis({ analysisId: 'ex_older', runId: RUN, kind: 'explain', createdAt: Date.UTC(2026, 10, 23), result: explain });
+    const moved = section(await report(), 'What moved since');
+    expect(moved).toContain('| prompt | run failed | not measured |');
+    expect(moved).toContain('- prompt failed: its run failed (this older result did not store why)');
+    expect(moved).not.toContain('0 of 0');
+    expect(moved).toContain('| clock | 31 of 1000, 3.1% (95% CI 2.2-4.4%) | not significant at N=1000 |');
+    // The same rate as the baseline did not move, whatever the factor did.
+    expect(moved).toContain('| model | 32 of 1000, 3.2% (95% CI 2.3-4.5%) | no |');
+    expect(moved).toContain('Explained by: **no single factor at N=1000** (');
+  });
 });
