@@ -38,6 +38,21 @@ export interface CounterfactualResult {
   failure?: string;
 }
 
+/**
+ * Whether switching a configuration moved the rate, in the words `retrial explain` and the
+ * postmortem report both print. Results stored before failures were recorded kept a failed run as
+ * 0 of 0: no samples is what makes one unmeasured.
+ */
+export function outcomeOf(entry: CounterfactualResult, result: ExplainResult): string {
+  if (entry.configuration === 'recorded') return '(baseline)';
+  if (entry.failure !== undefined || entry.estimate.trials === 0) return 'not measured';
+  if (entry.changesOutcome) return 'YES';
+  const factor = result.factors.find((candidate) => candidate.factor === entry.configuration);
+  const baseline = result.counterfactuals.find((candidate) => candidate.configuration === 'recorded');
+  if (factor?.moved === false || entry.estimate.rate === baseline?.estimate.rate) return 'no';
+  return `not significant at N=${entry.estimate.trials}`;
+}
+
 export interface ExplainResult {
   runId: string;
   decision: { type: string; value: string; seq: number };

@@ -3,7 +3,7 @@ export type { Divergence, DivergenceCode, FieldDifference } from './divergence.t
 export { AgentCreateError, DIVERGENCE_CODES, DIVERGENCE_TITLES, EgressBlockedError, ReplayDivergenceError } from './divergence.ts';
 export { unguardedFetch } from './egress-guard.ts';
 export type { CounterfactualResult, ExplainFactor, ExplainOptions, ExplainResult, FactorComparison } from './explain.ts';
-export { EXPLAIN_FACTORS, ExplainNotReproducedError, explainRun } from './explain.ts';
+export { EXPLAIN_FACTORS, ExplainNotReproducedError, explainRun, outcomeOf } from './explain.ts';
 export type { ForkOptions, ForkResult } from './fork.ts';
 export { forkRun } from './fork.ts';
 export type { ForkOverrides } from './fork-overrides.ts';

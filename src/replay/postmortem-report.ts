@@ -2,7 +2,7 @@ import { describeStep, loadTape } from '../inspect/index.ts';
 import { formatProportion } from '../stats/index.ts';
 import type { Store } from '../store/index.ts';
 import { type CanonicalPart, RetrialError, type TapeEvent } from '../tape/index.ts';
-import type { CounterfactualResult, ExplainResult } from './explain.ts';
+import { type CounterfactualResult, type ExplainResult, outcomeOf } from './explain.ts';
 import type { ReplayResult } from './replay-run.ts';
 import type { ResampleResult } from './resample.ts';
 
@@ -44,19 +44,6 @@ function commandForResample(runId: string, result: ResampleResult, recordedModel
  */
 const unmeasured = (entry: CounterfactualResult): string | undefined =>
   entry.failure ?? (entry.estimate.trials === 0 ? 'its run failed (this older result did not store why)' : undefined);
-
-/**
- * Whether switching the configuration moved the rate, decided as `retrial explain` prints it
- * (outcomeCell in src/cli/commands/explain-command.ts): keep the two in step.
- */
-function outcomeCell(entry: CounterfactualResult, baseline: CounterfactualResult | undefined, explain: ExplainResult): string {
-  if (entry.configuration === 'recorded') return '(baseline)';
-  if (unmeasured(entry) !== undefined) return 'not measured';
-  if (entry.changesOutcome) return '**YES**';
-  const factor = explain.factors.find((candidate) => candidate.factor === entry.configuration);
-  if (factor?.moved === false || entry.estimate.rate === baseline?.estimate.rate) return 'no';
-  return `not significant at N=${entry.estimate.trials}`;
-}
 
 const fence = (text: string) => `\`\`\`\n${text.replace(/```/g, '` ` `')}\n\`\`\``;
 
@@ -192,7 +179,7 @@ export async function renderPostmortemReport(options: PostmortemOptions): Promis
     lines.push('', `| configuration | ${explain.recordedAnswer} again | changes the outcome |`, '|---|---|---|');
     for (const entry of explain.counterfactuals)
       lines.push(
-        `| ${entry.configuration} | ${unmeasured(entry) === undefined ? formatProportion(entry.estimate) : 'run failed'} | ${outcomeCell(entry, baseline, explain)} |`,
+        `| ${entry.configuration} | ${unmeasured(entry) === undefined ? formatProportion(entry.estimate) : 'run failed'} | ${outcomeOf(entry, explain).replace(/^YES$/, '**YES**')} |`,
       );
     const failed = explain.counterfactuals.flatMap((entry) => {
       const reason = unmeasured(entry);

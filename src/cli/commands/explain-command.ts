@@ -1,6 +1,14 @@
 import type { Command } from 'commander';
 import { describeStep, loadTape } from '../../inspect/index.ts';
-import { type CounterfactualResult, type Divergence, type ExplainResult, endpointFromEnvironment, explainRun, type ModelTarget } from '../../replay/index.ts';
+import {
+  type CounterfactualResult,
+  type Divergence,
+  type ExplainResult,
+  endpointFromEnvironment,
+  explainRun,
+  type ModelTarget,
+  outcomeOf,
+} from '../../replay/index.ts';
 import { formatProportion } from '../../stats/index.ts';
 import { resolveStoreLocation } from '../../store/index.ts';
 import { RetrialError } from '../../tape/index.ts';
@@ -31,15 +39,6 @@ const LABELS: Record<string, string> = {
  * Whether switching the configuration moved the rate. A difference the test cannot tell from
  * noise says so; "no" only where the rate did not move, or the factor itself did not (nothing was switched).
  */
-function outcomeCell(entry: CounterfactualResult, baseline: CounterfactualResult, result: ExplainResult): string {
-  if (entry.configuration === 'recorded') return '(baseline)';
-  if (entry.failure !== undefined) return 'not measured';
-  if (entry.changesOutcome) return 'YES';
-  const factor = result.factors.find((candidate) => candidate.factor === entry.configuration);
-  if (factor?.moved === false || entry.estimate.rate === baseline.estimate.rate) return 'no';
-  return `not significant at N=${entry.estimate.trials}`;
-}
-
 export function renderExplain(result: ExplainResult): string {
   const factors = renderTable(
     ['FACTOR', 'RECORDED', 'NOW', 'MOVED'],
@@ -57,7 +56,7 @@ export function renderExplain(result: ExplainResult): string {
     result.counterfactuals.map((entry) => [
       label(entry),
       entry.failure !== undefined ? 'run failed' : formatProportion(entry.estimate),
-      outcomeCell(entry, baseline, result),
+      outcomeOf(entry, result),
     ]),
   );
   const failed = result.counterfactuals.filter((entry) => entry.failure !== undefined).map((entry) => `${label(entry)} failed: ${entry.failure}`);

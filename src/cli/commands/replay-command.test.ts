@@ -14,7 +14,9 @@ const divergence = (fields: Partial<Divergence> & Pick<Divergence, 'code' | 'cau
 describe('renderDivergence', () => {
   it('places a divergence at its step, or says what stands in for the step the tape does not have', () => {
     const first = (value: Divergence) => renderDivergence(value).split('\n')[0];
-    expect(first(divergence({ code: 'PAYLOAD_MISMATCH', seq: 6, causalKey: 'model:openai-chat#0' }))).toBe('PAYLOAD_MISMATCH at step 6 (model:openai-chat#0): m');
+    expect(first(divergence({ code: 'PAYLOAD_MISMATCH', seq: 6, causalKey: 'model:openai-chat#0' }))).toBe(
+      'PAYLOAD_MISMATCH at step 6 (model:openai-chat#0): m',
+    );
     expect(first(divergence({ code: 'OUTPUT_MISMATCH', causalKey: 'output:output#0' }))).toBe('OUTPUT_MISMATCH at the end of the run (output:output#0): m');
     expect(first(divergence({ code: 'UNSANCTIONED_NONDETERMINISM', causalKey: 'clock:Date.now#9' }))).toBe(
       'UNSANCTIONED_NONDETERMINISM at a read or request the tape does not have (clock:Date.now#9): m',
