@@ -17,10 +17,14 @@ export function unguardedFetch(): typeof fetch {
   return (input, init) => runOutsideScope(() => unguarded(input, init));
 }
 
-/** Throws (through the run's blockEgress) when called inside a replay or fork; otherwise does nothing. */
+/**
+ * Throws (through the run's blockEgress) when called inside a replay or fork; otherwise does
+ * nothing. A tool body (an opaque scope) only runs where the fork lets a read go live, and then
+ * reaches its world however it does.
+ */
 function refuseInsideReplay(describeTarget: () => string): void {
   const scope = maybeCurrentRun();
-  if (scope?.blockEgress) scope.blockEgress(describeTarget());
+  if (scope?.blockEgress && scope.mode !== 'opaque') scope.blockEgress(describeTarget());
 }
 
 type Args = readonly unknown[];

@@ -85,12 +85,30 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
     );
   const outcomeOf = (event: Extract<TapeEvent, { kind: 'tool' | 'retrieval' }>) => (event.error ? { error: event.error } : { result: tape.received(event) });
   const redactor = createRedactor({ salt: options.redactionSalt, rules: options.agent.piiRules });
-  const notReproduced = (what: string) =>
-    new ForkError(
+  // The first refusal is the fork's result whatever the agent made of it: an SDK retry or a
+  // caught error must not turn a child that left the parent's path into a valid one.
+  let refusal: ForkError | null = null;
+  const notReproduced = (what: string) => {
+    const error = new ForkError(
       `${what} before the fork step: the code no longer reproduces the parent up to step ${options.atSeq}; run \`retrial replay ${options.runId} --agent <module>\` to see where`,
     );
+    refusal ??= error;
+    return error;
+  };
   // Up to the fork step the child replays the parent strictly; from the first live model call on it is live.
   let live = false;
+  // Explain's counterfactuals change the world before the fork step on purpose (the clock now,
+  // reads as they are now): there, calls before the step follow the rules of calls after it.
+  const strictBeforeFork = options.clock !== 'now' && options.reads !== 'current';
+  // A parent that is itself a fork sent its calls from its own fork step with its overrides.
+  const parentOrigin = tape.run.header.fork;
+  const parentLiveFrom = typeof parentOrigin?.overrides.liveFrom === 'string' ? ordinalOf(parentOrigin.overrides.liveFrom) : Number.POSITIVE_INFINITY;
+  const asParentSent = (key: string, text: string) =>
+    ordinalOf(key) >= parentLiveFrom ? applyForkOverrides(text, parentOrigin?.overrides as ForkOverrides) : text;
+  const httpResponse = (event: Extract<TapeEvent, { kind: 'tool' }>) => {
+    const result = event.result ? tape.blob<{ status: number; headers: Record<string, string>; body: string | null }>(event.result) : null;
+    return new Response(result?.body ?? '', { status: result?.status ?? 502, headers: replayHeaders(result?.headers ?? {}) });
+  };
 
   const serve: ServeHooks = {
     fetch({ key, url, init }) {
@@ -100,23 +118,56 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
         return undefined;
       }
       const event = byKey.get(key);
-      if (!event || (event.kind !== 'model' && event.kind !== 'tool')) throw notReproduced(`the agent made ${key}, which the parent tape does not have,`);
-      if (event.kind === 'model') {
-        const text = typeof init?.body === 'string' ? init.body : '';
-        const format = detectWireFormatFromText(url, text);
-        const comparable = format && comparableIfNotSameBytes(tape, event, format, text, redactor);
-        if (!format || (comparable && createBlob(comparable).hash !== event.requestHash))
-          throw notReproduced(`the request at ${key} (step ${event.seq}) differs from the parent's`);
-      }
-      counts.servedFromParent++;
-      if (event.kind === 'model') {
+      if (key.startsWith('model:')) {
+        if (event?.kind !== 'model') throw notReproduced(`the agent made ${key}, which the parent tape does not have,`);
+        if (strictBeforeFork) {
+          const text = typeof init?.body === 'string' ? asParentSent(key, init.body) : '';
+          const format = detectWireFormatFromText(url, text);
+          const comparable = format && comparableIfNotSameBytes(tape, event, format, text, redactor);
+          if (!format || (comparable && createBlob(comparable).hash !== event.requestHash))
+            throw notReproduced(`the request at ${key} (step ${event.seq}) differs from the parent's`);
+        }
+        counts.servedFromParent++;
         const headers = replayHeaders(tape.blob(event.wire.responseHeaders));
         if (event.wire.streamChunks)
           return new Response(replayStreamBody(tape.blob<StreamChunk[]>(event.wire.streamChunks)), { status: event.wire.status ?? 200, headers });
         return new Response(event.wire.responseBody ? tape.blob<string>(event.wire.responseBody) : '', { status: event.wire.status ?? 200, headers });
       }
-      const result = event.result ? tape.blob<{ status: number; headers: Record<string, string>; body: string | null }>(event.result) : null;
-      return new Response(result?.body ?? '', { status: result?.status ?? 502, headers: replayHeaders(result?.headers ?? {}) });
+      // A plain HTTP call through rec.fetch, matched as replay matches it: method, URL, headers, body.
+      const method = (init?.method ?? 'GET').toUpperCase();
+      const request = {
+        method: init?.method ?? 'GET',
+        url: redactor.url(url),
+        headers: redactor.headers(new Headers(init?.headers)),
+        body: typeof init?.body === 'string' ? redactor.text(init.body) : null,
+      };
+      const hash = createBlob(request).hash;
+      const callName = key.slice(0, key.lastIndexOf('#') + 1);
+      const match =
+        event?.kind === 'tool' && event.requestHash === hash
+          ? event
+          : live || !strictBeforeFork
+            ? tape.events.find(
+                (candidate): candidate is Extract<TapeEvent, { kind: 'tool' }> =>
+                  candidate.kind === 'tool' && candidate.key.startsWith(callName) && candidate.requestHash === hash,
+              )
+            : undefined;
+      if (match) {
+        counts.servedFromParent++;
+        return httpResponse(match);
+      }
+      if (!live && strictBeforeFork)
+        throw notReproduced(`the agent sent ${key}, which the parent ${event ? 'sent with other content' : 'tape does not have'},`);
+      const safe = ['GET', 'HEAD', 'OPTIONS'].includes(method);
+      if (safe && options.reads !== 'frozen') {
+        counts.liveReads++;
+        return undefined;
+      }
+      throw new ForkError(
+        safe
+          ? `${method} ${request.url} is not on the parent tape and reads are frozen`
+          : `a fork never sends ${method} ${request.url}: it may change the world, and the parent tape does not have it`,
+      );
     },
     tool({ key, kind, name, effect, args, legacyArgsHash }) {
       const hash = createBlob(args).hash;
@@ -131,12 +182,13 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
       // any parent call with these arguments. Never another call's result: a read with other
       // arguments is another question.
       const parent = parentTool(key, name);
-      const match = live
+      const strict = !live && strictBeforeFork;
+      const match = !strict
         ? (sameContent(kind, name, hash) ?? (legacyHash ? sameContent(kind, name, legacyHash) : undefined))
         : parent?.kind === kind && (parent.requestHash === hash || parent.requestHash === legacyHash)
           ? parent
           : undefined;
-      if (!live && !match) throw notReproduced(`the agent called ${key} with arguments the parent did not use there`);
+      if (strict && !match) throw notReproduced(`the agent called ${key} with arguments the parent did not use there`);
       if (match) {
         counts.servedFromParent++;
         if (effect === 'write') counts.stubbedWrites++;
@@ -167,6 +219,9 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
   let endpointError: string | null = null;
   const liveFetch: typeof fetch = async (input, init) => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    // A live read's own request (rec.fetch inside a tool body, or a GET the fork let through)
+    // goes where it was going, untouched: only model calls go to the fork's endpoint, with its key.
+    if (typeof init?.body !== 'string' || !detectWireFormatFromText(url, init.body)) return unguardedFetch()(input, init);
     const target = endpointUrl({ id: url.includes('/chat/completions') ? 'openai-chat' : 'anthropic-messages' }, options.endpoint.baseUrl);
     const headers = new Headers(init?.headers);
     headers.set('authorization', `Bearer ${options.endpoint.apiKey}`);
@@ -220,5 +275,16 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
   } catch (caught) {
     error = (caught as Error).message;
   }
-  return { childRunId, parentRunId: options.runId, atSeq: options.atSeq, liveFrom: forkEvent.key, output, error, endpointError, counts };
+  if (refusal) error = (refusal as ForkError).message;
+  // An endpoint that failed once and answered the SDK's retry did not fail the child.
+  return {
+    childRunId,
+    parentRunId: options.runId,
+    atSeq: options.atSeq,
+    liveFrom: forkEvent.key,
+    output,
+    error,
+    endpointError: error === null ? null : endpointError,
+    counts,
+  };
 }

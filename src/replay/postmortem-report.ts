@@ -142,7 +142,7 @@ export async function renderPostmortemReport(options: PostmortemOptions): Promis
       );
     else
       lines.push(
-        `**PARTIAL: ${resample.completed} of ${resample.n} answers** came back on ${resample.startedAt} with model \`${resample.model.sent}\` (served ${served}) before the endpoint failed${resample.error ? ` (${resample.error.replace(/`/g, "'")})` : ''}. No complete resample is stored at this step; rerun the command above against a working endpoint for the rate.`,
+        `**PARTIAL: ${resample.completed} of ${resample.n} answers** came back on ${resample.startedAt} with model \`${resample.model.sent}\` (served ${served})${resample.error ? ` before the endpoint failed (${resample.error.replace(/`/g, "'")})` : `; ${resample.n - resample.completed} requests got no usable answer`}. No complete resample is stored at this step; rerun the command above against a working endpoint for the rate.`,
         '',
       );
     if (resample.model.provider === undefined && resample.model.sent !== step.model.requested)

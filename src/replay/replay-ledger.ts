@@ -117,15 +117,10 @@ export class ReplayLedger {
       this.consumed.add(event.seq);
       this.served++;
       if (this.cameEarly.size) this.reportOvertaken(event);
-      // Config and decisions happen at once, so their seq is where they started; so does a call
-      // with no start of its own on a tape that records starts.
-      const startedAfter =
-        event.kind === 'config' || event.kind === 'decision'
-          ? event.seq
-          : CALL_KINDS.has(event.kind)
-            ? (event.startedAfter ?? (this.#tapeHasStarts ? event.seq : undefined))
-            : undefined;
-      if (startedAfter !== undefined) this.checkStartOrder(event, startedAfter, site);
+      // Only tapes that record where calls started are checked for order. Config and decisions
+      // happen at once, so their seq is where they started; so does a call with no start of its own.
+      if (this.#tapeHasStarts && ORDERED_KINDS.has(event.kind) && event.kind !== 'input')
+        this.checkTrigger(event, CALL_KINDS.has(event.kind) ? (event.startedAfter ?? event.seq) : event.seq, site);
       return event;
     }
     if (kind === 'clock' || kind === 'random') {
@@ -170,17 +165,21 @@ export class ReplayLedger {
   }
 
   /**
-   * A call, config or decision comes where it came in the recording: every call, config or
-   * decision the recording had finished before starting it has been made already. Calls started together
-   * (Promise.all) have the same start and may finish in any order.
+   * A call, config or decision comes after what set it off in the recording: the last call,
+   * config or decision that had finished when it started (its trigger). The code runs on from a
+   * finished call in microtasks, before any other answer can arrive, so that one is what it
+   * waited for. Its own trigger was checked when it was taken, so the chain back is covered.
+   * Calls finished earlier in other branches are not required: a replay answers at once, so
+   * branches that made several calls each may interleave differently than they did live.
    */
-  private checkStartOrder(event: TapeEvent, startedAfter: number, site: () => string | null): void {
-    for (const earlier of this.tape.events) {
-      if (earlier.seq >= startedAfter) return;
-      if (!ORDERED_KINDS.has(earlier.kind) || this.consumed.has(earlier.seq) || this.cameEarly.has(earlier.seq)) continue;
-      // Not yet a divergence: the earlier call may come later (the order changed) or never (the
-      // tape has a call the code no longer makes, EXTRA_RECORDED at the end).
-      this.cameEarly.set(earlier.seq, { event, site: site() });
+  private checkTrigger(event: TapeEvent, startedAfter: number, site: () => string | null): void {
+    const { events } = this.tape;
+    for (let index = events.length - 1; index >= 0; index--) {
+      const trigger = events[index] as TapeEvent;
+      if (trigger.seq >= startedAfter || !ORDERED_KINDS.has(trigger.kind)) continue;
+      // Not yet a divergence: the trigger may come later (the order changed) or never (the tape
+      // has a call the code no longer makes, EXTRA_RECORDED at the end).
+      if (!this.consumed.has(trigger.seq) && !this.cameEarly.has(trigger.seq)) this.cameEarly.set(trigger.seq, { event, site: site() });
       return;
     }
   }

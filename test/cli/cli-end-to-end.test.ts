@@ -500,7 +500,7 @@ export default { ...agent, create(context) { if (!context.env.MY_API_KEY) throw 
     database.close();
     const factors = (JSON.parse(stored.result_json) as { explainingFactors: string[] }).explainingFactors;
     expect(factors).toEqual(expect.arrayContaining(['model', 'toolData']));
-    expect(markdown).toContain(`Explained by: **${factors.join(', ')}**`);
+    expect(markdown).toContain(`Explained by: **${factors.join(' and ')}**`);
   });
 
   it('gives a one-line error and a meaningful exit code for an unknown run and a broken --db', async () => {

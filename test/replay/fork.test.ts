@@ -1,4 +1,4 @@
-import { createServer } from 'node:http';
+import { createServer, get as httpGet } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccountSystem, createDemoWorld, startSimulatorServer, supportAgent } from '../../src/demo/index.ts';
@@ -54,7 +54,7 @@ async function forkAtFirstModelStep(forkStore: Store, runId: string, agent: unkn
 }
 
 /** Asks the model twice, then looks a customer up: the parts a fork replays, runs live and serves. */
-function lookupAgent(variant: { firstText: string; customer: string }, world: { lookups: number }) {
+function lookupAgent(variant: { firstText: string; customer: string; catchModelErrors?: boolean }, world: { lookups: number }) {
   return defineAgent<Record<string, never>, string, unknown>({
     name: 'lookup-agent',
     codeVersion: 't',
@@ -68,7 +68,10 @@ function lookupAgent(variant: { firstText: string; customer: string }, world: { 
         { effect: 'read' },
       );
       return async () => {
-        await askSimulator(rec.fetch, variant.firstText);
+        // Like an SDK retrying, or code that carries on without an answer.
+        await askSimulator(rec.fetch, variant.firstText).catch((error: Error) => {
+          if (!variant.catchModelErrors) throw error;
+        });
         await askSimulator(rec.fetch, 'second');
         return lookup({ customer: variant.customer }).then(
           (account) => JSON.stringify(account),
@@ -211,9 +214,224 @@ describe('fork: replay up to step k, live from k', () => {
     );
     expect(edited.endpointError).toBeNull();
     expect(edited.counts.liveModelCalls).toBe(0);
+    // The agent carries on past the refusal, and its next call goes live at the fork step's key:
+    // the child still failed, with the refusal as its reason.
+    const carriedOn = await forkRun({
+      store: recorded,
+      runId: 'run_strict',
+      atSeq,
+      agent: lookupAgent({ firstText: 'first, edited', customer: 'C-1', catchModelErrors: true }, world) as never,
+      redactionSalt: SALT,
+      overrides: {},
+      reads: 'frozen',
+      endpoint: { baseUrl: `${simulator.url}/v1`, apiKey: 'sim' },
+      childRunId: 'run_strict_carried_on',
+    });
+    expect(carriedOn.error).toMatch(/differs from the parent's before the fork step/);
     const dead = await fork('first', 'http://127.0.0.1:9/v1', 'run_strict_dead');
     expect(dead.endpointError).toMatch(/^http:\/\/127\.0\.0\.1:9\/v1\/chat\/completions is not answering/);
     expect(dead.error).not.toBeNull();
+  });
+
+  it('a live read reaches its own world (node:http, rec.fetch) from inside its tool body; an endpoint that answers a retry did not fail the child', async () => {
+    let crmHits = 0;
+    let modelRequests = 0;
+    const crm = createServer((request, response) => {
+      crmHits++;
+      response.end(JSON.stringify({ path: request.url }));
+    });
+    // The model endpoint refuses the first request with 503, then answers as the simulator.
+    const flaky = createServer(async (request, response) => {
+      const body = await new Promise<string>((resolve) => {
+        let text = '';
+        request.on('data', (chunk) => {
+          text += chunk;
+        });
+        request.on('end', () => resolve(text));
+      });
+      if (modelRequests++ === 0) {
+        response.writeHead(503).end('busy');
+        return;
+      }
+      const answer = await fetch(`${simulator.url}${request.url?.replace(/^\/v1/, '/v1')}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      response.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' }).end(await answer.text());
+    });
+    await Promise.all([crm, flaky].map((server) => new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))));
+    const urlOf = (server: typeof crm) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const crmAgent = (customer: string) =>
+      defineAgent<Record<string, never>, string, unknown>({
+        name: 'crm-agent',
+        codeVersion: 't',
+        create({ rec }) {
+          const lookup = rec.tool(
+            'crm_lookup',
+            async (query: { customer: string }) => {
+              const viaHttp = await new Promise<string>((resolve, reject) =>
+                httpGet(`${urlOf(crm)}/http/${query.customer}`, (response) => {
+                  let text = '';
+                  response.on('data', (chunk) => {
+                    text += chunk;
+                  });
+                  response.on('end', () => resolve(text));
+                }).on('error', reject),
+              );
+              const viaRecFetch = await (await rec.fetch(`${urlOf(crm)}/rec/${query.customer}`)).text();
+              return [viaHttp, viaRecFetch];
+            },
+            { effect: 'read' },
+          );
+          return async () => {
+            let answer = await askSimulator(rec.fetch, 'first');
+            if (answer === 'busy') answer = await askSimulator(rec.fetch, 'first');
+            return JSON.stringify(await lookup({ customer }));
+          };
+        },
+      });
+    try {
+      const recorded = createMemoryStore();
+      const rec = createRecorder({ store: recorded, agent: 'crm-agent', redaction: { salt: SALT } });
+      await rec.run({}, crmAgent('C-1').create({ rec, env: {} }), { runId: 'run_crm' });
+      expect(crmHits).toBe(2);
+      const atSeq = (await loadTape(recorded, 'run_crm')).events.find((event) => event.kind === 'model')?.seq ?? -1;
+      const result = await forkRun({
+        store: recorded,
+        runId: 'run_crm',
+        atSeq,
+        agent: crmAgent('C-2') as never,
+        redactionSalt: SALT,
+        overrides: {},
+        reads: 'live',
+        endpoint: { baseUrl: `${urlOf(flaky)}/v1`, apiKey: 'sim' },
+        childRunId: 'run_crm_child',
+      });
+      expect(result.error).toBeNull();
+      expect(result.endpointError).toBeNull();
+      expect(modelRequests).toBe(2);
+      expect(JSON.parse(result.output as string)).toEqual(['{"path":"/http/C-2"}', '{"path":"/rec/C-2"}']);
+      expect(crmHits).toBe(4);
+    } finally {
+      await Promise.all([crm, flaky].map((server) => new Promise((resolve) => server.close(resolve))));
+    }
+  });
+
+  it('plain HTTP through rec.fetch: the parent answer for the same request only; other GETs refused when frozen, live when live; strict before the step', async () => {
+    let hits = 0;
+    const api = createServer((request, response) => {
+      hits++;
+      response.end(JSON.stringify({ path: request.url }));
+    });
+    await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+    const apiUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
+    const httpAgent = (before: string, after: string) =>
+      defineAgent<Record<string, never>, string, unknown>({
+        name: 'http-agent',
+        codeVersion: 't',
+        create({ rec }) {
+          const get = (query: string) =>
+            rec.fetch(`${apiUrl}/accounts?customer=${query}`).then(
+              (response) => response.text(),
+              (error: Error) => `refused: ${error.message}`,
+            );
+          return async () => {
+            const first = await get(before);
+            await askSimulator(rec.fetch, 'first');
+            return `${first} ${await get(after)}`;
+          };
+        },
+      });
+    try {
+      const recorded = createMemoryStore();
+      const rec = createRecorder({ store: recorded, agent: 'http-agent', redaction: { salt: SALT } });
+      await rec.run({}, httpAgent('A', 'C-1').create({ rec, env: {} }), { runId: 'run_http' });
+      expect(hits).toBe(2);
+      const atSeq = (await loadTape(recorded, 'run_http')).events.find((event) => event.kind === 'model')?.seq ?? -1;
+      const fork = (before: string, after: string, reads: 'frozen' | 'live', childRunId: string) =>
+        forkRun({
+          store: recorded,
+          runId: 'run_http',
+          atSeq,
+          agent: httpAgent(before, after) as never,
+          redactionSalt: SALT,
+          overrides: {},
+          reads,
+          endpoint: { baseUrl: `${simulator.url}/v1`, apiKey: 'sim' },
+          childRunId,
+        });
+      expect((await fork('A', 'C-1', 'frozen', 'run_http_same')).output).toBe('{"path":"/accounts?customer=A"} {"path":"/accounts?customer=C-1"}');
+      expect((await fork('A', 'C-2', 'frozen', 'run_http_frozen')).output).toMatch(
+        / refused: GET \S+customer=C-2 is not on the parent tape and reads are frozen$/,
+      );
+      expect(hits).toBe(2);
+      expect((await fork('A', 'C-2', 'live', 'run_http_live')).output).toMatch(/ \{"path":"\/accounts\?customer=C-2"\}$/);
+      expect(hits).toBe(3);
+      expect((await fork('B', 'C-1', 'live', 'run_http_strict')).error).toMatch(
+        /the agent sent http:GET \S+#0, which the parent sent with other content, before the fork step/,
+      );
+      expect(hits).toBe(3);
+    } finally {
+      await new Promise((resolve) => api.close(resolve));
+    }
+  });
+
+  it("explain's counterfactual worlds (the clock now, reads as now) do not hold calls before the fork step to the parent's", async () => {
+    const recorded = createMemoryStore();
+    let audits = 0;
+    const auditing = defineAgent<Record<string, never>, string, unknown>({
+      name: 'auditing-agent',
+      codeVersion: 't',
+      create({ rec }) {
+        const audit = rec.tool('audit', async (_entry: { at: number }) => {
+          audits++;
+          return { ok: true };
+        });
+        return async () => {
+          await audit({ at: Date.now() });
+          return askSimulator(rec.fetch, 'first');
+        };
+      },
+    });
+    const rec = createRecorder({ store: recorded, agent: 'auditing-agent', redaction: { salt: SALT } });
+    await rec.run({}, auditing.create({ rec, env: {} }), { runId: 'run_audit', startAt: Date.UTC(2026, 0, 1) });
+    const atSeq = (await loadTape(recorded, 'run_audit')).events.find((event) => event.kind === 'model')?.seq ?? -1;
+    const result = await forkRun({
+      store: recorded,
+      runId: 'run_audit',
+      atSeq,
+      agent: auditing as never,
+      redactionSalt: SALT,
+      overrides: {},
+      reads: 'frozen',
+      clock: 'now',
+      endpoint: { baseUrl: `${simulator.url}/v1`, apiKey: 'sim' },
+      childRunId: 'run_audit_now',
+    });
+    expect(result.error).toBeNull();
+    expect(result.counts.stubbedWrites).toBe(1);
+    expect(audits).toBe(1);
+  });
+
+  it('a fork of a fork child checks the child calls sent with its own overrides as they were sent', async () => {
+    const child = await loadTape(store, 'run_child');
+    const lastModel = child.events.filter((event) => event.kind === 'model').at(-1);
+    expect(lastModel?.key).toBe('model:openai-chat#2');
+    const result = await forkRun({
+      store,
+      runId: 'run_child',
+      atSeq: lastModel?.seq ?? -1,
+      agent: supportAgent as never,
+      redactionSalt: SALT,
+      services: createAccountSystem(),
+      overrides: { temperature: 0.5 },
+      reads: 'frozen',
+      endpoint: { baseUrl: `${simulator.url}/v1`, apiKey: 'sim' },
+      childRunId: 'run_grandchild',
+    });
+    expect(result.error).toBeNull();
+    expect(result.counts.liveModelCalls).toBe(1);
   });
 
   it("blocks the agent's own network calls in the child: only the model endpoint goes live", async () => {
