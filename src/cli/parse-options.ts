@@ -16,8 +16,10 @@ export function parseTimeOption(value: string | undefined, flag: string, now = D
 
 export function parseIntegerOption(value: string | undefined, flag: string, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}): number | undefined {
   if (value === undefined) return undefined;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < min || parsed > max) throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, not "${value}".`);
+  // Digits only: Number() would also take '', '1e2', '0x14' and ' 4 '.
+  const parsed = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max)
+    throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, not "${value}".`);
   return parsed;
 }
 
