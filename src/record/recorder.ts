@@ -18,7 +18,7 @@ import { jsonSnapshot } from './json-snapshot.ts';
 import { installGlobalPatches, type NondeterminismReads, originals } from './patch-globals.ts';
 import { createRecordingFetch, type HttpExchange, hostOf } from './recording-fetch.ts';
 import { createRedactor, legacyArgsHash, type PiiRule, type Redactor } from './redaction.ts';
-import { assertInRun, maybeCurrentRun, type RunScope, runInScope, runOutsideScope, takeCausalKey } from './run-scope.ts';
+import { assertInRun, foreignCallInReplay, maybeCurrentRun, type RunScope, runInScope, runOutsideScope, takeCausalKey } from './run-scope.ts';
 import { type BlobCollector, type EventDraft, RunTapeWriter } from './run-tape-writer.ts';
 import { SeededStream } from './seeded-random.ts';
 
@@ -45,8 +45,18 @@ export interface RecorderOptions {
   serve?: ServeHooks;
 }
 
+/** A request through rec.fetch as the recorder saw it: a `Request` input's method, headers and body included. */
+export interface ServedFetchCall {
+  key: string;
+  url: string;
+  init: RequestInit | undefined;
+  method: string;
+  headers: RequestInit['headers'] | Headers | undefined;
+  body: string | null;
+}
+
 export interface ServeHooks {
-  fetch?(call: { key: string; url: string; init: RequestInit | undefined }): Response | undefined | Promise<Response | undefined>;
+  fetch?(call: ServedFetchCall): Response | undefined | Promise<Response | undefined>;
   tool?(call: {
     key: string;
     kind: 'tool' | 'retrieval';
@@ -243,7 +253,12 @@ export function createRecorder(options: RecorderOptions): Recorder {
   function wrapCall<A extends unknown[], R>(kind: 'tool' | 'retrieval', name: string, effect: ToolEffect, fn: (...args: A) => R | Promise<R>) {
     return async (...args: A): Promise<Awaited<R>> => {
       const scope = maybeCurrentRun();
-      if (!scope || scope.mode === 'opaque') return (await fn(...args)) as Awaited<R>;
+      if (!scope || scope.mode === 'opaque') {
+        if (scope?.writesRefused && effect === 'write')
+          throw new TypeError(`${name} is a write tool, called inside a read that a fork runs live: it does not run there, so no side effect fires`);
+        return (await fn(...args)) as Awaited<R>;
+      }
+      if (scope.blockEgress && !options.serve) throw foreignCallInReplay(`${kind} ${name}`);
       const key = takeCausalKey(scope, kind, name);
       const startedAfter = scope.tape.eventCount;
       const at = scope.now();
@@ -268,7 +283,10 @@ export function createRecorder(options: RecorderOptions): Recorder {
         if ('error' in served) throw Object.assign(new Error(served.error.message), { name: served.error.name });
         return served.result as Awaited<R>;
       }
-      const opaqueScope: RunScope = { ...scope, mode: 'opaque' };
+      // In a fork, a read its serve hook let go live reaches its world; a write from inside it does not.
+      const opaqueScope: RunScope = scope.blockEgress
+        ? { ...scope, mode: 'opaque', blockEgress: undefined, writesRefused: true }
+        : { ...scope, mode: 'opaque' };
       const push = (result: { ok: true; value: unknown } | { ok: false; error: Error }) => {
         const durationMs = originals.performanceNow() - started;
         const received = result.ok ? jsonSnapshot(result.value) : null;

@@ -3,8 +3,9 @@ import type { StreamChunk } from '../tape/index.ts';
 import { captureAgentSite } from './call-site.ts';
 import { buildModelEvent, type ModelExchange } from './model-event-builder.ts';
 import { originals } from './patch-globals.ts';
+import type { ServedFetchCall } from './recorder.ts';
 import type { Redactor } from './redaction.ts';
-import { maybeCurrentRun, type RunScope, runOutsideScope, takeCausalKey } from './run-scope.ts';
+import { foreignCallInReplay, maybeCurrentRun, type RunScope, runOutsideScope, takeCausalKey } from './run-scope.ts';
 import type { BlobCollector, EventDraft } from './run-tape-writer.ts';
 
 export interface RecordingFetchOptions {
@@ -14,7 +15,7 @@ export interface RecordingFetchOptions {
   /** Resolves once everything pushed so far is durable in the store. */
   flush: () => Promise<void>;
   /** Answers a call by causal key instead of the network (fork); undefined means go to the network. */
-  serve?: (call: { key: string; url: string; init: RequestInit | undefined }) => Response | undefined | Promise<Response | undefined>;
+  serve?: (call: ServedFetchCall) => Response | undefined | Promise<Response | undefined>;
   /** Builds the event of a request that is not a model call (or whose body did not parse as one). */
   buildHttpEvent: (exchange: HttpExchange, blobs: BlobCollector) => EventDraft;
 }
@@ -55,6 +56,7 @@ export function createRecordingFetch(options: RecordingFetchOptions): typeof fet
   return async function recordingFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
     const scope = maybeCurrentRun();
     if (!scope || scope.mode === 'opaque') return baseFetch(input, init);
+    if (scope.blockEgress && !options.serve) throw foreignCallInReplay(`fetch ${urlOf(input)}`);
     const url = urlOf(input);
     const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
     const requestText = typeof init?.body === 'string' ? init.body : null;
@@ -72,7 +74,8 @@ export function createRecordingFetch(options: RecordingFetchOptions): typeof fet
 
     let response: Response;
     try {
-      response = (await options.serve?.({ key, url, init })) ?? (await runOutsideScope(() => baseFetch(input, init)));
+      response =
+        (await options.serve?.({ key, url, init, method, headers: headersSource, body: requestText })) ?? (await runOutsideScope(() => baseFetch(input, init)));
     } catch (error) {
       const durationMs = originals.performanceNow() - started;
       pushModel(context, format, {
@@ -260,7 +263,14 @@ async function recordPlainHttp(context: CallContext, input: RequestInfo | URL, i
     responseText: null,
   };
   try {
-    const served = await options.serve?.({ key: context.key, url: context.url, init });
+    const served = await options.serve?.({
+      key: context.key,
+      url: context.url,
+      init,
+      method: context.method,
+      headers: context.headersSource,
+      body: requestText,
+    });
     if (served) exchange.stubbed = true;
     const response = served ?? (await runOutsideScope(() => options.baseFetch(input, init)));
     const text = await response.text();

@@ -25,8 +25,10 @@ export interface RunScope {
   readonly reads: NondeterminismReads;
   /** Per-run ordinal counters, shared by every scope of the run. */
   readonly ordinals: Map<string, number>;
-  /** Set in replay: a network request that bypasses the tape is refused through here. */
+  /** Set in replay and fork: a network request that bypasses the tape is refused through here. */
   readonly blockEgress?: (url: string) => never;
+  /** Inside a read a fork runs live: its world is reachable, but a write tool called from it is refused. */
+  readonly writesRefused?: boolean;
 }
 
 const storage = new AsyncLocalStorage<RunScope>();
@@ -59,4 +61,15 @@ export function takeCausalKey(scope: RunScope, kind: string, name: string): stri
   const ordinal = scope.ordinals.get(base) ?? 0;
   scope.ordinals.set(base, ordinal + 1);
   return `${base}#${ordinal}`;
+}
+
+/**
+ * A tool or fetch wrapped by another recorder, called inside a replay or fork: nothing there can
+ * serve it, and running it would reach the world. The agent must wrap its calls with the `rec`
+ * it is given.
+ */
+export function foreignCallInReplay(what: string): TypeError {
+  return new TypeError(
+    `${what} was wrapped by a recorder other than the one this replay or fork gave the agent; it is not run, so that no side effect fires. Wrap tools and fetch with the rec passed to create().`,
+  );
 }

@@ -19,12 +19,12 @@ export function unguardedFetch(): typeof fetch {
 
 /**
  * Throws (through the run's blockEgress) when called inside a replay or fork; otherwise does
- * nothing. A tool body (an opaque scope) only runs where the fork lets a read go live, and then
- * reaches its world however it does.
+ * nothing. A read a fork lets go live runs in a scope without blockEgress (see the recorder's
+ * wrapCall), so it reaches its world as in production.
  */
 function refuseInsideReplay(describeTarget: () => string): void {
   const scope = maybeCurrentRun();
-  if (scope?.blockEgress && scope.mode !== 'opaque') scope.blockEgress(describeTarget());
+  if (scope?.blockEgress) scope.blockEgress(describeTarget());
 }
 
 type Args = readonly unknown[];

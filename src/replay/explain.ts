@@ -251,6 +251,8 @@ export async function explainRun(options: ExplainOptions): Promise<ExplainResult
       if (!(error instanceof ForkError)) throw error;
       return { failure: `the fork refused: ${error.message}` };
     }
+    // The code left the parent's path before the step: whatever it built there is not the run's.
+    if (forked.refusal) return { failure: `the fork refused: ${forked.refusal}` };
     const child = await loadTape(scratch, forked.childRunId);
     const step = child.events.find((event): event is ModelEvent => event.kind === 'model' && event.key === basis.key);
     if (step) return { child, step, failure: null };

@@ -1,6 +1,6 @@
 import { loadTape, StepNotFoundError } from '../inspect/index.ts';
 import { detectWireFormatFromText } from '../providers/index.ts';
-import { type AgentDefinition, createRecorder, createRedactor, type Recorder, type ServeHooks } from '../record/index.ts';
+import { type AgentDefinition, createRecorder, createRedactor, maybeCurrentRun, type Recorder, type ServeHooks } from '../record/index.ts';
 import type { Store } from '../store/index.ts';
 import { createBlob, RetrialError, type StreamChunk, type TapeEvent } from '../tape/index.ts';
 import { EgressBlockedError } from './divergence.ts';
@@ -39,8 +39,13 @@ export interface ForkResult {
   liveFrom: string;
   output: unknown;
   error: string | null;
-  /** Set when the live model endpoint failed (no answer, or HTTP 401, 403, 404, 429 or 5xx): why. */
+  /**
+   * Set when the last live model request failed (no answer, or HTTP 401, 403, 404, 429 or 5xx)
+   * and no later one was answered: why. Set even when the agent carried on without the answer.
+   */
   endpointError: string | null;
+  /** Set when the child left the parent's path before the fork step: the first such call, and what to do. */
+  refusal: string | null;
   /** Calls answered from the parent tape, live model calls, write tools stubbed. */
   counts: { servedFromParent: number; liveModelCalls: number; stubbedWrites: number; liveReads: number };
 }
@@ -111,7 +116,7 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
   };
 
   const serve: ServeHooks = {
-    fetch({ key, url, init }) {
+    fetch({ key, url, method: sentMethod, headers, body }) {
       if (key.startsWith('model:') && ordinalOf(key) >= liveFromOrdinal) {
         live = true;
         counts.liveModelCalls++;
@@ -121,7 +126,7 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
       if (key.startsWith('model:')) {
         if (event?.kind !== 'model') throw notReproduced(`the agent made ${key}, which the parent tape does not have,`);
         if (strictBeforeFork) {
-          const text = typeof init?.body === 'string' ? asParentSent(key, init.body) : '';
+          const text = body === null ? '' : asParentSent(key, body);
           const format = detectWireFormatFromText(url, text);
           const comparable = format && comparableIfNotSameBytes(tape, event, format, text, redactor);
           if (!format || (comparable && createBlob(comparable).hash !== event.requestHash))
@@ -134,12 +139,18 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
         return new Response(event.wire.responseBody ? tape.blob<string>(event.wire.responseBody) : '', { status: event.wire.status ?? 200, headers });
       }
       // A plain HTTP call through rec.fetch, matched as replay matches it: method, URL, headers, body.
-      const method = (init?.method ?? 'GET').toUpperCase();
+      const method = sentMethod.toUpperCase();
+      const safe = ['GET', 'HEAD', 'OPTIONS'].includes(method);
+      // Reads as they are now (explain's worlds) ask the world even what the parent asked.
+      if (safe && options.reads === 'current') {
+        counts.liveReads++;
+        return undefined;
+      }
       const request = {
-        method: init?.method ?? 'GET',
+        method: sentMethod,
         url: redactor.url(url),
-        headers: redactor.headers(new Headers(init?.headers)),
-        body: typeof init?.body === 'string' ? redactor.text(init.body) : null,
+        headers: redactor.headers(new Headers(headers)),
+        body: body === null ? null : redactor.text(body),
       };
       const hash = createBlob(request).hash;
       const callName = key.slice(0, key.lastIndexOf('#') + 1);
@@ -158,7 +169,6 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
       }
       if (!live && strictBeforeFork)
         throw notReproduced(`the agent sent ${key}, which the parent ${event ? 'sent with other content' : 'tape does not have'},`);
-      const safe = ['GET', 'HEAD', 'OPTIONS'].includes(method);
       if (safe && options.reads !== 'frozen') {
         counts.liveReads++;
         return undefined;
@@ -216,12 +226,16 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
 
   // The child catches the agent's errors into its result; the wire tells a dead or refusing
   // endpoint (the caller's to fix: exit 6) from the agent failing on its own.
+  // The last live model request's failure, cleared when a later one is answered: an endpoint that
+  // answered the SDK's retry did not fail the child, and one the agent gave up on did.
   let endpointError: string | null = null;
   const liveFetch: typeof fetch = async (input, init) => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    // A live read's own request (rec.fetch inside a tool body, or a GET the fork let through)
-    // goes where it was going, untouched: only model calls go to the fork's endpoint, with its key.
-    if (typeof init?.body !== 'string' || !detectWireFormatFromText(url, init.body)) return unguardedFetch()(input, init);
+    // A live read's own requests (rec.fetch inside a tool body, a model call there included, or a
+    // GET the fork let through) go where they were going, untouched: only the agent's own model
+    // calls go to the fork's endpoint, with its key.
+    if (maybeCurrentRun()?.mode === 'opaque' || typeof init?.body !== 'string' || !detectWireFormatFromText(url, init.body))
+      return unguardedFetch()(input, init);
     const target = endpointUrl({ id: url.includes('/chat/completions') ? 'openai-chat' : 'anthropic-messages' }, options.endpoint.baseUrl);
     const headers = new Headers(init?.headers);
     headers.set('authorization', `Bearer ${options.endpoint.apiKey}`);
@@ -229,11 +243,13 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
     try {
       // The guarded global fetch would refuse this call: it is made inside the child run, on purpose.
       const response = await (options.fetch ?? unguardedFetch())(target, { ...init, headers });
-      if (response.status === 429 || response.status >= 500 || [401, 403, 404].includes(response.status))
-        endpointError ??= `${displayUrl(target)} answered HTTP ${response.status}`;
+      endpointError =
+        response.status === 429 || response.status >= 500 || [401, 403, 404].includes(response.status)
+          ? `${displayUrl(target)} answered HTTP ${response.status}`
+          : null;
       return response;
     } catch (error) {
-      endpointError ??= `${displayUrl(target)} is not answering (${describeFailure(error)})`;
+      endpointError = `${displayUrl(target)} is not answering (${describeFailure(error)})`;
       throw error;
     }
   };
@@ -250,7 +266,8 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
   const forkFetch: typeof fetch = (input, init) => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     const body = typeof init?.body === 'string' ? init.body : null;
-    if (body !== null && detectWireFormatFromText(url, body) && modelCalls++ >= liveFromOrdinal)
+    // A model call made from inside a live tool body is the tool's own, not a step of the agent.
+    if (body !== null && maybeCurrentRun()?.mode !== 'opaque' && detectWireFormatFromText(url, body) && modelCalls++ >= liveFromOrdinal)
       return childRec.fetch(input, { ...init, body: applyForkOverrides(body, options.overrides) });
     return childRec.fetch(input, init);
   };
@@ -267,7 +284,12 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
       startAt: options.clock === 'now' ? Date.now() : Date.parse(tape.run.header.recordedAt),
       seed: tape.run.header.seed,
       externalIds: tape.run.header.externalIds,
-      fork: { fromRun: options.runId, atSeq: options.atSeq, overrides: { ...options.overrides, reads: options.reads, liveFrom: forkEvent.key } },
+      fork: {
+        fromRun: options.runId,
+        atSeq: options.atSeq,
+        // The endpoint too: the child's model events keep the URL the agent's SDK used.
+        overrides: { ...options.overrides, reads: options.reads, liveFrom: forkEvent.key, endpoint: displayUrl(options.endpoint.baseUrl) },
+      },
       blockEgress: (url) => {
         throw new EgressBlockedError({ url });
       },
@@ -275,16 +297,16 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
   } catch (caught) {
     error = (caught as Error).message;
   }
-  if (refusal) error = (refusal as ForkError).message;
-  // An endpoint that failed once and answered the SDK's retry did not fail the child.
+  const refused = (refusal as ForkError | null)?.message ?? null;
   return {
     childRunId,
     parentRunId: options.runId,
     atSeq: options.atSeq,
     liveFrom: forkEvent.key,
     output,
-    error,
-    endpointError: error === null ? null : endpointError,
+    error: refused ?? error,
+    endpointError,
+    refusal: refused,
     counts,
   };
 }

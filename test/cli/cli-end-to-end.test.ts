@@ -461,7 +461,10 @@ export default { ...agent, create(context) { if (!context.env.MY_API_KEY) throw 
     expect(dead.status).toBe(6);
     expect(dead.stdout).toMatch(/the model endpoint failed: http:\/\/127\.0\.0\.1:9\/v1\/chat\/completions is not answering/);
     const childRunId = /into (\S+)\./.exec(dead.stdout)?.[1] ?? '';
-    expect((await runCli(['show', childRunId, '--db', db])).status).toBe(0);
+    const shown = await runCli(['show', childRunId, '--db', db]);
+    expect(shown.status).toBe(0);
+    // Its model events keep the URL the agent's SDK used; the header says where the calls went.
+    expect(shown.stdout).toContain(`forked from ${demo.incident.runId} at step ${demo.incident.decisionStep}; live model calls went to http://127.0.0.1:9/v1`);
   });
 
   it('explain compares recorded with now and names what moved the outcome', async () => {

@@ -72,7 +72,9 @@ function lookupAgent(variant: { firstText: string; customer: string; catchModelE
         await askSimulator(rec.fetch, variant.firstText).catch((error: Error) => {
           if (!variant.catchModelErrors) throw error;
         });
-        await askSimulator(rec.fetch, 'second');
+        await askSimulator(rec.fetch, 'second').catch((error: Error) => {
+          if (!variant.catchModelErrors) throw error;
+        });
         return lookup({ customer: variant.customer }).then(
           (account) => JSON.stringify(account),
           (error: Error) => `refused: ${error.message}`,
@@ -107,7 +109,7 @@ describe('fork: replay up to step k, live from k', () => {
     expect(child.run.header.fork).toEqual({
       fromRun: 'run_parent',
       atSeq: decisionStep,
-      overrides: { model: 'support-sim-2026-04-01', reads: 'frozen', liveFrom: 'model:openai-chat#1' },
+      overrides: { model: 'support-sim-2026-04-01', reads: 'frozen', liveFrom: 'model:openai-chat#1', endpoint: `${simulator.url}/v1` },
     });
     const models = child.events.filter((event) => event.kind === 'model');
     expect(models[0]?.kind === 'model' && models[0].request.model).toBe('support-sim');
@@ -231,11 +233,26 @@ describe('fork: replay up to step k, live from k', () => {
     const dead = await fork('first', 'http://127.0.0.1:9/v1', 'run_strict_dead');
     expect(dead.endpointError).toMatch(/^http:\/\/127\.0\.0\.1:9\/v1\/chat\/completions is not answering/);
     expect(dead.error).not.toBeNull();
+    // An agent that carries on without the answer still had a dead endpoint.
+    const swallowed = await forkRun({
+      store: recorded,
+      runId: 'run_strict',
+      atSeq,
+      agent: lookupAgent({ firstText: 'first', customer: 'C-1', catchModelErrors: true }, world) as never,
+      redactionSalt: SALT,
+      overrides: {},
+      reads: 'frozen',
+      endpoint: { baseUrl: 'http://127.0.0.1:9/v1', apiKey: 'sim' },
+      childRunId: 'run_strict_swallowed',
+    });
+    expect(swallowed.error).toBeNull();
+    expect(swallowed.endpointError).toMatch(/is not answering/);
   });
 
-  it('a live read reaches its own world (node:http, rec.fetch) from inside its tool body; an endpoint that answers a retry did not fail the child', async () => {
+  it('a live read reaches its own world (node:http, rec.fetch, its own model calls) but runs no write; an endpoint that answers a retry did not fail the child', async () => {
     let crmHits = 0;
     let modelRequests = 0;
+    let notified = 0;
     const crm = createServer((request, response) => {
       crmHits++;
       response.end(JSON.stringify({ path: request.url }));
@@ -267,6 +284,10 @@ describe('fork: replay up to step k, live from k', () => {
         name: 'crm-agent',
         codeVersion: 't',
         create({ rec }) {
+          const notify = rec.tool('notify', async () => {
+            notified++;
+            return 'sent';
+          });
           const lookup = rec.tool(
             'crm_lookup',
             async (query: { customer: string }) => {
@@ -280,7 +301,16 @@ describe('fork: replay up to step k, live from k', () => {
                 }).on('error', reject),
               );
               const viaRecFetch = await (await rec.fetch(`${urlOf(crm)}/rec/${query.customer}`)).text();
-              return [viaHttp, viaRecFetch];
+              // The tool's own model call (a classifier, say) goes to the tool's URL, not the fork's endpoint.
+              const classified = await (
+                await rec.fetch(`${urlOf(crm)}/v1/chat/completions`, {
+                  method: 'POST',
+                  headers: { 'content-type': 'application/json' },
+                  body: JSON.stringify({ model: 'classifier', messages: [{ role: 'user', content: query.customer }] }),
+                })
+              ).text();
+              const notice = await notify().catch((error: Error) => `refused: ${error.message}`);
+              return [viaHttp, viaRecFetch, classified, notice];
             },
             { effect: 'read' },
           );
@@ -295,7 +325,8 @@ describe('fork: replay up to step k, live from k', () => {
       const recorded = createMemoryStore();
       const rec = createRecorder({ store: recorded, agent: 'crm-agent', redaction: { salt: SALT } });
       await rec.run({}, crmAgent('C-1').create({ rec, env: {} }), { runId: 'run_crm' });
-      expect(crmHits).toBe(2);
+      expect(crmHits).toBe(3);
+      expect(notified).toBe(1);
       const atSeq = (await loadTape(recorded, 'run_crm')).events.find((event) => event.kind === 'model')?.seq ?? -1;
       const result = await forkRun({
         store: recorded,
@@ -311,8 +342,12 @@ describe('fork: replay up to step k, live from k', () => {
       expect(result.error).toBeNull();
       expect(result.endpointError).toBeNull();
       expect(modelRequests).toBe(2);
-      expect(JSON.parse(result.output as string)).toEqual(['{"path":"/http/C-2"}', '{"path":"/rec/C-2"}']);
-      expect(crmHits).toBe(4);
+      const [viaHttp, viaRecFetch, classified, notice] = JSON.parse(result.output as string);
+      expect([viaHttp, viaRecFetch, classified]).toEqual(['{"path":"/http/C-2"}', '{"path":"/rec/C-2"}', '{"path":"/v1/chat/completions"}']);
+      expect(crmHits).toBe(6);
+      // A write called from inside the live read is refused: no side effect fires in a fork.
+      expect(notice).toMatch(/^refused: notify is a write tool, called inside a read that a fork runs live/);
+      expect(notified).toBe(1);
     } finally {
       await Promise.all([crm, flaky].map((server) => new Promise((resolve) => server.close(resolve))));
     }
@@ -326,7 +361,7 @@ describe('fork: replay up to step k, live from k', () => {
     });
     await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
     const apiUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
-    const httpAgent = (before: string, after: string) =>
+    const httpAgent = (before: string, after: string, post = false) =>
       defineAgent<Record<string, never>, string, unknown>({
         name: 'http-agent',
         codeVersion: 't',
@@ -339,6 +374,12 @@ describe('fork: replay up to step k, live from k', () => {
           return async () => {
             const first = await get(before);
             await askSimulator(rec.fetch, 'first');
+            // A POST built as a Request: its method is in the Request, not in an init.
+            if (post)
+              return rec.fetch(new Request(`${apiUrl}/accounts`, { method: 'POST', body: after })).then(
+                (response) => response.text(),
+                (error: Error) => `refused: ${error.message}`,
+              );
             return `${first} ${await get(after)}`;
           };
         },
@@ -349,12 +390,12 @@ describe('fork: replay up to step k, live from k', () => {
       await rec.run({}, httpAgent('A', 'C-1').create({ rec, env: {} }), { runId: 'run_http' });
       expect(hits).toBe(2);
       const atSeq = (await loadTape(recorded, 'run_http')).events.find((event) => event.kind === 'model')?.seq ?? -1;
-      const fork = (before: string, after: string, reads: 'frozen' | 'live', childRunId: string) =>
+      const fork = (before: string, after: string, reads: 'frozen' | 'live' | 'current', childRunId: string, post = false) =>
         forkRun({
           store: recorded,
           runId: 'run_http',
           atSeq,
-          agent: httpAgent(before, after) as never,
+          agent: httpAgent(before, after, post) as never,
           redactionSalt: SALT,
           overrides: {},
           reads,
@@ -372,9 +413,42 @@ describe('fork: replay up to step k, live from k', () => {
         /the agent sent http:GET \S+#0, which the parent sent with other content, before the fork step/,
       );
       expect(hits).toBe(3);
+      expect((await fork('A', 'C-2', 'live', 'run_http_post', true)).output).toMatch(
+        /^refused: a fork never sends POST \S+\/accounts: it may change the world/,
+      );
+      expect(hits).toBe(3);
+      // Reads as they are now ask the world again, even what the parent asked.
+      expect((await fork('A', 'C-1', 'current', 'run_http_current')).output).toBe('{"path":"/accounts?customer=A"} {"path":"/accounts?customer=C-1"}');
+      expect(hits).toBe(5);
     } finally {
       await new Promise((resolve) => api.close(resolve));
     }
+  });
+
+  it('a tool wrapped by another recorder is never run inside a replay', async () => {
+    const recorded = createMemoryStore();
+    let charged = 0;
+    // Wrapped at module level by the service's own recorder, not by the rec create() is given.
+    const serviceRec = createRecorder({ store: recorded, agent: 'foreign-agent', redaction: { salt: SALT } });
+    const charge = serviceRec.tool('charge', async (_amount: number) => {
+      charged++;
+      return 'charged';
+    });
+    const foreign = defineAgent<Record<string, never>, string, unknown>({
+      name: 'foreign-agent',
+      codeVersion: 't',
+      create({ rec }) {
+        return async () => {
+          await askSimulator(rec.fetch, 'first');
+          return charge(5).catch((error: Error) => `refused: ${error.message}`);
+        };
+      },
+    });
+    await serviceRec.run({}, foreign.create({ rec: serviceRec, env: {} }), { runId: 'run_foreign' });
+    expect(charged).toBe(1);
+    const replay = await replayRun({ store: recorded, runId: 'run_foreign', agent: foreign as never, redactionSalt: SALT });
+    expect(charged).toBe(1);
+    expect(replay.ok).toBe(false);
   });
 
   it("explain's counterfactual worlds (the clock now, reads as now) do not hold calls before the fork step to the parent's", async () => {

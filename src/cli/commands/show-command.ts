@@ -25,7 +25,12 @@ function renderRunHeader(run: RunRecord, modelsServed: string[]): string {
     }`,
     `  models served: ${modelsServed.join(', ') || '—'}; ${run.eventCount} events; chain head ${run.headHash.slice(0, 16)}…`,
   ];
-  if (header.fork) lines.push(`  forked from ${header.fork.fromRun} at step ${header.fork.atSeq}`);
+  if (header.fork) {
+    const { endpoint } = header.fork.overrides;
+    lines.push(
+      `  forked from ${header.fork.fromRun} at step ${header.fork.atSeq}${typeof endpoint === 'string' ? `; live model calls went to ${endpoint}` : ''}`,
+    );
+  }
   if (run.ending?.error) lines.push(`  failed: ${run.ending.error.name}: ${run.ending.error.message}`);
   return lines.join('\n');
 }
