@@ -1,6 +1,6 @@
 import { loadTape } from '../inspect/index.ts';
 import type { AgentDefinition } from '../record/index.ts';
-import { EndpointError, forkRun, unguardedFetch } from '../replay/index.ts';
+import { EndpointError, forkRun, isEndpointFailure, unguardedFetch } from '../replay/index.ts';
 import type { CampaignArm, Store } from '../store/index.ts';
 import { sha256Hex } from '../tape/index.ts';
 import { type ArmResult, type CampaignItem, type CampaignPlan, NO_DECISION } from './campaign-types.ts';
@@ -32,7 +32,7 @@ export function createForkDecider(options: ForkDeciderOptions): ForkDecider {
     const watched: typeof fetch = async (input, init) => {
       try {
         const response = await (endpoint.fetch ?? unguardedFetch())(input, init);
-        if (response.status === 429 || response.status >= 500 || [401, 403, 404].includes(response.status))
+        if (isEndpointFailure(response.status))
           transportFailure = new EndpointError(`${endpoint.baseUrl} answered HTTP ${response.status} in a forked run`, {
             status: response.status,
             retryable: !([401, 403, 404] as number[]).includes(response.status),

@@ -2,7 +2,7 @@ import { type LoadedTape, loadTape } from '../inspect/index.ts';
 import type { AgentDefinition } from '../record/index.ts';
 import { type ProportionEstimate, wilsonInterval } from '../stats/index.ts';
 import { createMemoryStore, exportRun, importRun, type Store } from '../store/index.ts';
-import { type CanonicalMessage, RetrialError, type TapeEvent } from '../tape/index.ts';
+import { type CanonicalMessage, type ConfigEvent, type ModelEvent, RetrialError, type TapeEvent } from '../tape/index.ts';
 import { classifyResponse, NO_TOOL } from './classify-response.ts';
 import type { Divergence } from './divergence.ts';
 import { ForkError, type ForkResult, forkRun } from './fork.ts';
@@ -116,8 +116,6 @@ const NOT_CAPTURED = [
   'network calls that did not go through rec.fetch or a wrapped tool',
 ];
 
-type ConfigEvent = Extract<TapeEvent, { kind: 'config' }>;
-type ModelEvent = Extract<TapeEvent, { kind: 'model' }>;
 /** One counterfactual run: the child's tape and its decision step, or why there is none. */
 type Attempt = { child: LoadedTape; step: ModelEvent; failure: null } | { failure: string };
 

@@ -6,7 +6,7 @@ import { createBlob, RetrialError, type StreamChunk, type TapeEvent } from '../t
 import { EgressBlockedError } from './divergence.ts';
 import { installEgressGuard, unguardedFetch } from './egress-guard.ts';
 import { applyForkOverrides, type ForkOverrides } from './fork-overrides.ts';
-import { describeFailure, displayUrl, endpointUrl } from './model-endpoint.ts';
+import { describeFailure, displayUrl, endpointUrl, isEndpointFailure } from './model-endpoint.ts';
 import { comparableIfNotSameBytes } from './request-match.ts';
 import { replayHeaders, replayStreamBody } from './served-response.ts';
 
@@ -133,10 +133,9 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
             throw notReproduced(`the request at ${key} (step ${event.seq}) differs from the parent's`);
         }
         counts.servedFromParent++;
-        const headers = replayHeaders(tape.blob(event.wire.responseHeaders));
-        if (event.wire.streamChunks)
-          return new Response(replayStreamBody(tape.blob<StreamChunk[]>(event.wire.streamChunks)), { status: event.wire.status ?? 200, headers });
-        return new Response(event.wire.responseBody ? tape.blob<string>(event.wire.responseBody) : '', { status: event.wire.status ?? 200, headers });
+        const init = { status: event.wire.status ?? 200, headers: replayHeaders(tape.blob(event.wire.responseHeaders)) };
+        if (event.wire.streamChunks) return new Response(replayStreamBody(tape.blob<StreamChunk[]>(event.wire.streamChunks)), init);
+        return new Response(event.wire.responseBody ? tape.blob<string>(event.wire.responseBody) : '', init);
       }
       // A plain HTTP call through rec.fetch, matched as replay matches it: method, URL, headers, body.
       const method = sentMethod.toUpperCase();
@@ -225,9 +224,9 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
   };
 
   // The child catches the agent's errors into its result; the wire tells a dead or refusing
-  // endpoint (the caller's to fix: exit 6) from the agent failing on its own.
-  // The last live model request's failure, cleared when a later one is answered: an endpoint that
-  // answered the SDK's retry did not fail the child, and one the agent gave up on did.
+  // endpoint (the caller's to fix: exit 6) from the agent failing on its own. It is the last live
+  // model request's failure, cleared when a later one is answered: an endpoint that answered the
+  // SDK's retry did not fail the child, and one the agent gave up on did.
   let endpointError: string | null = null;
   const liveFetch: typeof fetch = async (input, init) => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
@@ -243,10 +242,7 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
     try {
       // The guarded global fetch would refuse this call: it is made inside the child run, on purpose.
       const response = await (options.fetch ?? unguardedFetch())(target, { ...init, headers });
-      endpointError =
-        response.status === 429 || response.status >= 500 || [401, 403, 404].includes(response.status)
-          ? `${displayUrl(target)} answered HTTP ${response.status}`
-          : null;
+      endpointError = isEndpointFailure(response.status) ? `${displayUrl(target)} answered HTTP ${response.status}` : null;
       return response;
     } catch (error) {
       endpointError = `${displayUrl(target)} is not answering (${describeFailure(error)})`;

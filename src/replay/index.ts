@@ -10,7 +10,7 @@ export type { ForkOverrides } from './fork-overrides.ts';
 export { applyForkOverrides } from './fork-overrides.ts';
 export { diffJson } from './json-diff.ts';
 export type { ModelEndpoint, ModelEndpointOptions } from './model-endpoint.ts';
-export { createModelEndpoint, EndpointError, endpointUrl, RETRYABLE_STATUSES } from './model-endpoint.ts';
+export { createModelEndpoint, EndpointError, endpointUrl, isEndpointFailure, RETRYABLE_STATUSES } from './model-endpoint.ts';
 export type { ModelTarget } from './model-target.ts';
 export { endpointFromEnvironment, ModelTargetError, parseModelTarget } from './model-target.ts';
 export type { PostmortemOptions } from './postmortem-report.ts';

@@ -23,6 +23,14 @@ export class EndpointError extends RetrialError {
 
 const MISCONFIGURED_STATUSES: ReadonlySet<number> = new Set([401, 403, 404]);
 
+/**
+ * Whether an answer with this status means the endpoint failed, not the request's content: a
+ * misconfigured endpoint (key, model, URL), a rate limit or a server error.
+ */
+export function isEndpointFailure(status: number): boolean {
+  return status === 429 || status >= 500 || MISCONFIGURED_STATUSES.has(status);
+}
+
 /** Statuses worth retrying: timeouts, rate limits and server errors. */
 export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 409, 429, 500, 502, 503, 504]);
 

@@ -1,9 +1,7 @@
 import type { LoadedTape } from '../inspect/index.ts';
-import type { detectWireFormatFromText } from '../providers/index.ts';
+import type { WireFormat } from '../providers/index.ts';
 import { comparableRequest, type Redactor, redactRequestBody } from '../record/index.ts';
 import { type ModelEvent, requestBodyHash } from '../tape/index.ts';
-
-type WireFormat = NonNullable<ReturnType<typeof detectWireFormatFromText>>;
 
 /**
  * A model request about to be sent, against the recorded one. The bytes the tape holds, sent

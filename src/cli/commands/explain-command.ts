@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { describeStep, loadTape } from '../../inspect/index.ts';
 import {
   type CounterfactualResult,
-  type Divergence,
+  ExplainNotReproducedError,
   type ExplainResult,
   endpointFromEnvironment,
   explainRun,
@@ -11,7 +11,6 @@ import {
 } from '../../replay/index.ts';
 import { formatProportion } from '../../stats/index.ts';
 import { resolveStoreLocation } from '../../store/index.ts';
-import { RetrialError } from '../../tape/index.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { loadAgentModule } from '../load-agent-module.ts';
@@ -76,14 +75,6 @@ export function renderExplain(result: ExplainResult): string {
   ].join('\n');
 }
 
-/** Explain's refusal when the agent's code does not reproduce the run (see ExplainNotReproducedError). */
-interface NotReproduced extends RetrialError {
-  headline: string;
-  reason: string;
-  divergence: Divergence | null;
-}
-const isNotReproduced = (error: unknown): error is NotReproduced => RetrialError.isInstance(error) && error.code === 'NOT_REPRODUCED';
-
 export function registerExplainCommand(program: Command): void {
   program
     .command('explain')
@@ -113,7 +104,7 @@ export function registerExplainCommand(program: Command): void {
             endpoint,
             repetitions: parseIntegerOption(all.n, '-n', { min: 10, max: 100_000 }),
           }).catch((error: unknown) => {
-            if (!isNotReproduced(error)) throw error;
+            if (!(error instanceof ExplainNotReproducedError)) throw error;
             if (all.json) process.stdout.write(`${JSON.stringify({ error: { code: error.code, message: error.message, divergence: error.divergence } })}\n`);
             const why = error.divergence ? `${renderDivergence(error.divergence)}\nSee where: retrial replay ${runId} --agent ${all.agent}` : error.reason;
             process.stderr.write(`retrial: ${error.headline}:\n${why}\nNothing was stored.\n`);
