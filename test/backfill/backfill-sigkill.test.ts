@@ -100,7 +100,7 @@ afterAll(() => {
 });
 
 describe('backfill run killed with SIGKILL at random moments', () => {
-  it('ends with exactly one result per item and arm, loses nothing written, and leaves a sound store', { timeout: 90_000 }, async () => {
+  it('ends with exactly one result per item and arm, loses nothing written, and leaves a sound store', { timeout: 300_000 }, async () => {
     const total = (reader.prepare('SELECT SUM(json_array_length(arms)) AS n FROM campaign_items WHERE campaign_id = ?').get(campaignId) as { n: number }).n;
     expect(total).toBe(selected * 2);
 
