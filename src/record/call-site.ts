@@ -104,8 +104,9 @@ function siteAt(frames: StructuredFrames, index: number, owner: string): string 
  * working directory, node_modules layout, compiled or source file) is in it, so a tape replays
  * from another checkout. Reads V8's structured frames, several times cheaper than formatting a
  * stack string (no source-map lookups), because SDKs draw random numbers on every request.
+ * `legacyAnonymous`: name an anonymous function as recorders before portable keys did (see below).
  */
-export function captureCallSite(): string {
+export function captureCallSite(legacyAnonymous = false): string {
   // The caller is usually 3-4 frames up (the patched global, the recorder's read); V8's cost grows
   // with the frames it collects, so look close first. 8 is the most it reads: a deeper caller
   // stays "unknown-site", as recorded tapes expect.
@@ -116,6 +117,9 @@ export function captureCallSite(): string {
       const owner = file === null ? null : ownerOf(file);
       if (owner === null) continue;
       if (functionNameOf(frames[index] as NodeJS.CallSite)) return siteAt(frames, index, owner);
+      // Tapes before RecorderFlag.PortableKeys named an anonymous function by file and line, which
+      // no portable name can be matched with: replaying one, name it as they did.
+      if (legacyAnonymous && file !== null) return describeFrame(frames[index] as NodeJS.CallSite, file);
       // Anonymous: the function it runs in may be further up than `limit` (rare, so read deeper).
       // Taken from this same function, the deeper read has the same frames first.
       return siteAt(structuredFrames(16), index, owner);

@@ -44,6 +44,8 @@ export class ReplayLedger {
   served = 0;
   #tape: LoadedTape | undefined;
   readonly #runId: string;
+  /** Whether the tape's keys are portable (RecorderFlag.PortableKeys); older ones are brought to that form. */
+  readonly portableKeys: boolean;
   /** Whether the tape records where calls started (RecorderFlag.CallStartOrder); older ones do not. */
   readonly #tapeHasStarts: boolean;
 
@@ -54,6 +56,7 @@ export class ReplayLedger {
     this.#tape = tape;
     this.#runId = tape.run.header.runId;
     this.#tapeHasStarts = tape.run.header.recorderFlags.includes(RecorderFlag.CallStartOrder);
+    this.portableKeys = tape.run.header.recorderFlags.includes(RecorderFlag.PortableKeys);
     this.byKey = keyedEvents(tape.events, tape.run.header.recorderFlags);
     for (const [key, event] of this.byKey) this.keyOf.set(event.seq, key);
   }
@@ -175,7 +178,7 @@ export class ReplayLedger {
     const base = key.slice(0, key.lastIndexOf('#'));
     if (kind === 'clock') return `the code read ${base}${readSite ? ` at ${readSite()}` : ''} where the tape recorded no such read`;
     const site = base.slice(base.indexOf('random:') + 'random:'.length);
-    const said = `the code read ${base} (at ${site}) where the tape recorded no such read`;
+    const said = `the code read ${base} where the tape recorded no such read`;
     const same = siteFunction(site);
     const elsewhere = this.tape.events.find(
       (event) =>

@@ -320,7 +320,7 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
         },
         random(_source, draw) {
           const scope = scopeOf();
-          const stream = captureCallSite();
+          const stream = captureCallSite(!ledger.portableKeys);
           const key = takeCausalKey(scope, 'random', stream);
           const recorded = ledger.take(key, 'random', captureAgentSite);
           if (recorded?.kind === 'random') return recorded.value as never;
