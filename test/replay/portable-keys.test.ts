@@ -161,6 +161,7 @@ beforeAll(async () => {
   writeFileSync(join(dirs.pnpm, 'lib/handler.ts'), AGENT_SOURCE);
   project(dirs.changed, 'hoisted');
   writeFileSync(join(dirs.changed, 'agent.ts'), AGENT_SOURCE.replace('/* EDIT */', 'const tieBreak = Math.random();\n    void tieBreak;'));
+  writeFileSync(join(dirs.changed, 'clock-agent.ts'), AGENT_SOURCE.replace('/* EDIT */', 'const answeredAt = Date.now();\n    void answeredAt;'));
 
   const simulator = await startSimulatorServer({ port: 0, seed: 'portable-keys' });
   closeSimulator = simulator.close;
@@ -235,6 +236,16 @@ describe('a tape recorded by compiled JavaScript replays from anywhere', () => {
       { code: 'UNSANCTIONED_NONDETERMINISM', causalKey: 'random:TicketHandler.handle#2' },
     ]);
     expect(result.divergences?.[0]?.message).toBe('the code read random:TicketHandler.handle where the tape recorded no such read');
+  }, 120_000);
+
+  it('an extra clock read diverges, naming the site in its portable form', async () => {
+    const result = await child('replay', join(dirs.changed, 'clock-agent.ts'), tapeFile, REPLAY_ENV, dirs.changed);
+    expect(result.divergences?.map(({ code, message }) => ({ code, message }))).toEqual([
+      {
+        code: 'UNSANCTIONED_NONDETERMINISM',
+        message: expect.stringMatching(/^the code read clock:Date\.now at TicketHandler\.handle where the tape recorded no such read$/),
+      },
+    ]);
   }, 120_000);
 });
 
