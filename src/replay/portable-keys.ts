@@ -32,9 +32,10 @@ export function keyedEvents(events: readonly TapeEvent[], recorderFlags: readonl
   const http = new Map<string, Map<string, TapeEvent[]>>();
   for (const event of events) {
     const base = event.key.slice(0, event.key.lastIndexOf('#'));
-    if (event.kind === 'random' && event.source !== 'rec.random' && base.endsWith(`random:${event.stream}`)) {
+    if (event.kind === 'random' && base.endsWith(`random:${event.stream}`)) {
+      // `rec.random` names its own stream; it is renumbered too, in case a site now shares its name.
       const prefix = base.slice(0, base.length - `random:${event.stream}`.length);
-      renumber(`${prefix}random:${portableSiteName(event.stream)}`, event);
+      renumber(`${prefix}random:${event.source === 'rec.random' ? event.stream : portableSiteName(event.stream)}`, event);
       continue;
     }
     const oldHttp = event.kind === 'tool' ? OLD_HTTP_BASE.exec(base) : null;

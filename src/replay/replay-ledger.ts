@@ -35,7 +35,7 @@ function replayEndedError(runId: string): TypeError {
 export class ReplayLedger {
   /** By the key a replay takes today (old tapes' keys brought to the portable form, see keyedEvents). */
   private readonly byKey: Map<string, TapeEvent>;
-  /** Each event's key in that form, by seq. */
+  /** Each event's key in that form, by seq, where it differs from the recorded one. */
   private readonly keyOf = new Map<number, string>();
   private readonly consumed = new Set<number>();
   /** Recorded events a later call was made before, by seq: the later call and where it was made. */
@@ -58,7 +58,8 @@ export class ReplayLedger {
     this.#tapeHasStarts = tape.run.header.recorderFlags.includes(RecorderFlag.CallStartOrder);
     this.portableKeys = tape.run.header.recorderFlags.includes(RecorderFlag.PortableKeys);
     this.byKey = keyedEvents(tape.events, tape.run.header.recorderFlags);
-    for (const [key, event] of this.byKey) this.keyOf.set(event.seq, key);
+    // Needed only where keys were brought to today's form; elsewhere each is the recorded key.
+    if (!this.portableKeys) for (const [key, event] of this.byKey) this.keyOf.set(event.seq, key);
   }
 
   /** Whether the replay has returned its result (see release). */

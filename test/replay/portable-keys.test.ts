@@ -374,18 +374,21 @@ describe('portable site names', () => {
     const events = [
       random(0, 'src/a.ts#handle', 0),
       random(1, 'dist/b.js#handle', 0),
-      random(2, 'src/a.ts#handle', 1),
+      // rec.random('handle') named its stream as a site is named now.
+      { ...random(2, 'handle', 0), source: 'rec.random' } as TapeEvent,
+      random(3, 'src/a.ts#handle', 1),
       // Started in the order b, a (both after seq 2), finished a, b.
-      get(3, 'a.internal:80', 0, 2),
-      get(4, 'b.internal:81', 0, 1),
+      get(4, 'a.internal:80', 0, 2),
+      get(5, 'b.internal:81', 0, 1),
     ];
     const keyed = [...keyedEvents(events, [1, 2, 3])].map(([key, event]) => [key, event.seq]);
     expect(keyed).toEqual([
       ['random:handle#0', 0],
       ['random:handle#1', 1],
       ['random:handle#2', 2],
-      ['http:GET#0', 4],
-      ['http:GET#1', 3],
+      ['random:handle#3', 3],
+      ['http:GET#0', 5],
+      ['http:GET#1', 4],
     ]);
     expect([...keyedEvents(events, [1, 2, 3, 4]).keys()]).toEqual(events.map((event) => event.key));
   });
