@@ -346,6 +346,7 @@ describe('portable site names', () => {
     ['/srv/other/node_modules/openai/client.js#OpenAI.makeRequest', 'openai#OpenAI.makeRequest'],
     ['node_modules/.pnpm/openai@6.49.0/node_modules/openai/internal/utils.mjs#uuid4', 'openai#uuid4'],
     ['node_modules/@anthropic-ai/sdk/client.mjs#Anthropic.makeRequest', '@anthropic-ai/sdk#Anthropic.makeRequest'],
+    ['.yarn/cache/openai-npm-6.49.0-3f2a9c.zip/node_modules/openai/client.mjs#OpenAI.makeRequest', 'openai#OpenAI.makeRequest'],
     ['C:\\app\\node_modules\\@acme\\jitter\\index.cjs#jitter', '@acme/jitter#jitter'],
     ['src/agent.ts:42', 'src/agent.ts:42'],
     ['unknown-site', 'unknown-site'],
