@@ -1,6 +1,6 @@
 export type { AgentContext, AgentDefinition } from './agent-module.ts';
 export { defineAgent } from './agent-module.ts';
-export { captureAgentSite, captureCallSite } from './call-site.ts';
+export { captureAgentSite, captureCallSite, portableSiteName } from './call-site.ts';
 export { jsonSnapshot } from './json-snapshot.ts';
 export { comparableRequest } from './model-event-builder.ts';
 export type { NondeterminismReads } from './patch-globals.ts';

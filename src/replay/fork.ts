@@ -7,6 +7,7 @@ import { EgressBlockedError } from './divergence.ts';
 import { installEgressGuard, unguardedFetch } from './egress-guard.ts';
 import { applyForkOverrides, type ForkOverrides } from './fork-overrides.ts';
 import { describeFailure, displayUrl, endpointUrl, isEndpointFailure } from './model-endpoint.ts';
+import { type HttpArgs, keyedEvents, portableHttpRequest } from './portable-keys.ts';
 import { comparableIfNotSameBytes } from './request-match.ts';
 import { replayHeaders, replayStreamBody } from './served-response.ts';
 
@@ -77,7 +78,7 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
         .join(', ')}.`,
     );
   const liveFromOrdinal = ordinalOf(forkEvent.key);
-  const byKey = new Map(tape.events.map((event) => [event.key, event]));
+  const byKey = keyedEvents(tape.events, tape.run.header.recorderFlags);
   const counts = { servedFromParent: 0, liveModelCalls: 0, stubbedWrites: 0, liveReads: 0 };
   const parentTool = (key: string, name: string) => {
     const event = byKey.get(key);
@@ -152,14 +153,21 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
         body: body === null ? null : redactor.text(body),
       };
       const hash = createBlob(request).hash;
+      // Another host, port or client version than the parent's is the same request (portableHttpRequest).
+      const portableHash = createBlob(portableHttpRequest(request)).hash;
+      const sameRequest = (candidate: Extract<TapeEvent, { kind: 'tool' }>) =>
+        candidate.requestHash === hash || createBlob(portableHttpRequest(tape.blob<HttpArgs>(candidate.args))).hash === portableHash;
       const callName = key.slice(0, key.lastIndexOf('#') + 1);
       const match =
-        event?.kind === 'tool' && event.requestHash === hash
+        event?.kind === 'tool' && sameRequest(event)
           ? event
           : live || !strictBeforeFork
             ? tape.events.find(
                 (candidate): candidate is Extract<TapeEvent, { kind: 'tool' }> =>
-                  candidate.kind === 'tool' && candidate.key.startsWith(callName) && candidate.requestHash === hash,
+                  candidate.kind === 'tool' &&
+                  // Tapes before RecorderFlag.PortableKeys named the host: `http:GET host#0`.
+                  (candidate.key.startsWith(callName) || candidate.key.startsWith(`${callName.slice(0, -1)} `)) &&
+                  sameRequest(candidate),
               )
             : undefined;
       if (match) {
