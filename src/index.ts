@@ -49,6 +49,7 @@ export {
   createRunId,
   defaultRedactionSalt,
   defineAgent,
+  loadRedactionSalt,
   REDACTION_SALT_VARIABLE,
   recordAgent,
   redactionSaltPath,
