@@ -139,6 +139,7 @@ export function createRunId(atMs: number): string {
   return `run_${atMs.toString(36).padStart(9, '0')}${random}`;
 }
 
+/** `salt` left out takes the default; `salt: undefined` is what an unset `process.env.X!` gives, and is refused. */
 function redactionOf({ redaction, store }: RecorderOptions): RedactionOptions {
   if (redaction === undefined || !('salt' in redaction)) return { salt: defaultRedactionSalt(store), rules: redaction?.rules };
   assertRedactionSalt(redaction.salt);

@@ -30,20 +30,35 @@ export function loadOrCreateRedactionSalt(databasePath: string, environment: Nod
   const configured = fromEnvironment(environment);
   if (configured) return configured;
   const path = redactionSaltPath(databasePath);
-  if (existsSync(path)) {
-    const salt = readFileSync(path, 'utf8').trim();
-    if (salt) return salt;
-  }
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim() || emptySaltFile(path);
   const salt = originals.randomBytes(16).toString('hex');
-  mkdirSync(dirname(path), { recursive: true });
+  const cannotCreate = (error: unknown) =>
+    new RetrialError({
+      code: 'STORE',
+      message: `Could not create the redaction salt file ${path}: ${(error as Error).message}. Make its directory writable, or set ${REDACTION_SALT_VARIABLE}.`,
+      cause: error,
+    });
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (error) {
+    throw cannotCreate(error);
+  }
   // 'wx': two processes starting at once against a new store must not each write their own salt.
   try {
     writeFileSync(path, `${salt}\n`, { mode: 0o600, flag: 'wx' });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    return readFileSync(path, 'utf8').trim();
+    // Another process created it first: theirs is the salt (unless it is still empty, which is refused).
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(path, 'utf8').trim() || emptySaltFile(path);
+    throw cannotCreate(error);
   }
   return salt;
+}
+
+function emptySaltFile(path: string): never {
+  throw new RetrialError({
+    code: 'STORE',
+    message: `The redaction salt file ${path} is empty. Put the salt the store's runs were recorded with in it, or set ${REDACTION_SALT_VARIABLE}.`,
+  });
 }
 
 /** The salt recordings of the store at `databasePath` were redacted with; an error saying where to put it when there is none. */

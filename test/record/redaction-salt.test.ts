@@ -1,8 +1,16 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRecorder, defaultRedactionSalt, defineAgent, loadRedactionSalt, recordAgent, redactionSaltPath } from '../../src/record/index.ts';
+import {
+  createRecorder,
+  defaultRedactionSalt,
+  defineAgent,
+  loadOrCreateRedactionSalt,
+  loadRedactionSalt,
+  recordAgent,
+  redactionSaltPath,
+} from '../../src/record/index.ts';
 import { replayRun } from '../../src/replay/index.ts';
 import { createMemoryStore, openStore } from '../../src/store/index.ts';
 import { RetrialError } from '../../src/tape/index.ts';
@@ -88,6 +96,19 @@ describe('the redaction salt', () => {
     await store.close();
     const memory = createMemoryStore();
     expect(defaultRedactionSalt(memory)).not.toBe(defaultRedactionSalt(memory));
+  });
+
+  it('a salt file that cannot be created is a RetrialError naming the file and the variable', () => {
+    const notADirectory = join(directory, 'plain-file');
+    writeFileSync(notADirectory, '');
+    let thrown: unknown;
+    try {
+      loadOrCreateRedactionSalt(join(notADirectory, 'retrial.db'));
+    } catch (error) {
+      thrown = error;
+    }
+    expect((thrown as RetrialError).code).toBe('STORE');
+    expect((thrown as Error).message).toMatch(/^Could not create the redaction salt file .*plain-file\/redaction-salt: .*set RETRIAL_REDACTION_SALT\.$/);
   });
 
   it('replay without a salt names the file the recorder writes', () => {
