@@ -87,6 +87,7 @@ export {
   forkRun,
   loadAgentModule,
   ReplayDivergenceError,
+  renderDivergence,
   replayRun,
   resampleStep,
 } from './replay/index.ts';
