@@ -29,6 +29,11 @@ export interface ForkOptions {
   /** How live model calls reach the endpoint (default the global fetch); backfill passes the in-process simulator. */
   fetch?: typeof fetch;
   services?: unknown;
+  /**
+   * The environment `create()` receives (default `process.env`). Live model calls go to
+   * `endpoint` whatever base URL the agent reads from it.
+   */
+  env?: Record<string, string | undefined>;
   childRunId?: string;
 }
 
@@ -276,7 +281,7 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
     return childRec.fetch(input, init);
   };
   const rec: Recorder = { ...childRec, fetch: forkFetch };
-  const handle = options.agent.create({ rec, env: {}, services: options.services });
+  const handle = options.agent.create({ rec, env: options.env ?? process.env, services: options.services });
   const inputEvent = tape.events.find((event) => event.kind === 'input');
   const input = inputEvent?.kind === 'input' ? tape.received(inputEvent) : null;
   const childRunId = options.childRunId ?? `${options.runId}_fork_${Date.now().toString(36)}`;
