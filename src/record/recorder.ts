@@ -14,13 +14,14 @@ import {
   type ToolEffect,
 } from '../tape/index.ts';
 import { captureAgentSite, captureCallSite } from './call-site.ts';
-import { jsonSnapshot } from './json-snapshot.ts';
 import { installGlobalPatches, type NondeterminismReads, originals } from './patch-globals.ts';
+import { createStderrReporter, type RecorderHealth, type RecordingFailure } from './recording-failure.ts';
 import { createRecordingFetch, type HttpExchange, hostOf } from './recording-fetch.ts';
 import { createRedactor, legacyArgsHash, type PiiRule, type Redactor } from './redaction.ts';
 import { assertInRun, foreignCallInReplay, maybeCurrentRun, type RunScope, runInScope, runOutsideScope, takeCausalKey } from './run-scope.ts';
 import { type BlobCollector, type EventDraft, RunTapeWriter } from './run-tape-writer.ts';
 import { SeededStream } from './seeded-random.ts';
+import { DEFAULT_VALUE_LIMITS, snapshotValue, type ValueLimits, type ValueSnapshot } from './value-snapshot.ts';
 
 export const RECORDER_NAME = 'retrial-recorder/0.1.0';
 
@@ -38,6 +39,27 @@ export interface RecorderOptions {
   flushIntervalMs?: number;
   /** Flush at once when this many events are buffered. Default 2000. */
   maxBufferedEvents?: number;
+  /**
+   * Most events that may wait for the store, all runs together. A run that pushes past it stops
+   * recording (`buffer-full`): it is stored `incomplete` and its further events are dropped and
+   * counted. Default 100,000.
+   */
+  maxPendingEvents?: number;
+  /** Most bytes of received values (inputs, tool and retrieval results) that may wait for the store, likewise. Default 256 MB. */
+  maxPendingBytes?: number;
+  /** Largest value (input, arguments, result, output) recorded, in characters of its JSON; a run with a larger one is refused. Default 64 MB. */
+  maxValueBytes?: number;
+  /** Deepest nesting of a value recorded; a run with a deeper one is refused. Default 1000. */
+  maxValueDepth?: number;
+  /**
+   * Called once for each run that cannot be recorded in full (a value JSON cannot hold, a store
+   * that refuses writes, a full buffer, a bug of ours). The agent never sees these failures; the
+   * run is stored `incomplete` with the reason. Default: one warning line on stderr per distinct
+   * cause, at most once a minute. An exception thrown here is ignored.
+   */
+  onRecordingError?: (failure: RecordingFailure) => void;
+  /** How long to wait before writing pending `incomplete` marks again while the store refuses writes, ms. Default 1000. */
+  retryIntervalMs?: number;
   /**
    * Answers for calls instead of the world, by causal key (fork serves its parent's tape through
    * these). A served tool call is recorded as `stubbed`; undefined means: call the world.
@@ -118,8 +140,17 @@ export interface Recorder {
   random(name: string): () => number;
   /** Id of the run the caller is inside, or undefined. */
   currentRunId(): string | undefined;
-  /** Resolves when everything recorded so far is durable. */
+  /**
+   * Resolves when everything recorded so far is durable, or was given up on and reported through
+   * onRecordingError. Never rejects.
+   */
   flush(): Promise<void>;
+}
+
+/** The recorder createRecorder returns: a Recorder that also tells how its recording fares. */
+export interface RecordingRecorder extends Recorder {
+  /** Counters of the failure path: runs degraded, events dropped, marks pending, the last failure. */
+  health(): RecorderHealth;
 }
 
 interface PendingEnding {
@@ -127,12 +158,42 @@ interface PendingEnding {
   ending: Omit<RunEnding, 'output'> & { output: unknown };
 }
 
+/** Degraded runs whose marks wait for a store that refuses writes; beyond this the oldest are left to the next open. */
+const MAX_PENDING_MARKS = 10_000;
+
+/** Errors of the whole store rather than of one run's events: retrying run by run would only fail again. */
+function isStoreWide(error: unknown): boolean {
+  const codes: string[] = [];
+  for (let cause: unknown = error; cause instanceof Error && codes.length < 5; cause = cause.cause) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === 'string') codes.push(code);
+    if (/has been closed|not open|readonly|read-only|disk is full|disk I\/O|database is locked/i.test(cause.message)) return true;
+  }
+  return codes.some(
+    (code) => /^SQLITE_(FULL|BUSY|LOCKED|IOERR|READONLY|CANTOPEN|NOMEM|PERM|CORRUPT|NOTADB)/.test(code) || /^(ENOSPC|EIO|EROFS|EACCES)$/.test(code),
+  );
+}
+
+function mergeParts(parts: readonly { batch: WriteBatch }[]): WriteBatch {
+  const merged: WriteBatch = { runsStarted: [], appends: [], blobs: [], decisions: [], runsEnded: [] };
+  const blobs = new Map<string, WriteBatch['blobs'][number]>();
+  for (const { batch } of parts) {
+    merged.runsStarted.push(...batch.runsStarted);
+    merged.appends.push(...batch.appends);
+    for (const blob of batch.blobs) blobs.set(blob.hash, blob);
+    merged.decisions.push(...batch.decisions);
+    merged.runsEnded.push(...batch.runsEnded);
+  }
+  merged.blobs = [...blobs.values()];
+  return merged;
+}
+
 export function createRunId(atMs: number): string {
   const random = originals.randomBytes(6).toString('hex');
   return `run_${atMs.toString(36).padStart(9, '0')}${random}`;
 }
 
-export function createRecorder(options: RecorderOptions): Recorder {
+export function createRecorder(options: RecorderOptions): RecordingRecorder {
   installGlobalPatches();
   const { store } = options;
   const redactor: Redactor = createRedactor(options.redaction ?? { salt: originals.randomBytes(16).toString('hex') });
@@ -140,57 +201,274 @@ export function createRecorder(options: RecorderOptions): Recorder {
   const flushIntervalMs = options.flushIntervalMs ?? 20;
   const maxBufferedEvents = options.maxBufferedEvents ?? 2000;
 
+  const maxPendingEvents = options.maxPendingEvents ?? 100_000;
+  const maxPendingBytes = options.maxPendingBytes ?? 256 * 1024 * 1024;
+  const retryIntervalMs = options.retryIntervalMs ?? 1000;
+  const valueLimits: ValueLimits = {
+    maxDepth: options.maxValueDepth ?? DEFAULT_VALUE_LIMITS.maxDepth,
+    maxBytes: options.maxValueBytes ?? DEFAULT_VALUE_LIMITS.maxBytes,
+  };
+  const report = options.onRecordingError ?? createStderrReporter();
+
   const started: WriteBatch['runsStarted'] = [];
   const active = new Set<RunTapeWriter>();
   const endings: PendingEnding[] = [];
+  /** Degraded runs that ended, waiting to be stored as `incomplete` with their reason, by run id. */
+  const marks = new Map<string, { record: RunRecord; ending: RunEnding }>();
   const knownBlobs = new Set<string>();
   let buffered = 0;
+  let pendingEvents = 0;
+  let pendingBytes = 0;
   let timer: NodeJS.Timeout | undefined;
+  let retryTimer: NodeJS.Timeout | undefined;
   let chain: Promise<void> = Promise.resolve();
+  const health = { runsDegraded: 0, runsMarkedIncomplete: 0, droppedByEndedRuns: 0, lastFailure: null as RecorderHealth['lastFailure'] };
 
-  function onPush(): void {
-    buffered++;
-    if (buffered >= maxBufferedEvents) void flush().catch(() => {});
-    else if (!timer) timer = runOutsideScope(() => setTimeout(() => void flush().catch(() => {}), flushIntervalMs));
+  function onDropped(events: number, bytes: number): void {
+    pendingEvents -= events;
+    pendingBytes -= bytes;
   }
 
+  function onPush(tape: RunTapeWriter, bytes: number): void {
+    buffered++;
+    pendingEvents++;
+    pendingBytes += bytes;
+    if (pendingEvents > maxPendingEvents || pendingBytes > maxPendingBytes) {
+      const limit = pendingEvents > maxPendingEvents ? `${maxPendingEvents} events` : `${Math.round(maxPendingBytes / (1024 * 1024))} MB`;
+      stopRun(
+        tape,
+        'buffer-full',
+        `more than ${limit} were waiting for the store (maxPendingEvents / maxPendingBytes); later events of the run are dropped`,
+        true,
+      );
+      return;
+    }
+    if (buffered >= maxBufferedEvents) void flush();
+    else if (!timer) timer = runOutsideScope(() => setTimeout(() => void flush(), flushIntervalMs));
+  }
+
+  /** Stops recording a run (the first cause wins) and reports it once. Never throws. */
+  function stopRun(tape: RunTapeWriter, kind: RecordingFailure['kind'], reason: string, dropPending: boolean): void {
+    if (!tape.stop(kind, reason, dropPending)) return;
+    health.runsDegraded++;
+    noteFailure({ runId: tape.runId, kind, reason });
+  }
+
+  function noteFailure(failure: RecordingFailure): void {
+    health.lastFailure = { ...failure, at: new originals.Date(originals.dateNow()).toISOString() };
+    try {
+      report(failure);
+    } catch {
+      // The hook is the service's; its failure must not reach the agent either.
+    }
+  }
+
+  /** Takes a value the agent hands over or receives; a refused one stops the run, never the agent. */
+  function snapshotFor(tape: RunTapeWriter, what: string, value: unknown): ValueSnapshot | Promise<ValueSnapshot> {
+    const settle = (snapshot: ValueSnapshot): ValueSnapshot => {
+      if (!snapshot.ok) stopRun(tape, 'value', `${what}: ${snapshot.reason}`, false);
+      return snapshot;
+    };
+    const refuse = (error: unknown): ValueSnapshot => {
+      stopRun(tape, 'internal', `${what} could not be taken: ${error instanceof Error ? error.message : String(error)}`, false);
+      return { ok: false, reason: 'internal' };
+    };
+    try {
+      const snapshot = snapshotValue(value, valueLimits);
+      return snapshot instanceof Promise ? snapshot.then(settle, refuse) : settle(snapshot);
+    } catch (error) {
+      return refuse(error);
+    }
+  }
+
+  /** Resolves once everything pushed so far is durable or given up on. Never rejects. */
   function flush(): Promise<void> {
     if (timer) clearTimeout(timer);
     timer = undefined;
-    chain = chain.catch(() => {}).then(() => runOutsideScope(flushOnce));
+    chain = chain.then(() =>
+      runOutsideScope(flushOnce).catch((error: unknown) => {
+        // A bug of the flush itself: every run it held is lost, none is left half-written.
+        const reason = `the recorder's flush failed: ${error instanceof Error ? error.message : String(error)}`;
+        for (const tape of active) stopRun(tape, 'internal', reason, true);
+      }),
+    );
     return chain;
+  }
+
+  /** What one run contributes to a flush; written with the others, or alone when a shared write fails. */
+  interface RunPart {
+    tape: RunTapeWriter;
+    batch: WriteBatch;
+    /** The ending this part writes: if the part cannot be written, the run is marked instead. */
+    ending: RunEnding | null;
   }
 
   async function flushOnce(): Promise<void> {
     buffered = 0;
-    const batch: WriteBatch = { runsStarted: started.splice(0), appends: [], blobs: [], decisions: [], runsEnded: [] };
-    const blobJson = new Map<string, string>();
-    for (const tape of active) {
-      if (tape.pendingCount === 0) continue;
-      const drained = await tape.drain(knownBlobs);
-      batch.appends.push({ runId: tape.runId, events: drained.events, headHash: drained.headHash });
-      for (const [hash, json] of drained.blobs) blobJson.set(hash, json);
-      batch.decisions.push(...drained.decisions);
-    }
-    for (const { tape, ending } of endings.splice(0)) {
-      const drained = await tape.drain(knownBlobs);
-      if (drained.events.length) batch.appends.push({ runId: tape.runId, events: drained.events, headHash: drained.headHash });
-      let output: string | null = null;
-      if (ending.output !== undefined) {
-        const blob = createBlob(redactor.value(ending.output));
-        blobJson.set(blob.hash, blob.json);
-        output = blob.hash;
+    const parts = new Map<string, RunPart>();
+    const partOf = (tape: RunTapeWriter): RunPart => {
+      let part = parts.get(tape.runId);
+      if (!part) {
+        part = { tape, batch: { runsStarted: [], appends: [], blobs: [], decisions: [], runsEnded: [] }, ending: null };
+        parts.set(tape.runId, part);
       }
-      const finalEnding: RunEnding = { status: ending.status, output, error: ending.error };
-      batch.runsEnded.push({ runId: tape.runId, ending: finalEnding, sealHash: sealRun(drained.headHash, finalEnding), modelsServed: tape.servedModels() });
-      active.delete(tape);
+      return part;
+    };
+    const tapeOf = new Map<string, RunTapeWriter>();
+    for (const tape of active) tapeOf.set(tape.runId, tape);
+    for (const start of started.splice(0)) {
+      const tape = tapeOf.get(start.run.header.runId);
+      if (tape) partOf(tape).batch.runsStarted.push(start);
     }
-    // Plain: the store compresses (SQLite packs a run's events and blobs together once it ends).
-    for (const [hash, json] of blobJson) batch.blobs.push(plainBlob(hash, json));
-    if (!batch.runsStarted.length && !batch.appends.length && !batch.runsEnded.length) return;
-    await store.write(batch);
+    for (const tape of active) if (tape.pendingCount > 0) await drainInto(partOf(tape));
+    for (const { tape, ending } of endings.splice(0)) {
+      const part = partOf(tape);
+      if (tape.pendingCount > 0) await drainInto(part);
+      active.delete(tape);
+      health.droppedByEndedRuns += tape.dropped;
+      if (!tape.failure) {
+        try {
+          let output: string | null = null;
+          if (ending.output !== undefined) {
+            const blob = createBlob(redactor.value(ending.output));
+            part.batch.blobs.push(plainBlob(blob.hash, blob.json));
+            output = blob.hash;
+          }
+          const finalEnding: RunEnding = { status: ending.status, output, error: ending.error };
+          const head = tape.chainHead;
+          part.batch.runsEnded.push({ runId: tape.runId, ending: finalEnding, sealHash: sealRun(head, finalEnding), modelsServed: tape.servedModels() });
+          part.ending = finalEnding;
+        } catch (error) {
+          stopRun(tape, 'value', `run output could not be recorded: ${error instanceof Error ? error.message : String(error)}`, false);
+        }
+      }
+      if (tape.failure) queueMark(tape);
+    }
+    const list = [...parts.values()].filter(({ batch }) => batch.runsStarted.length || batch.appends.length || batch.runsEnded.length);
+    if (list.length) await writeParts(list);
     if (knownBlobs.size > 200_000) knownBlobs.clear();
-    for (const hash of blobJson.keys()) knownBlobs.add(hash);
+    if (marks.size) await writeMarks();
+  }
+
+  /** Builds a run's pending events into its part; an event that cannot be built stops the run there. */
+  async function drainInto(part: RunPart): Promise<void> {
+    const { tape } = part;
+    pendingEvents -= tape.pendingCount;
+    pendingBytes -= tape.pendingBytes;
+    const drained = await tape.drain(knownBlobs);
+    if (drained.events.length) part.batch.appends.push({ runId: tape.runId, events: drained.events, headHash: drained.headHash });
+    for (const [hash, json] of drained.blobs) part.batch.blobs.push(plainBlob(hash, json));
+    part.batch.decisions.push(...drained.decisions);
+    if (drained.failure) {
+      health.runsDegraded++;
+      noteFailure({ runId: tape.runId, ...drained.failure });
+    }
+  }
+
+  /**
+   * Writes the parts in one batch. If that fails for a reason of the whole store (full, closed,
+   * locked, I/O), every run in it stops; otherwise each part is written alone, so the one a store
+   * refuses stops and the others commit.
+   */
+  async function writeParts(list: RunPart[]): Promise<void> {
+    try {
+      await store.write(mergeParts(list));
+      for (const part of list) committed(part);
+      return;
+    } catch (error) {
+      if (list.length === 1 || isStoreWide(error)) {
+        for (const part of list) refusedByStore(part, error);
+        return;
+      }
+    }
+    for (const part of list) {
+      try {
+        await store.write(part.batch);
+        committed(part);
+      } catch (error) {
+        refusedByStore(part, error);
+      }
+    }
+  }
+
+  function committed(part: RunPart): void {
+    for (const blob of part.batch.blobs) knownBlobs.add(blob.hash);
+  }
+
+  function refusedByStore(part: RunPart, error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    stopRun(part.tape, 'write', `the store refused the run's events: ${message}`, true);
+    if (part.ending) queueMark(part.tape);
+  }
+
+  function queueMark(tape: RunTapeWriter): void {
+    const failure = tape.failure;
+    if (!failure) return;
+    const ending: RunEnding = {
+      status: 'incomplete',
+      output: null,
+      error: { name: 'RecordingIncomplete', message: redactor.text(`${failure.kind}: ${failure.reason}`) },
+    };
+    marks.set(tape.runId, { record: tape.startRecord, ending });
+  }
+
+  /**
+   * Stores degraded runs as `incomplete` with their reason, starting from what the store holds of
+   * each (its header may never have landed). While the store refuses, they wait and are tried
+   * again on the next flush or after retryIntervalMs.
+   */
+  async function writeMarks(): Promise<void> {
+    if (retryTimer) clearTimeout(retryTimer);
+    retryTimer = undefined;
+    for (const [runId, { record, ending }] of marks) {
+      try {
+        const existing = await store.getRun(runId);
+        if (!existing?.ending) {
+          const batch: WriteBatch = { runsStarted: existing ? [] : [{ run: record, writer }], appends: [], blobs: [], decisions: [], runsEnded: [] };
+          batch.runsEnded.push({ runId, ending, sealHash: sealRun(existing?.headHash ?? record.headHash, ending), modelsServed: [] });
+          await store.write(batch);
+          health.runsMarkedIncomplete++;
+        }
+        marks.delete(runId);
+      } catch {
+        // The store still refuses; the mark keeps (each is a header and a line, few per failed run).
+        break;
+      }
+    }
+    if (marks.size > MAX_PENDING_MARKS) for (const runId of [...marks.keys()].slice(0, marks.size - MAX_PENDING_MARKS)) marks.delete(runId);
+    if (marks.size) retryTimer = runOutsideScope(() => setTimeout(() => void flush(), retryIntervalMs).unref());
+  }
+
+  /** Runs a step of the recorder on the agent's path; a throw stops the run, never the agent. */
+  function guarded<T>(tape: RunTapeWriter, what: string, step: () => T): T | undefined {
+    try {
+      return step();
+    } catch (error) {
+      stopRun(tape, 'internal', `${what} could not be recorded: ${error instanceof Error ? error.message : String(error)}`, false);
+      return undefined;
+    }
+  }
+
+  /** The agent's function threw: records the error and the failed ending. The agent gets its own error back. */
+  async function recordFailedRun(scope: RunScope, tape: RunTapeWriter, error: unknown): Promise<void> {
+    guarded(tape, 'the run error', () => {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      const key = takeCausalKey(scope, 'error', failure.name);
+      tape.push(
+        () => ({
+          kind: 'error',
+          key,
+          at: scope.now(),
+          durationMs: 0,
+          name: failure.name,
+          message: redactor.text(failure.message),
+          ...(failure.stack ? { stack: redactor.text(failure.stack) } : {}),
+        }),
+        'error',
+      );
+      endings.push({ tape, ending: { status: 'failed', output: undefined, error: { name: failure.name, message: redactor.text(failure.message) } } });
+    });
+    await flush();
   }
 
   function recordingReads(scope: () => RunScope): NondeterminismReads {
@@ -264,13 +542,17 @@ export function createRecorder(options: RecorderOptions): Recorder {
       const at = scope.now();
       const started = originals.performanceNow();
       const site = captureAgentSite();
-      const redactedArgs = redactor.value(jsonSnapshot(args));
-      // A write must not happen before the context that led to it is durable.
+      const argsTaken = snapshotFor(scope.tape, `${kind} ${name} arguments`, args);
+      const argsSnapshot = argsTaken instanceof Promise ? await argsTaken : argsTaken;
+      const redactedArgs = argsSnapshot.ok ? guarded(scope.tape, `${kind} ${name} arguments`, () => redactor.value(argsSnapshot.value)) : undefined;
+      // A write must not happen before the context that led to it is durable (flush never rejects).
       if (effect === 'write') await flush();
       const served = options.serve?.tool?.({ key, kind, name, effect, args: redactedArgs, legacyArgsHash: legacyArgsHash(redactor, args) });
       if (served) {
         const durationMs = originals.performanceNow() - started;
-        const servedResult = 'result' in served ? jsonSnapshot(served.result) : null;
+        const servedTaken = 'result' in served ? snapshotFor(scope.tape, `${kind} ${name} result`, served.result) : null;
+        const servedSnapshot = servedTaken instanceof Promise ? await servedTaken : servedTaken;
+        const servedResult = servedSnapshot?.ok ? servedSnapshot.value : null;
         scope.tape.push((blobs) => {
           const argsRef = blobs.put(redactedArgs);
           const requestHash = argsRef;
@@ -287,36 +569,43 @@ export function createRecorder(options: RecorderOptions): Recorder {
       const opaqueScope: RunScope = scope.blockEgress
         ? { ...scope, mode: 'opaque', blockEgress: undefined, writesRefused: true }
         : { ...scope, mode: 'opaque' };
-      const push = (result: { ok: true; value: unknown } | { ok: false; error: Error }) => {
+      const push = (result: { ok: true; value: unknown } | { ok: false; error: Error }, received: unknown, bytes: number) => {
         const durationMs = originals.performanceNow() - started;
-        const received = result.ok ? jsonSnapshot(result.value) : null;
-        scope.tape.push((blobs) => {
-          const argsRef = blobs.put(redactedArgs);
-          const outcome = result.ok
-            ? receivedResult(blobs, received)
-            : { result: null, error: { name: result.error.name, message: redactor.text(result.error.message) } };
-          const requestHash = argsRef;
-          const where = site ? { site, startedAfter } : { startedAfter };
-          return kind === 'tool'
-            ? { kind, key, at, durationMs, ...where, name, effect, args: argsRef, requestHash, ...outcome }
-            : { kind, key, at, durationMs, ...where, name, query: argsRef, requestHash, ...outcome };
-        }, kind);
+        scope.tape.push(
+          (blobs) => {
+            const argsRef = blobs.put(redactedArgs);
+            const outcome = result.ok
+              ? receivedResult(blobs, received)
+              : { result: null, error: { name: result.error.name, message: redactor.text(result.error.message) } };
+            const requestHash = argsRef;
+            const where = site ? { site, startedAfter } : { startedAfter };
+            return kind === 'tool'
+              ? { kind, key, at, durationMs, ...where, name, effect, args: argsRef, requestHash, ...outcome }
+              : { kind, key, at, durationMs, ...where, name, query: argsRef, requestHash, ...outcome };
+          },
+          kind,
+          bytes,
+        );
       };
+      let value: Awaited<R>;
       try {
-        const value = (await runInScope(opaqueScope, () => fn(...args))) as Awaited<R>;
-        push({ ok: true, value });
-        return value;
+        value = (await runInScope(opaqueScope, () => fn(...args))) as Awaited<R>;
       } catch (error) {
-        push({ ok: false, error: error instanceof Error ? error : new Error(String(error)) });
+        push({ ok: false, error: error instanceof Error ? error : new Error(String(error)) }, null, 0);
         throw error;
       }
+      // Taken before the agent gets the value back, so what it does to the value later cannot reach the tape.
+      const taken = snapshotFor(scope.tape, `${kind} ${name} result`, value);
+      const snapshot = taken instanceof Promise ? await taken : taken;
+      if (snapshot.ok) push({ ok: true, value }, snapshot.value, snapshot.bytes);
+      return value;
     };
   }
 
-  const recorder: Recorder = {
+  const recorder: RecordingRecorder = {
     fetch: createRecordingFetch({ baseFetch: options.baseFetch ?? globalThis.fetch, redactor, flush, buildHttpEvent, serve: options.serve?.fetch }),
 
-    async run(input, fn, runOptions = {}) {
+    async run<I, O>(input: I, fn: (input: I) => Promise<O> | O, runOptions: RunOptions = {}): Promise<O> {
       const perfStart = originals.performanceNow();
       const startAt = runOptions.startAt === undefined ? undefined : typeof runOptions.startAt === 'number' ? runOptions.startAt : runOptions.startAt.getTime();
       const now = runOptions.now ?? (startAt === undefined ? originals.dateNow : () => startAt + (originals.performanceNow() - perfStart));
@@ -337,7 +626,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
       };
       const rootHash = chainRoot(header);
       const record: RunRecord = { header, status: 'recording', rootHash, headHash: rootHash, sealHash: null, eventCount: 0, ending: null };
-      const tape = new RunTapeWriter(record, onPush);
+      const tape = new RunTapeWriter(record, onPush, onDropped);
       started.push({ run: record, writer });
       active.add(tape);
       let scope: RunScope;
@@ -354,35 +643,31 @@ export function createRecorder(options: RecorderOptions): Recorder {
         ...(runOptions.blockEgress ? { blockEgress: runOptions.blockEgress } : {}),
       };
       const inputKey = takeCausalKey(scope, 'input', 'input');
-      const redactedInput = redactor.value(jsonSnapshot(input));
-      tape.push((blobs) => {
-        const { ref, text } = blobs.putReceived(redactedInput);
-        return { kind: 'input', key: inputKey, at: recordedAt, durationMs: 0, value: ref, ...(text ? { valueText: text } : {}) };
-      }, 'input');
-      try {
-        const output = await runInScope(scope, () => fn(input));
-        endings.push({ tape, ending: { status: 'complete', output: output ?? null, error: null } });
-        await flush();
-        return output;
-      } catch (error) {
-        const failure = error instanceof Error ? error : new Error(String(error));
-        const key = takeCausalKey(scope, 'error', failure.name);
+      const inputTaken = snapshotFor(tape, 'run input', input);
+      const inputSnapshot = inputTaken instanceof Promise ? await inputTaken : inputTaken;
+      if (inputSnapshot.ok) {
+        const redactedInput = guarded(tape, 'run input', () => redactor.value(inputSnapshot.value));
         tape.push(
-          () => ({
-            kind: 'error',
-            key,
-            at: now(),
-            durationMs: 0,
-            name: failure.name,
-            message: redactor.text(failure.message),
-            ...(failure.stack ? { stack: redactor.text(failure.stack) } : {}),
-          }),
-          'error',
+          (blobs) => {
+            const { ref, text } = blobs.putReceived(redactedInput);
+            return { kind: 'input', key: inputKey, at: recordedAt, durationMs: 0, value: ref, ...(text ? { valueText: text } : {}) };
+          },
+          'input',
+          inputSnapshot.bytes,
         );
-        endings.push({ tape, ending: { status: 'failed', output: undefined, error: { name: failure.name, message: redactor.text(failure.message) } } });
-        await flush();
+      }
+      let output: O;
+      try {
+        output = await runInScope(scope, () => fn(input));
+      } catch (error) {
+        await recordFailedRun(scope, tape, error);
         throw error;
       }
+      const outputTaken = snapshotFor(tape, 'run output', output ?? null);
+      const outputSnapshot = outputTaken instanceof Promise ? await outputTaken : outputTaken;
+      endings.push({ tape, ending: { status: 'complete', output: outputSnapshot.ok ? outputSnapshot.value : null, error: null } });
+      await flush();
+      return output;
     },
 
     tool(name, fn, toolOptions) {
@@ -462,6 +747,20 @@ export function createRecorder(options: RecorderOptions): Recorder {
     },
 
     flush,
+
+    health() {
+      let eventsDropped = health.droppedByEndedRuns;
+      for (const tape of active) eventsDropped += tape.dropped;
+      return {
+        runsDegraded: health.runsDegraded,
+        eventsDropped,
+        runsMarkedIncomplete: health.runsMarkedIncomplete,
+        marksPending: marks.size,
+        bufferedEvents: pendingEvents,
+        bufferedBytes: pendingBytes,
+        lastFailure: health.lastFailure,
+      };
+    },
   };
   return recorder;
 }
