@@ -21,6 +21,7 @@ import { createRedactor, legacyArgsHash, type PiiRule, type Redactor } from './r
 import { assertInRun, foreignCallInReplay, maybeCurrentRun, type RunScope, runInScope, runOutsideScope, takeCausalKey } from './run-scope.ts';
 import { type BlobCollector, type EventDraft, RunTapeWriter } from './run-tape-writer.ts';
 import { SeededStream } from './seeded-random.ts';
+import { prepareReceivedBlobs, SLICED_FROM_BYTES } from './sliced-blob.ts';
 import { DEFAULT_VALUE_LIMITS, snapshotValue, type ValueLimits, type ValueSnapshot } from './value-snapshot.ts';
 
 export const RECORDER_NAME = 'retrial-recorder/0.1.0';
@@ -357,7 +358,7 @@ export function createRecorder(options: RecorderOptions): RecordingRecorder {
     pendingBytes -= tape.pendingBytes;
     const drained = await tape.drain(knownBlobs);
     if (drained.events.length) part.batch.appends.push({ runId: tape.runId, events: drained.events, headHash: drained.headHash });
-    for (const [hash, json] of drained.blobs) part.batch.blobs.push(plainBlob(hash, json));
+    for (const [hash, json] of drained.blobs) part.batch.blobs.push(typeof json === 'string' ? plainBlob(hash, json) : json);
     part.batch.decisions.push(...drained.decisions);
     if (drained.failure) {
       health.runsDegraded++;
@@ -522,6 +523,28 @@ export function createRecorder(options: RecorderOptions): RecordingRecorder {
     };
   }
 
+  /**
+   * The blobs of a received value: a large one is redacted now and canonicalized and hashed in
+   * slices from now on, off the agent's path, so its event's builder only waits for them.
+   */
+  function receivedBlobs(
+    snapshot: Extract<ValueSnapshot, { ok: true }>,
+  ): (blobs: BlobCollector) => { ref: string; text?: string } | Promise<{ ref: string; text?: string }> {
+    if (snapshot.bytes < SLICED_FROM_BYTES) {
+      return (blobs) => {
+        const { ref, text } = blobs.putReceived(redactor.value(snapshot.value));
+        return text ? { ref, text } : { ref };
+      };
+    }
+    const prepared = prepareReceivedBlobs(redactor.value(snapshot.value), snapshot.keysInOrder);
+    // Its failure is the event's, reported when the event is built.
+    prepared.catch(() => {});
+    return async (blobs) => {
+      const { value, text } = await prepared;
+      return text ? { ref: blobs.putPrepared(value), text: blobs.putPrepared(text) } : { ref: blobs.putPrepared(value) };
+    };
+  }
+
   /** A tool or retrieval result as the agent received it, redacted, with its key order when that differs. */
   function receivedResult(blobs: BlobCollector, value: unknown): { result: string; resultText?: string } {
     const { ref, text } = blobs.putReceived(redactor.value(value));
@@ -569,35 +592,41 @@ export function createRecorder(options: RecorderOptions): RecordingRecorder {
       const opaqueScope: RunScope = scope.blockEgress
         ? { ...scope, mode: 'opaque', blockEgress: undefined, writesRefused: true }
         : { ...scope, mode: 'opaque' };
-      const push = (result: { ok: true; value: unknown } | { ok: false; error: Error }, received: unknown, bytes: number) => {
+      const push = (result: { ok: true; snapshot: Extract<ValueSnapshot, { ok: true }> } | { ok: false; error: Error }) => {
         const durationMs = originals.performanceNow() - started;
+        const received = result.ok ? guarded(scope.tape, `${kind} ${name} result`, () => receivedBlobs(result.snapshot)) : undefined;
+        if (result.ok && !received) return;
+        const failed = result.ok ? undefined : { name: result.error.name, message: redactor.text(result.error.message) };
         scope.tape.push(
           (blobs) => {
             const argsRef = blobs.put(redactedArgs);
-            const outcome = result.ok
-              ? receivedResult(blobs, received)
-              : { result: null, error: { name: result.error.name, message: redactor.text(result.error.message) } };
-            const requestHash = argsRef;
-            const where = site ? { site, startedAfter } : { startedAfter };
-            return kind === 'tool'
-              ? { kind, key, at, durationMs, ...where, name, effect, args: argsRef, requestHash, ...outcome }
-              : { kind, key, at, durationMs, ...where, name, query: argsRef, requestHash, ...outcome };
+            const build = (refs: { ref: string; text?: string } | undefined): EventDraft => {
+              const outcome = refs ? { result: refs.ref, ...(refs.text ? { resultText: refs.text } : {}) } : { result: null, error: failed };
+              const requestHash = argsRef;
+              const where = site ? { site, startedAfter } : { startedAfter };
+              return kind === 'tool'
+                ? { kind, key, at, durationMs, ...where, name, effect, args: argsRef, requestHash, ...outcome }
+                : { kind, key, at, durationMs, ...where, name, query: argsRef, requestHash, ...outcome };
+            };
+            // Synchronous unless a large result is still being canonicalized.
+            const refs = received?.(blobs);
+            return refs instanceof Promise ? refs.then(build) : build(refs);
           },
           kind,
-          bytes,
+          result.ok ? result.snapshot.bytes : 0,
         );
       };
       let value: Awaited<R>;
       try {
         value = (await runInScope(opaqueScope, () => fn(...args))) as Awaited<R>;
       } catch (error) {
-        push({ ok: false, error: error instanceof Error ? error : new Error(String(error)) }, null, 0);
+        push({ ok: false, error: error instanceof Error ? error : new Error(String(error)) });
         throw error;
       }
       // Taken before the agent gets the value back, so what it does to the value later cannot reach the tape.
       const taken = snapshotFor(scope.tape, `${kind} ${name} result`, value);
       const snapshot = taken instanceof Promise ? await taken : taken;
-      if (snapshot.ok) push({ ok: true, value }, snapshot.value, snapshot.bytes);
+      if (snapshot.ok) push({ ok: true, snapshot });
       return value;
     };
   }
@@ -646,15 +675,24 @@ export function createRecorder(options: RecorderOptions): RecordingRecorder {
       const inputTaken = snapshotFor(tape, 'run input', input);
       const inputSnapshot = inputTaken instanceof Promise ? await inputTaken : inputTaken;
       if (inputSnapshot.ok) {
-        const redactedInput = guarded(tape, 'run input', () => redactor.value(inputSnapshot.value));
-        tape.push(
-          (blobs) => {
-            const { ref, text } = blobs.putReceived(redactedInput);
-            return { kind: 'input', key: inputKey, at: recordedAt, durationMs: 0, value: ref, ...(text ? { valueText: text } : {}) };
-          },
-          'input',
-          inputSnapshot.bytes,
-        );
+        const inputBlobs = guarded(tape, 'run input', () => receivedBlobs(inputSnapshot));
+        if (inputBlobs)
+          tape.push(
+            (blobs) => {
+              const build = ({ ref, text }: { ref: string; text?: string }): EventDraft => ({
+                kind: 'input',
+                key: inputKey,
+                at: recordedAt,
+                durationMs: 0,
+                value: ref,
+                ...(text ? { valueText: text } : {}),
+              });
+              const refs = inputBlobs(blobs);
+              return refs instanceof Promise ? refs.then(build) : build(refs);
+            },
+            'input',
+            inputSnapshot.bytes,
+          );
       }
       let output: O;
       try {

@@ -8,9 +8,11 @@ import {
   type MessageList,
   type ModelEvent,
   type RunRecord,
+  type StoredBlob,
   type TapeEvent,
 } from '../tape/index.ts';
 import type { RecordingFailure } from './recording-failure.ts';
+import type { PreparedBlob } from './sliced-blob.ts';
 
 /** Collects the blobs an event needs while it is built. */
 export interface BlobCollector {
@@ -26,6 +28,8 @@ export interface BlobCollector {
    * and its JSON text as a string blob when the key order differs from the canonical one.
    */
   putReceived(value: unknown): { ref: BlobRef; text: BlobRef | undefined };
+  /** Keeps a blob made ahead of time (a large value, canonicalized in slices); returns its address. */
+  putPrepared(blob: PreparedBlob): BlobRef;
 }
 
 /** Recent lists per family, newest last; a tool loop only ever extends the latest one. */
@@ -44,7 +48,8 @@ const MEMO_ENTRIES = 256;
 /** What one drain of a run's buffer hands to the store. */
 export interface DrainedTape {
   events: StoredEvent[];
-  blobs: Map<BlobRef, string>;
+  /** Canonical JSON of each new blob, or (made ahead, for a large value) the stored blob itself. */
+  blobs: Map<BlobRef, string | StoredBlob>;
   decisions: DecisionRecord[];
   headHash: string;
   /** Set when an event could not be built and stopped the run: `events` hold those before it, later ones were dropped. */
@@ -189,8 +194,8 @@ export class RunTapeWriter {
    * are returned with the failure, and the rest are dropped. Never throws.
    */
   async drain(knownBlobs: ReadonlySet<string>): Promise<DrainedTape> {
-    const blobs = new Map<BlobRef, string>();
-    const keep = ({ hash, json }: { hash: BlobRef; json: string }): BlobRef => {
+    const blobs = new Map<BlobRef, string | StoredBlob>();
+    const keep = ({ hash, json }: { hash: BlobRef; json: string | StoredBlob }): BlobRef => {
       if (!knownBlobs.has(hash)) blobs.set(hash, json);
       return hash;
     };
@@ -200,7 +205,8 @@ export class RunTapeWriter {
       // A string's JSON text is its canonical JSON; other values need theirs kept only when their key order differs.
       return { ref: keep(blob), text: text === undefined || text === blob.json ? undefined : put(text) };
     };
-    const collector: BlobCollector = { put, putList: (family, refs) => this.putList(put, family, refs), putReceived };
+    const putPrepared = (blob: PreparedBlob): BlobRef => keep({ hash: blob.hash, json: blob });
+    const collector: BlobCollector = { put, putList: (family, refs) => this.putList(put, family, refs), putReceived, putPrepared };
     const events: StoredEvent[] = [];
     const decisions: DecisionRecord[] = [];
     const batch = this.pending;

@@ -186,3 +186,89 @@ describe('values at the edge of what JSON holds are recorded faithfully', () => 
     );
   });
 });
+
+/** About `mb` MB of JSON whose keys are not in canonical order, so its key-order text is kept too. */
+function largeResult(mb: number): { total: number; items: Array<Record<string, unknown>> } {
+  const items: Array<Record<string, unknown>> = [];
+  for (let index = 0; items.length * 120 < mb * 1024 * 1024; index++)
+    items.push({ zid: `ord_${index}`, status: index % 7 ? 'paid' : 'refunded', amount: index / 10, note: `note ${index} \u{1F600} "q"` });
+  return { total: items.length, items };
+}
+
+const largeAgent = defineAgent<null, string>({
+  name: 'large',
+  codeVersion: 'v1',
+  create({ rec }) {
+    const list = rec.tool('list_orders', async () => largeResult(3), { effect: 'read' });
+    return async () => {
+      const result = await list();
+      return `${Object.keys(result.items[5] ?? {}).join(',')}:${result.total}:${JSON.stringify(result).length}`;
+    };
+  },
+});
+
+describe('large values', () => {
+  it('a 3 MB result is canonicalized in slices off the path of the agent: verify passes and replay serves it key order included', async () => {
+    const store = await openSqliteStore(join(mkdtempSync(join(tmpdir(), 'retrial-large-')), 'large.db'));
+    const rec = createRecorder({ store, agent: 'large', redaction: { salt: 's' }, onRecordingError: (failure) => expect.fail(failure.reason) });
+    const recorded = await rec.run(null, largeAgent.create({ rec, env: {} }), { runId: 'run_large' });
+    await store.idle();
+    expect(recorded).toMatch(/^zid,status,amount,note:\d+:\d+$/);
+    for await (const verdict of verifyStore(store)) expect(verdict.problems).toEqual([]);
+    const tape = await loadTape(store, 'run_large');
+    const tool = tape.events.find((event) => event.kind === 'tool') as { resultText?: string };
+    expect(tool.resultText).toBeDefined();
+    expect(JSON.stringify(tape.received(tool as never))).toBe(JSON.stringify(largeResult(3)));
+    const result = await replayRun({ store, runId: 'run_large', agent: largeAgent as never, redactionSalt: 's' });
+    expect(result.divergences).toEqual([]);
+    await store.close();
+  });
+
+  it('a value over maxValueBytes is refused for its run with the limit named; the agent still gets it', async () => {
+    const store = await openSqliteStore(':memory:');
+    const failures: RecordingFailure[] = [];
+    const rec = createRecorder({ store, agent: 'large', maxValueBytes: 1024 * 1024, onRecordingError: (failure) => failures.push(failure) });
+    const list = rec.tool('list_orders', async () => largeResult(2), { effect: 'read' });
+    const total = await rec.run(null, async () => (await list()).total, { runId: 'run_too_large' });
+    expect(total).toBe(largeResult(2).total);
+    expect(failures.map((failure) => failure.reason)).toEqual([
+      "tool list_orders result: larger than 1 MB of JSON (the recorder's maxValueBytes) at $.items[" + failures[0]?.reason.match(/\[(\d+)\]/)?.[1] + ']',
+    ]);
+    expect((await store.getRunOrThrow('run_too_large')).status).toBe('incomplete');
+  });
+
+  it('when the store falls behind, a run that pushes past maxPendingEvents stops (buffer-full), its further events are dropped and counted', async () => {
+    const store = await openSqliteStore(':memory:');
+    const failures: RecordingFailure[] = [];
+    const rec = createRecorder({
+      store,
+      agent: 'busy',
+      flushIntervalMs: 1e9,
+      maxBufferedEvents: 1e9,
+      maxPendingEvents: 50,
+      onRecordingError: (failure) => failures.push(failure),
+    });
+    const outputs = await Promise.all(
+      ['run_small', 'run_chatty'].map((runId) =>
+        rec.run(
+          runId,
+          async (id) => {
+            let sum = 0;
+            for (let draw = 0; draw < (id === 'run_chatty' ? 200 : 10); draw++) sum += Math.random() >= 0 ? 1 : 0;
+            await tick();
+            return sum;
+          },
+          { runId },
+        ),
+      ),
+    );
+    expect(outputs).toEqual([10, 200]);
+    expect(failures.map((failure) => [failure.runId, failure.kind])).toEqual([['run_chatty', 'buffer-full']]);
+    expect(failures[0]?.reason).toMatch(/more than 50 events were waiting for the store/);
+    expect((await store.getRunOrThrow('run_small')).status).toBe('complete');
+    expect((await store.getRunOrThrow('run_chatty')).status).toBe('incomplete');
+    const health = rec.health();
+    expect(health.eventsDropped).toBeGreaterThanOrEqual(160);
+    expect(health.bufferedEvents).toBe(0);
+  });
+});

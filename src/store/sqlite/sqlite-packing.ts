@@ -175,13 +175,19 @@ export function planRunPack(statement: StatementSource, runId: string, limits: R
   const output = run.ending_json === null ? null : (JSON.parse(run.ending_json) as RunEnding).output;
   let frontier = new Set<string>(output ? [output] : []);
   for (const event of events) hashStringsIn(event.json, frontier, seen);
+  // A blob larger than an overflow pack stays in its row: reading, checking and moving 50 MB at
+  // once would hold the event loop for seconds, and a pack of it would gain nothing.
   const readUnpacked = statement(
-    'SELECT lower(hex(hash)) AS hash, encoding, data FROM blobs WHERE pack_id IS NULL AND hash IN (SELECT unhex(value) FROM json_each(?))',
+    'SELECT lower(hex(hash)) AS hash, encoding, data FROM blobs WHERE pack_id IS NULL AND size <= ? AND hash IN (SELECT unhex(value) FROM json_each(?))',
   );
   const blobs: Array<{ hash: string; bytes: Buffer }> = [];
   while (frontier.size) {
     for (const hash of frontier) seen.add(hash);
-    const rows = readUnpacked.all(JSON.stringify([...frontier])) as Array<{ hash: string; encoding: StoredBlob['encoding']; data: Buffer }>;
+    const rows = readUnpacked.all(limits.overflowBytes, JSON.stringify([...frontier])) as Array<{
+      hash: string;
+      encoding: StoredBlob['encoding'];
+      data: Buffer;
+    }>;
     frontier = new Set();
     for (const row of rows) {
       let text: string;
