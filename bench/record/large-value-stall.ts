@@ -4,7 +4,8 @@
  * packed), next to the stall of one plain `JSON.stringify` of the same value. A setImmediate
  * ticker notes the longest gap between two of its turns; the phases are the agent's call (taking
  * the snapshot), the run's end (building the event in slices, the write) and the store packing the
- * run afterwards. Knob: BENCH_VALUE_MB (50).
+ * run afterwards. An idle window first shows what scheduling alone does on a loaded box. Knob:
+ * BENCH_VALUE_MB (50).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -104,6 +105,10 @@ async function main(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 50));
   ticker.take();
 
+  // What the box does to a loop doing nothing: on a loaded shared machine, gaps from scheduling alone.
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const idleStall = ticker.take();
+
   const plainStart = now();
   const text = JSON.stringify(value);
   const plainMs = now() - plainStart;
@@ -138,6 +143,7 @@ async function main(): Promise<void> {
   const stats = await store.stats();
   const load = loadavg().map((value) => value.toFixed(2));
   console.log(`value: ${(text.length / 1024 / 1024).toFixed(1)} MB of JSON (${value.total} items); load average ${load.join(' ')}`);
+  console.log(`idle loop for 2 s (scheduling noise): longest stall ${idleStall.toFixed(1)} ms`);
   console.log(`plain JSON.stringify: ${plainMs.toFixed(1)} ms, longest stall ${plainStall.toFixed(1)} ms`);
   for (const [name, figures] of Object.entries(phases))
     console.log(`retrial, ${name}: wall ${figures.wall.toFixed(0)} ms, longest stall ${figures.stall.toFixed(1)} ms`);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { promisify } from 'node:util';
-import { deflateRaw } from 'node:zlib';
+import { once } from 'node:events';
+import { createDeflateRaw } from 'node:zlib';
 import type { StoredBlob } from '../tape/index.ts';
 import { originals } from './patch-globals.ts';
 
@@ -12,8 +12,6 @@ export const SLICED_FROM_BYTES = 1024 * 1024;
  * SQLite held the event loop for over a second, its deflated bytes take a fraction of that.
  */
 export type PreparedBlob = StoredBlob & { data: Buffer };
-
-const deflateRawAsync = promisify(deflateRaw);
 
 const SLICE_MS = 4;
 const STEPS_PER_CHECK = 1024;
@@ -37,12 +35,15 @@ export async function prepareReceivedBlobs(value: unknown, keysInOrder: boolean)
 
 class Sink {
   private readonly hash = createHash('sha256');
-  private readonly chunks: Buffer[] = [];
+  /** Deflates on the thread pool as the text is written: no 50 MB buffer is ever made or copied. */
+  private readonly deflate = createDeflateRaw({ level: 6 });
+  private readonly deflated: Buffer[] = [];
   private pending = '';
   private size = 0;
 
   /** `asString`: what is written is the body of a JSON string literal, escaped chunk by chunk. */
   constructor(private readonly asString: boolean) {
+    this.deflate.on('data', (chunk: Buffer) => this.deflated.push(chunk));
     if (asString) this.add('"');
   }
 
@@ -65,17 +66,17 @@ class Sink {
   private add(text: string): void {
     const bytes = Buffer.from(text, 'utf8');
     this.hash.update(bytes);
-    this.chunks.push(bytes);
+    this.deflate.write(bytes);
     this.size += bytes.length;
   }
 
   async finish(): Promise<PreparedBlob> {
     this.flush(true);
     if (this.asString) this.add('"');
-    const hash = this.hash.digest('hex');
-    // One copy into a single buffer (a few ms for 50 MB), then deflated off the event loop.
-    const data = await deflateRawAsync(Buffer.concat(this.chunks, this.size), { level: 1 });
-    return { hash, encoding: 'json+deflate', size: this.size, data };
+    const ended = once(this.deflate, 'end');
+    this.deflate.end();
+    await ended;
+    return { hash: this.hash.digest('hex'), encoding: 'json+deflate', size: this.size, data: Buffer.concat(this.deflated) };
   }
 }
 
@@ -99,8 +100,7 @@ async function writeSliced(value: unknown, sortKeys: boolean, asString: boolean)
     await new Promise<void>((resolve) => setImmediate(resolve));
     deadline = originals.performanceNow() + SLICE_MS;
   };
-  const writeString = async (text: string) => {
-    if (text.length <= STRING_PIECE) return emit(JSON.stringify(text));
+  const writeLongString = async (text: string) => {
     emit('"');
     for (let start = 0; start < text.length; ) {
       let end = Math.min(start + STRING_PIECE, text.length);
@@ -112,21 +112,23 @@ async function writeSliced(value: unknown, sortKeys: boolean, asString: boolean)
     }
     emit('"');
   };
-  const open = async (member: unknown): Promise<void> => {
+  /** Writes a primitive or opens a container; a promise only for a string long enough to slice. */
+  const open = (member: unknown): Promise<void> | undefined => {
     if (member === null || typeof member !== 'object') {
-      if (typeof member === 'string') await writeString(member);
-      else emit(JSON.stringify(member));
-      return;
+      if (typeof member === 'string' && member.length > STRING_PIECE) return writeLongString(member);
+      emit(JSON.stringify(member));
+      return undefined;
     }
     if (Array.isArray(member)) {
       emit('[');
       stack.push({ value: member, keys: null, index: 0 });
-      return;
+      return undefined;
     }
     const keys = Object.keys(member).filter((key) => (member as Record<string, unknown>)[key] !== undefined);
     if (sortKeys) keys.sort();
     emit('{');
     stack.push({ value: member, keys, index: 0 });
+    return undefined;
   };
   await open(value);
   while (stack.length) {
@@ -140,12 +142,14 @@ async function writeSliced(value: unknown, sortKeys: boolean, asString: boolean)
     }
     const index = frame.index++;
     if (index > 0) emit(',');
-    if (frame.keys === null) await open((frame.value as unknown[])[index]);
+    let long: Promise<void> | undefined;
+    if (frame.keys === null) long = open((frame.value as unknown[])[index]);
     else {
       const key = frame.keys[index] as string;
       emit(`${JSON.stringify(key)}:`);
-      await open((frame.value as Record<string, unknown>)[key]);
+      long = open((frame.value as Record<string, unknown>)[key]);
     }
+    if (long) await long;
   }
   return sink.finish();
 }
