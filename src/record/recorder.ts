@@ -441,11 +441,11 @@ export function createRecorder(options: RecorderOptions): RecordingRecorder {
   }
 
   /** Runs a step of the recorder on the agent's path; a throw stops the run, never the agent. */
-  function guarded<T>(tape: RunTapeWriter, what: string, step: () => T): T | undefined {
+  function guarded<T>(tape: RunTapeWriter, what: string, step: () => T, kind: RecordingFailure['kind'] = 'internal'): T | undefined {
     try {
       return step();
     } catch (error) {
-      stopRun(tape, 'internal', `${what} could not be recorded: ${error instanceof Error ? error.message : String(error)}`, false);
+      stopRun(tape, kind, `${what} could not be recorded: ${error instanceof Error ? error.message : String(error)}`, false);
       return undefined;
     }
   }
@@ -738,7 +738,12 @@ export function createRecorder(options: RecorderOptions): RecordingRecorder {
       const scope = assertInRun('rec.decide');
       const key = takeCausalKey(scope, 'decision', decision.type);
       const at = scope.now();
-      const effectiveAt = decision.effectiveAt === undefined ? new originals.Date(at).toISOString() : new originals.Date(decision.effectiveAt).toISOString();
+      const effectiveAt = guarded(
+        scope.tape,
+        `decision ${decision.type} effectiveAt`,
+        () => (decision.effectiveAt === undefined ? new originals.Date(at).toISOString() : new originals.Date(decision.effectiveAt).toISOString()),
+        'value',
+      );
       const basedOnSeq = decision.basedOnSeq === undefined ? scope.tape.latestModelSeq : decision.basedOnSeq;
       scope.tape.push(
         () => ({

@@ -147,7 +147,8 @@ class SnapshotWalk {
         // JSON has no negative zero: the tape holds 0, which === the -0 the agent got.
         return { value: member === 0 ? 0 : member };
       case 'bigint':
-        throw new Refusal(`a BigInt (${member}n)`);
+        // Not its digits: the reason goes to logs, and a BigInt is often an identifier.
+        throw new Refusal('a BigInt');
       case 'undefined':
         if (inArray) throw new Refusal('undefined inside an array');
         return { omit: true };

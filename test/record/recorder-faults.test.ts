@@ -22,7 +22,7 @@ function cyclic(): Record<string, unknown> {
 
 const BAD_VALUES: Array<{ name: string; make: () => unknown; reason: RegExp }> = [
   { name: 'NaN', make: () => ({ id: 'A-3', score: Number.NaN }), reason: /^tool lookup_account result: NaN at \$\.score$/ },
-  { name: 'a BigInt', make: () => ({ id: 'A-3', balance: 12n }), reason: /^tool lookup_account result: a BigInt \(12n\) at \$\.balance$/ },
+  { name: 'a BigInt', make: () => ({ id: 'A-3', balance: 12n }), reason: /^tool lookup_account result: a BigInt at \$\.balance$/ },
   { name: 'a cycle', make: cyclic, reason: /^tool lookup_account result: a cycle \(the value contains itself\) at \$\.owner\.account$/ },
   {
     name: 'a 100,000-deep value',
@@ -108,6 +108,24 @@ describe('the recorder never hurts the agent: one run with a value JSON cannot h
     expect(output).toEqual({ total: Number.POSITIVE_INFINITY });
     expect((await store.getRunOrThrow('run_inf')).ending?.error?.message).toBe('value: run output: Infinity at $.total');
     expect(failures.map((failure) => failure.kind)).toEqual(['value']);
+  });
+
+  it('a decision with an invalid effectiveAt stops its run instead of throwing into the agent', async () => {
+    const store = await openSqliteStore(':memory:');
+    const failures: RecordingFailure[] = [];
+    const rec = createRecorder({ store, agent: 'support', onRecordingError: (failure) => failures.push(failure) });
+    const output = await rec.run(
+      null,
+      async () => {
+        rec.decide({ type: 'refund', subject: 'C-1', value: 'yes', effectiveAt: 'not a date' });
+        return 'decided';
+      },
+      { runId: 'run_bad_date' },
+    );
+    expect(output).toBe('decided');
+    expect(failures).toEqual([{ runId: 'run_bad_date', kind: 'value', reason: 'decision refund effectiveAt could not be recorded: Invalid time value' }]);
+    expect((await store.getRunOrThrow('run_bad_date')).status).toBe('incomplete');
+    expect(await store.listDecisions({ runId: 'run_bad_date' })).toEqual([]);
   });
 
   it('with no hook, warns once per distinct cause on stderr and never throws', async () => {
