@@ -30,6 +30,7 @@ export { startSimulatorServer } from './demo/index.ts';
 export type { LoadedTape, StepDetail, TimelineRow } from './inspect/index.ts';
 export { buildTimeline, describeStep, loadTape } from './inspect/index.ts';
 export type { AgentContext, AgentDefinition, DecisionInput, PiiRule, Recorder, RecorderOptions, RunOptions } from './record/index.ts';
+export type { RecorderHealth, RecordingFailure, RecordingRecorder } from './record/index.ts';
 export { createRecorder, createRedactor, defineAgent } from './record/index.ts';
 export type { DecisionFilter, DecisionRecord, RunFilter, RunSummary, Store, StoreStats } from './store/index.ts';
 export { createMemoryStore, exportRun, importRun, openSqliteStore, openStore, RunNotFoundError, StoreError, verifyRun, verifyStore } from './store/index.ts';
