@@ -306,19 +306,20 @@ export function createRecorder(options: RecorderOptions): RecordingRecorder {
 
   async function flushOnce(): Promise<void> {
     buffered = 0;
-    const parts = new Map<string, RunPart>();
+    // By tape, not run id: a run id given twice must not mix two runs' parts.
+    const parts = new Map<RunTapeWriter, RunPart>();
     const partOf = (tape: RunTapeWriter): RunPart => {
-      let part = parts.get(tape.runId);
+      let part = parts.get(tape);
       if (!part) {
         part = { tape, batch: { runsStarted: [], appends: [], blobs: [], decisions: [], runsEnded: [] }, ending: null };
-        parts.set(tape.runId, part);
+        parts.set(tape, part);
       }
       return part;
     };
-    const tapeOf = new Map<string, RunTapeWriter>();
-    for (const tape of active) tapeOf.set(tape.runId, tape);
+    const tapeOf = new Map<RunRecord, RunTapeWriter>();
+    for (const tape of active) tapeOf.set(tape.startRecord, tape);
     for (const start of started.splice(0)) {
-      const tape = tapeOf.get(start.run.header.runId);
+      const tape = tapeOf.get(start.run);
       if (tape) partOf(tape).batch.runsStarted.push(start);
     }
     for (const tape of active) if (tape.pendingCount > 0) await drainInto(partOf(tape));
@@ -424,7 +425,8 @@ export function createRecorder(options: RecorderOptions): RecordingRecorder {
     for (const [runId, { record, ending }] of marks) {
       try {
         const existing = await store.getRun(runId);
-        if (!existing?.ending) {
+        // A run of that id whose header is not ours (an id given twice) is someone else's to end.
+        if (!existing?.ending && (!existing || existing.rootHash === record.rootHash)) {
           const batch: WriteBatch = { runsStarted: existing ? [] : [{ run: record, writer }], appends: [], blobs: [], decisions: [], runsEnded: [] };
           batch.runsEnded.push({ runId, ending, sealHash: sealRun(existing?.headHash ?? record.headHash, ending), modelsServed: [] });
           await store.write(batch);

@@ -256,3 +256,34 @@ describe('recording into a store on a filesystem that fills up', () => {
     240_000,
   );
 });
+
+describe('a run id given twice', () => {
+  it('the second run is refused by the store and reported; the first, still recording, is not ended by the second one', async () => {
+    const store = await openSqliteStore(':memory:');
+    const failures: RecordingFailure[] = [];
+    const rec = createRecorder({ store, agent: 'support', baseFetch: crm, onRecordingError: (failure) => failures.push(failure) });
+    let releaseFirst: () => void = () => {};
+    const firstMayEnd = new Promise<void>((resolve) => {
+      releaseFirst = resolve;
+    });
+    const first = rec.run(
+      'one',
+      async () => {
+        rec.note('first');
+        await rec.flush();
+        await firstMayEnd;
+        return 'first';
+      },
+      { runId: 'run_twice' },
+    );
+    await new Promise<void>((resolve) => setTimeout(resolve, 0));
+    await rec.flush();
+    const second = await rec.run('two', async () => 'second', { runId: 'run_twice' });
+    expect(second).toBe('second');
+    expect(failures.map((failure) => [failure.runId, failure.kind])).toEqual([['run_twice', 'write']]);
+    expect((await store.getRunOrThrow('run_twice')).status).toBe('recording');
+    releaseFirst();
+    expect(await first).toBe('first');
+    expect((await store.getRunOrThrow('run_twice')).status).toBe('complete');
+  });
+});
