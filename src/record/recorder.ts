@@ -258,7 +258,8 @@ export function createRecorder(options: RecorderOptions): RecordingRecorder {
   function noteFailure(failure: RecordingFailure): void {
     health.lastFailure = { ...failure, at: new originals.Date(originals.dateNow()).toISOString() };
     try {
-      report(failure);
+      // Outside the run: a hook's own clock reads and random draws are not the agent's.
+      runOutsideScope(() => report(failure));
     } catch {
       // The hook is the service's; its failure must not reach the agent either.
     }
