@@ -434,9 +434,11 @@ export function createRecorder(options: RecorderOptions): RecordingRecorder {
           health.runsMarkedIncomplete++;
         }
         marks.delete(runId);
-      } catch {
-        // The store still refuses; the mark keeps (each is a header and a line, few per failed run).
-        break;
+      } catch (error) {
+        // The store still refuses: the mark keeps (a header and a line each) for the next try.
+        if (isStoreWide(error)) break;
+        // This run alone cannot be marked: it stays as the store has it, and the others go on.
+        marks.delete(runId);
       }
     }
     if (marks.size > MAX_PENDING_MARKS) for (const runId of [...marks.keys()].slice(0, marks.size - MAX_PENDING_MARKS)) marks.delete(runId);
