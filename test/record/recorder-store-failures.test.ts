@@ -190,71 +190,72 @@ function mountSmallFilesystem(sizeMb: number): { dir: string; kind: string; unmo
 }
 
 describe('recording into a store on a filesystem that fills up', () => {
-  const mounted = mountSmallFilesystem(24);
+  // Mounted when the test runs (not when the file is collected), so a filtered run mounts nothing.
+  let mounted: ReturnType<typeof mountSmallFilesystem> | undefined;
   let store: Store | undefined;
   afterAll(async () => {
     await store?.close();
-    if ('unmount' in mounted) mounted.unmount();
+    if (mounted && 'unmount' in mounted) mounted.unmount();
   });
-  if ('skip' in mounted) console.warn(`full-disk test skipped: ${mounted.skip}`);
 
-  it.skipIf('skip' in mounted)(
-    'with 8 runs in flight: every agent call returns, runs are marked once space is freed, and new runs complete without a restart',
-    async () => {
-      if (!('dir' in mounted)) return;
-      // Ballast taken before the store, freed later: "space freed" is this file going away. The
-      // filesystem is large enough for SQLite to checkpoint its WAL (4 MB) into the file a few times.
-      const ballast = join(mounted.dir, 'ballast');
-      writeFileSync(ballast, randomBytes(6 * 1024 * 1024));
-      store = await openSqliteStore(join(mounted.dir, 'full.db'));
-      const failures: RecordingFailure[] = [];
-      const rec = createRecorder({ store, agent: 'support', baseFetch: crm, retryIntervalMs: 5, onRecordingError: (failure) => failures.push(failure) });
-      const agent = supportAgent(rec, 16 * 1024);
-      let started = 0;
-      let returned = 0;
-      let afterFull = 0;
-      const worker = async (lane: number) => {
-        // Runs until the disk has refused writes for a while, bounded in case it never fills.
-        while (started < 5000 && afterFull < 64) {
-          const id = `W${lane}-${started++}`;
-          const output = await rec.run(id, agent, { runId: `run_${id}` });
-          expect(output.id).toBe(id);
-          returned++;
-          if (failures.some((failure) => failure.kind === 'write')) afterFull++;
-        }
-      };
-      await Promise.all(Array.from({ length: 8 }, (_, lane) => worker(lane)));
-      expect(returned).toBe(started);
-      const writeFailures = failures.filter((failure) => failure.kind === 'write');
-      expect(writeFailures.length).toBeGreaterThan(8);
-      expect(writeFailures.some((failure) => /full/i.test(failure.reason))).toBe(true);
-      expect(failures.filter((failure) => failure.kind !== 'write')).toEqual([]);
-
-      rmSync(ballast);
-      const fresh = await Promise.all(Array.from({ length: 8 }, (_, lane) => rec.run(`N${lane}`, agent, { runId: `run_new_${lane}` })));
-      expect(fresh.map((output) => output.id)).toEqual(Array.from({ length: 8 }, (_, lane) => `N${lane}`));
-      for (let attempt = 0; attempt < 100 && rec.health().marksPending > 0; attempt++) await rec.flush();
-      expect(rec.health().marksPending).toBe(0);
-
-      const newRuns = Array.from({ length: 8 }, (_, lane) => `run_new_${lane}`);
-      for (const runId of newRuns) expect((await store.getRunOrThrow(runId)).status).toBe('complete');
-      for (const failure of writeFailures) {
-        const run = await store.getRunOrThrow(failure.runId);
-        expect(run.status).toBe('incomplete');
-        expect(run.ending?.error?.message).toContain(failure.reason.slice(0, 40));
+  it('with 8 runs in flight: every agent call returns, runs are marked once space is freed, and new runs complete without a restart', async (context) => {
+    mounted = mountSmallFilesystem(24);
+    if ('skip' in mounted) {
+      console.warn(`full-disk test skipped: ${mounted.skip}`);
+      context.skip();
+      return;
+    }
+    // Ballast taken before the store, freed later: "space freed" is this file going away. The
+    // filesystem is large enough for SQLite to checkpoint its WAL (4 MB) into the file a few times.
+    const ballast = join(mounted.dir, 'ballast');
+    writeFileSync(ballast, randomBytes(6 * 1024 * 1024));
+    store = await openSqliteStore(join(mounted.dir, 'full.db'));
+    const failures: RecordingFailure[] = [];
+    const rec = createRecorder({ store, agent: 'support', baseFetch: crm, retryIntervalMs: 5, onRecordingError: (failure) => failures.push(failure) });
+    const agent = supportAgent(rec, 16 * 1024);
+    let started = 0;
+    let returned = 0;
+    let afterFull = 0;
+    const worker = async (lane: number) => {
+      // Runs until the disk has refused writes for a while, bounded in case it never fills.
+      while (started < 5000 && afterFull < 64) {
+        const id = `W${lane}-${started++}`;
+        const output = await rec.run(id, agent, { runId: `run_${id}` });
+        expect(output.id).toBe(id);
+        returned++;
+        if (failures.some((failure) => failure.kind === 'write')) afterFull++;
       }
-      expect(await store.countRuns({ status: 'recording' })).toBe(0);
-      expect(await store.countRuns({ status: 'complete' })).toBeGreaterThan(8);
-      expect((await verdictsOf(store, newRuns)).filter((verdict) => !verdict.ok)).toEqual([]);
-      await store.close();
-      store = undefined;
-      // The next open finds nothing left to mark: the live process marked its own runs.
-      const reopened = await openStore(join(mounted.dir, 'full.db'));
-      expect(await reopened.countRuns({ status: 'recording' })).toBe(0);
-      await reopened.close();
-    },
-    240_000,
-  );
+    };
+    await Promise.all(Array.from({ length: 8 }, (_, lane) => worker(lane)));
+    expect(returned).toBe(started);
+    const writeFailures = failures.filter((failure) => failure.kind === 'write');
+    expect(writeFailures.length).toBeGreaterThan(8);
+    expect(writeFailures.some((failure) => /full/i.test(failure.reason))).toBe(true);
+    expect(failures.filter((failure) => failure.kind !== 'write')).toEqual([]);
+
+    rmSync(ballast);
+    const fresh = await Promise.all(Array.from({ length: 8 }, (_, lane) => rec.run(`N${lane}`, agent, { runId: `run_new_${lane}` })));
+    expect(fresh.map((output) => output.id)).toEqual(Array.from({ length: 8 }, (_, lane) => `N${lane}`));
+    for (let attempt = 0; attempt < 100 && rec.health().marksPending > 0; attempt++) await rec.flush();
+    expect(rec.health().marksPending).toBe(0);
+
+    const newRuns = Array.from({ length: 8 }, (_, lane) => `run_new_${lane}`);
+    for (const runId of newRuns) expect((await store.getRunOrThrow(runId)).status).toBe('complete');
+    for (const failure of writeFailures) {
+      const run = await store.getRunOrThrow(failure.runId);
+      expect(run.status).toBe('incomplete');
+      expect(run.ending?.error?.message).toContain(failure.reason.slice(0, 40));
+    }
+    expect(await store.countRuns({ status: 'recording' })).toBe(0);
+    expect(await store.countRuns({ status: 'complete' })).toBeGreaterThan(8);
+    expect((await verdictsOf(store, newRuns)).filter((verdict) => !verdict.ok)).toEqual([]);
+    await store.close();
+    store = undefined;
+    // The next open finds nothing left to mark: the live process marked its own runs.
+    const reopened = await openStore(join(mounted.dir, 'full.db'));
+    expect(await reopened.countRuns({ status: 'recording' })).toBe(0);
+    await reopened.close();
+  }, 240_000);
 });
 
 describe('a run id given twice', () => {
