@@ -1,4 +1,5 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -78,5 +79,25 @@ describe('import of a malformed tape', () => {
     const result = await runCli(['import', truncated, '--db', join(parent, 'new.db')]);
     expect(result.status).toBe(5);
     expect(readdirSync(parent)).toEqual(['notes.txt']);
+  }, 120_000);
+});
+
+/** A local port nothing listens on: bound, then closed again. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('resample against an endpoint that never answers', () => {
+  it.each([1, 2])('-n %i where every request fails is exit 6 naming the endpoint, not a PARTIAL result with exit 0', async (n) => {
+    const port = await closedPort();
+    const result = await runCli(['resample', runId, '--db', db, '--step', '12', '-n', String(n), '--model', 'openai:gpt-x'], {
+      env: { OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, OPENAI_API_KEY: 'test-key' },
+    });
+    expectOneLine(result, 6, new RegExp(`127\\.0\\.0\\.1:${port}/v1/chat/completions is not answering.*no answer came back \\(all ${n} requests sent failed\\)`));
+    expect(result.stdout).not.toMatch(/PARTIAL/);
   }, 120_000);
 });

@@ -28,8 +28,9 @@ export function registerReportCommand(program: Command): void {
     .argument('<run>', 'run id')
     .option('--agent <module>', 'agent module: runs the exact reproduction for the report and names it in the commands')
     .option('-o, --output <file>', 'file to write (default <run>.repro.md; - for stdout)')
-    .action(async (runId: string, options: { agent?: string; output?: string }, command: Command) => {
-      const all = { ...command.optsWithGlobals(), ...options } as GlobalOptions & { agent?: string; output?: string };
+    .option('--resample <id>', 'the stored resample to report (default: the newest against the model the run requested at that step)')
+    .action(async (runId: string, options: { agent?: string; output?: string; resample?: string }, command: Command) => {
+      const all = { ...command.optsWithGlobals(), ...options } as GlobalOptions & { agent?: string; output?: string; resample?: string };
       const path = all.output === '-' ? null : (all.output ?? `${runId}.repro.md`);
       // Checked before the replay runs, so a mistyped -o fails fast.
       if (path !== null) {
@@ -42,7 +43,13 @@ export function registerReportCommand(program: Command): void {
         const replay = all.agent
           ? await replayRun({ store, runId, agent: await loadAgentModule(all.agent), redactionSalt: await loadSalt(resolveStoreLocation(all.db)) })
           : undefined;
-        const markdown = await renderPostmortemReport({ store, runId, agentModule: all.agent ?? '<your agent module>', replay });
+        const markdown = await renderPostmortemReport({
+          store,
+          runId,
+          agentModule: all.agent ?? '<your agent module>',
+          replay,
+          resampleId: all.resample,
+        });
         if (path === null) {
           process.stdout.write(markdown);
           return;
