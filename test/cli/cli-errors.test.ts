@@ -92,12 +92,20 @@ async function closedPort(): Promise<number> {
 }
 
 describe('resample against an endpoint that never answers', () => {
-  it.each([1, 2])('-n %i where every request fails is exit 6 naming the endpoint, not a PARTIAL result with exit 0', async (n) => {
-    const port = await closedPort();
-    const result = await runCli(['resample', runId, '--db', db, '--step', '12', '-n', String(n), '--model', 'openai:gpt-x'], {
-      env: { OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, OPENAI_API_KEY: 'test-key' },
-    });
-    expectOneLine(result, 6, new RegExp(`127\\.0\\.0\\.1:${port}/v1/chat/completions is not answering.*no answer came back \\(all ${n} requests sent failed\\)`));
-    expect(result.stdout).not.toMatch(/PARTIAL/);
-  }, 120_000);
+  it.each([1, 2])(
+    '-n %i where every request fails is exit 6 naming the endpoint, not a PARTIAL result with exit 0',
+    async (n) => {
+      const port = await closedPort();
+      const result = await runCli(['resample', runId, '--db', db, '--step', '12', '-n', String(n), '--model', 'openai:gpt-x'], {
+        env: { OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, OPENAI_API_KEY: 'test-key' },
+      });
+      expectOneLine(
+        result,
+        6,
+        new RegExp(`127\\.0\\.0\\.1:${port}/v1/chat/completions is not answering.*no answer came back \\(all ${n} requests sent failed\\)`),
+      );
+      expect(result.stdout).not.toMatch(/PARTIAL/);
+    },
+    120_000,
+  );
 });
