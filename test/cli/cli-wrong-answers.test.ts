@@ -1,4 +1,5 @@
 import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -30,5 +31,23 @@ describe('resample --classify-by', () => {
     expect(parsed.recordedClass).toBe('{"raw":"tool_calls","unified":"tool-calls"}');
     expect(parsed.distribution).toEqual([expect.objectContaining({ class: parsed.recordedClass, count: 4 })]);
     expect(parsed.hypothesis).toMatchObject({ class: parsed.recordedClass, estimate: { successes: 4 } });
+  }, 120_000);
+});
+
+describe('sim serve', () => {
+  it('on a port already in use is one line naming the port and what to do, exit 2', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const { port } = busy.address() as { port: number };
+    try {
+      const result = await runCli(['sim', 'serve', '--port', String(port)]);
+      expect(result.stderr).not.toMatch(/internal error|\n\s+at /);
+      expect(result.stderr.trim().split('\n')).toEqual([
+        `retrial: Port ${port} on 127.0.0.1 is already in use (another simulator?). Stop what listens there, or pass --port <another> (--port 0 picks a free one).`,
+      ]);
+      expect(result.status).toBe(2);
+    } finally {
+      await new Promise((resolve) => busy.close(resolve));
+    }
   }, 120_000);
 });
