@@ -14,6 +14,7 @@ import { parseIntegerOption, parseRate, parseTimeOption } from '../parse-options
 import { createProgress } from '../progress.ts';
 import { loadSalt } from '../redaction-salt.ts';
 import { renderTable } from '../render-table.ts';
+import { resolveCampaignId } from '../resolve-ids.ts';
 
 /** Backfill (and the YAML parser behind triage) loads when a backfill command runs, not at start-up. */
 const loadBackfill = () => import('../../backfill/index.ts');
@@ -201,11 +202,12 @@ export function registerBackfillCommand(program: Command): void {
     .option('--rate <n/s>', 'at most this many requests per second, e.g. 50/s or 3000/min')
     .option('--actor <name>', 'who is running it, for the audit log (default $USER)')
     .option('--agent <module>', 'the agent module, for campaigns planned with --redecide run (default: the one named at plan time)')
-    .action(async (campaignId: string, options: Record<string, string | undefined>, command: Command) => {
+    .action(async (typedCampaignId: string, options: Record<string, string | undefined>, command: Command) => {
       const all = command.optsWithGlobals() as GlobalOptions;
       const concurrency = parseIntegerOption(options.concurrency, '--concurrency', { min: 1, max: 1024 });
       const rate = options.rate ? parseRate(options.rate) : null;
       await withStore(all, async (store) => {
+        const campaignId = await resolveCampaignId(store, typedCampaignId);
         const summary = await runCampaignFromCli(store, campaignId, {
           concurrency,
           rate,
@@ -224,9 +226,10 @@ export function registerBackfillCommand(program: Command): void {
     .description('Flip matrix, flip rate against the noise floor, breakdowns, money at stake, triage and review; writes Markdown and JSON')
     .argument('<campaign>', 'campaign id')
     .option('-o, --out <file.md>', 'where to write the Markdown report (JSON goes next to it); default .retrial/reports/<campaign>.md')
-    .action(async (campaignId: string, options: { out?: string }, command: Command) => {
+    .action(async (typedCampaignId: string, options: { out?: string }, command: Command) => {
       const all = command.optsWithGlobals() as GlobalOptions;
       await withStore(all, async (store) => {
+        const campaignId = await resolveCampaignId(store, typedCampaignId);
         const { writeCampaignReport, backfillHeadline } = await loadBackfill();
         const { comparison, markdownPath, jsonPath, json } = await writeCampaignReport(store, campaignId, options.out);
         output(all, { ...json, markdownPath, jsonPath }, () =>
@@ -250,11 +253,12 @@ export function registerBackfillCommand(program: Command): void {
     .argument('<campaign>', 'campaign id')
     .requiredOption('--policy <file>', 'YAML or JSON policy (see examples/triage-policy.yaml)')
     .option('--actor <name>', 'who is applying it, for the audit log (default $USER)')
-    .action(async (campaignId: string, options: { policy: string; actor?: string }, command: Command) => {
+    .action(async (typedCampaignId: string, options: { policy: string; actor?: string }, command: Command) => {
       const all = command.optsWithGlobals() as GlobalOptions;
       const { loadTriagePolicy, applyTriage } = await loadBackfill();
       const policy = await loadTriagePolicy(options.policy);
       await withStore(all, async (store) => {
+        const campaignId = await resolveCampaignId(store, typedCampaignId);
         const outcome = await applyTriage({ store, campaignId, policy, actor: actorOf(options), now: Date.now() });
         output(all, outcome, (result: TriageOutcome) =>
           [

@@ -6,6 +6,7 @@ import { exportRun, importRun, MEMORY_LOCATION, resolveStoreLocation } from '../
 import { PORTABLE_TAPE_EXTENSION, RetrialError } from '../../tape/index.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
 import { saltPath } from '../redaction-salt.ts';
+import { resolveRunId } from '../resolve-ids.ts';
 
 class FileNotFoundError extends RetrialError {
   constructor(path: string, problem = 'No file at') {
@@ -43,11 +44,12 @@ export function registerExportImportCommands(program: Command): void {
   program
     .command('export')
     .description(`Write a run as a self-contained portable tape (${PORTABLE_TAPE_EXTENSION}): header, events, decisions, blobs`)
-    .argument('<run>', 'run id')
+    .argument('<run>', 'run id, a unique prefix of one, or a ticket or customer id')
     .option('-o, --output <file>', `file to write (default <run>${PORTABLE_TAPE_EXTENSION}; - for stdout)`)
-    .action(async (runId: string, options: { output?: string }, command: Command) => {
+    .action(async (typedRunId: string, options: { output?: string }, command: Command) => {
       const all = { ...command.optsWithGlobals(), ...options } as GlobalOptions & { output?: string };
       await withStore(all, async (store) => {
+        const runId = await resolveRunId(store, typedRunId);
         const text = await exportRun(store, runId);
         if (all.output === '-') {
           process.stdout.write(text);

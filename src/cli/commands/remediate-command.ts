@@ -8,6 +8,7 @@ import { RetrialError } from '../../tape/index.ts';
 import { actorOf } from '../actor.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
 import { renderTable } from '../render-table.ts';
+import { resolveCampaignId } from '../resolve-ids.ts';
 
 /** Imports the user's handler module: its default export (or `handle`) is called once per correction. */
 async function loadHandler(path: string): Promise<CorrectionHandler> {
@@ -56,9 +57,10 @@ export function registerRemediateCommand(program: Command): void {
     .argument('<campaign>', 'campaign id')
     .option('-o, --out <file>', 'write the plan as CSV (.csv) or JSON lines (.jsonl)')
     .option('--actor <name>', 'who is planning, for the audit log (default $USER)')
-    .action(async (campaignId: string, options: { out?: string; actor?: string }, command: Command) => {
+    .action(async (typedCampaignId: string, options: { out?: string; actor?: string }, command: Command) => {
       const all = command.optsWithGlobals() as GlobalOptions;
       await withStore(all, async (store) => {
+        const campaignId = await resolveCampaignId(store, typedCampaignId);
         const { planRemediation, remediationCsv, remediationJsonl } = await import('../../backfill/index.ts');
         const entries = await planRemediation({ store, campaignId, actor: actorOf(options), now: Date.now() });
         if (options.out) await writeFile(options.out, options.out.endsWith('.jsonl') ? remediationJsonl(entries) : remediationCsv(entries));
@@ -84,10 +86,11 @@ export function registerRemediateCommand(program: Command): void {
     .argument('<campaign>', 'campaign id')
     .requiredOption('--handler <module>', 'an ES module (.mts, .mjs, or .ts/.js in a "type": "module" package) whose default export makes one correction')
     .option('--actor <name>', 'who is applying, for the audit log (default $USER)')
-    .action(async (campaignId: string, options: { handler: string; actor?: string }, command: Command) => {
+    .action(async (typedCampaignId: string, options: { handler: string; actor?: string }, command: Command) => {
       const all = command.optsWithGlobals() as GlobalOptions;
       const handler = await loadHandler(options.handler);
       await withStore(all, async (store) => {
+        const campaignId = await resolveCampaignId(store, typedCampaignId);
         const { applyRemediation } = await import('../../backfill/index.ts');
         const outcome = await applyRemediation({ store, campaignId, handler, actor: actorOf(options), now: Date.now });
         output(all, outcome, () =>

@@ -4,6 +4,7 @@ import type { CanonicalMessage, CanonicalPart, RunRecord } from '../../tape/inde
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
 import { parseIntegerOption } from '../parse-options.ts';
 import { renderTable } from '../render-table.ts';
+import { resolveRunId } from '../resolve-ids.ts';
 
 interface ShowOptions extends GlobalOptions {
   step?: string;
@@ -118,7 +119,7 @@ export function registerShowCommand(program: Command): void {
   program
     .command('show')
     .description("Show a run's timeline, or exactly what happened at one step")
-    .argument('<run>', 'run id (a unique prefix is enough)')
+    .argument('<run>', 'run id, a unique prefix of one, or a ticket or customer id')
     .option('--step <k>', 'show step k in full: messages, tools, sampling, model served, usage, tool arguments and results')
     .option('--all', 'include clock and random reads in the timeline')
     .option('--raw', 'with --step: print the exact wire request and response')
@@ -126,8 +127,7 @@ export function registerShowCommand(program: Command): void {
       const all = { ...command.optsWithGlobals(), ...options } as ShowOptions;
       const step = parseIntegerOption(all.step, '--step');
       await withStore(all, async (store) => {
-        const matches = await store.findRunIds(runArgument, 2);
-        const runId = matches.length === 1 && !(await store.getRun(runArgument)) ? (matches[0] as string) : runArgument;
+        const runId = await resolveRunId(store, runArgument);
         const tape = await loadTape(store, runId);
         if (step !== undefined) {
           output(all, describeStep(tape, step), (detail) => renderStep(detail, all.raw ?? false));
