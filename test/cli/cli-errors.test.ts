@@ -109,3 +109,26 @@ describe('resample against an endpoint that never answers', () => {
     120_000,
   );
 });
+
+describe('other bad input that used to end in "internal error"', () => {
+  it('sim serve --alias naming no simulator version is a usage error, exit 2', async () => {
+    const result = await runCli(['sim', 'serve', '--port', '0', '--alias', 'support-sim=bogus']);
+    expectOneLine(result, 2, /--alias support-sim=bogus: "bogus" is not a simulator version; use one of support-sim-2026-01-15/);
+  }, 120_000);
+
+  it('backfill plan --prices naming no file is exit 3 (not found), not 5 (malformed)', async () => {
+    const args = ['backfill', 'plan', '--db', db, '--type', 'refund.category', '--candidate', 'sim:support-sim-2026-04-01'];
+    expectOneLine(await runCli([...args, '--prices', join(directory, 'none.json')]), 3, /--prices \S+none\.json: no such file/);
+    expectOneLine(await runCli([...args, '--prices', directory]), 3, /--prices \S+: is a directory/);
+  }, 120_000);
+
+  it('a Node system error that escapes a command is one line with a documented exit code', async () => {
+    // --db naming a file inside a regular file: the store's directory cannot exist.
+    const notADirectory = join(directory, 'plain-file');
+    writeFileSync(notADirectory, 'x');
+    const result = await runCli(['import', tape, '--db', join(notADirectory, 'store.db')]);
+    expect(result.stderr).not.toMatch(/internal error|\n\s+at /);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect([3, 4]).toContain(result.status);
+  }, 120_000);
+});

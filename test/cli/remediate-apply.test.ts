@@ -130,6 +130,15 @@ describe('remediate apply with a misbehaving handler', () => {
     ]);
   }, 300_000);
 
+  it('plan -o into a directory that does not exist names the directory, exit 3', async () => {
+    const missing = join(directory, 'no-such-dir');
+    const result = await runCli(['remediate', 'plan', campaignId, '--db', recorded.path, '-o', join(missing, 'corrections.csv')]);
+    expect(result.stderr).toBe(
+      `retrial: Cannot write ${join(missing, 'corrections.csv')}: the directory ${missing} does not exist; create it or pass another -o.\n`,
+    );
+    expect(result.status).toBe(3);
+  }, 120_000);
+
   it('refuses a --handler-timeout that is not a duration, exit 2', async () => {
     const result = await apply(handler('works.mjs'), '--handler-timeout', 'soon');
     expect(result.stderr).toBe('retrial: --handler-timeout "soon" must be a positive duration such as 60s, 2m, 500ms or 1h.\n');

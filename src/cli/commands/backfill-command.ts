@@ -59,7 +59,14 @@ async function readPrices(path: string | undefined): Promise<{ prices: PriceTabl
   try {
     parsed = JSON.parse(await readFile(path, 'utf8'));
   } catch (error) {
-    throw new RetrialError({ code: 'TAPE_FORMAT', message: `--prices ${path} could not be read as JSON (${(error as Error).message}).` });
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR' || code === 'EACCES')
+      throw new RetrialError({
+        code: 'FILE_NOT_FOUND',
+        message: `--prices ${path}: ${code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'cannot be read (permission denied)' : 'no such file'}; pass a JSON file of prices.`,
+        cause: error,
+      });
+    throw new RetrialError({ code: 'TAPE_FORMAT', message: `--prices ${path} could not be read as JSON (${(error as Error).message}).`, cause: error });
   }
   const valid =
     typeof parsed === 'object' &&

@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { readFile, rm, rmdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { exportRun, importRun, MEMORY_LOCATION, resolveStoreLocation } from '../../store/index.ts';
@@ -7,6 +7,7 @@ import { PORTABLE_TAPE_EXTENSION, RetrialError } from '../../tape/index.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
 import { saltPath } from '../redaction-salt.ts';
 import { resolveRunId } from '../resolve-ids.ts';
+import { writeUserFile } from '../user-files.ts';
 
 class FileNotFoundError extends RetrialError {
   constructor(path: string, problem = 'No file at') {
@@ -22,22 +23,6 @@ function checkTapeFile(path: string): void {
   const stats = statSync(path, { throwIfNoEntry: false });
   if (stats === undefined) throw new FileNotFoundError(path);
   if (stats.isDirectory()) throw new FileNotFoundError(path, 'Expected a tape file, found a directory at');
-}
-
-/** Writes an exported tape; a missing or unwritable directory is the user's to fix, so say which. */
-async function writeTape(path: string, text: string): Promise<void> {
-  try {
-    await writeFile(path, text);
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    const problem =
-      code === 'ENOENT' || code === 'ENOTDIR'
-        ? `the directory ${dirname(path)} does not exist; create it or pass another -o`
-        : code === 'EISDIR'
-          ? 'it is a directory; pass a file name such as run.tape.jsonl'
-          : (cause as Error).message;
-    throw new RetrialError({ code: 'FILE_NOT_FOUND', message: `Cannot write ${path}: ${problem}.`, cause });
-  }
 }
 
 export function registerExportImportCommands(program: Command): void {
@@ -56,7 +41,7 @@ export function registerExportImportCommands(program: Command): void {
           return;
         }
         const path = all.output ?? `${runId}${PORTABLE_TAPE_EXTENSION}`;
-        await writeTape(path, text);
+        await writeUserFile(path, text, '-o');
         output(
           all,
           { runId, path, bytes: Buffer.byteLength(text) },

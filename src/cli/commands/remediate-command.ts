@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
@@ -10,6 +9,7 @@ import { type GlobalOptions, output, withStore } from '../command-context.ts';
 import { parseDuration } from '../parse-options.ts';
 import { renderTable } from '../render-table.ts';
 import { resolveCampaignId } from '../resolve-ids.ts';
+import { writeUserFile } from '../user-files.ts';
 
 /** Imports the user's handler module: its default export (or `handle`) is called once per correction. */
 async function loadHandler(path: string): Promise<CorrectionHandler> {
@@ -106,7 +106,7 @@ export function registerRemediateCommand(program: Command): void {
         const campaignId = await resolveCampaignId(store, typedCampaignId);
         const { planRemediation, remediationCsv, remediationJsonl } = await import('../../backfill/index.ts');
         const entries = await planRemediation({ store, campaignId, actor: actorOf(options), now: Date.now() });
-        if (options.out) await writeFile(options.out, options.out.endsWith('.jsonl') ? remediationJsonl(entries) : remediationCsv(entries));
+        if (options.out) await writeUserFile(options.out, options.out.endsWith('.jsonl') ? remediationJsonl(entries) : remediationCsv(entries), '-o');
         output(all, entries, () =>
           [
             renderEntries(entries),

@@ -36,7 +36,13 @@ export function registerSimCommand(program: Command): void {
         }),
       );
       const port = parseIntegerOption(options.port, '--port', { max: 65535 }) ?? 8788;
-      const { startSimulatorServer } = await import('../../demo/index.ts');
+      const { MODEL_VERSIONS, startSimulatorServer } = await import('../../demo/index.ts');
+      const versions = Object.keys(MODEL_VERSIONS);
+      for (const [alias, version] of Object.entries(aliases)) {
+        if (!Object.hasOwn(MODEL_VERSIONS, version))
+          throw new UsageError(`--alias ${alias}=${version}: "${version}" is not a simulator version; use one of ${versions.join(', ')}.`);
+        if (Object.hasOwn(MODEL_VERSIONS, alias)) throw new UsageError(`--alias ${alias}=${version}: "${alias}" is a dated version and cannot be an alias.`);
+      }
       const server = await startSimulatorServer({
         port,
         host: options.host,
