@@ -9,6 +9,7 @@ import { actorOf } from '../actor.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
 import { displayPath } from '../display-path.ts';
 import { ExitCode, UsageError } from '../exit-codes.ts';
+import { RETRIAL_COMMAND } from '../invocation.ts';
 import { loadAgentModule } from '../load-agent-module.ts';
 import { parseIntegerOption, parseRate, parseTimeOption } from '../parse-options.ts';
 import { createProgress } from '../progress.ts';
@@ -48,7 +49,7 @@ function renderPlan({ campaignId, plan }: PlannedCampaign): string {
       .join(', ')}.`,
     `Estimate${plan.redecide === 'run' ? ' (of the decision steps alone; --redecide run sends every model call of each run, a few times more)' : ''}: ${plan.estimate.requests} requests, ${plan.estimate.inputTokens.toLocaleString('en-US')} input and ${plan.estimate.outputTokens.toLocaleString('en-US')} output tokens, ${plan.estimate.costUsd === null ? 'cost unknown (a model is missing from the price table; pass --prices)' : `$${plan.estimate.costUsd.toFixed(2)}`} (prices: ${plan.estimate.prices}).`,
     '',
-    plan.selected ? `Next: retrial backfill run ${campaignId}` : 'Nothing to run: no decision in the window is eligible (see the reasons above).',
+    plan.selected ? `Next: ${RETRIAL_COMMAND} backfill run ${campaignId}` : 'Nothing to run: no decision in the window is eligible (see the reasons above).',
   ].join('\n');
 }
 
@@ -141,7 +142,7 @@ function renderRun(summary: CampaignRunSummary): string {
     lines.push(
       `${summary.pending} still pending${summary.stoppedBecause ? `: stopped because ${summary.stoppedBecause}` : ''}. Rerun \`retrial backfill run ${summary.campaignId}\` to finish; nothing done is redone.`,
     );
-  else lines.push(`Next: retrial backfill report ${summary.campaignId}`);
+  else lines.push(`Next: ${RETRIAL_COMMAND} backfill report ${summary.campaignId}`);
   return lines.join('\n');
 }
 
@@ -245,7 +246,7 @@ export function registerBackfillCommand(program: Command): void {
             ...backfillHeadline(comparison).map((line) => `  ${line}`),
             ...(comparison.progress.candidateDone === 0 ? ['', `No results yet: run \`retrial backfill run ${campaignId}\` first.`] : []),
             ...(comparison.progress.candidateDone > 0 && !comparison.triage
-              ? ['', `Next: retrial backfill triage ${campaignId} --policy examples/triage-policy.yaml`]
+              ? ['', `Next: ${RETRIAL_COMMAND} backfill triage ${campaignId} --policy examples/triage-policy.yaml`]
               : []),
             '',
             `Report: ${displayPath(markdownPath)} (and ${displayPath(jsonPath)})`,
@@ -285,8 +286,8 @@ export function registerBackfillCommand(program: Command): void {
             ),
             '',
             result.byAction.review
-              ? `Next: retrial review ${campaignId}`
-              : `Next: retrial remediate plan ${campaignId} -o corrections.csv (nothing was routed to review)`,
+              ? `Next: ${RETRIAL_COMMAND} review ${campaignId}`
+              : `Next: ${RETRIAL_COMMAND} remediate plan ${campaignId} -o corrections.csv (nothing was routed to review)`,
           ].join('\n'),
         );
       });

@@ -13,6 +13,7 @@ import { formatProportion } from '../../stats/index.ts';
 import { resolveStoreLocation } from '../../store/index.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
 import { ExitCode } from '../exit-codes.ts';
+import { RETRIAL_COMMAND } from '../invocation.ts';
 import { loadAgentModule } from '../load-agent-module.ts';
 import { parseIntegerOption } from '../parse-options.ts';
 import { loadSalt } from '../redaction-salt.ts';
@@ -108,7 +109,9 @@ export function registerExplainCommand(program: Command): void {
           }).catch((error: unknown) => {
             if (!(error instanceof ExplainNotReproducedError)) throw error;
             if (all.json) process.stdout.write(`${JSON.stringify({ error: { code: error.code, message: error.message, divergence: error.divergence } })}\n`);
-            const why = error.divergence ? `${renderDivergence(error.divergence)}\nSee where: retrial replay ${runId} --agent ${all.agent}` : error.reason;
+            const why = error.divergence
+              ? `${renderDivergence(error.divergence)}\nSee where: ${RETRIAL_COMMAND} replay ${runId} --agent ${all.agent}`
+              : error.reason;
             process.stderr.write(`retrial: ${error.headline}:\n${why}\nNothing was stored.\n`);
             process.exitCode = ExitCode.checkFailed;
             return undefined;

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { exportRun, importRun, MEMORY_LOCATION, resolveStoreLocation } from '../../store/index.ts';
 import { PORTABLE_TAPE_EXTENSION, RetrialError } from '../../tape/index.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
+import { RETRIAL_COMMAND } from '../invocation.ts';
 import { saltPath } from '../redaction-salt.ts';
 import { resolveRunId } from '../resolve-ids.ts';
 import { writeUserFile } from '../user-files.ts';
@@ -45,7 +46,7 @@ export function registerExportImportCommands(program: Command): void {
         output(
           all,
           { runId, path, bytes: Buffer.byteLength(text) },
-          (result) => `Wrote ${result.path} (${result.bytes} bytes). Import it elsewhere with: retrial import ${result.path}`,
+          (result) => `Wrote ${result.path} (${result.bytes} bytes). Import it elsewhere with: ${RETRIAL_COMMAND} import ${result.path}`,
         );
       });
     });

@@ -5,6 +5,7 @@ import { resolveStoreLocation } from '../../store/index.ts';
 import { RetrialError } from '../../tape/index.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
 import { ExitCode, UsageError } from '../exit-codes.ts';
+import { RETRIAL_COMMAND } from '../invocation.ts';
 import { loadAgentModule } from '../load-agent-module.ts';
 import { parseIntegerOption } from '../parse-options.ts';
 import { loadSalt } from '../redaction-salt.ts';
@@ -29,7 +30,7 @@ function renderFork(result: ForkResult): string {
       : result.error
         ? `  the child run failed: ${result.error}`
         : `  output: ${JSON.stringify(result.output)}`,
-    `See it: retrial show ${result.childRunId}`,
+    `See it: ${RETRIAL_COMMAND} show ${result.childRunId}`,
   ].join('\n');
 }
 

@@ -6,6 +6,7 @@ import type { Correction, CorrectionHandler, RemediationOutcome, RemediationPlan
 import { RetrialError } from '../../tape/index.ts';
 import { actorOf } from '../actor.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
+import { RETRIAL_COMMAND } from '../invocation.ts';
 import { parseDuration } from '../parse-options.ts';
 import { renderTable } from '../render-table.ts';
 import { resolveCampaignId } from '../resolve-ids.ts';
@@ -112,7 +113,7 @@ export function registerRemediateCommand(program: Command): void {
             renderEntries(entries),
             options.out ? `\nWrote ${entries.length} corrections to ${options.out}.` : '',
             entries.some((entry) => entry.status === 'pending' || entry.status === 'failed')
-              ? `Next: retrial remediate apply ${campaignId} --handler ./handler.mts`
+              ? `Next: ${RETRIAL_COMMAND} remediate apply ${campaignId} --handler ./handler.mts`
               : entries.length
                 ? 'Nothing left to apply: every correction is applied or cancelled.'
                 : '',

@@ -7,6 +7,7 @@ import type { CanonicalPart } from '../../tape/index.ts';
 import { actorOf } from '../actor.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
 import { UsageError } from '../exit-codes.ts';
+import { RETRIAL_COMMAND } from '../invocation.ts';
 import { resolveCampaignId } from '../resolve-ids.ts';
 
 const KEYS: Record<string, Verdict> = { i: 'incumbent-right', c: 'candidate-right', b: 'both-wrong', u: 'unsure' };
@@ -27,7 +28,7 @@ export async function renderFlipForReview(store: Store, flip: Flip, position: st
     `── ${position}  ${flip.itemId}  subject ${item.subject}  ${item.amount === null ? '' : `${item.currency ?? ''} ${item.amount.toFixed(2)}`}`,
     `   shipped: ${flip.from}   candidate: ${flip.to}${flip.incumbentAlsoMoved === null ? '' : flip.incumbentAlsoMoved ? '   (the incumbent also moved when re-run)' : '   (the incumbent, re-run, kept its answer)'}`,
     `   effective ${new Date(item.effectiveAt).toISOString().slice(0, 16)}Z, ${item.reversible ? 'reversible' : 'irreversible'}; attributes ${JSON.stringify(item.attributes)}`,
-    `   what the model saw at step ${item.stepSeq} (full: retrial show ${item.runId} --step ${item.stepSeq}):`,
+    `   what the model saw at step ${item.stepSeq} (full: ${RETRIAL_COMMAND} show ${item.runId} --step ${item.stepSeq}):`,
   ];
   if (step.kind === 'model')
     for (const message of step.messages) {

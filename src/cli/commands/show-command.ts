@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { buildTimeline, describeStep, loadTape, type StepDetail, type TimelineRow } from '../../inspect/index.ts';
 import type { CanonicalMessage, CanonicalPart, RunRecord } from '../../tape/index.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
+import { RETRIAL_COMMAND } from '../invocation.ts';
 import { parseIntegerOption } from '../parse-options.ts';
 import { renderTable } from '../render-table.ts';
 import { resolveRunId } from '../resolve-ids.ts';
@@ -42,7 +43,7 @@ function renderTimeline({ run, modelsServed, rows, hidden }: { run: RunRecord; m
     rows.map((row) => [String(row.step), row.at.slice(11, 23), row.kind, row.durationMs ? row.durationMs.toFixed(1) : '', row.summary]),
   );
   const footer = hidden ? `\n\n${hidden} clock/random reads hidden (--all shows them).` : '';
-  return `${renderRunHeader(run, modelsServed)}\n\n${table}${footer}\n\nSee exactly what the model saw at a step: retrial show ${run.header.runId} --step <STEP>`;
+  return `${renderRunHeader(run, modelsServed)}\n\n${table}${footer}\n\nSee exactly what the model saw at a step: ${RETRIAL_COMMAND} show ${run.header.runId} --step <STEP>`;
 }
 
 function indent(text: string, by = '      '): string {
