@@ -58,6 +58,11 @@ describe('run and campaign ids as people type them', () => {
       expect(result.status).toBe(0);
       expect(JSON.parse(result.stdout.split('\n')[0] as string).header.runId).toBe('run_golden_0');
     }
+    const decisions = await runCli(['decisions', '--run', 'T-INC-0214', '--db', both, '--json']);
+    expect(JSON.parse(decisions.stdout).decisions).toEqual([expect.objectContaining({ runId: 'run_golden_0', type: 'account.action' })]);
+    const noSuchRun = await runCli(['decisions', '--run', 'run_golden_9', '--db', both]);
+    expect(noSuchRun.stderr).toMatch(/^retrial: No run with id "run_golden_9"/);
+    expect(noSuchRun.status).toBe(3);
     const replayed = await runCli(['replay', 'T-INC-0214', '--agent', 'src/demo/support-agent.ts', '--db', both, '--json'], {
       env: { RETRIAL_REDACTION_SALT: 'golden-tape-salt' },
     });
