@@ -50,74 +50,70 @@ export function registerReviewCommand(program: Command): void {
     .option('--note <text>', 'with --item: the reviewer note', '')
     .option('--reviewer <name>', 'who is reviewing (default $USER)')
     .option('--list', 'only list the flips waiting for review')
-    .action(
-      async (typedCampaignId: string, options: { item?: string; verdict?: string; note: string; reviewer?: string; list?: boolean }, command: Command) => {
-        const all = command.optsWithGlobals() as GlobalOptions;
-        const reviewer = options.reviewer ?? actorOf({});
-        // Backfill loads when a review runs, not at start-up.
-        const { recordVerdict, reviewQueue } = await import('../../backfill/index.ts');
-        await withStore(all, async (store) => {
-          const campaignId = await resolveCampaignId(store, typedCampaignId);
-          if (options.item || options.verdict) {
-            if (!options.item || !options.verdict) throw new UsageError('--item and --verdict go together.');
-            const record = await recordVerdict({
-              store,
-              campaignId,
-              itemId: options.item,
-              verdict: options.verdict as Verdict,
-              reviewer,
-              note: options.note,
-              now: Date.now(),
-            });
-            output(all, record, () => `Recorded ${record.verdict} on ${record.itemId} by ${record.reviewer}.`);
-            return;
-          }
-          const queue = await reviewQueue(store, campaignId);
-          if (options.list || all.json || !queue.waiting.length) {
-            output(all, { ...queue, waiting: queue.waiting.map(({ item, ...flip }) => ({ ...flip, amount: item.amount, subject: item.subject })) }, () =>
-              queue.waiting.length
-                ? `${queue.waiting.length} flips wait for review (${queue.reviewed} reviewed)${queue.triaged ? '' : '; not triaged yet, so every flip is listed'}:\n${queue.waiting.map((flip) => `  ${flip.itemId}  ${flip.from} → ${flip.to}  ${flip.item.amount ?? ''}`).join('\n')}`
-                : `No flips wait for review in ${campaignId} (${queue.reviewed} reviewed).`,
-            );
-            return;
-          }
-          // Lines are read as they come, so answers piped in ahead of the prompts are not lost;
-          // the end of the input stops the walk as if the reviewer quit.
-          const rl = createInterface({ input: process.stdin, output: process.stdin.isTTY ? process.stderr : undefined, terminal: process.stdin.isTTY });
-          const lines = rl[Symbol.asyncIterator]();
-          const prompt = {
-            async question(text: string) {
-              process.stderr.write(text);
-              const line = await lines.next();
-              return line.done ? 'q' : line.value;
-            },
-            close: () => rl.close(),
-          };
-          let recorded = 0;
-          try {
-            for (const [index, flip] of queue.waiting.entries()) {
-              process.stdout.write(`${await renderFlipForReview(store, flip, `${index + 1}/${queue.waiting.length}`)}\n`);
-              let answer = '';
-              // Ask again until the answer is one of the keys: a typo must not skip a flip.
-              for (;;) {
-                answer = (await prompt.question('verdict: [i]ncumbent right, [c]andidate right, [b]oth wrong, [u]nsure, [s]kip, [q]uit > '))
-                  .trim()
-                  .toLowerCase();
-                if (answer === '' || ['i', 'c', 'b', 'u', 's', 'q'].includes(answer[0] ?? '')) break;
-                process.stderr.write(`"${answer}" is not one of i, c, b, u, s, q.\n`);
-              }
-              if (answer === '' || answer.startsWith('q')) break;
-              if (answer.startsWith('s')) continue;
-              const verdict = KEYS[answer[0] ?? ''] as Verdict;
-              const note = (await prompt.question('note (optional) > ')).trim();
-              await recordVerdict({ store, campaignId, itemId: flip.itemId, verdict, reviewer, note, now: Date.now() });
-              recorded++;
+    .action(async (campaign: string, options: { item?: string; verdict?: string; note: string; reviewer?: string; list?: boolean }, command: Command) => {
+      const all = command.optsWithGlobals() as GlobalOptions;
+      const reviewer = options.reviewer ?? actorOf({});
+      // Backfill loads when a review runs, not at start-up.
+      const { recordVerdict, reviewQueue } = await import('../../backfill/index.ts');
+      await withStore(all, async (store) => {
+        const campaignId = await resolveCampaignId(store, campaign);
+        if (options.item || options.verdict) {
+          if (!options.item || !options.verdict) throw new UsageError('--item and --verdict go together.');
+          const record = await recordVerdict({
+            store,
+            campaignId,
+            itemId: options.item,
+            verdict: options.verdict as Verdict,
+            reviewer,
+            note: options.note,
+            now: Date.now(),
+          });
+          output(all, record, () => `Recorded ${record.verdict} on ${record.itemId} by ${record.reviewer}.`);
+          return;
+        }
+        const queue = await reviewQueue(store, campaignId);
+        if (options.list || all.json || !queue.waiting.length) {
+          output(all, { ...queue, waiting: queue.waiting.map(({ item, ...flip }) => ({ ...flip, amount: item.amount, subject: item.subject })) }, () =>
+            queue.waiting.length
+              ? `${queue.waiting.length} flips wait for review (${queue.reviewed} reviewed)${queue.triaged ? '' : '; not triaged yet, so every flip is listed'}:\n${queue.waiting.map((flip) => `  ${flip.itemId}  ${flip.from} → ${flip.to}  ${flip.item.amount ?? ''}`).join('\n')}`
+              : `No flips wait for review in ${campaignId} (${queue.reviewed} reviewed).`,
+          );
+          return;
+        }
+        // Lines are read as they come, so answers piped in ahead of the prompts are not lost;
+        // the end of the input stops the walk as if the reviewer quit.
+        const rl = createInterface({ input: process.stdin, output: process.stdin.isTTY ? process.stderr : undefined, terminal: process.stdin.isTTY });
+        const lines = rl[Symbol.asyncIterator]();
+        const prompt = {
+          async question(text: string) {
+            process.stderr.write(text);
+            const line = await lines.next();
+            return line.done ? 'q' : line.value;
+          },
+          close: () => rl.close(),
+        };
+        let recorded = 0;
+        try {
+          for (const [index, flip] of queue.waiting.entries()) {
+            process.stdout.write(`${await renderFlipForReview(store, flip, `${index + 1}/${queue.waiting.length}`)}\n`);
+            let answer = '';
+            // Ask again until the answer is one of the keys: a typo must not skip a flip.
+            for (;;) {
+              answer = (await prompt.question('verdict: [i]ncumbent right, [c]andidate right, [b]oth wrong, [u]nsure, [s]kip, [q]uit > ')).trim().toLowerCase();
+              if (answer === '' || ['i', 'c', 'b', 'u', 's', 'q'].includes(answer[0] ?? '')) break;
+              process.stderr.write(`"${answer}" is not one of i, c, b, u, s, q.\n`);
             }
-          } finally {
-            prompt.close();
+            if (answer === '' || answer.startsWith('q')) break;
+            if (answer.startsWith('s')) continue;
+            const verdict = KEYS[answer[0] ?? ''] as Verdict;
+            const note = (await prompt.question('note (optional) > ')).trim();
+            await recordVerdict({ store, campaignId, itemId: flip.itemId, verdict, reviewer, note, now: Date.now() });
+            recorded++;
           }
-          process.stdout.write(`Recorded ${recorded} verdicts as ${reviewer}. \`retrial backfill report ${campaignId}\` includes them.\n`);
-        });
-      },
-    );
+        } finally {
+          prompt.close();
+        }
+        process.stdout.write(`Recorded ${recorded} verdicts as ${reviewer}. \`retrial backfill report ${campaignId}\` includes them.\n`);
+      });
+    });
 }
