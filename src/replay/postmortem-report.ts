@@ -178,7 +178,10 @@ export async function renderPostmortemReport(options: PostmortemOptions): Promis
   if (otherModels.length)
     lines.push(
       `Also stored at this step, against other models (not the recorded configuration, so not reported above): ${otherModels
-        .map((result) => `\`${result.analysisId}\` (\`${result.model.sent}\`, ${result.hypothesis.class} ${formatProportion(result.hypothesis.estimate)})`)
+        .map(
+          (result) =>
+            `\`${result.analysisId}\` (\`${result.model.sent}\`, ${isComplete(result) ? `${result.hypothesis.class} ${formatProportion(result.hypothesis.estimate)}` : `partial: ${result.completed} of ${result.n} answers`})`,
+        )
         .join('; ')}. Pass \`--resample <id>\` to report one of them.`,
       '',
     );
