@@ -471,7 +471,9 @@ describe('retrial backfill, end to end through the CLI', { timeout: 300_000 }, (
     expect(planned.status, planned.stderr).toBe(0);
     const corrections = JSON.parse(planned.stdout) as Correction[];
     expect(corrections.length).toBeGreaterThan(0);
-    const applied = await runCli(['remediate', 'apply', campaignId, '--handler', 'examples/remediation-handler.mts', '--db', copy], { env: { REMEDIATION_LOG: log } });
+    const applied = await runCli(['remediate', 'apply', campaignId, '--handler', 'examples/remediation-handler.mts', '--db', copy], {
+      env: { REMEDIATION_LOG: log },
+    });
     expect(applied.status, applied.stderr).toBe(0);
     expect(applied.stdout).toContain(`Applied ${corrections.length} corrections; 0 were already applied; 0 failed.`);
     const lines = readFileSync(log, 'utf8')
