@@ -16,7 +16,7 @@ import { registerRunsCommand } from './commands/runs-command.ts';
 import { registerShowCommand } from './commands/show-command.ts';
 import { registerSimCommand } from './commands/sim-command.ts';
 import { registerVerifyCommand } from './commands/verify-command.ts';
-import { ExitCode, exitCodeForError } from './exit-codes.ts';
+import { asUserError, ExitCode, exitCodeForError } from './exit-codes.ts';
 
 export function createProgram(): Command {
   const program = new Command('retrial')
@@ -49,7 +49,8 @@ async function main(argv: string[]): Promise<void> {
   const json = argv.includes('--json');
   try {
     await program.parseAsync(argv);
-  } catch (error) {
+  } catch (caught) {
+    const error = asUserError(caught);
     if (error instanceof CommanderError) {
       process.exitCode = error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
       return;
