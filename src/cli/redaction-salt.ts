@@ -14,7 +14,7 @@ export async function loadOrCreateSalt(databasePath: string): Promise<string> {
   const path = saltPath(databasePath);
   if (existsSync(path)) return (await readFile(path, 'utf8')).trim();
   const salt = randomBytes(16).toString('hex');
-  await mkdir(dirname(path), { recursive: true });
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   await writeFile(path, `${salt}\n`, { mode: 0o600 });
   return salt;
 }

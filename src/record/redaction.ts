@@ -204,13 +204,30 @@ export function createRedactor(options: RedactionOptions): Redactor {
   }
 
   function redactText(input: string): string {
-    let out = input;
+    let out = fieldRules.size > 0 ? redactJsonFields(input) : input;
     if (MAY_HOLD_SECRET.test(out)) {
       // Whole URLs, tokens and all: redactUrl leaves a token where it is, and a URL can hold several.
       if (out.includes('://')) out = out.replace(URL_IN_TEXT, redactUrl);
       out = redactKeyShapes(out);
     }
     return applyRules(out);
+  }
+
+  /**
+   * Field rules name members of JSON values, and some JSON arrives as text (an HTTP body, a
+   * model's response): such a text is parsed, and written again only when a member was redacted.
+   */
+  function redactJsonFields(input: string): string {
+    const first = input.trimStart().charCodeAt(0);
+    if (first !== 123 /* { */ && first !== 91 /* [ */) return input;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(input);
+    } catch {
+      return input;
+    }
+    const redacted = walk(parsed);
+    return redacted === parsed ? input : JSON.stringify(redacted);
   }
 
   /** Known key shapes, between existing tokens. */

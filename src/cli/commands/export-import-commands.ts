@@ -29,7 +29,8 @@ export function registerExportImportCommands(program: Command): void {
           return;
         }
         const path = all.output ?? `${runId}${PORTABLE_TAPE_EXTENSION}`;
-        await writeFile(path, text);
+        // Owner-only, as the store is: a tape holds everything the run saw.
+        await writeFile(path, text, { mode: 0o600 });
         output(
           all,
           { runId, path, bytes: Buffer.byteLength(text) },

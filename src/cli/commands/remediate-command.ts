@@ -61,7 +61,7 @@ export function registerRemediateCommand(program: Command): void {
       await withStore(all, async (store) => {
         const { planRemediation, remediationCsv, remediationJsonl } = await import('../../backfill/index.ts');
         const entries = await planRemediation({ store, campaignId, actor: actorOf(options), now: Date.now() });
-        if (options.out) await writeFile(options.out, options.out.endsWith('.jsonl') ? remediationJsonl(entries) : remediationCsv(entries));
+        if (options.out) await writeFile(options.out, options.out.endsWith('.jsonl') ? remediationJsonl(entries) : remediationCsv(entries), { mode: 0o600 });
         output(all, entries, () =>
           [
             renderEntries(entries),
