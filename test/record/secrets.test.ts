@@ -140,7 +140,7 @@ async function recordSecrets(path: string): Promise<{ runIds: string[]; wal: Buf
     },
     { effect: 'write' },
   );
-  const search = rec.retrieval('kb', async () => [{ body: everything }]);
+  const search = rec.retrieval('kb', async (_query: string) => [{ body: everything }]);
 
   const agent = async (input: unknown) => {
     rec.config({
