@@ -156,4 +156,12 @@ describe('redaction', () => {
     );
     expect(Array.isArray(redacted.constructor)).toBe(true);
   });
+
+  it('a field rule over an object or array redacts its leaves and keeps its shape', () => {
+    const redacted = redactor.value({ phone: { home: '555', numbers: [5550100, null, true], none: null } });
+    expect(JSON.stringify(redacted)).toMatch(
+      /^\{"phone":\{"home":"\[redacted:phone:[0-9a-f]{12}\]","numbers":\["\[redacted:phone:[0-9a-f]{12}\]",null,"\[redacted:phone:[0-9a-f]{12}\]"\],"none":null\}\}$/,
+    );
+    expect(redactor.value(redacted)).toBe(redacted);
+  });
 });

@@ -303,14 +303,19 @@ export function createRedactor(options: RedactionOptions): Redactor {
     return walk(input) as T;
   }
 
-  /** Copy on write: a container is rebuilt only when something inside it changed. */
-  function walk(input: unknown): unknown {
-    if (typeof input === 'string') return text(input);
+  /**
+   * Copy on write: a container is rebuilt only when something inside it changed. Under a member a
+   * field rule names (`fieldRule`), every string, number and boolean becomes that rule's token
+   * while arrays and objects keep their shape.
+   */
+  function walk(input: unknown, fieldRule?: string): unknown {
+    if (typeof input === 'string') return fieldRule === undefined ? text(input) : WHOLE_TOKEN.test(input) ? input : token(fieldRule, input);
+    if (typeof input === 'number' || typeof input === 'boolean') return fieldRule === undefined ? input : token(fieldRule, JSON.stringify(input));
     if (Array.isArray(input)) {
       let out: unknown[] | undefined;
       for (let index = 0; index < input.length; index++) {
         const member = input[index];
-        const redacted = walk(member);
+        const redacted = walk(member, fieldRule);
         if (redacted !== member && !out) out = input.slice(0, index);
         out?.push(redacted);
       }
@@ -322,11 +327,7 @@ export function createRedactor(options: RedactionOptions): Redactor {
       for (let index = 0; index < keys.length; index++) {
         const key = keys[index] as string;
         const member = (input as Record<string, unknown>)[key];
-        const fieldRule = fieldRules.get(key);
-        const redacted =
-          fieldRule !== undefined && member !== null && member !== undefined && !(typeof member === 'string' && WHOLE_TOKEN.test(member))
-            ? token(fieldRule, typeof member === 'string' ? member : JSON.stringify(member))
-            : walk(member);
+        const redacted = walk(member, fieldRule ?? fieldRules.get(key));
         if (redacted !== member && !out) {
           out = {};
           for (const earlier of keys.slice(0, index)) defineMember(out, earlier, (input as Record<string, unknown>)[earlier]);
