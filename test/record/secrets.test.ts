@@ -103,6 +103,20 @@ const baseFetch: typeof fetch = async (input, init) => {
     'set-cookie': `sess=rsc-${m.responseCookie}`,
     'x-session-token': `rst-${m.responseSession}`,
   };
+  if (url.includes('/chat/completions') && String(init?.body).includes('"stream":true')) {
+    // A model streams its text a few characters at a time: no chunk holds a whole key.
+    const content = `Streamed: ${everything}`;
+    const deltas = content.match(/[\s\S]{1,5}/g) ?? [];
+    const events = deltas.map(
+      (delta) =>
+        `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o', choices: [{ index: 0, delta: { content: delta }, finish_reason: null }] })}\n\n`,
+    );
+    events.push(
+      `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`,
+      'data: [DONE]\n\n',
+    );
+    return new Response(events.join(''), { status: 200, headers: { ...headers, 'content-type': 'text/event-stream' } });
+  }
   if (url.includes('/chat/completions')) {
     const body = {
       id: 'chatcmpl-1',
@@ -149,6 +163,12 @@ async function recordSecrets(path: string): Promise<{ runIds: string[]; wal: Buf
       settings: { everything, phone: m.phone },
     });
     await rec.fetch('https://api.example.test/v1/chat/completions', { method: 'POST', headers: requestHeaders, body: chatBody() });
+    const streamed = await rec.fetch('https://api.example.test/v1/chat/completions', {
+      method: 'POST',
+      headers: requestHeaders,
+      body: JSON.stringify({ ...JSON.parse(chatBody()), stream: true }),
+    });
+    expect(await streamed.text()).toContain(secret.openai.slice(0, 5));
     await rec.fetch(`https://svc:${secret.password}@api.example.test/v1/chat/completions`, { method: 'POST', body: chatBody() }).catch(() => null);
     await rec.fetch(queryUrl, { headers: requestHeaders });
     await rec.fetch(userinfoUrl, { headers: requestHeaders }).catch(() => null);
