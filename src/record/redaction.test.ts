@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createRedactor, isCredentialName } from './redaction.ts';
 
@@ -163,5 +164,53 @@ describe('redaction', () => {
       /^\{"phone":\{"home":"\[redacted:phone:[0-9a-f]{12}\]","numbers":\["\[redacted:phone:[0-9a-f]{12}\]",null,"\[redacted:phone:[0-9a-f]{12}\]"\],"none":null\}\}$/,
     );
     expect(redactor.value(redacted)).toBe(redacted);
+  });
+
+  it('is idempotent and deterministic on texts that mix secrets, URLs, PII and noise (fast-check)', () => {
+    const piece = fc.oneof(
+      fc.string({ maxLength: 6 }),
+      fc.constantFrom(
+        ' ',
+        '/',
+        '?',
+        '&',
+        '=',
+        '@',
+        ':',
+        '"',
+        '%40',
+        '[redacted:',
+        ']',
+        'https://',
+        'u:p@',
+        'token=',
+        'password=',
+        'Bearer ',
+        'sk-',
+        'eyJ',
+        '.',
+      ),
+      fc.stringMatching(/^[A-Za-z0-9]{20,30}$/).map((body) => `sk-proj-${body}`),
+      fc.stringMatching(/^[a-z]{1,4}@[a-z]{1,4}\.[a-z]{2}$/),
+      fc.stringMatching(/^[a-z]{1,5}$/).map((name) => `https://${name}:pw@h.test/${name}%40x.io?sessionid=${name}&q=${name}@a.bc#access_token=${name}`),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), (pieces) => {
+        const input = pieces.join('');
+        const once = redactor.text(input);
+        expect(redactor.text(once)).toBe(once);
+        expect(redactor.url(redactor.url(input))).toBe(redactor.url(input));
+        expect(
+          createRedactor({
+            salt: 'pepper',
+            rules: [
+              { name: 'email', pattern: /[\w.+-]+@[\w-]+\.[\w.]+/g },
+              { name: 'phone', field: 'phone' },
+            ],
+          }).text(input),
+        ).toBe(once);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

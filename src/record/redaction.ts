@@ -208,7 +208,22 @@ export function createRedactor(options: RedactionOptions): Redactor {
     return memo.get(input) ?? memo.remember(input, redactText(input));
   }
 
+  /**
+   * One pass can make a text another pass would read differently (a rule's token ends a URL's
+   * scheme, so a URL nested in it stands alone next time): passes repeat until nothing changes,
+   * which keeps redaction idempotent. A text with nothing to redact takes one pass.
+   */
   function redactText(input: string): string {
+    let current = input;
+    for (let pass = 0; pass < 4; pass++) {
+      const next = redactOnce(current);
+      if (next === current) return current;
+      current = next;
+    }
+    return current;
+  }
+
+  function redactOnce(input: string): string {
     let out = fieldRules.size > 0 ? redactJsonFields(input) : input;
     if (MAY_HOLD_SECRET.test(out)) {
       // Whole URLs, tokens and all: redactUrl leaves a token where it is, and a URL can hold several.
