@@ -220,6 +220,7 @@ function buildModelOrHttp(context: CallContext, format: WireFormat, outcome: Out
       responseText,
       chunks,
       ...(error ? { error } : {}),
+      redactAssembled: redactor.value,
     };
     const event = buildModelEvent(exchange, blobs);
     return { ...event, ...(context.site ? { site: context.site } : {}), startedAfter: context.startedAfter };
