@@ -6,8 +6,9 @@ import { inflateRawSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadOrCreateSalt } from '../../src/cli/redaction-salt.ts';
-import { createRecorder, type PiiRule } from '../../src/record/index.ts';
-import { openStore } from '../../src/store/index.ts';
+import { createRecorder, defineAgent, type PiiRule } from '../../src/record/index.ts';
+import { replayRun } from '../../src/replay/index.ts';
+import { createMemoryStore, openStore } from '../../src/store/index.ts';
 import { runCli } from '../cli/run-cli.ts';
 
 /**
@@ -333,5 +334,28 @@ describe('secrets stay out of everything retrial writes', () => {
     }
     expect(ownerOnly(join(directory, 'salted', 'redaction-salt'))).toBe('0');
     expect(ownerOnly(join(directory, 'salted'))).toBe('0');
+  });
+
+  it('a replay redacts the config and decisions it compares as the recording did, so redacted ones match', async () => {
+    const agent = defineAgent<string, string>({
+      name: 'redacted-ledger',
+      codeVersion: 'v1',
+      piiRules,
+      create({ rec }) {
+        return async (customer) => {
+          rec.config({ promptVersion: `v2 for ${customer}`, flags: { owner: customer, key: secret.aws } });
+          rec.decide({ type: 'refund', subject: customer, value: `refund ${customer}`, attributes: { contact: customer, phone: m.phone } });
+          return 'done';
+        };
+      },
+    });
+    const store = createMemoryStore();
+    const rec = createRecorder({ store, agent: agent.name, redaction: { salt: 'secrets-salt', rules: piiRules } });
+    await rec.run(secret.email, agent.create({ rec, env: {} }), { runId: 'run_redacted_ledger' });
+    const [decision] = await store.listDecisions({});
+    expect(decision?.subject).toMatch(/^\[redacted:email:[0-9a-f]{12}\]$/);
+    const replayed = await replayRun({ store, runId: 'run_redacted_ledger', agent: agent as never, redactionSalt: 'secrets-salt' });
+    expect(replayed.divergences).toEqual([]);
+    expect(replayed.ok).toBe(true);
   });
 });
