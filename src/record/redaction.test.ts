@@ -133,7 +133,7 @@ describe('redaction', () => {
   it('leaves ordinary words and model parameters alone', () => {
     const plain = createRedactor({ salt: 'pepper' });
     const prose =
-      'a task-list, risk-free skeleton keys; AKIA and eyJ alone; sk-short; Basic information; the bearer of news; max_tokens=5; see https://example.com/a?q=1';
+      'a task-list, risk-free skeleton keys; AKIA and eyJ alone; sk-short; Basic information; the bearer of news; max_tokens=5; token=get_token(); see https://example.com/a?q=1';
     expect(plain.text(prose)).toBe(prose);
     const body = { model: 'gpt-4o', max_tokens: 5, messages: [{ role: 'user', content: prose }] };
     expect(plain.value(body)).toBe(body);

@@ -57,7 +57,9 @@ const KEY_SHAPES: ReadonlyArray<{ name: string; pattern: RegExp; keep?: boolean 
   // name=value outside a URL (a connection string, a log line): the name is kept, the value goes.
   {
     name: 'credential',
-    pattern: /(?<![A-Za-z0-9])((?:[A-Za-z0-9]+[_-])*(?:password|passwd|pwd|secret|api_?key|apikey|access_?token|auth_?token|token)=)[^\s&"'<>;,\\]+/gi,
+    // Not a bare `token=` nor a value with brackets: code a model writes (`token=get_token()`) stays.
+    pattern:
+      /(?<![A-Za-z0-9])((?:[A-Za-z0-9]+[_-])*(?:password|passwd|pwd|secret|api_?key|apikey|(?:access|auth|refresh|session|id)_?token)=)[^\s&"'<>;,\\()[\]{}]+/gi,
     keep: true,
   },
 ];
