@@ -32,13 +32,14 @@ export async function writeCampaignReport(
     verdicts: await store.campaigns.verdicts(campaignId),
   });
   const jsonPath = `${markdownPath.replace(/\.md$/, '')}.json`;
-  await mkdir(dirname(markdownPath), { recursive: true });
-  await writeFile(markdownPath, renderBackfillReport(comparison, { storeLocation: store.location }));
+  await mkdir(dirname(markdownPath), { recursive: true, mode: 0o700 });
+  // Owner-only, as the store is: the report names subjects and amounts.
+  await writeFile(markdownPath, renderBackfillReport(comparison, { storeLocation: store.location }), { mode: 0o600 });
   const { flips, ...rest } = comparison;
   const json = {
     ...rest,
     flips: flips.map(({ item, ...flip }) => ({ ...flip, subject: item.subject, amount: item.amount, currency: item.currency, effectiveAt: item.effectiveAt })),
   };
-  await writeFile(jsonPath, `${JSON.stringify(json, null, 2)}\n`);
+  await writeFile(jsonPath, `${JSON.stringify(json, null, 2)}\n`, { mode: 0o600 });
   return { comparison, markdownPath, jsonPath, json };
 }

@@ -4,11 +4,12 @@ import { RetrialError } from '../tape/index.ts';
 
 /**
  * Writes a file the user named on the command line. A missing or unwritable directory is theirs
- * to fix, so the error says which path and what to change (exit 3), not a stack trace.
+ * to fix, so the error says which path and what to change (exit 3), not a stack trace. Created
+ * owner-only, as the store is: tapes, reports and plans hold what the runs saw.
  */
 export async function writeUserFile(path: string, text: string, flag: string): Promise<void> {
   try {
-    await writeFile(path, text);
+    await writeFile(path, text, { mode: 0o600 });
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
     const problem =

@@ -22,6 +22,11 @@ export interface ModelExchange {
   /** Chunks as they arrived, for streams. */
   chunks: StreamChunk[] | null;
   error?: { message: string; status?: number };
+  /**
+   * Redacts the response assembled from a stream's chunks. Each chunk was redacted alone, and a
+   * model streams its text a few characters per chunk, so a key it writes is whole only here.
+   */
+  redactAssembled?: <T>(value: T) => T;
 }
 
 /**
@@ -76,8 +81,10 @@ export function buildModelEvent(exchange: ModelExchange, blobs: BlobCollector): 
     stream: draft.stream,
   };
   let responseBody: unknown = null;
-  if (exchange.chunks) responseBody = format.assembleStream(exchange.chunks.map((chunk) => chunk.data).join(''));
-  else if (exchange.responseText !== null && exchange.status !== null && exchange.status < 400) responseBody = JSON.parse(exchange.responseText);
+  if (exchange.chunks) {
+    const assembled = format.assembleStream(exchange.chunks.map((chunk) => chunk.data).join(''));
+    responseBody = exchange.redactAssembled ? exchange.redactAssembled(assembled) : assembled;
+  } else if (exchange.responseText !== null && exchange.status !== null && exchange.status < 400) responseBody = JSON.parse(exchange.responseText);
   return {
     kind: 'model',
     key: exchange.key,

@@ -412,7 +412,7 @@ export function createRecorder(options: RecorderOptions): RecordingRecorder {
         timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone,
         seed: runOptions.seed ?? originals.randomBytes(16).toString('hex'),
         recorderFlags: [...CURRENT_RECORDER_FLAGS],
-        externalIds: runOptions.externalIds ?? {},
+        externalIds: redactor.value(runOptions.externalIds ?? {}),
         recorder: RECORDER_NAME,
         ...(runOptions.fork ? { fork: runOptions.fork } : {}),
       };
@@ -487,8 +487,8 @@ export function createRecorder(options: RecorderOptions): RecordingRecorder {
           key,
           at,
           durationMs: 0,
-          promptVersion,
-          flags,
+          promptVersion: promptVersion === null ? null : redactor.text(promptVersion),
+          flags: redactor.value(flags),
           settings: settings === undefined ? null : blobs.put(redactor.value(settings)),
         }),
         'config',
@@ -513,14 +513,15 @@ export function createRecorder(options: RecorderOptions): RecordingRecorder {
           at,
           durationMs: 0,
           type: decision.type,
-          subject: decision.subject,
-          value: decision.value,
+          // Redacted like any text: equal subjects stay equal tokens, so backfill still groups by them.
+          subject: redactor.text(decision.subject),
+          value: redactor.text(decision.value),
           amount: decision.amount ?? null,
           currency: decision.currency ?? null,
           reversible: decision.reversible ?? false,
           effectiveAt,
           basedOnSeq,
-          attributes: decision.attributes ?? {},
+          attributes: redactor.value(decision.attributes ?? {}),
         }),
         'decision',
       );
@@ -530,7 +531,11 @@ export function createRecorder(options: RecorderOptions): RecordingRecorder {
       const scope = assertInRun('rec.note');
       const key = takeCausalKey(scope, 'note', 'note');
       const at = scope.now();
-      scope.tape.push(() => ({ kind: 'note', key, at, durationMs: 0, text, ...(data === undefined ? {} : { data: redactor.value(data) }) }), 'note');
+      const snapshot = data === undefined ? undefined : jsonSnapshot(data);
+      scope.tape.push(
+        () => ({ kind: 'note', key, at, durationMs: 0, text: redactor.text(text), ...(snapshot === undefined ? {} : { data: redactor.value(snapshot) }) }),
+        'note',
+      );
     },
 
     random(name) {

@@ -188,8 +188,9 @@ function pushModel(context: CallContext, format: WireFormat, outcome: Outcome): 
  * written the same way; otherwise the rules are applied to the text itself.
  */
 export function redactRequestBody(redactor: Redactor, text: string, parsed: unknown): { text: string; body: unknown } {
-  if (!redactor.hasRules) return { text, body: parsed };
   const body = redactor.value(parsed);
+  // Nothing redacted (value hands back the same object): the bytes as sent are what the tape keeps.
+  if (body === parsed) return { text, body: parsed };
   return { text: JSON.stringify(parsed) === text ? JSON.stringify(body) : redactor.text(text), body };
 }
 
@@ -201,6 +202,8 @@ function buildModelOrHttp(context: CallContext, format: WireFormat, outcome: Out
   const responseHeaders = outcome.responseHeaders ? redactor.headers(outcome.responseHeaders) : {};
   const chunks = outcome.chunks?.map((chunk) => ({ t: chunk.t, data: redactor.text(chunk.data) })) ?? null;
   const responseText = outcome.responseText === null ? null : redactor.text(outcome.responseText);
+  // A fetch error's message can quote the URL, userinfo included.
+  const error = outcome.error ? { ...outcome.error, message: redactor.text(outcome.error.message) } : undefined;
   try {
     const { text: redactedText, body: redactedBody } = redactRequestBody(redactor, requestText, JSON.parse(requestText));
     const exchange: ModelExchange = {
@@ -217,11 +220,12 @@ function buildModelOrHttp(context: CallContext, format: WireFormat, outcome: Out
       responseHeaders,
       responseText,
       chunks,
-      ...(outcome.error ? { error: outcome.error } : {}),
+      ...(error ? { error } : {}),
+      redactAssembled: redactor.value,
     };
     const event = buildModelEvent(exchange, blobs);
     return { ...event, ...(context.site ? { site: context.site } : {}), startedAfter: context.startedAfter };
-  } catch (error) {
+  } catch (parseError) {
     return httpEvent(
       context,
       {
@@ -235,7 +239,7 @@ function buildModelOrHttp(context: CallContext, format: WireFormat, outcome: Out
         status: outcome.status,
         responseHeaders,
         responseText: responseText ?? chunks?.map((chunk) => chunk.data).join('') ?? null,
-        error: outcome.error?.message ?? `not recorded as a ${format.id} call: ${(error as Error).message}`,
+        error: error?.message ?? redactor.text(`not recorded as a ${format.id} call: ${(parseError as Error).message}`),
       },
       blobs,
     );
@@ -282,7 +286,7 @@ async function recordPlainHttp(context: CallContext, input: RequestInfo | URL, i
     scope.tape.push((blobs) => httpEvent(context, exchange, blobs), 'tool');
     return new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers });
   } catch (error) {
-    exchange.error = (error as Error).message;
+    exchange.error = redactor.text((error as Error).message);
     exchange.durationMs = originals.performanceNow() - context.started;
     scope.tape.push((blobs) => httpEvent(context, exchange, blobs), 'tool');
     throw error;

@@ -39,7 +39,8 @@ export function loadOrCreateRedactionSalt(databasePath: string, environment: Nod
       cause: error,
     });
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    // A directory it creates is the owner's only, as the store's files are.
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   } catch (error) {
     throw cannotCreate(error);
   }

@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createRedactor } from './redaction.ts';
+import { createRedactor, isCredentialName } from './redaction.ts';
 
 const redactor = createRedactor({
   salt: 'pepper',
@@ -40,7 +41,9 @@ describe('redaction', () => {
   });
 
   it('hides credential query parameters and userinfo in URLs', () => {
-    expect(redactor.url('https://u:p@api.example.com/v1/chat?api-key=secret&x=1')).toBe('https://api.example.com/v1/chat?api-key=%5Bredacted%5D&x=1');
+    expect(redactor.url('https://u:p@api.example.com/v1/chat?api-key=secret&x=1')).toMatch(
+      /^https:\/\/api\.example\.com\/v1\/chat\?api-key=\[redacted:credential:[0-9a-f]{12}\]&x=1$/,
+    );
     expect(redactor.url('http://127.0.0.1:1/v1/chat/completions')).toBe('http://127.0.0.1:1/v1/chat/completions');
   });
 
@@ -62,5 +65,152 @@ describe('redaction', () => {
   it('depends on the salt, so tokens cannot be matched across installations', () => {
     const other = createRedactor({ salt: 'other', rules: [{ name: 'email', pattern: /[\w.+-]+@[\w-]+\.[\w.]+/g }] });
     expect(other.text('ann@example.com')).not.toBe(redactor.text('ann@example.com'));
+  });
+
+  it('knows a credential by any name that suggests one, in any case and with any separator', () => {
+    for (const name of [
+      'X-Goog-Api-Key',
+      'api_key',
+      'apikey',
+      'client-secret',
+      'X_AUTH_TOKEN',
+      'sessionid',
+      'accessToken',
+      'authorization',
+      'Proxy-Authorization',
+      'set-cookie',
+      'X-Amz-Signature',
+      'sig',
+      'passwd',
+      'pwd',
+      'x-csrf-token',
+      'key',
+    ])
+      expect(isCredentialName(name), name).toBe(true);
+    for (const name of [
+      'max_tokens',
+      'x-ratelimit-remaining-tokens',
+      'Idempotency-Key',
+      'content-type',
+      'author',
+      'keyword',
+      'q',
+      'sort',
+      'openai-organization',
+    ])
+      expect(isCredentialName(name), name).toBe(false);
+  });
+
+  it('with no rule at all, hides credential query values, userinfo and key-shaped values, the same token for the same value', () => {
+    const plain = createRedactor({ salt: 'pepper' });
+    const url = plain.url('https://bob:hunter2@api.example.com/v1?X_AUTH_TOKEN=t0k&sessionid=s1&max_tokens=5&q=x');
+    expect(url).not.toMatch(/bob|hunter2|t0k|s1/);
+    expect(url).toContain('max_tokens=5&q=x');
+    const message = plain.text('Request cannot be constructed from a URL that includes credentials: https://bob:hunter2@internal.example.com/x');
+    expect(message).toBe('Request cannot be constructed from a URL that includes credentials: https://internal.example.com/x');
+    const keys = {
+      openai: 'sk-proj-abcdefghijklmnopqrstuvwxyz0123',
+      anthropic: 'sk-ant-api03-abcdefghijklmnopqrstuvwxyz',
+      github: 'ghp_abcdefghijklmnopqrstuvwxyz0123456789',
+      pat: 'github_pat_11ABCDEFG0123456789_abcdefghijklmnop',
+      slack: 'xoxb-123456789012-abcdefghij',
+      aws: 'AKIAIOSFODNN7EXAMPLE',
+      google: 'AIzaSyA1234567890abcdefghijklmnopqrstu',
+      jwt: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U',
+    };
+    for (const [name, key] of Object.entries(keys)) {
+      const once = plain.text(`the ${name} key is ${key}, again ${key}.`);
+      expect(once, name).not.toContain(key);
+      const tokens = once.match(/\[redacted:[a-z-]+:[0-9a-f]{12}\]/g);
+      expect(tokens, name).toHaveLength(2);
+      expect(tokens?.[0]).toBe(tokens?.[1]);
+      expect(plain.text(once)).toBe(once);
+    }
+    expect(plain.text('Authorization: Bearer abc.def.ghi123456789')).toMatch(/^Authorization: Bearer \[redacted:bearer:[0-9a-f]{12}\]$/);
+    expect(plain.text('dsn host=db password=hunter2 user=me')).toMatch(/^dsn host=db password=\[redacted:credential:[0-9a-f]{12}\] user=me$/);
+  });
+
+  it('leaves ordinary words and model parameters alone', () => {
+    const plain = createRedactor({ salt: 'pepper' });
+    const prose =
+      'a task-list, risk-free skeleton keys; AKIA and eyJ alone; sk-short; Basic information; the bearer of news; max_tokens=5; token=get_token(); see https://example.com/a?q=1';
+    expect(plain.text(prose)).toBe(prose);
+    const body = { model: 'gpt-4o', max_tokens: 5, messages: [{ role: 'user', content: prose }] };
+    expect(plain.value(body)).toBe(body);
+  });
+
+  it('applies PII rules to URL path segments and query values, decoded', () => {
+    const url = redactor.url('https://api.example.com/users/ann%40example.com/orders?email=ann%40example.com&page=2');
+    expect(url).not.toMatch(/ann/);
+    expect(url).toMatch(/^https:\/\/api\.example\.com\/users\/\[redacted:email:([0-9a-f]{12})\]\/orders\?email=\[redacted:email:\1\]&page=2$/);
+    expect(redactor.url(url)).toBe(url);
+  });
+
+  it('keeps the shape: __proto__ and constructor as data, key order, arrays', () => {
+    const received = JSON.parse('{"z":1,"__proto__":{"mail":"ann@example.com"},"constructor":["ann@example.com",{"phone":"555"}],"a":""}');
+    const redacted = redactor.value(received);
+    expect(Object.keys(redacted)).toEqual(['z', '__proto__', 'constructor', 'a']);
+    expect(Object.getPrototypeOf(redacted)).toBe(Object.prototype);
+    expect(Object.hasOwn(redacted, '__proto__')).toBe(true);
+    expect(JSON.stringify(redacted)).toMatch(
+      /^\{"z":1,"__proto__":\{"mail":"\[redacted:email:[0-9a-f]{12}\]"\},"constructor":\["\[redacted:email:[0-9a-f]{12}\]",\{"phone":"\[redacted:phone:[0-9a-f]{12}\]"\}\],"a":""\}$/,
+    );
+    expect(Array.isArray(redacted.constructor)).toBe(true);
+  });
+
+  it('a field rule over an object or array redacts its leaves and keeps its shape', () => {
+    const redacted = redactor.value({ phone: { home: '555', numbers: [5550100, null, true], none: null } });
+    expect(JSON.stringify(redacted)).toMatch(
+      /^\{"phone":\{"home":"\[redacted:phone:[0-9a-f]{12}\]","numbers":\["\[redacted:phone:[0-9a-f]{12}\]",null,"\[redacted:phone:[0-9a-f]{12}\]"\],"none":null\}\}$/,
+    );
+    expect(redactor.value(redacted)).toBe(redacted);
+  });
+
+  it('is idempotent and deterministic on texts that mix secrets, URLs, PII and noise (fast-check)', () => {
+    const piece = fc.oneof(
+      fc.string({ maxLength: 6 }),
+      fc.constantFrom(
+        ' ',
+        '/',
+        '?',
+        '&',
+        '=',
+        '@',
+        ':',
+        '"',
+        '%40',
+        '[redacted:',
+        ']',
+        'https://',
+        'u:p@',
+        'token=',
+        'password=',
+        'Bearer ',
+        'sk-',
+        'eyJ',
+        '.',
+      ),
+      fc.stringMatching(/^[A-Za-z0-9]{20,30}$/).map((body) => `sk-proj-${body}`),
+      fc.stringMatching(/^[a-z]{1,4}@[a-z]{1,4}\.[a-z]{2}$/),
+      fc.stringMatching(/^[a-z]{1,5}$/).map((name) => `https://${name}:pw@h.test/${name}%40x.io?sessionid=${name}&q=${name}@a.bc#access_token=${name}`),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), (pieces) => {
+        const input = pieces.join('');
+        const once = redactor.text(input);
+        expect(redactor.text(once)).toBe(once);
+        expect(redactor.url(redactor.url(input))).toBe(redactor.url(input));
+        expect(
+          createRedactor({
+            salt: 'pepper',
+            rules: [
+              { name: 'email', pattern: /[\w.+-]+@[\w-]+\.[\w.]+/g },
+              { name: 'phone', field: 'phone' },
+            ],
+          }).text(input),
+        ).toBe(once);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

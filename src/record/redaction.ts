@@ -16,21 +16,108 @@ export interface RedactionOptions {
   rules?: readonly PiiRule[];
 }
 
-/** Header names whose values are credentials; matched case-insensitively, plus CREDENTIAL_NAME. */
-const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'x-api-key', 'api-key', 'x-goog-api-key', 'cookie', 'set-cookie', 'x-auth-token']);
-const CREDENTIAL_NAME = /(^|[-_])(auth|token|secret|password|passwd|api[-_]?key|key|session|signature|sig)($|[-_])/i;
+/**
+ * Whether a header or query parameter name suggests a credential: one of its words (split at any
+ * separator and at camelCase humps, any case) is or ends in token, key, secret, auth, password,
+ * session, signature, credential, cookie... (`X-Goog-Api-Key`, `client-secret`, `X_AUTH_TOKEN`,
+ * `sessionid`, `accessToken`). Plurals are not: `max_tokens` and `x-ratelimit-remaining-tokens`
+ * are counts, not credentials.
+ */
+const CREDENTIAL_WORD =
+  /^(?:[a-z0-9]*(?:token|key|secret|auth|password|passwd|pwd|passphrase|session|signature|credentials?|cookie)(?:id)?|authorization|sig|sid|pass|jwt|otp)$/;
+/** Names with a credential word that are not secret: dropping them would lose what a replay reads. */
+const NOT_CREDENTIAL_WORDS = new Set(['idempotency']);
+
+export function isCredentialName(name: string): boolean {
+  const words = name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/);
+  return words.some((word) => CREDENTIAL_WORD.test(word)) && !words.some((word) => NOT_CREDENTIAL_WORDS.has(word));
+}
+
 const TOKEN = /\[redacted:[a-z0-9_.-]+:[0-9a-f]{12}\]/g;
+const WHOLE_TOKEN = /^\[redacted:[a-z0-9_.-]+:[0-9a-f]{12}\]$/;
+
+/**
+ * Values shaped like well-known credentials, redacted wherever they appear in stored text. Each
+ * has a prefix or structure ordinary words do not (20+ characters after `sk-`, a digit in a bearer
+ * token), so prose and model requests are left alone. `keep` is a leading group kept in clear.
+ */
+const KEY_SHAPES: ReadonlyArray<{ name: string; pattern: RegExp; keep?: boolean }> = [
+  { name: 'private-key', pattern: /-----BEGIN ([A-Z ]*)PRIVATE KEY-----[^"]*?-----END \1PRIVATE KEY-----/g },
+  { name: 'api-key', pattern: /(?<![A-Za-z0-9_-])sk-(?:proj-|ant-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}/g },
+  { name: 'api-key', pattern: /(?<![A-Za-z0-9_])[sr]k_(?:live|test)_[A-Za-z0-9]{16,}/g },
+  { name: 'github-token', pattern: /(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})/g },
+  { name: 'slack-token', pattern: /(?<![A-Za-z0-9_])xox[abposr]-[A-Za-z0-9-]{10,}/g },
+  { name: 'aws-key', pattern: /(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])/g },
+  { name: 'google-key', pattern: /(?<![A-Za-z0-9_-])AIza[A-Za-z0-9_-]{30,}/g },
+  { name: 'jwt', pattern: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g },
+  { name: 'bearer', pattern: /(?<![A-Za-z0-9])([Bb]earer\s+)(?=[A-Za-z0-9._~+/=-]*[0-9])[A-Za-z0-9._~+/=-]{12,}/g, keep: true },
+  // name=value outside a URL (a connection string, a log line): the name is kept, the value goes.
+  {
+    name: 'credential',
+    // Not a bare `token=` nor a value with brackets: code a model writes (`token=get_token()`) stays.
+    pattern:
+      /(?<![A-Za-z0-9])((?:[A-Za-z0-9]+[_-])*(?:password|passwd|pwd|secret|api_?key|apikey|(?:access|auth|refresh|session|id)_?token)=)[^\s&"'<>;,\\()[\]{}]+/gi,
+    keep: true,
+  },
+];
+/**
+ * A cheap test that a text may hold one of KEY_SHAPES or a URL: a piece every one of them has.
+ * Case-sensitive and short pieces, because irregexp scans long alternations of literals slowly.
+ */
+const MAY_HOLD_SECRET = /k[-_]|gh[pousr]_|_pat_|xox|[KS]IA|AIza|eyJ|earer|:\/\/|-----|[dDtTyYnN]=/;
+/** A URL inside a text; it ends where JSON, HTML, quotes or whitespace would end it. */
+const URL_IN_TEXT = /(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s"'<>`\\]+/g;
+const URL_PARTS = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^/?#]*)([^?#]*)(\?[^#]*)?(#.*)?$/s;
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return text;
+  }
+}
+
+/** Percent-encodes the text between redaction tokens; the tokens stay readable. */
+function encodeKeepingTokens(text: string): string {
+  const tokens = text.match(TOKEN) ?? [];
+  return text
+    .split(TOKEN)
+    .map((part, index) => encodeURIComponent(part) + (tokens[index] ?? ''))
+    .join('');
+}
+
+/** Applies `replace` to the text between existing tokens only, so a token is never redacted again. */
+function outsideTokens(input: string, replace: (part: string) => string): string {
+  if (!input.includes('[redacted:')) return replace(input);
+  const tokens = input.match(TOKEN) ?? [];
+  return input
+    .split(TOKEN)
+    .map((part, index) => replace(part) + (tokens[index] ?? ''))
+    .join('');
+}
 
 export interface Redactor {
-  /** Drops credential headers; returns a new lower-cased header record. */
+  /** Drops credential headers (by name, see isCredentialName); redacts the others' values as text. */
   headers(headers: Iterable<[string, string]>): Record<string, string>;
-  /** Replaces credential query parameter values in a URL. */
+  /** A URL as stored: see `text`, of which it is the part about URLs. Never throws. */
   url(url: string): string;
-  /** Applies PII rules to every string (and named field) inside a JSON value. Idempotent. */
+  /**
+   * `text` applied to every string inside a JSON value, and field rules to its members. The
+   * shape is kept: same keys in the same order (`__proto__` included, as data), arrays stay
+   * arrays; a value with nothing to redact comes back as the same object. Idempotent.
+   */
   value<T>(value: T): T;
-  /** Applies pattern rules to a text. Idempotent. */
+  /**
+   * A text as stored. URLs in it lose their userinfo, and credential query values become tokens;
+   * values shaped like known keys (sk-..., ghp_..., AKIA..., JWTs, bearer tokens) become tokens;
+   * then the user's pattern rules apply, to URL path segments and query values decoded too.
+   * Deterministic and idempotent: replay redacts the replayed request the same way to match it.
+   */
   text(text: string): string;
-  /** True when at least one PII rule is configured (so bodies must be walked). */
+  /** True when at least one PII rule is configured. */
   readonly hasRules: boolean;
 }
 
@@ -117,45 +204,159 @@ export function createRedactor(options: RedactionOptions): Redactor {
 
   const memo = sharedMemo(options.salt, patternRules);
   function text(input: string): string {
-    if (patternRules.length === 0) return input;
     if (input.length < MEMO_FROM_CHARS) return redactText(input);
+    // Without user rules most long texts (prompts) fail the cheap test, which costs less than a memo lookup.
+    if (patternRules.length === 0 && fieldRules.size === 0 && !MAY_HOLD_SECRET.test(input)) return input;
     return memo.get(input) ?? memo.remember(input, redactText(input));
   }
 
+  /**
+   * One pass can make a text another pass would read differently (a rule's token ends a URL's
+   * scheme, so a URL nested in it stands alone next time): passes repeat until nothing changes,
+   * which keeps redaction idempotent. A text with nothing to redact takes one pass.
+   */
   function redactText(input: string): string {
-    // Rules apply to the text between existing tokens; an anchored pattern can match a piece and
-    // not the whole, so the shortcut holds only for a text without tokens.
-    if (!input.includes('[redacted:') && !patternRules.some((rule) => matches(rule.pattern, input))) return input;
-    // Existing tokens are kept verbatim so applying the rules twice changes nothing.
-    const parts = input.split(TOKEN);
-    const tokens = input.match(TOKEN) ?? [];
-    let out = '';
-    parts.forEach((part, index) => {
-      let replaced = part;
-      for (const rule of patternRules) replaced = replaced.replace(rule.pattern, (match) => token(rule.name, match));
-      out += replaced + (tokens[index] ?? '');
-    });
+    let current = input;
+    for (let pass = 0; pass < 4; pass++) {
+      const next = redactOnce(current);
+      if (next === current) return current;
+      current = next;
+    }
+    return current;
+  }
+
+  function redactOnce(input: string): string {
+    let out = fieldRules.size > 0 ? redactJsonFields(input) : input;
+    if (MAY_HOLD_SECRET.test(out)) {
+      // Whole URLs, tokens and all: redactUrl leaves a token where it is, and a URL can hold several.
+      if (out.includes('://')) out = out.replace(URL_IN_TEXT, redactUrl);
+      out = redactKeyShapes(out);
+    }
+    return applyRules(out);
+  }
+
+  /**
+   * Field rules name members of JSON values, and some JSON arrives as text (an HTTP body, a
+   * model's response): such a text is parsed, and written again only when a member was redacted.
+   */
+  function redactJsonFields(input: string): string {
+    const first = input.trimStart().charCodeAt(0);
+    if (first !== 123 /* { */ && first !== 91 /* [ */) return input;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(input);
+    } catch {
+      return input;
+    }
+    const redacted = walk(parsed);
+    return redacted === parsed ? input : JSON.stringify(redacted);
+  }
+
+  /** Known key shapes, between existing tokens. */
+  function redactKeyShapes(input: string): string {
+    let out = input;
+    for (const shape of KEY_SHAPES) {
+      shape.pattern.lastIndex = 0;
+      if (!shape.pattern.test(out)) continue;
+      shape.pattern.lastIndex = 0;
+      out = outsideTokens(out, (part) =>
+        part.replace(shape.pattern, (match: string, kept: unknown) =>
+          shape.keep && typeof kept === 'string' ? kept + token(shape.name, match.slice(kept.length)) : token(shape.name, match),
+        ),
+      );
+    }
     return out;
   }
 
+  /** The user's pattern rules, each between the tokens of the ones before (an anchored rule can match a piece). */
+  function applyRules(input: string): string {
+    if (patternRules.length === 0) return input;
+    if (!input.includes('[redacted:') && !patternRules.some((rule) => matches(rule.pattern, input))) return input;
+    let out = input;
+    for (const rule of patternRules) out = outsideTokens(out, (part) => part.replace(rule.pattern, (match) => token(rule.name, match)));
+    return out;
+  }
+
+  /** A decoded URL component (path segment, query value): key shapes and rules; undefined when unchanged. */
+  function redactComponent(raw: string): string | undefined {
+    const decoded = safeDecode(raw);
+    const redacted = applyRules(MAY_HOLD_SECRET.test(decoded) ? redactKeyShapes(decoded) : decoded);
+    return redacted === decoded ? undefined : encodeKeepingTokens(redacted);
+  }
+
+  /** `name=value&...`: credential names get a token, other values their components redacted. */
+  function redactParameters(parameters: string): string {
+    return parameters
+      .split('&')
+      .map((pair) => {
+        const equals = pair.indexOf('=');
+        if (equals < 0) return redactComponent(pair) ?? pair;
+        const name = pair.slice(0, equals);
+        const raw = pair.slice(equals + 1);
+        if (raw === '' || WHOLE_TOKEN.test(raw)) return pair;
+        if (isCredentialName(safeDecode(name))) return `${name}=${token('credential', safeDecode(raw))}`;
+        const redacted = redactComponent(raw);
+        return redacted === undefined ? pair : `${name}=${redacted}`;
+      })
+      .join('&');
+  }
+
+  function redactUrl(url: string): string {
+    const parts = URL_PARTS.exec(url);
+    if (!parts) return url;
+    const [, scheme, authority = '', path = '', query, fragment] = parts;
+    // Userinfo (user:password@) goes whole: the host is what names a call.
+    const host = authority.slice(authority.lastIndexOf('@') + 1);
+    const redactedPath = path
+      .split('/')
+      .map((segment) => (segment === '' ? segment : (redactComponent(segment) ?? segment)))
+      .join('/');
+    const redactedQuery = query === undefined ? '' : `?${redactParameters(query.slice(1))}`;
+    const redactedFragment =
+      fragment === undefined
+        ? ''
+        : fragment.includes('=')
+          ? `#${redactParameters(fragment.slice(1))}`
+          : `#${redactComponent(fragment.slice(1)) ?? fragment.slice(1)}`;
+    return `${scheme}${host}${redactedPath}${redactedQuery}${redactedFragment}`;
+  }
+
   function value<T>(input: T): T {
-    if (patternRules.length === 0 && fieldRules.size === 0) return input;
     return walk(input) as T;
   }
 
-  function walk(input: unknown): unknown {
-    if (typeof input === 'string') return text(input);
-    if (Array.isArray(input)) return input.map(walk);
-    if (input && typeof input === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const [key, member] of Object.entries(input)) {
-        const fieldRule = fieldRules.get(key);
-        if (fieldRule !== undefined && member !== null && member !== undefined && !(typeof member === 'string' && TOKEN.test(member))) {
-          out[key] = token(fieldRule, typeof member === 'string' ? member : JSON.stringify(member));
-        } else out[key] = walk(member);
-        TOKEN.lastIndex = 0;
+  /**
+   * Copy on write: a container is rebuilt only when something inside it changed. Under a member a
+   * field rule names (`fieldRule`), every string, number and boolean becomes that rule's token
+   * while arrays and objects keep their shape.
+   */
+  function walk(input: unknown, fieldRule?: string): unknown {
+    if (typeof input === 'string') return fieldRule === undefined ? text(input) : WHOLE_TOKEN.test(input) ? input : token(fieldRule, input);
+    if (typeof input === 'number' || typeof input === 'boolean') return fieldRule === undefined ? input : token(fieldRule, JSON.stringify(input));
+    if (Array.isArray(input)) {
+      let out: unknown[] | undefined;
+      for (let index = 0; index < input.length; index++) {
+        const member = input[index];
+        const redacted = walk(member, fieldRule);
+        if (redacted !== member && !out) out = input.slice(0, index);
+        out?.push(redacted);
       }
-      return out;
+      return out ?? input;
+    }
+    if (input && typeof input === 'object') {
+      const keys = Object.keys(input);
+      let out: Record<string, unknown> | undefined;
+      for (let index = 0; index < keys.length; index++) {
+        const key = keys[index] as string;
+        const member = (input as Record<string, unknown>)[key];
+        const redacted = walk(member, fieldRule ?? fieldRules.get(key));
+        if (redacted !== member && !out) {
+          out = {};
+          for (const earlier of keys.slice(0, index)) defineMember(out, earlier, (input as Record<string, unknown>)[earlier]);
+        }
+        if (out) defineMember(out, key, redacted);
+      }
+      return out ?? input;
     }
     return input;
   }
@@ -166,27 +367,24 @@ export function createRedactor(options: RedactionOptions): Redactor {
       const out: Record<string, string> = {};
       for (const [name, headerValue] of headers) {
         const lower = name.toLowerCase();
-        if (CREDENTIAL_HEADERS.has(lower) || CREDENTIAL_NAME.test(lower)) continue;
-        out[lower] = text(headerValue);
+        if (isCredentialName(lower)) continue;
+        defineMember(out, lower, text(headerValue));
       }
       return out;
     },
     url(url) {
-      const parsed = new URL(url);
-      let changed = false;
-      for (const name of [...parsed.searchParams.keys()]) {
-        if (CREDENTIAL_NAME.test(name)) {
-          parsed.searchParams.set(name, '[redacted]');
-          changed = true;
-        }
-      }
-      parsed.username = '';
-      parsed.password = '';
-      return changed || url.includes('@') ? parsed.toString() : url;
+      // The whole string is the URL, even where a URL inside a text would end (a space, a quote).
+      return text(URL_PARTS.test(url) ? redactUrl(url) : url);
     },
     value,
     text,
   };
+}
+
+/** Sets an own member, `__proto__` included: as data, never as the object's prototype. */
+function defineMember(target: Record<string, unknown>, key: string, member: unknown): void {
+  if (key === '__proto__') Object.defineProperty(target, key, { value: member, enumerable: true, writable: true, configurable: true });
+  else target[key] = member;
 }
 
 /**

@@ -253,7 +253,12 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
     config({ promptVersion = null, flags = {}, settings }) {
       const { recorded, ledger } = takeSimple('config', 'config');
       if (!recorded) return;
-      const received = { promptVersion, flags, settings: settings === undefined ? null : createBlob(redactor.value(settings)).hash };
+      // Redacted as the recorder redacted them, so a matching rule is not a difference.
+      const received = {
+        promptVersion: promptVersion === null ? null : redactor.text(promptVersion),
+        flags: redactor.value(flags),
+        settings: settings === undefined ? null : createBlob(redactor.value(settings)).hash,
+      };
       const expected = { promptVersion: recorded.promptVersion, flags: recorded.flags, settings: recorded.settings };
       const differences = diffJson(expected, received);
       if (differences.length)
@@ -284,7 +289,14 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
         reversible: value.reversible ?? false,
         attributes: value.attributes ?? {},
       });
-      const differences = diffJson(pick(recorded), pick(decision));
+      const replayed = pick(decision);
+      const redacted = {
+        ...replayed,
+        subject: redactor.text(replayed.subject),
+        value: redactor.text(replayed.value),
+        attributes: redactor.value(replayed.attributes),
+      };
+      const differences = diffJson(pick(recorded), redacted);
       if (differences.length)
         ledger.diverge({
           code: 'OUTPUT_MISMATCH',

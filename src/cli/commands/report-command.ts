@@ -58,7 +58,7 @@ export function registerReportCommand(program: Command): void {
           process.stdout.write(markdown);
           return;
         }
-        await writeFile(path, markdown).catch((cause) => {
+        await writeFile(path, markdown, { mode: 0o600 }).catch((cause) => {
           throw cannotWrite(path, cause);
         });
         output(all, { runId, path, bytes: Buffer.byteLength(markdown) }, (result) => `Wrote ${result.path} (${result.bytes} bytes).`);

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreError } from '../errors.ts';
@@ -42,7 +42,7 @@ export function openSqliteDatabase(path: string, options: { readonly: boolean })
   const inMemory = path === ':memory:';
   let database: Database.Database | undefined;
   try {
-    if (!inMemory && !options.readonly) mkdirSync(dirname(path), { recursive: true });
+    if (!inMemory && !options.readonly) createOwnerOnly(path);
     database = new Database(path, { readonly: options.readonly, fileMustExist: options.readonly });
     const like: SqliteDatabaseLike = database;
     like.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
@@ -67,6 +67,20 @@ export function openSqliteDatabase(path: string, options: { readonly: boolean })
     database?.close();
     if (error instanceof StoreError) throw error;
     throw new StoreError({ message: `Cannot open the SQLite store at ${path}: ${describeOpenFailure(error)}`, cause: error });
+  }
+}
+
+/**
+ * A new store is readable by its owner only: the file is created empty with mode 0600 before
+ * SQLite opens it, and SQLite gives its -wal and -shm the mode of the database file. Directories
+ * it creates are 0700. An existing file keeps the mode its owner gave it.
+ */
+function createOwnerOnly(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  try {
+    closeSync(openSync(path, 'wx', 0o600));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
 }
 
