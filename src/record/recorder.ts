@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { RunWriter, Store } from '../store/index.ts';
 import { CURRENT_RECORDER_FLAGS, chainRoot, type ForkOrigin, type RunHeader, type RunRecord, TAPE_FORMAT_VERSION, type ToolEffect } from '../tape/index.ts';
 import { captureAgentSite, captureCallSite } from './call-site.ts';
+import { jsonSnapshot } from './json-snapshot.ts';
 import { installGlobalPatches, type NondeterminismReads, originals } from './patch-globals.ts';
 import { createStderrReporter, type RecorderHealth, type RecordingFailure } from './recording-failure.ts';
 import { createRecordingFetch, type HttpExchange, hostOf } from './recording-fetch.ts';
