@@ -288,8 +288,8 @@ export function createRecorder(options: RecorderOptions): RecordingRecorder {
   }
 
   /**
-   * The blobs of a received value: a large one is redacted now and canonicalized and hashed in
-   * slices from now on, off the agent's path, so its event's builder only waits for them.
+   * The blobs of a received value: a large one is redacted, canonicalized and hashed in slices
+   * from now on, off the agent's path, so its event's builder only waits for them.
    */
   function receivedBlobs(
     snapshot: Extract<ValueSnapshot, { ok: true }>,
@@ -300,7 +300,8 @@ export function createRecorder(options: RecorderOptions): RecordingRecorder {
         return text ? { ref, text } : { ref };
       };
     }
-    const prepared = prepareReceivedBlobs(redactor.value(snapshot.value), snapshot.keysInOrder);
+    // The snapshot is the recorder's own copy, so it is redacted in place, in slices too.
+    const prepared = redactor.ownedValueInSlices(snapshot.value).then((redacted) => prepareReceivedBlobs(redacted, snapshot.keysInOrder));
     // Its failure is the event's, reported when the event is built.
     prepared.catch(() => {});
     return async (blobs) => {

@@ -213,4 +213,35 @@ describe('redaction', () => {
       { numRuns: 2000 },
     );
   });
+
+  it('redacts a large owned copy in slices to what value() gives, __proto__ and field rules included', async () => {
+    const text = fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom('a@b.io', 'sk-proj-AAAAAAAAAAAAAAAAAAAAAAAA', 'https://u:pw@h.test/?token=x'));
+    const json = fc.letrec((tie) => ({
+      node: fc.oneof(
+        { depthSize: 'small' },
+        text,
+        fc.integer(),
+        fc.boolean(),
+        fc.constant(null),
+        fc.array(tie('node'), { maxLength: 4 }),
+        fc.dictionary(fc.constantFrom('phone', '__proto__', 'name', 'x'), tie('node'), { maxKeys: 4 }),
+      ),
+    })).node;
+    await fc.assert(
+      fc.asyncProperty(json, async (value) => {
+        const owned = JSON.parse(JSON.stringify(value));
+        const expected = JSON.stringify(redactor.value(JSON.parse(JSON.stringify(value))));
+        expect(JSON.stringify(await redactor.ownedValueInSlices(owned))).toBe(expected);
+      }),
+      { numRuns: 500 },
+    );
+    // A large value yields: other work runs while it is redacted.
+    const large = { items: Array.from({ length: 200_000 }, (_, index) => ({ email: `user${index}@mail.test`, note: 'x'.repeat(40) })) };
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 0);
+    const redacted = await redactor.ownedValueInSlices(large);
+    clearInterval(ticker);
+    expect(ticks).toBeGreaterThan(0);
+    expect(redacted.items[199_999]?.email).toMatch(/^\[redacted:email:[0-9a-f]{12}\]$/);
+  });
 });

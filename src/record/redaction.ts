@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { hashJson } from '../tape/index.ts';
+import { originals } from './patch-globals.ts';
 
 /**
  * The single choke point every recorded byte passes through before it is persisted. Credentials
@@ -117,6 +118,12 @@ export interface Redactor {
    * Deterministic and idempotent: replay redacts the replayed request the same way to match it.
    */
   text(text: string): string;
+  /**
+   * `value` for a large value the recorder owns (its own snapshot): the same result, written into
+   * that copy in place, a few milliseconds at a time, so a 50 MB tool result does not hold the
+   * event loop while it is redacted.
+   */
+  ownedValueInSlices<T>(owned: T): Promise<T>;
   /** True when at least one PII rule is configured. */
   readonly hasRules: boolean;
 }
@@ -361,7 +368,47 @@ export function createRedactor(options: RedactionOptions): Redactor {
     return input;
   }
 
+  function leaf(input: unknown, fieldRule: string | undefined): unknown {
+    if (typeof input === 'string') return fieldRule === undefined ? text(input) : WHOLE_TOKEN.test(input) ? input : token(fieldRule, input);
+    if (typeof input === 'number' || typeof input === 'boolean') return fieldRule === undefined ? input : token(fieldRule, JSON.stringify(input));
+    return input;
+  }
+
+  async function ownedValueInSlices<T>(owned: T): Promise<T> {
+    if (!owned || typeof owned !== 'object') return leaf(owned, undefined) as T;
+    // An explicit stack (no recursion) of containers still to visit, with the field rule they are under.
+    const stack: Array<{ container: Record<string, unknown> | unknown[]; fieldRule: string | undefined }> = [
+      { container: owned as Record<string, unknown>, fieldRule: undefined },
+    ];
+    let sliceEnds = originals.performanceNow() + SLICE_MS;
+    let steps = 0;
+    while (stack.length) {
+      const { container, fieldRule } = stack.pop() as (typeof stack)[number];
+      const keys = Array.isArray(container) ? null : Object.keys(container);
+      const length = keys ? keys.length : (container as unknown[]).length;
+      for (let index = 0; index < length; index++) {
+        const key = keys ? (keys[index] as string) : index;
+        const member = (container as Record<string | number, unknown>)[key];
+        const rule = fieldRule ?? (keys ? fieldRules.get(key as string) : undefined);
+        if (member && typeof member === 'object') stack.push({ container: member as Record<string, unknown>, fieldRule: rule });
+        else {
+          const redacted = leaf(member, rule);
+          if (redacted !== member) {
+            if (keys) defineMember(container as Record<string, unknown>, key as string, redacted);
+            else (container as unknown[])[index] = redacted;
+          }
+        }
+        if (++steps % STEPS_PER_CLOCK_LOOK === 0 && originals.performanceNow() > sliceEnds) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          sliceEnds = originals.performanceNow() + SLICE_MS;
+        }
+      }
+    }
+    return owned;
+  }
+
   return {
+    ownedValueInSlices,
     hasRules: patternRules.length > 0 || fieldRules.size > 0,
     headers(headers) {
       const out: Record<string, string> = {};
@@ -380,6 +427,10 @@ export function createRedactor(options: RedactionOptions): Redactor {
     text,
   };
 }
+
+/** How long one slice of ownedValueInSlices may run before it yields, and how often it looks at the clock. */
+const SLICE_MS = 4;
+const STEPS_PER_CLOCK_LOOK = 512;
 
 /** Sets an own member, `__proto__` included: as data, never as the object's prototype. */
 function defineMember(target: Record<string, unknown>, key: string, member: unknown): void {
