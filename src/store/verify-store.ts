@@ -114,7 +114,7 @@ export async function verifyRun(
 
 function unreadable(error: unknown): VerifyProblem {
   const message = error instanceof Error ? error.message : String(error);
-  return { code: 'RUN_UNREADABLE', seq: null, message: `the run cannot be read, so it was not checked further: ${message}` };
+  return { code: 'RUN_UNREADABLE', seq: null, message: `${message.replace(/\.$/, '')}; the rest of this run was not checked` };
 }
 
 async function checkRun(store: Store, run: RunRecord, context: VerifyContext, result: RunVerification): Promise<void> {

@@ -39,7 +39,7 @@ export function parseRunColumn(runId: string, column: string, text: string): unk
   try {
     return JSON.parse(text);
   } catch {
-    throw new StoreError({ message: `Run ${runId} is damaged: its ${column} is not valid JSON. \`retrial verify\` checks the other runs.` });
+    throw new StoreError({ message: `Run ${runId} is damaged: its ${column} is not valid JSON.` });
   }
 }
 
