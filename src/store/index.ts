@@ -3,7 +3,9 @@ export type * from './campaign-store.ts';
 export { REVIEW_VERDICTS } from './campaign-store.ts';
 export * from './errors.ts';
 export {
+  deriveLedgerRows,
   deriveRunLedger,
+  eventLinksProblem,
   LEDGER_FIELDS,
   type LedgerFieldDifference,
   ledgerRowDifferences,

@@ -1,7 +1,8 @@
 import {
   canonicalJson,
+  chainNext,
   chainRoot,
-  decisionEventSchema,
+  type DecisionEvent,
   type RunHeader,
   type RunRecord,
   sealRun,
@@ -50,42 +51,79 @@ export interface RunLedger {
  * a row nothing vouches for, or a model missing from `modelsServed`, never as a silent pass.
  */
 export function deriveRunLedger(header: RunHeader, events: ReadonlyArray<Pick<StoredEvent, 'seq' | 'kind' | 'json'>>): RunLedger {
-  const decisions = new Map<string, DecisionRecord>();
-  const servedBySeq = new Map<number, string | null>();
   const served = new Set<string>();
-  const isFork = header.fork !== undefined;
   for (const event of events) {
-    if (event.kind === 'model') {
-      const model = parseJson(event.json) as { kind?: unknown; response?: { model?: { served?: unknown } } | null } | undefined;
-      if (model?.kind !== 'model') continue;
-      const name = model.response?.model?.served;
-      servedBySeq.set(event.seq, typeof name === 'string' ? name : null);
-      if (typeof name === 'string' && name !== '') served.add(name);
-    } else if (event.kind === 'decision' && !isFork) {
-      const parsed = decisionEventSchema.safeParse(parseJson(event.json));
-      if (!parsed.success || parsed.data.seq !== event.seq) continue;
-      const decision = parsed.data;
-      const decisionId = `${header.runId}:${decision.seq}`;
-      decisions.set(decisionId, {
-        decisionId,
-        runId: header.runId,
-        seq: decision.seq,
-        agent: header.agent,
-        type: decision.type,
-        subject: decision.subject,
-        value: decision.value,
-        amount: decision.amount,
-        currency: decision.currency,
-        reversible: decision.reversible,
-        effectiveAt: Date.parse(decision.effectiveAt),
-        recordedAt: decision.at,
-        modelServed: decision.basedOnSeq === null ? null : (servedBySeq.get(decision.basedOnSeq) ?? null),
-        attributes: decision.attributes,
-        supersedes: null,
-      });
-    }
+    const name = event.kind === 'model' ? servedModelOf(event.json) : null;
+    // As the recorder: an empty name is no model served.
+    if (name) served.add(name);
   }
-  return { decisions, modelsServed: [...served].sort() };
+  return { decisions: deriveLedgerRows(header, events), modelsServed: [...served].sort() };
+}
+
+/** The ledger rows alone (see deriveRunLedger): reads only the decision events and the model events they name. */
+export function deriveLedgerRows(header: RunHeader, events: ReadonlyArray<Pick<StoredEvent, 'seq' | 'kind' | 'json'>>): Map<string, DecisionRecord> {
+  const decisions = new Map<string, DecisionRecord>();
+  // A fork's decisions are counterfactual: on its tape, never in the ledger.
+  if (header.fork !== undefined) return decisions;
+  const bySeq = new Map(events.map((event) => [event.seq, event]));
+  for (const event of events) {
+    if (event.kind !== 'decision') continue;
+    const decision = asDecisionEvent(parseJson(event.json));
+    if (decision === undefined || decision.seq !== event.seq) continue;
+    // The recorder knows only models served before the decision: a later seq names nothing.
+    const step = decision.basedOnSeq === null || decision.basedOnSeq >= decision.seq ? undefined : bySeq.get(decision.basedOnSeq);
+    const decisionId = `${header.runId}:${decision.seq}`;
+    decisions.set(decisionId, {
+      decisionId,
+      runId: header.runId,
+      seq: decision.seq,
+      agent: header.agent,
+      type: decision.type,
+      subject: decision.subject,
+      value: decision.value,
+      amount: decision.amount,
+      currency: decision.currency,
+      reversible: decision.reversible,
+      effectiveAt: Date.parse(decision.effectiveAt),
+      recordedAt: decision.at,
+      modelServed: step?.kind === 'model' ? servedModelOf(step.json) : null,
+      attributes: decision.attributes,
+      supersedes: null,
+    });
+  }
+  return decisions;
+}
+
+/**
+ * The fields a ledger row is made of, when a value has them with their types: the checks of
+ * decisionEventSchema that matter here, without its cost on every run a plan reads (an event that
+ * fails the full schema is verify's EVENT_INVALID).
+ */
+function asDecisionEvent(value: unknown): DecisionEvent | undefined {
+  const event = value as Partial<DecisionEvent> | undefined;
+  if (event?.kind !== 'decision') return undefined;
+  const ok =
+    Number.isInteger(event.seq) &&
+    typeof event.at === 'number' &&
+    typeof event.type === 'string' &&
+    typeof event.subject === 'string' &&
+    typeof event.value === 'string' &&
+    (event.amount === null || typeof event.amount === 'number') &&
+    (event.currency === null || typeof event.currency === 'string') &&
+    typeof event.reversible === 'boolean' &&
+    typeof event.effectiveAt === 'string' &&
+    (event.basedOnSeq === null || Number.isInteger(event.basedOnSeq)) &&
+    typeof event.attributes === 'object' &&
+    event.attributes !== null &&
+    Object.values(event.attributes).every((attribute) => typeof attribute === 'string');
+  return ok ? (event as DecisionEvent) : undefined;
+}
+
+/** The served model a model event's JSON names, or null. */
+function servedModelOf(json: string): string | null {
+  const model = parseJson(json) as { kind?: unknown; response?: { model?: { served?: unknown } } | null } | undefined;
+  const name = model?.kind === 'model' ? model.response?.model?.served : undefined;
+  return typeof name === 'string' ? name : null;
 }
 
 function parseJson(text: string): unknown {
@@ -107,11 +145,16 @@ export interface LedgerFieldDifference {
 /** The fields of `row` that differ from `expected`, including fields either side has that the other lacks. */
 export function ledgerRowDifferences(expected: DecisionRecord, row: Readonly<Record<string, unknown>>): LedgerFieldDifference[] {
   const differences: LedgerFieldDifference[] = [];
-  const fields = new Set<string>([...LEDGER_FIELDS, ...Object.keys(row)]);
+  const want = expected as unknown as Record<string, unknown>;
+  const fields = Object.keys(row).length === LEDGER_FIELDS.length ? LEDGER_FIELDS : new Set<string>([...LEDGER_FIELDS, ...Object.keys(row)]);
   for (const field of fields) {
-    const want = jsonOf((expected as unknown as Record<string, unknown>)[field]);
-    const have = jsonOf(row[field]);
-    if (want !== have) differences.push({ field, expected: want, actual: have });
+    const a = want[field];
+    const b = row[field];
+    // Most fields are strings and numbers: compared directly; objects (attributes) by canonical JSON.
+    if (a === b && (a === undefined) === !(field in row)) continue;
+    const wanted = jsonOf(a);
+    const had = field in row ? jsonOf(b) : undefined;
+    if (wanted !== had || typeof a !== typeof b) differences.push({ field, expected: wanted, actual: had });
   }
   return differences;
 }
@@ -154,12 +197,39 @@ export function runChainProblem(run: RunRecord, events: readonly StoredEvent[]):
 }
 
 /**
- * Why the chain does not vouch for a ledger row of a recorded decision, or null when it does.
- * `ledger` is derived from the row's run, whose chain the caller has checked.
+ * The cheap form of runChainProblem for code about to act on a few events of a run (planning reads
+ * one decision and its model step per run): the header hashes to the root, the last event's hash
+ * is the head, the ending matches the seal, the status agrees, and each named event, and the one
+ * after it, hashes from its predecessor's stored hash. An event changed with or without its own
+ * hash fails here; only a forger who rewrites every later hash, the head and the seal gets past,
+ * and past the full chain check too. `retrial verify` still rehashes every event.
  */
-export function unvouchedReason(ledger: RunLedger, row: DecisionRecord): string | null {
+export function eventLinksProblem(run: RunRecord, events: readonly StoredEvent[], seqs: ReadonlyArray<number | null>): string | null {
+  if (chainRoot(run.header) !== run.rootHash) return 'its header does not hash to its chain root';
+  if (run.eventCount !== events.length) return `it records ${run.eventCount} events but has ${events.length}`;
+  if ((events.at(-1)?.hash ?? run.rootHash) !== run.headHash) return 'its last event is not its recorded head';
+  if (run.ending ? run.sealHash !== sealRun(run.headHash, run.ending) : run.sealHash !== null) return 'its ending does not match its seal';
+  if (!statusAgreesWithEnding(run.status, run.ending)) return `its status "${run.status}" does not agree with its sealed ending`;
+  for (const seq of seqs) {
+    if (seq === null) continue;
+    for (const at of [seq, seq + 1]) {
+      if (at >= events.length) continue;
+      const event = events[at];
+      const previous = at === 0 ? run.rootHash : events[at - 1]?.hash;
+      if (event === undefined || event.seq !== at || previous === undefined || chainNext(previous, event.json) !== event.hash)
+        return `event ${at} does not hash from the event before it`;
+    }
+  }
+  return null;
+}
+
+/**
+ * Why the chain does not vouch for a ledger row of a recorded decision, or null when it does.
+ * `rows` are derived from the row's run (deriveLedgerRows), whose chain the caller has checked.
+ */
+export function unvouchedReason(rows: ReadonlyMap<string, DecisionRecord>, row: DecisionRecord): string | null {
   if (row.supersedes !== null) return `decision ${row.decisionId} is a correction; the audit log vouches for those`;
-  const expected = ledger.decisions.get(row.decisionId);
+  const expected = rows.get(row.decisionId);
   if (expected === undefined) return `no decision event of run ${row.runId} vouches for decision ${row.decisionId}`;
   const differences = ledgerRowDifferences(expected, row as unknown as Record<string, unknown>);
   if (differences.length === 0) return null;

@@ -98,11 +98,17 @@ export function registerRemediateCommand(program: Command): void {
             outcome.claimedElsewhere
               ? `${outcome.claimedElsewhere} left alone: another apply holds them right now and will apply them; if it fails or dies, run apply again (its claims lapse after 10 minutes).`
               : '',
+            ...(outcome.excluded.length
+              ? [
+                  `${outcome.excluded.length} not applied: the hash chain does not vouch for their decision (\`retrial verify\` names what changed):`,
+                  ...outcome.excluded.map((excluded) => `  ${excluded.decisionId}: ${excluded.reason}`),
+                ]
+              : []),
           ]
             .filter(Boolean)
             .join('\n'),
         );
-        if (outcome.failed) process.exitCode = 1;
+        if (outcome.failed || outcome.excluded.length) process.exitCode = 1;
       });
     });
 }
