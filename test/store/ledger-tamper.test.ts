@@ -324,10 +324,10 @@ describe('tampering with an exported tape', () => {
     ['reversible', 'run-b:6', { reversible: false }, /reversible is false/],
     ['attributes', 'run-b:6', { attributes: { plan: 'enterprise' } }, /attributes is \{"plan":"enterprise"\}/],
     ['model served', 'run-b:6', { modelServed: 'gpt-other' }, /modelServed is "gpt-other"/],
-    ['an extra field', 'run-b:6', { refundTo: 'IBAN-X' }, /refundTo is "IBAN-X" but .* says \(absent\)/],
+    ['fields (one added)', 'run-b:6', { refundTo: 'IBAN-X' }, /refundTo is "IBAN-X" but .* says \(absent\)/],
     ['supersession', 'run-b:6', { supersedes: 'run-b:5' }, /is a correction of run-b:5: corrections come only from `retrial remediate apply`/],
     [
-      'run, to bring a correction of another run',
+      'run (a correction of another run)',
       'run-b:6',
       { decisionId: 'run-x:5/forged', runId: 'run-x', supersedes: 'run-x:5' },
       /decision run-x:5\/forged belongs to run run-x, not to this run run-b/,
