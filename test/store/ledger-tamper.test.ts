@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  AUDIT_GENESIS_HASH,
+  auditEntryHash,
   createMemoryStore,
   type DecisionRecord,
   exportRun,
@@ -227,6 +229,94 @@ describe('tampering with the SQLite file', () => {
     );
     expect(report.problems.find((problem) => problem.runId === 'run-a')?.message).toMatch(/header \(runs\.header_json\) is not valid JSON/);
   }, 60_000);
+});
+
+describe('corrections applied before their audit entries carried the row', () => {
+  /**
+   * A store as an earlier release left it: the correction's audit entry names the decision, key,
+   * new value and amount, not the row; the chain over the entries is intact. Its other fields are
+   * checked against the decision it supersedes, as remediation derived them.
+   */
+  async function legacyStore(): Promise<string> {
+    const path = join(directory, `legacy-${++copies}.db`);
+    const store = await openSqliteStore(path);
+    const run = buildRun({ runId: 'run-l', decisions: [{ type: 'refund', subject: 'cust-9', value: 'approve', amount: 30 }] });
+    await writeRun(store, run);
+    const original = run.decisions[0] as DecisionRecord;
+    await store.campaigns.putCorrections([
+      {
+        idempotencyKey: 'rc_9',
+        campaignId: 'bf_9',
+        itemId: original.decisionId,
+        status: 'pending',
+        attempts: 0,
+        lastError: null,
+        appliedAt: null,
+        correction: {},
+      },
+    ]);
+    const at = 12_000;
+    await store.campaigns.recordApplied(
+      'rc_9',
+      at,
+      1,
+      {
+        ...original,
+        decisionId: `${original.decisionId}/rc_9`,
+        value: 'deny',
+        effectiveAt: at,
+        recordedAt: at,
+        modelServed: 'gpt-next',
+        attributes: { ...original.attributes, campaign: 'bf_9', correction: 'rc_9', reason: 'triage: rule all' },
+        supersedes: original.decisionId,
+      },
+      {
+        at,
+        actor: 'alice',
+        action: 'correction.applied',
+        campaignId: 'bf_9',
+        details: { idempotencyKey: 'rc_9', decisionId: original.decisionId, from: 'approve', to: 'deny', amount: 30 },
+      },
+    );
+    await store.close();
+    const database = new Database(path);
+    let previous = AUDIT_GENESIS_HASH;
+    for (const row of database.prepare('SELECT * FROM audit_log ORDER BY seq').all() as Array<Record<string, unknown>>) {
+      const { ledgerRow: _dropped, ...details } = JSON.parse(row.details_json as string) as Record<string, unknown>;
+      const entry = {
+        seq: row.seq as number,
+        at: row.at as number,
+        actor: row.actor as string,
+        action: row.action as string,
+        campaignId: row.campaign_id as string | null,
+        details,
+        prevHash: previous,
+      };
+      previous = auditEntryHash(entry);
+      database
+        .prepare('UPDATE audit_log SET details_json = ?, prev_hash = ?, hash = ? WHERE seq = ?')
+        .run(JSON.stringify(details), entry.prevHash, previous, entry.seq);
+    }
+    database.close();
+    return path;
+  }
+
+  it('verify vouches for them by what the entry says and what the superseded decision says, and names a changed field', async () => {
+    const path = await legacyStore();
+    expect(await verifyFile(path)).toEqual([]);
+    for (const [sql, field] of [
+      ["UPDATE decisions SET value = 'approve' WHERE supersedes IS NOT NULL", 'value'],
+      ["UPDATE decisions SET subject = 'C-ATTACKER' WHERE supersedes IS NOT NULL", 'subject'],
+      ['UPDATE decisions SET amount = 300 WHERE supersedes IS NOT NULL', 'amount'],
+    ] as const) {
+      const copy = join(directory, `legacy-copy-${++copies}.db`);
+      copyFileSync(path, copy);
+      const database = new Database(copy);
+      database.exec(sql);
+      database.close();
+      expect((await verifyFile(copy)).map(pick)).toEqual([{ code: 'CORRECTION_MISMATCH', runId: 'run-l', decisionId: 'run-l:5/rc_9', field }]);
+    }
+  });
 });
 
 describe('verify reads without writing', () => {
