@@ -31,7 +31,28 @@ export type { LoadedTape, StepDetail, TimelineRow } from './inspect/index.ts';
 export { buildTimeline, describeStep, loadTape } from './inspect/index.ts';
 export type { AgentContext, AgentDefinition, DecisionInput, PiiRule, Recorder, RecorderOptions, RunOptions } from './record/index.ts';
 export { createRecorder, createRedactor, defineAgent } from './record/index.ts';
-export type { DecisionFilter, DecisionRecord, RunFilter, RunSummary, Store, StoreStats } from './store/index.ts';
-export { createMemoryStore, exportRun, importRun, openSqliteStore, openStore, RunNotFoundError, StoreError, verifyRun, verifyStore } from './store/index.ts';
+export type {
+  DecisionFilter,
+  DecisionRecord,
+  LedgerVerification,
+  RunFilter,
+  RunSummary,
+  RunVerification,
+  Store,
+  StoreStats,
+  VerifyProblem,
+} from './store/index.ts';
+export {
+  createMemoryStore,
+  exportRun,
+  importRun,
+  openSqliteStore,
+  openStore,
+  RunNotFoundError,
+  StoreError,
+  verifyLedger,
+  verifyRun,
+  verifyStore,
+} from './store/index.ts';
 export type { RunHeader, RunRecord, TapeEvent } from './tape/index.ts';
 export { RetrialError, TAPE_FORMAT_VERSION, TapeFormatError } from './tape/index.ts';
