@@ -87,12 +87,7 @@ export function createVerifyContext(store: Store): VerifyContext {
  * hashes to its address. A run that cannot be read is that run's problem, never an exception:
  * only a run id the store does not have throws (RunNotFoundError).
  */
-export async function verifyRun(
-  store: Store,
-  runId: string,
-  context: VerifyContext | Map<string, string | null> = createVerifyContext(store),
-): Promise<RunVerification> {
-  const shared = context instanceof Map ? { ...createVerifyContext(store), checkedBlobs: context } : context;
+export async function verifyRun(store: Store, runId: string, context: VerifyContext = createVerifyContext(store)): Promise<RunVerification> {
   const result: RunVerification = { runId, ok: false, events: 0, blobsChecked: 0, decisionsChecked: 0, problems: [] };
   let run: RunRecord;
   try {
@@ -103,7 +98,7 @@ export async function verifyRun(
     return result;
   }
   try {
-    await checkRun(store, run, shared, result);
+    await checkRun(store, run, context, result);
   } catch (error) {
     // A part of the run that cannot be read (a damaged pack, a column that is not JSON) ends its check, not verify's.
     result.problems.push(unreadable(error));
