@@ -1,7 +1,8 @@
 /**
  * retrial's library surface: record an agent's runs, read them back, verify and move tapes.
- * Parts live in their own folders (tape, store, providers, record, inspect, demo); this file only
- * re-exports what a user of the library needs (backfill included: plan, run, compare, triage, remediate).
+ * Parts live in their own folders (tape, store, providers, record, inspect, replay, demo); this file
+ * only re-exports what a user of the library needs (replay, resample, fork and explain included, and
+ * backfill: plan, run, compare, triage, remediate). Test helpers live apart, in `retrial/testing`.
  */
 
 export type {
@@ -29,8 +30,67 @@ export {
 export { startSimulatorServer } from './demo/index.ts';
 export type { LoadedTape, StepDetail, TimelineRow } from './inspect/index.ts';
 export { buildTimeline, describeStep, loadTape } from './inspect/index.ts';
-export type { AgentContext, AgentDefinition, DecisionInput, PiiRule, Recorder, RecorderOptions, RunOptions } from './record/index.ts';
-export { createRecorder, createRedactor, defineAgent } from './record/index.ts';
+export type {
+  AgentContext,
+  AgentDefinition,
+  AgentRecording,
+  DecisionInput,
+  HandledRun,
+  HandleOptions,
+  PiiRule,
+  RecordAgentOptions,
+  Recorder,
+  RecorderOptions,
+  RunOptions,
+} from './record/index.ts';
+export {
+  createRecorder,
+  createRedactor,
+  createRunId,
+  defaultRedactionSalt,
+  defineAgent,
+  loadRedactionSalt,
+  REDACTION_SALT_VARIABLE,
+  recordAgent,
+  redactionSaltPath,
+} from './record/index.ts';
+export type {
+  CounterfactualResult,
+  Divergence,
+  DivergenceCode,
+  ExplainFactor,
+  ExplainOptions,
+  ExplainResult,
+  FactorComparison,
+  FieldDifference,
+  ForkOptions,
+  ForkOverrides,
+  ForkResult,
+  LoadAgentModuleOptions,
+  Replayer,
+  ReplayerOptions,
+  ReplayOptions,
+  ReplayResult,
+  ResampleClass,
+  ResampleOptions,
+  ResampleResult,
+} from './replay/index.ts';
+export {
+  AgentCreateError,
+  createReplayer,
+  DIVERGENCE_CODES,
+  DIVERGENCE_TITLES,
+  EgressBlockedError,
+  EXPLAIN_FACTORS,
+  ExplainNotReproducedError,
+  explainRun,
+  forkRun,
+  loadAgentModule,
+  ReplayDivergenceError,
+  renderDivergence,
+  replayRun,
+  resampleStep,
+} from './replay/index.ts';
 export type {
   DecisionFilter,
   DecisionRecord,
