@@ -94,7 +94,28 @@ export {
   replayRun,
   resampleStep,
 } from './replay/index.ts';
-export type { DecisionFilter, DecisionRecord, RunFilter, RunSummary, Store, StoreStats } from './store/index.ts';
-export { createMemoryStore, exportRun, importRun, openSqliteStore, openStore, RunNotFoundError, StoreError, verifyRun, verifyStore } from './store/index.ts';
+export type {
+  DecisionFilter,
+  DecisionRecord,
+  LedgerVerification,
+  RunFilter,
+  RunSummary,
+  RunVerification,
+  Store,
+  StoreStats,
+  VerifyProblem,
+} from './store/index.ts';
+export {
+  createMemoryStore,
+  exportRun,
+  importRun,
+  openSqliteStore,
+  openStore,
+  RunNotFoundError,
+  StoreError,
+  verifyLedger,
+  verifyRun,
+  verifyStore,
+} from './store/index.ts';
 export type { RunHeader, RunRecord, TapeEvent } from './tape/index.ts';
 export { RetrialError, TAPE_FORMAT_VERSION, TapeFormatError } from './tape/index.ts';

@@ -1,8 +1,16 @@
 import { readWireRequestTexts } from '../inspect/index.ts';
 import { detectWireFormatFromText } from '../providers/index.ts';
 import { classifyResponse, costOf, DEFAULT_PRICE_TABLE, type ModelTarget, type PriceTable } from '../replay/index.ts';
-import type { CampaignItemRecord, DecisionRecord, Store } from '../store/index.ts';
-import { type ModelEvent, parseEvent, RetrialError, sha256Hex } from '../tape/index.ts';
+import {
+  type CampaignItemRecord,
+  type DecisionRecord,
+  deriveLedgerRows,
+  eventLinksProblem,
+  type Store,
+  type StoredEvent,
+  unvouchedReason,
+} from '../store/index.ts';
+import { type ModelEvent, parseEvent, RetrialError, type RunRecord, sha256Hex } from '../tape/index.ts';
 import { type CampaignItem, type CampaignPlan, EXCLUSION_REASONS, type ExclusionReason, type RedecideMode } from './campaign-types.ts';
 
 export interface PlanCampaignOptions {
@@ -53,6 +61,15 @@ interface Candidate {
 /** A run's event rows by seq, with their kinds. */
 type RunEvents = Map<number, { kind: string; json: string }>;
 
+/** A run as planning reads it: its events, and what its chain vouches for (nothing when the chain is broken). */
+interface PlannedRun {
+  run: RunRecord;
+  rows: StoredEvent[];
+  events: RunEvents;
+  /** The ledger rows the run's decision events vouch for, by decision id. */
+  ledger: ReadonlyMap<string, DecisionRecord>;
+}
+
 /** Ids sort by creation time; the suffix keeps two plans in one millisecond apart. */
 function newCampaignId(now: number): string {
   return `bf_${now.toString(36)}${sha256Hex(`${now}\n${Math.random()}`).slice(0, 6)}`;
@@ -83,15 +100,21 @@ function stratifiedSample<T>(values: readonly T[], size: number, seed: string, i
   return shares.flatMap((share) => hashOrder(share.members, seed, id).slice(0, takes.get(share.name) ?? 0));
 }
 
-/** Reads the model event a decision was based on, or why it cannot be used. */
-async function decisionStep(store: Store, decision: DecisionRecord, eventsOf: (runId: string) => Promise<RunEvents>) {
+/**
+ * Reads the model event a decision was based on, or why it cannot be used. A decision whose row is
+ * not what its run's chain says is never re-decided, whatever else is true of it.
+ */
+async function decisionStep(decision: DecisionRecord, runOf: (runId: string) => Promise<PlannedRun | undefined>) {
   if (decision.supersedes !== null) return { excluded: 'correction' as const };
-  const run = await store.getRun(decision.runId);
-  if (run?.status !== 'complete') return { excluded: 'incomplete-tape' as const };
-  const events = await eventsOf(decision.runId);
+  const planned = await runOf(decision.runId);
+  if (planned === undefined || unvouchedReason(planned.ledger, decision) !== null) return { excluded: 'ledger-mismatch' as const };
+  const { events } = planned;
   const decisionJson = events.get(decision.seq)?.json;
   const decisionEvent = decisionJson === undefined ? undefined : parseEvent(JSON.parse(decisionJson));
   const basedOnSeq = decisionEvent?.ok && decisionEvent.event?.kind === 'decision' ? decisionEvent.event.basedOnSeq : null;
+  // The row says what its event says; the event and the step it names must be the chain's.
+  if (eventLinksProblem(planned.run, planned.rows, [decision.seq, basedOnSeq]) !== null) return { excluded: 'ledger-mismatch' as const };
+  if (planned.run.status !== 'complete') return { excluded: 'incomplete-tape' as const };
   if (basedOnSeq === null) return { excluded: 'no-decision-step' as const };
   const stepJson = events.get(basedOnSeq)?.json;
   const parsed = stepJson === undefined ? undefined : parseEvent(JSON.parse(stepJson));
@@ -127,15 +150,27 @@ export async function planCampaign(options: PlanCampaignOptions): Promise<Planne
     excluded.set(reason, ids);
   };
 
-  const eventCache = new Map<string, RunEvents>();
-  const eventsOf = async (runId: string) => {
-    let events = eventCache.get(runId);
-    if (!events) {
-      events = new Map((await store.getEvents(runId)).map((row) => [row.seq, { kind: row.kind, json: row.json }]));
-      eventCache.clear();
-      eventCache.set(runId, events);
+  // One run at a time: decisions come in valid-time order, and a run's decisions sit together.
+  let cached: { runId: string; planned: PlannedRun | undefined } | undefined;
+  const runOf = async (runId: string) => {
+    if (cached?.runId !== runId) {
+      let planned: PlannedRun | undefined;
+      try {
+        const run = await store.getRun(runId);
+        const rows = run === undefined ? [] : await store.getEvents(runId);
+        planned = run && {
+          run,
+          rows,
+          events: new Map(rows.map((row) => [row.seq, { kind: row.kind, json: row.json }])),
+          ledger: deriveLedgerRows(run.header, rows),
+        };
+      } catch (error) {
+        // A damaged run (a header that is not JSON) vouches for nothing; it is excluded, not the whole plan.
+        if (!RetrialError.isInstance(error) || error.code !== 'STORE') throw error;
+      }
+      cached = { runId, planned };
     }
-    return events;
+    return cached.planned;
   };
 
   const candidates: Candidate[] = [];
@@ -144,7 +179,7 @@ export async function planCampaign(options: PlanCampaignOptions): Promise<Planne
       exclude('superseded', decision.decisionId);
       continue;
     }
-    const found = await decisionStep(store, decision, eventsOf);
+    const found = await decisionStep(decision, runOf);
     if (found.excluded !== undefined) exclude(found.excluded, decision.decisionId);
     else if (found.step?.response)
       candidates.push({ decision, step: found.step, tool: classifyResponse(found.step.response, null), firstModelSeq: found.firstModelSeq });

@@ -4,6 +4,7 @@ import { RetrialError, sha256Hex } from '../tape/index.ts';
 import { type Correction, correctionSchema, parseStored } from './campaign-types.ts';
 import { compareCampaign, latestVerdicts } from './compare-campaign.ts';
 import { type LoadedCampaign, loadCampaign } from './load-campaign.ts';
+import { correctionLedgerProblem } from './vouch-correction.ts';
 
 export type { Correction } from './campaign-types.ts';
 
@@ -174,6 +175,12 @@ export interface RemediationOutcome {
   cancelled: number;
   /** Left alone because another apply that is still running holds the claim on the decision; rerun later. */
   claimedElsewhere: number;
+  /**
+   * Not handed to the handler because the run's hash chain does not vouch for the decision
+   * (`ledger-mismatch`: a ledger row or campaign item changed, or the chain is broken). Marked
+   * failed with the reason, so an apply after the store is repaired tries again.
+   */
+  excluded: Array<{ idempotencyKey: string; decisionId: string; reason: string }>;
   failures: Array<{ idempotencyKey: string; error: string }>;
   /** Claims held by a process that is gone (a killed apply), taken over and applied by this one; absent when none. */
   takenOver?: Array<{ idempotencyKey: string; from: RunWriter }>;
@@ -249,7 +256,7 @@ export async function applyRemediation(options: {
   // Only what the plan holds is applied (new corrections need a new plan), and what a reviewer or a
   // new triage decided since counts: planned corrections no longer wanted are cancelled first.
   const { records, cancelled } = await reconcileCorrections(context, options.actor, options.now(), { addNew: false });
-  const outcome: RemediationOutcome = { applied: 0, failed: 0, alreadyApplied: 0, cancelled, claimedElsewhere: 0, failures: [] };
+  const outcome: RemediationOutcome = { applied: 0, failed: 0, alreadyApplied: 0, cancelled, claimedElsewhere: 0, excluded: [], failures: [] };
   for (const record of records) {
     if (record.status === 'applied') {
       outcome.alreadyApplied++;
@@ -258,6 +265,23 @@ export async function applyRemediation(options: {
     if (record.status === 'cancelled') continue;
     const correction = parseStored(correctionSchema, record.correction, `Correction ${record.idempotencyKey}`);
     const attempts = record.attempts + 1;
+    const ledgerProblem = await correctionLedgerProblem(store, correction);
+    if (ledgerProblem !== null) {
+      const reason = `ledger-mismatch: ${ledgerProblem}`;
+      await store.campaigns.updateCorrection(
+        record.idempotencyKey,
+        { status: 'failed', attempts: record.attempts, lastError: reason, appliedAt: null },
+        {
+          at: options.now(),
+          actor: options.actor,
+          action: 'correction.excluded',
+          campaignId,
+          details: { idempotencyKey: record.idempotencyKey, decisionId: correction.decisionId, reason },
+        },
+      );
+      outcome.excluded.push({ idempotencyKey: record.idempotencyKey, decisionId: correction.decisionId, reason });
+      continue;
+    }
     // Another apply may be at the same decision right now: only the one holding the claim calls the handler.
     const claimedAt = options.now();
     let previousHolder: RunWriter | undefined;

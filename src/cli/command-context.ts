@@ -9,9 +9,14 @@ export interface GlobalOptions {
 /**
  * Opens the store a command works on and closes it when the command is done. The store must
  * exist unless `create` is set (import): a mistyped --db is an error, not an empty store.
+ * `readonly` (verify) opens it without writing anything, so a read-only copy can be checked.
  */
-export async function withStore<T>(options: GlobalOptions, fn: (store: Store) => Promise<T>, { create = false }: { create?: boolean } = {}): Promise<T> {
-  const store = await openStore(options.db, { create });
+export async function withStore<T>(
+  options: GlobalOptions,
+  fn: (store: Store) => Promise<T>,
+  { create = false, readonly = false }: { create?: boolean; readonly?: boolean } = {},
+): Promise<T> {
+  const store = await openStore(options.db, { create, readonly });
   try {
     return await fn(store);
   } finally {

@@ -1,5 +1,6 @@
 import { canonicalJson, sha256Hex } from '../tape/index.ts';
-import type { AuditRecord } from './campaign-store.ts';
+import type { AuditDraft, AuditRecord } from './campaign-store.ts';
+import type { DecisionRecord } from './store.ts';
 
 /** prevHash of the first audit entry. */
 export const AUDIT_GENESIS_HASH = '0'.repeat(64);
@@ -8,4 +9,45 @@ export const AUDIT_GENESIS_HASH = '0'.repeat(64);
 export function auditEntryHash(entry: Omit<AuditRecord, 'hash'>): string {
   const { seq, at, actor, action, campaignId, details, prevHash } = entry;
   return sha256Hex(canonicalJson({ seq, at, actor, action, campaignId, details: details ?? null, prevHash }));
+}
+
+export interface AuditProblem {
+  seq: number;
+  problem: string;
+}
+
+/**
+ * Checks the whole chain: seqs run 1, 2, 3 without gaps, each entry points at the hash of the one
+ * before, and each hash is the hash of its entry. Any edit, insertion or deletion breaks one of these.
+ */
+export function verifyAuditChain(entries: readonly AuditRecord[]): AuditProblem[] {
+  const problems: AuditProblem[] = [];
+  let previousHash = AUDIT_GENESIS_HASH;
+  entries.forEach((entry, index) => {
+    if (entry.seq !== index + 1) problems.push({ seq: entry.seq, problem: `expected entry ${index + 1} here; an entry was removed or inserted` });
+    if (entry.prevHash !== previousHash) problems.push({ seq: entry.seq, problem: 'does not point at the hash of the entry before it' });
+    const { hash, ...unsealed } = entry;
+    if (auditEntryHash(unsealed) !== hash)
+      problems.push({ seq: entry.seq, problem: 'its content does not match its hash (it was changed after it was written)' });
+    previousHash = hash;
+  });
+  return problems;
+}
+
+/**
+ * The audit entry of an applied correction, carrying the superseding ledger row whole under
+ * `ledgerRow`: a correction belongs to no run's chain, so the audit chain vouches for it and
+ * verify compares the row with it. Both backends write this in the correction's transaction.
+ */
+export function auditOfCorrection(audit: AuditDraft, superseding: DecisionRecord): AuditDraft {
+  const details = typeof audit.details === 'object' && audit.details !== null && !Array.isArray(audit.details) ? audit.details : { details: audit.details };
+  return { ...audit, details: { ...details, ledgerRow: { ...superseding, attributes: { ...superseding.attributes } } } };
+}
+
+/** The superseding row an audit entry vouches for, if it carries one (see auditOfCorrection). */
+export function correctionRowOf(entry: AuditRecord): Record<string, unknown> | undefined {
+  const row = (entry.details as { ledgerRow?: unknown } | null)?.ledgerRow;
+  return typeof row === 'object' && row !== null && typeof (row as { decisionId?: unknown }).decisionId === 'string'
+    ? (row as Record<string, unknown>)
+    : undefined;
 }

@@ -142,9 +142,10 @@ export interface CampaignStore {
   /**
    * Marks a correction applied and writes its superseding decision into the ledger, in one
    * transaction: the original decision row is never touched. Refuses (StoreError) when another
-   * correction already supersedes the same decision.
+   * correction already supersedes the same decision. The audit entry is required: the store adds
+   * the superseding row to its details (`ledgerRow`), which is how the audit chain vouches for it.
    */
-  recordApplied(idempotencyKey: string, appliedAt: number, attempts: number, superseding: DecisionRecord, audit?: AuditDraft): Promise<void>;
+  recordApplied(idempotencyKey: string, appliedAt: number, attempts: number, superseding: DecisionRecord, audit: AuditDraft): Promise<void>;
   /**
    * Takes the right to hand a correction of `decisionId` to a handler, so two applies running at
    * once (two terminals, two campaigns over the same window) cannot both pay a refund. `corrected`

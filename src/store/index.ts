@@ -1,7 +1,18 @@
-export { AUDIT_GENESIS_HASH, auditEntryHash } from './audit-chain.ts';
+export { AUDIT_GENESIS_HASH, type AuditProblem, auditEntryHash, verifyAuditChain } from './audit-chain.ts';
 export type * from './campaign-store.ts';
 export { REVIEW_VERDICTS } from './campaign-store.ts';
 export * from './errors.ts';
+export {
+  deriveLedgerRows,
+  deriveRunLedger,
+  eventLinksProblem,
+  LEDGER_FIELDS,
+  type LedgerFieldDifference,
+  ledgerRowDifferences,
+  type RunLedger,
+  runChainProblem,
+  unvouchedReason,
+} from './ledger-chain.ts';
 export { createMemoryStore } from './memory/memory-store.ts';
 export { DEFAULT_STORE_PATH, MEMORY_LOCATION, openStore, resolveStoreLocation } from './open-store.ts';
 export { exportRun, importRun } from './portable-tape-io.ts';
@@ -14,5 +25,6 @@ export {
   type SqliteStoreOptions,
 } from './sqlite/sqlite-store.ts';
 export type * from './store.ts';
-export { type RunVerification, type VerifyProblem, verifyRun, verifyStore } from './verify-store.ts';
+export { type LedgerVerification, verifyLedger } from './verify-ledger.ts';
+export { createVerifyContext, type RunVerification, type VerifyContext, type VerifyProblem, verifyRun, verifyStore } from './verify-store.ts';
 export { isWriterAliveOnThisHost } from './writer-liveness.ts';

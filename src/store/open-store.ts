@@ -30,14 +30,20 @@ export function resolveStoreLocation(location: string | undefined, environment: 
  * creating a SQLite file that does not exist unless `create` is false (a reading command given a
  * mistyped path should say so, not show an empty store). Then marks runs whose writer died as
  * incomplete, so a crash shows up on the next open instead of leaving a run `recording` for ever.
+ * `readonly` (verify) writes nothing at all: no file, no migration, no marking of crashed runs.
  */
-export async function openStore(location: string | undefined, { create = true }: { create?: boolean } = {}): Promise<Store> {
+export async function openStore(
+  location: string | undefined,
+  { create = true, readonly = false }: { create?: boolean; readonly?: boolean } = {},
+): Promise<Store> {
   const resolved = resolveStoreLocation(location);
   if (/^postgres(ql)?:\/\//i.test(resolved)) {
     throw new StoreError({ message: 'PostgreSQL store is not available in this version yet; use a SQLite path (for example .retrial/retrial.db).' });
   }
-  if (!create && resolved !== MEMORY_LOCATION && !holdsAStore(resolved)) throw new StoreNotFoundError({ location: resolved });
-  const store = resolved === MEMORY_LOCATION ? createMemoryStore() : await openSqliteStore(resolve(resolved));
+  if ((readonly || !create) && resolved !== MEMORY_LOCATION && !holdsAStore(resolved)) throw new StoreNotFoundError({ location: resolved });
+  if (resolved === MEMORY_LOCATION) return createMemoryStore();
+  const store = await openSqliteStore(resolve(resolved), { readonly });
+  if (readonly) return store;
   try {
     await store.markAbandonedRuns();
   } catch (error) {

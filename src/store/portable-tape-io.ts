@@ -8,10 +8,15 @@ import {
   TapeFormatError,
   writePortableTape,
 } from '../tape/index.ts';
+import { bundleLedgerProblems } from './ledger-chain.ts';
 import { collectRunBlobRefs } from './run-blob-refs.ts';
 import type { DecisionRecord, Store } from './store.ts';
 
-/** Writes one run as a self-contained `.tape.jsonl` text. */
+/**
+ * Writes one run as a self-contained `.tape.jsonl` text. The ledger rows are the run's own
+ * decisions as stored (a row changed in the store is carried as it is, so import refuses it);
+ * corrections stay behind with the audit log that vouches for them.
+ */
 export async function exportRun(store: Store, runId: string): Promise<string> {
   const bundle = await store.getRunBundle(runId);
   const blobs = new Map<string, string>();
@@ -20,7 +25,7 @@ export async function exportRun(store: Store, runId: string): Promise<string> {
     run: bundle.run,
     modelsServed: bundle.modelsServed,
     events: bundle.events,
-    decisions: bundle.decisions.map((decision) => ({ ...decision })),
+    decisions: bundle.decisions.filter((decision) => decision.supersedes === null).map((decision) => ({ ...decision })),
     blobs,
   });
 }
@@ -32,8 +37,10 @@ export async function exportRun(store: Store, runId: string): Promise<string> {
 export async function importRun(store: Store, text: string): Promise<{ runId: string; outcome: 'imported' | 'exists'; events: number; blobs: number }> {
   let tape: PortableTape;
   let referenced: string[];
+  let problem: ReturnType<typeof bundleLedgerProblems>[number] | undefined;
   try {
     tape = readPortableTape(text);
+    [problem] = bundleLedgerProblems(tape);
     // readPortableTape has validated every event, so collecting refs here cannot fail on one.
     referenced = collectRunBlobRefs(tape.run, tape.events, (hash) => {
       const json = tape.blobs.get(hash);
@@ -44,6 +51,18 @@ export async function importRun(store: Store, text: string): Promise<{ runId: st
     // JSON.parse takes any depth; the checks that walk the value recurse and run out of stack.
     const { line, depth } = deepestJsonLine(text);
     throw new TapeFormatError({ line, message: `a value is nested ${depth} levels deep, more than import can check; remove or flatten it`, cause: error });
+  }
+  if (problem !== undefined) {
+    // Decision lines follow the run line and the event lines; a problem without a line of its own is the run line's or its event's.
+    const line =
+      problem.decision !== null
+        ? (tape.decisionLines?.[problem.decision] ?? undefined)
+        : problem.field === 'modelsServed'
+          ? 1
+          : problem.seq !== null
+            ? problem.seq + 2
+            : undefined;
+    throw new TapeFormatError({ line, message: `${problem.message}; the tape was changed, export it again from its store` });
   }
   const missing = referenced.filter((ref) => !tape.blobs.has(ref));
   if (missing.length)

@@ -147,6 +147,8 @@ export interface StoredTape {
   eventTexts: string[];
   /** Blobs stored with the run, by hash; any blob may be absent (then read it with getBlobs). */
   blobs: ReadonlyMap<string, StoredBlob>;
+  /** The models served the store keeps with the run (empty until it ends); verify checks them against its model events. */
+  modelsServed: string[];
   /**
    * Set when the store validated every event text of the run, as an event of a kind this code
    * knows, under this EVENT_SCHEMA_REVISION when it stored them (a SQLite run pack records it).

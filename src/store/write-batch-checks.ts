@@ -1,4 +1,5 @@
 import { StoreError } from './errors.ts';
+import { bundleLedgerProblems } from './ledger-chain.ts';
 import type { RunBundle, StoredEvent } from './store.ts';
 
 /** What a backend knows about a run when a batch touches it. */
@@ -40,11 +41,16 @@ export function recordedAtMs(runId: string, recordedAt: string): number {
   return ms;
 }
 
-/** Checks a bundle is internally consistent before any of it is written. */
+/**
+ * Checks a bundle is internally consistent before any of it is written: its events continue from
+ * nothing to its head, and its ledger rows are its own run's and say what its events say.
+ */
 export function checkBundle(bundle: RunBundle): void {
   const runId = bundle.run.header.runId;
   if (bundle.events.length !== bundle.run.eventCount) {
     throw new StoreError({ message: `Cannot import run ${runId}: it records ${bundle.run.eventCount} events but the bundle holds ${bundle.events.length}.` });
   }
   checkAppend(runId, { eventCount: 0, ended: false }, bundle.events, bundle.run.headHash);
+  const [problem] = bundleLedgerProblems({ ...bundle, decisions: bundle.decisions as unknown as Array<Record<string, unknown>> });
+  if (problem) throw new StoreError({ message: `Cannot import run ${runId}: ${problem.message}.` });
 }

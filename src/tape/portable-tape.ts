@@ -5,7 +5,7 @@ import { parseEvent } from './event.ts';
 import { isSha256Hex, sha256Hex } from './hash.ts';
 import { chainNext, chainRoot } from './hash-chain.ts';
 import { runHeaderSchema } from './header.ts';
-import type { RunRecord } from './run-record.ts';
+import { type RunRecord, statusAgreesWithEnding } from './run-record.ts';
 import { sealRun } from './seal.ts';
 
 /**
@@ -45,8 +45,10 @@ export interface PortableTape {
   run: RunRecord;
   modelsServed: string[];
   events: Array<{ seq: number; kind: string; key: string; at: number; json: string; hash: string }>;
-  /** Ledger rows as plain records; the store validates their shape. */
+  /** Ledger rows as plain records; the store checks each against the decision event it comes from. */
   decisions: Array<Record<string, unknown>>;
+  /** 1-based line of each entry of `decisions`, when read from a file. */
+  decisionLines?: number[];
   /** Blob canonical JSON by hash. */
   blobs: Map<string, string>;
 }
@@ -110,7 +112,12 @@ export function readPortableTape(text: string): PortableTape {
   if (chainRoot(header.data) !== run.rootHash)
     throw new TapeFormatError({ line: 1, message: "the header does not hash to the tape's root: the header was changed" });
 
-  const tape: PortableTape = { run, modelsServed: runLine.modelsServed, events: [], decisions: [], blobs: new Map() };
+  if (!statusAgreesWithEnding(run.status, run.ending))
+    throw new TapeFormatError({
+      line: 1,
+      message: `status "${run.status}" does not agree with the sealed ending (${run.ending === null ? 'none' : `"${run.ending.status}"`}): the status was changed`,
+    });
+  const tape: PortableTape = { run, modelsServed: runLine.modelsServed, events: [], decisions: [], decisionLines: [], blobs: new Map() };
   let previous = run.rootHash;
   for (let index = 1; index < lines.length; index++) {
     const line = index + 1;
@@ -130,6 +137,7 @@ export function readPortableTape(text: string): PortableTape {
       const parsed = decisionLineSchema.safeParse(value);
       if (!parsed.success) throw new TapeFormatError({ line, message: 'malformed decision line' });
       tape.decisions.push(parsed.data.decision);
+      tape.decisionLines?.push(line);
     } else if (value?.type === 'blob') {
       const parsed = blobLineSchema.safeParse(value);
       if (!parsed.success || !isSha256Hex(parsed.data.hash)) throw new TapeFormatError({ line, message: 'malformed blob line' });
@@ -145,7 +153,7 @@ export function readPortableTape(text: string): PortableTape {
     throw new TapeFormatError({ message: `the tape says ${run.eventCount} events but holds ${tape.events.length}: it is truncated` });
   if (previous !== run.headHash)
     throw new TapeFormatError({ message: "the last event does not match the run's head hash: events are missing or were changed" });
-  if (run.ending && run.sealHash !== sealRun(run.headHash, run.ending))
+  if (run.ending ? run.sealHash !== sealRun(run.headHash, run.ending) : run.sealHash !== null)
     throw new TapeFormatError({ line: 1, message: "the run's ending does not match its seal: the outcome was changed" });
   return tape;
 }

@@ -21,3 +21,12 @@ export interface RunRecord {
   eventCount: number;
   ending: RunEnding | null;
 }
+
+/**
+ * Whether a run's status is one its sealed ending allows: an ended run's status is its ending's;
+ * a run without an ending is still `recording`, or `incomplete` when its writer died (the store
+ * marks that on open, without a seal). Anything else is a status changed behind the chain's back.
+ */
+export function statusAgreesWithEnding(status: RunStatus, ending: RunEnding | null): boolean {
+  return ending === null ? status === 'recording' || status === 'incomplete' : status === ending.status;
+}

@@ -567,7 +567,7 @@ describe('backfill pipeline on a recorded demo history (SQLite)', () => {
       actor: 'alice',
       now: () => END_AT + 2,
     });
-    expect(applied).toEqual({ applied: planned.length, failed: 0, alreadyApplied: 0, cancelled: 0, claimedElsewhere: 0, failures: [] });
+    expect(applied).toEqual({ applied: planned.length, failed: 0, alreadyApplied: 0, cancelled: 0, claimedElsewhere: 0, excluded: [], failures: [] });
     expect(handled.map((correction) => correction.idempotencyKey).sort()).toEqual(planned.map((entry) => entry.idempotencyKey).sort());
     const again: Correction[] = [];
     const second = await applyRemediation({
@@ -578,7 +578,7 @@ describe('backfill pipeline on a recorded demo history (SQLite)', () => {
       now: () => END_AT + 3,
     });
     expect(again).toEqual([]);
-    expect(second).toEqual({ applied: 0, failed: 0, alreadyApplied: planned.length, cancelled: 0, claimedElsewhere: 0, failures: [] });
+    expect(second).toEqual({ applied: 0, failed: 0, alreadyApplied: planned.length, cancelled: 0, claimedElsewhere: 0, excluded: [], failures: [] });
     for (const record of await store.campaigns.corrections(main.campaignId)) expect(record).toMatchObject({ status: 'applied', attempts: 1, lastError: null });
 
     // The ledger: each corrected decision is superseded by exactly one correction; originals are untouched.
@@ -626,6 +626,7 @@ describe('backfill pipeline on a recorded demo history (SQLite)', () => {
       alreadyApplied: 0,
       cancelled: 0,
       claimedElsewhere: 0,
+      excluded: [],
       failures: [{ idempotencyKey: failing, error: 'downstream refused: 503' }],
     });
     const afterFailure = await planRemediation({ store, campaignId: remediationCampaign.campaignId, actor: 'alice', now: END_AT + 5 });
@@ -646,7 +647,7 @@ describe('backfill pipeline on a recorded demo history (SQLite)', () => {
       now: () => END_AT + 6,
     });
     expect(retried).toEqual([failing]);
-    expect(retry).toEqual({ applied: 1, failed: 0, alreadyApplied: corrections.length - 1, cancelled: 0, claimedElsewhere: 0, failures: [] });
+    expect(retry).toEqual({ applied: 1, failed: 0, alreadyApplied: corrections.length - 1, cancelled: 0, claimedElsewhere: 0, excluded: [], failures: [] });
     const final = await store.campaigns.corrections(remediationCampaign.campaignId);
     expect(final.find((record) => record.idempotencyKey === failing)).toMatchObject({ status: 'applied', attempts: 2, lastError: null });
     expect(final.filter((record) => record.idempotencyKey !== failing).every((record) => record.status === 'applied' && record.attempts === 1)).toBe(true);

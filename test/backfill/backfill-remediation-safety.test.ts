@@ -122,7 +122,8 @@ describe('remediation safety', () => {
     const applied = (await store.listDecisions({ type: 'refund.category' })).find((decision) => decision.supersedes !== null);
     if (!applied) throw new Error('no superseding decision');
     const key = (await store.campaigns.corrections(first.campaignId)).find((record) => record.itemId === rejected)?.idempotencyKey as string;
-    await expect(store.campaigns.recordApplied(key, Date.now(), 1, { ...applied, decisionId: `${applied.supersedes}/another` })).rejects.toBeInstanceOf(
+    const entry = { at: Date.now(), actor: 'alice', action: 'correction.applied', campaignId: first.campaignId, details: { idempotencyKey: key } };
+    await expect(store.campaigns.recordApplied(key, Date.now(), 1, { ...applied, decisionId: `${applied.supersedes}/another` }, entry)).rejects.toBeInstanceOf(
       StoreError,
     );
     expect(verifyAuditChain(await store.campaigns.audit())).toEqual([]);

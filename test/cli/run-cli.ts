@@ -10,11 +10,13 @@ export interface CliResult {
 const BIN = join(process.cwd(), 'bin', 'retrial.js');
 
 /** Runs the real `retrial` executable as a person would, and collects what it prints. */
-export function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<CliResult> {
+export function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string; uid?: number; gid?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: options.cwd ?? process.cwd(),
       env: { ...process.env, ...options.env },
+      // As another user (only root may): to see what file modes really allow.
+      ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

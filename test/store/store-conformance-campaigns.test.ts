@@ -163,15 +163,17 @@ describeEachBackend('Store conformance, campaigns', ({ backend, open }) => {
     const failed = correction('k1', 'c1', original.decisionId, { status: 'failed', attempts: 1, lastError: 'timeout' });
     await store.campaigns.putCorrections([failed]);
 
-    await expect(store.campaigns.recordApplied('missing', 9_000, 1, { ...superseding, decisionId: 'other' })).rejects.toBeInstanceOf(StoreError);
+    await expect(
+      store.campaigns.recordApplied('missing', 9_000, 1, { ...superseding, decisionId: 'other' }, draft('c1', 'correction.applied', {})),
+    ).rejects.toBeInstanceOf(StoreError);
     expect(await store.listDecisions({ includeSuperseded: true })).toEqual([original]);
 
-    await store.campaigns.recordApplied('k1', 9_000, 2, superseding);
+    await store.campaigns.recordApplied('k1', 9_000, 2, superseding, draft('c1', 'correction.applied', { key: 'k1' }));
     expect(await store.campaigns.corrections('c1')).toEqual([{ ...failed, status: 'applied', attempts: 2, lastError: null, appliedAt: 9_000 }]);
     expect(await store.listDecisions({})).toEqual([superseding]);
     expect(await store.listDecisions({ includeSuperseded: true })).toEqual([original, superseding]);
 
-    await store.campaigns.recordApplied('k1', 9_500, 3, superseding);
+    await store.campaigns.recordApplied('k1', 9_500, 3, superseding, draft('c1', 'correction.applied', { key: 'k1' }));
     expect(await store.listDecisions({ includeSuperseded: true })).toEqual([original, superseding]);
     expect((await store.campaigns.corrections('c1'))[0]).toMatchObject({ status: 'applied', attempts: 3, appliedAt: 9_500 });
   });
@@ -197,7 +199,13 @@ describeEachBackend('Store conformance, campaigns', ({ backend, open }) => {
     await store.campaigns.releaseCorrectionClaim(decisionId, 'k2');
     expect(await claim('k1', 11_200)).toBe('claimed');
 
-    await store.campaigns.recordApplied('k1', 11_300, 1, { ...original, decisionId: `${decisionId}:c1`, value: 'deny', supersedes: decisionId });
+    await store.campaigns.recordApplied(
+      'k1',
+      11_300,
+      1,
+      { ...original, decisionId: `${decisionId}:c1`, value: 'deny', supersedes: decisionId },
+      draft('c1', 'correction.applied', { key: 'k1' }),
+    );
     expect(await claim('k2', 11_400)).toBe('corrected');
   });
 

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import { expect, it } from 'vitest';
-import { type StoredEvent, StoreError, type WriteBatch } from '../../src/store/index.ts';
+import { type DecisionRecord, type StoredEvent, StoreError, verifyLedger, verifyStore, type WriteBatch } from '../../src/store/index.ts';
 import { decodeBlobText, type RunEnding, type StoredBlob } from '../../src/tape/index.ts';
 import { BACKENDS, describeEachBackend, withoutFileBytes, writeRun } from './store-backends.ts';
 import { batchesOf, buildRun, singleBatchOf, TEST_WRITER } from './tape-builder.ts';
@@ -53,10 +53,12 @@ describeEachBackend('Store conformance', ({ expected, open }) => {
     await store.write(first);
     const recording = await store.getTape('run-a');
     expect(recording.run).toEqual(await store.getRun('run-a'));
+    expect(recording.modelsServed).toEqual([]);
     expect(recording.eventTexts).toEqual(run.events.slice(0, 3).map((event) => event.json));
     await store.write(second);
     const ended = await store.getTape('run-a');
     expect(ended.run).toEqual(run.final);
+    expect(ended.modelsServed).toEqual(run.modelsServed);
     expect(ended.eventTexts).toEqual(run.events.map((event) => event.json));
     const written = new Map(run.blobs.map((blob) => [blob.hash, decodeBlobText(blob)]));
     for (const [hash, blob] of ended.blobs) {
@@ -192,6 +194,61 @@ describeEachBackend('Store conformance', ({ expected, open }) => {
     const target = await open('target');
     expect(await target.importRunBundle(await source.getRunBundle('in-flight'))).toBe('imported');
     expect(await target.markAbandonedRuns(() => true)).toEqual(['in-flight']);
+  });
+
+  it('refuses a bundle whose ledger rows are not what its decision events say, belong to another run, or are corrections', async () => {
+    const source = await open('source');
+    const run = buildRun({ runId: 'run-a', decisions: [{ type: 'refund', subject: 'cust-1', value: 'approve', amount: 3 }] });
+    await writeRun(source, run);
+    const bundle = await source.getRunBundle('run-a');
+    const decision = bundle.decisions[0] as DecisionRecord;
+    const target = await open('target');
+    for (const [decisions, message] of [
+      [[{ ...decision, subject: 'C-ATTACKER' }], /decision run-a:5: subject is "C-ATTACKER" but its hashed decision event/],
+      [[decision, { ...decision, decisionId: 'run-x:5/c', runId: 'run-x', supersedes: 'run-x:5' }], /belongs to run run-x, not to this run run-a/],
+      [[decision, { ...decision, decisionId: 'run-a:5/c', supersedes: 'run-a:5' }], /is a correction of run-a:5/],
+      [[], /decision event 5 has no ledger row/],
+    ] as const) {
+      await expect(target.importRunBundle({ ...bundle, decisions: [...decisions] })).rejects.toThrow(message);
+    }
+    await expect(target.importRunBundle({ ...bundle, modelsServed: ['gpt-evil'] })).rejects.toThrow(/modelsServed \["gpt-evil"\] does not match/);
+    expect(await target.listRunIds()).toEqual([]);
+    expect(await target.importRunBundle(bundle)).toBe('imported');
+  });
+
+  it('verify finds a ledger row that is not what its decision event says, and vouches for a correction by its audit entry', async () => {
+    const store = await open();
+    const run = buildRun({ runId: 'run-a', decisions: [{ type: 'refund', subject: 'cust-1', value: 'approve', amount: 3 }] });
+    const original = run.decisions[0] as DecisionRecord;
+    await writeRun(store, { ...run, decisions: [{ ...original, amount: 99.99 }] });
+    await writeRun(store, buildRun({ runId: 'run-b', decisions: [{ type: 'refund', subject: 'cust-2', value: 'approve', amount: 5 }] }));
+    const corrected = (await store.listDecisions({ runId: 'run-b' }))[0] as DecisionRecord;
+    await store.campaigns.putCorrections([
+      {
+        idempotencyKey: 'rc_1',
+        campaignId: 'bf_1',
+        itemId: corrected.decisionId,
+        status: 'pending',
+        attempts: 0,
+        lastError: null,
+        appliedAt: null,
+        correction: {},
+      },
+    ]);
+    const superseding = { ...corrected, decisionId: `${corrected.decisionId}/rc_1`, value: 'deny', supersedes: corrected.decisionId };
+    await store.campaigns.recordApplied('rc_1', 9_000, 1, superseding, {
+      at: 9_000,
+      actor: 'alice',
+      action: 'correction.applied',
+      campaignId: 'bf_1',
+      details: { idempotencyKey: 'rc_1' },
+    });
+    expect((await store.campaigns.audit()).at(-1)?.details).toEqual({ idempotencyKey: 'rc_1', ledgerRow: superseding });
+
+    const problems = [];
+    for await (const verification of verifyStore(store)) problems.push(...verification.problems.map((problem) => ({ runId: verification.runId, ...problem })));
+    expect(problems).toEqual([expect.objectContaining({ runId: 'run-a', code: 'LEDGER_MISMATCH', decisionId: 'run-a:5', field: 'amount', seq: 5 })]);
+    expect((await verifyLedger(store)).problems).toEqual([]);
   });
 
   it('refuses a bundle whose events do not match its run record', async () => {

@@ -71,6 +71,12 @@ function renderApply(outcome: RemediationOutcome): string {
     outcome.claimedElsewhere
       ? `${outcome.claimedElsewhere} left alone: another apply that is still running (or runs on another host) holds them; run apply again once it has finished. A claim of a process that is gone is taken over on this host at once, and any claim lapses after 10 minutes.`
       : '',
+    ...(outcome.excluded.length
+      ? [
+          `${outcome.excluded.length} not applied: the hash chain does not vouch for their decision (\`retrial verify\` names what changed):`,
+          ...outcome.excluded.map((excluded) => `  ${excluded.decisionId}: ${excluded.reason}`),
+        ]
+      : []),
   ]
     .filter(Boolean)
     .join('\n');
@@ -150,7 +156,7 @@ export function registerRemediateCommand(program: Command): void {
           });
           timedOut = outcome.failures.some((failure) => failure.error.startsWith('timed out'));
           output(all, outcome, renderApply);
-          if (outcome.failed) process.exitCode = 1;
+          if (outcome.failed || outcome.excluded.length) process.exitCode = 1;
         });
       } finally {
         watched.dispose();

@@ -1,4 +1,4 @@
-import { AUDIT_GENESIS_HASH, auditEntryHash } from '../audit-chain.ts';
+import { AUDIT_GENESIS_HASH, auditEntryHash, auditOfCorrection } from '../audit-chain.ts';
 import type {
   AuditDraft,
   AuditRecord,
@@ -146,7 +146,7 @@ export function createMemoryCampaignStore(decisions: Map<string, DecisionRecord>
       Object.assign(correction, { status: 'applied', attempts, lastError: null, appliedAt });
       if (!decisions.has(superseding.decisionId)) decisions.set(superseding.decisionId, copy(superseding));
       if (superseding.supersedes) claims.delete(superseding.supersedes);
-      auditWith(entry);
+      auditWith(auditOfCorrection(entry, superseding));
     },
     async claimCorrection(claim, takeover) {
       assertOpen();

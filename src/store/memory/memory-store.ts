@@ -90,8 +90,9 @@ class MemoryStore implements Store {
 
   async getTape(runId: string): Promise<StoredTape> {
     const run = await this.getRunOrThrow(runId);
+    const modelsServed = [...(this.tables.runs.get(runId)?.modelsServed ?? [])];
     // Blobs are one map for all runs here: nothing is kept next to a run, so loadTape asks getBlobs.
-    return { run, eventTexts: (this.tables.events.get(runId) ?? []).map((event) => event.json), blobs: new Map() };
+    return { run, eventTexts: (this.tables.events.get(runId) ?? []).map((event) => event.json), blobs: new Map(), modelsServed };
   }
 
   async getBlobs(hashes: readonly string[]): Promise<Map<string, StoredBlob>> {

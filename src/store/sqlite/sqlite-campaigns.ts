@@ -1,4 +1,4 @@
-import { AUDIT_GENESIS_HASH, auditEntryHash } from '../audit-chain.ts';
+import { AUDIT_GENESIS_HASH, auditEntryHash, auditOfCorrection } from '../audit-chain.ts';
 import type {
   AuditDraft,
   AuditRecord,
@@ -184,7 +184,7 @@ export function createSqliteCampaignStore(database: SqliteDatabaseLike, statemen
     return added;
   });
 
-  const recordAppliedTransaction = database.transaction((key: string, appliedAt: number, attempts: number, superseding: DecisionRecord, audit?: AuditDraft) => {
+  const recordAppliedTransaction = database.transaction((key: string, appliedAt: number, attempts: number, superseding: DecisionRecord, audit: AuditDraft) => {
     const existing = statement('SELECT decision_id FROM decisions WHERE supersedes = ? AND decision_id <> ?').get(
       superseding.supersedes,
       superseding.decisionId,
@@ -199,7 +199,7 @@ export function createSqliteCampaignStore(database: SqliteDatabaseLike, statemen
     if (changed === 0) throw new StoreError({ message: `No correction has the idempotency key ${key}.` });
     insertDecision().run(...decisionParameters(superseding));
     statement('DELETE FROM correction_claims WHERE decision_id = ?').run(superseding.supersedes);
-    auditWith(audit);
+    auditWith(auditOfCorrection(audit, superseding));
   });
 
   const claimTransaction = database.transaction(

@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreError } from '../errors.ts';
@@ -36,31 +36,28 @@ const BUSY_TIMEOUT_MS = 5000;
 /**
  * Opens (creating where allowed) a SQLite file, sets WAL and the pragmas, and migrates the
  * schema. Any failure becomes a one-line StoreError naming the path, with the driver's error as
- * its cause, because the user's fix is about the path, not about the driver.
+ * its cause, because the user's fix is about the path, not about the driver. Readonly writes
+ * nothing: no migration, no pragma that changes the file; a file that needs a migration is refused.
  */
 export function openSqliteDatabase(path: string, options: { readonly: boolean }): SqliteDatabaseLike {
   const inMemory = path === ':memory:';
   let database: Database.Database | undefined;
   try {
-    if (!inMemory && !options.readonly) createOwnerOnly(path);
-    database = new Database(path, { readonly: options.readonly, fileMustExist: options.readonly });
+    if (options.readonly && !inMemory) {
+      database = openReadonly(path);
+      assertCurrentForReading(database, path);
+      return database;
+    }
+    if (!inMemory) createOwnerOnly(path);
+    database = new Database(path);
     const like: SqliteDatabaseLike = database;
     like.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    if (!options.readonly) {
-      // Takes effect only in a new file: a run's rows are written whole and shrink when it is
-      // packed, and the pages that frees go back to the file system when the store closes.
-      like.pragma('auto_vacuum = INCREMENTAL');
-      like.pragma('journal_mode = WAL');
-      like.pragma('synchronous = NORMAL');
-      applySqliteMigrations(like, path);
-    } else {
-      const current = readSchemaVersion(like);
-      assertSchemaKnown(current, LATEST_SCHEMA_VERSION, path);
-      if (current < LATEST_SCHEMA_VERSION)
-        throw new StoreError({
-          message: `The store at ${path} has schema version ${current} and needs migrating; open it once without readonly to upgrade it.`,
-        });
-    }
+    // Takes effect only in a new file: a run's rows are written whole and shrink when it is
+    // packed, and the pages that frees go back to the file system when the store closes.
+    like.pragma('auto_vacuum = INCREMENTAL');
+    like.pragma('journal_mode = WAL');
+    like.pragma('synchronous = NORMAL');
+    applySqliteMigrations(like, path);
     // Foreign keys stay off: the store checks run existence itself, and decisions may outlive runs.
     return like;
   } catch (error) {
@@ -82,6 +79,47 @@ function createOwnerOnly(path: string): void {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
+}
+
+/**
+ * A WAL file opened readonly still needs its `-shm` index, which SQLite creates next to the file:
+ * in a read-only directory it cannot. A store closed cleanly has no `-wal` content, so its file
+ * alone is the whole database: then it is read from a copy in memory, marked as not in WAL mode
+ * (bytes 18-19 of the header), which leaves the file itself untouched.
+ */
+function openReadonly(path: string): Database.Database {
+  const database = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    database.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    database.prepare('SELECT 1 FROM sqlite_master LIMIT 1').get();
+    return database;
+  } catch (error) {
+    database.close();
+    const code = (error as { code?: unknown }).code;
+    if (typeof code !== 'string' || !/^SQLITE_(READONLY|CANTOPEN)/.test(code)) throw error;
+    const wal = statSync(`${path}-wal`, { throwIfNoEntry: false });
+    if (wal !== undefined && wal.size > 0 && !existsSync(`${path}-shm`))
+      throw new StoreError({
+        message: `Cannot read the SQLite store at ${path} readonly: it has a write-ahead log (${path}-wal) but no -shm file, and its directory is not writable; copy the -wal and -shm files with it, or open it from a writable directory.`,
+        cause: error,
+      });
+    const image = readFileSync(path);
+    if (image[18] === 2 && image[19] === 2) {
+      image[18] = 1;
+      image[19] = 1;
+    }
+    return new Database(image, { readonly: true });
+  }
+}
+
+/** Refuses a file readonly use cannot read as it is: newer than this code, or not yet migrated to it. */
+function assertCurrentForReading(database: SqliteDatabaseLike, path: string): void {
+  const current = readSchemaVersion(database);
+  assertSchemaKnown(current, LATEST_SCHEMA_VERSION, path);
+  if (current < LATEST_SCHEMA_VERSION)
+    throw new StoreError({
+      message: `The store at ${path} has schema version ${current} and needs migrating to ${LATEST_SCHEMA_VERSION} before it can be read without writing to it; open it once with a command that writes (for example \`retrial runs --db ${path}\`), or verify a migrated copy.`,
+    });
 }
 
 function describeOpenFailure(error: unknown): string {

@@ -4,7 +4,16 @@ import type { DecisionFilter, DecisionRecord, RunBundle, RunFilter, RunSummary, 
 import type { StatementSource } from './sqlite-database.ts';
 import { decisionFilterCondition, pageClause, runFilterCondition } from './sqlite-filters.ts';
 import { readBlobsPacked, readEventRows, readRunPack } from './sqlite-packing.ts';
-import { DECISION_COLUMNS, type DecisionRow, decisionFromRow, RUN_COLUMNS, type RunRow, runFromRow } from './sqlite-rows.ts';
+import {
+  DECISION_COLUMNS,
+  type DecisionRow,
+  decisionFromRow,
+  modelsServedFromRow,
+  parseRunColumn,
+  RUN_COLUMNS,
+  type RunRow,
+  runFromRow,
+} from './sqlite-rows.ts';
 
 /** The columns listRuns reads: enough for a summary, not the chain values. */
 interface ListedRunRow {
@@ -30,7 +39,11 @@ export function readTape(statement: StatementSource, runId: string): StoredTape 
   const run = runFromRow(row);
   // 0 marks a run recorded before run packs (migration 5): it has none.
   const packed = row.run_pack_id ? readRunPack(statement, row.run_pack_id, row.event_count) : undefined;
-  return { run, ...(packed ?? { eventTexts: readEventRows(statement, runId).map((event) => event.json), blobs: new Map() }) };
+  return {
+    run,
+    ...(packed ?? { eventTexts: readEventRows(statement, runId).map((event) => event.json), blobs: new Map() }),
+    modelsServed: modelsServedFromRow(row),
+  };
 }
 
 export function readRunSummaries(statement: StatementSource, filter: RunFilter): RunSummary[] {
@@ -55,8 +68,8 @@ export function readRunSummaries(statement: StatementSource, filter: RunFilter):
     status: row.status,
     recordedAt: row.recorded_at,
     eventCount: row.event_count,
-    externalIds: (JSON.parse(row.header_json) as RunHeader).externalIds,
-    modelsServed: JSON.parse(row.models_served) as string[],
+    externalIds: (parseRunColumn(row.run_id, 'header (runs.header_json)', row.header_json) as RunHeader).externalIds,
+    modelsServed: modelsServedFromRow(row),
     decisions: decisionsByRun.get(row.run_id) ?? [],
     parentRunId: row.parent_run_id,
   }));
@@ -92,7 +105,7 @@ export function readBundle(statement: StatementSource, runId: string): RunBundle
   });
   const blobs = refs.flatMap((hash) => read.get(hash) ?? []);
   const decisionRows = statement(`SELECT ${DECISION_COLUMNS} FROM decisions WHERE run_id = ? ORDER BY seq, decision_id`).all(runId) as DecisionRow[];
-  return { run, events, blobs, decisions: decisionRows.map(decisionFromRow), modelsServed: JSON.parse(row.models_served) as string[] };
+  return { run, events, blobs, decisions: decisionRows.map(decisionFromRow), modelsServed: modelsServedFromRow(row) };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { canonicalJson, type RunEnding, type RunHeader, type RunRecord, type RunStatus } from '../../tape/index.ts';
+import { StoreError } from '../errors.ts';
 import type { DecisionRecord } from '../store.ts';
 
 /** Column list of `runs` that `runFromRow` reads. */
@@ -18,14 +19,28 @@ export interface RunRow {
 
 export function runFromRow(row: RunRow): RunRecord {
   return {
-    header: JSON.parse(row.header_json) as RunHeader,
+    header: parseRunColumn(row.run_id, 'header (runs.header_json)', row.header_json) as RunHeader,
     status: row.status,
     rootHash: row.root_hash,
     headHash: row.head_hash,
     sealHash: row.seal_hash,
     eventCount: row.event_count,
-    ending: row.ending_json === null ? null : (JSON.parse(row.ending_json) as RunEnding),
+    ending: row.ending_json === null ? null : (parseRunColumn(row.run_id, 'ending (runs.ending_json)', row.ending_json) as RunEnding),
   };
+}
+
+/** The models served a run's row lists. */
+export function modelsServedFromRow(row: Pick<RunRow, 'run_id' | 'models_served'>): string[] {
+  return parseRunColumn(row.run_id, 'models served (runs.models_served)', row.models_served) as string[];
+}
+
+/** A run column holding JSON; damage names the run and the column instead of a bare parser error. */
+export function parseRunColumn(runId: string, column: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new StoreError({ message: `Run ${runId} is damaged: its ${column} is not valid JSON.` });
+  }
 }
 
 /** better-sqlite3 binds Buffers as BLOBs; a plain Uint8Array is wrapped without copying. */
