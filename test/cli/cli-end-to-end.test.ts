@@ -14,15 +14,25 @@ const db = join(directory, 'demo.db');
 const pristine = join(directory, 'pristine.db');
 
 /** SQLite keeps no checksums: flips one byte of the file itself, in the middle of its largest compressed pack. */
-function flipByteInLargestPack(file: string): void {
+/**
+ * Damages the largest pack of `runId` (or of the store) in the file itself. `middle` flips one bit
+ * in the middle of the deflated data, which only a full check is sure to notice (verify); `start`
+ * sets the first block's type to the reserved 11, so the pack cannot be inflated at all and
+ * anything that loads the run must notice.
+ */
+function damageLargestPack(file: string, where: 'middle' | 'start', runId?: string): void {
   const database = new Database(file, { readonly: true });
-  const pack = database.prepare('SELECT data FROM packs ORDER BY length(data) DESC LIMIT 1').get() as { data: Buffer };
+  const pack = (
+    runId === undefined
+      ? database.prepare('SELECT data FROM packs ORDER BY length(data) DESC LIMIT 1').get()
+      : database.prepare('SELECT data FROM packs WHERE pack_id = (SELECT run_pack_id FROM runs WHERE run_id = ?)').get(runId)
+  ) as { data: Buffer };
   database.close();
   const bytes = readFileSync(file);
-  const middle = Math.floor(pack.data.length / 2);
-  const at = bytes.indexOf(pack.data.subarray(middle, middle + 48));
+  const from = where === 'middle' ? Math.floor(pack.data.length / 2) : 0;
+  const at = bytes.indexOf(pack.data.subarray(from, from + 48));
   expect(at).toBeGreaterThan(0);
-  bytes[at] = (bytes[at] as number) ^ 0x20;
+  bytes[at] = where === 'middle' ? (bytes[at] as number) ^ 0x20 : (bytes[at] as number) | 0x06;
   writeFileSync(file, bytes);
 }
 let demo: {
@@ -259,7 +269,7 @@ describe('retrial CLI, end to end on a real SQLite file', () => {
 
   it('verify passes, then reports a single flipped byte in the file with its run and event', async () => {
     expect((await runCli(['verify', '--db', db])).stdout).toMatch(/^OK: 80 runs/m);
-    flipByteInLargestPack(db);
+    damageLargestPack(db, 'middle');
     const result = await runCli(['verify', '--db', db]);
     expect(result.status).toBe(1);
     expect(result.stdout).toMatch(/FAIL run_\S+ event \d+: (EVENT_HASH_MISMATCH|BLOB_CORRUPT|EVENT_INVALID)/);
@@ -362,7 +372,7 @@ export default { ...agent, create(context) { if (!context.env.MY_API_KEY) throw 
     expect(unbuilt.stderr).toContain("this process's environment");
 
     // A damaged tape is reported with what to do, and the other runs are still replayed.
-    flipByteInLargestPack(copy);
+    damageLargestPack(copy, 'start', second);
     const damaged = await runCli(['replay', '--all', '--agent', 'src/demo/support-agent.ts', '--db', copy, '--json']);
     expect(damaged.status).toBe(1);
     const found = JSON.parse(damaged.stdout);
