@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // bin/retrial.js runs the TypeScript source through tsx under this, never a possibly stale dist/.
+    env: { RETRIAL_FROM_SOURCE: '1' },
   },
 });

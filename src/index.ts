@@ -26,7 +26,6 @@ export {
   verifyAuditChain,
   writeCampaignReport,
 } from './backfill/index.ts';
-export { startSimulatorServer } from './demo/index.ts';
 export type { LoadedTape, StepDetail, TimelineRow } from './inspect/index.ts';
 export { buildTimeline, describeStep, loadTape } from './inspect/index.ts';
 export type { AgentContext, AgentDefinition, DecisionInput, PiiRule, Recorder, RecorderOptions, RunOptions } from './record/index.ts';

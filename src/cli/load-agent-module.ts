@@ -5,14 +5,15 @@ import type { AgentDefinition } from '../record/index.ts';
 import { RetrialError } from '../tape/index.ts';
 import { displayPath } from './display-path.ts';
 import { UsageError } from './exit-codes.ts';
+import { CLI_EXTENSION, prepareToImport } from './typescript-loader.ts';
 
 /** The demo's agent module, as a path the user can type from where they are. */
 export function demoAgentPath(): string {
-  return displayPath(fileURLToPath(new URL('../demo/support-agent.ts', import.meta.url)));
+  return displayPath(fileURLToPath(new URL(`../demo/support-agent${CLI_EXTENSION}`, import.meta.url)));
 }
 
 /**
- * Imports an agent module (TypeScript or JavaScript: the CLI runs under tsx) and returns its
+ * Imports an agent module (JavaScript, or TypeScript through tsx) and returns its
  * AgentDefinition: the default export, or an export named `agent`.
  */
 export async function loadAgentModule(path: string): Promise<AgentDefinition<never, unknown, unknown>> {
@@ -22,6 +23,7 @@ export async function loadAgentModule(path: string): Promise<AgentDefinition<nev
       code: 'FILE_NOT_FOUND',
       message: `--agent ${path}: no such file (looked for ${absolute}). Pass the file that exports your agent; the demo's is ${demoAgentPath()}.`,
     });
+  await prepareToImport(absolute);
   let loaded: Record<string, unknown>;
   try {
     loaded = (await import(pathToFileURL(absolute).href)) as Record<string, unknown>;
