@@ -13,19 +13,6 @@ export type {
   RunCampaignOptions,
   TriagePolicy,
 } from './backfill/index.ts';
-export {
-  applyRemediation,
-  applyTriage,
-  campaignEndpoints,
-  compareCampaign,
-  loadCampaign,
-  loadTriagePolicy,
-  planCampaign,
-  planRemediation,
-  runCampaign,
-  verifyAuditChain,
-  writeCampaignReport,
-} from './backfill/index.ts';
 export type { LoadedTape, StepDetail, TimelineRow } from './inspect/index.ts';
 export { buildTimeline, describeStep, loadTape } from './inspect/index.ts';
 export type { AgentContext, AgentDefinition, DecisionInput, PiiRule, Recorder, RecorderOptions, RunOptions } from './record/index.ts';

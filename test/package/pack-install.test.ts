@@ -35,11 +35,19 @@ await rec.flush?.();
 const runs = await store.listRuns({});
 console.log(JSON.stringify({ output, runs: runs.map((run) => ({ agent: run.agent, status: run.status })) }));
 await store.close();
+const backfill = await import('retrial/backfill');
+if (typeof backfill.planCampaign !== 'function') throw new Error('retrial/backfill has no planCampaign');
 `;
 
 /** Uses the recording API and its types the way a service written in TypeScript would. */
 const RECORD_TS = `
-import { createRecorder, openStore, type Recorder, type RunSummary, type Store } from 'retrial';
+import { createRecorder, type Correction, openStore, type Recorder, type RunSummary, type Store } from 'retrial';
+import { planCampaign } from 'retrial/backfill';
+
+export type Plan = typeof planCampaign;
+export function describeCorrection(correction: Correction): string {
+  return correction.idempotencyKey;
+}
 
 interface Ticket {
   id: string;
