@@ -159,7 +159,7 @@ beforeAll(async () => {
   expect(JSON.parse(result.stdout).runs).toBe(300);
 }, 180_000);
 
-describe('retrial backfill, end to end through the CLI', { timeout: 60_000 }, () => {
+describe('retrial backfill, end to end through the CLI', { timeout: 300_000 }, () => {
   it('plan selects the population, names every exclusion and why, estimates, and creates a campaign', async () => {
     const [planned, text] = await Promise.all([
       cliJson<{ campaignId: string; plan: Plan }>(['backfill', 'plan', '--type', 'refund.category', '--since', '400d', '--candidate', CANDIDATE]),

@@ -9,7 +9,7 @@ import { openSqliteStore, openStore, verifyStore } from '../../src/store/index.t
 async function recordThenKill(databasePath: string, completedBeforeKill: number): Promise<{ completed: string[]; inFlight: string }> {
   // One process (node --import tsx), so SIGKILL hits the recorder itself and not a wrapper.
   const child = spawn(process.execPath, ['--import', 'tsx', join(process.cwd(), 'test/fixtures/record-until-killed.ts'), databasePath], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   const completed: string[] = [];
   let inFlight = '';
@@ -25,12 +25,13 @@ async function recordThenKill(databasePath: string, completedBeforeKill: number)
       buffer = lines.pop() ?? '';
       for (const line of lines) {
         if (line.startsWith('completed ')) completed.push(line.slice(10));
-        // Kill while a run is in flight: after its midway point, before its end.
-        if (line.startsWith('midway ') && completed.length >= completedBeforeKill) {
+        if (!line.startsWith('midway ')) continue;
+        // Kill while a run is in flight: it waits at its midway point until told to go on.
+        if (completed.length >= completedBeforeKill) {
           inFlight = line.slice(7);
           child.kill('SIGKILL');
           resolve();
-        }
+        } else child.stdin.write('go\n');
       }
     });
     child.on('exit', (code, signal) => {
