@@ -15,25 +15,35 @@ import { type InstalledProject, packAndInstall, removeTemporaryFiles } from './p
 const PACK_AND_INSTALL_TIMEOUT = 300_000;
 const CHECK_TIMEOUT = 180_000;
 
+/** The agent, as a service would ship it: a module whose default export is defineAgent(...). */
+const AGENT_MODULE = `
+import { defineAgent } from 'retrial';
+
+export default defineAgent({
+  name: 'pack-test-agent',
+  codeVersion: '1',
+  create: ({ rec }) => {
+    const lookup = rec.tool('lookup_account', async (id) => ({ id, plan: 'pro' }), { effect: 'read' });
+    return async (input) => {
+      const account = await lookup(input.customer);
+      const draw = Math.random();
+      rec.decide({ type: 'account.action', subject: account.id, value: 'keep', reversible: true });
+      return { plan: account.plan, drew: draw >= 0 && draw < 1, at: new Date().getFullYear() > 2000 };
+    };
+  },
+});
+`;
+
 const RECORD_SCRIPT = `
 import { createRecorder, openStore } from 'retrial';
+import agent from './agent.mjs';
 
 const store = await openStore(process.argv[2]);
-const rec = createRecorder({ store, agent: 'pack-test-agent', codeVersion: '1', redaction: { salt: 'pack-test-salt', rules: [] } });
-const lookup = rec.tool('lookup_account', async (id) => ({ id, plan: 'pro' }), { effect: 'read' });
-const output = await rec.run(
-  { ticket: 't-1', customer: 'c-9' },
-  async (input) => {
-    const account = await lookup(input.customer);
-    const draw = Math.random();
-    rec.decide({ type: 'account.action', subject: account.id, value: 'keep', reversible: true });
-    return { plan: account.plan, drew: draw >= 0 && draw < 1, at: new Date().getFullYear() > 2000 };
-  },
-  { externalIds: { ticket: 't-1' } },
-);
-await rec.flush?.();
+const rec = createRecorder({ store, agent: agent.name, codeVersion: agent.codeVersion, redaction: { salt: 'pack-test-salt', rules: [] } });
+const handle = agent.create({ rec, env: process.env });
+const output = await rec.run({ ticket: 't-1', customer: 'c-9' }, handle, { externalIds: { ticket: 't-1' } });
 const runs = await store.listRuns({});
-console.log(JSON.stringify({ output, runs: runs.map((run) => ({ agent: run.agent, status: run.status })) }));
+console.log(JSON.stringify({ output, runs: runs.map((run) => ({ runId: run.runId, agent: run.agent, status: run.status })) }));
 await store.close();
 const backfill = await import('retrial/backfill');
 if (typeof backfill.planCampaign !== 'function') throw new Error('retrial/backfill has no planCampaign');
@@ -136,19 +146,33 @@ describe('the packed package, installed', () => {
   });
 
   it(
-    'records a run into SQLite from plain JavaScript under node, which the installed CLI then lists',
+    'records a run into SQLite from plain JavaScript under node, which the installed CLI lists and replays, loading tsx only for a .ts agent',
     async () => {
+      await project.write('agent.mjs', AGENT_MODULE);
       await project.write('record.mjs', RECORD_SCRIPT);
       const recorded = await project.run('node', ['record.mjs', 'store.db']);
       expect(recorded.stderr).toBe('');
       expect(recorded.status).toBe(0);
-      expect(JSON.parse(recorded.stdout)).toEqual({
-        output: { plan: 'pro', drew: true, at: true },
-        runs: [{ agent: 'pack-test-agent', status: 'complete' }],
-      });
+      const { output, runs } = JSON.parse(recorded.stdout) as { output: unknown; runs: { runId: string; agent: string; status: string }[] };
+      expect(output).toEqual({ plan: 'pro', drew: true, at: true });
+      expect(runs.map(({ agent, status }) => ({ agent, status }))).toEqual([{ agent: 'pack-test-agent', status: 'complete' }]);
+      const runId = runs[0]?.runId as string;
+
       const listed = await project.run('npx', ['--no-install', 'retrial', '--db', 'store.db', 'runs', '--json']);
       expect(listed.stderr).toBe('');
-      expect(listed.stdout).toContain('pack-test-agent');
+      expect(listed.stdout).toContain(runId);
+
+      const env = { RETRIAL_REDACTION_SALT: 'pack-test-salt' };
+      const replayed = await project.run('npx', ['--no-install', 'retrial', '--db', 'store.db', 'replay', runId, '--agent', 'agent.mjs'], { env });
+      expect(replayed.stderr).toBe('');
+      expect(replayed.stdout).toMatch(new RegExp(`^REPRODUCED ${runId}`));
+      expect(replayed.status).toBe(0);
+
+      // tsx is an optional dependency, left out here: only a TypeScript agent module needs it.
+      await project.write('agent.ts', AGENT_MODULE);
+      const typescript = await project.run('npx', ['--no-install', 'retrial', '--db', 'store.db', 'replay', runId, '--agent', 'agent.ts'], { env });
+      expect(typescript.stderr).toMatch(/TypeScript agent module .* needs the package tsx, which is not installed: run `npm install tsx`/);
+      expect(typescript.status).toBe(2);
     },
     CHECK_TIMEOUT,
   );
