@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type { AgentDefinition } from '../record/index.ts';
-import { RetrialError } from '../tape/index.ts';
+import { loadAgentModule as loadAgentModuleFrom } from '../replay/index.ts';
 import { displayPath } from './display-path.ts';
-import { UsageError } from './exit-codes.ts';
 import { CLI_EXTENSION, prepareToImport } from './typescript-loader.ts';
 
 /** The demo's agent module, as a path the user can type from where they are. */
@@ -13,26 +12,10 @@ export function demoAgentPath(): string {
 }
 
 /**
- * Imports an agent module (JavaScript, or TypeScript through tsx) and returns its
- * AgentDefinition: the default export, or an export named `agent`.
+ * The library's loader, with messages that name the `--agent` option and the demo's module. A
+ * TypeScript module gets tsx's loader first (the compiled CLI has none of its own).
  */
 export async function loadAgentModule(path: string): Promise<AgentDefinition<never, unknown, unknown>> {
-  const absolute = resolve(path);
-  if (!existsSync(absolute))
-    throw new RetrialError({
-      code: 'FILE_NOT_FOUND',
-      message: `--agent ${path}: no such file (looked for ${absolute}). Pass the file that exports your agent; the demo's is ${demoAgentPath()}.`,
-    });
-  await prepareToImport(absolute);
-  let loaded: Record<string, unknown>;
-  try {
-    loaded = (await import(pathToFileURL(absolute).href)) as Record<string, unknown>;
-  } catch (error) {
-    throw new UsageError(`--agent ${path} could not be loaded: ${(error as Error).message}`);
-  }
-  const candidate = (loaded.default ?? loaded.agent) as Partial<AgentDefinition> | undefined;
-  if (!candidate || typeof candidate.create !== 'function' || typeof candidate.name !== 'string') {
-    throw new UsageError(`--agent ${path} must export defineAgent({ name, codeVersion, create }) as its default export (or as \`agent\`).`);
-  }
-  return candidate as AgentDefinition<never, unknown, unknown>;
+  if (existsSync(resolve(path))) await prepareToImport(resolve(path));
+  return loadAgentModuleFrom(path, { label: '--agent', hint: `Pass the file that exports your agent; the demo's is ${demoAgentPath()}.` });
 }

@@ -1,15 +1,26 @@
 export type { AgentContext, AgentDefinition } from './agent-module.ts';
 export { defineAgent } from './agent-module.ts';
-export { captureAgentSite, captureCallSite } from './call-site.ts';
+export { captureAgentSite, captureCallSite, portableSiteName } from './call-site.ts';
 export { jsonSnapshot } from './json-snapshot.ts';
 export { comparableRequest } from './model-event-builder.ts';
 export type { NondeterminismReads } from './patch-globals.ts';
 export { installGlobalPatches, originals } from './patch-globals.ts';
+export type { AgentRecording, HandledRun, HandleOptions, RecordAgentOptions } from './record-agent.ts';
+export { recordAgent } from './record-agent.ts';
 export type { DecisionInput, Recorder, RecorderOptions, RunOptions, ServeHooks } from './recorder.ts';
 export { createRecorder, createRunId, RECORDER_NAME } from './recorder.ts';
 export { hostOf, redactRequestBody } from './recording-fetch.ts';
 export type { PiiRule, RedactionOptions, Redactor } from './redaction.ts';
 export { createRedactor, legacyArgsHash } from './redaction.ts';
+export {
+  assertRedactionSalt,
+  defaultRedactionSalt,
+  loadOrCreateRedactionSalt,
+  loadRedactionSalt,
+  REDACTION_SALT_FILE,
+  REDACTION_SALT_VARIABLE,
+  redactionSaltPath,
+} from './redaction-salt.ts';
 export type { RunScope } from './run-scope.ts';
 export { assertInRun, maybeCurrentRun, runInScope, runOutsideScope, takeCausalKey } from './run-scope.ts';
 export { RunTapeWriter } from './run-tape-writer.ts';

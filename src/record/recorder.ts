@@ -17,7 +17,8 @@ import { captureAgentSite, captureCallSite } from './call-site.ts';
 import { jsonSnapshot } from './json-snapshot.ts';
 import { installGlobalPatches, type NondeterminismReads, originals } from './patch-globals.ts';
 import { createRecordingFetch, type HttpExchange, hostOf } from './recording-fetch.ts';
-import { createRedactor, legacyArgsHash, type PiiRule, type Redactor } from './redaction.ts';
+import { createRedactor, legacyArgsHash, type PiiRule, type RedactionOptions, type Redactor } from './redaction.ts';
+import { assertRedactionSalt, defaultRedactionSalt } from './redaction-salt.ts';
 import { assertInRun, foreignCallInReplay, maybeCurrentRun, type RunScope, runInScope, runOutsideScope, takeCausalKey } from './run-scope.ts';
 import { type BlobCollector, type EventDraft, RunTapeWriter } from './run-tape-writer.ts';
 import { SeededStream } from './seeded-random.ts';
@@ -30,8 +31,14 @@ export interface RecorderOptions {
   agent: string;
   /** Version of the agent's code (git sha, package version). */
   codeVersion?: string;
-  /** Salt of redaction hashes (keep it out of the store) and PII rules. */
-  redaction?: { salt: string; rules?: readonly PiiRule[] };
+  /**
+   * PII rules, and the salt of redaction hashes (keep it out of the store; replay needs the same).
+   * Without a salt (the option, or `salt`, left out): RETRIAL_REDACTION_SALT, else the
+   * `redaction-salt` file beside an embedded store's database (created once, then reused), else
+   * (memory store) a random salt that lives as long as the process. A salt given as undefined or
+   * empty is an error here, not inside the agent's code on its first e-mail address.
+   */
+  redaction?: { salt?: string; rules?: readonly PiiRule[] };
   /** The fetch that really reaches the network; default globalThis.fetch. */
   baseFetch?: typeof fetch;
   /** How long buffered events may wait before a background flush, ms. Default 20. */
@@ -132,10 +139,17 @@ export function createRunId(atMs: number): string {
   return `run_${atMs.toString(36).padStart(9, '0')}${random}`;
 }
 
+/** `salt` left out takes the default; `salt: undefined` is what an unset `process.env.X!` gives, and is refused. */
+function redactionOf({ redaction, store }: RecorderOptions): RedactionOptions {
+  if (redaction === undefined || !('salt' in redaction)) return { salt: defaultRedactionSalt(store), rules: redaction?.rules };
+  assertRedactionSalt(redaction.salt);
+  return { salt: redaction.salt, rules: redaction.rules };
+}
+
 export function createRecorder(options: RecorderOptions): Recorder {
   installGlobalPatches();
   const { store } = options;
-  const redactor: Redactor = createRedactor(options.redaction ?? { salt: originals.randomBytes(16).toString('hex') });
+  const redactor: Redactor = createRedactor(redactionOf(options));
   const writer: RunWriter = { pid: process.pid, host: hostname() };
   const flushIntervalMs = options.flushIntervalMs ?? 20;
   const maxBufferedEvents = options.maxBufferedEvents ?? 2000;

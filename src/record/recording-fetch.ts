@@ -61,8 +61,9 @@ export function createRecordingFetch(options: RecordingFetchOptions): typeof fet
     const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
     const requestText = typeof init?.body === 'string' ? init.body : null;
     const format = requestText === null ? undefined : detectWireFormatFromText(url, requestText);
-    // Taken synchronously before any await below: concurrent calls keep their order of issue.
-    const key = takeCausalKey(scope, format ? 'model' : 'http', format ? format.id : `${method} ${hostOf(url)}`);
+    // Taken synchronously before any await below: concurrent calls keep their order of issue. No
+    // host or port in a key: the endpoint a call went to depends on the machine (RecorderFlag.PortableKeys).
+    const key = takeCausalKey(scope, format ? 'model' : 'http', format ? format.id : method);
     const at = scope.now();
     const started = originals.performanceNow();
     const site = captureAgentSite();

@@ -78,7 +78,7 @@ export class AgentCreateError extends RetrialError {
   constructor({ agent, cause }: { agent: string; cause: unknown }) {
     super({
       code: 'USAGE',
-      message: `the agent ${agent}'s create() threw: ${cause instanceof Error ? cause.message : String(cause)}. Replay passes it an empty env (nothing leaves the process, so no endpoint or key is needed): make create() work without them.`,
+      message: `the agent ${agent}'s create() threw: ${cause instanceof Error ? cause.message : String(cause)}. Replay passes it this process's environment (or the env option); nothing leaves the process, so endpoints and keys need not be real: set placeholders, or make create() work without them.`,
       cause,
     });
     this.name = 'AgentCreateError';

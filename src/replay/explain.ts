@@ -81,6 +81,8 @@ export interface ExplainOptions {
   fetch?: typeof fetch;
   /** Store the result with the run (default true). */
   save?: boolean;
+  /** The environment the agent's `create()` receives (default `process.env`). */
+  env?: Record<string, string | undefined>;
 }
 
 /**
@@ -171,7 +173,14 @@ function describeConfigChanges(recorded: ConfigEvent | undefined, current: Confi
  * fork restores for "prompt as recorded"), is the prompt factor moving, not a failure.
  */
 async function firstBlockingDivergence(options: ExplainOptions, tape: LoadedTape, basis: ModelEvent): Promise<Divergence | undefined> {
-  const replay = await replayRun({ store: options.store, runId: options.runId, agent: options.agent, redactionSalt: options.redactionSalt, lenient: true });
+  const replay = await replayRun({
+    store: options.store,
+    runId: options.runId,
+    agent: options.agent,
+    redactionSalt: options.redactionSalt,
+    lenient: true,
+    env: options.env,
+  });
   const bySeq = new Map(tape.events.map((event) => [event.seq, event]));
   const promptOnly = (divergence: Divergence) => {
     const event = divergence.seq === null ? undefined : bySeq.get(divergence.seq);
@@ -244,6 +253,7 @@ export async function explainRun(options: ExplainOptions): Promise<ExplainResult
         clock: now.has('clock') ? 'now' : 'recorded',
         endpoint: options.endpoint,
         services: options.servicesNow,
+        env: options.env,
       });
     } catch (error) {
       if (!(error instanceof ForkError)) throw error;

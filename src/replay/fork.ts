@@ -7,6 +7,7 @@ import { EgressBlockedError } from './divergence.ts';
 import { installEgressGuard, unguardedFetch } from './egress-guard.ts';
 import { applyForkOverrides, type ForkOverrides } from './fork-overrides.ts';
 import { describeFailure, displayUrl, endpointUrl, isEndpointFailure } from './model-endpoint.ts';
+import { type HttpArgs, keyedEvents, portableHttpRequest } from './portable-keys.ts';
 import { comparableIfNotSameBytes } from './request-match.ts';
 import { replayHeaders, replayStreamBody } from './served-response.ts';
 
@@ -28,6 +29,11 @@ export interface ForkOptions {
   /** How live model calls reach the endpoint (default the global fetch); backfill passes the in-process simulator. */
   fetch?: typeof fetch;
   services?: unknown;
+  /**
+   * The environment `create()` receives (default `process.env`). Live model calls go to
+   * `endpoint` whatever base URL the agent reads from it.
+   */
+  env?: Record<string, string | undefined>;
   childRunId?: string;
 }
 
@@ -77,7 +83,7 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
         .join(', ')}.`,
     );
   const liveFromOrdinal = ordinalOf(forkEvent.key);
-  const byKey = new Map(tape.events.map((event) => [event.key, event]));
+  const byKey = keyedEvents(tape.events, tape.run.header.recorderFlags);
   const counts = { servedFromParent: 0, liveModelCalls: 0, stubbedWrites: 0, liveReads: 0 };
   const parentTool = (key: string, name: string) => {
     const event = byKey.get(key);
@@ -152,14 +158,21 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
         body: body === null ? null : redactor.text(body),
       };
       const hash = createBlob(request).hash;
+      // Another host, port or client version than the parent's is the same request (portableHttpRequest).
+      const portableHash = createBlob(portableHttpRequest(request)).hash;
+      const sameRequest = (candidate: Extract<TapeEvent, { kind: 'tool' }>) =>
+        candidate.requestHash === hash || createBlob(portableHttpRequest(tape.blob<HttpArgs>(candidate.args))).hash === portableHash;
       const callName = key.slice(0, key.lastIndexOf('#') + 1);
       const match =
-        event?.kind === 'tool' && event.requestHash === hash
+        event?.kind === 'tool' && sameRequest(event)
           ? event
           : live || !strictBeforeFork
             ? tape.events.find(
                 (candidate): candidate is Extract<TapeEvent, { kind: 'tool' }> =>
-                  candidate.kind === 'tool' && candidate.key.startsWith(callName) && candidate.requestHash === hash,
+                  candidate.kind === 'tool' &&
+                  // Tapes before RecorderFlag.PortableKeys named the host: `http:GET host#0`.
+                  (candidate.key.startsWith(callName) || candidate.key.startsWith(`${callName.slice(0, -1)} `)) &&
+                  sameRequest(candidate),
               )
             : undefined;
       if (match) {
@@ -268,7 +281,7 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
     return childRec.fetch(input, init);
   };
   const rec: Recorder = { ...childRec, fetch: forkFetch };
-  const handle = options.agent.create({ rec, env: {}, services: options.services });
+  const handle = options.agent.create({ rec, env: options.env ?? process.env, services: options.services });
   const inputEvent = tape.events.find((event) => event.kind === 'input');
   const input = inputEvent?.kind === 'input' ? tape.received(inputEvent) : null;
   const childRunId = options.childRunId ?? `${options.runId}_fork_${Date.now().toString(36)}`;

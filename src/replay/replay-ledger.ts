@@ -1,6 +1,7 @@
 import type { LoadedTape } from '../inspect/index.ts';
 import { RecorderFlag, type TapeEvent } from '../tape/index.ts';
 import { type Divergence, type DivergenceCode, type FieldDifference, ReplayDivergenceError } from './divergence.ts';
+import { keyedEvents, siteFunction } from './portable-keys.ts';
 
 const CALL_KINDS = new Set<TapeEvent['kind']>(['model', 'tool', 'retrieval']);
 /**
@@ -32,7 +33,10 @@ function replayEndedError(runId: string): TypeError {
  * thrown into the agent's code, so it stops where the difference is.
  */
 export class ReplayLedger {
-  private readonly byKey = new Map<string, TapeEvent>();
+  /** By the key a replay takes today (old tapes' keys brought to the portable form, see keyedEvents). */
+  private readonly byKey: Map<string, TapeEvent>;
+  /** Each event's key in that form, by seq, where it differs from the recorded one. */
+  private readonly keyOf = new Map<number, string>();
   private readonly consumed = new Set<number>();
   /** Recorded events a later call was made before, by seq: the later call and where it was made. */
   private readonly cameEarly = new Map<number, { event: TapeEvent; site: string | null }>();
@@ -40,6 +44,8 @@ export class ReplayLedger {
   served = 0;
   #tape: LoadedTape | undefined;
   readonly #runId: string;
+  /** Whether the tape's keys are portable (RecorderFlag.PortableKeys); older ones are brought to that form. */
+  readonly portableKeys: boolean;
   /** Whether the tape records where calls started (RecorderFlag.CallStartOrder); older ones do not. */
   readonly #tapeHasStarts: boolean;
 
@@ -50,7 +56,10 @@ export class ReplayLedger {
     this.#tape = tape;
     this.#runId = tape.run.header.runId;
     this.#tapeHasStarts = tape.run.header.recorderFlags.includes(RecorderFlag.CallStartOrder);
-    for (const event of tape.events) this.byKey.set(event.key, event);
+    this.portableKeys = tape.run.header.recorderFlags.includes(RecorderFlag.PortableKeys);
+    this.byKey = keyedEvents(tape.events, tape.run.header.recorderFlags);
+    // Needed only where keys were brought to today's form; elsewhere each is the recorded key.
+    if (!this.portableKeys) for (const [key, event] of this.byKey) this.keyOf.set(event.seq, key);
   }
 
   /** Whether the replay has returned its result (see release). */
@@ -73,6 +82,7 @@ export class ReplayLedger {
   release(): void {
     this.#tape = undefined;
     this.byKey.clear();
+    this.keyOf.clear();
     this.consumed.clear();
     this.cameEarly.clear();
   }
@@ -102,8 +112,9 @@ export class ReplayLedger {
    * The recorded event for `key`, consumed. When the tape has none, reports NAME_MISMATCH (the
    * tape made a different call of this kind at this point) or MISSING_CALL, and returns undefined.
    * `site` is evaluated only when there is a divergence to report: capturing a stack costs.
+   * `readSite`, for a clock read, names the read's own site (in the message).
    */
-  take(key: string, kind: TapeEvent['kind'], site: () => string | null): TapeEvent | undefined {
+  take(key: string, kind: TapeEvent['kind'], site: () => string | null, readSite?: () => string): TapeEvent | undefined {
     if (this.#tape === undefined) {
       // The replay has returned its result: nothing to serve and no result to report to. A clock
       // or random read then (a timer the agent left) gets what an unrecorded read gets in a
@@ -124,13 +135,7 @@ export class ReplayLedger {
       return event;
     }
     if (kind === 'clock' || kind === 'random') {
-      this.diverge({
-        code: 'UNSANCTIONED_NONDETERMINISM',
-        seq: null,
-        causalKey: key,
-        site: site(),
-        message: `the code read ${key.split('#')[0]} where the tape recorded no such read`,
-      });
+      this.diverge({ code: 'UNSANCTIONED_NONDETERMINISM', seq: null, causalKey: key, site: site(), message: this.unrecordedRead(key, kind, readSite) });
       return undefined;
     }
     // NAME_MISMATCH when the tape, at this point, has the same kind of call with the same ordinal
@@ -142,7 +147,8 @@ export class ReplayLedger {
     for (const candidate of tape.events) {
       if (!CALL_KINDS.has(candidate.kind) || this.consumed.has(candidate.seq)) continue;
       if (candidate.kind !== kind) break;
-      if (ordinalOf(candidate.key) === ordinalOf(key) && parentOf(candidate.key) === parentOf(key)) {
+      const candidateKey = this.keyOf.get(candidate.seq) ?? candidate.key;
+      if (ordinalOf(candidateKey) === ordinalOf(key) && parentOf(candidateKey) === parentOf(key)) {
         other = candidate;
         break;
       }
@@ -162,6 +168,29 @@ export class ReplayLedger {
       this.diverge({ code: 'MISSING_CALL', seq: null, causalKey: key, site: site(), message: `the replay called ${key}, which the tape does not have` });
     }
     return undefined;
+  }
+
+  /**
+   * Says which read the tape lacks, by its portable site. When the tape has an unread read of the
+   * same function at another site (an old tape's file path, another package), says that only the
+   * path differs: the code is the same, but it was found elsewhere.
+   */
+  private unrecordedRead(key: string, kind: 'clock' | 'random', readSite: (() => string) | undefined): string {
+    const base = key.slice(0, key.lastIndexOf('#'));
+    if (kind === 'clock') return `the code read ${base}${readSite ? ` at ${readSite()}` : ''} where the tape recorded no such read`;
+    const site = base.slice(base.indexOf('random:') + 'random:'.length);
+    const said = `the code read ${base} where the tape recorded no such read`;
+    const same = siteFunction(site);
+    const elsewhere = this.tape.events.find(
+      (event) =>
+        event.kind === 'random' &&
+        event.source !== 'rec.random' &&
+        !this.consumed.has(event.seq) &&
+        event.stream !== site &&
+        siteFunction(event.stream) === same,
+    );
+    if (elsewhere?.kind !== 'random') return said;
+    return `${said}; the tape has a read of the same function at ${elsewhere.stream} (${this.keyOf.get(elsewhere.seq) ?? elsewhere.key}): the recorded site differs only by path`;
   }
 
   /**

@@ -5,7 +5,6 @@ import {
   captureCallSite,
   comparableRequest,
   createRedactor,
-  hostOf,
   jsonSnapshot,
   legacyArgsHash,
   maybeCurrentRun,
@@ -22,6 +21,7 @@ import { type CanonicalMessage, type CanonicalTool, createBlob, type ModelEvent,
 import { EgressBlockedError } from './divergence.ts';
 import { applyForkOverrides, type ForkOverrides } from './fork-overrides.ts';
 import { diffJson } from './json-diff.ts';
+import { type HttpArgs, portableHttpRequest } from './portable-keys.ts';
 import type { ReplayLedger } from './replay-ledger.ts';
 import { comparableIfNotSameBytes } from './request-match.ts';
 import { replayHeaders, replayStreamBody } from './served-response.ts';
@@ -149,7 +149,7 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
     const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
     const bodyText = typeof init?.body === 'string' ? init.body : null;
     const format = bodyText === null ? undefined : detectWireFormatFromText(url, bodyText);
-    const key = takeCausalKey(scope, format ? 'model' : 'http', format ? format.id : `${method} ${hostOf(url)}`);
+    const key = takeCausalKey(scope, format ? 'model' : 'http', format ? format.id : method);
     // A fork child's calls from its fork step on were sent with the fork's overrides: expected, not a divergence.
     const forked = format && fork && Number(key.slice(key.lastIndexOf('#') + 1)) >= fork.fromOrdinal;
     const requestText = forked && bodyText !== null && fork ? applyForkOverrides(bodyText, fork.overrides) : bodyText;
@@ -185,16 +185,25 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
         headers: redactor.headers(new Headers(init?.headers)),
         body: requestText === null ? null : redactor.text(requestText),
       };
-      await checkContent(
-        ledger,
-        recorded,
-        createBlob(args).hash,
-        key,
-        site,
-        [recorded.args],
-        () => tape.blob(recorded.args),
-        () => args,
-      );
+      const hash = createBlob(args).hash;
+      // Another host, port or client version than recorded is the same call (portableHttpRequest).
+      const sameCall =
+        recorded.requestHash === hash ||
+        (await ledger.tape.loadBlobs([recorded.args]).then(
+          () => createBlob(portableHttpRequest(tape.blob<HttpArgs>(recorded.args))).hash === createBlob(portableHttpRequest(args)).hash,
+          () => false,
+        ));
+      if (!sameCall)
+        await checkContent(
+          ledger,
+          recorded,
+          hash,
+          key,
+          site,
+          [recorded.args],
+          () => portableHttpRequest(tape.blob<HttpArgs>(recorded.args)),
+          () => portableHttpRequest(args),
+        );
       const result = recorded.result ? tape.blob<{ status: number; headers: Record<string, string>; body: string | null }>(recorded.result) : null;
       if (!result) throw new TypeError(`fetch failed (replayed from the tape: ${recorded.error?.message ?? 'no response'})`);
       return new Response(result.body, { status: result.status, headers: replayHeaders(result.headers) });
@@ -303,7 +312,7 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
         clock(source) {
           const scope = scopeOf();
           const key = takeCausalKey(scope, 'clock', source);
-          const recorded = ledger.take(key, 'clock', captureAgentSite);
+          const recorded = ledger.take(key, 'clock', captureAgentSite, captureCallSite);
           if (recorded?.kind === 'clock') return recorded.value;
           // After the replay returned (a timer the agent left), the run clock as it last stood, so
           // `new Date()` there stays a valid date; in a lenient replay, an unrecorded read is NaN.
@@ -311,7 +320,7 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
         },
         random(_source, draw) {
           const scope = scopeOf();
-          const stream = captureCallSite();
+          const stream = captureCallSite(!ledger.portableKeys);
           const key = takeCausalKey(scope, 'random', stream);
           const recorded = ledger.take(key, 'random', captureAgentSite);
           if (recorded?.kind === 'random') return recorded.value as never;

@@ -19,6 +19,10 @@ export interface ReplayerOptions {
   lenient?: boolean;
   /** Re-stream recorded chunks at their recorded pace. */
   paceStreams?: boolean;
+  /**
+   * The environment `create()` receives (default `process.env`, as the recording service had its
+   * own). The model is served from the tape, so base URLs and keys in it need not be real.
+   */
   env?: Record<string, string | undefined>;
   /** The world the agent's tools would act on; replay never calls them, tests pass counters. */
   services?: unknown;
@@ -73,7 +77,7 @@ export function createReplayer(options: ReplayerOptions): Replayer {
   let handle: ((input: never) => Promise<unknown>) | undefined;
   const createAgent = () => {
     try {
-      return options.agent.create({ rec: recorder, env: options.env ?? {}, services: options.services });
+      return options.agent.create({ rec: recorder, env: options.env ?? process.env, services: options.services });
     } catch (error) {
       throw new AgentCreateError({ agent: options.agent.name, cause: error });
     }

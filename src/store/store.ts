@@ -174,6 +174,11 @@ export interface RunAnalysis {
 export interface Store {
   /** Human-readable location (file path or redacted URL). */
   readonly location: string;
+  /**
+   * The file an embedded store keeps its data in (absolute path), where there is one: the
+   * recorder keeps the redaction salt beside it. Absent for the memory store and networked ones.
+   */
+  readonly file?: string;
   readonly capabilities: StoreCapabilities;
   /** Backfill campaigns, review, corrections and the audit log. */
   readonly campaigns: CampaignStore;

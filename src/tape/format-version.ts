@@ -19,6 +19,17 @@ export const RecorderFlag = {
    * events came between its start and its end; absent, it started right before its own seq.
    */
   CallStartOrder: 3,
+  /**
+   * Keys name nothing of the recording machine: a random read's site is `<function>` or
+   * `<package>#<function>` (no file path), a plain HTTP call's key has no host or port
+   * (`http:GET#0`). Absent, replay brings the tape's keys to that form before matching.
+   */
+  PortableKeys: 4,
 } as const;
 export type RecorderFlag = (typeof RecorderFlag)[keyof typeof RecorderFlag];
-export const CURRENT_RECORDER_FLAGS: readonly RecorderFlag[] = [RecorderFlag.NamedRandomStreams, RecorderFlag.OpaqueToolBodies, RecorderFlag.CallStartOrder];
+export const CURRENT_RECORDER_FLAGS: readonly RecorderFlag[] = [
+  RecorderFlag.NamedRandomStreams,
+  RecorderFlag.OpaqueToolBodies,
+  RecorderFlag.CallStartOrder,
+  RecorderFlag.PortableKeys,
+];

@@ -73,6 +73,7 @@ interface Queue {
 }
 interface Correction {
   idempotencyKey: string;
+  type: string;
   decisionId: string;
   from: string;
   to: string;
@@ -459,6 +460,30 @@ describe('retrial backfill, end to end through the CLI', { timeout: 300_000 }, (
     expect(session.stdout).toContain('Recorded 1 verdicts as carol.');
     const after = JSON.parse((await runCli(['review', campaignId, '--list', '--json', '--db', copy])).stdout) as Queue;
     expect(after.reviewed).toBe(before.reviewed + 1);
+  });
+
+  it("the README's remediation handler, examples/remediation-handler.mts, runs as shown: refunds to billing, the rest to tickets, each once with its key", async () => {
+    const copy = join(directory, 'handler-example.db');
+    copyFileSync(db, copy);
+    if (existsSync(`${db}-wal`)) copyFileSync(`${db}-wal`, `${copy}-wal`);
+    const log = join(directory, 'remediation.jsonl');
+    const planned = await runCli(['remediate', 'plan', campaignId, '--json', '--db', copy]);
+    expect(planned.status, planned.stderr).toBe(0);
+    const corrections = JSON.parse(planned.stdout) as Correction[];
+    expect(corrections.length).toBeGreaterThan(0);
+    const applied = await runCli(['remediate', 'apply', campaignId, '--handler', 'examples/remediation-handler.mts', '--db', copy], { env: { REMEDIATION_LOG: log } });
+    expect(applied.status, applied.stderr).toBe(0);
+    expect(applied.stdout).toContain(`Applied ${corrections.length} corrections; 0 were already applied; 0 failed.`);
+    const lines = readFileSync(log, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { system: string; action: string; idempotencyKey: string });
+    expect(lines.map((line) => line.idempotencyKey).sort()).toEqual(corrections.map((correction) => correction.idempotencyKey).sort());
+    for (const line of lines) {
+      const correction = corrections.find((candidate) => candidate.idempotencyKey === line.idempotencyKey) as Correction;
+      const paid = correction.type === 'refund.category' && correction.from === 'deny' && correction.to === 'approve';
+      expect([line.system, line.action]).toEqual(paid ? ['billing', 'refund'] : ['tickets', 'open']);
+    }
   });
 
   it('remediate plans every correction with an idempotency key (CSV and JSON lines) and applies each exactly once', async () => {

@@ -358,7 +358,7 @@ export default { ...agent, create(context) { if (!context.env.MY_API_KEY) throw 
     const unbuilt = await runCli(['replay', first, second, '--agent', throwing, '--db', copy]);
     expect(unbuilt.status).toBe(2);
     expect(unbuilt.stderr.match(/create\(\) threw: MY_API_KEY missing in env/g)).toHaveLength(1);
-    expect(unbuilt.stderr).toContain('empty env');
+    expect(unbuilt.stderr).toContain("this process's environment");
 
     // A damaged tape is reported with what to do, and the other runs are still replayed.
     flipByteInLargestPack(copy);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { AgentCreateError, createReplayer, DIVERGENCE_TITLES, type Divergence, type Replayer, type ReplayResult, replayRun } from '../../replay/index.ts';
+import { AgentCreateError, createReplayer, type Replayer, type ReplayResult, renderDivergence, replayRun } from '../../replay/index.ts';
 import { RunNotFoundError, resolveStoreLocation, type Store, StoreError } from '../../store/index.ts';
 import { RetrialError } from '../../tape/index.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
@@ -36,28 +36,7 @@ export interface ReplayBatch {
   durationMs: number;
 }
 
-function show(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? 'undefined');
-}
-
-/** Where a divergence is: the recorded step, or what stands in for one when the tape has none. */
-function placeOf(divergence: Divergence): string {
-  if (divergence.seq !== null) return `step ${divergence.seq}`;
-  if (divergence.code === 'OUTPUT_MISMATCH') return 'the end of the run';
-  if (divergence.code === 'UNSANCTIONED_NONDETERMINISM') return 'a read or request the tape does not have';
-  return 'a call the tape does not have';
-}
-
-export function renderDivergence(divergence: Divergence): string {
-  const lines = [`${divergence.code} at ${placeOf(divergence)} (${divergence.causalKey}): ${divergence.message}`];
-  lines.push(`  means: ${DIVERGENCE_TITLES[divergence.code]}`);
-  if (divergence.site) lines.push(`  replayed at ${divergence.site}`);
-  if (divergence.recordedSite) lines.push(`  recorded at ${divergence.recordedSite}`);
-  for (const difference of divergence.differences) {
-    lines.push(`  ${difference.path}`, `    recorded: ${show(difference.expected)}`, `    replayed: ${show(difference.received)}`);
-  }
-  return lines.join('\n');
-}
+export { renderDivergence };
 
 function renderReplay(result: ReplayResult): string {
   if (result.ok)
@@ -187,7 +166,7 @@ export function registerReplayCommand(program: Command): void {
       const agent = await loadAgentModule(all.agent);
       await withStore(all, async (store) => {
         const salt = await loadSalt(resolveStoreLocation(all.db));
-        const replayerOptions = { store, agent, redactionSalt: salt, lenient: all.lenient, paceStreams: all.pace, env: {} };
+        const replayerOptions = { store, agent, redactionSalt: salt, lenient: all.lenient, paceStreams: all.pace };
         if (!all.all && runIds.length === 1) {
           const result = await replayRun({ ...replayerOptions, runId: runIds[0] as string });
           output(all, result, renderReplay);

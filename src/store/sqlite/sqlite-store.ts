@@ -1,4 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { RetrialError, type RunRecord, type StoredBlob } from '../../tape/index.ts';
 import type { CampaignStore } from '../campaign-store.ts';
 import { RunNotFoundError, StoreError } from '../errors.ts';
@@ -75,6 +76,7 @@ class SqliteBackedStore implements SqliteStore {
   private readonly importTransaction;
   private readonly packTransaction;
   readonly campaigns: CampaignStore;
+  readonly file: string | undefined;
 
   constructor(
     private readonly database: SqliteDatabaseLike,
@@ -82,6 +84,7 @@ class SqliteBackedStore implements SqliteStore {
     private readonly readonly: boolean,
     private readonly runPackLimits: RunPackLimits,
   ) {
+    this.file = location === ':memory:' ? undefined : resolve(location);
     this.writeTransaction = database.transaction((batch: WriteBatch) => applyWriteBatch(this.statementSource, batch));
     this.importTransaction = database.transaction((bundle: RunBundle) => applyRunImport(this.statementSource, bundle));
     this.packTransaction = database.transaction((plan: RunPackPlan, deflated: DeflatedRunPack) => storeRunPack(this.statementSource, plan, deflated));

@@ -6,7 +6,11 @@ export const randomEventSchema = z.looseObject({
   ...eventBaseShape,
   kind: z.literal('random'),
   source: z.enum(['Math.random', 'crypto.randomUUID', 'crypto.getRandomValues', 'crypto.randomBytes', 'rec.random']),
-  /** Stream name: the call site (file:line:column) or the name given to `rec.random`. */
+  /**
+   * Stream name: the name given to `rec.random`, or the call site: `<function>` or
+   * `<package>#<function>` (RecorderFlag.PortableKeys); before that flag, `path#function` or
+   * `path:line` relative to the recording's working directory.
+   */
   stream: z.string(),
   /** The value returned: a number, a UUID string, or base64 of the bytes. */
   value: z.union([z.number(), z.string()]),
