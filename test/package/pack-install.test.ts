@@ -24,7 +24,7 @@ export default defineAgent({
   codeVersion: '1',
   create: ({ rec }) => {
     const lookup = rec.tool('lookup_account', async (id) => ({ id, plan: 'pro' }), { effect: 'read' });
-    return async (input) => {
+    return async function handleTicket(input) {
       const account = await lookup(input.customer);
       const draw = Math.random();
       rec.decide({ type: 'account.action', subject: account.id, value: 'keep', reversible: true });
@@ -198,7 +198,7 @@ describe('the packed package, installed', () => {
       async () => {
         await project.write(`ts-${resolution}/tsconfig.json`, JSON.stringify({ ...tsconfig, include: ['*.ts'] }, null, 2));
         await project.write(`ts-${resolution}/record.ts`, RECORD_TS);
-        if (await exportsReplayApi(project)) await project.write(`ts-${resolution}/replay.ts`, REPLAY_TS);
+        await project.write(`ts-${resolution}/replay.ts`, REPLAY_TS);
         const checked = await project.run('npx', ['--no-install', 'tsc', '-p', `ts-${resolution}`]);
         expect(checked.stdout + checked.stderr).toBe('');
         expect(checked.status).toBe(0);
@@ -207,11 +207,3 @@ describe('the packed package, installed', () => {
     );
   }
 });
-
-/**
- * Whether the packed root exports the replay API. It is added at the root by a change merged
- * separately; once it is in, this always holds and the replay consumer is always checked.
- */
-async function exportsReplayApi(project: InstalledProject): Promise<boolean> {
-  return /\breplayRun\b/.test(await readFile(join(project.dir, 'node_modules/retrial/dist/index.d.ts'), 'utf8'));
-}
