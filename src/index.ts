@@ -27,7 +27,10 @@ export type {
   PiiRule,
   RecordAgentOptions,
   Recorder,
+  RecorderHealth,
   RecorderOptions,
+  RecordingFailure,
+  RecordingRecorder,
   RunOptions,
 } from './record/index.ts';
 export {

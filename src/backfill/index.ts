@@ -18,7 +18,7 @@ export { loadCampaign, loadCampaignPlan } from './load-campaign.ts';
 export type { PlanCampaignOptions, PlannedCampaign } from './plan-campaign.ts';
 export { planCampaign } from './plan-campaign.ts';
 export type { CorrectionHandler, RemediationOutcome, RemediationPlanEntry } from './remediation.ts';
-export { applyRemediation, planRemediation, remediationCsv, remediationJsonl } from './remediation.ts';
+export { applyRemediation, DEFAULT_HANDLER_TIMEOUT_MS, planRemediation, remediationCsv, remediationJsonl } from './remediation.ts';
 export type { ReviewQueue, Verdict } from './review.ts';
 export { recordVerdict, reviewQueue, VERDICTS } from './review.ts';
 export type { CampaignRunSummary, RunCampaignOptions, RunProgress } from './run-campaign.ts';

@@ -1,4 +1,5 @@
-import type { CorrectionRecord, DecisionRecord, Store } from '../store/index.ts';
+import { hostname } from 'node:os';
+import { type CorrectionRecord, type DecisionRecord, isWriterAliveOnThisHost, type RunWriter, type Store } from '../store/index.ts';
 import { RetrialError, sha256Hex } from '../tape/index.ts';
 import { type Correction, correctionSchema, parseStored } from './campaign-types.ts';
 import { compareCampaign, latestVerdicts } from './compare-campaign.ts';
@@ -171,14 +172,46 @@ export interface RemediationOutcome {
   alreadyApplied: number;
   /** Planned, then cancelled before the handler was called: a reviewer or triage turned it down, or another campaign's correction got there first. */
   cancelled: number;
-  /** Left alone because another apply holds the claim on the decision right now; rerun later. */
+  /** Left alone because another apply that is still running holds the claim on the decision; rerun later. */
   claimedElsewhere: number;
   failures: Array<{ idempotencyKey: string; error: string }>;
+  /** Claims held by a process that is gone (a killed apply), taken over and applied by this one; absent when none. */
+  takenOver?: Array<{ idempotencyKey: string; from: RunWriter }>;
+}
+
+/** How long one handler call may take by default before it counts as failed and is left for the next apply to retry. */
+export const DEFAULT_HANDLER_TIMEOUT_MS = 60_000;
+
+/** A handler call that did not settle in time. It may still finish: a retry passes the same idempotency key. */
+class HandlerTimeoutError extends RetrialError {
+  constructor(timeoutMs: number) {
+    super({
+      code: 'HANDLER_TIMEOUT',
+      message: `timed out: the handler did not settle within ${formatSeconds(timeoutMs)}; it may still complete, so the retry passes the same idempotency key (raise --handler-timeout if it is just slow)`,
+    });
+    this.name = 'HandlerTimeoutError';
+  }
+}
+
+const formatSeconds = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`);
+
+/** Calls the handler, failing with HandlerTimeoutError if it neither returns nor throws within `timeoutMs`. */
+async function callHandler(handler: CorrectionHandler, correction: Correction, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HandlerTimeoutError(timeoutMs)), timeoutMs);
+  });
+  try {
+    await Promise.race([(async () => handler(correction))(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
- * How long a claim on a correction lasts. A handler call takes seconds; a claim left by an apply
- * that crashed mid-call lets another apply retry after this (the idempotency key is the same).
+ * How long a claim on a correction lasts at least. A handler call takes seconds; a claim left by
+ * an apply on another host that crashed mid-call lets another apply retry after this (the
+ * idempotency key is the same). On this host a claim whose process is gone is taken over at once.
  */
 const CLAIM_LEASE_MS = 10 * 60 * 1000;
 
@@ -193,8 +226,20 @@ export async function applyRemediation(options: {
   handler: CorrectionHandler;
   actor: string;
   now: () => number;
+  /** How long one handler call may take before it is marked failed (timed out) and left for a retry; default 60 s. */
+  handlerTimeoutMs?: number;
+  /** The process applying, recorded on each claim; default this process on this host. */
+  holder?: RunWriter;
+  /** Whether the process holding a claim is still there; default: on another host yes, on this host if its pid is alive. */
+  isHolderAlive?: (holder: RunWriter) => boolean;
 }): Promise<RemediationOutcome> {
   const { store, campaignId } = options;
+  const handlerTimeoutMs = options.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS;
+  if (!(handlerTimeoutMs > 0)) throw new RetrialError({ code: 'USAGE', message: `The handler timeout must be positive, not ${handlerTimeoutMs} ms.` });
+  const holder = options.holder ?? { pid: process.pid, host: hostname() };
+  const isHolderAlive = options.isHolderAlive ?? isWriterAliveOnThisHost;
+  // A claim outlives the longest handler call it covers, so a slow handler is never raced by a second apply.
+  const leaseMs = Math.max(CLAIM_LEASE_MS, handlerTimeoutMs + 60_000);
   const context = await remediationContext(store, campaignId);
   if ((await store.campaigns.corrections(campaignId)).length === 0)
     throw new RetrialError({
@@ -215,12 +260,34 @@ export async function applyRemediation(options: {
     const attempts = record.attempts + 1;
     // Another apply may be at the same decision right now: only the one holding the claim calls the handler.
     const claimedAt = options.now();
-    const claim = await store.campaigns.claimCorrection({
-      decisionId: correction.decisionId,
-      idempotencyKey: record.idempotencyKey,
-      at: claimedAt,
-      expiresAt: claimedAt + CLAIM_LEASE_MS,
-    });
+    let previousHolder: RunWriter | undefined;
+    const claim = await store.campaigns.claimCorrection(
+      { decisionId: correction.decisionId, idempotencyKey: record.idempotencyKey, at: claimedAt, expiresAt: claimedAt + leaseMs, holder },
+      {
+        isHolderAlive,
+        // The claim of an apply that was killed: said in the audit log before this one acts on it.
+        audit: (previous) => {
+          const from = previous.holder ?? { pid: -1, host: 'unknown' };
+          previousHolder = from;
+          return {
+            at: claimedAt,
+            actor: options.actor,
+            action: 'correction.claim.taken-over',
+            campaignId,
+            details: {
+              idempotencyKey: record.idempotencyKey,
+              decisionId: correction.decisionId,
+              previousHolder: `pid ${from.pid} on ${from.host}`,
+              previousClaimedAt: new Date(previous.at).toISOString(),
+              reason: 'the process holding the claim is gone',
+            },
+          };
+        },
+      },
+    );
+    if (claim === 'taken-over' && previousHolder) {
+      outcome.takenOver = [...(outcome.takenOver ?? []), { idempotencyKey: record.idempotencyKey, from: previousHolder }];
+    }
     if (claim === 'claimed-elsewhere') {
       outcome.claimedElsewhere++;
       continue;
@@ -234,9 +301,10 @@ export async function applyRemediation(options: {
       continue;
     }
     try {
-      await options.handler(structuredClone(correction));
+      await callHandler(options.handler, structuredClone(correction), handlerTimeoutMs);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
+      const timedOut = error instanceof HandlerTimeoutError;
       await store.campaigns.releaseCorrectionClaim(correction.decisionId, record.idempotencyKey);
       await store.campaigns.updateCorrection(
         record.idempotencyKey,
@@ -246,7 +314,7 @@ export async function applyRemediation(options: {
           actor: options.actor,
           action: 'correction.failed',
           campaignId,
-          details: { idempotencyKey: record.idempotencyKey, decisionId: correction.decisionId, error: message },
+          details: { idempotencyKey: record.idempotencyKey, decisionId: correction.decisionId, error: message, ...(timedOut ? { timedOut: true } : {}) },
         },
       );
       outcome.failed++;

@@ -11,7 +11,7 @@ export const ExitCode = {
   checkFailed: 1,
   /** The command line was wrong. */
   usage: 2,
-  /** A run, step or file named on the command line does not exist. */
+  /** A run, step, campaign or file named on the command line does not exist or cannot be read. */
   notFound: 3,
   /** The store could not be opened, read or written. */
   store: 4,

@@ -12,12 +12,12 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     // Loaded only on failure: printing help needs neither, and the tape module loads zod's schemas.
-    const [{ RetrialError }, { exitCodeForError }, { missingOptionalPackage }] = await Promise.all([
+    const [{ RetrialError }, { asUserError, exitCodeForError }, { missingOptionalPackage }] = await Promise.all([
       import('../tape/index.ts'),
       import('./exit-codes.ts'),
       import('./optional-dependency.ts'),
     ]);
-    const error = missingOptionalPackage(caught) ?? caught;
+    const error = missingOptionalPackage(caught) ?? asUserError(caught);
     const code = exitCodeForError(error);
     const message = RetrialError.isInstance(error) ? error.message : `internal error: ${(error as Error)?.stack ?? String(error)}`;
     if (json) process.stdout.write(`${JSON.stringify({ error: { code: RetrialError.isInstance(error) ? error.code : 'INTERNAL', message } })}\n`);

@@ -30,3 +30,13 @@ export function parseRate(text: string): number {
   const per = (match[2] ?? 's').toLowerCase();
   return per.startsWith('m') ? Number(match[1]) / 60 : Number(match[1]);
 }
+
+const DURATION_UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+/** Parses a duration such as `60s`, `2m`, `500ms` or `1h` (a bare number is seconds) into ms. */
+export function parseDuration(value: string, flag: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
+  const ms = match ? Number(match[1]) * DURATION_UNIT_MS[(match[2] ?? 's') as keyof typeof DURATION_UNIT_MS] : Number.NaN;
+  if (!(ms >= 1) || !Number.isFinite(ms)) throw new UsageError(`${flag} "${value}" must be a positive duration such as 60s, 2m, 500ms or 1h.`);
+  return Math.round(ms);
+}

@@ -146,12 +146,16 @@ describe('recorder: tools, decisions and ordering', () => {
     expect(Object.keys(tape.received(tool) as object)).toEqual(['zone', 'account']);
   });
 
-  it('refuses a tool result JSON cannot hold rather than storing something else (NaN is not null)', async () => {
+  it('refuses a tool result JSON cannot hold rather than storing something else (NaN is not null), without throwing into the agent', async () => {
     const store = createMemoryStore();
-    const rec = createRecorder({ store, agent: 'a' });
+    const failures: unknown[] = [];
+    const rec = createRecorder({ store, agent: 'a', onRecordingError: (failure) => failures.push(failure) });
     const score = rec.tool('score', () => ({ score: Number.NaN }), { effect: 'read' });
-    await expect(rec.run(null, () => score(), { runId: 'run_nan' })).rejects.toThrow(/no JSON form/);
-    expect((await store.getRun('run_nan'))?.status).not.toBe('complete');
+    await expect(rec.run(null, () => score(), { runId: 'run_nan' })).resolves.toEqual({ score: Number.NaN });
+    const run = await store.getRun('run_nan');
+    expect(run?.status).toBe('incomplete');
+    expect(run?.ending?.error?.message).toBe('value: tool score result: NaN at $.score');
+    expect(failures).toEqual([{ runId: 'run_nan', kind: 'value', reason: 'tool score result: NaN at $.score' }]);
   });
 
   it('stores no key-order text when the result is already in canonical order', async () => {

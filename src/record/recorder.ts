@@ -1,27 +1,18 @@
 import { hostname } from 'node:os';
-import type { RunWriter, Store, WriteBatch } from '../store/index.ts';
-import {
-  CURRENT_RECORDER_FLAGS,
-  chainRoot,
-  createBlob,
-  type ForkOrigin,
-  plainBlob,
-  type RunEnding,
-  type RunHeader,
-  type RunRecord,
-  sealRun,
-  TAPE_FORMAT_VERSION,
-  type ToolEffect,
-} from '../tape/index.ts';
+import type { RunWriter, Store } from '../store/index.ts';
+import { CURRENT_RECORDER_FLAGS, chainRoot, type ForkOrigin, type RunHeader, type RunRecord, TAPE_FORMAT_VERSION, type ToolEffect } from '../tape/index.ts';
 import { captureAgentSite, captureCallSite } from './call-site.ts';
-import { jsonSnapshot } from './json-snapshot.ts';
 import { installGlobalPatches, type NondeterminismReads, originals } from './patch-globals.ts';
+import { createStderrReporter, type RecorderHealth, type RecordingFailure } from './recording-failure.ts';
 import { createRecordingFetch, type HttpExchange, hostOf } from './recording-fetch.ts';
+import { createRecordingWriter } from './recording-writer.ts';
 import { createRedactor, legacyArgsHash, type PiiRule, type RedactionOptions, type Redactor } from './redaction.ts';
 import { assertRedactionSalt, defaultRedactionSalt } from './redaction-salt.ts';
-import { assertInRun, foreignCallInReplay, maybeCurrentRun, type RunScope, runInScope, runOutsideScope, takeCausalKey } from './run-scope.ts';
-import { type BlobCollector, type EventDraft, RunTapeWriter } from './run-tape-writer.ts';
+import { assertInRun, foreignCallInReplay, maybeCurrentRun, type RunScope, runInScope, takeCausalKey } from './run-scope.ts';
+import type { BlobCollector, EventDraft, RunTapeWriter } from './run-tape-writer.ts';
 import { SeededStream } from './seeded-random.ts';
+import { prepareReceivedBlobs, SLICED_FROM_BYTES } from './sliced-blob.ts';
+import { DEFAULT_VALUE_LIMITS, snapshotValue, type ValueLimits, type ValueSnapshot } from './value-snapshot.ts';
 
 export const RECORDER_NAME = 'retrial-recorder/0.1.0';
 
@@ -45,6 +36,27 @@ export interface RecorderOptions {
   flushIntervalMs?: number;
   /** Flush at once when this many events are buffered. Default 2000. */
   maxBufferedEvents?: number;
+  /**
+   * Most events that may wait for the store, all runs together. A run that pushes past it stops
+   * recording (`buffer-full`): it is stored `incomplete` and its further events are dropped and
+   * counted. Default 100,000.
+   */
+  maxPendingEvents?: number;
+  /** Most bytes of received values (inputs, tool and retrieval results) that may wait for the store, likewise. Default 256 MB. */
+  maxPendingBytes?: number;
+  /** Largest value (input, arguments, result, output) recorded, in characters of its JSON; a run with a larger one is refused. Default 64 MB. */
+  maxValueBytes?: number;
+  /** Deepest nesting of a value recorded; a run with a deeper one is refused. Default 1000. */
+  maxValueDepth?: number;
+  /**
+   * Called once for each run that cannot be recorded in full (a value JSON cannot hold, a store
+   * that refuses writes, a full buffer, a bug of ours). The agent never sees these failures; the
+   * run is stored `incomplete` with the reason. Default: one warning line on stderr per distinct
+   * cause, at most once a minute. An exception thrown here is ignored.
+   */
+  onRecordingError?: (failure: RecordingFailure) => void;
+  /** How long to wait before writing pending `incomplete` marks again while the store refuses writes, ms. Default 1000. */
+  retryIntervalMs?: number;
   /**
    * Answers for calls instead of the world, by causal key (fork serves its parent's tape through
    * these). A served tool call is recorded as `stubbed`; undefined means: call the world.
@@ -125,13 +137,17 @@ export interface Recorder {
   random(name: string): () => number;
   /** Id of the run the caller is inside, or undefined. */
   currentRunId(): string | undefined;
-  /** Resolves when everything recorded so far is durable. */
+  /**
+   * Resolves when everything recorded so far is durable, or was given up on and reported through
+   * onRecordingError. Never rejects.
+   */
   flush(): Promise<void>;
 }
 
-interface PendingEnding {
-  tape: RunTapeWriter;
-  ending: Omit<RunEnding, 'output'> & { output: unknown };
+/** The recorder createRecorder returns: a Recorder that also tells how its recording fares. */
+export interface RecordingRecorder extends Recorder {
+  /** Counters of the failure path: runs degraded, events dropped, marks pending, the last failure. */
+  health(): RecorderHealth;
 }
 
 export function createRunId(atMs: number): string {
@@ -146,65 +162,77 @@ function redactionOf({ redaction, store }: RecorderOptions): RedactionOptions {
   return { salt: redaction.salt, rules: redaction.rules };
 }
 
-export function createRecorder(options: RecorderOptions): Recorder {
+export function createRecorder(options: RecorderOptions): RecordingRecorder {
   installGlobalPatches();
   const { store } = options;
   const redactor: Redactor = createRedactor(redactionOf(options));
   const writer: RunWriter = { pid: process.pid, host: hostname() };
-  const flushIntervalMs = options.flushIntervalMs ?? 20;
-  const maxBufferedEvents = options.maxBufferedEvents ?? 2000;
+  const valueLimits: ValueLimits = {
+    maxDepth: options.maxValueDepth ?? DEFAULT_VALUE_LIMITS.maxDepth,
+    maxBytes: options.maxValueBytes ?? DEFAULT_VALUE_LIMITS.maxBytes,
+  };
 
-  const started: WriteBatch['runsStarted'] = [];
-  const active = new Set<RunTapeWriter>();
-  const endings: PendingEnding[] = [];
-  const knownBlobs = new Set<string>();
-  let buffered = 0;
-  let timer: NodeJS.Timeout | undefined;
-  let chain: Promise<void> = Promise.resolve();
+  const recording = createRecordingWriter({
+    store,
+    writer,
+    redactor,
+    flushIntervalMs: options.flushIntervalMs ?? 20,
+    maxBufferedEvents: options.maxBufferedEvents ?? 2000,
+    maxPendingEvents: options.maxPendingEvents ?? 100_000,
+    maxPendingBytes: options.maxPendingBytes ?? 256 * 1024 * 1024,
+    retryIntervalMs: options.retryIntervalMs ?? 1000,
+    report: options.onRecordingError ?? createStderrReporter(),
+  });
+  const { flush, stopRun } = recording;
 
-  function onPush(): void {
-    buffered++;
-    if (buffered >= maxBufferedEvents) void flush().catch(() => {});
-    else if (!timer) timer = runOutsideScope(() => setTimeout(() => void flush().catch(() => {}), flushIntervalMs));
+  /** Takes a value the agent hands over or receives; a refused one stops the run, never the agent. */
+  function snapshotFor(tape: RunTapeWriter, what: string, value: unknown): ValueSnapshot | Promise<ValueSnapshot> {
+    const settle = (snapshot: ValueSnapshot): ValueSnapshot => {
+      if (!snapshot.ok) stopRun(tape, 'value', `${what}: ${snapshot.reason}`, false);
+      return snapshot;
+    };
+    const refuse = (error: unknown): ValueSnapshot => {
+      stopRun(tape, 'internal', `${what} could not be taken: ${error instanceof Error ? error.message : String(error)}`, false);
+      return { ok: false, reason: 'internal' };
+    };
+    try {
+      const snapshot = snapshotValue(value, valueLimits);
+      return snapshot instanceof Promise ? snapshot.then(settle, refuse) : settle(snapshot);
+    } catch (error) {
+      return refuse(error);
+    }
   }
 
-  function flush(): Promise<void> {
-    if (timer) clearTimeout(timer);
-    timer = undefined;
-    chain = chain.catch(() => {}).then(() => runOutsideScope(flushOnce));
-    return chain;
+  /** Runs a step of the recorder on the agent's path; a throw stops the run, never the agent. */
+  function guarded<T>(tape: RunTapeWriter, what: string, step: () => T, kind: RecordingFailure['kind'] = 'internal'): T | undefined {
+    try {
+      return step();
+    } catch (error) {
+      stopRun(tape, kind, `${what} could not be recorded: ${error instanceof Error ? error.message : String(error)}`, false);
+      return undefined;
+    }
   }
 
-  async function flushOnce(): Promise<void> {
-    buffered = 0;
-    const batch: WriteBatch = { runsStarted: started.splice(0), appends: [], blobs: [], decisions: [], runsEnded: [] };
-    const blobJson = new Map<string, string>();
-    for (const tape of active) {
-      if (tape.pendingCount === 0) continue;
-      const drained = await tape.drain(knownBlobs);
-      batch.appends.push({ runId: tape.runId, events: drained.events, headHash: drained.headHash });
-      for (const [hash, json] of drained.blobs) blobJson.set(hash, json);
-      batch.decisions.push(...drained.decisions);
-    }
-    for (const { tape, ending } of endings.splice(0)) {
-      const drained = await tape.drain(knownBlobs);
-      if (drained.events.length) batch.appends.push({ runId: tape.runId, events: drained.events, headHash: drained.headHash });
-      let output: string | null = null;
-      if (ending.output !== undefined) {
-        const blob = createBlob(redactor.value(ending.output));
-        blobJson.set(blob.hash, blob.json);
-        output = blob.hash;
-      }
-      const finalEnding: RunEnding = { status: ending.status, output, error: ending.error };
-      batch.runsEnded.push({ runId: tape.runId, ending: finalEnding, sealHash: sealRun(drained.headHash, finalEnding), modelsServed: tape.servedModels() });
-      active.delete(tape);
-    }
-    // Plain: the store compresses (SQLite packs a run's events and blobs together once it ends).
-    for (const [hash, json] of blobJson) batch.blobs.push(plainBlob(hash, json));
-    if (!batch.runsStarted.length && !batch.appends.length && !batch.runsEnded.length) return;
-    await store.write(batch);
-    if (knownBlobs.size > 200_000) knownBlobs.clear();
-    for (const hash of blobJson.keys()) knownBlobs.add(hash);
+  /** The agent's function threw: records the error and the failed ending. The agent gets its own error back. */
+  async function recordFailedRun(scope: RunScope, tape: RunTapeWriter, error: unknown): Promise<void> {
+    guarded(tape, 'the run error', () => {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      const key = takeCausalKey(scope, 'error', failure.name);
+      tape.push(
+        () => ({
+          kind: 'error',
+          key,
+          at: scope.now(),
+          durationMs: 0,
+          name: failure.name,
+          message: redactor.text(failure.message),
+          ...(failure.stack ? { stack: redactor.text(failure.stack) } : {}),
+        }),
+        'error',
+      );
+      recording.endRun(tape, { status: 'failed', output: undefined, error: { name: failure.name, message: redactor.text(failure.message) } });
+    });
+    await flush();
   }
 
   function recordingReads(scope: () => RunScope): NondeterminismReads {
@@ -258,6 +286,28 @@ export function createRecorder(options: RecorderOptions): Recorder {
     };
   }
 
+  /**
+   * The blobs of a received value: a large one is redacted now and canonicalized and hashed in
+   * slices from now on, off the agent's path, so its event's builder only waits for them.
+   */
+  function receivedBlobs(
+    snapshot: Extract<ValueSnapshot, { ok: true }>,
+  ): (blobs: BlobCollector) => { ref: string; text?: string } | Promise<{ ref: string; text?: string }> {
+    if (snapshot.bytes < SLICED_FROM_BYTES) {
+      return (blobs) => {
+        const { ref, text } = blobs.putReceived(redactor.value(snapshot.value));
+        return text ? { ref, text } : { ref };
+      };
+    }
+    const prepared = prepareReceivedBlobs(redactor.value(snapshot.value), snapshot.keysInOrder);
+    // Its failure is the event's, reported when the event is built.
+    prepared.catch(() => {});
+    return async (blobs) => {
+      const { value, text } = await prepared;
+      return text ? { ref: blobs.putPrepared(value), text: blobs.putPrepared(text) } : { ref: blobs.putPrepared(value) };
+    };
+  }
+
   /** A tool or retrieval result as the agent received it, redacted, with its key order when that differs. */
   function receivedResult(blobs: BlobCollector, value: unknown): { result: string; resultText?: string } {
     const { ref, text } = blobs.putReceived(redactor.value(value));
@@ -278,13 +328,17 @@ export function createRecorder(options: RecorderOptions): Recorder {
       const at = scope.now();
       const started = originals.performanceNow();
       const site = captureAgentSite();
-      const redactedArgs = redactor.value(jsonSnapshot(args));
-      // A write must not happen before the context that led to it is durable.
+      const argsTaken = snapshotFor(scope.tape, `${kind} ${name} arguments`, args);
+      const argsSnapshot = argsTaken instanceof Promise ? await argsTaken : argsTaken;
+      const redactedArgs = argsSnapshot.ok ? guarded(scope.tape, `${kind} ${name} arguments`, () => redactor.value(argsSnapshot.value)) : undefined;
+      // A write must not happen before the context that led to it is durable (flush never rejects).
       if (effect === 'write') await flush();
       const served = options.serve?.tool?.({ key, kind, name, effect, args: redactedArgs, legacyArgsHash: legacyArgsHash(redactor, args) });
       if (served) {
         const durationMs = originals.performanceNow() - started;
-        const servedResult = 'result' in served ? jsonSnapshot(served.result) : null;
+        const servedTaken = 'result' in served ? snapshotFor(scope.tape, `${kind} ${name} result`, served.result) : null;
+        const servedSnapshot = servedTaken instanceof Promise ? await servedTaken : servedTaken;
+        const servedResult = servedSnapshot?.ok ? servedSnapshot.value : null;
         scope.tape.push((blobs) => {
           const argsRef = blobs.put(redactedArgs);
           const requestHash = argsRef;
@@ -301,36 +355,49 @@ export function createRecorder(options: RecorderOptions): Recorder {
       const opaqueScope: RunScope = scope.blockEgress
         ? { ...scope, mode: 'opaque', blockEgress: undefined, writesRefused: true }
         : { ...scope, mode: 'opaque' };
-      const push = (result: { ok: true; value: unknown } | { ok: false; error: Error }) => {
+      const push = (result: { ok: true; snapshot: Extract<ValueSnapshot, { ok: true }> } | { ok: false; error: Error }) => {
         const durationMs = originals.performanceNow() - started;
-        const received = result.ok ? jsonSnapshot(result.value) : null;
-        scope.tape.push((blobs) => {
-          const argsRef = blobs.put(redactedArgs);
-          const outcome = result.ok
-            ? receivedResult(blobs, received)
-            : { result: null, error: { name: result.error.name, message: redactor.text(result.error.message) } };
-          const requestHash = argsRef;
-          const where = site ? { site, startedAfter } : { startedAfter };
-          return kind === 'tool'
-            ? { kind, key, at, durationMs, ...where, name, effect, args: argsRef, requestHash, ...outcome }
-            : { kind, key, at, durationMs, ...where, name, query: argsRef, requestHash, ...outcome };
-        }, kind);
+        const received = result.ok ? guarded(scope.tape, `${kind} ${name} result`, () => receivedBlobs(result.snapshot)) : undefined;
+        if (result.ok && !received) return;
+        const failed = result.ok ? undefined : { name: result.error.name, message: redactor.text(result.error.message) };
+        scope.tape.push(
+          (blobs) => {
+            const argsRef = blobs.put(redactedArgs);
+            const build = (refs: { ref: string; text?: string } | undefined): EventDraft => {
+              const outcome = refs ? { result: refs.ref, ...(refs.text ? { resultText: refs.text } : {}) } : { result: null, error: failed };
+              const requestHash = argsRef;
+              const where = site ? { site, startedAfter } : { startedAfter };
+              return kind === 'tool'
+                ? { kind, key, at, durationMs, ...where, name, effect, args: argsRef, requestHash, ...outcome }
+                : { kind, key, at, durationMs, ...where, name, query: argsRef, requestHash, ...outcome };
+            };
+            // Synchronous unless a large result is still being canonicalized.
+            const refs = received?.(blobs);
+            return refs instanceof Promise ? refs.then(build) : build(refs);
+          },
+          kind,
+          result.ok ? result.snapshot.bytes : 0,
+        );
       };
+      let value: Awaited<R>;
       try {
-        const value = (await runInScope(opaqueScope, () => fn(...args))) as Awaited<R>;
-        push({ ok: true, value });
-        return value;
+        value = (await runInScope(opaqueScope, () => fn(...args))) as Awaited<R>;
       } catch (error) {
         push({ ok: false, error: error instanceof Error ? error : new Error(String(error)) });
         throw error;
       }
+      // Taken before the agent gets the value back, so what it does to the value later cannot reach the tape.
+      const taken = snapshotFor(scope.tape, `${kind} ${name} result`, value);
+      const snapshot = taken instanceof Promise ? await taken : taken;
+      if (snapshot.ok) push({ ok: true, snapshot });
+      return value;
     };
   }
 
-  const recorder: Recorder = {
+  const recorder: RecordingRecorder = {
     fetch: createRecordingFetch({ baseFetch: options.baseFetch ?? globalThis.fetch, redactor, flush, buildHttpEvent, serve: options.serve?.fetch }),
 
-    async run(input, fn, runOptions = {}) {
+    async run<I, O>(input: I, fn: (input: I) => Promise<O> | O, runOptions: RunOptions = {}): Promise<O> {
       const perfStart = originals.performanceNow();
       const startAt = runOptions.startAt === undefined ? undefined : typeof runOptions.startAt === 'number' ? runOptions.startAt : runOptions.startAt.getTime();
       const now = runOptions.now ?? (startAt === undefined ? originals.dateNow : () => startAt + (originals.performanceNow() - perfStart));
@@ -351,9 +418,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
       };
       const rootHash = chainRoot(header);
       const record: RunRecord = { header, status: 'recording', rootHash, headHash: rootHash, sealHash: null, eventCount: 0, ending: null };
-      const tape = new RunTapeWriter(record, onPush);
-      started.push({ run: record, writer });
-      active.add(tape);
+      const tape = recording.startRun(record);
       let scope: RunScope;
       const reads = recordingReads(() => scope);
       scope = {
@@ -368,35 +433,40 @@ export function createRecorder(options: RecorderOptions): Recorder {
         ...(runOptions.blockEgress ? { blockEgress: runOptions.blockEgress } : {}),
       };
       const inputKey = takeCausalKey(scope, 'input', 'input');
-      const redactedInput = redactor.value(jsonSnapshot(input));
-      tape.push((blobs) => {
-        const { ref, text } = blobs.putReceived(redactedInput);
-        return { kind: 'input', key: inputKey, at: recordedAt, durationMs: 0, value: ref, ...(text ? { valueText: text } : {}) };
-      }, 'input');
+      const inputTaken = snapshotFor(tape, 'run input', input);
+      const inputSnapshot = inputTaken instanceof Promise ? await inputTaken : inputTaken;
+      if (inputSnapshot.ok) {
+        const inputBlobs = guarded(tape, 'run input', () => receivedBlobs(inputSnapshot));
+        if (inputBlobs)
+          tape.push(
+            (blobs) => {
+              const build = ({ ref, text }: { ref: string; text?: string }): EventDraft => ({
+                kind: 'input',
+                key: inputKey,
+                at: recordedAt,
+                durationMs: 0,
+                value: ref,
+                ...(text ? { valueText: text } : {}),
+              });
+              const refs = inputBlobs(blobs);
+              return refs instanceof Promise ? refs.then(build) : build(refs);
+            },
+            'input',
+            inputSnapshot.bytes,
+          );
+      }
+      let output: O;
       try {
-        const output = await runInScope(scope, () => fn(input));
-        endings.push({ tape, ending: { status: 'complete', output: output ?? null, error: null } });
-        await flush();
-        return output;
+        output = await runInScope(scope, () => fn(input));
       } catch (error) {
-        const failure = error instanceof Error ? error : new Error(String(error));
-        const key = takeCausalKey(scope, 'error', failure.name);
-        tape.push(
-          () => ({
-            kind: 'error',
-            key,
-            at: now(),
-            durationMs: 0,
-            name: failure.name,
-            message: redactor.text(failure.message),
-            ...(failure.stack ? { stack: redactor.text(failure.stack) } : {}),
-          }),
-          'error',
-        );
-        endings.push({ tape, ending: { status: 'failed', output: undefined, error: { name: failure.name, message: redactor.text(failure.message) } } });
-        await flush();
+        await recordFailedRun(scope, tape, error);
         throw error;
       }
+      const outputTaken = snapshotFor(tape, 'run output', output ?? null);
+      const outputSnapshot = outputTaken instanceof Promise ? await outputTaken : outputTaken;
+      recording.endRun(tape, { status: 'complete', output: outputSnapshot.ok ? outputSnapshot.value : null, error: null });
+      await flush();
+      return output;
     },
 
     tool(name, fn, toolOptions) {
@@ -429,7 +499,12 @@ export function createRecorder(options: RecorderOptions): Recorder {
       const scope = assertInRun('rec.decide');
       const key = takeCausalKey(scope, 'decision', decision.type);
       const at = scope.now();
-      const effectiveAt = decision.effectiveAt === undefined ? new originals.Date(at).toISOString() : new originals.Date(decision.effectiveAt).toISOString();
+      const effectiveAt = guarded(
+        scope.tape,
+        `decision ${decision.type} effectiveAt`,
+        () => (decision.effectiveAt === undefined ? new originals.Date(at).toISOString() : new originals.Date(decision.effectiveAt).toISOString()),
+        'value',
+      );
       const basedOnSeq = decision.basedOnSeq === undefined ? scope.tape.latestModelSeq : decision.basedOnSeq;
       scope.tape.push(
         () => ({
@@ -476,6 +551,8 @@ export function createRecorder(options: RecorderOptions): Recorder {
     },
 
     flush,
+
+    health: recording.health,
   };
   return recorder;
 }

@@ -8,8 +8,11 @@ import {
   type MessageList,
   type ModelEvent,
   type RunRecord,
+  type StoredBlob,
   type TapeEvent,
 } from '../tape/index.ts';
+import type { RecordingFailure } from './recording-failure.ts';
+import type { PreparedBlob } from './sliced-blob.ts';
 
 /** Collects the blobs an event needs while it is built. */
 export interface BlobCollector {
@@ -25,6 +28,8 @@ export interface BlobCollector {
    * and its JSON text as a string blob when the key order differs from the canonical one.
    */
   putReceived(value: unknown): { ref: BlobRef; text: BlobRef | undefined };
+  /** Keeps a blob made ahead of time (a large value, canonicalized in slices); returns its address. */
+  putPrepared(blob: PreparedBlob): BlobRef;
 }
 
 /** Recent lists per family, newest last; a tool loop only ever extends the latest one. */
@@ -43,9 +48,12 @@ const MEMO_ENTRIES = 256;
 /** What one drain of a run's buffer hands to the store. */
 export interface DrainedTape {
   events: StoredEvent[];
-  blobs: Map<BlobRef, string>;
+  /** Canonical JSON of each new blob, or (made ahead, for a large value) the stored blob itself. */
+  blobs: Map<BlobRef, string | StoredBlob>;
   decisions: DecisionRecord[];
   headHash: string;
+  /** Set when an event could not be built and stopped the run: `events` hold those before it, later ones were dropped. */
+  failure?: { kind: RecordingFailure['kind']; reason: string };
 }
 
 /**
@@ -59,7 +67,12 @@ export class RunTapeWriter {
   private readonly isFork: boolean;
   private nextSeq = 0;
   private headHash: string;
-  private pending: Array<{ seq: number; build: EventBuilder }> = [];
+  private pending: Array<{ seq: number; build: EventBuilder; kind: TapeEvent['kind'] | undefined }> = [];
+  /** Approximate bytes of the values the pending events hold, as pushers estimated them. */
+  private pendingValueBytes = 0;
+  /** Why this run stopped recording; once set, pushes are dropped and counted. */
+  private stopped: { kind: RecordingFailure['kind']; reason: string } | undefined;
+  private droppedEvents = 0;
   /** Served model version by model event seq, for the decision ledger's model column. */
   private readonly servedBySeq = new Map<number, string | null>();
   private readonly modelsServed = new Set<string>();
@@ -72,11 +85,21 @@ export class RunTapeWriter {
    */
   private readonly memo = new Map<string, { hash: BlobRef; json: string }>();
 
-  /** Called after every push, so the owner can schedule a flush. */
-  private readonly onPush: (writer: RunTapeWriter) => void;
+  /** Called after every push, so the owner can schedule a flush and keep its buffer bounded. */
+  private readonly onPush: (writer: RunTapeWriter, bytes: number) => void;
+  /** Called when pending events are dropped unbuilt, with how many and their approximate bytes. */
+  private readonly onDropped: (events: number, bytes: number) => void;
+  /** The run as it started (header, root), for marking it when its header never reached the store. */
+  readonly startRecord: RunRecord;
 
-  constructor(run: RunRecord, onPush: (writer: RunTapeWriter) => void = () => {}) {
+  constructor(
+    run: RunRecord,
+    onPush: (writer: RunTapeWriter, bytes: number) => void = () => {},
+    onDropped: (events: number, bytes: number) => void = () => {},
+  ) {
     this.onPush = onPush;
+    this.onDropped = onDropped;
+    this.startRecord = run;
     this.runId = run.header.runId;
     this.isFork = run.header.fork !== undefined;
     this.agent = run.header.agent;
@@ -91,17 +114,59 @@ export class RunTapeWriter {
     return this.pending.length;
   }
 
+  /** Hash of the last event built (the root before any). */
+  get chainHead(): string {
+    return this.headHash;
+  }
+
+  get pendingBytes(): number {
+    return this.pendingValueBytes;
+  }
+
+  /** Why the run stopped recording, or undefined while it records in full. */
+  get failure(): { kind: RecordingFailure['kind']; reason: string } | undefined {
+    return this.stopped;
+  }
+
+  /** Events pushed after the run stopped recording (and pending ones it dropped). */
+  get dropped(): number {
+    return this.droppedEvents;
+  }
+
+  /**
+   * Stops recording this run: later pushes are dropped and counted. With `dropPending`, events
+   * not yet built are dropped too (their chain can no longer reach the store, or memory is short);
+   * otherwise they are still built and written, as the run's durable prefix. Returns false when
+   * the run had already stopped (the first cause is the one kept).
+   */
+  stop(kind: RecordingFailure['kind'], reason: string, dropPending: boolean): boolean {
+    if (dropPending && this.pending.length) {
+      this.droppedEvents += this.pending.length;
+      this.onDropped(this.pending.length, this.pendingValueBytes);
+      this.pending = [];
+      this.pendingValueBytes = 0;
+    }
+    if (this.stopped) return false;
+    this.stopped = { kind, reason };
+    return true;
+  }
+
   /** Seq of the latest model event pushed so far, the default basis of a decision. */
   get latestModelSeq(): number | null {
     return this.lastModelSeq;
   }
 
   /** Reserves the next seq for an event built later. Synchronous, so order is call order. */
-  push(build: EventBuilder, kind?: TapeEvent['kind']): number {
+  push(build: EventBuilder, kind?: TapeEvent['kind'], bytes = 0): number {
     const seq = this.nextSeq++;
     if (kind === 'model') this.lastModelSeq = seq;
-    this.pending.push({ seq, build });
-    this.onPush(this);
+    if (this.stopped) {
+      this.droppedEvents++;
+      return seq;
+    }
+    this.pending.push({ seq, build, kind });
+    this.pendingValueBytes += bytes;
+    this.onPush(this, bytes);
     return seq;
   }
 
@@ -123,10 +188,14 @@ export class RunTapeWriter {
     return { blob, text };
   }
 
-  /** Builds every pending event in seq order and advances the chain. */
+  /**
+   * Builds every pending event in seq order and advances the chain. An event that cannot be built
+   * (a value canonical JSON refuses, a builder's bug) stops the run there: the events before it
+   * are returned with the failure, and the rest are dropped. Never throws.
+   */
   async drain(knownBlobs: ReadonlySet<string>): Promise<DrainedTape> {
-    const blobs = new Map<BlobRef, string>();
-    const keep = ({ hash, json }: { hash: BlobRef; json: string }): BlobRef => {
+    const blobs = new Map<BlobRef, string | StoredBlob>();
+    const keep = ({ hash, json }: { hash: BlobRef; json: string | StoredBlob }): BlobRef => {
       if (!knownBlobs.has(hash)) blobs.set(hash, json);
       return hash;
     };
@@ -136,24 +205,39 @@ export class RunTapeWriter {
       // A string's JSON text is its canonical JSON; other values need theirs kept only when their key order differs.
       return { ref: keep(blob), text: text === undefined || text === blob.json ? undefined : put(text) };
     };
-    const collector: BlobCollector = { put, putList: (family, refs) => this.putList(put, family, refs), putReceived };
+    const putPrepared = (blob: PreparedBlob): BlobRef => keep({ hash: blob.hash, json: blob });
+    const collector: BlobCollector = { put, putList: (family, refs) => this.putList(put, family, refs), putReceived, putPrepared };
     const events: StoredEvent[] = [];
     const decisions: DecisionRecord[] = [];
     const batch = this.pending;
     this.pending = [];
-    for (const { seq, build } of batch) {
-      const built = await build(collector);
-      // A call that started right before it finished, nothing between, leaves its start implied
-      // (RecorderFlag.CallStartOrder): most calls, and each stored byte counts.
-      const event = { ...(built.startedAfter === seq ? { ...built, startedAfter: undefined } : built), seq } as TapeEvent;
-      const json = canonicalJson(event);
-      this.headHash = chainNext(this.headHash, json);
-      events.push({ seq, kind: event.kind, key: event.key, at: event.at, json, hash: this.headHash });
-      if (event.kind === 'model') this.noteModel(event);
-      // A fork's decisions are counterfactual: on its tape, never in the ledger of shipped decisions.
-      if (event.kind === 'decision' && !this.isFork) decisions.push(this.toDecisionRecord(event));
+    this.pendingValueBytes = 0;
+    let failure: DrainedTape['failure'];
+    for (let index = 0; index < batch.length; index++) {
+      const { seq, build, kind } = batch[index] as (typeof batch)[number];
+      try {
+        this.buildInto(await build(collector), seq, events, decisions);
+      } catch (error) {
+        const described = describeBuildFailure(error, seq, kind);
+        // Reported only by the drain that stopped the run: a run stopped before keeps its first cause.
+        if (this.stop(described.kind, described.reason, true)) failure = described;
+        this.droppedEvents += batch.length - index - 1;
+        break;
+      }
     }
-    return { events, blobs, decisions, headHash: this.headHash };
+    return { events, blobs, decisions, headHash: this.headHash, ...(failure ? { failure } : {}) };
+  }
+
+  private buildInto(built: EventDraft, seq: number, events: StoredEvent[], decisions: DecisionRecord[]): void {
+    // A call that started right before it finished, nothing between, leaves its start implied
+    // (RecorderFlag.CallStartOrder): most calls, and each stored byte counts.
+    const event = { ...(built.startedAfter === seq ? { ...built, startedAfter: undefined } : built), seq } as TapeEvent;
+    const json = canonicalJson(event);
+    this.headHash = chainNext(this.headHash, json);
+    events.push({ seq, kind: event.kind, key: event.key, at: event.at, json, hash: this.headHash });
+    if (event.kind === 'model') this.noteModel(event);
+    // A fork's decisions are counterfactual: on its tape, never in the ledger of shipped decisions.
+    if (event.kind === 'decision' && !this.isFork) decisions.push(this.toDecisionRecord(event));
   }
 
   private putList(put: (value: unknown) => BlobRef, family: string, refs: readonly BlobRef[]): BlobRef {
@@ -197,4 +281,11 @@ export class RunTapeWriter {
       supersedes: null,
     };
   }
+}
+
+/** A value canonical JSON refuses (or one too deep for it) is the value's fault; anything else is ours. */
+function describeBuildFailure(error: unknown, seq: number, kind: TapeEvent['kind'] | undefined): { kind: RecordingFailure['kind']; reason: string } {
+  const message = error instanceof Error ? error.message : String(error);
+  const isValue = error instanceof RangeError || (error instanceof TypeError && message.startsWith('canonicalJson'));
+  return { kind: isValue ? 'value' : 'internal', reason: `event ${seq}${kind ? ` (${kind})` : ''} could not be built: ${message}` };
 }

@@ -1,4 +1,4 @@
-import type { CanonicalModelResponse } from '../tape/index.ts';
+import { type CanonicalModelResponse, canonicalJson } from '../tape/index.ts';
 
 export const NO_TOOL = '(no tool)';
 
@@ -26,5 +26,6 @@ export function classifyResponse(response: CanonicalModelResponse, path: string 
     return call && call.type === 'tool-call' ? call.toolName : NO_TOOL;
   }
   const value = readPath(response, path);
-  return value === undefined ? '(missing)' : typeof value === 'string' ? value : JSON.stringify(value);
+  // Canonical JSON: a recorded response has sorted keys and a live one wire order; equal answers must be one class.
+  return value === undefined ? '(missing)' : typeof value === 'string' ? value : canonicalJson(value);
 }

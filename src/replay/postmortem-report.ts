@@ -13,6 +13,12 @@ export interface PostmortemOptions {
   agentModule: string;
   /** A replay result to include, when the caller ran one. */
   replay?: ReplayResult;
+  /**
+   * The stored resample to report (its analysis id). By default the newest complete one at the
+   * decision step against the model the run requested there; resamples against another model
+   * measure something else and are only listed.
+   */
+  resampleId?: string;
 }
 
 /** What `retrial resample` does without -n. */
@@ -68,9 +74,11 @@ export async function renderPostmortemReport(options: PostmortemOptions): Promis
   if (stepSeq === undefined || stepSeq === null) throw new RetrialError({ code: 'USAGE', message: `Run ${options.runId} has no model step to report on.` });
   const step = describeStep(tape, stepSeq);
   if (step.kind !== 'model') throw new RetrialError({ code: 'USAGE', message: `Step ${stepSeq} is not a model step.` });
-  const resamples = (await options.store.listRunAnalyses(options.runId, 'resample'))
-    .map((analysis) => analysis.result as ResampleResult)
-    .filter((result) => result.step === stepSeq);
+  const stored = (await options.store.listRunAnalyses(options.runId, 'resample')).map((analysis) => analysis.result as ResampleResult);
+  const atStep = stored.filter((result) => result.step === stepSeq);
+  const chosen = options.resampleId === undefined ? undefined : chooseResample(stored, options.resampleId, options.runId, stepSeq);
+  const resamples = chosen ? [chosen] : atStep.filter((result) => result.model.sent === step.model.requested);
+  const otherModels = chosen ? [] : atStep.filter((result) => result.model.sent !== step.model.requested);
   // A partial resample (endpoint died) never stands in for a complete one, however new it is.
   const resample = resamples.filter(isComplete).at(-1) ?? resamples.at(-1);
   const newerPartials = resample ? resamples.slice(resamples.indexOf(resample) + 1) : [];
@@ -137,7 +145,7 @@ export async function renderPostmortemReport(options: PostmortemOptions): Promis
     const classifier = resample.classifiedBy === 'tool chosen' ? 'tool chosen' : `\`${resample.classifiedBy}\``;
     if (isComplete(resample))
       lines.push(
-        `Resampled ${resample.completed} times on ${resample.startedAt} with model \`${resample.model.sent}\` (served ${served}), classified by ${classifier}, hypothesis fixed before sampling: **${resample.hypothesis.class}: ${formatProportion(resample.hypothesis.estimate)}**.`,
+        `Resampled ${resample.completed} times on ${resample.startedAt} with model \`${resample.model.sent}\` (served ${served}), classified by ${classifier}, hypothesis fixed before sampling: **${resample.hypothesis.class}: ${formatProportion(resample.hypothesis.estimate)}** (stored as \`${resample.analysisId}\`).`,
         '',
       );
     else
@@ -165,7 +173,18 @@ export async function renderPostmortemReport(options: PostmortemOptions): Promis
         `Not shown: ${newerPartials.length} newer partial resample${newerPartials.length === 1 ? '' : 's'} at this step (${newerPartials.map((result) => `${result.completed} of ${result.n} answers on ${result.startedAt}`).join('; ')}).`,
         '',
       );
-  } else lines.push(`No resample of step ${stepSeq} is stored with this run yet; run the command above.`, '');
+  } else
+    lines.push(`No resample of step ${stepSeq} is stored with this run yet for the recorded model \`${step.model.requested}\`; run the command above.`, '');
+  if (otherModels.length)
+    lines.push(
+      `Also stored at this step, against other models (not the recorded configuration, so not reported above): ${otherModels
+        .map(
+          (result) =>
+            `\`${result.analysisId}\` (\`${result.model.sent}\`, ${isComplete(result) ? `${result.hypothesis.class} ${formatProportion(result.hypothesis.estimate)}` : `partial: ${result.completed} of ${result.n} answers`})`,
+        )
+        .join('; ')}. Pass \`--resample <id>\` to report one of them.`,
+      '',
+    );
   lines.push('## What moved since', '', `\`${explainCommand}\``, '');
   if (explain) {
     lines.push(
@@ -220,4 +239,17 @@ export async function renderPostmortemReport(options: PostmortemOptions): Promis
     '',
   );
   return lines.join('\n');
+}
+
+/** The stored resample the caller named, which must be of this run's reported step. */
+function chooseResample(stored: ResampleResult[], analysisId: string, runId: string, stepSeq: number): ResampleResult {
+  const found = stored.find((result) => result.analysisId === analysisId);
+  const known = stored.map((result) => `${result.analysisId} (step ${result.step}, ${result.model.sent})`).join(', ') || 'none';
+  if (!found) throw new RetrialError({ code: 'NOT_FOUND', message: `Run ${runId} has no stored resample ${analysisId}; it has: ${known}.` });
+  if (found.step !== stepSeq)
+    throw new RetrialError({
+      code: 'USAGE',
+      message: `Resample ${analysisId} is of step ${found.step}; the report is about the decision step ${stepSeq}. Pick one of: ${known}.`,
+    });
+  return found;
 }

@@ -3,7 +3,7 @@ import { detectWireFormat } from '../providers/index.ts';
 import { originals } from '../record/index.ts';
 import { type ProportionEstimate, wilsonInterval } from '../stats/index.ts';
 import type { Store } from '../store/index.ts';
-import { RetrialError } from '../tape/index.ts';
+import { canonicalJson, RetrialError } from '../tape/index.ts';
 import { classifyResponse } from './classify-response.ts';
 import { createModelEndpoint, EndpointError } from './model-endpoint.ts';
 import type { ModelTarget } from './model-target.ts';
@@ -96,6 +96,7 @@ export async function resampleStep(options: ResampleOptions): Promise<ResampleRe
   let completed = 0;
   let failed = 0;
   let consecutiveFailures = 0;
+  let lastFailure: string | null = null;
   let error: string | null = null;
   let next = 0;
   const interval = options.ratePerSecond ? 1000 / options.ratePerSecond : 0;
@@ -120,6 +121,7 @@ export async function resampleStep(options: ResampleOptions): Promise<ResampleRe
       } catch (cause) {
         failed++;
         consecutiveFailures++;
+        lastFailure = (cause as Error).message;
         // A dead endpoint fails every request; stop after a few in a row and keep what we have.
         if (consecutiveFailures >= 3 && error === null) error = (cause as Error).message;
       }
@@ -127,11 +129,13 @@ export async function resampleStep(options: ResampleOptions): Promise<ResampleRe
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 8, options.n)) }, worker));
+  // Fewer requests than the stop rule's run of failures can all fail too: no answer at all is a failed endpoint.
+  if (completed === 0 && error === null && lastFailure !== null) error = lastFailure;
 
   const distribution = [...counts]
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
     .map(([label, count]) => ({ class: label, count, estimate: wilsonInterval(count, completed) }));
-  const hypothesisClass = options.hypothesis ?? recordedClass;
+  const hypothesisClass = options.hypothesis === null || options.hypothesis === undefined ? recordedClass : asClass(options.hypothesis);
   const result: ResampleResult = {
     analysisId: `rs_${startedWall.toString(36)}${originals.randomBytes(3).toString('hex')}`,
     runId: tape.run.header.runId,
@@ -155,8 +159,25 @@ export async function resampleStep(options: ResampleOptions): Promise<ResampleRe
   if (options.save !== false)
     await options.store.saveRunAnalysis({ analysisId: result.analysisId, runId: result.runId, kind: 'resample', createdAt: startedWall, result });
   if (error !== null)
-    throw Object.assign(new EndpointError(`${error}; ${completed} of ${options.n} answers were kept as a partial result (${result.analysisId}).`), {
-      partial: result,
-    });
+    throw Object.assign(
+      new EndpointError(
+        completed === 0
+          ? `${error}; no answer came back (all ${failed} requests sent failed), so there is no rate; the empty partial result is ${result.analysisId}. Check the endpoint and its key.`
+          : `${error}; ${completed} of ${options.n} answers were kept as a partial result (${result.analysisId}).`,
+      ),
+      {
+        partial: result,
+      },
+    );
   return result;
+}
+
+/** A hypothesis typed as JSON (an object or array) names the class its canonical form labels. */
+function asClass(hypothesis: string): string {
+  if (!/^\s*[[{]/.test(hypothesis)) return hypothesis;
+  try {
+    return canonicalJson(JSON.parse(hypothesis));
+  } catch {
+    return hypothesis;
+  }
 }

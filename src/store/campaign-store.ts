@@ -1,4 +1,4 @@
-import type { DecisionRecord } from './store.ts';
+import type { DecisionRecord, RunWriter } from './store.ts';
 
 /**
  * Rows of backfill campaigns. The store keeps them and enforces the invariants that need a
@@ -67,6 +67,18 @@ export interface CorrectionClaim {
   idempotencyKey: string;
   at: number;
   expiresAt: number;
+  /** The process holding the claim, so another apply can tell a claim whose process is gone; absent on claims stored before it was kept. */
+  holder?: RunWriter;
+}
+
+/**
+ * How claimCorrection may take over a live claim: when its holder is a process that is gone (a
+ * killed apply), the claim passes to the new one at once instead of blocking until it lapses,
+ * and `audit` (given the claim taken over) is written in the same transaction.
+ */
+export interface ClaimTakeover {
+  isHolderAlive: (holder: RunWriter) => boolean;
+  audit: (previous: CorrectionClaim) => AuditDraft;
 }
 
 /** One correction of a remediation plan, keyed by its idempotency key. */
@@ -138,9 +150,10 @@ export interface CampaignStore {
    * once (two terminals, two campaigns over the same window) cannot both pay a refund. `corrected`
    * when a correction of the decision is already in the ledger; `claimed-elsewhere` while another
    * claim on the decision is live. A claim lapses at `expiresAt`, so a crashed apply blocks no
-   * one for ever; recordApplied and releaseCorrectionClaim end it.
+   * one for ever; recordApplied and releaseCorrectionClaim end it. With `takeover`, a live claim
+   * whose holder is gone is taken over (`taken-over`).
    */
-  claimCorrection(claim: CorrectionClaim): Promise<'claimed' | 'corrected' | 'claimed-elsewhere'>;
+  claimCorrection(claim: CorrectionClaim, takeover?: ClaimTakeover): Promise<'claimed' | 'taken-over' | 'corrected' | 'claimed-elsewhere'>;
   /** Ends a claim whose handler failed, so the next apply may take it at once. */
   releaseCorrectionClaim(decisionId: string, idempotencyKey: string): Promise<void>;
   /** Appends to the hash-chained audit log (seq and prevHash taken inside the transaction). */

@@ -1,4 +1,13 @@
-import { decodeBlobText, encodeBlob, readPortableTape, TapeFormatError, writePortableTape } from '../tape/index.ts';
+import {
+  decodeBlobText,
+  deepestJsonLine,
+  encodeBlob,
+  isStackOverflow,
+  type PortableTape,
+  readPortableTape,
+  TapeFormatError,
+  writePortableTape,
+} from '../tape/index.ts';
 import { collectRunBlobRefs } from './run-blob-refs.ts';
 import type { DecisionRecord, Store } from './store.ts';
 
@@ -21,12 +30,21 @@ export async function exportRun(store: Store, runId: string): Promise<string> {
  * Throws TapeFormatError (with the line) on malformed input or a tape whose blobs are missing.
  */
 export async function importRun(store: Store, text: string): Promise<{ runId: string; outcome: 'imported' | 'exists'; events: number; blobs: number }> {
-  const tape = readPortableTape(text);
-  // readPortableTape has validated every event, so collecting refs here cannot fail on one.
-  const referenced = collectRunBlobRefs(tape.run, tape.events, (hash) => {
-    const json = tape.blobs.get(hash);
-    return json === undefined ? undefined : encodeBlob(hash, json);
-  });
+  let tape: PortableTape;
+  let referenced: string[];
+  try {
+    tape = readPortableTape(text);
+    // readPortableTape has validated every event, so collecting refs here cannot fail on one.
+    referenced = collectRunBlobRefs(tape.run, tape.events, (hash) => {
+      const json = tape.blobs.get(hash);
+      return json === undefined ? undefined : encodeBlob(hash, json);
+    });
+  } catch (error) {
+    if (!isStackOverflow(error)) throw error;
+    // JSON.parse takes any depth; the checks that walk the value recurse and run out of stack.
+    const { line, depth } = deepestJsonLine(text);
+    throw new TapeFormatError({ line, message: `a value is nested ${depth} levels deep, more than import can check; remove or flatten it`, cause: error });
+  }
   const missing = referenced.filter((ref) => !tape.blobs.has(ref));
   if (missing.length)
     throw new TapeFormatError({

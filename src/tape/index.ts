@@ -18,6 +18,7 @@ export * from './format-version.ts';
 export * from './hash.ts';
 export * from './hash-chain.ts';
 export * from './header.ts';
+export * from './json-depth.ts';
 export * from './message-list.ts';
 export * from './portable-tape.ts';
 export * from './run-record.ts';

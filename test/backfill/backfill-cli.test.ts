@@ -200,7 +200,7 @@ describe('retrial backfill, end to end through the CLI', { timeout: 300_000 }, (
       expect(text.stdout).toMatch(
         new RegExp(`^${escapeRegExp(entry.reason)}\\s+${entry.count}\\s+${escapeRegExp(entry.examples[0] ?? '')}\\s+${escapeRegExp(entry.description)}$`, 'm'),
       );
-    expect(text.stdout.trimEnd().split('\n').at(-1)).toBe(`Next: retrial backfill run ${textId}`);
+    expect(text.stdout.trimEnd().split('\n').at(-1)).toBe(`Next: npx retrial backfill run ${textId}`);
 
     const listed = await cliJson<Array<{ campaignId: string }>>(['backfill', 'list']);
     expect(listed.map((campaign) => campaign.campaignId)).toEqual(expect.arrayContaining([campaignId, textId]));
@@ -211,7 +211,7 @@ describe('retrial backfill, end to end through the CLI', { timeout: 300_000 }, (
     const run = await cli(['backfill', 'run', campaignId]);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toContain(`Campaign ${campaignId}: ${total} of ${total} results in (${total} new in this run`);
-    expect(run.stdout).toContain(`Next: retrial backfill report ${campaignId}`);
+    expect(run.stdout).toContain(`Next: npx retrial backfill report ${campaignId}`);
     const rows = query<{ arm: string; n: number }>(
       'SELECT arm, COUNT(*) AS n FROM campaign_results WHERE campaign_id = ? GROUP BY arm ORDER BY arm',
       campaignId,
@@ -471,7 +471,9 @@ describe('retrial backfill, end to end through the CLI', { timeout: 300_000 }, (
     expect(planned.status, planned.stderr).toBe(0);
     const corrections = JSON.parse(planned.stdout) as Correction[];
     expect(corrections.length).toBeGreaterThan(0);
-    const applied = await runCli(['remediate', 'apply', campaignId, '--handler', 'examples/remediation-handler.mts', '--db', copy], { env: { REMEDIATION_LOG: log } });
+    const applied = await runCli(['remediate', 'apply', campaignId, '--handler', 'examples/remediation-handler.mts', '--db', copy], {
+      env: { REMEDIATION_LOG: log },
+    });
     expect(applied.status, applied.stderr).toBe(0);
     expect(applied.stdout).toContain(`Applied ${corrections.length} corrections; 0 were already applied; 0 failed.`);
     const lines = readFileSync(log, 'utf8')

@@ -33,7 +33,8 @@ async function partialResample(n: number): Promise<void> {
       runId: RUN,
       step,
       n,
-      target: { provider: 'openai', model: 'gpt-4o-mini' },
+      // The recorded model at a dead endpoint: a partial figure of the configuration the report is about.
+      target: { provider: 'openai', model: 'support-sim' },
       baseUrl: 'http://127.0.0.1:59999/v1',
       apiKey: 'd',
       fetch: deadFetch,
@@ -75,7 +76,7 @@ describe('postmortem report: every figure with the command that reproduces it', 
     await partialResample(50);
     const markdown = await report();
     const rate = section(markdown, 'Behaviour rate');
-    const command = `retrial resample ${RUN} --step ${step} -n 50 --model openai:gpt-4o-mini --hypothesis close_account`;
+    const command = `retrial resample ${RUN} --step ${step} -n 50 --model openai:support-sim --hypothesis close_account`;
     expect(rate).toContain(`\`${command}\``);
     expect(rate).toContain('**PARTIAL: 0 of 50 answers**');
     expect(rate).toContain('ECONNREFUSED');
@@ -110,6 +111,28 @@ describe('postmortem report: every figure with the command that reproduces it', 
     expect(rate).not.toContain('0 of 50');
     expect(section(markdown, 'Rerun every figure')).toContain(command);
     expect(markdown).not.toContain('-n 200');
+  });
+
+  it('never reports a resample against another model as the rate, lists it, and reports it when named', async () => {
+    const other = await resampleStep({
+      store,
+      runId: RUN,
+      step,
+      n: 12,
+      target: { provider: 'sim', model: 'support-sim-2026-04-01' },
+      baseUrl: `${simulator.url}/v1`,
+      apiKey: 'sim',
+    });
+    const rate = section(await report(), 'Behaviour rate');
+    expect(rate).toMatch(/Resampled 30 times on \S+ with model `support-sim`/);
+    expect(rate).toContain(
+      `Also stored at this step, against other models (not the recorded configuration, so not reported above): \`${other.analysisId}\` (\`support-sim-2026-04-01\``,
+    );
+    const named = section(await renderPostmortemReport({ store, runId: RUN, agentModule: 'agents/mine.ts', resampleId: other.analysisId }), 'Behaviour rate');
+    expect(named).toMatch(new RegExp(`Resampled 12 times on \\S+ with model \`support-sim-2026-04-01\`.*stored as \`${other.analysisId}\``));
+    await expect(renderPostmortemReport({ store, runId: RUN, agentModule: 'agents/mine.ts', resampleId: 'rs_nope' })).rejects.toThrow(
+      /has no stored resample rs_nope; it has: /,
+    );
   });
 
   it('prints an explanation under its own N and never names an agent module it did not store', async () => {

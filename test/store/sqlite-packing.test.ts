@@ -512,6 +512,25 @@ describe('SQLite packs: a run is packed whole when it ends, and replay reads it 
     await store.close();
   });
 
+  it('leaves a blob larger than maxPackedBlobBytes in its row: nothing reads or moves it at the end of the run, and it still reads and verifies', async () => {
+    const path = freshPath();
+    const store = await openSqliteStore(path, { runPackLimits: { runPackBytes: 1_000_000, overflowBytes: 500_000, maxPackedBlobBytes: 5_000 } });
+    const run = buildRun({ runId: 'run-huge-blob', systemPrompt: `Big prompt ${'policy text, long and varied: '.repeat(400)}` });
+    const large = run.blobs.filter((blob) => blob.size > 5_000);
+    expect(large.length).toBeGreaterThan(0);
+    await store.write(singleBatchOf(run));
+    await store.idle();
+    const file = inspectFile(path);
+    expect(file.runPack('run-huge-blob')).not.toBeNull();
+    for (const blob of large) expect(file.blobPack(blob.hash)).toBeNull();
+    for (const blob of run.blobs.filter((blob) => blob.size <= 5_000)) expect(file.blobPack(blob.hash)).not.toBeNull();
+    file.close();
+    const loaded = await loadTape(store, 'run-huge-blob');
+    for (const blob of run.blobs) expect(JSON.stringify(loaded.blob(blob.hash))).toBe(decodeBlobText(blob));
+    expect((await verifyRun(store, 'run-huge-blob')).problems).toEqual([]);
+    await store.close();
+  });
+
   it('notes in the pack that every event passed the schema, so loading skips it; a run with an event the schema refuses gets no such note', async () => {
     const path = freshPath();
     const store = await openSqliteStore(path);

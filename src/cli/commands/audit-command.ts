@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { formatAuditDetails } from '../audit-details.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
 import { renderTable } from '../render-table.ts';
+import { resolveCampaignId } from '../resolve-ids.ts';
 
 export function registerAuditCommand(program: Command): void {
   program
@@ -13,15 +14,16 @@ export function registerAuditCommand(program: Command): void {
       const all = command.optsWithGlobals() as GlobalOptions;
       const { CampaignNotFoundError, verifyAuditChain } = await import('../../backfill/index.ts');
       await withStore(all, async (store) => {
-        if (options.campaign && !(await store.campaigns.get(options.campaign)))
+        const campaign = options.campaign === undefined ? undefined : await resolveCampaignId(store, options.campaign);
+        if (campaign && !(await store.campaigns.get(campaign)))
           throw new CampaignNotFoundError(
-            options.campaign,
+            campaign,
             (await store.campaigns.list()).map((known) => known.campaignId),
             store.location,
           );
         const entries = await store.campaigns.audit();
         const problems = options.verify ? verifyAuditChain(entries) : [];
-        const shown = options.campaign ? entries.filter((entry) => entry.campaignId === options.campaign) : entries;
+        const shown = campaign ? entries.filter((entry) => entry.campaignId === campaign) : entries;
         const head = entries.at(-1);
         output(
           all,
@@ -40,8 +42,8 @@ export function registerAuditCommand(program: Command): void {
                       formatAuditDetails(entry.details),
                     ]),
                   )
-                : options.campaign
-                  ? `No audit entries for campaign ${options.campaign}.`
+                : campaign
+                  ? `No audit entries for campaign ${campaign}.`
                   : 'The audit log is empty.',
               options.verify
                 ? problems.length

@@ -9,11 +9,13 @@ import { actorOf } from '../actor.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
 import { displayPath } from '../display-path.ts';
 import { ExitCode, UsageError } from '../exit-codes.ts';
+import { RETRIAL_COMMAND } from '../invocation.ts';
 import { loadAgentModule } from '../load-agent-module.ts';
 import { parseIntegerOption, parseRate, parseTimeOption } from '../parse-options.ts';
 import { createProgress } from '../progress.ts';
 import { loadSalt } from '../redaction-salt.ts';
 import { renderTable } from '../render-table.ts';
+import { resolveCampaignId } from '../resolve-ids.ts';
 
 /** Backfill (and the YAML parser behind triage) loads when a backfill command runs, not at start-up. */
 const loadBackfill = () => import('../../backfill/index.ts');
@@ -47,7 +49,7 @@ function renderPlan({ campaignId, plan }: PlannedCampaign): string {
       .join(', ')}.`,
     `Estimate${plan.redecide === 'run' ? ' (of the decision steps alone; --redecide run sends every model call of each run, a few times more)' : ''}: ${plan.estimate.requests} requests, ${plan.estimate.inputTokens.toLocaleString('en-US')} input and ${plan.estimate.outputTokens.toLocaleString('en-US')} output tokens, ${plan.estimate.costUsd === null ? 'cost unknown (a model is missing from the price table; pass --prices)' : `$${plan.estimate.costUsd.toFixed(2)}`} (prices: ${plan.estimate.prices}).`,
     '',
-    plan.selected ? `Next: retrial backfill run ${campaignId}` : 'Nothing to run: no decision in the window is eligible (see the reasons above).',
+    plan.selected ? `Next: ${RETRIAL_COMMAND} backfill run ${campaignId}` : 'Nothing to run: no decision in the window is eligible (see the reasons above).',
   ].join('\n');
 }
 
@@ -58,7 +60,14 @@ async function readPrices(path: string | undefined): Promise<{ prices: PriceTabl
   try {
     parsed = JSON.parse(await readFile(path, 'utf8'));
   } catch (error) {
-    throw new RetrialError({ code: 'TAPE_FORMAT', message: `--prices ${path} could not be read as JSON (${(error as Error).message}).` });
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR' || code === 'EACCES')
+      throw new RetrialError({
+        code: 'FILE_NOT_FOUND',
+        message: `--prices ${path}: ${code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'cannot be read (permission denied)' : 'no such file'}; pass a JSON file of prices.`,
+        cause: error,
+      });
+    throw new RetrialError({ code: 'TAPE_FORMAT', message: `--prices ${path} could not be read as JSON (${(error as Error).message}).`, cause: error });
   }
   const valid =
     typeof parsed === 'object' &&
@@ -133,7 +142,7 @@ function renderRun(summary: CampaignRunSummary): string {
     lines.push(
       `${summary.pending} still pending${summary.stoppedBecause ? `: stopped because ${summary.stoppedBecause}` : ''}. Rerun \`retrial backfill run ${summary.campaignId}\` to finish; nothing done is redone.`,
     );
-  else lines.push(`Next: retrial backfill report ${summary.campaignId}`);
+  else lines.push(`Next: ${RETRIAL_COMMAND} backfill report ${summary.campaignId}`);
   return lines.join('\n');
 }
 
@@ -201,11 +210,12 @@ export function registerBackfillCommand(program: Command): void {
     .option('--rate <n/s>', 'at most this many requests per second, e.g. 50/s or 3000/min')
     .option('--actor <name>', 'who is running it, for the audit log (default $USER)')
     .option('--agent <module>', 'the agent module, for campaigns planned with --redecide run (default: the one named at plan time)')
-    .action(async (campaignId: string, options: Record<string, string | undefined>, command: Command) => {
+    .action(async (typedCampaignId: string, options: Record<string, string | undefined>, command: Command) => {
       const all = command.optsWithGlobals() as GlobalOptions;
       const concurrency = parseIntegerOption(options.concurrency, '--concurrency', { min: 1, max: 1024 });
       const rate = options.rate ? parseRate(options.rate) : null;
       await withStore(all, async (store) => {
+        const campaignId = await resolveCampaignId(store, typedCampaignId);
         const summary = await runCampaignFromCli(store, campaignId, {
           concurrency,
           rate,
@@ -224,9 +234,10 @@ export function registerBackfillCommand(program: Command): void {
     .description('Flip matrix, flip rate against the noise floor, breakdowns, money at stake, triage and review; writes Markdown and JSON')
     .argument('<campaign>', 'campaign id')
     .option('-o, --out <file.md>', 'where to write the Markdown report (JSON goes next to it); default .retrial/reports/<campaign>.md')
-    .action(async (campaignId: string, options: { out?: string }, command: Command) => {
+    .action(async (typedCampaignId: string, options: { out?: string }, command: Command) => {
       const all = command.optsWithGlobals() as GlobalOptions;
       await withStore(all, async (store) => {
+        const campaignId = await resolveCampaignId(store, typedCampaignId);
         const { writeCampaignReport, backfillHeadline } = await loadBackfill();
         const { comparison, markdownPath, jsonPath, json } = await writeCampaignReport(store, campaignId, options.out);
         output(all, { ...json, markdownPath, jsonPath }, () =>
@@ -235,7 +246,7 @@ export function registerBackfillCommand(program: Command): void {
             ...backfillHeadline(comparison).map((line) => `  ${line}`),
             ...(comparison.progress.candidateDone === 0 ? ['', `No results yet: run \`retrial backfill run ${campaignId}\` first.`] : []),
             ...(comparison.progress.candidateDone > 0 && !comparison.triage
-              ? ['', `Next: retrial backfill triage ${campaignId} --policy examples/triage-policy.yaml`]
+              ? ['', `Next: ${RETRIAL_COMMAND} backfill triage ${campaignId} --policy examples/triage-policy.yaml`]
               : []),
             '',
             `Report: ${displayPath(markdownPath)} (and ${displayPath(jsonPath)})`,
@@ -250,11 +261,12 @@ export function registerBackfillCommand(program: Command): void {
     .argument('<campaign>', 'campaign id')
     .requiredOption('--policy <file>', 'YAML or JSON policy (see examples/triage-policy.yaml)')
     .option('--actor <name>', 'who is applying it, for the audit log (default $USER)')
-    .action(async (campaignId: string, options: { policy: string; actor?: string }, command: Command) => {
+    .action(async (typedCampaignId: string, options: { policy: string; actor?: string }, command: Command) => {
       const all = command.optsWithGlobals() as GlobalOptions;
       const { loadTriagePolicy, applyTriage } = await loadBackfill();
       const policy = await loadTriagePolicy(options.policy);
       await withStore(all, async (store) => {
+        const campaignId = await resolveCampaignId(store, typedCampaignId);
         const outcome = await applyTriage({ store, campaignId, policy, actor: actorOf(options), now: Date.now() });
         output(all, outcome, (result: TriageOutcome) =>
           [
@@ -274,8 +286,8 @@ export function registerBackfillCommand(program: Command): void {
             ),
             '',
             result.byAction.review
-              ? `Next: retrial review ${campaignId}`
-              : `Next: retrial remediate plan ${campaignId} -o corrections.csv (nothing was routed to review)`,
+              ? `Next: ${RETRIAL_COMMAND} review ${campaignId}`
+              : `Next: ${RETRIAL_COMMAND} remediate plan ${campaignId} -o corrections.csv (nothing was routed to review)`,
           ].join('\n'),
         );
       });

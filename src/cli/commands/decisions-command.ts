@@ -3,6 +3,7 @@ import type { DecisionFilter, DecisionRecord } from '../../store/index.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
 import { parseIntegerOption, parseTimeOption } from '../parse-options.ts';
 import { renderTable } from '../render-table.ts';
+import { resolveRunId } from '../resolve-ids.ts';
 
 interface DecisionsOptions extends GlobalOptions {
   type?: string;
@@ -45,7 +46,7 @@ export function registerDecisionsCommand(program: Command): void {
     .option('--value <value>', 'decided value, e.g. approve')
     .option('--subject <id>', 'subject, e.g. a customer id')
     .option('--model <version>', 'model version served on the deciding call')
-    .option('--run <runId>', 'decisions of one run')
+    .option('--run <run>', 'decisions of one run: its id, a unique prefix, or its ticket or customer id')
     .option('--since <time>', 'effective at or after (ISO date or 90d)')
     .option('--until <time>', 'effective before')
     .option('--include-superseded', 'also list decisions a correction superseded')
@@ -65,6 +66,10 @@ export function registerDecisionsCommand(program: Command): void {
         limit: parseIntegerOption(all.limit, '--limit', { min: 1, max: 1_000_000 }) ?? 50,
         offset: parseIntegerOption(all.offset, '--offset') ?? 0,
       };
-      await withStore(all, async (store) => output(all, { decisions: await store.listDecisions(filter), filter }, renderDecisions));
+      await withStore(all, async (store) => {
+        // A mistyped --run would list nothing; a prefix or ticket id names the run as everywhere else.
+        if (all.run !== undefined) filter.runId = await resolveRunId(store, all.run);
+        output(all, { decisions: await store.listDecisions(filter), filter }, renderDecisions);
+      });
     });
 }

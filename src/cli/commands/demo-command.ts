@@ -8,6 +8,7 @@ import { openStore, resolveStoreLocation } from '../../store/index.ts';
 import type { GlobalOptions } from '../command-context.ts';
 import { displayPath } from '../display-path.ts';
 import { UsageError } from '../exit-codes.ts';
+import { RETRIAL_COMMAND } from '../invocation.ts';
 import { demoAgentPath } from '../load-agent-module.ts';
 import { parseIntegerOption } from '../parse-options.ts';
 import { createProgress } from '../progress.ts';
@@ -64,6 +65,23 @@ function backfillLines({ backfill }: DemoSummary): string[] {
   ];
 }
 
+/** The commands the demo suggests after it, each runnable as printed from the directory it ran in. */
+export function nextSteps({ runId, decisionStep, campaignId }: { runId: string; decisionStep: number | null; campaignId: string }): string[] {
+  const run = RETRIAL_COMMAND;
+  return [
+    `  ${run} show ${runId}`,
+    `  ${run} show ${runId} --step ${decisionStep ?? 0}     # exactly what the model saw and answered`,
+    `  ${run} replay ${runId} --agent ${demoAgentPath()}     # re-run the agent's code from the tape`,
+    `  ${run} explain ${runId} --agent ${demoAgentPath()}    # why it works when you try it now`,
+    `  ${run} report ${runId} --agent ${demoAgentPath()}     # the repro report for the postmortem`,
+    `  ${run} decisions --type account.action --value close`,
+    `  ${run} review ${campaignId}     # walk the flips triage sent to review`,
+    `  ${run} remediate plan ${campaignId} -o corrections.csv`,
+    `  ${run} audit --campaign ${campaignId} --verify`,
+    `  ${run} verify`,
+  ];
+}
+
 function renderSummary(summary: DemoSummary, location: string): string {
   const { stats, incident } = summary;
   const decisions = renderTable(
@@ -89,16 +107,7 @@ function renderSummary(summary: DemoSummary, location: string): string {
     ...backfillLines(summary),
     '',
     'Next:',
-    `  retrial show ${incident.runId}`,
-    `  retrial show ${incident.runId} --step ${incident.decisionStep ?? 0}     # exactly what the model saw and answered`,
-    `  retrial replay ${incident.runId} --agent ${demoAgentPath()}     # re-run the agent's code from the tape`,
-    `  retrial explain ${incident.runId} --agent ${demoAgentPath()}    # why it works when you try it now`,
-    `  retrial report ${incident.runId} --agent ${demoAgentPath()}     # the repro report for the postmortem`,
-    '  retrial decisions --type account.action --value close',
-    `  retrial review ${summary.backfill.campaignId}     # walk the flips triage sent to review`,
-    `  retrial remediate plan ${summary.backfill.campaignId} -o corrections.csv`,
-    `  retrial audit --campaign ${summary.backfill.campaignId} --verify`,
-    '  retrial verify',
+    ...nextSteps({ runId: incident.runId, decisionStep: incident.decisionStep, campaignId: summary.backfill.campaignId }),
   ].join('\n');
 }
 

@@ -13,10 +13,12 @@ import { formatProportion } from '../../stats/index.ts';
 import { resolveStoreLocation } from '../../store/index.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
 import { ExitCode } from '../exit-codes.ts';
+import { RETRIAL_COMMAND } from '../invocation.ts';
 import { loadAgentModule } from '../load-agent-module.ts';
 import { parseIntegerOption } from '../parse-options.ts';
 import { loadSalt } from '../redaction-salt.ts';
 import { renderTable } from '../render-table.ts';
+import { resolveRunId } from '../resolve-ids.ts';
 import { startSimulatorIfNeeded } from '../simulator-endpoint.ts';
 import { renderDivergence } from './replay-command.ts';
 
@@ -79,13 +81,14 @@ export function registerExplainCommand(program: Command): void {
   program
     .command('explain')
     .description('Why does it work when I try it now? Compare recorded vs now for model, prompt, tool data and clock, and switch one at a time')
-    .argument('<run>', 'run id')
+    .argument('<run>', 'run id, a unique prefix of one, or a ticket or customer id')
     .requiredOption('--agent <module>', 'file whose default export is the agent (defineAgent)')
     .option('-n <count>', 'samples of the decision step per configuration', '1000')
-    .action(async (runId: string, options: ExplainCommandOptions, command: Command) => {
+    .action(async (typedRunId: string, options: ExplainCommandOptions, command: Command) => {
       const all = { ...command.optsWithGlobals(), ...options } as ExplainCommandOptions;
       const agent = await loadAgentModule(all.agent);
       await withStore(all, async (store) => {
+        const runId = await resolveRunId(store, typedRunId);
         const salt = await loadSalt(resolveStoreLocation(all.db));
         const tape = await loadTape(store, runId);
         const firstModel = tape.events.find((event) => event.kind === 'model');
@@ -106,7 +109,9 @@ export function registerExplainCommand(program: Command): void {
           }).catch((error: unknown) => {
             if (!(error instanceof ExplainNotReproducedError)) throw error;
             if (all.json) process.stdout.write(`${JSON.stringify({ error: { code: error.code, message: error.message, divergence: error.divergence } })}\n`);
-            const why = error.divergence ? `${renderDivergence(error.divergence)}\nSee where: retrial replay ${runId} --agent ${all.agent}` : error.reason;
+            const why = error.divergence
+              ? `${renderDivergence(error.divergence)}\nSee where: ${RETRIAL_COMMAND} replay ${runId} --agent ${all.agent}`
+              : error.reason;
             process.stderr.write(`retrial: ${error.headline}:\n${why}\nNothing was stored.\n`);
             process.exitCode = ExitCode.checkFailed;
             return undefined;

@@ -5,9 +5,11 @@ import { resolveStoreLocation } from '../../store/index.ts';
 import { RetrialError } from '../../tape/index.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
 import { ExitCode, UsageError } from '../exit-codes.ts';
+import { RETRIAL_COMMAND } from '../invocation.ts';
 import { loadAgentModule } from '../load-agent-module.ts';
 import { parseIntegerOption } from '../parse-options.ts';
 import { loadSalt } from '../redaction-salt.ts';
+import { resolveRunId } from '../resolve-ids.ts';
 import { startSimulatorIfNeeded } from '../simulator-endpoint.ts';
 
 interface ForkCommandOptions extends GlobalOptions {
@@ -28,7 +30,7 @@ function renderFork(result: ForkResult): string {
       : result.error
         ? `  the child run failed: ${result.error}`
         : `  output: ${JSON.stringify(result.output)}`,
-    `See it: retrial show ${result.childRunId}`,
+    `See it: ${RETRIAL_COMMAND} show ${result.childRunId}`,
   ].join('\n');
 }
 
@@ -51,14 +53,14 @@ export function registerForkCommand(program: Command): void {
     .description(
       'Replay a run strictly up to model step k, then go live from k with another model, prompt or sampling; the child run is stored with its lineage',
     )
-    .argument('<run>', 'parent run id')
+    .argument('<run>', 'parent run id, a unique prefix of one, or a ticket or customer id')
     .requiredOption('--at <k>', 'the model step from which the child goes live')
     .requiredOption('--agent <module>', 'file whose default export is the agent (defineAgent)')
     .option('--model <provider:name>', 'model from step k on: sim:<name>, openai:<name> or anthropic:<name>')
     .option('--system-prompt-file <file>', 'system prompt to use from step k on')
     .option('--temperature <t>', 'sampling temperature from step k on')
     .option('--reads <policy>', 'read tools not on the parent tape: frozen (refuse) or live (run them)', 'frozen')
-    .action(async (runId: string, options: ForkCommandOptions, command: Command) => {
+    .action(async (typedRunId: string, options: ForkCommandOptions, command: Command) => {
       const all = { ...command.optsWithGlobals(), ...options } as ForkCommandOptions;
       if (all.reads !== 'frozen' && all.reads !== 'live') throw new UsageError('--reads must be frozen or live.');
       const temperature = all.temperature === undefined ? undefined : Number(all.temperature);
@@ -75,6 +77,7 @@ export function registerForkCommand(program: Command): void {
       try {
         const endpoint = simulator.endpoint ?? endpointFromEnvironment(target);
         await withStore(all, async (store) => {
+          const runId = await resolveRunId(store, typedRunId);
           const salt = await loadSalt(resolveStoreLocation(all.db));
           const result = await forkRun({
             store,

@@ -8,6 +8,7 @@ import { loadAgentModule } from '../load-agent-module.ts';
 import { parseIntegerOption, parseTimeOption } from '../parse-options.ts';
 import { createProgress } from '../progress.ts';
 import { loadSalt } from '../redaction-salt.ts';
+import { resolveRunIds } from '../resolve-ids.ts';
 
 interface ReplayCommandOptions extends GlobalOptions {
   agent: string;
@@ -156,15 +157,16 @@ export function registerReplayCommand(program: Command): void {
     .option('--limit <n>', 'with --all: at most this many runs (default 1000)')
     .option('--lenient', 'report every divergence instead of stopping at the first')
     .option('--pace', 're-stream recorded streams at their recorded pace')
-    .action(async (runIds: string[], options: ReplayCommandOptions, command: Command) => {
+    .action(async (typedRunIds: string[], options: ReplayCommandOptions, command: Command) => {
       const all = { ...command.optsWithGlobals(), ...options } as ReplayCommandOptions;
-      if (all.all && runIds.length) throw new UsageError('Give run ids or --all, not both.');
-      if (!all.all && runIds.length === 0)
+      if (all.all && typedRunIds.length) throw new UsageError('Give run ids or --all, not both.');
+      if (!all.all && typedRunIds.length === 0)
         throw new UsageError('Name the run to replay (see `retrial runs`), several run ids, or --all for every run of the agent.');
       if (!all.all && (all.since || all.until || all.limit))
         throw new UsageError('--since, --until and --limit choose runs for --all; with run ids, leave them out.');
       const agent = await loadAgentModule(all.agent);
       await withStore(all, async (store) => {
+        const runIds = await resolveRunIds(store, typedRunIds);
         const salt = await loadSalt(resolveStoreLocation(all.db));
         const replayerOptions = { store, agent, redactionSalt: salt, lenient: all.lenient, paceStreams: all.pace };
         if (!all.all && runIds.length === 1) {

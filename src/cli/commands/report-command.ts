@@ -7,6 +7,7 @@ import { RetrialError } from '../../tape/index.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
 import { loadAgentModule } from '../load-agent-module.ts';
 import { loadSalt } from '../redaction-salt.ts';
+import { resolveRunId } from '../resolve-ids.ts';
 
 /** A one-line error for a report file that cannot be written, with the exit code its cause deserves. */
 function cannotWrite(path: string, cause: unknown): unknown {
@@ -25,24 +26,34 @@ export function registerReportCommand(program: Command): void {
     .description(
       'Write a Markdown repro report for a postmortem: the step and what the model saw, the reproduction, the behaviour rate, what moved, limits, and the commands behind every figure',
     )
-    .argument('<run>', 'run id')
+    .argument('<run>', 'run id, a unique prefix of one, or a ticket or customer id')
     .option('--agent <module>', 'agent module: runs the exact reproduction for the report and names it in the commands')
     .option('-o, --output <file>', 'file to write (default <run>.repro.md; - for stdout)')
-    .action(async (runId: string, options: { agent?: string; output?: string }, command: Command) => {
-      const all = { ...command.optsWithGlobals(), ...options } as GlobalOptions & { agent?: string; output?: string };
-      const path = all.output === '-' ? null : (all.output ?? `${runId}.repro.md`);
+    .option('--resample <id>', 'the stored resample to report (default: the newest against the model the run requested at that step)')
+    .action(async (typedRunId: string, options: { agent?: string; output?: string; resample?: string }, command: Command) => {
+      const all = { ...command.optsWithGlobals(), ...options } as GlobalOptions & { agent?: string; output?: string; resample?: string };
+      const requested = all.output === '-' ? null : (all.output ?? `${typedRunId}.repro.md`);
       // Checked before the replay runs, so a mistyped -o fails fast.
-      if (path !== null) {
-        const directory = await stat(dirname(path)).catch((cause) => {
-          throw cannotWrite(path, cause);
+      if (requested !== null) {
+        const directory = await stat(dirname(requested)).catch((cause) => {
+          throw cannotWrite(requested, cause);
         });
-        if (!directory.isDirectory()) throw cannotWrite(path, Object.assign(new Error('not a directory'), { code: 'ENOTDIR' }));
+        if (!directory.isDirectory()) throw cannotWrite(requested, Object.assign(new Error('not a directory'), { code: 'ENOTDIR' }));
       }
       await withStore(all, async (store) => {
+        const runId = await resolveRunId(store, typedRunId);
+        // Named after the run found, not the prefix or ticket typed.
+        const path = requested === null || all.output !== undefined ? requested : `${runId}.repro.md`;
         const replay = all.agent
           ? await replayRun({ store, runId, agent: await loadAgentModule(all.agent), redactionSalt: await loadSalt(resolveStoreLocation(all.db)) })
           : undefined;
-        const markdown = await renderPostmortemReport({ store, runId, agentModule: all.agent ?? '<your agent module>', replay });
+        const markdown = await renderPostmortemReport({
+          store,
+          runId,
+          agentModule: all.agent ?? '<your agent module>',
+          replay,
+          resampleId: all.resample,
+        });
         if (path === null) {
           process.stdout.write(markdown);
           return;

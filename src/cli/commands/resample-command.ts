@@ -15,6 +15,7 @@ import { type GlobalOptions, output, withStore } from '../command-context.ts';
 import { ExitCode, UsageError } from '../exit-codes.ts';
 import { parseIntegerOption, parseRate } from '../parse-options.ts';
 import { renderTable } from '../render-table.ts';
+import { resolveRunId } from '../resolve-ids.ts';
 import { startSimulatorIfNeeded } from '../simulator-endpoint.ts';
 
 interface ResampleCommandOptions extends GlobalOptions {
@@ -58,7 +59,7 @@ export function registerResampleCommand(program: Command): void {
   program
     .command('resample')
     .description('Send the exact request recorded at a step N times to a live model; report how often each answer comes back, with 95% intervals')
-    .argument('<run>', 'run id')
+    .argument('<run>', 'run id, a unique prefix of one, or a ticket or customer id')
     .requiredOption('--step <k>', 'the model step to resample (see `retrial show <run>`)')
     .option('-n <count>', 'number of samples, fixed in advance', '200')
     .option(
@@ -69,13 +70,14 @@ export function registerResampleCommand(program: Command): void {
     .option('--classify-by <path>', 'classify by a JSON path of the canonical response, e.g. content[0].input.days (default: tool chosen)')
     .option('--concurrency <n>', 'requests in flight', '8')
     .option('--rate <n/s>', 'at most this many requests per second, e.g. 5, 5/s or 300/min')
-    .action(async (runId: string, options: ResampleCommandOptions, command: Command) => {
+    .action(async (typedRunId: string, options: ResampleCommandOptions, command: Command) => {
       const all = { ...command.optsWithGlobals(), ...options } as ResampleCommandOptions;
       const step = parseIntegerOption(all.step, '--step') ?? 0;
       const n = parseIntegerOption(all.n, '-n', { min: 1, max: 1_000_000 }) ?? 200;
       const concurrency = parseIntegerOption(all.concurrency, '--concurrency', { min: 1, max: 256 });
       const ratePerSecond = all.rate === undefined ? undefined : parseRate(all.rate);
       await withStore(all, async (store) => {
+        const runId = await resolveRunId(store, typedRunId);
         const detail = describeStep(await loadTape(store, runId), step);
         // Classified by tool, an answer is a tool offered, no tool, or what was recorded: any other hypothesis can only read 0%.
         if (detail.kind === 'model' && all.hypothesis !== undefined && all.classifyBy === undefined) {

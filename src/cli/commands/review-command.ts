@@ -7,6 +7,8 @@ import type { CanonicalPart } from '../../tape/index.ts';
 import { actorOf } from '../actor.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
 import { UsageError } from '../exit-codes.ts';
+import { RETRIAL_COMMAND } from '../invocation.ts';
+import { resolveCampaignId } from '../resolve-ids.ts';
 
 const KEYS: Record<string, Verdict> = { i: 'incumbent-right', c: 'candidate-right', b: 'both-wrong', u: 'unsure' };
 
@@ -26,7 +28,7 @@ export async function renderFlipForReview(store: Store, flip: Flip, position: st
     `── ${position}  ${flip.itemId}  subject ${item.subject}  ${item.amount === null ? '' : `${item.currency ?? ''} ${item.amount.toFixed(2)}`}`,
     `   shipped: ${flip.from}   candidate: ${flip.to}${flip.incumbentAlsoMoved === null ? '' : flip.incumbentAlsoMoved ? '   (the incumbent also moved when re-run)' : '   (the incumbent, re-run, kept its answer)'}`,
     `   effective ${new Date(item.effectiveAt).toISOString().slice(0, 16)}Z, ${item.reversible ? 'reversible' : 'irreversible'}; attributes ${JSON.stringify(item.attributes)}`,
-    `   what the model saw at step ${item.stepSeq} (full: retrial show ${item.runId} --step ${item.stepSeq}):`,
+    `   what the model saw at step ${item.stepSeq} (full: ${RETRIAL_COMMAND} show ${item.runId} --step ${item.stepSeq}):`,
   ];
   if (step.kind === 'model')
     for (const message of step.messages) {
@@ -48,12 +50,13 @@ export function registerReviewCommand(program: Command): void {
     .option('--note <text>', 'with --item: the reviewer note', '')
     .option('--reviewer <name>', 'who is reviewing (default $USER)')
     .option('--list', 'only list the flips waiting for review')
-    .action(async (campaignId: string, options: { item?: string; verdict?: string; note: string; reviewer?: string; list?: boolean }, command: Command) => {
+    .action(async (campaign: string, options: { item?: string; verdict?: string; note: string; reviewer?: string; list?: boolean }, command: Command) => {
       const all = command.optsWithGlobals() as GlobalOptions;
       const reviewer = options.reviewer ?? actorOf({});
       // Backfill loads when a review runs, not at start-up.
       const { recordVerdict, reviewQueue } = await import('../../backfill/index.ts');
       await withStore(all, async (store) => {
+        const campaignId = await resolveCampaignId(store, campaign);
         if (options.item || options.verdict) {
           if (!options.item || !options.verdict) throw new UsageError('--item and --verdict go together.');
           const record = await recordVerdict({

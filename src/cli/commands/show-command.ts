@@ -2,8 +2,10 @@ import type { Command } from 'commander';
 import { buildTimeline, describeStep, loadTape, type StepDetail, type TimelineRow } from '../../inspect/index.ts';
 import type { CanonicalMessage, CanonicalPart, RunRecord } from '../../tape/index.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
+import { RETRIAL_COMMAND } from '../invocation.ts';
 import { parseIntegerOption } from '../parse-options.ts';
 import { renderTable } from '../render-table.ts';
+import { resolveRunId } from '../resolve-ids.ts';
 
 interface ShowOptions extends GlobalOptions {
   step?: string;
@@ -41,7 +43,7 @@ function renderTimeline({ run, modelsServed, rows, hidden }: { run: RunRecord; m
     rows.map((row) => [String(row.step), row.at.slice(11, 23), row.kind, row.durationMs ? row.durationMs.toFixed(1) : '', row.summary]),
   );
   const footer = hidden ? `\n\n${hidden} clock/random reads hidden (--all shows them).` : '';
-  return `${renderRunHeader(run, modelsServed)}\n\n${table}${footer}\n\nSee exactly what the model saw at a step: retrial show ${run.header.runId} --step <STEP>`;
+  return `${renderRunHeader(run, modelsServed)}\n\n${table}${footer}\n\nSee exactly what the model saw at a step: ${RETRIAL_COMMAND} show ${run.header.runId} --step <STEP>`;
 }
 
 function indent(text: string, by = '      '): string {
@@ -118,7 +120,7 @@ export function registerShowCommand(program: Command): void {
   program
     .command('show')
     .description("Show a run's timeline, or exactly what happened at one step")
-    .argument('<run>', 'run id (a unique prefix is enough)')
+    .argument('<run>', 'run id, a unique prefix of one, or a ticket or customer id')
     .option('--step <k>', 'show step k in full: messages, tools, sampling, model served, usage, tool arguments and results')
     .option('--all', 'include clock and random reads in the timeline')
     .option('--raw', 'with --step: print the exact wire request and response')
@@ -126,8 +128,7 @@ export function registerShowCommand(program: Command): void {
       const all = { ...command.optsWithGlobals(), ...options } as ShowOptions;
       const step = parseIntegerOption(all.step, '--step');
       await withStore(all, async (store) => {
-        const matches = await store.findRunIds(runArgument, 2);
-        const runId = matches.length === 1 && !(await store.getRun(runArgument)) ? (matches[0] as string) : runArgument;
+        const runId = await resolveRunId(store, runArgument);
         const tape = await loadTape(store, runId);
         if (step !== undefined) {
           output(all, describeStep(tape, step), (detail) => renderStep(detail, all.raw ?? false));

@@ -1,6 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
+import { UsageError } from '../exit-codes.ts';
 import { parseIntegerOption } from '../parse-options.ts';
+
+/** A port the simulator cannot listen on is the user's to change: say which and how. */
+function listenFailure(error: unknown, host: string, port: number): unknown {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  if (code === 'EADDRINUSE')
+    return new UsageError(
+      `Port ${port} on ${host} is already in use (another simulator?). Stop what listens there, or pass --port <another> (--port 0 picks a free one).`,
+    );
+  if (code === 'EACCES')
+    return new UsageError(`Listening on port ${port} of ${host} is not permitted; ports below 1024 need privileges. Pass --port 8788 or --port 0.`);
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+    return new UsageError(`Cannot listen on ${host}: no such local interface. Pass --host 127.0.0.1 (or 0.0.0.0 for every interface).`);
+  return error;
+}
 
 export function registerSimCommand(program: Command): void {
   const sim = program.command('sim').description('The built-in model SIMULATOR (OpenAI- and Anthropic-compatible; not a real model)');
@@ -13,14 +28,29 @@ export function registerSimCommand(program: Command): void {
     .option('--alias <alias=version...>', 'point an alias at a dated version, e.g. support-sim=support-sim-2026-04-01')
     .option('--latency <ms>', 'added latency per request in ms', '0')
     .action(async (options: { port: string; host: string; seed?: string; alias?: string[]; latency: string }) => {
-      const aliases = Object.fromEntries((options.alias ?? []).map((pair) => pair.split('=') as [string, string]));
-      const { startSimulatorServer } = await import('../../demo/index.ts');
+      const aliases = Object.fromEntries(
+        (options.alias ?? []).map((pair) => {
+          const [alias, version] = pair.split('=');
+          if (!alias || !version) throw new UsageError(`--alias ${pair}: expected alias=version, e.g. support-sim=support-sim-2026-04-01.`);
+          return [alias, version];
+        }),
+      );
+      const port = parseIntegerOption(options.port, '--port', { max: 65535 }) ?? 8788;
+      const { MODEL_VERSIONS, startSimulatorServer } = await import('../../demo/index.ts');
+      const versions = Object.keys(MODEL_VERSIONS);
+      for (const [alias, version] of Object.entries(aliases)) {
+        if (!Object.hasOwn(MODEL_VERSIONS, version))
+          throw new UsageError(`--alias ${alias}=${version}: "${version}" is not a simulator version; use one of ${versions.join(', ')}.`);
+        if (Object.hasOwn(MODEL_VERSIONS, alias)) throw new UsageError(`--alias ${alias}=${version}: "${alias}" is a dated version and cannot be an alias.`);
+      }
       const server = await startSimulatorServer({
-        port: parseIntegerOption(options.port, '--port', { max: 65535 }) ?? 8788,
+        port,
         host: options.host,
         seed: options.seed ?? randomBytes(8).toString('hex'),
         latencyMs: parseIntegerOption(options.latency, '--latency') ?? 0,
         ...(Object.keys(aliases).length ? { aliases } : {}),
+      }).catch((error: unknown) => {
+        throw listenFailure(error, options.host, port);
       });
       process.stdout.write(
         `retrial model SIMULATOR listening on ${server.url} (OpenAI: ${server.url}/v1/chat/completions, Anthropic: ${server.url}/v1/messages). Ctrl-C stops it.\n`,

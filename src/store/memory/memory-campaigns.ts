@@ -148,12 +148,17 @@ export function createMemoryCampaignStore(decisions: Map<string, DecisionRecord>
       if (superseding.supersedes) claims.delete(superseding.supersedes);
       auditWith(entry);
     },
-    async claimCorrection(claim) {
+    async claimCorrection(claim, takeover) {
       assertOpen();
       if ([...decisions.values()].some((decision) => decision.supersedes === claim.decisionId)) return 'corrected';
       const live = claims.get(claim.decisionId);
-      if (live && live.expiresAt > claim.at) return 'claimed-elsewhere';
+      const orphaned = live?.holder !== undefined && takeover !== undefined && !takeover.isHolderAlive(live.holder);
+      if (live && live.expiresAt > claim.at && !orphaned) return 'claimed-elsewhere';
       claims.set(claim.decisionId, copy(claim));
+      if (live && live.expiresAt > claim.at && takeover) {
+        auditWith(takeover.audit(copy(live)));
+        return 'taken-over';
+      }
       return 'claimed';
     },
     async releaseCorrectionClaim(decisionId, idempotencyKey) {

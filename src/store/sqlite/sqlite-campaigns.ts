@@ -7,6 +7,7 @@ import type {
   CampaignRecord,
   CampaignResultRecord,
   CampaignStore,
+  ClaimTakeover,
   CorrectionClaim,
   CorrectionRecord,
   ReviewVerdictRecord,
@@ -201,18 +202,24 @@ export function createSqliteCampaignStore(database: SqliteDatabaseLike, statemen
     auditWith(audit);
   });
 
-  const claimTransaction = database.transaction((claim: CorrectionClaim): 'claimed' | 'corrected' | 'claimed-elsewhere' => {
-    if (statement('SELECT 1 FROM decisions WHERE supersedes = ?').get(claim.decisionId)) return 'corrected';
-    const live = statement('SELECT 1 FROM correction_claims WHERE decision_id = ? AND expires_at > ?').get(claim.decisionId, claim.at);
-    if (live) return 'claimed-elsewhere';
-    statement('INSERT OR REPLACE INTO correction_claims (decision_id, idempotency_key, claimed_at, expires_at) VALUES (?, ?, ?, ?)').run(
-      claim.decisionId,
-      claim.idempotencyKey,
-      claim.at,
-      claim.expiresAt,
-    );
-    return 'claimed';
-  });
+  const claimTransaction = database.transaction(
+    (claim: CorrectionClaim, takeover: ClaimTakeover | undefined): 'claimed' | 'taken-over' | 'corrected' | 'claimed-elsewhere' => {
+      if (statement('SELECT 1 FROM decisions WHERE supersedes = ?').get(claim.decisionId)) return 'corrected';
+      const live = statement('SELECT * FROM correction_claims WHERE decision_id = ? AND expires_at > ?').get(claim.decisionId, claim.at) as
+        | ClaimRow
+        | undefined;
+      const previous = live === undefined ? undefined : claimFromRow(live);
+      if (previous && (takeover === undefined || previous.holder === undefined || takeover.isHolderAlive(previous.holder))) return 'claimed-elsewhere';
+      statement(
+        'INSERT OR REPLACE INTO correction_claims (decision_id, idempotency_key, claimed_at, expires_at, holder_pid, holder_host) VALUES (?, ?, ?, ?, ?, ?)',
+      ).run(claim.decisionId, claim.idempotencyKey, claim.at, claim.expiresAt, claim.holder?.pid ?? null, claim.holder?.host ?? null);
+      if (previous && takeover) {
+        auditWith(takeover.audit(previous));
+        return 'taken-over';
+      }
+      return 'claimed';
+    },
+  );
 
   return {
     async create(campaign, items, audit) {
@@ -291,8 +298,8 @@ export function createSqliteCampaignStore(database: SqliteDatabaseLike, statemen
     async recordApplied(key, appliedAt, attempts, superseding, audit) {
       guard('write to', () => recordAppliedTransaction.immediate(key, appliedAt, attempts, superseding, audit));
     },
-    async claimCorrection(claim) {
-      return guard('write to', () => claimTransaction.immediate(claim));
+    async claimCorrection(claim, takeover) {
+      return guard('write to', () => claimTransaction.immediate(claim, takeover));
     },
     async releaseCorrectionClaim(decisionId, idempotencyKey) {
       guard('write to', () => statement('DELETE FROM correction_claims WHERE decision_id = ? AND idempotency_key = ?').run(decisionId, idempotencyKey));
@@ -308,5 +315,24 @@ export function createSqliteCampaignStore(database: SqliteDatabaseLike, statemen
       ) as AuditRow[];
       return guard('read', () => rows.map(auditFromRow));
     },
+  };
+}
+
+interface ClaimRow {
+  decision_id: string;
+  idempotency_key: string;
+  claimed_at: number;
+  expires_at: number;
+  holder_pid: number | null;
+  holder_host: string | null;
+}
+
+function claimFromRow(row: ClaimRow): CorrectionClaim {
+  return {
+    decisionId: row.decision_id,
+    idempotencyKey: row.idempotency_key,
+    at: row.claimed_at,
+    expiresAt: row.expires_at,
+    ...(row.holder_pid === null || row.holder_host === null ? {} : { holder: { pid: row.holder_pid, host: row.holder_host } }),
   };
 }

@@ -213,6 +213,15 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       CREATE INDEX runs_unpacked ON runs (status) WHERE run_pack_id IS NULL;
     `,
   },
+  {
+    version: 6,
+    name: 'the process holding a correction claim',
+    // NULL on claims taken before: those only lapse. A claim whose process is gone is taken over at once.
+    sql: `
+      ALTER TABLE correction_claims ADD COLUMN holder_pid INTEGER;
+      ALTER TABLE correction_claims ADD COLUMN holder_host TEXT;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = SQLITE_MIGRATIONS.reduce((latest, migration) => Math.max(latest, migration.version), 0);

@@ -144,8 +144,19 @@ export interface RunPackPlan {
 export interface RunPackLimits {
   runPackBytes: number;
   overflowBytes: number;
+  /**
+   * A blob larger than this stays in its row, unpacked (default 1 MB, from where the recorder
+   * builds a value in slices): reading, checking and moving 50 MB at once held the event loop for
+   * seconds, and a pack of one such blob would gain nothing.
+   */
+  maxPackedBlobBytes?: number;
 }
-export const DEFAULT_RUN_PACK_LIMITS: RunPackLimits = { runPackBytes: 8 * 1024 * 1024, overflowBytes: 4 * 1024 * 1024 };
+const DEFAULT_MAX_PACKED_BLOB_BYTES = 1024 * 1024;
+export const DEFAULT_RUN_PACK_LIMITS: RunPackLimits = {
+  runPackBytes: 8 * 1024 * 1024,
+  overflowBytes: 4 * 1024 * 1024,
+  maxPackedBlobBytes: DEFAULT_MAX_PACKED_BLOB_BYTES,
+};
 
 /**
  * Reads what packing `runId` would move; null when there is nothing to pack (no such run, already
@@ -176,12 +187,16 @@ export function planRunPack(statement: StatementSource, runId: string, limits: R
   let frontier = new Set<string>(output ? [output] : []);
   for (const event of events) hashStringsIn(event.json, frontier, seen);
   const readUnpacked = statement(
-    'SELECT lower(hex(hash)) AS hash, encoding, data FROM blobs WHERE pack_id IS NULL AND hash IN (SELECT unhex(value) FROM json_each(?))',
+    'SELECT lower(hex(hash)) AS hash, encoding, data FROM blobs WHERE pack_id IS NULL AND size <= ? AND hash IN (SELECT unhex(value) FROM json_each(?))',
   );
   const blobs: Array<{ hash: string; bytes: Buffer }> = [];
   while (frontier.size) {
     for (const hash of frontier) seen.add(hash);
-    const rows = readUnpacked.all(JSON.stringify([...frontier])) as Array<{ hash: string; encoding: StoredBlob['encoding']; data: Buffer }>;
+    const rows = readUnpacked.all(limits.maxPackedBlobBytes ?? DEFAULT_MAX_PACKED_BLOB_BYTES, JSON.stringify([...frontier])) as Array<{
+      hash: string;
+      encoding: StoredBlob['encoding'];
+      data: Buffer;
+    }>;
     frontier = new Set();
     for (const row of rows) {
       let text: string;

@@ -1,0 +1,160 @@
+/**
+ * `npx tsx bench/record/large-value-stall.ts`: the event loop's longest stall while one tool
+ * result of about 50 MB of JSON is recorded into a SQLite store and written (and the finished run
+ * packed), next to the stall of one plain `JSON.stringify` of the same value. A setImmediate
+ * ticker notes the longest gap between two of its turns; the phases are the agent's call (taking
+ * the snapshot), the run's end (building the event in slices, the write) and the store packing the
+ * run afterwards. An idle window first shows what scheduling alone does on a loaded box. Knob:
+ * BENCH_VALUE_MB (50).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { createRecorder } from '../../src/record/index.ts';
+import { openSqliteStore } from '../../src/store/index.ts';
+
+const VALUE_MB = Number(process.env.BENCH_VALUE_MB ?? 50);
+
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+
+/** Longest gap between two turns of a setImmediate loop, from start() to stop(). */
+function stallTicker() {
+  let running = true;
+  let last = now();
+  let longest = 0;
+  const turn = () => {
+    const at = now();
+    longest = Math.max(longest, at - last);
+    last = at;
+    if (running) setImmediate(turn);
+  };
+  setImmediate(turn);
+  return {
+    /** Longest gap so far, then starts a new window. */
+    take(): number {
+      const at = now();
+      const result = Math.max(longest, at - last);
+      longest = 0;
+      last = at;
+      return result;
+    },
+    stop() {
+      running = false;
+    },
+  };
+}
+
+/** About `mb` MB of JSON shaped like an API's list result, keys not in sorted order (so the key-order text is kept too). */
+function largeResult(mb: number): { total: number; items: unknown[] } {
+  const items: unknown[] = [];
+  let bytes = 0;
+  for (let index = 0; bytes < mb * 1024 * 1024; index++) {
+    const item = {
+      id: `ord_${index.toString(36).padStart(8, '0')}`,
+      status: index % 7 === 0 ? 'refunded' : 'paid',
+      customer: { name: `Customer ${index}`, email: `c${index}@example.com`, tier: index % 3 === 0 ? 'gold' : 'basic' },
+      amount: Math.round((index * 7.31) % 1000) / 10,
+      lines: [
+        { sku: `S-${index % 997}`, qty: (index % 5) + 1, note: `line note ${index} `.repeat(3) },
+        { sku: `S-${(index * 31) % 997}`, qty: 1, note: 'gift wrap' },
+      ],
+      createdAt: new Date(Date.UTC(2026, 0, 1) + index * 60_000).toISOString(),
+    };
+    bytes += JSON.stringify(item).length + 1;
+    items.push(item);
+  }
+  return { total: items.length, items };
+}
+
+async function main(): Promise<void> {
+  const value = largeResult(VALUE_MB);
+  const directory = mkdtempSync(join(tmpdir(), 'retrial-stall-'));
+  const sqlite = await openSqliteStore(join(directory, 'stall.db'));
+  // Times each store.write: a synchronous SQLite transaction, so its duration is a stall.
+  const writes: number[] = [];
+  const store = new Proxy(sqlite, {
+    get(target, property, receiver) {
+      const member = Reflect.get(target, property, receiver);
+      if (property !== 'write') return typeof member === 'function' ? member.bind(target) : member;
+      return async (batch: Parameters<typeof sqlite.write>[0]) => {
+        const start = now();
+        try {
+          return await target.write(batch);
+        } finally {
+          writes.push(now() - start);
+        }
+      };
+    },
+  });
+  let longestGc = 0;
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) longestGc = Math.max(longestGc, entry.duration);
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
+  const failures: string[] = [];
+  const rec = createRecorder({ store, agent: 'stall', onRecordingError: (failure) => failures.push(failure.reason) });
+  const lookup = rec.tool('list_orders', async () => value, { effect: 'read' });
+
+  // Warm-up: the same code paths on a small value.
+  await rec.run(null, async () => (await rec.tool('warm', async () => ({ a: [1, 2, 3] }), { effect: 'read' })()).a.length);
+  await sqlite.idle();
+  writes.length = 0;
+
+  const ticker = stallTicker();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  ticker.take();
+
+  // What the box does to a loop doing nothing: on a loaded shared machine, gaps from scheduling alone.
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const idleStall = ticker.take();
+
+  const plainStart = now();
+  const text = JSON.stringify(value);
+  const plainMs = now() - plainStart;
+  await new Promise((resolve) => setImmediate(resolve));
+  const plainStall = ticker.take();
+
+  const phases: Record<string, { stall: number; wall: number }> = {};
+  let phaseStart = now();
+  const phase = (name: string) => {
+    const at = now();
+    phases[name] = { stall: ticker.take(), wall: at - phaseStart };
+    phaseStart = at;
+  };
+  let resolveCall: () => void = () => {};
+  const callReturned = new Promise<void>((resolve) => {
+    resolveCall = resolve;
+  });
+  const recorded = rec.run(null, async () => {
+    const result = await lookup();
+    resolveCall();
+    return result.total;
+  });
+  await callReturned;
+  phase("the agent's call (snapshot of the result)");
+  await recorded;
+  phase('run end: event built in slices, blobs and events written');
+  await sqlite.idle();
+  phase('the store packing the run afterwards');
+  gcObserver.disconnect();
+  ticker.stop();
+
+  const stats = await store.stats();
+  const load = loadavg().map((value) => value.toFixed(2));
+  console.log(`value: ${(text.length / 1024 / 1024).toFixed(1)} MB of JSON (${value.total} items); load average ${load.join(' ')}`);
+  console.log(`idle loop for 2 s (scheduling noise): longest stall ${idleStall.toFixed(1)} ms`);
+  console.log(`plain JSON.stringify: ${plainMs.toFixed(1)} ms, longest stall ${plainStall.toFixed(1)} ms`);
+  for (const [name, figures] of Object.entries(phases))
+    console.log(`retrial, ${name}: wall ${figures.wall.toFixed(0)} ms, longest stall ${figures.stall.toFixed(1)} ms`);
+  console.log(
+    `longest store.write (one SQLite transaction): ${Math.max(...writes).toFixed(1)} ms; longest garbage collection pause: ${longestGc.toFixed(1)} ms`,
+  );
+  console.log(
+    `store: ${stats.blobs} blobs, ${(stats.blobBytesRaw / 1024 / 1024).toFixed(1)} MB raw; recording failures: ${failures.length ? failures.join('; ') : 'none'}`,
+  );
+  await sqlite.close();
+  rmSync(directory, { recursive: true, force: true });
+}
+
+await main();
