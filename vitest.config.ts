@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 180_000,
     hookTimeout: 240_000,
     pool: 'forks',
+    // bin/retrial.js runs the TypeScript source through tsx under this, never a possibly stale dist/.
+    env: { RETRIAL_FROM_SOURCE: '1' },
   },
 });

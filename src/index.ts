@@ -1,8 +1,9 @@
 /**
  * retrial's library surface: record an agent's runs, read them back, verify and move tapes.
  * Parts live in their own folders (tape, store, providers, record, inspect, replay, demo); this file
- * only re-exports what a user of the library needs (replay, resample, fork and explain included, and
- * backfill: plan, run, compare, triage, remediate). Test helpers live apart, in `retrial/testing`.
+ * only re-exports what a user of the library needs (replay, resample, fork and explain included).
+ * Apart, so that a service's import does not load them: backfill's functions in `retrial/backfill`
+ * (their types are here too), the simulator in `retrial/simulator`, test helpers in `retrial/testing`.
  */
 
 export type {
@@ -14,20 +15,6 @@ export type {
   RunCampaignOptions,
   TriagePolicy,
 } from './backfill/index.ts';
-export {
-  applyRemediation,
-  applyTriage,
-  campaignEndpoints,
-  compareCampaign,
-  loadCampaign,
-  loadTriagePolicy,
-  planCampaign,
-  planRemediation,
-  runCampaign,
-  verifyAuditChain,
-  writeCampaignReport,
-} from './backfill/index.ts';
-export { startSimulatorServer } from './demo/index.ts';
 export type { LoadedTape, StepDetail, TimelineRow } from './inspect/index.ts';
 export { buildTimeline, describeStep, loadTape } from './inspect/index.ts';
 export type {

@@ -1,26 +1,7 @@
 import { RetrialError } from '../tape/index.ts';
+import { ExitCode } from './exit-status.ts';
 
-/**
- * What the exit status of `retrial` means, so scripts can branch on it. Every error code maps
- * to one status here; unknown failures are internal errors (70, as sysexits has it).
- */
-export const ExitCode = {
-  ok: 0,
-  /** A check ran and found problems (verify, later replay divergences). */
-  checkFailed: 1,
-  /** The command line was wrong. */
-  usage: 2,
-  /** A run, step, campaign or file named on the command line does not exist or cannot be read. */
-  notFound: 3,
-  /** The store could not be opened, read or written. */
-  store: 4,
-  /** A tape or input file is malformed. */
-  badInput: 5,
-  /** A model endpoint could not be reached or refused the request. */
-  endpoint: 6,
-  internal: 70,
-} as const;
-export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+export { ExitCode } from './exit-status.ts';
 
 export function exitCodeForError(error: unknown): ExitCode {
   if (!RetrialError.isInstance(error)) return ExitCode.internal;

@@ -14,7 +14,9 @@ export function runCli(args: string[], options: { env?: Record<string, string>; 
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: options.cwd ?? process.cwd(),
-      env: { ...process.env, ...options.env },
+      // RETRIAL_FROM_SOURCE=1: bin/retrial.js runs src/ through tsx, so the tests exercise the
+      // current source and never a stale dist/ (vitest.config.ts sets it too).
+      env: { ...process.env, RETRIAL_FROM_SOURCE: '1', ...options.env },
       // As another user (only root may): to see what file modes really allow.
       ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid }),
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,158 @@
+import { spawn } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/**
+ * Packs retrial as `npm publish` would and installs the tarball into temporary projects, as a
+ * user of the package would get it: plain `node`, no loader, nothing from this checkout but the
+ * tarball. Shared by the tests that need the installed package (test/package/*.test.ts).
+ */
+
+const REPOSITORY = resolve(import.meta.dirname, '../..');
+
+export interface CommandResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * The environment of every command run here: this process's, without what would make the
+ * installed package behave unlike a user's (RETRIAL_FROM_SOURCE sends bin/retrial.js to the
+ * TypeScript source; npm_* variables are npm's own when the tests run under `npm test`).
+ */
+function userEnvironment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env))
+    if (key !== 'RETRIAL_FROM_SOURCE' && !key.startsWith('npm_') && !key.startsWith('VITEST') && key !== 'NODE_OPTIONS') env[key] = value;
+  return { ...env, ...extra };
+}
+
+/** Runs a command to its end and collects what it printed; never throws for a non-zero status. */
+export function runCommand(command: string, args: readonly string[], options: { cwd: string; env?: Record<string, string> }): Promise<CommandResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, args, { cwd: options.cwd, env: userEnvironment(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (status) => resolvePromise({ status: status ?? -1, stdout, stderr }));
+  });
+}
+
+async function mustRun(command: string, args: readonly string[], options: { cwd: string; env?: Record<string, string> }): Promise<string> {
+  const result = await runCommand(command, args, options);
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} (in ${options.cwd}) exited ${result.status}:\n${result.stderr}${result.stdout}`);
+  return result.stdout;
+}
+
+export interface PackedPackage {
+  /** Absolute path of the .tgz. */
+  tarball: string;
+  /** Every path in the tarball, relative to the package root. */
+  files: string[];
+}
+
+let packed: Promise<PackedPackage> | undefined;
+/** Temporary directories made here, removed by removeTemporaryFiles. */
+const temporary: string[] = [];
+
+async function temporaryDirectory(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  temporary.push(dir);
+  return dir;
+}
+
+/** Removes the tarball and the projects made by this module (call it in afterAll). */
+export async function removeTemporaryFiles(): Promise<void> {
+  packed = undefined;
+  await Promise.all(temporary.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+}
+
+/**
+ * `npm pack` of this checkout into a temporary directory; npm runs the `prepare` script first, so
+ * dist/ is built afresh from the current source. Packed once per process, then reused.
+ */
+export function packRetrial(): Promise<PackedPackage> {
+  packed ??= (async () => {
+    const destination = await temporaryDirectory('retrial-pack-');
+    const stdout = await mustRun('npm', ['pack', '--json', '--pack-destination', destination], { cwd: REPOSITORY });
+    // The JSON report is the last thing npm prints; the build's own output may come before it.
+    const report = JSON.parse(stdout.slice(stdout.search(/^\[/m))) as { filename: string; files: { path: string }[] }[];
+    const [entry] = report;
+    if (!entry) throw new Error(`npm pack printed no report:\n${stdout}`);
+    return { tarball: join(destination, entry.filename), files: entry.files.map((file) => file.path) };
+  })();
+  return packed;
+}
+
+export interface InstalledProject {
+  /** The project's directory; the package is in its node_modules/retrial. */
+  dir: string;
+  packed: PackedPackage;
+  /** Runs a command in the project (or in `cwd`, relative to it) with a user's environment. */
+  run(command: string, args: readonly string[], options?: { cwd?: string; env?: Record<string, string> }): Promise<CommandResult>;
+  /** Writes a file into the project (creating folders) and returns its absolute path. */
+  write(path: string, content: string): Promise<string>;
+}
+
+export interface InstallOptions {
+  /** Further dependencies of the project (name to version range), from the npm cache when it has them. */
+  dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+  /** `--omit=optional`: install retrial without openai and tsx, as a recording-only service may. */
+  omitOptional?: boolean;
+  /** Where to create the project; default a new temporary directory. */
+  dir?: string;
+}
+
+/**
+ * A new ESM project (`"type": "module"`) with the packed retrial installed from its tarball by
+ * `npm install --prefer-offline`: packages come from the npm cache, the registry only for what it
+ * lacks. Install scripts are skipped and better-sqlite3's native addon is copied from this
+ * checkout when the versions match: compiling it (about a minute of CPU) is not what is tested.
+ */
+export async function packAndInstall(options: InstallOptions = {}): Promise<InstalledProject> {
+  const pack = await packRetrial();
+  const dir = options.dir ?? (await temporaryDirectory('retrial-consumer-'));
+  await mkdir(dir, { recursive: true });
+  const manifest = {
+    name: 'retrial-consumer',
+    private: true,
+    type: 'module',
+    dependencies: { retrial: `file:${pack.tarball}`, ...options.dependencies },
+    devDependencies: options.devDependencies ?? {},
+  };
+  await writeFile(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  const install = ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'];
+  if (options.omitOptional) install.push('--omit=optional');
+  await mustRun('npm', install, { cwd: dir });
+  await provideSqliteAddon(dir);
+  return {
+    dir,
+    packed: pack,
+    run: (command, args, runOptions = {}) => runCommand(command, args, { cwd: resolve(dir, runOptions.cwd ?? '.'), env: runOptions.env }),
+    write: async (path, content) => {
+      const absolute = resolve(dir, path);
+      await mkdir(resolve(absolute, '..'), { recursive: true });
+      await writeFile(absolute, content);
+      return absolute;
+    },
+  };
+}
+
+/** better-sqlite3's compiled addon in the project: this checkout's build when the versions match, else built there. */
+async function provideSqliteAddon(dir: string): Promise<void> {
+  const versionOf = async (root: string) =>
+    (JSON.parse(await readFile(join(root, 'node_modules/better-sqlite3/package.json'), 'utf8')) as { version: string }).version;
+  const installed = await versionOf(dir);
+  if (installed === (await versionOf(REPOSITORY)))
+    await cp(join(REPOSITORY, 'node_modules/better-sqlite3/build'), join(dir, 'node_modules/better-sqlite3/build'), { recursive: true });
+  else await mustRun('npm', ['rebuild', 'better-sqlite3', '--loglevel=error'], { cwd: dir });
+}
