@@ -37,6 +37,10 @@ function fileOf(frame: NodeJS.CallSite): string | null {
   return frame.getFileName() ?? frame.getScriptNameOrSourceURL() ?? null;
 }
 
+function isRetrialFile(file: string): boolean {
+  return OWN_FOLDERS.some((folder) => file.startsWith(folder)) && !COLOCATED_TEST.test(file);
+}
+
 /**
  * What a file is, by name: null for retrial's own code and Node's internals (skipped when looking
  * for a call site), `''` for the agent's own code, `<package>#` for code inside an installed
@@ -47,7 +51,7 @@ const owners = new Map<string, string | null>();
 function ownerOf(file: string): string | null {
   const known = owners.get(file);
   if (known !== undefined) return known;
-  const own = file.startsWith('node:') || (OWN_FOLDERS.some((folder) => file.startsWith(folder)) && !COLOCATED_TEST.test(file));
+  const own = file.startsWith('node:') || isRetrialFile(file);
   const owner = own ? null : packagePrefix(file);
   if (owners.size < 4096) owners.set(file, owner);
   return owner;
@@ -80,8 +84,9 @@ function functionNameOf(frame: NodeJS.CallSite): string | null {
 
 /**
  * The site of `frames[index]`: `<owner><function>`; for an anonymous function, the nearest named
- * function further up with an anonymous marker (`<anonymous in handle>`). Never a file or a line:
- * compiled and source files, and their line numbers, differ.
+ * function further up, below retrial's own frames, with an anonymous marker (`<anonymous in
+ * handle>`), else `<anonymous>`. Never a file or a line: compiled and source files, and their
+ * line numbers, differ.
  */
 function siteAt(frames: StructuredFrames, index: number, owner: string): string {
   const frame = frames[index] as NodeJS.CallSite;
@@ -90,6 +95,9 @@ function siteAt(frames: StructuredFrames, index: number, owner: string): string 
   for (let up = index + 1; up < frames.length; up++) {
     const outer = frames[up] as NodeJS.CallSite;
     const file = fileOf(outer);
+    // Above retrial's own frames is whoever started the run (a service's request handler, the
+    // CLI, a test): not the agent, and not the same when recording and replaying.
+    if (file && isRetrialFile(file)) break;
     if (!file || ownerOf(file) === null) continue;
     const outerName = functionNameOf(outer);
     if (outerName) return `${owner}<anonymous in ${outerName}>`;
