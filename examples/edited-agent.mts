@@ -6,10 +6,10 @@
 //
 import OpenAI from 'openai';
 import type { ChatCompletion, ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
-import { defineAgent } from '../src/record/index.ts';
 import type { Account, AccountSystem } from '../src/demo/account-system.ts';
 import { createDemoAccountsNow } from '../src/demo/demo-now.ts';
 import { PROMPT_VERSION, renderSupportPolicy, searchKnowledgeBase } from '../src/demo/support-policy.ts';
+import { defineAgent } from '../src/record/index.ts';
 
 export interface SupportTicket {
   ticketId: string;

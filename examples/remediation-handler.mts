@@ -24,5 +24,10 @@ export default async function (correction: Correction) {
   // Corrections go both ways: a wrongly denied refund is paid, a wrongly approved one goes to a person.
   if (correction.type === 'refund.category' && correction.from === 'deny' && correction.to === 'approve')
     await billing.refund({ customer: correction.subject, amount: correction.amount, idempotencyKey: correction.idempotencyKey });
-  else await tickets.open({ subject: correction.subject, text: `${correction.type}: ${correction.from} -> ${correction.to} (${correction.reason})`, idempotencyKey: correction.idempotencyKey });
+  else
+    await tickets.open({
+      subject: correction.subject,
+      text: `${correction.type}: ${correction.from} -> ${correction.to} (${correction.reason})`,
+      idempotencyKey: correction.idempotencyKey,
+    });
 }

@@ -94,7 +94,9 @@ function jsonArbitrary(text: fc.Arbitrary<string>): fc.Arbitrary<unknown> {
 /** Text with what the PII rules and the built-in key shapes match, among ordinary text. */
 const textWithPii = fc.oneof(
   stringArbitrary,
-  fc.tuple(stringArbitrary, fc.stringMatching(/^[a-z]{1,6}@[a-z]{1,5}\.example$/), stringArbitrary).map(([before, email, after]) => `${before} ${email} ${after}`),
+  fc
+    .tuple(stringArbitrary, fc.stringMatching(/^[a-z]{1,6}@[a-z]{1,5}\.example$/), stringArbitrary)
+    .map(([before, email, after]) => `${before} ${email} ${after}`),
   fc.stringMatching(/^[A-Za-z0-9]{24}$/).map((body) => `key sk-proj-${body}`),
   fc.stringMatching(/^[a-z]{1,5}$/).map((user) => `https://${user}:pw@host.example/x?sessionid=${user}&q=1`),
 );
@@ -116,7 +118,8 @@ function sameShape(received: unknown, replayed: unknown, path = '$'): string | u
     if (replayed === null || typeof replayed !== 'object' || Array.isArray(replayed)) return `${path}: not an object`;
     if (Object.getPrototypeOf(replayed) !== Object.prototype) return `${path}: not a plain object`;
     const keys = Object.keys(received);
-    if (JSON.stringify(Object.keys(replayed)) !== JSON.stringify(keys)) return `${path}: keys ${JSON.stringify(Object.keys(replayed))}, expected ${JSON.stringify(keys)}`;
+    if (JSON.stringify(Object.keys(replayed)) !== JSON.stringify(keys))
+      return `${path}: keys ${JSON.stringify(Object.keys(replayed))}, expected ${JSON.stringify(keys)}`;
     for (const key of keys) {
       const problem = sameShape((received as Record<string, unknown>)[key], (replayed as Record<string, unknown>)[key], `${path}.${key}`);
       if (problem) return problem;
@@ -196,7 +199,9 @@ async function roundTrip(values: unknown[], piiRules: readonly PiiRule[] | undef
 }
 
 describe('what the agent received round-trips through record, store, export, import and replay', () => {
-  it(`without PII rules: deep-equal, same key order (${BATCH * RUNS_WITHOUT_RULES} values, each as input, tool and retrieval result)`, { timeout: 600_000 }, async () => {
+  it(`without PII rules: deep-equal, same key order (${BATCH * RUNS_WITHOUT_RULES} values, each as input, tool and retrieval result)`, {
+    timeout: 600_000,
+  }, async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(withoutRules, { minLength: BATCH, maxLength: BATCH }), async (values) => {
         const { replayed } = await roundTrip(values, undefined);
