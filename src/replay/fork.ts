@@ -191,8 +191,9 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
           : `a fork never sends ${method} ${request.url}: it may change the world, and the parent tape does not have it`,
       );
     },
-    tool({ key, kind, name, effect, args, legacyArgsHash }) {
-      const hash = createBlob(args).hash;
+    tool({ key, kind, name, effect, args, argsHash, legacyArgsHash }) {
+      // The recorder hashes the arguments as it records them (large ones in slices).
+      const hash = argsHash ?? createBlob(args).hash;
       // `current`: read tools always ask the world as it is now, even for arguments the parent has.
       if (options.reads === 'current' && effect === 'read') {
         counts.liveReads++;

@@ -5,7 +5,6 @@ import {
   captureCallSite,
   comparableRequest,
   createRedactor,
-  jsonSnapshot,
   legacyArgsHash,
   maybeCurrentRun,
   type NondeterminismReads,
@@ -13,6 +12,7 @@ import {
   type Redactor,
   type RunScope,
   type RunTapeWriter,
+  replayedArguments,
   SeededStream,
   takeCausalKey,
 } from '../record/index.ts';
@@ -219,12 +219,14 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
       const site = captureAgentSite;
       const recorded = ledger.take(key, kind, site);
       if (!recorded || (recorded.kind !== 'tool' && recorded.kind !== 'retrieval')) throw new EgressBlockedError({ url: `${kind}:${name}` });
-      const redactedArgs = redactor.value(jsonSnapshot(args));
       const argsRef = recorded.kind === 'tool' ? recorded.args : recorded.query;
+      // Taken as the recorder took them, so the hash is the requestHash; large ones in slices.
+      const replayed = replayedArguments(redactor, args);
+      const { redacted: redactedArgs, hash } = replayed instanceof Promise ? await replayed : replayed;
       await checkContent(
         ledger,
         recorded,
-        createBlob(redactedArgs).hash,
+        hash,
         key,
         site,
         [argsRef],

@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadTape } from '../../src/inspect/index.ts';
-import { createRecorder, defineAgent, type RecordingFailure } from '../../src/record/index.ts';
+import { createRecorder, createRedactor, defineAgent, type RecordingFailure } from '../../src/record/index.ts';
 import { replayRun } from '../../src/replay/index.ts';
 import { openSqliteStore, verifyStore } from '../../src/store/index.ts';
+import { createBlob } from '../../src/tape/index.ts';
 
 /** A value nested `depth` levels deep: { next: { next: ... { leaf: true } } }. */
 function nested(depth: number): Record<string, unknown> {
@@ -225,6 +226,21 @@ const largeAgent = defineAgent<null, string>({
   },
 });
 
+/** About 3 MB of arguments, an API key in every item, keys not in canonical order. */
+function largeArgument(): { total: number; items: Array<Record<string, unknown>> } {
+  const { total, items } = largeResult(3);
+  return { total, items: items.map((item, index) => ({ ...item, owner: `owner${index} key=sk-proj-${String(index).padStart(24, 'A')}` })) };
+}
+
+const largeArgsAgent = defineAgent<null, string>({
+  name: 'large-args',
+  codeVersion: 'v1',
+  create({ rec }) {
+    const store = rec.tool('store_orders', async (orders: { total: number }) => ({ stored: orders.total }), { effect: 'write' });
+    return async () => `stored:${(await store(largeArgument())).stored}`;
+  },
+});
+
 describe('large values', () => {
   it('a 3 MB result is canonicalized in slices off the path of the agent: verify passes and replay serves it key order included', async () => {
     const store = await openSqliteStore(join(mkdtempSync(join(tmpdir(), 'retrial-large-')), 'large.db'));
@@ -239,6 +255,45 @@ describe('large values', () => {
     expect(JSON.stringify(tape.received(tool as never))).toBe(JSON.stringify(largeResult(3)));
     const result = await replayRun({ store, runId: 'run_large', agent: largeAgent as never, redactionSalt: 's' });
     expect(result.divergences).toEqual([]);
+    await store.close();
+  });
+
+  it('a 3 MB tool argument is redacted and canonicalized in slices: its blob is the requestHash, verify passes, replay reproduces, a serve hook gets its hash', async () => {
+    const store = await openSqliteStore(join(mkdtempSync(join(tmpdir(), 'retrial-large-args-')), 'large.db'));
+    // No PII rules: with them, replay would also accept the older way of hashing arguments (legacyArgsHash).
+    const rec = createRecorder({ store, agent: 'large-args', redaction: { salt: 's' }, onRecordingError: (failure) => expect.fail(failure.reason) });
+    const recorded = await rec.run(null, largeArgsAgent.create({ rec, env: {} }), { runId: 'run_large_args' });
+    await store.idle();
+    expect(recorded).toBe(`stored:${largeResult(3).total}`);
+    for await (const verdict of verifyStore(store)) expect(verdict.problems).toEqual([]);
+    const tape = await loadTape(store, 'run_large_args');
+    const tool = tape.events.find((event) => event.kind === 'tool') as { args: string; requestHash: string };
+    expect(tool.requestHash).toBe(tool.args);
+    await tape.loadBlobs([tool.args]);
+    const stored = tape.blob<[{ total: number; items: Array<{ note: string; owner: string }> }]>(tool.args);
+    // Redacted as value() redacts it, and hashed as createBlob hashes it.
+    const redactor = createRedactor({ salt: 's' });
+    const expected = redactor.value(JSON.parse(JSON.stringify([largeArgument()])));
+    expect(stored[0].items[7]?.owner).toMatch(/^owner7 key=\[redacted:api-key:[0-9a-f]{12}\]$/);
+    expect(createBlob(expected).hash).toBe(tool.requestHash);
+    const result = await replayRun({ store, runId: 'run_large_args', agent: largeArgsAgent as never, redactionSalt: 's' });
+    expect(result.divergences).toEqual([]);
+    expect(result.ok).toBe(true);
+    // A fork's serve hook gets the same hash, taken in slices too, to find the parent's call.
+    const hashes: Array<string | undefined> = [];
+    const serving = createRecorder({
+      store,
+      agent: 'large-args',
+      redaction: { salt: 's' },
+      serve: {
+        tool: ({ argsHash }) => {
+          hashes.push(argsHash);
+          return { result: { stored: 1 } };
+        },
+      },
+    });
+    expect(await serving.run(null, largeArgsAgent.create({ rec: serving, env: {} }), { runId: 'run_large_args_served' })).toBe('stored:1');
+    expect(hashes).toEqual([tool.requestHash]);
     await store.close();
   });
 
