@@ -297,6 +297,44 @@ describe('large values', () => {
     await store.close();
   });
 
+  it('a large argument and a long string are redacted a piece at a time: other turns of the event loop run between their pieces', async () => {
+    let ticks = 0;
+    let ticking = true;
+    const tick = () => {
+      ticks++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    // The loop turns at which the e-mail rule looked at the argument's strings and at the log's pieces: one turn would mean one piece, the loop held.
+    const seen = { argument: new Set<number>(), log: new Set<number>() };
+    class WatchedPattern extends RegExp {
+      override exec(input: string): RegExpExecArray | null {
+        if (input.includes('argument-owner')) seen.argument.add(ticks);
+        if (input.includes('GET https')) seen.log.add(ticks);
+        return super.exec(input);
+      }
+    }
+    const rules = [{ name: 'email', pattern: new WatchedPattern('[\\w.+-]+@[\\w-]+\\.[\\w.]+', 'g') }];
+    const store = await openSqliteStore(':memory:');
+    const rec = createRecorder({ store, agent: 'watched', redaction: { salt: 's', rules }, onRecordingError: (failure) => expect.fail(failure.reason) });
+    const items = Array.from({ length: 40_000 }, (_, index) => ({ owner: `argument-owner${index}@mail.test`, note: 'x'.repeat(40) }));
+    const log = Array.from({ length: 40_000 }, (_, index) => `GET https://api.test/orders/${index}?token=t${index} 200 log${index}@mail.test\n`).join('');
+    const fetchLog = rec.tool('fetch_log', async (orders: typeof items) => ({ log, count: orders.length }), { effect: 'read' });
+    expect(await rec.run(null, async () => (await fetchLog(items)).count, { runId: 'run_watched' })).toBe(40_000);
+    await rec.flush();
+    ticking = false;
+    expect(seen.argument.size).toBeGreaterThan(1);
+    expect(seen.log.size).toBeGreaterThan(1);
+    const tape = await loadTape(store, 'run_watched');
+    const tool = tape.events.find((event) => event.kind === 'tool') as { args: string };
+    const received = tape.received(tool as never) as { log: string };
+    expect(received.log.split('\n')[9]).toMatch(
+      /^GET https:\/\/api\.test\/orders\/9\?token=\[redacted:credential:[0-9a-f]{12}\] 200 \[redacted:email:[0-9a-f]{12}\]$/,
+    );
+    await tape.loadBlobs([tool.args]);
+    expect(tape.blob<[typeof items]>(tool.args)[0][9]?.owner).toMatch(/^\[redacted:email:[0-9a-f]{12}\]$/);
+  });
+
   it('a value over maxValueBytes is refused for its run with the limit named; the agent still gets it', async () => {
     const store = await openSqliteStore(':memory:');
     const failures: RecordingFailure[] = [];
