@@ -101,7 +101,7 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
   let refusal: ForkError | null = null;
   const notReproduced = (what: string) => {
     const error = new ForkError(
-      `${what} before the fork step: the code no longer reproduces the parent up to step ${options.atSeq}; run \`retrial replay ${options.runId} --agent <module>\` to see where`,
+      `${what} before the fork step: the code no longer reproduces the parent up to step ${options.atSeq}; run \`npx retrial replay ${options.runId} --agent <module>\` to see where`,
     );
     refusal ??= error;
     return error;
