@@ -46,9 +46,15 @@ interface Variant {
   jwt?: string;
   words?: string;
   key?: string;
+  upstream?: string;
+  ticketRef?: string;
 }
 
-/** Fetches a signed report, looks the customer up with a session JWT, asks the model twice (the first time quoting a key). */
+/**
+ * Runs with a config naming an upstream with userinfo, fetches a signed report, looks the customer
+ * up with a session JWT, asks the model twice (the first time quoting a key), decides with a JWT in
+ * an attribute.
+ */
 function agent(variant: Variant = {}) {
   return defineAgent<{ ticket: string }, unknown, unknown>({
     name: 'old-redaction-agent',
@@ -65,12 +71,14 @@ function agent(variant: Variant = {}) {
           })
           .then((response) => response.text());
       return async (input) => {
+        rec.config({ promptVersion: 'p1', flags: { upstream: variant.upstream ?? 'https://svc:hunter2@internal.example.org/v1' } });
         const report = await rec
           .fetch(`${filesUrl}/reports/${variant.path ?? 'q3'}.pdf?${SIGNED}&X-Amz-Signature=${variant.signature ?? 'abc123def4567890abc123def4567890'}`)
           .then((response) => response.text());
         const account = await lookup({ customer: variant.customer ?? 'C-1', session: variant.jwt ?? JWT });
         const first = await ask(`${input.ticket}: my key ${variant.key ?? KEY} leaked, ${variant.words ?? 'please rotate it'} (ann@example.com)`);
         const second = await ask('anything else?');
+        rec.decide({ type: 'refund', subject: 'C-1', value: 'approve', attributes: { ticketRef: variant.ticketRef ?? `T-1 ${JWT}` } });
         return { report, account, first, second };
       };
     },
@@ -132,6 +140,7 @@ describe('a tape recorded before the wide redaction', () => {
     expect(oldTape).toContain(KEY);
     expect(oldTape).toContain('X-Amz-Credential=AKIAIOSFODNN7EXAMPLE');
     expect(oldTape).toContain('X-Amz-Signature=%5Bredacted%5D');
+    expect(oldTape).toContain('svc:hunter2@internal');
     expect((await loadTape(store, 'run_old')).run.header.recorderFlags).not.toContain(RecorderFlag.WideRedaction);
     expect((await loadTape(store, 'run_new')).run.header.recorderFlags).toContain(RecorderFlag.WideRedaction);
   });
@@ -148,6 +157,8 @@ describe('a tape recorded before the wide redaction', () => {
     ['another JWT', { jwt: `${JWT.slice(0, -4)}AAAA` }, 'PAYLOAD_MISMATCH tool:lookup#0'],
     ['other words next to the key', { words: 'keep it' }, 'PAYLOAD_MISMATCH model:openai-chat#0'],
     ['another key', { key: `${KEY.slice(0, -4)}AAAA` }, 'PAYLOAD_MISMATCH model:openai-chat#0'],
+    ['another upstream in the config flags', { upstream: 'https://svc:hunter2@other.example.org/v1' }, 'PAYLOAD_MISMATCH config:config#0'],
+    ['another JWT in a decision', { ticketRef: `T-1 ${JWT.slice(0, -4)}AAAA` }, 'OUTPUT_MISMATCH decision:refund#0'],
   ])('still diverges on a real change: %s', async (_what, variant, expected) => {
     expect(divergedAt(await replay('run_old', variant))).toEqual([expected]);
   });
@@ -184,9 +195,11 @@ describe('a tape with RecorderFlag.WideRedaction', () => {
 
   it('is compared exactly: unredacted credential text under the flag is a difference', async () => {
     expect(divergedAt(await replay('run_old_flagged'))).toEqual([
+      'PAYLOAD_MISMATCH config:config#0',
       'PAYLOAD_MISMATCH http:GET#0',
       'PAYLOAD_MISMATCH tool:lookup#0',
       'PAYLOAD_MISMATCH model:openai-chat#0',
+      'OUTPUT_MISMATCH decision:refund#0',
     ]);
   });
 });
