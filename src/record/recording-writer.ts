@@ -1,4 +1,4 @@
-import type { RunWriter, Store, WriteBatch } from '../store/index.ts';
+import { deriveRunLedger, type RunWriter, type Store, type WriteBatch } from '../store/index.ts';
 import { createBlob, plainBlob, type RunEnding, type RunRecord, sealRun } from '../tape/index.ts';
 import { originals } from './patch-globals.ts';
 import type { RecorderHealth, RecordingFailure } from './recording-failure.ts';
@@ -274,7 +274,9 @@ export function createRecordingWriter(options: RecordingWriterOptions): Recordin
         // A run of that id whose header is not ours (an id given twice) is someone else's to end.
         if (!existing?.ending && (!existing || existing.rootHash === record.rootHash)) {
           const batch: WriteBatch = { runsStarted: existing ? [] : [{ run: record, writer }], appends: [], blobs: [], decisions: [], runsEnded: [] };
-          batch.runsEnded.push({ runId, ending, sealHash: sealRun(existing?.headHash ?? record.headHash, ending), modelsServed: [] });
+          // The models of the model events that reached the store, as verify and import derive them: the tape's own list may name events that never landed.
+          const modelsServed = existing?.eventCount ? deriveRunLedger(existing.header, await store.getEvents(runId)).modelsServed : [];
+          batch.runsEnded.push({ runId, ending, sealHash: sealRun(existing?.headHash ?? record.headHash, ending), modelsServed });
           await store.write(batch);
           health.runsMarkedIncomplete++;
         }
