@@ -195,4 +195,35 @@ describe('another process holds the store write lock while runs record (a real S
     for await (const verdict of verifyStore(real)) expect(verdict.problems).toEqual([]);
     await real.close();
   }, 60_000);
+
+  it('events waiting for the lock count against maxPendingEvents: a run that pushes past it meanwhile stops (buffer-full), the waiting one completes', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'retrial-lock-')), 'lock.db');
+    const real = await openSqliteStore(path);
+    const { store, locked } = countingLocks(real);
+    const failures: RecordingFailure[] = [];
+    const rec = createRecorder({ store, agent: 'support', maxPendingEvents: 50, onRecordingError: (failure) => failures.push(failure) });
+    const refund = rec.tool('issue_refund', async (id: string) => ({ refunded: id }), { effect: 'write' });
+    const draws = (count: number) => {
+      let sum = 0;
+      for (let draw = 0; draw < count; draw++) sum += Math.random() >= 0 ? 1 : 0;
+      return sum;
+    };
+
+    const holder = await holdWriteLock(path);
+    // 40 events, then a write tool: they wait in memory for the lock.
+    const waiting = rec.run('A', async () => ({ sum: draws(40), refunded: await refund('A') }), { runId: 'run_waiting' });
+    await until(() => locked() >= 1);
+    // 20 more events: alone under the limit, past it with the 40 that wait.
+    const chatty = rec.run('B', async () => draws(20), { runId: 'run_chatty' });
+    await until(() => failures.length > 0);
+    expect(failures.map((failure) => [failure.runId, failure.kind])).toEqual([['run_chatty', 'buffer-full']]);
+    await holder.release();
+    expect(await waiting).toEqual({ sum: 40, refunded: { refunded: 'A' } });
+    expect(await chatty).toBe(20);
+    expect((await real.getRunOrThrow('run_waiting')).status).toBe('complete');
+    expect((await real.getRunOrThrow('run_chatty')).status).toBe('incomplete');
+    expect(rec.health().bufferedEvents).toBe(0);
+    for await (const verdict of verifyStore(real)) expect(verdict.problems).toEqual([]);
+    await real.close();
+  }, 60_000);
 });
