@@ -32,7 +32,7 @@ export interface SqliteDatabaseLike {
 }
 
 /** Milliseconds a writer waits for another process's write lock before failing with SQLITE_BUSY. */
-const BUSY_TIMEOUT_MS = 5000;
+export const BUSY_TIMEOUT_MS = 5000;
 
 /**
  * Opens (creating where allowed) a SQLite file, sets WAL and the pragmas, and migrates the
