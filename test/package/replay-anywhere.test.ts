@@ -295,6 +295,24 @@ describe('a tape recorded by the compiled agent in one directory replays from it
   );
 
   it(
+    'reproduces every run from a checkout that is CommonJS (no "type": "module"), as many TypeScript services are',
+    async () => {
+      const commonJs = join(laptop.dir, 'checkouts/support-commonjs');
+      await mkdir(join(commonJs, 'src'), { recursive: true });
+      await writeFile(join(commonJs, 'package.json'), `${JSON.stringify({ name: 'support', private: true }, null, 2)}\n`);
+      await cp(join(checkout, 'src/agent.ts'), join(commonJs, 'src/agent.ts'));
+      const { result, report } = await replayAll(join(commonJs, 'src/agent.ts'));
+      expect({ reproduced: report.reproduced, diverged: report.diverged, failed: report.failed }, result.stderr).toEqual({
+        reproduced: RUNS,
+        diverged: 0,
+        failed: [],
+      });
+      expect(result.status).toBe(0);
+    },
+    CHECK_TIMEOUT,
+  );
+
+  it(
     'diverges at the model call when the prompt changed, naming the site (so this file can fail)',
     async () => {
       const edited = join(checkout, 'src/agent-edited.ts');
