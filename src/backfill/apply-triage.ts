@@ -38,7 +38,7 @@ export async function applyTriage(options: { store: Store; campaignId: string; p
   if (!campaign.results.some((result) => result.arm === 'candidate'))
     throw new RetrialError({
       code: 'USAGE',
-      message: `Campaign ${options.campaignId} has no results yet, so there is nothing to triage; run \`retrial backfill run ${options.campaignId}\` first.`,
+      message: `Campaign ${options.campaignId} has no results yet, so there is nothing to triage; run \`npx retrial backfill run ${options.campaignId}\` first.`,
     });
   const { flips } = compareCampaign(campaign);
   const assignments: TriageRecord[] = flips.map((flip) => {

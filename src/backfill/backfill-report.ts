@@ -67,7 +67,7 @@ export function renderBackfillReport(comparison: CampaignComparison, options: { 
     `Decisions of type \`${plan.decisionType}\` that took effect ${date(plan.window.since)} to ${date(plan.window.until)}, re-decided on their point-in-time inputs (the exact request the model saw at the decision step) by \`${plan.candidate.provider}:${plan.candidate.model}\`. Store: \`${options.storeLocation}\`.`,
     '',
     incomplete
-      ? `> **Incomplete:** ${progress.candidateDone} of ${progress.items} candidate results and ${progress.incumbentDone} of ${progress.incumbentPlanned} noise-floor results are in. Rerun \`retrial backfill run ${comparison.campaignId}\` to finish; figures below cover what is done.`
+      ? `> **Incomplete:** ${progress.candidateDone} of ${progress.items} candidate results and ${progress.incumbentDone} of ${progress.incumbentPlanned} noise-floor results are in. Rerun \`npx retrial backfill run ${comparison.campaignId}\` to finish; figures below cover what is done.`
       : `All ${progress.items} selected decisions have a candidate result; ${progress.incumbentDone} also have an incumbent re-run.`,
     '',
     '## Headline',
@@ -104,13 +104,13 @@ export function renderBackfillReport(comparison: CampaignComparison, options: { 
       ? Object.entries(comparison.triage)
           .map(([action, count]) => `- ${action}: ${count}`)
           .join('\n')
-      : `- not triaged yet: \`retrial backfill triage ${comparison.campaignId} --policy examples/triage-policy.yaml\``,
+      : `- not triaged yet: \`npx retrial backfill triage ${comparison.campaignId} --policy examples/triage-policy.yaml\``,
     '',
     comparison.review.reviewed
       ? `${comparison.review.reviewed} flips reviewed (${Object.entries(comparison.review.byVerdict)
           .map(([verdict, count]) => `${verdict} ${count}`)
           .join(', ')}). Candidate right in ${formatProportion(comparison.review.candidateRight)} of verdicts that decided (unsure left out).`
-      : `No verdicts yet: \`retrial review ${comparison.campaignId}\`.`,
+      : `No verdicts yet: \`npx retrial review ${comparison.campaignId}\`.`,
     '',
     '## Cost',
     '',
@@ -140,11 +140,11 @@ export function renderBackfillReport(comparison: CampaignComparison, options: { 
     '## Commands',
     '',
     '```',
-    `retrial backfill report ${comparison.campaignId}`,
-    `retrial backfill triage ${comparison.campaignId} --policy examples/triage-policy.yaml`,
-    `retrial review ${comparison.campaignId}`,
-    `retrial remediate plan ${comparison.campaignId} -o corrections.csv`,
-    `retrial audit --campaign ${comparison.campaignId} --verify`,
+    `npx retrial backfill report ${comparison.campaignId}`,
+    `npx retrial backfill triage ${comparison.campaignId} --policy examples/triage-policy.yaml`,
+    `npx retrial review ${comparison.campaignId}`,
+    `npx retrial remediate plan ${comparison.campaignId} -o corrections.csv`,
+    `npx retrial audit --campaign ${comparison.campaignId} --verify`,
     '```',
     '',
   ].join('\n');

@@ -11,7 +11,8 @@ export const modelTargetSchema = z.object({ provider: z.enum(['sim', 'openai', '
 /** Why a decision of the population was left out. Each is counted and named in plan and report. */
 export const EXCLUSION_REASONS = {
   correction: 'a correction written by remediation, not a model decision',
-  'ledger-mismatch': "its ledger row is not what its run's hash chain says (a field was changed, or the chain is broken); `retrial verify` names what differs",
+  'ledger-mismatch':
+    "its ledger row is not what its run's hash chain says (a field was changed, or the chain is broken); `npx retrial verify` names what differs",
   superseded: 'a correction already replaced it; the correction is the decision in force',
   'incomplete-tape': 'its run did not finish recording (status incomplete or failed), so its inputs may be partial',
   'no-decision-step': 'the decision names no model step it was based on (basedOnSeq is null)',
@@ -132,7 +133,7 @@ export class CampaignNotFoundError extends RetrialError {
   constructor(campaignId: string, known: string[], storeLocation: string) {
     super({
       code: 'NOT_FOUND',
-      message: `No campaign ${campaignId} in the store ${storeLocation}${known.length ? ` (known: ${known.slice(-5).join(', ')})` : ''}; \`retrial backfill list\` lists them, \`retrial backfill plan\` creates one, --db picks another store.`,
+      message: `No campaign ${campaignId} in the store ${storeLocation}${known.length ? ` (known: ${known.slice(-5).join(', ')})` : ''}; \`npx retrial backfill list\` lists them, \`npx retrial backfill plan\` creates one, --db picks another store.`,
     });
     this.name = 'CampaignNotFoundError';
   }

@@ -101,7 +101,7 @@ export async function executeChunk(options: ExecuteChunkOptions): Promise<ChunkO
     }
     const recordedText = texts.get(item.requestBody);
     if (recordedText === undefined || !detectWireFormatFromText(item.url, recordedText))
-      throw new TypeError('the recorded request could not be read back from the store; run `retrial verify`');
+      throw new TypeError('the recorded request could not be read back from the store; run `npx retrial verify`');
     const answer = await options.endpointFor(arm, item.format).send(withModel(recordedText, model, item.modelRequested), model);
     const tool = classifyResponse(answer, null);
     return {

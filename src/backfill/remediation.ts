@@ -251,7 +251,7 @@ export async function applyRemediation(options: {
   if ((await store.campaigns.corrections(campaignId)).length === 0)
     throw new RetrialError({
       code: 'USAGE',
-      message: `Campaign ${campaignId} has no planned corrections; run \`retrial remediate plan ${campaignId}\` first (after triage and review) and check the plan.`,
+      message: `Campaign ${campaignId} has no planned corrections; run \`npx retrial remediate plan ${campaignId}\` first (after triage and review) and check the plan.`,
     });
   // Only what the plan holds is applied (new corrections need a new plan), and what a reviewer or a
   // new triage decided since counts: planned corrections no longer wanted are cancelled first.

@@ -49,7 +49,7 @@ export async function recordVerdict(options: {
   if (!flips.some((flip) => flip.itemId === options.itemId))
     throw new RetrialError({
       code: 'NOT_FOUND',
-      message: `${options.itemId} is not a flip of campaign ${options.campaignId}; \`retrial review ${options.campaignId} --list\` lists the flips waiting for review.`,
+      message: `${options.itemId} is not a flip of campaign ${options.campaignId}; \`npx retrial review ${options.campaignId} --list\` lists the flips waiting for review.`,
     });
   const record: ReviewVerdictRecord = {
     campaignId: options.campaignId,

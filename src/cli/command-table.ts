@@ -46,7 +46,8 @@ export const COMMANDS: readonly CommandEntry[] = [
     listing: [
       {
         term: 'verify [runs...]',
-        description: "Check every run's hash chain, seal and blob hashes; any changed byte is reported with its run and event",
+        description:
+          "Check every run's hash chain, seal and blob hashes, its row, and each decision ledger row against the event (or audit entry) that vouches for it; read-only",
       },
     ],
     load: async () => (await import('./commands/verify-command.ts')).registerVerifyCommand,

@@ -8,7 +8,7 @@ import { UsageError } from './exit-codes.ts';
  */
 const OPTIONAL_PACKAGES: Record<string, string> = {
   openai: 'The demo and the simulator (`retrial demo`, `retrial sim`, the demo agent)',
-  tsx: 'Loading a TypeScript agent module (.ts, .mts, .cts)',
+  tsx: 'Loading a TypeScript module (an agent or remediation handler: .ts, .mts, .cts)',
 };
 
 /**

@@ -43,7 +43,7 @@ export async function resolveRunId(store: Store, typed: string): Promise<string>
       typed,
       candidates: bySubject.slice(0, CANDIDATE_LIMIT).map((run) => run.runId),
       more: bySubject.length > CANDIDATE_LIMIT,
-      narrow: `Name one run id; \`retrial runs --subject ${typed}\` lists them all.`,
+      narrow: `Name one run id; \`npx retrial runs --subject ${typed}\` lists them all.`,
     });
   // Throws RunNotFoundError with the ids closest to what was typed.
   return (await store.getRunOrThrow(typed)).header.runId;
@@ -70,7 +70,7 @@ export async function resolveCampaignId(store: Store, typed: string): Promise<st
       typed,
       candidates: matches.slice(0, CANDIDATE_LIMIT),
       more: matches.length > CANDIDATE_LIMIT,
-      narrow: 'Type more of the id; `retrial backfill list` lists them.',
+      narrow: 'Type more of the id; `npx retrial backfill list` lists them.',
     });
   return typed;
 }

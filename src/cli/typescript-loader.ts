@@ -9,14 +9,18 @@ let registered: Promise<void> | undefined;
 
 /**
  * Before `import(path)`: when `path` is a TypeScript module (.ts, .mts, .cts), registers tsx's
- * loader, once. tsx is imported only then, so the compiled CLI and JavaScript agents never load
+ * loaders, once. tsx is imported only then, so the compiled CLI and JavaScript agents never load
  * it, and it can be left out of an install that needs neither.
  */
 export function prepareToImport(path: string): Promise<void> {
   if (!/\.[cm]?ts$/.test(path) || CLI_EXTENSION === '.ts') return Promise.resolve();
-  registered ??= import('tsx/esm/api').then(
-    ({ register }) => {
-      register();
+  // Both of tsx's hooks, as its own CLI registers them: a .ts file in a package without
+  // "type": "module" is CommonJS to Node, which the ESM hook alone cannot load (Node refuses it
+  // as "require() of ES Module ... in a cycle").
+  registered ??= Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]).then(
+    ([esm, commonJs]) => {
+      esm.register();
+      commonJs.register();
     },
     (error: unknown) => {
       registered = undefined;

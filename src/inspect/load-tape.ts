@@ -68,7 +68,7 @@ export function blobFetcher(
     const text = decodeBlobText(blob);
     // Only text that hashes to its address is remembered: a damaged blob is never cached.
     if (sha256Hex(text) !== hash)
-      throw new TapeFormatError({ message: `blob ${hash.slice(0, 12)}… of ${owner} is damaged; run \`retrial verify\` to see what else is` });
+      throw new TapeFormatError({ message: `blob ${hash.slice(0, 12)}… of ${owner} is damaged; run \`npx retrial verify\` to see what else is` });
     const value: unknown = JSON.parse(text);
     if (remember) rememberBlob(hash, text, value);
     return value;
@@ -99,7 +99,7 @@ export function blobFetcher(
 export async function readWireRequestTexts(store: Store, wireBodyRefs: readonly string[]): Promise<Map<string, string>> {
   const { values } = await collectBlobClosure(wireBodyRefs, blobFetcher(store, 'a wire request'));
   const blob = <T>(ref: string): T => {
-    if (!values.has(ref)) throw new TapeFormatError({ message: `blob ${ref.slice(0, 12)}… is not in the store; run \`retrial verify\`` });
+    if (!values.has(ref)) throw new TapeFormatError({ message: `blob ${ref.slice(0, 12)}… is not in the store; run \`npx retrial verify\`` });
     return values.get(ref) as T;
   };
   const texts = new Map<string, string>();
@@ -130,7 +130,7 @@ export async function loadTape(store: Store, runId: string, options: LoadTapeOpt
       value = JSON.parse(json);
     } catch {
       throw new TapeFormatError({
-        message: `run ${run.header.runId} event ${seq} is damaged (not valid JSON); run \`retrial verify\` to see what else is`,
+        message: `run ${run.header.runId} event ${seq} is damaged (not valid JSON); run \`npx retrial verify\` to see what else is`,
       });
     }
     if (validated) {
@@ -151,7 +151,9 @@ export async function loadTape(store: Store, runId: string, options: LoadTapeOpt
   const blob = <T>(ref: string): T => {
     if (values.has(ref)) return values.get(ref) as T;
     if (options.blobs === 'served' && !missing.has(ref)) throw new TypeError(`blob ${ref.slice(0, 12)}… was not loaded: call loadBlobs first`);
-    throw new TapeFormatError({ message: `run ${run.header.runId} references blob ${ref.slice(0, 12)}… which is not in the store; run \`retrial verify\`` });
+    throw new TapeFormatError({
+      message: `run ${run.header.runId} references blob ${ref.slice(0, 12)}… which is not in the store; run \`npx retrial verify\``,
+    });
   };
   const messageRefs = (listRef: string) => resolveMessageList(listRef, blob);
   return {

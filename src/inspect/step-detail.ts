@@ -61,7 +61,7 @@ export type StepDetail =
 
 export class StepNotFoundError extends RetrialError {
   constructor({ runId, step, last }: { runId: string; step: number; last: number }) {
-    super({ code: 'STEP_NOT_FOUND', message: `Run ${runId} has no step ${step}; its steps are 0-${last}. See them with \`retrial show ${runId}\`.` });
+    super({ code: 'STEP_NOT_FOUND', message: `Run ${runId} has no step ${step}; its steps are 0-${last}. See them with \`npx retrial show ${runId}\`.` });
     this.name = 'StepNotFoundError';
   }
 }

@@ -83,6 +83,33 @@ function functionNameOf(frame: NodeJS.CallSite): string | null {
 }
 
 /**
+ * Functions a compiler emits when it turns async functions into generators (TypeScript's
+ * `__awaiter`/`__generator` below target ES2017, tsc --init's default among them; Babel's and
+ * esbuild's equivalents). They are plumbing between the agent's code and the promise machinery,
+ * absent from the source it replays from, so they name nothing in a site. What they cannot give
+ * back is the name of an async function that was compiled that way: after its first `await` it
+ * runs from an anonymous generator with no frame of its own above it (README, "Keys name the code").
+ */
+const DOWNLEVEL_ASYNC_HELPERS = new Set([
+  '__awaiter',
+  '__generator',
+  'step',
+  'fulfilled',
+  'rejected',
+  'verb',
+  '__async',
+  'asyncGeneratorStep',
+  '_asyncToGenerator',
+  '_next',
+  '_throw',
+]);
+
+function isDownlevelAsyncHelper(frame: NodeJS.CallSite): boolean {
+  const name = frame.getFunctionName();
+  return name !== null && DOWNLEVEL_ASYNC_HELPERS.has(name);
+}
+
+/**
  * The site of `frames[index]`: `<owner><function>`; for an anonymous function, the nearest named
  * function further up, below retrial's own frames, with an anonymous marker (`<anonymous in
  * handle>`), else `<anonymous>`. Never a file or a line: compiled and source files, and their
@@ -98,7 +125,7 @@ function siteAt(frames: StructuredFrames, index: number, owner: string): string 
     // Above retrial's own frames is whoever started the run (a service's request handler, the
     // CLI, a test): not the agent, and not the same when recording and replaying.
     if (file && isRetrialFile(file)) break;
-    if (!file || ownerOf(file) === null) continue;
+    if (!file || ownerOf(file) === null || isDownlevelAsyncHelper(outer)) continue;
     const outerName = functionNameOf(outer);
     if (outerName) return `${owner}<anonymous in ${outerName}>`;
   }

@@ -60,6 +60,14 @@ export interface RecorderOptions {
   /** How long to wait before writing pending `incomplete` marks again while the store refuses writes, ms. Default 1000. */
   retryIntervalMs?: number;
   /**
+   * How long events may wait in memory while another process holds the store's write lock, ms.
+   * Each write waits for the lock only a few ms (SQLite would hold the event loop) and is tried
+   * again with backoff; meanwhile the calls that wait for durability (a write tool, the end of
+   * `rec.run`, `rec.flush`) wait too, without blocking the event loop. A lock held longer stops
+   * the waiting runs (`write`): they are marked `incomplete` and those calls go on. Default 30,000.
+   */
+  maxLockWaitMs?: number;
+  /**
    * Answers for calls instead of the world, by causal key (fork serves its parent's tape through
    * these). A served tool call is recorded as `stubbed`; undefined means: call the world.
    */
@@ -185,6 +193,7 @@ export function createRecorder(options: RecorderOptions): RecordingRecorder {
     maxPendingEvents: options.maxPendingEvents ?? 100_000,
     maxPendingBytes: options.maxPendingBytes ?? 256 * 1024 * 1024,
     retryIntervalMs: options.retryIntervalMs ?? 1000,
+    maxLockWaitMs: options.maxLockWaitMs ?? 30_000,
     report: options.onRecordingError ?? createStderrReporter(),
   });
   const { flush, stopRun } = recording;

@@ -5,7 +5,8 @@ import { originals } from './patch-globals.ts';
  * return, and the run is stored as `incomplete` with `reason` in its ending's error.
  * - `value`: something the agent handed over or received has no faithful JSON form (NaN, a BigInt,
  *   a cycle, too deep or too large), or an event of it could not be built from such a value.
- * - `write`: the store refused the run's events (disk full, store closed or locked, I/O error).
+ * - `write`: the store refused the run's events (disk full, store closed, I/O error), or another
+ *   process held its write lock longer than the recorder's maxLockWaitMs.
  * - `buffer-full`: the store fell behind and the recorder's buffer cap was reached.
  * - `internal`: a bug of the recorder.
  */

@@ -1,4 +1,4 @@
-import type { RunWriter, Store, WriteBatch } from '../store/index.ts';
+import { deriveRunLedger, type RunWriter, type Store, type WriteBatch } from '../store/index.ts';
 import { createBlob, plainBlob, type RunEnding, type RunRecord, sealRun } from '../tape/index.ts';
 import { originals } from './patch-globals.ts';
 import type { RecorderHealth, RecordingFailure } from './recording-failure.ts';
@@ -16,6 +16,8 @@ export interface RecordingWriterOptions {
   maxPendingEvents: number;
   maxPendingBytes: number;
   retryIntervalMs: number;
+  /** How long writes may wait, in memory, for a store whose write lock another process holds; past that the runs stop (`write`). */
+  maxLockWaitMs: number;
   report: (failure: RecordingFailure) => void;
 }
 
@@ -45,6 +47,25 @@ export interface PendingEnding {
 /** Degraded runs whose marks wait for a store that refuses writes; beyond this the oldest are left to the next open. */
 const MAX_PENDING_MARKS = 10_000;
 
+/**
+ * How long one write waits for another process's write lock, ms: SQLite waits on the event loop,
+ * so the recorder asks for a few ms and waits out a longer lock asynchronously (waitOutLock).
+ */
+export const RECORDER_LOCK_WAIT_MS = 5;
+/** Backoff between writes that met a lock: from the first delay, doubling, up to the last. */
+const LOCK_RETRY_FIRST_MS = 5;
+const LOCK_RETRY_MAX_MS = 200;
+
+/** The write lock is held elsewhere: transient, unlike the other store-wide refusals. */
+function isLocked(error: unknown): boolean {
+  for (let cause: unknown = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code)) return true;
+    if (/database (table )?is locked/i.test(cause.message)) return true;
+  }
+  return false;
+}
+
 /** Errors of the whole store rather than of one run's events: retrying run by run would only fail again. */
 function isStoreWide(error: unknown): boolean {
   const codes: string[] = [];
@@ -56,6 +77,10 @@ function isStoreWide(error: unknown): boolean {
   return codes.some(
     (code) => /^SQLITE_(FULL|BUSY|LOCKED|IOERR|READONLY|CANTOPEN|NOMEM|PERM|CORRUPT|NOTADB)/.test(code) || /^(ENOSPC|EIO|EROFS|EACCES)$/.test(code),
   );
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function mergeParts(parts: readonly { batch: WriteBatch }[]): WriteBatch {
@@ -73,7 +98,7 @@ function mergeParts(parts: readonly { batch: WriteBatch }[]): WriteBatch {
 }
 
 export function createRecordingWriter(options: RecordingWriterOptions): RecordingWriter {
-  const { store, writer, redactor, flushIntervalMs, maxBufferedEvents, maxPendingEvents, maxPendingBytes, retryIntervalMs, report } = options;
+  const { store, writer, redactor, flushIntervalMs, maxBufferedEvents, maxPendingEvents, maxPendingBytes, retryIntervalMs, maxLockWaitMs, report } = options;
   const started: WriteBatch['runsStarted'] = [];
   const active = new Set<RunTapeWriter>();
   const endings: PendingEnding[] = [];
@@ -86,6 +111,8 @@ export function createRecordingWriter(options: RecordingWriterOptions): Recordin
   let timer: NodeJS.Timeout | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
   let chain: Promise<void> = Promise.resolve();
+  /** When writes first met the store's lock, since the last write that committed (performance.now ms). */
+  let lockedSince: number | undefined;
   const health = { runsDegraded: 0, runsMarkedIncomplete: 0, droppedByEndedRuns: 0, lastFailure: null as RecorderHealth['lastFailure'] };
 
   function onDropped(events: number, bytes: number): void {
@@ -148,6 +175,9 @@ export function createRecordingWriter(options: RecordingWriterOptions): Recordin
     batch: WriteBatch;
     /** The ending this part writes: if the part cannot be written, the run is marked instead. */
     ending: RunEnding | null;
+    /** Events and approximate bytes drained into the part, counted as pending again while it waits for a lock. */
+    events: number;
+    bytes: number;
   }
 
   async function flushOnce(): Promise<void> {
@@ -157,7 +187,7 @@ export function createRecordingWriter(options: RecordingWriterOptions): Recordin
     const partOf = (tape: RunTapeWriter): RunPart => {
       let part = parts.get(tape);
       if (!part) {
-        part = { tape, batch: { runsStarted: [], appends: [], blobs: [], decisions: [], runsEnded: [] }, ending: null };
+        part = { tape, batch: { runsStarted: [], appends: [], blobs: [], decisions: [], runsEnded: [] }, ending: null, events: 0, bytes: 0 };
         parts.set(tape, part);
       }
       return part;
@@ -201,6 +231,8 @@ export function createRecordingWriter(options: RecordingWriterOptions): Recordin
   /** Builds a run's pending events into its part; an event that cannot be built stops the run there. */
   async function drainInto(part: RunPart): Promise<void> {
     const { tape } = part;
+    part.events += tape.pendingCount;
+    part.bytes += tape.pendingBytes;
     pendingEvents -= tape.pendingCount;
     pendingBytes -= tape.pendingBytes;
     const drained = await tape.drain(knownBlobs);
@@ -214,24 +246,55 @@ export function createRecordingWriter(options: RecordingWriterOptions): Recordin
   }
 
   /**
-   * Writes the parts in one batch. If that fails for a reason of the whole store (full, closed,
-   * locked, I/O), every run in it stops; otherwise each part is written alone, so the one a store
-   * refuses stops and the others commit.
+   * Writes the parts in one batch. While another process holds the store's write lock, the batch
+   * waits in memory and is tried again (waitOutLock). If it fails for another reason of the whole
+   * store (full, closed, I/O), or the lock outlasts maxLockWaitMs, every run in it stops; otherwise
+   * each part is written alone, so the one a store refuses stops and the others commit.
    */
   async function writeParts(list: RunPart[]): Promise<void> {
+    const merged = mergeParts(list);
+    let held = false;
     try {
-      await store.write(mergeParts(list));
-      for (const part of list) committed(part);
-      return;
-    } catch (error) {
-      if (list.length === 1 || isStoreWide(error)) {
-        for (const part of list) refusedByStore(part, error);
-        return;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await store.write(merged, { lockWaitMs: RECORDER_LOCK_WAIT_MS });
+          lockedSince = undefined;
+          for (const part of list) committed(part);
+          return;
+        } catch (error) {
+          if (isLocked(error)) {
+            if (!held) {
+              // Still in memory: counted against maxPendingEvents / maxPendingBytes like unwritten events.
+              held = true;
+              for (const part of list) {
+                pendingEvents += part.events;
+                pendingBytes += part.bytes;
+              }
+            }
+            if (await waitOutLock(attempt)) continue;
+            const outlasted = new Error(
+              `${describe(error).replace(/\.$/, '')}: another process held its write lock for more than ${maxLockWaitMs} ms (maxLockWaitMs)`,
+            );
+            for (const part of list) refusedByStore(part, outlasted);
+            return;
+          }
+          if (list.length === 1 || isStoreWide(error)) {
+            for (const part of list) refusedByStore(part, error);
+            return;
+          }
+          break;
+        }
       }
+    } finally {
+      if (held)
+        for (const part of list) {
+          pendingEvents -= part.events;
+          pendingBytes -= part.bytes;
+        }
     }
     for (const part of list) {
       try {
-        await store.write(part.batch);
+        await store.write(part.batch, { lockWaitMs: RECORDER_LOCK_WAIT_MS });
         committed(part);
       } catch (error) {
         refusedByStore(part, error);
@@ -239,12 +302,27 @@ export function createRecordingWriter(options: RecordingWriterOptions): Recordin
     }
   }
 
+  /**
+   * Waits before the next try of a write that met the lock, off the event loop's path. False once
+   * the lock has lasted maxLockWaitMs since writes first met it: a lock that outlasts it once is
+   * not waited out again for later runs until a write commits.
+   */
+  async function waitOutLock(attempt: number): Promise<boolean> {
+    const now = originals.performanceNow();
+    lockedSince ??= now;
+    const left = lockedSince + maxLockWaitMs - now;
+    if (left <= 0) return false;
+    const delay = Math.min(LOCK_RETRY_MAX_MS, LOCK_RETRY_FIRST_MS * 2 ** Math.min(attempt, 10), left);
+    await new Promise<void>((resolve) => runOutsideScope(() => setTimeout(resolve, delay)));
+    return true;
+  }
+
   function committed(part: RunPart): void {
     for (const blob of part.batch.blobs) knownBlobs.add(blob.hash);
   }
 
   function refusedByStore(part: RunPart, error: unknown): void {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = describe(error);
     stopRun(part.tape, 'write', `the store refused the run's events: ${message}`, true);
     if (part.ending) queueMark(part.tape);
   }
@@ -274,8 +352,10 @@ export function createRecordingWriter(options: RecordingWriterOptions): Recordin
         // A run of that id whose header is not ours (an id given twice) is someone else's to end.
         if (!existing?.ending && (!existing || existing.rootHash === record.rootHash)) {
           const batch: WriteBatch = { runsStarted: existing ? [] : [{ run: record, writer }], appends: [], blobs: [], decisions: [], runsEnded: [] };
-          batch.runsEnded.push({ runId, ending, sealHash: sealRun(existing?.headHash ?? record.headHash, ending), modelsServed: [] });
-          await store.write(batch);
+          // The models of the model events that reached the store, as verify and import derive them: the tape's own list may name events that never landed.
+          const modelsServed = existing?.eventCount ? deriveRunLedger(existing.header, await store.getEvents(runId)).modelsServed : [];
+          batch.runsEnded.push({ runId, ending, sealHash: sealRun(existing?.headHash ?? record.headHash, ending), modelsServed });
+          await store.write(batch, { lockWaitMs: RECORDER_LOCK_WAIT_MS });
           health.runsMarkedIncomplete++;
         }
         marks.delete(runId);

@@ -101,7 +101,7 @@ export class ExplainNotReproducedError extends RetrialError {
   constructor({ runId, headline, reason, divergence }: { runId: string; headline: string; reason: string; divergence: Divergence | null }) {
     super({
       code: 'NOT_REPRODUCED',
-      message: `${headline}: ${reason}.${divergence ? ` Run \`retrial replay ${runId} --agent <module>\` to see where.` : ''} Nothing was stored.`,
+      message: `${headline}: ${reason}.${divergence ? ` Run \`npx retrial replay ${runId} --agent <module>\` to see where.` : ''} Nothing was stored.`,
     });
     this.name = 'ExplainNotReproducedError';
     this.runId = runId;

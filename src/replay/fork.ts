@@ -7,8 +7,9 @@ import { EgressBlockedError } from './divergence.ts';
 import { installEgressGuard, unguardedFetch } from './egress-guard.ts';
 import { applyForkOverrides, type ForkOverrides } from './fork-overrides.ts';
 import { describeFailure, displayUrl, endpointUrl, isEndpointFailure } from './model-endpoint.ts';
+import { httpArgsRedactedToday, redactedBeforeWideRules, replayedHttpArgsForOldTape } from './old-redaction.ts';
 import { type HttpArgs, keyedEvents, portableHttpRequest } from './portable-keys.ts';
-import { comparableIfNotSameBytes } from './request-match.ts';
+import { comparableIfNotSameBytes, sameRedactedToday } from './request-match.ts';
 import { replayHeaders, replayStreamBody } from './served-response.ts';
 
 export interface ForkOptions {
@@ -94,14 +95,24 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
       (event): event is Extract<TapeEvent, { kind: 'tool' | 'retrieval' }> =>
         (event.kind === 'tool' || event.kind === 'retrieval') && event.kind === kind && event.name === name && event.requestHash === hash,
     );
+  /** A parent call's arguments redacted by today's rules (for tapes from before RecorderFlag.WideRedaction). */
+  const redactedTodayHash = (event: Extract<TapeEvent, { kind: 'tool' | 'retrieval' }>) =>
+    event.requestHash === (event.kind === 'tool' ? event.args : event.query) ? createBlob(redactor.value(tape.blob(event.requestHash))).hash : undefined;
+  const sameRedactedArgs = (kind: string, name: string, hash: string) =>
+    tape.events.find(
+      (event): event is Extract<TapeEvent, { kind: 'tool' | 'retrieval' }> =>
+        (event.kind === 'tool' || event.kind === 'retrieval') && event.kind === kind && event.name === name && redactedTodayHash(event) === hash,
+    );
   const outcomeOf = (event: Extract<TapeEvent, { kind: 'tool' | 'retrieval' }>) => (event.error ? { error: event.error } : { result: tape.received(event) });
   const redactor = createRedactor({ salt: options.redactionSalt, rules: options.agent.piiRules });
+  // A tape from before RecorderFlag.WideRedaction: a call that differs is compared again with both sides redacted today.
+  const oldRedaction = redactedBeforeWideRules(tape.run.header.recorderFlags);
   // The first refusal is the fork's result whatever the agent made of it: an SDK retry or a
   // caught error must not turn a child that left the parent's path into a valid one.
   let refusal: ForkError | null = null;
   const notReproduced = (what: string) => {
     const error = new ForkError(
-      `${what} before the fork step: the code no longer reproduces the parent up to step ${options.atSeq}; run \`retrial replay ${options.runId} --agent <module>\` to see where`,
+      `${what} before the fork step: the code no longer reproduces the parent up to step ${options.atSeq}; run \`npx retrial replay ${options.runId} --agent <module>\` to see where`,
     );
     refusal ??= error;
     return error;
@@ -135,7 +146,10 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
           const text = body === null ? '' : asParentSent(key, body);
           const format = detectWireFormatFromText(url, text);
           const comparable = format && comparableIfNotSameBytes(tape, event, format, text, redactor);
-          if (!format || (comparable && createBlob(comparable).hash !== event.requestHash))
+          if (
+            !format ||
+            (comparable && createBlob(comparable).hash !== event.requestHash && !(oldRedaction && sameRedactedToday(tape, event, comparable, redactor)))
+          )
             throw notReproduced(`the request at ${key} (step ${event.seq}) differs from the parent's`);
         }
         counts.servedFromParent++;
@@ -160,8 +174,12 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
       const hash = createBlob(request).hash;
       // Another host, port or client version than the parent's is the same request (portableHttpRequest).
       const portableHash = createBlob(portableHttpRequest(request)).hash;
+      const oldTapeHash = oldRedaction ? createBlob(portableHttpRequest(replayedHttpArgsForOldTape(redactor, url, request))).hash : undefined;
       const sameRequest = (candidate: Extract<TapeEvent, { kind: 'tool' }>) =>
-        candidate.requestHash === hash || createBlob(portableHttpRequest(tape.blob<HttpArgs>(candidate.args))).hash === portableHash;
+        candidate.requestHash === hash ||
+        createBlob(portableHttpRequest(tape.blob<HttpArgs>(candidate.args))).hash === portableHash ||
+        (oldTapeHash !== undefined &&
+          createBlob(portableHttpRequest(httpArgsRedactedToday(redactor, tape.blob<HttpArgs>(candidate.args)))).hash === oldTapeHash);
       const callName = key.slice(0, key.lastIndexOf('#') + 1);
       const match =
         event?.kind === 'tool' && sameRequest(event)
@@ -207,8 +225,10 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
       const parent = parentTool(key, name);
       const strict = !live && strictBeforeFork;
       const match = !strict
-        ? (sameContent(kind, name, hash) ?? (legacyHash ? sameContent(kind, name, legacyHash) : undefined))
-        : parent?.kind === kind && (parent.requestHash === hash || parent.requestHash === legacyHash)
+        ? (sameContent(kind, name, hash) ??
+          (legacyHash ? sameContent(kind, name, legacyHash) : undefined) ??
+          (oldRedaction ? sameRedactedArgs(kind, name, hash) : undefined))
+        : parent?.kind === kind && (parent.requestHash === hash || parent.requestHash === legacyHash || (oldRedaction && redactedTodayHash(parent) === hash))
           ? parent
           : undefined;
       if (strict && !match) throw notReproduced(`the agent called ${key} with arguments the parent did not use there`);

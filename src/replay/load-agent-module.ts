@@ -12,6 +12,22 @@ export interface LoadAgentModuleOptions {
 }
 
 /**
+ * A CommonJS module's exports when it was compiled from ES module syntax (tsc's `module:
+ * commonjs`, or a .ts file in a package without "type": "module"): `import()` hands back
+ * `module.exports` as its default, with the module's own default export one level down.
+ */
+function commonJsExports(loaded: Record<string, unknown>): Record<string, unknown> | undefined {
+  const exports = loaded.default as Record<string, unknown> | null | undefined;
+  return typeof exports === 'object' && exports !== null && exports.__esModule === true ? exports : undefined;
+}
+
+/** What a module namespace from import() offers as the agent: `default`, else `agent`, CommonJS builds unwrapped. */
+export function exportedAgent(loaded: Record<string, unknown>): Partial<AgentDefinition> | undefined {
+  const exported = commonJsExports(loaded) ?? loaded;
+  return (exported.default ?? exported.agent) as Partial<AgentDefinition> | undefined;
+}
+
+/**
  * Imports an agent module and returns its AgentDefinition: the default export, or an export
  * named `agent`. A `.ts` module needs a TypeScript loader in the process (the CLI has one).
  */
@@ -29,7 +45,7 @@ export async function loadAgentModule(path: string, options: LoadAgentModuleOpti
   } catch (error) {
     throw new RetrialError({ code: 'USAGE', message: `${label} ${path} could not be loaded: ${(error as Error).message}`, cause: error });
   }
-  const candidate = (loaded.default ?? loaded.agent) as Partial<AgentDefinition> | undefined;
+  const candidate = exportedAgent(loaded);
   if (!candidate || typeof candidate.create !== 'function' || typeof candidate.name !== 'string') {
     throw new RetrialError({
       code: 'USAGE',

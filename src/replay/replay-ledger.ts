@@ -1,6 +1,7 @@
 import type { LoadedTape } from '../inspect/index.ts';
 import { RecorderFlag, type TapeEvent } from '../tape/index.ts';
 import { type Divergence, type DivergenceCode, type FieldDifference, ReplayDivergenceError } from './divergence.ts';
+import { redactedBeforeWideRules } from './old-redaction.ts';
 import { keyedEvents, siteFunction } from './portable-keys.ts';
 
 const CALL_KINDS = new Set<TapeEvent['kind']>(['model', 'tool', 'retrieval']);
@@ -46,6 +47,8 @@ export class ReplayLedger {
   readonly #runId: string;
   /** Whether the tape's keys are portable (RecorderFlag.PortableKeys); older ones are brought to that form. */
   readonly portableKeys: boolean;
+  /** Whether the tape was redacted by today's rules (RecorderFlag.WideRedaction); see old-redaction.ts. */
+  readonly wideRedaction: boolean;
   /** Whether the tape records where calls started (RecorderFlag.CallStartOrder); older ones do not. */
   readonly #tapeHasStarts: boolean;
 
@@ -57,6 +60,7 @@ export class ReplayLedger {
     this.#runId = tape.run.header.runId;
     this.#tapeHasStarts = tape.run.header.recorderFlags.includes(RecorderFlag.CallStartOrder);
     this.portableKeys = tape.run.header.recorderFlags.includes(RecorderFlag.PortableKeys);
+    this.wideRedaction = !redactedBeforeWideRules(tape.run.header.recorderFlags);
     this.byKey = keyedEvents(tape.events, tape.run.header.recorderFlags);
     // Needed only where keys were brought to today's form; elsewhere each is the recorded key.
     if (!this.portableKeys) for (const [key, event] of this.byKey) this.keyOf.set(event.seq, key);
@@ -101,6 +105,12 @@ export class ReplayLedger {
     // After release the result is returned: nothing found then belongs in it.
     if (this.#tape !== undefined) this.divergences.push(full);
     return full;
+  }
+
+  /** Takes back a divergence recorded with `note` that turned out not to be one. */
+  withdraw(divergence: Divergence): void {
+    const index = this.divergences.indexOf(divergence);
+    if (index >= 0) this.divergences.splice(index, 1);
   }
 
   /** In strict mode, throws a divergence recorded with `note`. */

@@ -1,9 +1,7 @@
-import type { LoadedTape } from '../inspect/index.ts';
 import { detectWireFormatFromText } from '../providers/index.ts';
 import {
   captureAgentSite,
   captureCallSite,
-  comparableRequest,
   createRedactor,
   legacyArgsHash,
   maybeCurrentRun,
@@ -17,13 +15,14 @@ import {
   takeCausalKey,
 } from '../record/index.ts';
 import { StoreError } from '../store/index.ts';
-import { type CanonicalMessage, type CanonicalTool, createBlob, type ModelEvent, type StreamChunk, type TapeEvent } from '../tape/index.ts';
+import { createBlob, type StreamChunk, type TapeEvent } from '../tape/index.ts';
 import { EgressBlockedError } from './divergence.ts';
 import { applyForkOverrides, type ForkOverrides } from './fork-overrides.ts';
 import { diffJson } from './json-diff.ts';
+import { httpArgsRedactedToday, replayedHttpArgsForOldTape } from './old-redaction.ts';
 import { type HttpArgs, portableHttpRequest } from './portable-keys.ts';
 import type { ReplayLedger } from './replay-ledger.ts';
-import { comparableIfNotSameBytes } from './request-match.ts';
+import { comparableIfNotSameBytes, recordedComparable, recordedRequestRefs, sameRedactedToday } from './request-match.ts';
 import { replayHeaders, replayStreamBody } from './served-response.ts';
 
 export interface ReplayRecorderOptions {
@@ -61,19 +60,6 @@ export function endReplayedRun(scope: RunScope): void {
   replayedRuns.get(scope.tape)?.ledger.release();
 }
 
-/** The recorded request of a model event in the comparable form the hash is taken over. */
-function recordedComparable(tape: LoadedTape, event: ModelEvent): Record<string, unknown> {
-  return comparableRequest({
-    model: event.request.model,
-    messages: tape.messageRefs(event.request.messages).map((ref) => tape.blob<CanonicalMessage>(ref)),
-    tools: event.request.tools ? tape.blob<CanonicalTool[]>(event.request.tools) : null,
-    toolChoice: event.request.toolChoice,
-    responseFormat: event.request.responseFormat,
-    sampling: tape.blob(event.request.sampling),
-    stream: event.request.stream,
-  });
-}
-
 /**
  * A Recorder that serves everything from a tape instead of the world. The agent's own code gets
  * it in place of the real recorder: its model calls, tools, retrievals, clock and random reads
@@ -95,7 +81,9 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
    * Compares a call's content hash with the recorded one. `legacyHash` is the hash as older
    * recorders took it, where that can differ. A payload mismatch is recorded at once, so it keeps
    * its place before whatever concurrent calls find meanwhile; its field diff needs `requestRefs`
-   * read (the tape was loaded with the served blobs only) and is filled in after.
+   * read (the tape was loaded with the served blobs only) and is filled in after. On a tape
+   * recorded before RecorderFlag.WideRedaction, `sameRedactedToday` (called with `requestRefs`
+   * loaded) may still find the call the same, and the noted divergence is withdrawn.
    */
   async function checkContent(
     ledger: ReplayLedger,
@@ -107,6 +95,7 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
     expected: () => unknown,
     received: () => unknown,
     legacyHash?: () => string,
+    sameRedactedToday?: () => boolean,
   ): Promise<void> {
     if (event.requestHash === hash || (legacyHash && event.requestHash === legacyHash())) return;
     const swapped = ledger.findSwapped(event.kind, hash);
@@ -133,6 +122,10 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
       // Read before the await; `expected` reads the tape its caller held, as a concurrent call
       // may end the replay (releasing the ledger's tape) while these blobs load.
       await ledger.tape.loadBlobs(requestRefs);
+      if (sameRedactedToday && !ledger.wideRedaction && sameRedactedToday()) {
+        ledger.withdraw(divergence);
+        return;
+      }
       divergence.differences = diffJson(expected(), received());
     } catch (error) {
       // A store that cannot be read is the command's failure, not a detail of this divergence.
@@ -165,9 +158,11 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
           createBlob(comparable).hash,
           key,
           site,
-          [recorded.request.messages, recorded.request.sampling, ...(recorded.request.tools ? [recorded.request.tools] : [])],
+          recordedRequestRefs(recorded),
           () => recordedComparable(tape, recorded),
           () => comparable,
+          undefined,
+          () => sameRedactedToday(tape, recorded, comparable, redactor),
         );
       }
       if (recorded.wire.status === null) throw new TypeError(`fetch failed (replayed from the tape: ${recorded.error?.message ?? 'no response'})`);
@@ -187,10 +182,16 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
       };
       const hash = createBlob(args).hash;
       // Another host, port or client version than recorded is the same call (portableHttpRequest).
+      // A tape from before RecorderFlag.WideRedaction: compared again with both sides redacted today.
+      const samePortable = (recordedArgs: HttpArgs) =>
+        createBlob(portableHttpRequest(recordedArgs)).hash === createBlob(portableHttpRequest(args)).hash ||
+        (!ledger.wideRedaction &&
+          createBlob(portableHttpRequest(httpArgsRedactedToday(redactor, recordedArgs))).hash ===
+            createBlob(portableHttpRequest(replayedHttpArgsForOldTape(redactor, url, args))).hash);
       const sameCall =
         recorded.requestHash === hash ||
         (await ledger.tape.loadBlobs([recorded.args]).then(
-          () => createBlob(portableHttpRequest(tape.blob<HttpArgs>(recorded.args))).hash === createBlob(portableHttpRequest(args)).hash,
+          () => samePortable(tape.blob<HttpArgs>(recorded.args)),
           () => false,
         ));
       if (!sameCall)
@@ -233,6 +234,8 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
         () => tape.blob(argsRef),
         () => redactedArgs,
         legacyArgsHash(redactor, args),
+        // The recorded arguments must be what the recorded hash was taken over (it is their blob's).
+        () => recorded.requestHash === argsRef && createBlob(redactor.value(tape.blob(argsRef))).hash === hash,
       );
       if (recorded.error) throw Object.assign(new Error(recorded.error.message), { name: recorded.error.name });
       return tape.received(recorded) as Awaited<R>;
@@ -261,7 +264,13 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
         flags: redactor.value(flags),
         settings: settings === undefined ? null : createBlob(redactor.value(settings)).hash,
       };
-      const expected = { promptVersion: recorded.promptVersion, flags: recorded.flags, settings: recorded.settings };
+      // A tape from before RecorderFlag.WideRedaction kept them as given: redacted today too, to compare alike.
+      const old = !ledger.wideRedaction;
+      const expected = {
+        promptVersion: old && recorded.promptVersion !== null ? redactor.text(recorded.promptVersion) : recorded.promptVersion,
+        flags: old ? redactor.value(recorded.flags) : recorded.flags,
+        settings: recorded.settings,
+      };
       const differences = diffJson(expected, received);
       if (differences.length)
         ledger.diverge({
@@ -298,7 +307,15 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
         value: redactor.text(replayed.value),
         attributes: redactor.value(replayed.attributes),
       };
-      const differences = diffJson(pick(recorded), redacted);
+      const expected = pick(recorded);
+      // A tape from before RecorderFlag.WideRedaction kept these as given: redacted today too, to compare alike.
+      if (!ledger.wideRedaction)
+        Object.assign(expected, {
+          subject: redactor.text(expected.subject),
+          value: redactor.text(expected.value),
+          attributes: redactor.value(expected.attributes),
+        });
+      const differences = diffJson(expected, redacted);
       if (differences.length)
         ledger.diverge({
           code: 'OUTPUT_MISMATCH',

@@ -1,7 +1,39 @@
 import type { LoadedTape } from '../inspect/index.ts';
 import type { WireFormat } from '../providers/index.ts';
 import { comparableRequest, type Redactor, redactRequestBody } from '../record/index.ts';
-import { type ModelEvent, requestBodyHash } from '../tape/index.ts';
+import { type CanonicalMessage, type CanonicalTool, createBlob, type ModelEvent, requestBodyHash } from '../tape/index.ts';
+
+/** The recorded request of a model event in the comparable form the hash is taken over (its blobs loaded). */
+export function recordedComparable(tape: LoadedTape, event: ModelEvent): Record<string, unknown> {
+  return comparableRequest({
+    model: event.request.model,
+    messages: tape.messageRefs(event.request.messages).map((ref) => tape.blob<CanonicalMessage>(ref)),
+    tools: event.request.tools ? tape.blob<CanonicalTool[]>(event.request.tools) : null,
+    toolChoice: event.request.toolChoice,
+    responseFormat: event.request.responseFormat,
+    sampling: tape.blob(event.request.sampling),
+    stream: event.request.stream,
+  });
+}
+
+/** The blobs recordedComparable reads. */
+export function recordedRequestRefs(event: ModelEvent): string[] {
+  return [event.request.messages, event.request.sampling, ...(event.request.tools ? [event.request.tools] : [])];
+}
+
+/**
+ * For a tape recorded before RecorderFlag.WideRedaction (see old-redaction.ts): whether the
+ * recorded request and the replayed comparable one are the same once both are redacted by today's
+ * rules. The recorded request must still be the one its hash was taken over: a tape whose hash
+ * was changed stays a divergence. Its blobs must be loaded.
+ */
+export function sameRedactedToday(tape: LoadedTape, recorded: ModelEvent, comparable: Record<string, unknown>, redactor: Redactor): boolean {
+  const recordedRequest = recordedComparable(tape, recorded);
+  return (
+    createBlob(recordedRequest).hash === recorded.requestHash &&
+    createBlob(redactor.value(recordedRequest)).hash === createBlob(redactor.value(comparable)).hash
+  );
+}
 
 /**
  * A model request about to be sent, against the recorded one. The bytes the tape holds, sent

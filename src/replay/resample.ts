@@ -79,7 +79,7 @@ export async function resampleStep(options: ResampleOptions): Promise<ResampleRe
   if (detail.kind !== 'model')
     throw new RetrialError({
       code: 'USAGE',
-      message: `Step ${options.step} of ${options.runId} is a ${detail.kind} step; resample needs a model step (see \`retrial show ${options.runId}\`).`,
+      message: `Step ${options.step} of ${options.runId} is a ${detail.kind} step; resample needs a model step (see \`npx retrial show ${options.runId}\`).`,
     });
   const format = detectWireFormat(new URL(detail.wire.url), JSON.parse(detail.wire.requestText));
   if (!format) throw new RetrialError({ code: 'USAGE', message: `Step ${options.step} was recorded in a wire format resample does not know.` });

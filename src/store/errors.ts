@@ -13,7 +13,7 @@ export class RunNotFoundError extends RetrialError {
   readonly runId: string;
   readonly suggestions: string[];
   constructor({ runId, suggestions = [] }: { runId: string; suggestions?: string[] }) {
-    const hint = suggestions.length ? ` Did you mean ${suggestions.slice(0, 3).join(', ')}?` : ' List runs with `retrial runs`.';
+    const hint = suggestions.length ? ` Did you mean ${suggestions.slice(0, 3).join(', ')}?` : ' List runs with `npx retrial runs`.';
     super({ code: 'RUN_NOT_FOUND', message: `No run with id "${runId}" in this store.${hint}` });
     this.name = 'RunNotFoundError';
     this.runId = runId;
@@ -27,7 +27,7 @@ export class StoreNotFoundError extends RetrialError {
   constructor({ location }: { location: string }) {
     super({
       code: 'NOT_FOUND',
-      message: `No retrial store at ${location}. Record into it first (\`retrial demo\` makes one at .retrial/retrial.db), or pass --db (or set RETRIAL_DB) to the path of an existing store.`,
+      message: `No retrial store at ${location}. Record into it first (\`npx retrial demo\` makes one at .retrial/retrial.db), or pass --db (or set RETRIAL_DB) to the path of an existing store.`,
     });
     this.name = 'StoreNotFoundError';
     this.location = location;

@@ -276,7 +276,7 @@ export function bundleLedgerProblems(bundle: {
         decision: index,
         seq: null,
         field: 'supersedes',
-        message: `decision ${decisionId} is a correction of ${String(row.supersedes)}: corrections come only from \`retrial remediate apply\`, not from a tape`,
+        message: `decision ${decisionId} is a correction of ${String(row.supersedes)}: corrections come only from \`npx retrial remediate apply\`, not from a tape`,
       });
       return;
     }

@@ -67,7 +67,7 @@ export async function importRun(store: Store, text: string): Promise<{ runId: st
   const missing = referenced.filter((ref) => !tape.blobs.has(ref));
   if (missing.length)
     throw new TapeFormatError({
-      message: `the tape references ${missing.length} blob(s) it does not contain (first ${missing[0]?.slice(0, 12)}…); export it again with \`retrial export\``,
+      message: `the tape references ${missing.length} blob(s) it does not contain (first ${missing[0]?.slice(0, 12)}…); export it again with \`npx retrial export\``,
     });
   const outcome = await store.importRunBundle({
     run: tape.run,

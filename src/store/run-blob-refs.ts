@@ -15,7 +15,9 @@ export function collectRunBlobRefs(run: RunRecord, events: readonly StoredEvent[
   for (const stored of events) {
     const parsed = parseEvent(parseEventJson(run.header.runId, stored));
     if (!parsed.ok)
-      throw new StoreError({ message: `Run ${run.header.runId} event ${stored.seq} is not a valid event (${parsed.message}); run \`retrial verify\` on it.` });
+      throw new StoreError({
+        message: `Run ${run.header.runId} event ${stored.seq} is not a valid event (${parsed.message}); run \`npx retrial verify\` on it.`,
+      });
     // An event kind this version does not know still travels, but its refs cannot be followed.
     if (parsed.event === undefined) continue;
     for (const ref of blobRefsOfEvent(parsed.event)) refs.add(ref);
@@ -40,6 +42,6 @@ function parseEventJson(runId: string, stored: StoredEvent): unknown {
   try {
     return JSON.parse(stored.json);
   } catch (error) {
-    throw new StoreError({ message: `Run ${runId} event ${stored.seq} holds bytes that are not JSON; run \`retrial verify\` on it.`, cause: error });
+    throw new StoreError({ message: `Run ${runId} event ${stored.seq} holds bytes that are not JSON; run \`npx retrial verify\` on it.`, cause: error });
   }
 }

@@ -55,6 +55,17 @@ export interface WriteBatch {
   runsEnded: Array<{ runId: string; ending: RunEnding; sealHash: string; modelsServed: string[] }>;
 }
 
+/** How one write meets another process's write lock. */
+export interface WriteOptions {
+  /**
+   * How long the write may wait for the lock, in ms, before it fails with SQLITE_BUSY (a
+   * StoreError whose cause has that code). An embedded store's wait blocks the whole event loop,
+   * so a caller that must stay responsive (the recorder) asks for a few ms and retries
+   * asynchronously. Default: the store's own wait (5 s for SQLite).
+   */
+  lockWaitMs?: number;
+}
+
 export interface RunFilter {
   agent?: string;
   status?: RunStatus;
@@ -185,7 +196,7 @@ export interface Store {
   /** Backfill campaigns, review, corrections and the audit log. */
   readonly campaigns: CampaignStore;
 
-  write(batch: WriteBatch): Promise<void>;
+  write(batch: WriteBatch, options?: WriteOptions): Promise<void>;
 
   getRun(runId: string): Promise<RunRecord | undefined>;
   /** Throws RunNotFoundError (with close matches) when there is no such run. */

@@ -78,7 +78,7 @@ export function checkCorrectionRow(row: DecisionRecord, vouchers: CorrectionVouc
         seq: null,
         decisionId: row.decisionId,
         field: 'supersedes',
-        message: `decision ${row.decisionId} supersedes ${row.supersedes} but no audit entry of an applied correction vouches for it: corrections come only from \`retrial remediate apply\``,
+        message: `decision ${row.decisionId} supersedes ${row.supersedes} but no audit entry of an applied correction vouches for it: corrections come only from \`npx retrial remediate apply\``,
       },
     ];
   const expected = voucher.row ?? legacyExpectation(row, voucher.entry, ledger);

@@ -25,6 +25,13 @@ export const RecorderFlag = {
    * (`http:GET#0`). Absent, replay brings the tape's keys to that form before matching.
    */
   PortableKeys: 4,
+  /**
+   * Stored text went through the wide redaction: credentials by name words, URL userinfo anywhere,
+   * key-shaped values (sk-..., JWTs, bearer tokens) as tokens, PII rules on notes, config and
+   * decisions. Absent, a replayed call that differs is compared again with both sides redacted by
+   * today's rules (see src/replay/old-redaction.ts).
+   */
+  WideRedaction: 5,
 } as const;
 export type RecorderFlag = (typeof RecorderFlag)[keyof typeof RecorderFlag];
 export const CURRENT_RECORDER_FLAGS: readonly RecorderFlag[] = [
@@ -32,4 +39,5 @@ export const CURRENT_RECORDER_FLAGS: readonly RecorderFlag[] = [
   RecorderFlag.OpaqueToolBodies,
   RecorderFlag.CallStartOrder,
   RecorderFlag.PortableKeys,
+  RecorderFlag.WideRedaction,
 ];

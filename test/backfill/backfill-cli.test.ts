@@ -498,7 +498,7 @@ describe('retrial backfill, end to end through the CLI', { timeout: 300_000 }, (
     );
     const early = await cli(['remediate', 'apply', campaignId, '--handler', handler]);
     expect(early.status).toBe(2);
-    expect(oneLineError(early)).toContain(`Campaign ${campaignId} has no planned corrections; run \`retrial remediate plan ${campaignId}\` first`);
+    expect(oneLineError(early)).toContain(`Campaign ${campaignId} has no planned corrections; run \`npx retrial remediate plan ${campaignId}\` first`);
 
     const csvPath = join(directory, 'plan.csv');
     const planned = await cli(['remediate', 'plan', campaignId, '-o', csvPath]);
@@ -619,7 +619,7 @@ describe('retrial backfill, end to end through the CLI', { timeout: 300_000 }, (
       expect(result.status).toBe(3);
       const line = oneLineError(result);
       expect(line).toContain(`No campaign ${unknown}`);
-      expect(line).toContain('`retrial backfill list`');
+      expect(line).toContain('`npx retrial backfill list`');
     }
     const campaigns = query('SELECT campaign_id FROM campaigns');
     const bad = await cli(['backfill', 'plan', '--type', 'refund.category', '--candidate', 'gpt-4o']);

@@ -171,8 +171,16 @@ describe('the packed package, installed', () => {
       // tsx is an optional dependency, left out here: only a TypeScript agent module needs it.
       await project.write('agent.ts', AGENT_MODULE);
       const typescript = await project.run('npx', ['--no-install', 'retrial', '--db', 'store.db', 'replay', runId, '--agent', 'agent.ts'], { env });
-      expect(typescript.stderr).toMatch(/TypeScript agent module .* needs the package tsx, which is not installed: run `npm install tsx`/);
+      expect(typescript.stderr).toMatch(
+        /TypeScript module \(an agent or remediation handler.* needs the package tsx, which is not installed: run `npm install tsx`/,
+      );
       expect(typescript.status).toBe(2);
+      // The same holds for a remediation handler written as .mts, as the README shows one: the
+      // compiled CLI goes to tsx for it rather than failing on the extension.
+      await project.write('handler.mts', 'export default async function handle() {}\n');
+      const handler = await project.run('npx', ['--no-install', 'retrial', '--db', 'store.db', 'remediate', 'apply', 'bf_none', '--handler', 'handler.mts']);
+      expect(handler.stderr).toMatch(/needs the package tsx, which is not installed: run `npm install tsx`/);
+      expect(handler.stderr).not.toMatch(/Unknown file extension/);
     },
     CHECK_TIMEOUT,
   );

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 /**
  * Packs retrial as `npm publish` would and installs the tarball into temporary projects, as a
@@ -75,14 +76,23 @@ export async function removeTemporaryFiles(): Promise<void> {
   await Promise.all(temporary.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 }
 
+/** What `npm pack` reads: the build's inputs and what the manifest's `files` ships. */
+const PACKAGE_SOURCES = ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'bin', 'examples', 'README.md', 'LICENSE'];
+
 /**
- * `npm pack` of this checkout into a temporary directory; npm runs the `prepare` script first, so
- * dist/ is built afresh from the current source. Packed once per process, then reused.
+ * `npm pack` of this checkout's working tree (uncommitted edits included) into a temporary
+ * directory. Packed from a copy: npm runs the `prepare` script first, which empties and rebuilds
+ * dist/, and test files in other worker processes pack at the same time, so none of them may
+ * build in the checkout's own dist/. Packed once per process, then reused.
  */
 export function packRetrial(): Promise<PackedPackage> {
   packed ??= (async () => {
+    const source = await temporaryDirectory('retrial-source-');
+    for (const entry of PACKAGE_SOURCES) await cp(join(REPOSITORY, entry), join(source, entry), { recursive: true });
+    // The build's compiler and types, not shipped (the manifest's files leave node_modules out).
+    await symlink(join(REPOSITORY, 'node_modules'), join(source, 'node_modules'), 'dir');
     const destination = await temporaryDirectory('retrial-pack-');
-    const stdout = await mustRun('npm', ['pack', '--json', '--pack-destination', destination], { cwd: REPOSITORY });
+    const stdout = await mustRun('npm', ['pack', '--json', '--pack-destination', destination], { cwd: source });
     // The JSON report is the last thing npm prints; the build's own output may come before it.
     const report = JSON.parse(stdout.slice(stdout.search(/^\[/m))) as { filename: string; files: { path: string }[] }[];
     const [entry] = report;
@@ -110,6 +120,8 @@ export interface InstallOptions {
   omitOptional?: boolean;
   /** Where to create the project; default a new temporary directory. */
   dir?: string;
+  /** npm's `--install-strategy`: `nested` puts each package's dependencies inside it instead of hoisting them. */
+  installStrategy?: 'hoisted' | 'nested' | 'shallow';
 }
 
 /**
@@ -132,6 +144,7 @@ export async function packAndInstall(options: InstallOptions = {}): Promise<Inst
   await writeFile(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   const install = ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'];
   if (options.omitOptional) install.push('--omit=optional');
+  if (options.installStrategy) install.push(`--install-strategy=${options.installStrategy}`);
   await mustRun('npm', install, { cwd: dir });
   await provideSqliteAddon(dir);
   return {
@@ -147,12 +160,15 @@ export async function packAndInstall(options: InstallOptions = {}): Promise<Inst
   };
 }
 
-/** better-sqlite3's compiled addon in the project: this checkout's build when the versions match, else built there. */
+/**
+ * better-sqlite3's compiled addon in the project: this checkout's build when the versions match,
+ * else built there. Found from retrial's own folder, so a nested install's copy is found too.
+ */
 async function provideSqliteAddon(dir: string): Promise<void> {
-  const versionOf = async (root: string) =>
-    (JSON.parse(await readFile(join(root, 'node_modules/better-sqlite3/package.json'), 'utf8')) as { version: string }).version;
-  const installed = await versionOf(dir);
-  if (installed === (await versionOf(REPOSITORY)))
-    await cp(join(REPOSITORY, 'node_modules/better-sqlite3/build'), join(dir, 'node_modules/better-sqlite3/build'), { recursive: true });
+  const packageOf = (root: string) => dirname(createRequire(join(root, 'package.json')).resolve('better-sqlite3/package.json'));
+  const installedDir = packageOf(join(dir, 'node_modules/retrial'));
+  const versionOf = async (packageDir: string) => (JSON.parse(await readFile(join(packageDir, 'package.json'), 'utf8')) as { version: string }).version;
+  if ((await versionOf(installedDir)) === (await versionOf(packageOf(REPOSITORY))))
+    await cp(join(packageOf(REPOSITORY), 'build'), join(installedDir, 'build'), { recursive: true });
   else await mustRun('npm', ['rebuild', 'better-sqlite3', '--loglevel=error'], { cwd: dir });
 }

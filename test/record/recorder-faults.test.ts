@@ -2,10 +2,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createSimulatedModel, createSimulatorFetch } from '../../src/demo/index.ts';
 import { loadTape } from '../../src/inspect/index.ts';
-import { createRecorder, createRedactor, defineAgent, type RecordingFailure } from '../../src/record/index.ts';
+import { createRecorder, createRedactor, defineAgent, type RecordingFailure, type RecordingRecorder } from '../../src/record/index.ts';
 import { replayRun } from '../../src/replay/index.ts';
-import { openSqliteStore, verifyStore } from '../../src/store/index.ts';
+import { deriveRunLedger, exportRun, importRun, openSqliteStore, type Store, StoreError, verifyStore, type WriteBatch } from '../../src/store/index.ts';
 import { createBlob } from '../../src/tape/index.ts';
 
 /** A value nested `depth` levels deep: { next: { next: ... { leaf: true } } }. */
@@ -382,4 +383,85 @@ describe('large values', () => {
     expect(health.eventsDropped).toBeGreaterThanOrEqual(160);
     expect(health.bufferedEvents).toBe(0);
   });
+});
+
+describe('a run marked incomplete after a model call keeps the models its stored events were served by', () => {
+  const chat = (rec: RecordingRecorder) =>
+    rec.fetch('http://sim.test/v1/chat/completions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'support-sim', messages: [{ role: 'user', content: 'Refund order 7?' }] }),
+    });
+
+  /** Records one run that calls the model, flushes, then fails the way `fault` says; returns its store. */
+  async function markedAfterModelCall(fault: 'value' | 'full'): Promise<{ store: Store; failures: RecordingFailure[] }> {
+    const real = await openSqliteStore(':memory:');
+    let failNextWrite = false;
+    const store = new Proxy(real, {
+      get(target, property, receiver) {
+        if (property === 'write')
+          return async (batch: WriteBatch) => {
+            if (failNextWrite) {
+              failNextWrite = false;
+              throw new StoreError({
+                message: 'database or disk is full',
+                cause: Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }),
+              });
+            }
+            return target.write(batch);
+          };
+        const value = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as Store;
+    const failures: RecordingFailure[] = [];
+    const simulatorFetch = createSimulatorFetch(createSimulatedModel({ seed: 'marks-models' }));
+    const rec = createRecorder({
+      store,
+      agent: 'support',
+      baseFetch: simulatorFetch,
+      retryIntervalMs: 5,
+      onRecordingError: (failure) => failures.push(failure),
+    });
+    const score = rec.tool('score', async () => ({ score: fault === 'value' ? Number.NaN : 1 }), { effect: 'read' });
+    const refund = rec.tool('issue_refund', async (id: string) => ({ refunded: id }), { effect: 'write' });
+    const output = await rec.run(
+      'order 7',
+      async () => {
+        const answer = (await (await chat(rec)).json()) as { model: string };
+        await rec.flush();
+        await score();
+        failNextWrite = fault === 'full';
+        const refunded = await refund('order 7');
+        return { model: answer.model, refunded };
+      },
+      { runId: 'run_marked' },
+    );
+    expect(output.refunded).toEqual({ refunded: 'order 7' });
+    await rec.flush();
+    expect(rec.health().marksPending).toBe(0);
+    return { store: real, failures };
+  }
+
+  for (const fault of ['value', 'full'] as const) {
+    it(`${fault === 'value' ? 'a tool returns NaN' : 'the store is full once, on a write tool'}: the run is incomplete, verifies clean, and its exported tape imports`, async () => {
+      const { store, failures } = await markedAfterModelCall(fault);
+      expect(failures.map((failure) => failure.kind)).toEqual([fault === 'value' ? 'value' : 'write']);
+      const run = await store.getRunOrThrow('run_marked');
+      expect(run.status).toBe('incomplete');
+      const events = await store.getEvents('run_marked');
+      expect(events.some((event) => event.kind === 'model')).toBe(true);
+      expect((await store.listRuns())[0]?.modelsServed).toEqual(deriveRunLedger(run.header, events).modelsServed);
+      expect(deriveRunLedger(run.header, events).modelsServed).toHaveLength(1);
+      const verdicts = [];
+      for await (const verdict of verifyStore(store)) verdicts.push(verdict);
+      expect(verdicts.map((verdict) => verdict.problems)).toEqual([[]]);
+
+      const tape = await exportRun(store, 'run_marked');
+      const other = await openSqliteStore(':memory:');
+      expect(await importRun(other, tape)).toMatchObject({ runId: 'run_marked', outcome: 'imported' });
+      expect((await other.getRunOrThrow('run_marked')).status).toBe('incomplete');
+      for await (const verdict of verifyStore(other)) expect(verdict.problems).toEqual([]);
+    });
+  }
 });

@@ -83,7 +83,7 @@ describe('a store closed under a running recorder', () => {
   });
 });
 
-describe('a store that refuses writes for a while (locked), then accepts them again', () => {
+describe('a store that refuses writes for a while (locked past maxLockWaitMs), then accepts them again', () => {
   it('runs in between are cut short and reported, then marked incomplete with their reason; new runs record in full without a restart', async () => {
     const real = await openSqliteStore(':memory:');
     let refusing = false;
@@ -104,7 +104,14 @@ describe('a store that refuses writes for a while (locked), then accepts them ag
       },
     }) as Store;
     const failures: RecordingFailure[] = [];
-    const rec = createRecorder({ store, agent: 'support', baseFetch: crm, retryIntervalMs: 5, onRecordingError: (failure) => failures.push(failure) });
+    const rec = createRecorder({
+      store,
+      agent: 'support',
+      baseFetch: crm,
+      retryIntervalMs: 5,
+      maxLockWaitMs: 50,
+      onRecordingError: (failure) => failures.push(failure),
+    });
     const agent = supportAgent(rec);
     refusing = true;
     const blocked = await Promise.all(['L-1', 'L-2', 'L-3'].map((id) => rec.run(id, agent, { runId: `run_locked_${id}` })));

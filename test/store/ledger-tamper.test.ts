@@ -351,6 +351,30 @@ describe('verify reads without writing', () => {
     expect(result.stdout).toContain('FAIL run-b field status: RUN_ROW_MISMATCH');
   }, 60_000);
 
+  it('reads what a write-ahead log holds: a change committed to the log, not yet to the file, is found too', async () => {
+    const folder = join(directory, 'readonly-wal');
+    mkdirSync(folder);
+    const path = join(folder, 'retrial.db');
+    copyFileSync(pristine, path);
+    // A writer that commits to the log and is gone before a checkpoint folds it into the file.
+    const writer = new Database(path);
+    writer.pragma('journal_mode = WAL');
+    writer.pragma('wal_autocheckpoint = 0');
+    writer.exec(`UPDATE decisions SET amount = 99.99 WHERE run_id = 'run-b'`);
+    const beforeClose = { file: readFileSync(path), log: readFileSync(`${path}-wal`) };
+    writer.close();
+    // As handed over: the file and its log, read-only, no -shm, in a read-only directory.
+    for (const name of readdirSync(folder)) rmSync(join(folder, name));
+    writeFileSync(path, beforeClose.file, { mode: 0o444 });
+    writeFileSync(`${path}-wal`, beforeClose.log, { mode: 0o444 });
+    expect(beforeClose.log.length).toBeGreaterThan(0);
+    chmodSync(folder, 0o555);
+    const result = await runCli(['verify', '--db', path], { ...asUnprivileged, cwd: tmpdir() });
+    expect(result.status, result.stderr).toBe(1);
+    expect(result.stdout).toMatch(/FAIL run-b .*field amount: LEDGER_MISMATCH/);
+    expect(readdirSync(folder).sort()).toEqual(['retrial.db', 'retrial.db-wal']);
+  }, 60_000);
+
   it('marks no crashed run and migrates nothing: a store that needs a migration is refused with what to do', async () => {
     const old = join(directory, 'schema-4.db');
     copyFileSync(new URL('./__fixtures__/flush-packs-schema-4.sqlite', import.meta.url), old);

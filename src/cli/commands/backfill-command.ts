@@ -140,7 +140,7 @@ function renderRun(summary: CampaignRunSummary): string {
   ];
   if (summary.pending)
     lines.push(
-      `${summary.pending} still pending${summary.stoppedBecause ? `: stopped because ${summary.stoppedBecause}` : ''}. Rerun \`retrial backfill run ${summary.campaignId}\` to finish; nothing done is redone.`,
+      `${summary.pending} still pending${summary.stoppedBecause ? `: stopped because ${summary.stoppedBecause}` : ''}. Rerun \`npx retrial backfill run ${summary.campaignId}\` to finish; nothing done is redone.`,
     );
   else lines.push(`Next: ${RETRIAL_COMMAND} backfill report ${summary.campaignId}`);
   return lines.join('\n');
@@ -244,7 +244,7 @@ export function registerBackfillCommand(program: Command): void {
           [
             `Backfill ${campaignId}: ${comparison.plan.decisionType} through ${comparison.plan.candidate.model}`,
             ...backfillHeadline(comparison).map((line) => `  ${line}`),
-            ...(comparison.progress.candidateDone === 0 ? ['', `No results yet: run \`retrial backfill run ${campaignId}\` first.`] : []),
+            ...(comparison.progress.candidateDone === 0 ? ['', `No results yet: run \`npx retrial backfill run ${campaignId}\` first.`] : []),
             ...(comparison.progress.candidateDone > 0 && !comparison.triage
               ? ['', `Next: ${RETRIAL_COMMAND} backfill triage ${campaignId} --policy examples/triage-policy.yaml`]
               : []),
@@ -313,7 +313,7 @@ export function registerBackfillCommand(program: Command): void {
                   ['CAMPAIGN', 'CREATED', 'TYPE', 'CANDIDATE', 'SELECTED'],
                   rows.map((row) => [row.campaignId, row.createdAt.slice(0, 16), row.plan.decisionType, row.plan.candidate.model, String(row.plan.selected)]),
                 )
-              : 'No campaigns yet: `retrial backfill plan --type <decision-type> --candidate <provider:name>` creates one.',
+              : 'No campaigns yet: `npx retrial backfill plan --type <decision-type> --candidate <provider:name>` creates one.',
         );
       });
     });

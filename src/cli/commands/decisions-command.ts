@@ -19,7 +19,7 @@ interface DecisionsOptions extends GlobalOptions {
 }
 
 function renderDecisions({ decisions, filter }: { decisions: DecisionRecord[]; filter: DecisionFilter }): string {
-  if (decisions.length === 0) return 'No decisions match. Record some with `retrial demo`, or loosen the filters.';
+  if (decisions.length === 0) return 'No decisions match. Record some with `npx retrial demo`, or loosen the filters.';
   const table = renderTable(
     ['EFFECTIVE AT (UTC)', 'TYPE', 'VALUE', 'SUBJECT', 'AMOUNT', 'REVERSIBLE', 'MODEL SERVED', 'RUN:STEP'],
     decisions.map((decision) => [

@@ -14,7 +14,7 @@ class FileNotFoundError extends RetrialError {
   constructor(path: string, problem = 'No file at') {
     super({
       code: 'FILE_NOT_FOUND',
-      message: `${problem} ${path}. Check the path; tapes are written by \`retrial export <run> -o file${PORTABLE_TAPE_EXTENSION}\`.`,
+      message: `${problem} ${path}. Check the path; tapes are written by \`npx retrial export <run> -o file${PORTABLE_TAPE_EXTENSION}\`.`,
     });
   }
 }

@@ -10,11 +10,14 @@ import { RETRIAL_COMMAND } from '../invocation.ts';
 import { parseDuration } from '../parse-options.ts';
 import { renderTable } from '../render-table.ts';
 import { resolveCampaignId } from '../resolve-ids.ts';
+import { prepareToImport } from '../typescript-loader.ts';
 import { writeUserFile } from '../user-files.ts';
 
 /** Imports the user's handler module: its default export (or `handle`) is called once per correction. */
 async function loadHandler(path: string): Promise<CorrectionHandler> {
   if (!existsSync(resolve(path))) throw new RetrialError({ code: 'FILE_NOT_FOUND', message: `--handler ${path}: no such file.` });
+  // A .mts handler (as the README shows) needs tsx's loader when the CLI runs from dist/.
+  await prepareToImport(resolve(path));
   let module: Record<string, unknown>;
   try {
     module = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
@@ -73,7 +76,7 @@ function renderApply(outcome: RemediationOutcome): string {
       : '',
     ...(outcome.excluded.length
       ? [
-          `${outcome.excluded.length} not applied: the hash chain does not vouch for their decision (\`retrial verify\` names what changed):`,
+          `${outcome.excluded.length} not applied: the hash chain does not vouch for their decision (\`npx retrial verify\` names what changed):`,
           ...outcome.excluded.map((excluded) => `  ${excluded.decisionId}: ${excluded.reason}`),
         ]
       : []),

@@ -106,7 +106,7 @@ async function selectRuns(
   if (endedCount === 0)
     throw new RetrialError({
       code: 'NOT_FOUND',
-      message: `No ended runs of agent "${agentName}" match${options.since || options.until ? ' --since/--until' : ''} in this store, so there is nothing to replay. List them with \`retrial runs --agent ${agentName}\`; the agent module's name must be the one the runs were recorded with.`,
+      message: `No ended runs of agent "${agentName}" match${options.since || options.until ? ' --since/--until' : ''} in this store, so there is nothing to replay. List them with \`npx retrial runs --agent ${agentName}\`; the agent module's name must be the one the runs were recorded with.`,
     });
   return { runIds: ended.map((run) => run.runId), skippedUnended: (await store.countRuns(filter)) - endedCount, beyondLimit: endedCount - ended.length };
 }
@@ -161,7 +161,7 @@ export function registerReplayCommand(program: Command): void {
       const all = { ...command.optsWithGlobals(), ...options } as ReplayCommandOptions;
       if (all.all && typedRunIds.length) throw new UsageError('Give run ids or --all, not both.');
       if (!all.all && typedRunIds.length === 0)
-        throw new UsageError('Name the run to replay (see `retrial runs`), several run ids, or --all for every run of the agent.');
+        throw new UsageError('Name the run to replay (see `npx retrial runs`), several run ids, or --all for every run of the agent.');
       if (!all.all && (all.since || all.until || all.limit))
         throw new UsageError('--since, --until and --limit choose runs for --all; with run ids, leave them out.');
       const agent = await loadAgentModule(all.agent);

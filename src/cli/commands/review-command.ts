@@ -113,7 +113,7 @@ export function registerReviewCommand(program: Command): void {
         } finally {
           prompt.close();
         }
-        process.stdout.write(`Recorded ${recorded} verdicts as ${reviewer}. \`retrial backfill report ${campaignId}\` includes them.\n`);
+        process.stdout.write(`Recorded ${recorded} verdicts as ${reviewer}. \`npx retrial backfill report ${campaignId}\` includes them.\n`);
       });
     });
 }

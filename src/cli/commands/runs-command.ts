@@ -47,9 +47,10 @@ export function buildRunFilter(options: RunsOptions): RunFilter {
 
 function renderRuns({ runs, total, filter, hiddenForks }: { runs: RunSummary[]; total: number; filter: RunFilter; hiddenForks: number }): string {
   const hidden = hiddenForks
-    ? `\n${hiddenForks} forked run${hiddenForks === 1 ? '' : 's'} (from \`retrial fork\` or \`backfill --redecide run\`) not listed; --forks include lists them.`
+    ? `\n${hiddenForks} forked run${hiddenForks === 1 ? '' : 's'} (from \`npx retrial fork\` or \`backfill --redecide run\`) not listed; --forks include lists them.`
     : '';
-  if (runs.length === 0) return `${total === 0 ? 'No runs match. Record some with `retrial demo`, or loosen the filters.' : 'No runs on this page.'}${hidden}`;
+  if (runs.length === 0)
+    return `${total === 0 ? 'No runs match. Record some with `npx retrial demo`, or loosen the filters.' : 'No runs on this page.'}${hidden}`;
   // Where forks are listed, say what each came from; a fork's decisions are counterfactual and
   // stay out of the ledger, so its DECISIONS cell says that instead of a bare dash.
   const withParents = filter.forks !== 'exclude';

@@ -53,7 +53,7 @@ export function registerSimCommand(program: Command): void {
         throw listenFailure(error, options.host, port);
       });
       process.stdout.write(
-        `retrial model SIMULATOR listening on ${server.url} (OpenAI: ${server.url}/v1/chat/completions, Anthropic: ${server.url}/v1/messages). Ctrl-C stops it.\n`,
+        `npx retrial model SIMULATOR listening on ${server.url} (OpenAI: ${server.url}/v1/chat/completions, Anthropic: ${server.url}/v1/messages). Ctrl-C stops it.\n`,
       );
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { createVerifyContext, type VerifyProblem, verifyLedger, verifyStore } from '../../store/index.ts';
 import { type GlobalOptions, withStore } from '../command-context.ts';
 import { ExitCode } from '../exit-codes.ts';
+import { resolveRunIds } from '../resolve-ids.ts';
 
 interface VerifyResult {
   runs: number;
@@ -34,8 +35,8 @@ export function registerVerifyCommand(program: Command): void {
     .description(
       "Check every run's hash chain, seal and blob hashes, its row, and each decision ledger row against the event (or audit entry) that vouches for it; read-only",
     )
-    .argument('[runs...]', 'only these run ids')
-    .action(async (runIds: string[], _options: unknown, command: Command) => {
+    .argument('[runs...]', 'only these runs (an id, a unique prefix, or a ticket, customer or other external id)')
+    .action(async (typedRunIds: string[], _options: unknown, command: Command) => {
       const options = command.optsWithGlobals() as GlobalOptions;
       const result: VerifyResult = { runs: 0, failed: 0, events: 0, blobsChecked: 0, decisionsChecked: 0, databaseProblems: [], problems: [] };
       const report = (problem: VerifyProblem & { runId: string | null }) => {
@@ -47,6 +48,7 @@ export function registerVerifyCommand(program: Command): void {
         async (store) => {
           const checkable = store as { integrityCheck?: () => Promise<string[]> };
           if (checkable.integrityCheck) result.databaseProblems = await checkable.integrityCheck();
+          const runIds = await resolveRunIds(store, typedRunIds);
           const context = createVerifyContext(store);
           for await (const verification of verifyStore(store, runIds.length ? runIds : undefined, context)) {
             result.runs++;

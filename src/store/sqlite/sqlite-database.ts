@@ -1,5 +1,6 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreError } from '../errors.ts';
 import { applySqliteMigrations, assertSchemaKnown, LATEST_SCHEMA_VERSION, readSchemaVersion } from './sqlite-migrations.ts';
@@ -31,7 +32,7 @@ export interface SqliteDatabaseLike {
 }
 
 /** Milliseconds a writer waits for another process's write lock before failing with SQLITE_BUSY. */
-const BUSY_TIMEOUT_MS = 5000;
+export const BUSY_TIMEOUT_MS = 5000;
 
 /**
  * Opens (creating where allowed) a SQLite file, sets WAL and the pragmas, and migrates the
@@ -85,7 +86,8 @@ function createOwnerOnly(path: string): void {
  * A WAL file opened readonly still needs its `-shm` index, which SQLite creates next to the file:
  * in a read-only directory it cannot. A store closed cleanly has no `-wal` content, so its file
  * alone is the whole database: then it is read from a copy in memory, marked as not in WAL mode
- * (bytes 18-19 of the header), which leaves the file itself untouched.
+ * (bytes 18-19 of the header), which leaves the file itself untouched. One with a log is read
+ * from a copy of both on disk.
  */
 function openReadonly(path: string): Database.Database {
   const database = new Database(path, { readonly: true, fileMustExist: true });
@@ -98,11 +100,9 @@ function openReadonly(path: string): Database.Database {
     const code = (error as { code?: unknown }).code;
     if (typeof code !== 'string' || !/^SQLITE_(READONLY|CANTOPEN)/.test(code)) throw error;
     const wal = statSync(`${path}-wal`, { throwIfNoEntry: false });
-    if (wal !== undefined && wal.size > 0 && !existsSync(`${path}-shm`))
-      throw new StoreError({
-        message: `Cannot read the SQLite store at ${path} readonly: it has a write-ahead log (${path}-wal) but no -shm file, and its directory is not writable; copy the -wal and -shm files with it, or open it from a writable directory.`,
-        cause: error,
-      });
+    // Committed transactions may sit in the log: reading the file alone would miss them (and any
+    // change they made). Copy the file and its log where SQLite may make its index, and read that.
+    if (wal !== undefined && wal.size > 0) return openCopyWithLog(path, error);
     const image = readFileSync(path);
     if (image[18] === 2 && image[19] === 2) {
       image[18] = 1;
@@ -112,13 +112,30 @@ function openReadonly(path: string): Database.Database {
   }
 }
 
+/** A read-only store with a non-empty write-ahead log, read from a private copy of both (removed at exit). */
+function openCopyWithLog(path: string, cause: unknown): Database.Database {
+  const directory = mkdtempSync(join(tmpdir(), 'retrial-readonly-'));
+  process.once('exit', () => rmSync(directory, { recursive: true, force: true }));
+  const copy = join(directory, 'store.db');
+  try {
+    copyFileSync(path, copy);
+    copyFileSync(`${path}-wal`, `${copy}-wal`);
+    return new Database(copy, { readonly: true, fileMustExist: true });
+  } catch (error) {
+    throw new StoreError({
+      message: `Cannot read the SQLite store at ${path} readonly: its directory is not writable and its write-ahead log (${path}-wal) could not be read through a copy (${(error as Error).message}); open it from a writable directory.`,
+      cause: error ?? cause,
+    });
+  }
+}
+
 /** Refuses a file readonly use cannot read as it is: newer than this code, or not yet migrated to it. */
 function assertCurrentForReading(database: SqliteDatabaseLike, path: string): void {
   const current = readSchemaVersion(database);
   assertSchemaKnown(current, LATEST_SCHEMA_VERSION, path);
   if (current < LATEST_SCHEMA_VERSION)
     throw new StoreError({
-      message: `The store at ${path} has schema version ${current} and needs migrating to ${LATEST_SCHEMA_VERSION} before it can be read without writing to it; open it once with a command that writes (for example \`retrial runs --db ${path}\`), or verify a migrated copy.`,
+      message: `The store at ${path} has schema version ${current} and needs migrating to ${LATEST_SCHEMA_VERSION} before it can be read without writing to it; open it once with a command that writes (for example \`npx retrial runs --db ${path}\`), or verify a migrated copy.`,
     });
 }
 

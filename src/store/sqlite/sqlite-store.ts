@@ -17,11 +17,12 @@ import type {
   StoredTape,
   StoreStats,
   WriteBatch,
+  WriteOptions,
 } from '../store.ts';
 import { checkBundle } from '../write-batch-checks.ts';
 import { isWriterAliveOnThisHost } from '../writer-liveness.ts';
 import { createSqliteCampaignStore } from './sqlite-campaigns.ts';
-import { openSqliteDatabase, type SqliteDatabaseLike, type SqliteStatementLike, type StatementSource } from './sqlite-database.ts';
+import { BUSY_TIMEOUT_MS, openSqliteDatabase, type SqliteDatabaseLike, type SqliteStatementLike, type StatementSource } from './sqlite-database.ts';
 import {
   DEFAULT_RUN_PACK_LIMITS,
   type DeflatedRunPack,
@@ -61,6 +62,10 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   return new SqliteBackedStore(openSqliteDatabase(path, { readonly }), path, readonly, options.runPackLimits ?? DEFAULT_RUN_PACK_LIMITS);
 }
 
+/** How long a pack waits for another process's write lock, ms, and how often it comes back (50 ms doubling: about 25 s in all) before leaving the run to the next open. */
+const PACK_LOCK_WAIT_MS = 5;
+const PACK_LOCK_RETRIES = 9;
+
 /** Highest Unicode code point: `prefix + this` sorts after every id that starts with `prefix`. */
 const PREFIX_UPPER_BOUND = '\u{10FFFF}';
 
@@ -91,10 +96,24 @@ class SqliteBackedStore implements SqliteStore {
     this.campaigns = createSqliteCampaignStore(database, this.statementSource, (action, body) => this.guard(action, body));
   }
 
-  async write(batch: WriteBatch): Promise<void> {
+  async write(batch: WriteBatch, options: WriteOptions = {}): Promise<void> {
     this.assertWritable('write');
-    this.guard('write to', () => this.writeTransaction.immediate(batch));
+    this.guard('write to', () => this.withLockWait(options.lockWaitMs, () => this.writeTransaction.immediate(batch)));
     this.queuePacks(batch.runsEnded.map((ended) => ended.runId));
+  }
+
+  /**
+   * Runs `body` with SQLite's busy timeout set to `lockWaitMs` (the connection's setting, put back
+   * after): better-sqlite3 waits out the timeout synchronously, on the event loop.
+   */
+  private withLockWait<Result>(lockWaitMs: number | undefined, body: () => Result): Result {
+    if (lockWaitMs === undefined || lockWaitMs === BUSY_TIMEOUT_MS) return body();
+    this.database.pragma(`busy_timeout = ${Math.max(0, Math.floor(lockWaitMs))}`);
+    try {
+      return body();
+    } finally {
+      this.database.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    }
   }
 
   async idle(): Promise<void> {
@@ -119,17 +138,25 @@ class SqliteBackedStore implements SqliteStore {
    * design: a run left unpacked reads from its rows, verify still checks it, and the next open
    * packs it (markAbandonedRuns).
    */
-  private async packRun(runId: string): Promise<void> {
+  private async packRun(runId: string, attempt = 0): Promise<void> {
     if (this.closed) return;
     try {
       const plan = this.database.transaction(() => planRunPack(this.statementSource, runId, this.runPackLimits))();
       if (plan === null) return;
       const deflated = await deflateRunPack(this.statementSource, plan);
       if (this.closed) return;
-      this.packTransaction.immediate(plan, deflated);
+      // Packing runs in the background of whoever wrote (a recording service): it must not hold
+      // the event loop while another process has the write lock, so it waits a few ms and comes back.
+      this.withLockWait(PACK_LOCK_WAIT_MS, () => this.packTransaction.immediate(plan, deflated));
       settleRunPacks(this.statementSource, true);
-    } catch {
+    } catch (error) {
       settleRunPacks(this.statementSource, false);
+      if ((error as { code?: unknown }).code === 'SQLITE_BUSY' && attempt < PACK_LOCK_RETRIES) {
+        const retry = () => {
+          if (!this.closed) this.packing = this.packing.then(() => this.packRun(runId, attempt + 1));
+        };
+        setTimeout(retry, 50 * 2 ** attempt).unref();
+      }
     }
   }
 
