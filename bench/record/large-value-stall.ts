@@ -8,19 +8,21 @@
  * the snapshot), the run's end (building the event in slices, the write) and the store packing the
  * run afterwards. An idle window first shows what scheduling alone does on a loaded box. Knobs:
  * BENCH_VALUE_MB (50), BENCH_ARGUMENT_MB (50), BENCH_STRING_MB (30), BENCH_ARMS
- * (result,argument,string).
+ * (result,argument,replay,string; replay replays the argument's run).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { createRecorder } from '../../src/record/index.ts';
+import { createRecorder, defineAgent } from '../../src/record/index.ts';
+import { replayRun } from '../../src/replay/index.ts';
 import { openSqliteStore } from '../../src/store/index.ts';
 
 const VALUE_MB = Number(process.env.BENCH_VALUE_MB ?? 50);
 const ARGUMENT_MB = Number(process.env.BENCH_ARGUMENT_MB ?? 50);
 const STRING_MB = Number(process.env.BENCH_STRING_MB ?? 30);
-const ARMS = (process.env.BENCH_ARMS ?? 'result,argument,string').split(',');
+const ARMS = (process.env.BENCH_ARMS ?? 'result,argument,replay,string').split(',');
+const SALT = 'bench-salt';
 
 /** About `mb` MB of log lines, each with a URL (a credential in its query) and an e-mail address, in one string. */
 function logText(mb: number): string {
@@ -111,7 +113,7 @@ async function main(): Promise<void> {
   });
   gcObserver.observe({ entryTypes: ['gc'] });
   const failures: string[] = [];
-  const rec = createRecorder({ store, agent: 'stall', onRecordingError: (failure) => failures.push(failure.reason) });
+  const rec = createRecorder({ store, agent: 'stall', redaction: { salt: SALT }, onRecordingError: (failure) => failures.push(failure.reason) });
   const lookup = rec.tool('list_orders', async () => value, { effect: 'read' });
   const save = rec.tool('save_orders', async (orders: { total: number }) => orders.total, { effect: 'write' });
 
@@ -135,7 +137,7 @@ async function main(): Promise<void> {
   const plainStall = ticker.take();
 
   /** One arm: the agent calls `call` inside a run; the phases' stalls and walls. */
-  const measure = async (call: () => Promise<unknown>) => {
+  const measure = async (call: () => Promise<unknown>, runId?: string) => {
     const phases: Record<string, { stall: number; wall: number }> = {};
     ticker.take();
     let phaseStart = now();
@@ -148,11 +150,15 @@ async function main(): Promise<void> {
     const callReturned = new Promise<void>((resolve) => {
       resolveCall = resolve;
     });
-    const recorded = rec.run(null, async () => {
-      await call();
-      resolveCall();
-      return null;
-    });
+    const recorded = rec.run(
+      null,
+      async () => {
+        await call();
+        resolveCall();
+        return null;
+      },
+      runId === undefined ? {} : { runId },
+    );
     await callReturned;
     phase("the agent's call (snapshot, arguments' redaction started)");
     await recorded;
@@ -165,7 +171,27 @@ async function main(): Promise<void> {
   if (ARMS.includes('result')) arms[`a ${VALUE_MB} MB tool result`] = await measure(() => lookup());
   if (ARMS.includes('argument')) {
     const argument = largeResult(ARGUMENT_MB);
-    arms[`a ${ARGUMENT_MB} MB tool argument`] = await measure(() => save(argument));
+    arms[`a ${ARGUMENT_MB} MB tool argument`] = await measure(() => save(argument), 'run_argument');
+    if (ARMS.includes('replay')) {
+      // The same agent replayed from the tape: the argument is taken, redacted and hashed again to match the call.
+      const agent = defineAgent<null, null>({
+        name: 'stall',
+        codeVersion: 'bench',
+        create({ rec: replaying }) {
+          const saveAgain = replaying.tool('save_orders', async (orders: { total: number }) => orders.total, { effect: 'write' });
+          return async () => {
+            await saveAgain(argument);
+            return null;
+          };
+        },
+      });
+      ticker.take();
+      const start = now();
+      const replayed = await replayRun({ store: sqlite, runId: 'run_argument', agent: agent as never, redactionSalt: SALT });
+      arms[`replaying the ${ARGUMENT_MB} MB argument run (${replayed.ok ? 'reproduced' : `NOT reproduced: ${replayed.divergences.length} divergences`})`] = {
+        'replayRun, tape loaded and the argument hashed': { stall: ticker.take(), wall: now() - start },
+      };
+    }
   }
   if (ARMS.includes('string')) {
     const log = logText(STRING_MB);
