@@ -1,5 +1,6 @@
 export type { AgentContext, AgentDefinition } from './agent-module.ts';
 export { defineAgent } from './agent-module.ts';
+export { replayedArguments } from './call-arguments.ts';
 export { captureAgentSite, captureCallSite, portableSiteName } from './call-site.ts';
 export { jsonSnapshot } from './json-snapshot.ts';
 export { comparableRequest } from './model-event-builder.ts';

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { RunWriter, Store } from '../store/index.ts';
 import { CURRENT_RECORDER_FLAGS, chainRoot, type ForkOrigin, type RunHeader, type RunRecord, TAPE_FORMAT_VERSION, type ToolEffect } from '../tape/index.ts';
+import { type TakenArguments, takeArguments } from './call-arguments.ts';
 import { captureAgentSite, captureCallSite } from './call-site.ts';
 import { jsonSnapshot } from './json-snapshot.ts';
 import { installGlobalPatches, type NondeterminismReads, originals } from './patch-globals.ts';
@@ -43,7 +44,7 @@ export interface RecorderOptions {
    * counted. Default 100,000.
    */
   maxPendingEvents?: number;
-  /** Most bytes of received values (inputs, tool and retrieval results) that may wait for the store, likewise. Default 256 MB. */
+  /** Most bytes of values (inputs, tool and retrieval arguments and results) that may wait for the store, likewise. Default 256 MB. */
   maxPendingBytes?: number;
   /** Largest value (input, arguments, result, output) recorded, in characters of its JSON; a run with a larger one is refused. Default 64 MB. */
   maxValueBytes?: number;
@@ -91,6 +92,8 @@ export interface ServeHooks {
     name: string;
     effect: ToolEffect;
     args: unknown;
+    /** The hash of `args`' canonical JSON (the call's requestHash); absent when the arguments could not be taken. */
+    argsHash?: string;
     /** The arguments' hash as recorders before 2026-11-26 took it, when it can differ (see legacyArgsHash). */
     legacyArgsHash?: () => string;
   }): { result: unknown } | { error: { name: string; message: string } } | undefined;
@@ -325,6 +328,26 @@ export function createRecorder(options: RecorderOptions): RecordingRecorder {
     return text ? { result: ref, resultText: text } : { result: ref };
   }
 
+  /**
+   * Asks a serve hook for a call, with its redacted arguments and their hash (the requestHash the
+   * call gets); large arguments are waited for, as they are redacted and hashed in slices.
+   */
+  async function serveTool(
+    hook: NonNullable<ServeHooks['tool']>,
+    call: { key: string; kind: 'tool' | 'retrieval'; name: string; effect: ToolEffect },
+    takenArgs: TakenArguments | undefined,
+    args: unknown[],
+  ): Promise<ReturnType<NonNullable<ServeHooks['tool']>>> {
+    const redacted = takenArgs?.redacted();
+    const hash = takenArgs?.hash();
+    return hook({
+      ...call,
+      args: redacted instanceof Promise ? await redacted : redacted,
+      ...(hash === undefined ? {} : { argsHash: hash instanceof Promise ? await hash : hash }),
+      legacyArgsHash: legacyArgsHash(redactor, args),
+    });
+  }
+
   function wrapCall<A extends unknown[], R>(kind: 'tool' | 'retrieval', name: string, effect: ToolEffect, fn: (...args: A) => R | Promise<R>) {
     return async (...args: A): Promise<Awaited<R>> => {
       const scope = maybeCurrentRun();
@@ -341,24 +364,34 @@ export function createRecorder(options: RecorderOptions): RecordingRecorder {
       const site = captureAgentSite();
       const argsTaken = snapshotFor(scope.tape, `${kind} ${name} arguments`, args);
       const argsSnapshot = argsTaken instanceof Promise ? await argsTaken : argsTaken;
-      const redactedArgs = argsSnapshot.ok ? guarded(scope.tape, `${kind} ${name} arguments`, () => redactor.value(argsSnapshot.value)) : undefined;
+      const takenArgs = argsSnapshot.ok ? guarded(scope.tape, `${kind} ${name} arguments`, () => takeArguments(redactor, argsSnapshot)) : undefined;
+      // Counted with the result against maxPendingBytes: the event holds them until it is built.
+      const argsBytes = argsSnapshot.ok ? argsSnapshot.bytes : 0;
+      const argsRefOf = (blobs: BlobCollector) => (takenArgs ? takenArgs.ref(blobs) : blobs.put(undefined));
       // A write must not happen before the context that led to it is durable (flush never rejects).
       if (effect === 'write') await flush();
-      const served = options.serve?.tool?.({ key, kind, name, effect, args: redactedArgs, legacyArgsHash: legacyArgsHash(redactor, args) });
+      const served = options.serve?.tool ? await serveTool(options.serve.tool, { key, kind, name, effect }, takenArgs, args) : undefined;
       if (served) {
         const durationMs = originals.performanceNow() - started;
         const servedTaken = 'result' in served ? snapshotFor(scope.tape, `${kind} ${name} result`, served.result) : null;
         const servedSnapshot = servedTaken instanceof Promise ? await servedTaken : servedTaken;
         const servedResult = servedSnapshot?.ok ? servedSnapshot.value : null;
-        scope.tape.push((blobs) => {
-          const argsRef = blobs.put(redactedArgs);
-          const requestHash = argsRef;
-          const outcome = 'result' in served ? receivedResult(blobs, servedResult) : { result: null, error: served.error };
-          const where = site ? { site, startedAfter } : { startedAfter };
-          return kind === 'tool'
-            ? { kind, key, at, durationMs, ...where, name, effect, args: argsRef, requestHash, ...outcome, stubbed: true }
-            : { kind, key, at, durationMs, ...where, name, query: argsRef, requestHash, ...outcome, stubbed: true };
-        }, kind);
+        scope.tape.push(
+          (blobs) => {
+            const build = (argsRef: string): EventDraft => {
+              const requestHash = argsRef;
+              const outcome = 'result' in served ? receivedResult(blobs, servedResult) : { result: null, error: served.error };
+              const where = site ? { site, startedAfter } : { startedAfter };
+              return kind === 'tool'
+                ? { kind, key, at, durationMs, ...where, name, effect, args: argsRef, requestHash, ...outcome, stubbed: true }
+                : { kind, key, at, durationMs, ...where, name, query: argsRef, requestHash, ...outcome, stubbed: true };
+            };
+            const argsRef = argsRefOf(blobs);
+            return argsRef instanceof Promise ? argsRef.then(build) : build(argsRef);
+          },
+          kind,
+          argsBytes,
+        );
         if ('error' in served) throw Object.assign(new Error(served.error.message), { name: served.error.name });
         return served.result as Awaited<R>;
       }
@@ -373,8 +406,7 @@ export function createRecorder(options: RecorderOptions): RecordingRecorder {
         const failed = result.ok ? undefined : { name: result.error.name, message: redactor.text(result.error.message) };
         scope.tape.push(
           (blobs) => {
-            const argsRef = blobs.put(redactedArgs);
-            const build = (refs: { ref: string; text?: string } | undefined): EventDraft => {
+            const build = (argsRef: string, refs: { ref: string; text?: string } | undefined): EventDraft => {
               const outcome = refs ? { result: refs.ref, ...(refs.text ? { resultText: refs.text } : {}) } : { result: null, error: failed };
               const requestHash = argsRef;
               const where = site ? { site, startedAfter } : { startedAfter };
@@ -382,12 +414,15 @@ export function createRecorder(options: RecorderOptions): RecordingRecorder {
                 ? { kind, key, at, durationMs, ...where, name, effect, args: argsRef, requestHash, ...outcome }
                 : { kind, key, at, durationMs, ...where, name, query: argsRef, requestHash, ...outcome };
             };
-            // Synchronous unless a large result is still being canonicalized.
+            // Synchronous unless large arguments or a large result are still being canonicalized.
+            const argsRef = argsRefOf(blobs);
             const refs = received?.(blobs);
-            return refs instanceof Promise ? refs.then(build) : build(refs);
+            return argsRef instanceof Promise || refs instanceof Promise
+              ? Promise.all([argsRef, refs]).then(([argsDone, refsDone]) => build(argsDone, refsDone))
+              : build(argsRef, refs);
           },
           kind,
-          result.ok ? result.snapshot.bytes : 0,
+          argsBytes + (result.ok ? result.snapshot.bytes : 0),
         );
       };
       let value: Awaited<R>;

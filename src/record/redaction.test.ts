@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createRedactor, isCredentialName } from './redaction.ts';
+import { createRedactor, isCredentialName, type PiiRule, splitsAtLineFeeds } from './redaction.ts';
 
 const redactor = createRedactor({
   salt: 'pepper',
@@ -243,5 +243,95 @@ describe('redaction', () => {
     clearInterval(ticker);
     expect(ticks).toBeGreaterThan(0);
     expect(redacted.items[199_999]?.email).toMatch(/^\[redacted:email:[0-9a-f]{12}\]$/);
+  });
+});
+
+describe('long texts redacted in chunks', () => {
+  /** Pieces that make redaction patterns, and separators, so matches land on and around the cuts. */
+  const piece = fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom('\n', '\n', ' ', '\t', '\r\n', '\n\n', '  \n ', '"', '{', '[', '=', '/', '-') },
+    {
+      weight: 10,
+      arbitrary: fc.constantFrom(
+        'https://user:pw@h.test/p/a@b.io?token=abc&x=1',
+        'see http://api.test/v1?q=sk-proj-AAAAAAAAAAAAAAAAAAAAAAAA#frag',
+        'sk-proj-AAAAAAAAAAAAAAAAAAAAAAAA',
+        'ghp_abcdefghijklmnopqrstuvwxyz0123456789',
+        'AKIAABCDEFGHIJKLMNOP',
+        'eyJhbGciOiJIUzI1.eyJzdWIiOiIx.sig',
+        'Bearer',
+        'bearer',
+        'Authorization: Bearer ',
+        'abc123def456ghi789',
+        'a@b.io',
+        'user.name+tag@mail-x.test',
+        '+1 555 123 4567',
+        'password=hunter2',
+        'api_key=xyz',
+        '-----BEGIN RSA PRIVATE KEY-----',
+        '-----END RSA PRIVATE KEY-----',
+        'MIIBOgIBAAJBAK',
+        '[redacted:email:0123456789ab]',
+        'ord-1234',
+        'zzz',
+        '7',
+      ),
+    },
+    { weight: 4, arbitrary: fc.string({ maxLength: 6 }) },
+  );
+  const text = fc.array(piece, { maxLength: 60 }).map((pieces) => pieces.join(''));
+  const ruleSets = [
+    [],
+    [
+      { name: 'email', pattern: /[\w.+-]+@[\w-]+\.[\w.]+/g },
+      { name: 'phone', pattern: /\+?\d[\d -]{7,}\d/g },
+      { name: 'phone', field: 'phone' },
+    ],
+    [{ name: 'order', pattern: /^ord-\d+$/gm }],
+    // Matches the empty string everywhere: an empty match hides nothing.
+    [{ name: 'zeds', pattern: /z*/g }],
+    // May match across a line feed: long texts are then redacted in one piece.
+    [{ name: 'spaced', pattern: /\d\s+\d/g }],
+  ];
+
+  it('give what text() gives in one piece, whatever falls on the cuts (generated texts with URLs, keys, bearer tokens, private keys, e-mails)', async () => {
+    await fc.assert(
+      fc.asyncProperty(text, fc.integer({ min: 1, max: 48 }), fc.constantFrom(0, 1, 2, 3, 4), async (input, chunkChars, ruleSet) => {
+        const rules = ruleSets[ruleSet] as PiiRule[];
+        const chunked = createRedactor({ salt: 'pepper', rules }, { chunkChars });
+        const whole = createRedactor({ salt: 'pepper', rules });
+        expect(await chunked.textInSlices(input)).toBe(whole.text(input));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('are not cut when field rules are set and the text may be JSON: its members are redacted as a whole', async () => {
+    const rules: PiiRule[] = [{ name: 'phone', field: 'phone' }];
+    const json = JSON.stringify({ phone: '555 123 4567', note: 'line\n'.repeat(50), more: Array.from({ length: 30 }, (_, index) => index) }, null, 1);
+    const whole = createRedactor({ salt: 'pepper', rules }).text(json);
+    expect(whole).toContain('"phone":"[redacted:phone:');
+    expect(await createRedactor({ salt: 'pepper', rules }, { chunkChars: 16 }).textInSlices(json)).toBe(whole);
+  });
+
+  it('are cut at all: a long log of URL lines is redacted yielding to other work', async () => {
+    const line = (index: number) => `GET https://user:pw@api.test/orders/${index}?token=t${index}&page=2 200 user${index}@mail.test\n`;
+    const log = Array.from({ length: 200_000 }, (_, index) => line(index)).join('');
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 0);
+    const redacted = await redactor.textInSlices(log);
+    clearInterval(ticker);
+    expect(ticks).toBeGreaterThan(0);
+    expect(redacted.split('\n')[7]).toMatch(
+      /^GET https:\/\/api\.test\/orders\/7\?token=\[redacted:credential:[0-9a-f]{12}\]&page=2 200 \[redacted:email:[0-9a-f]{12}\]$/,
+    );
+  });
+
+  it('are not cut where a user pattern might match across a line feed', () => {
+    for (const pattern of [/\s+\d{4}/g, /[^@]+@x/g, /a.b/gs, /[\0-\x7f]+/g, /\p{L}+/gu, /^\d+/g, /a\nb/g, /x/y, /\D{3}/g, /[\t-\r]/g])
+      expect(splitsAtLineFeeds(pattern, 'rule')).toBe(false);
+    for (const pattern of [/[\w.+-]+@[\w-]+\.[\w.]+/g, /\+?\d[\d -]{7,}\d/g, /\b\d{3}-\d{2}-\d{4}\b/g, /^ord-\d+$/gm, /(?<=id:)\S+/g, /(a)\1/g])
+      expect(splitsAtLineFeeds(pattern, 'rule')).toBe(true);
+    expect(splitsAtLineFeeds(/x/g, 'a rule')).toBe(false);
   });
 });

@@ -124,6 +124,11 @@ export interface Redactor {
    * event loop while it is redacted.
    */
   ownedValueInSlices<T>(owned: T): Promise<T>;
+  /**
+   * `text` for a long text, redacted a chunk of lines at a time, yielding between chunks: the same
+   * result (see splitsAtLineFeeds and nextCut for why), without holding the event loop.
+   */
+  textInSlices(text: string): Promise<string>;
   /** True when at least one PII rule is configured. */
   readonly hasRules: boolean;
 }
@@ -199,7 +204,13 @@ function matches(pattern: RegExp, input: string): boolean {
   return found;
 }
 
-export function createRedactor(options: RedactionOptions): Redactor {
+/** Tuning for tests: how many characters a chunk of a long text holds at least. */
+export interface RedactorTuning {
+  chunkChars?: number;
+}
+
+export function createRedactor(options: RedactionOptions, tuning: RedactorTuning = {}): Redactor {
+  const chunkChars = tuning.chunkChars ?? CHUNK_CHARS;
   // Made global once here, not per string: replace() with a global pattern replaces every match.
   const patternRules = (options.rules ?? [])
     .filter((rule): rule is { name: string; pattern: RegExp } => 'pattern' in rule)
@@ -222,18 +233,18 @@ export function createRedactor(options: RedactionOptions): Redactor {
    * scheme, so a URL nested in it stands alone next time): passes repeat until nothing changes,
    * which keeps redaction idempotent. A text with nothing to redact takes one pass.
    */
-  function redactText(input: string): string {
+  function redactText(input: string, jsonFields = true): string {
     let current = input;
     for (let pass = 0; pass < 4; pass++) {
-      const next = redactOnce(current);
+      const next = redactOnce(current, jsonFields);
       if (next === current) return current;
       current = next;
     }
     return current;
   }
 
-  function redactOnce(input: string): string {
-    let out = fieldRules.size > 0 ? redactJsonFields(input) : input;
+  function redactOnce(input: string, jsonFields: boolean): string {
+    let out = jsonFields && fieldRules.size > 0 ? redactJsonFields(input) : input;
     if (MAY_HOLD_SECRET.test(out)) {
       // Whole URLs, tokens and all: redactUrl leaves a token where it is, and a URL can hold several.
       if (out.includes('://')) out = out.replace(URL_IN_TEXT, redactUrl);
@@ -280,7 +291,9 @@ export function createRedactor(options: RedactionOptions): Redactor {
     if (patternRules.length === 0) return input;
     if (!input.includes('[redacted:') && !patternRules.some((rule) => matches(rule.pattern, input))) return input;
     let out = input;
-    for (const rule of patternRules) out = outsideTokens(out, (part) => part.replace(rule.pattern, (match) => token(rule.name, match)));
+    // An empty match hides nothing, and leaving it be keeps a text's redaction the same in chunks.
+    for (const rule of patternRules)
+      out = outsideTokens(out, (part) => part.replace(rule.pattern, (match) => (match === '' ? match : token(rule.name, match))));
     return out;
   }
 
@@ -374,13 +387,60 @@ export function createRedactor(options: RedactionOptions): Redactor {
     return input;
   }
 
+  /** Whether long texts can be redacted in chunks: every user pattern can (field rules apply to JSON texts, see longText). */
+  const chunkable = patternRules.every((rule) => splitsAtLineFeeds(rule.pattern, rule.name));
+
+  /**
+   * `text` of a long text, chunk by chunk (`pause` between them). Chunks end just after a line
+   * feed (nextCut), and no pattern can match across one, so each pass of redactOnce over the whole
+   * text is the concatenation of its passes over the chunks, and so is the fixed point. Not
+   * chunked: a text a user pattern may match across lines in, and, with field rules, a text that
+   * may be JSON (its members are redacted as a whole).
+   */
+  async function longText(input: string, pause: () => Promise<void>): Promise<string> {
+    if (!chunkable || (fieldRules.size > 0 && mayBeJson(input))) return text(input);
+    const pieces: string[] = [];
+    let changed = false;
+    for (let start = 0; start < input.length; ) {
+      let end = nextCut(input, start + chunkChars);
+      let piece = input.slice(start, end);
+      // A private key spans lines: from its first header on, the text is one piece.
+      if (PRIVATE_KEY_HEADER.test(piece)) {
+        end = input.length;
+        piece = input.slice(start);
+      }
+      const redacted = patternRules.length === 0 && !MAY_HOLD_SECRET.test(piece) ? piece : redactText(piece, false);
+      changed ||= redacted !== piece;
+      pieces.push(redacted);
+      start = end;
+      if (start < input.length) await pause();
+    }
+    return changed ? pieces.join('') : input;
+  }
+
+  async function textInSlices(input: string): Promise<string> {
+    if (input.length < chunkChars * 2) return text(input);
+    let sliceEnds = originals.performanceNow() + SLICE_MS;
+    return longText(input, async () => {
+      if (originals.performanceNow() <= sliceEnds) return;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      sliceEnds = originals.performanceNow() + SLICE_MS;
+    });
+  }
+
   async function ownedValueInSlices<T>(owned: T): Promise<T> {
+    if (typeof owned === 'string') return (await textInSlices(owned)) as T;
     if (!owned || typeof owned !== 'object') return leaf(owned, undefined) as T;
     // An explicit stack (no recursion) of containers still to visit, with the field rule they are under.
     const stack: Array<{ container: Record<string, unknown> | unknown[]; fieldRule: string | undefined }> = [
       { container: owned as Record<string, unknown>, fieldRule: undefined },
     ];
     let sliceEnds = originals.performanceNow() + SLICE_MS;
+    const pause = async () => {
+      if (originals.performanceNow() <= sliceEnds) return;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      sliceEnds = originals.performanceNow() + SLICE_MS;
+    };
     let steps = 0;
     while (stack.length) {
       const { container, fieldRule } = stack.pop() as (typeof stack)[number];
@@ -392,16 +452,14 @@ export function createRedactor(options: RedactionOptions): Redactor {
         const rule = fieldRule ?? (keys ? fieldRules.get(key as string) : undefined);
         if (member && typeof member === 'object') stack.push({ container: member as Record<string, unknown>, fieldRule: rule });
         else {
-          const redacted = leaf(member, rule);
+          const redacted =
+            typeof member === 'string' && rule === undefined && member.length >= chunkChars * 2 ? await longText(member, pause) : leaf(member, rule);
           if (redacted !== member) {
             if (keys) defineMember(container as Record<string, unknown>, key as string, redacted);
             else (container as unknown[])[index] = redacted;
           }
         }
-        if (++steps % STEPS_PER_CLOCK_LOOK === 0 && originals.performanceNow() > sliceEnds) {
-          await new Promise<void>((resolve) => setImmediate(resolve));
-          sliceEnds = originals.performanceNow() + SLICE_MS;
-        }
+        if (++steps % STEPS_PER_CLOCK_LOOK === 0) await pause();
       }
     }
     return owned;
@@ -409,6 +467,7 @@ export function createRedactor(options: RedactionOptions): Redactor {
 
   return {
     ownedValueInSlices,
+    textInSlices,
     hasRules: patternRules.length > 0 || fieldRules.size > 0,
     headers(headers) {
       const out: Record<string, string> = {};
@@ -431,6 +490,77 @@ export function createRedactor(options: RedactionOptions): Redactor {
 /** How long one slice of ownedValueInSlices may run before it yields, and how often it looks at the clock. */
 const SLICE_MS = 4;
 const STEPS_PER_CLOCK_LOOK = 512;
+/** A chunk of a long text holds at least this many characters (about a millisecond of redaction with URLs); texts of twice that are chunked. */
+const CHUNK_CHARS = 16 * 1024;
+const PRIVATE_KEY_HEADER = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
+
+/** With field rules a text that starts as JSON does is parsed and redacted as a whole. */
+function mayBeJson(input: string): boolean {
+  const first = input.trimStart().charCodeAt(0);
+  return first === 123 /* { */ || first === 91 /* [ */;
+}
+
+/**
+ * Where the chunk of a long text that reaches `from` ends: just after the first line feed at or
+ * after `from - 1` that no built-in pattern can match across, or at the text's end. URLs, key
+ * shapes and credentials hold no whitespace; a bearer token's may (`Bearer\n abc…`), so a line
+ * feed in whitespace that follows "earer" (or in a run too long to look at) is not a cut; a
+ * private key spans lines, which longText handles. Redaction never removes a line feed nor puts
+ * "earer" before whitespace (its tokens end in `]`), so the cuts stay cuts pass after pass.
+ */
+function nextCut(input: string, from: number): number {
+  for (let at = Math.max(0, from - 1); at < input.length; ) {
+    const feed = input.indexOf('\n', at);
+    if (feed < 0) return input.length;
+    if (feed + 1 >= input.length) return input.length;
+    let run = feed;
+    while (run > 0 && run > feed - 8 && /\s/.test(input.charAt(run - 1))) run--;
+    if (!(run > 0 && /\s/.test(input.charAt(run - 1))) && input.slice(Math.max(0, run - 5), run) !== 'earer') return feed + 1;
+    at = feed + 1;
+  }
+  return input.length;
+}
+
+/**
+ * Whether a user pattern gives the same matches over a text as over its chunks ending just after
+ * line feeds: nothing in it can match a line feed (no \s, \W, \D, negated class, property or
+ * numeric escape, range over it, nor `.` under the s flag), so no match and no lookaround reaches
+ * across a cut; no `^` outside a class without the m flag (it would match at every chunk's start);
+ * not sticky, no v-flag set notation; and a name that makes tokens of plain characters. What is
+ * left to differ at a cut is an empty match, which applyRules leaves be. Conservative: a pattern
+ * it cannot vouch for has long texts redacted in one piece.
+ */
+export function splitsAtLineFeeds(pattern: RegExp, name: string): boolean {
+  if (/[syv]/.test(pattern.flags) || !/^[\w.-]+$/.test(name)) return false;
+  const source = pattern.source;
+  let inClass = false;
+  for (let index = 0; index < source.length; index++) {
+    const char = source.charAt(index);
+    if (char === '\n' || char === '\r') return false;
+    if (char === '\\') {
+      const next = source.charAt(index + 1);
+      if ('sWDnpPcxu0'.includes(next) || (/[1-9]/.test(next) && /[0-9]/.test(source.charAt(index + 2)))) return false;
+      index++;
+      // An escape as a range's end: not worth telling which ones hold a line feed.
+      if (inClass && source.charAt(index + 1) === '-' && source.charAt(index + 2) !== ']') return false;
+      continue;
+    }
+    if (inClass) {
+      if (char === ']') inClass = false;
+      else if (source.charAt(index + 1) === '-' && index + 2 < source.length && source.charAt(index + 2) !== ']') {
+        const high = source.charAt(index + 2);
+        if (high === '\\' || (char.charCodeAt(0) <= 10 && high.charCodeAt(0) >= 10)) return false;
+        index += 2;
+      }
+      continue;
+    }
+    if (char === '[') {
+      if (source.charAt(index + 1) === '^') return false;
+      inClass = true;
+    } else if (char === '^' && !pattern.flags.includes('m')) return false;
+  }
+  return true;
+}
 
 /** Sets an own member, `__proto__` included: as data, never as the object's prototype. */
 function defineMember(target: Record<string, unknown>, key: string, member: unknown): void {

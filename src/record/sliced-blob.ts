@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { createDeflateRaw } from 'node:zlib';
+import { createDeflateRaw, type DeflateRaw } from 'node:zlib';
 import type { StoredBlob } from '../tape/index.ts';
 import { originals } from './patch-globals.ts';
 
@@ -33,17 +33,31 @@ export async function prepareReceivedBlobs(value: unknown, keysInOrder: boolean)
   return { value: canonical, text };
 }
 
+/** The canonical blob of a large tool or retrieval argument (a redacted snapshot), made in slices: its ref is the call's requestHash. */
+export function prepareCanonicalBlob(value: unknown): Promise<PreparedBlob> {
+  return writeSliced(value, true, false);
+}
+
+/** The hash of a large value's canonical JSON, in slices, nothing kept: how replay checks a large argument. */
+export async function canonicalHashInSlices(value: unknown): Promise<string> {
+  return (await writeSliced(value, true, false, false)).hash;
+}
+
 class Sink {
   private readonly hash = createHash('sha256');
   /** Deflates on the thread pool as the text is written: no 50 MB buffer is ever made or copied. */
-  private readonly deflate = createDeflateRaw({ level: 6 });
+  private readonly deflate: DeflateRaw | undefined;
   private readonly deflated: Buffer[] = [];
   private pending = '';
   private size = 0;
 
   /** `asString`: what is written is the body of a JSON string literal, escaped chunk by chunk. */
-  constructor(private readonly asString: boolean) {
-    this.deflate.on('data', (chunk: Buffer) => this.deflated.push(chunk));
+  constructor(
+    private readonly asString: boolean,
+    deflate: boolean,
+  ) {
+    this.deflate = deflate ? createDeflateRaw({ level: 6 }) : undefined;
+    this.deflate?.on('data', (chunk: Buffer) => this.deflated.push(chunk));
     if (asString) this.add('"');
   }
 
@@ -66,16 +80,18 @@ class Sink {
   private add(text: string): void {
     const bytes = Buffer.from(text, 'utf8');
     this.hash.update(bytes);
-    this.deflate.write(bytes);
+    this.deflate?.write(bytes);
     this.size += bytes.length;
   }
 
   async finish(): Promise<PreparedBlob> {
     this.flush(true);
     if (this.asString) this.add('"');
-    const ended = once(this.deflate, 'end');
-    this.deflate.end();
-    await ended;
+    if (this.deflate) {
+      const ended = once(this.deflate, 'end');
+      this.deflate.end();
+      await ended;
+    }
     return { hash: this.hash.digest('hex'), encoding: 'json+deflate', size: this.size, data: Buffer.concat(this.deflated) };
   }
 }
@@ -90,8 +106,8 @@ interface Frame {
  * Writes `value` as JSON (keys sorted when `sortKeys`), optionally as the body of a JSON string
  * (`asString`: each piece escaped as JSON.stringify would escape the whole text).
  */
-async function writeSliced(value: unknown, sortKeys: boolean, asString: boolean): Promise<PreparedBlob> {
-  const sink = new Sink(asString);
+async function writeSliced(value: unknown, sortKeys: boolean, asString: boolean, deflate = true): Promise<PreparedBlob> {
+  const sink = new Sink(asString, deflate);
   const emit = (text: string) => sink.write(text);
   const stack: Frame[] = [];
   let deadline = originals.performanceNow() + SLICE_MS;

@@ -209,15 +209,21 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
           : `a fork never sends ${method} ${request.url}: it may change the world, and the parent tape does not have it`,
       );
     },
-    tool({ key, kind, name, effect, args, legacyArgsHash }) {
-      const hash = createBlob(args).hash;
+    tool({ key, kind, name, effect, args, argsHash, legacyArgsHash }) {
+      // The recorder hashes the arguments as it records them (large ones in slices).
+      const hash = argsHash ?? createBlob(args).hash;
       // `current`: read tools always ask the world as it is now, even for arguments the parent has.
       if (options.reads === 'current' && effect === 'read') {
         counts.liveReads++;
         return undefined;
       }
-      // A tape recorded before 2026-11-26 may hold the arguments' older hash (see legacyArgsHash).
-      const legacyHash = legacyArgsHash?.();
+      // A tape recorded before 2026-11-26 may hold the arguments' older hash (see legacyArgsHash),
+      // taken only when the hash does not match: it redacts and hashes the arguments in one piece.
+      let legacy: string | undefined | null = null;
+      const legacyHash = (): string | undefined => {
+        if (legacy === null) legacy = legacyArgsHash?.();
+        return legacy;
+      };
       // Before the fork step the parent's own call at this key, with these arguments; after it,
       // any parent call with these arguments. Never another call's result: a read with other
       // arguments is another question.
@@ -225,9 +231,9 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
       const strict = !live && strictBeforeFork;
       const match = !strict
         ? (sameContent(kind, name, hash) ??
-          (legacyHash ? sameContent(kind, name, legacyHash) : undefined) ??
+          (legacyHash() ? sameContent(kind, name, legacyHash() as string) : undefined) ??
           (oldRedaction ? sameRedactedArgs(kind, name, hash) : undefined))
-        : parent?.kind === kind && (parent.requestHash === hash || parent.requestHash === legacyHash || (oldRedaction && redactedTodayHash(parent) === hash))
+        : parent?.kind === kind && (parent.requestHash === hash || parent.requestHash === legacyHash() || (oldRedaction && redactedTodayHash(parent) === hash))
           ? parent
           : undefined;
       if (strict && !match) throw notReproduced(`the agent called ${key} with arguments the parent did not use there`);

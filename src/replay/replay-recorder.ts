@@ -3,7 +3,6 @@ import {
   captureAgentSite,
   captureCallSite,
   createRedactor,
-  jsonSnapshot,
   legacyArgsHash,
   maybeCurrentRun,
   type NondeterminismReads,
@@ -11,6 +10,7 @@ import {
   type Redactor,
   type RunScope,
   type RunTapeWriter,
+  replayedArguments,
   SeededStream,
   takeCausalKey,
 } from '../record/index.ts';
@@ -220,12 +220,14 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
       const site = captureAgentSite;
       const recorded = ledger.take(key, kind, site);
       if (!recorded || (recorded.kind !== 'tool' && recorded.kind !== 'retrieval')) throw new EgressBlockedError({ url: `${kind}:${name}` });
-      const redactedArgs = redactor.value(jsonSnapshot(args));
       const argsRef = recorded.kind === 'tool' ? recorded.args : recorded.query;
+      // Taken as the recorder took them, so the hash is the requestHash; large ones in slices.
+      const replayed = replayedArguments(redactor, args);
+      const { redacted: redactedArgs, hash } = replayed instanceof Promise ? await replayed : replayed;
       await checkContent(
         ledger,
         recorded,
-        createBlob(redactedArgs).hash,
+        hash,
         key,
         site,
         [argsRef],
@@ -233,7 +235,7 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
         () => redactedArgs,
         legacyArgsHash(redactor, args),
         // The recorded arguments must be what the recorded hash was taken over (it is their blob's).
-        () => recorded.requestHash === argsRef && createBlob(redactor.value(tape.blob(argsRef))).hash === createBlob(redactedArgs).hash,
+        () => recorded.requestHash === argsRef && createBlob(redactor.value(tape.blob(argsRef))).hash === hash,
       );
       if (recorded.error) throw Object.assign(new Error(recorded.error.message), { name: recorded.error.name });
       return tape.received(recorded) as Awaited<R>;

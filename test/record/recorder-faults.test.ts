@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createSimulatedModel, createSimulatorFetch } from '../../src/demo/index.ts';
 import { loadTape } from '../../src/inspect/index.ts';
-import { createRecorder, defineAgent, type RecordingFailure, type RecordingRecorder } from '../../src/record/index.ts';
+import { createRecorder, createRedactor, defineAgent, type RecordingFailure, type RecordingRecorder } from '../../src/record/index.ts';
 import { replayRun } from '../../src/replay/index.ts';
 import { deriveRunLedger, exportRun, importRun, openSqliteStore, type Store, StoreError, verifyStore, type WriteBatch } from '../../src/store/index.ts';
+import { createBlob } from '../../src/tape/index.ts';
 
 /** A value nested `depth` levels deep: { next: { next: ... { leaf: true } } }. */
 function nested(depth: number): Record<string, unknown> {
@@ -226,6 +227,21 @@ const largeAgent = defineAgent<null, string>({
   },
 });
 
+/** About 3 MB of arguments, an API key in every item, keys not in canonical order. */
+function largeArgument(): { total: number; items: Array<Record<string, unknown>> } {
+  const { total, items } = largeResult(3);
+  return { total, items: items.map((item, index) => ({ ...item, owner: `owner${index} key=sk-proj-${String(index).padStart(24, 'A')}` })) };
+}
+
+const largeArgsAgent = defineAgent<null, string>({
+  name: 'large-args',
+  codeVersion: 'v1',
+  create({ rec }) {
+    const store = rec.tool('store_orders', async (orders: { total: number }) => ({ stored: orders.total }), { effect: 'write' });
+    return async () => `stored:${(await store(largeArgument())).stored}`;
+  },
+});
+
 describe('large values', () => {
   it('a 3 MB result is canonicalized in slices off the path of the agent: verify passes and replay serves it key order included', async () => {
     const store = await openSqliteStore(join(mkdtempSync(join(tmpdir(), 'retrial-large-')), 'large.db'));
@@ -241,6 +257,83 @@ describe('large values', () => {
     const result = await replayRun({ store, runId: 'run_large', agent: largeAgent as never, redactionSalt: 's' });
     expect(result.divergences).toEqual([]);
     await store.close();
+  });
+
+  it('a 3 MB tool argument is redacted and canonicalized in slices: its blob is the requestHash, verify passes, replay reproduces, a serve hook gets its hash', async () => {
+    const store = await openSqliteStore(join(mkdtempSync(join(tmpdir(), 'retrial-large-args-')), 'large.db'));
+    // No PII rules: with them, replay would also accept the older way of hashing arguments (legacyArgsHash).
+    const rec = createRecorder({ store, agent: 'large-args', redaction: { salt: 's' }, onRecordingError: (failure) => expect.fail(failure.reason) });
+    const recorded = await rec.run(null, largeArgsAgent.create({ rec, env: {} }), { runId: 'run_large_args' });
+    await store.idle();
+    expect(recorded).toBe(`stored:${largeResult(3).total}`);
+    for await (const verdict of verifyStore(store)) expect(verdict.problems).toEqual([]);
+    const tape = await loadTape(store, 'run_large_args');
+    const tool = tape.events.find((event) => event.kind === 'tool') as { args: string; requestHash: string };
+    expect(tool.requestHash).toBe(tool.args);
+    await tape.loadBlobs([tool.args]);
+    const stored = tape.blob<[{ total: number; items: Array<{ note: string; owner: string }> }]>(tool.args);
+    // Redacted as value() redacts it, and hashed as createBlob hashes it.
+    const redactor = createRedactor({ salt: 's' });
+    const expected = redactor.value(JSON.parse(JSON.stringify([largeArgument()])));
+    expect(stored[0].items[7]?.owner).toMatch(/^owner7 key=\[redacted:api-key:[0-9a-f]{12}\]$/);
+    expect(createBlob(expected).hash).toBe(tool.requestHash);
+    const result = await replayRun({ store, runId: 'run_large_args', agent: largeArgsAgent as never, redactionSalt: 's' });
+    expect(result.divergences).toEqual([]);
+    expect(result.ok).toBe(true);
+    // A fork's serve hook gets the same hash, taken in slices too, to find the parent's call.
+    const hashes: Array<string | undefined> = [];
+    const serving = createRecorder({
+      store,
+      agent: 'large-args',
+      redaction: { salt: 's' },
+      serve: {
+        tool: ({ argsHash }) => {
+          hashes.push(argsHash);
+          return { result: { stored: 1 } };
+        },
+      },
+    });
+    expect(await serving.run(null, largeArgsAgent.create({ rec: serving, env: {} }), { runId: 'run_large_args_served' })).toBe('stored:1');
+    expect(hashes).toEqual([tool.requestHash]);
+    await store.close();
+  });
+
+  it('a large argument and a long string are redacted a piece at a time: other turns of the event loop run between their pieces', async () => {
+    let ticks = 0;
+    let ticking = true;
+    const tick = () => {
+      ticks++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    // The loop turns at which the e-mail rule looked at the argument's strings and at the log's pieces: one turn would mean one piece, the loop held.
+    const seen = { argument: new Set<number>(), log: new Set<number>() };
+    class WatchedPattern extends RegExp {
+      override exec(input: string): RegExpExecArray | null {
+        if (input.includes('argument-owner')) seen.argument.add(ticks);
+        if (input.includes('GET https')) seen.log.add(ticks);
+        return super.exec(input);
+      }
+    }
+    const rules = [{ name: 'email', pattern: new WatchedPattern('[\\w.+-]+@[\\w-]+\\.[\\w.]+', 'g') }];
+    const store = await openSqliteStore(':memory:');
+    const rec = createRecorder({ store, agent: 'watched', redaction: { salt: 's', rules }, onRecordingError: (failure) => expect.fail(failure.reason) });
+    const items = Array.from({ length: 40_000 }, (_, index) => ({ owner: `argument-owner${index}@mail.test`, note: 'x'.repeat(40) }));
+    const log = Array.from({ length: 40_000 }, (_, index) => `GET https://api.test/orders/${index}?token=t${index} 200 log${index}@mail.test\n`).join('');
+    const fetchLog = rec.tool('fetch_log', async (orders: typeof items) => ({ log, count: orders.length }), { effect: 'read' });
+    expect(await rec.run(null, async () => (await fetchLog(items)).count, { runId: 'run_watched' })).toBe(40_000);
+    await rec.flush();
+    ticking = false;
+    expect(seen.argument.size).toBeGreaterThan(1);
+    expect(seen.log.size).toBeGreaterThan(1);
+    const tape = await loadTape(store, 'run_watched');
+    const tool = tape.events.find((event) => event.kind === 'tool') as { args: string };
+    const received = tape.received(tool as never) as { log: string };
+    expect(received.log.split('\n')[9]).toMatch(
+      /^GET https:\/\/api\.test\/orders\/9\?token=\[redacted:credential:[0-9a-f]{12}\] 200 \[redacted:email:[0-9a-f]{12}\]$/,
+    );
+    await tape.loadBlobs([tool.args]);
+    expect(tape.blob<[typeof items]>(tool.args)[0][9]?.owner).toMatch(/^\[redacted:email:[0-9a-f]{12}\]$/);
   });
 
   it('a value over maxValueBytes is refused for its run with the limit named; the agent still gets it', async () => {

@@ -84,5 +84,6 @@ export function createOldRedactor(options: RedactionOptions): Redactor {
     value,
     text,
     ownedValueInSlices: async (owned) => value(owned),
+    textInSlices: async (input) => text(input),
   };
 }
