@@ -314,7 +314,11 @@ export function createRedactor(options: RedactionOptions, tuning: RedactorTuning
         const name = pair.slice(0, equals);
         const raw = pair.slice(equals + 1);
         if (raw === '' || WHOLE_TOKEN.test(raw)) return pair;
-        if (isCredentialName(safeDecode(name))) return `${name}=${token('credential', safeDecode(raw))}`;
+        // A name that is itself a token (a key-shaped or PII name redacted by an earlier pass) says
+        // nothing about its value: reading `[redacted:api-key:…]` as a credential name would make a
+        // second pass redact what the first kept.
+        const decodedName = safeDecode(name);
+        if (!WHOLE_TOKEN.test(decodedName) && isCredentialName(decodedName)) return `${name}=${token('credential', safeDecode(raw))}`;
         const redacted = redactComponent(raw);
         return redacted === undefined ? pair : `${name}=${redacted}`;
       })

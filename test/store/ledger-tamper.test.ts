@@ -439,7 +439,7 @@ describe('tampering with an exported tape', () => {
     ['attributes', 'run-b:6', { attributes: { plan: 'enterprise' } }, /attributes is \{"plan":"enterprise"\}/],
     ['model served', 'run-b:6', { modelServed: 'gpt-other' }, /modelServed is "gpt-other"/],
     ['fields (one added)', 'run-b:6', { refundTo: 'IBAN-X' }, /refundTo is "IBAN-X" but .* says \(absent\)/],
-    ['supersession', 'run-b:6', { supersedes: 'run-b:5' }, /is a correction of run-b:5: corrections come only from `retrial remediate apply`/],
+    ['supersession', 'run-b:6', { supersedes: 'run-b:5' }, /is a correction of run-b:5: corrections come only from `npx retrial remediate apply`/],
     [
       'run (a correction of another run)',
       'run-b:6',
