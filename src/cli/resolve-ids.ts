@@ -20,7 +20,7 @@ export class AmbiguousIdError extends RetrialError {
 /**
  * The run a command-line word names: the run with that id, else the only run whose id starts
  * with it, else the only run with that ticket, customer or other external id (or decision
- * subject). More than one match is an AmbiguousIdError listing them; none is the store's
+ * subject), forks left out unless only forks have it. More than one match is an AmbiguousIdError listing them; none is the store's
  * RunNotFoundError with close ids.
  */
 export async function resolveRunId(store: Store, typed: string): Promise<string> {
@@ -35,7 +35,10 @@ export async function resolveRunId(store: Store, typed: string): Promise<string>
       more: byPrefix.length > CANDIDATE_LIMIT,
       narrow: 'Type more of the id.',
     });
-  const bySubject = await store.listRuns({ subject: typed, limit: CANDIDATE_LIMIT + 1 });
+  // A fork child keeps its parent's external ids: the ticket names the run that shipped, unless
+  // only forks carry it.
+  const shipped = await store.listRuns({ subject: typed, forks: 'exclude', limit: CANDIDATE_LIMIT + 1 });
+  const bySubject = shipped.length ? shipped : await store.listRuns({ subject: typed, limit: CANDIDATE_LIMIT + 1 });
   if (bySubject.length === 1) return (bySubject[0] as { runId: string }).runId;
   if (bySubject.length > 1)
     throw new AmbiguousIdError({
