@@ -1,10 +1,9 @@
-import type { DecisionRecord, StoredEvent } from '../store/index.ts';
+import { type DecisionRecord, decisionRecordOf, type StoredEvent } from '../store/index.ts';
 import {
   type BlobRef,
   canonicalJson,
   chainNext,
   createBlob,
-  type DecisionEvent,
   type MessageList,
   type ModelEvent,
   type RunRecord,
@@ -237,7 +236,8 @@ export class RunTapeWriter {
     events.push({ seq, kind: event.kind, key: event.key, at: event.at, json, hash: this.headHash });
     if (event.kind === 'model') this.noteModel(event);
     // A fork's decisions are counterfactual: on its tape, never in the ledger of shipped decisions.
-    if (event.kind === 'decision' && !this.isFork) decisions.push(this.toDecisionRecord(event));
+    if (event.kind === 'decision' && !this.isFork)
+      decisions.push(decisionRecordOf(this, event, event.basedOnSeq === null ? null : (this.servedBySeq.get(event.basedOnSeq) ?? null)));
   }
 
   private putList(put: (value: unknown) => BlobRef, family: string, refs: readonly BlobRef[]): BlobRef {
@@ -260,26 +260,6 @@ export class RunTapeWriter {
     const served = event.response?.model.served ?? null;
     this.servedBySeq.set(event.seq, served);
     if (served) this.modelsServed.add(served);
-  }
-
-  private toDecisionRecord(event: DecisionEvent): DecisionRecord {
-    return {
-      decisionId: `${this.runId}:${event.seq}`,
-      runId: this.runId,
-      seq: event.seq,
-      agent: this.agent,
-      type: event.type,
-      subject: event.subject,
-      value: event.value,
-      amount: event.amount,
-      currency: event.currency,
-      reversible: event.reversible,
-      effectiveAt: Date.parse(event.effectiveAt),
-      recordedAt: event.at,
-      modelServed: event.basedOnSeq === null ? null : (this.servedBySeq.get(event.basedOnSeq) ?? null),
-      attributes: event.attributes,
-      supersedes: null,
-    };
   }
 }
 

@@ -3,6 +3,7 @@ export type * from './campaign-store.ts';
 export { REVIEW_VERDICTS } from './campaign-store.ts';
 export * from './errors.ts';
 export {
+  decisionRecordOf,
   deriveLedgerRows,
   deriveRunLedger,
   eventLinksProblem,

@@ -72,26 +72,34 @@ export function deriveLedgerRows(header: RunHeader, events: ReadonlyArray<Pick<S
     if (decision === undefined || decision.seq !== event.seq) continue;
     // The recorder knows only models served before the decision: a later seq names nothing.
     const step = decision.basedOnSeq === null || decision.basedOnSeq >= decision.seq ? undefined : bySeq.get(decision.basedOnSeq);
-    const decisionId = `${header.runId}:${decision.seq}`;
-    decisions.set(decisionId, {
-      decisionId,
-      runId: header.runId,
-      seq: decision.seq,
-      agent: header.agent,
-      type: decision.type,
-      subject: decision.subject,
-      value: decision.value,
-      amount: decision.amount,
-      currency: decision.currency,
-      reversible: decision.reversible,
-      effectiveAt: Date.parse(decision.effectiveAt),
-      recordedAt: decision.at,
-      modelServed: step?.kind === 'model' ? servedModelOf(step.json) : null,
-      attributes: decision.attributes,
-      supersedes: null,
-    });
+    const row = decisionRecordOf(header, decision, step?.kind === 'model' ? servedModelOf(step.json) : null);
+    decisions.set(row.decisionId, row);
   }
   return decisions;
+}
+
+/**
+ * The ledger row of a shipped decision event: the one place a row is made from its event, by the
+ * recorder when it writes the row and by verify, import and plan when they check it.
+ */
+export function decisionRecordOf(run: Pick<RunHeader, 'runId' | 'agent'>, decision: DecisionEvent, modelServed: string | null): DecisionRecord {
+  return {
+    decisionId: `${run.runId}:${decision.seq}`,
+    runId: run.runId,
+    seq: decision.seq,
+    agent: run.agent,
+    type: decision.type,
+    subject: decision.subject,
+    value: decision.value,
+    amount: decision.amount,
+    currency: decision.currency,
+    reversible: decision.reversible,
+    effectiveAt: Date.parse(decision.effectiveAt),
+    recordedAt: decision.at,
+    modelServed,
+    attributes: decision.attributes,
+    supersedes: null,
+  };
 }
 
 /**
