@@ -17,37 +17,35 @@ export class AmbiguousIdError extends RetrialError {
   }
 }
 
+/** The one id of `matches`, undefined for none; several are an AmbiguousIdError listing them. */
+function theOnly(matches: readonly string[], what: string, typed: string, narrow: string): string | undefined {
+  if (matches.length > 1)
+    throw new AmbiguousIdError({ what, typed, candidates: matches.slice(0, CANDIDATE_LIMIT), more: matches.length > CANDIDATE_LIMIT, narrow });
+  return matches[0];
+}
+
 /**
  * The run a command-line word names: the run with that id, else the only run whose id starts
  * with it, else the only run with that ticket, customer or other external id (or decision
- * subject), forks left out unless only forks have it. More than one match is an AmbiguousIdError listing them; none is the store's
- * RunNotFoundError with close ids.
+ * subject), forks left out unless only forks have it. More than one match is an
+ * AmbiguousIdError listing them; none is the store's RunNotFoundError with close ids.
  */
 export async function resolveRunId(store: Store, typed: string): Promise<string> {
   if ((await store.getRun(typed)) !== undefined) return typed;
   const byPrefix = typed === '' ? [] : await store.findRunIds(typed, CANDIDATE_LIMIT + 1);
-  if (byPrefix.length === 1) return byPrefix[0] as string;
-  if (byPrefix.length > 1)
-    throw new AmbiguousIdError({
-      what: 'run',
-      typed,
-      candidates: byPrefix.slice(0, CANDIDATE_LIMIT),
-      more: byPrefix.length > CANDIDATE_LIMIT,
-      narrow: 'Type more of the id.',
-    });
+  const prefixed = theOnly(byPrefix, 'run', typed, 'Type more of the id.');
+  if (prefixed !== undefined) return prefixed;
   // A fork child keeps its parent's external ids: the ticket names the run that shipped, unless
   // only forks carry it.
   const shipped = await store.listRuns({ subject: typed, forks: 'exclude', limit: CANDIDATE_LIMIT + 1 });
   const bySubject = shipped.length ? shipped : await store.listRuns({ subject: typed, limit: CANDIDATE_LIMIT + 1 });
-  if (bySubject.length === 1) return (bySubject[0] as { runId: string }).runId;
-  if (bySubject.length > 1)
-    throw new AmbiguousIdError({
-      what: 'run',
-      typed,
-      candidates: bySubject.slice(0, CANDIDATE_LIMIT).map((run) => run.runId),
-      more: bySubject.length > CANDIDATE_LIMIT,
-      narrow: `Name one run id; \`npx retrial runs --subject ${typed}\` lists them all.`,
-    });
+  const named = theOnly(
+    bySubject.map((run) => run.runId),
+    'run',
+    typed,
+    `Name one run id; \`npx retrial runs --subject ${typed}\` lists them all.`,
+  );
+  if (named !== undefined) return named;
   // Throws RunNotFoundError with the ids closest to what was typed.
   return (await store.getRunOrThrow(typed)).header.runId;
 }
@@ -66,14 +64,5 @@ export async function resolveRunIds(store: Store, typed: readonly string[]): Pro
 export async function resolveCampaignId(store: Store, typed: string): Promise<string> {
   if ((await store.campaigns.get(typed)) !== undefined || typed === '') return typed;
   const matches = (await store.campaigns.list()).map((campaign) => campaign.campaignId).filter((id) => id.startsWith(typed));
-  if (matches.length === 1) return matches[0] as string;
-  if (matches.length > 1)
-    throw new AmbiguousIdError({
-      what: 'campaign',
-      typed,
-      candidates: matches.slice(0, CANDIDATE_LIMIT),
-      more: matches.length > CANDIDATE_LIMIT,
-      narrow: 'Type more of the id; `npx retrial backfill list` lists them.',
-    });
-  return typed;
+  return theOnly(matches, 'campaign', typed, 'Type more of the id; `npx retrial backfill list` lists them.') ?? typed;
 }
