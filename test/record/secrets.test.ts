@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadOrCreateSalt } from '../../src/cli/redaction-salt.ts';
-import { createRecorder, defineAgent, type PiiRule } from '../../src/record/index.ts';
+import { createRecorder, defineAgent, loadOrCreateRedactionSalt, type PiiRule } from '../../src/record/index.ts';
 import { replayRun } from '../../src/replay/index.ts';
 import { createMemoryStore, openStore } from '../../src/store/index.ts';
 import { runCli } from '../cli/run-cli.ts';
@@ -328,7 +327,7 @@ describe('secrets stay out of everything retrial writes', () => {
     const previous = process.env.RETRIAL_REDACTION_SALT;
     delete process.env.RETRIAL_REDACTION_SALT;
     try {
-      await loadOrCreateSalt(saltDirectory);
+      await loadOrCreateRedactionSalt(saltDirectory);
     } finally {
       if (previous !== undefined) process.env.RETRIAL_REDACTION_SALT = previous;
     }

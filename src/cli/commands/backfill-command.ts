@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { CampaignPlan, CampaignRunSummary, ForkDecider, PlannedCampaign, RedecideMode, TriageOutcome } from '../../backfill/index.ts';
+import { loadRedactionSalt } from '../../record/index.ts';
 import { DEFAULT_PRICE_TABLE, endpointFromEnvironment, type PriceTable, parseModelTarget } from '../../replay/index.ts';
 import { resolveStoreLocation, type Store } from '../../store/index.ts';
 import { RetrialError } from '../../tape/index.ts';
@@ -13,7 +14,6 @@ import { RETRIAL_COMMAND } from '../invocation.ts';
 import { loadAgentModule } from '../load-agent-module.ts';
 import { parseIntegerOption, parseRate, parseTimeOption } from '../parse-options.ts';
 import { createProgress } from '../progress.ts';
-import { loadSalt } from '../redaction-salt.ts';
 import { renderTable } from '../render-table.ts';
 import { resolveCampaignId } from '../resolve-ids.ts';
 
@@ -108,7 +108,7 @@ export async function runCampaignFromCli(
       campaignId,
       plan,
       agent: await loadAgentModule(agentModule),
-      redactionSalt: await loadSalt(resolveStoreLocation(options.db)),
+      redactionSalt: await loadRedactionSalt(resolveStoreLocation(options.db)),
       endpointFor: (arm) => {
         const provider = arm === 'candidate' ? plan.candidate.provider : plan.incumbent.provider;
         if (provider === 'sim' && simulatorEndpoint) return { ...simulatorEndpoint, apiKey: 'sim' };

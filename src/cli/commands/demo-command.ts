@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import type { Command } from 'commander';
 // The demo and simulator (and the SDKs they load) are imported when a command needs them, not at start-up.
 import type { DemoSummary } from '../../demo/index.ts';
+import { loadOrCreateRedactionSalt } from '../../record/index.ts';
 import { formatDifference, formatProportion } from '../../stats/index.ts';
 import { openStore, resolveStoreLocation } from '../../store/index.ts';
 import type { GlobalOptions } from '../command-context.ts';
@@ -12,7 +13,6 @@ import { RETRIAL_COMMAND } from '../invocation.ts';
 import { demoAgentPath } from '../load-agent-module.ts';
 import { parseIntegerOption } from '../parse-options.ts';
 import { createProgress } from '../progress.ts';
-import { loadOrCreateSalt } from '../redaction-salt.ts';
 import { formatBytes, renderTable } from '../render-table.ts';
 
 interface DemoCommandOptions extends GlobalOptions {
@@ -133,7 +133,7 @@ export function registerDemoCommand(program: Command): void {
           throw new UsageError(`${location} holds runs of other agents; the demo will not replace it. Pass --db <new path>, or --keep to add to it.`);
         for (const suffix of ['', '-wal', '-shm']) await rm(`${location}${suffix}`, { force: true });
       }
-      const salt = await loadOrCreateSalt(location);
+      const salt = await loadOrCreateRedactionSalt(location);
       const store = await openStore(location);
       const progress = createProgress('Recording', 'runs', { json: all.json });
       try {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { describeStep, loadTape } from '../../inspect/index.ts';
+import { loadRedactionSalt } from '../../record/index.ts';
 import {
   type CounterfactualResult,
   ExplainNotReproducedError,
@@ -16,7 +17,6 @@ import { ExitCode } from '../exit-codes.ts';
 import { RETRIAL_COMMAND } from '../invocation.ts';
 import { loadAgentModule } from '../load-agent-module.ts';
 import { parseIntegerOption } from '../parse-options.ts';
-import { loadSalt } from '../redaction-salt.ts';
 import { renderTable } from '../render-table.ts';
 import { resolveRunId } from '../resolve-ids.ts';
 import { startSimulatorIfNeeded } from '../simulator-endpoint.ts';
@@ -89,7 +89,7 @@ export function registerExplainCommand(program: Command): void {
       const agent = await loadAgentModule(all.agent);
       await withStore(all, async (store) => {
         const runId = await resolveRunId(store, typedRunId);
-        const salt = await loadSalt(resolveStoreLocation(all.db));
+        const salt = await loadRedactionSalt(resolveStoreLocation(all.db));
         const tape = await loadTape(store, runId);
         const firstModel = tape.events.find((event) => event.kind === 'model');
         const detail = firstModel ? describeStep(tape, firstModel.seq) : undefined;

@@ -2,11 +2,11 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile, rm, rmdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { redactionSaltPath } from '../../record/index.ts';
 import { exportRun, importRun, MEMORY_LOCATION, resolveStoreLocation } from '../../store/index.ts';
 import { PORTABLE_TAPE_EXTENSION, RetrialError } from '../../tape/index.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
 import { RETRIAL_COMMAND } from '../invocation.ts';
-import { saltPath } from '../redaction-salt.ts';
 import { resolveRunId } from '../resolve-ids.ts';
 import { writeUserFile } from '../user-files.ts';
 
@@ -76,7 +76,7 @@ export function registerExportImportCommands(program: Command): void {
 function planNewStoreRemoval(location: string): () => Promise<void> {
   if (location === MEMORY_LOCATION || /^postgres(ql)?:\/\//i.test(location)) return async () => {};
   const database = resolve(location);
-  const created = [database, `${database}-wal`, `${database}-shm`, `${database}-journal`, saltPath(database)].filter((path) => !existsSync(path));
+  const created = [database, `${database}-wal`, `${database}-shm`, `${database}-journal`, redactionSaltPath(database)].filter((path) => !existsSync(path));
   if (!created.includes(database)) return async () => {};
   const directories: string[] = [];
   for (let directory = dirname(database); !existsSync(directory); directory = dirname(directory)) directories.push(directory);

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { loadRedactionSalt } from '../../record/index.ts';
 import { endpointFromEnvironment, type ForkOverrides, type ForkResult, forkRun, parseModelTarget } from '../../replay/index.ts';
 import { resolveStoreLocation } from '../../store/index.ts';
 import { RetrialError } from '../../tape/index.ts';
@@ -8,7 +9,6 @@ import { ExitCode, UsageError } from '../exit-codes.ts';
 import { RETRIAL_COMMAND } from '../invocation.ts';
 import { loadAgentModule } from '../load-agent-module.ts';
 import { parseIntegerOption } from '../parse-options.ts';
-import { loadSalt } from '../redaction-salt.ts';
 import { resolveRunId } from '../resolve-ids.ts';
 import { startSimulatorIfNeeded } from '../simulator-endpoint.ts';
 
@@ -78,7 +78,7 @@ export function registerForkCommand(program: Command): void {
         const endpoint = simulator.endpoint ?? endpointFromEnvironment(target);
         await withStore(all, async (store) => {
           const runId = await resolveRunId(store, typedRunId);
-          const salt = await loadSalt(resolveStoreLocation(all.db));
+          const salt = await loadRedactionSalt(resolveStoreLocation(all.db));
           const result = await forkRun({
             store,
             runId,

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { loadRedactionSalt } from '../../record/index.ts';
 import { AgentCreateError, createReplayer, type Replayer, type ReplayResult, renderDivergence, replayRun } from '../../replay/index.ts';
 import { RunNotFoundError, resolveStoreLocation, type Store, StoreError } from '../../store/index.ts';
 import { RetrialError } from '../../tape/index.ts';
@@ -7,7 +8,6 @@ import { ExitCode, UsageError } from '../exit-codes.ts';
 import { loadAgentModule } from '../load-agent-module.ts';
 import { parseIntegerOption, parseTimeOption } from '../parse-options.ts';
 import { createProgress } from '../progress.ts';
-import { loadSalt } from '../redaction-salt.ts';
 import { resolveRunIds } from '../resolve-ids.ts';
 
 interface ReplayCommandOptions extends GlobalOptions {
@@ -167,7 +167,7 @@ export function registerReplayCommand(program: Command): void {
       const agent = await loadAgentModule(all.agent);
       await withStore(all, async (store) => {
         const runIds = await resolveRunIds(store, typedRunIds);
-        const salt = await loadSalt(resolveStoreLocation(all.db));
+        const salt = await loadRedactionSalt(resolveStoreLocation(all.db));
         const replayerOptions = { store, agent, redactionSalt: salt, lenient: all.lenient, paceStreams: all.pace };
         if (!all.all && runIds.length === 1) {
           const result = await replayRun({ ...replayerOptions, runId: runIds[0] as string });

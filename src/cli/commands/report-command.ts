@@ -1,12 +1,12 @@
 import { stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
+import { loadRedactionSalt } from '../../record/index.ts';
 import { renderPostmortemReport, replayRun } from '../../replay/index.ts';
 import { resolveStoreLocation } from '../../store/index.ts';
 import { RetrialError } from '../../tape/index.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
 import { loadAgentModule } from '../load-agent-module.ts';
-import { loadSalt } from '../redaction-salt.ts';
 import { resolveRunId } from '../resolve-ids.ts';
 
 /** A one-line error for a report file that cannot be written, with the exit code its cause deserves. */
@@ -45,7 +45,7 @@ export function registerReportCommand(program: Command): void {
         // Named after the run found, not the prefix or ticket typed.
         const path = requested === null || all.output !== undefined ? requested : `${runId}.repro.md`;
         const replay = all.agent
-          ? await replayRun({ store, runId, agent: await loadAgentModule(all.agent), redactionSalt: await loadSalt(resolveStoreLocation(all.db)) })
+          ? await replayRun({ store, runId, agent: await loadAgentModule(all.agent), redactionSalt: await loadRedactionSalt(resolveStoreLocation(all.db)) })
           : undefined;
         const markdown = await renderPostmortemReport({
           store,
