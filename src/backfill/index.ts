@@ -1,7 +1,8 @@
+export type { AuditProblem } from '../store/index.ts';
+// The audit chain's check lives with the store, whose verify vouches for corrections by it.
+export { verifyAuditChain } from '../store/index.ts';
 export type { TriageOutcome } from './apply-triage.ts';
 export { applyTriage } from './apply-triage.ts';
-export type { AuditProblem } from './audit-log.ts';
-export { verifyAuditChain } from './audit-log.ts';
 export { backfillHeadline, renderBackfillReport } from './backfill-report.ts';
 export type { EndpointSources } from './campaign-endpoints.ts';
 export { campaignEndpoints } from './campaign-endpoints.ts';
