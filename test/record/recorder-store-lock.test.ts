@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createRecorder, type RecordingFailure, type RecordingRecorder } from '../../src/record/index.ts';
 import { openSqliteStore, type SqliteStore, type Store, verifyStore } from '../../src/store/index.ts';
+import { stallMeter } from '../fixtures/stall-meter.ts';
 
 /**
  * Another process that takes the store's write lock (BEGIN IMMEDIATE), says "locked", and holds
@@ -75,28 +76,6 @@ function countingLocks(real: SqliteStore): { store: Store; locked: () => number 
     },
   }) as Store;
   return { store, locked: () => locked };
-}
-
-/** Longest gap between turns of the event loop while it runs: a timer that asks for the next turn each time. */
-function stallMeter(): { stop(): number } {
-  let last = performance.now();
-  let longest = 0;
-  let timer: NodeJS.Timeout | undefined;
-  const turn = () => {
-    const now = performance.now();
-    longest = Math.max(longest, now - last);
-    last = now;
-    timer = setTimeout(turn, 1);
-  };
-  timer = setTimeout(turn, 1);
-  return {
-    stop() {
-      clearTimeout(timer);
-      turn();
-      clearTimeout(timer);
-      return longest;
-    },
-  };
 }
 
 async function until(condition: () => boolean): Promise<void> {

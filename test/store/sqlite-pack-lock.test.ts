@@ -5,28 +5,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { createRecorder } from '../../src/record/index.ts';
 import { openSqliteStore, type Store } from '../../src/store/index.ts';
-
-/** Longest gap between turns of the event loop while it runs. */
-function stallMeter(): { stop(): number } {
-  let last = performance.now();
-  let longest = 0;
-  let timer: NodeJS.Timeout | undefined;
-  const turn = () => {
-    const now = performance.now();
-    longest = Math.max(longest, now - last);
-    last = now;
-    timer = setTimeout(turn, 1);
-  };
-  timer = setTimeout(turn, 1);
-  return {
-    stop() {
-      clearTimeout(timer);
-      turn();
-      clearTimeout(timer);
-      return longest;
-    },
-  };
-}
+import { stallMeter } from '../fixtures/stall-meter.ts';
 
 describe("packing a run that ended while another connection holds the store's write lock", () => {
   it('does not hold the event loop for the busy timeout: it waits a few ms, comes back, and packs once the lock is gone', async () => {
