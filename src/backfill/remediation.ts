@@ -181,7 +181,8 @@ export interface RemediationOutcome {
    * failed with the reason, so an apply after the store is repaired tries again.
    */
   excluded: Array<{ idempotencyKey: string; decisionId: string; reason: string }>;
-  failures: Array<{ idempotencyKey: string; error: string }>;
+  /** `timedOut`: the handler did not settle within the timeout (it may still finish later). */
+  failures: Array<{ idempotencyKey: string; error: string; timedOut?: true }>;
   /** Claims held by a process that is gone (a killed apply), taken over and applied by this one; absent when none. */
   takenOver?: Array<{ idempotencyKey: string; from: RunWriter }>;
 }
@@ -342,7 +343,7 @@ export async function applyRemediation(options: {
         },
       );
       outcome.failed++;
-      outcome.failures.push({ idempotencyKey: record.idempotencyKey, error: message });
+      outcome.failures.push({ idempotencyKey: record.idempotencyKey, error: message, ...(timedOut ? { timedOut: true as const } : {}) });
       continue;
     }
     const at = options.now();

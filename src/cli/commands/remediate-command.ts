@@ -157,7 +157,7 @@ export function registerRemediateCommand(program: Command): void {
             now: Date.now,
             handlerTimeoutMs,
           });
-          timedOut = outcome.failures.some((failure) => failure.error.startsWith('timed out'));
+          timedOut = outcome.failures.some((failure) => failure.timedOut);
           output(all, outcome, renderApply);
           if (outcome.failed || outcome.excluded.length) process.exitCode = 1;
         });
