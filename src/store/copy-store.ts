@@ -366,7 +366,13 @@ async function forEachConcurrently<Item>(
   const worker = async () => {
     try {
       while (!stopped && next < items.length) {
+        // An embedded store answers synchronously, so the awaits below never leave the microtask
+        // queue: without this turn of the event loop a signal (Ctrl-C) would wait for the whole
+        // copy, and so would the packing a SQLite target does on its thread pool.
+        await new Promise((resolve) => setImmediate(resolve));
         signal?.throwIfAborted();
+        // Taken after the turn: another worker may have taken the last item meanwhile.
+        if (stopped || next >= items.length) break;
         const index = next++;
         await body(items[index] as Item, index);
       }
