@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../src/store/index.ts';
@@ -21,6 +21,8 @@ let total: number;
 beforeAll(async () => {
   source = await buildRemediatedStore({ runs: 300, seed: 'remediation-safety' });
   total = (await source.store.listRunIds()).length - 1;
+  // The salt the recorder would keep beside the store (the fixture passed it in).
+  writeFileSync(join(dirname(source.path), 'redaction-salt'), 's\n', { mode: 0o600 });
   // The CLI processes below are the only ones using it from here on (this process still "records" one run).
   await source.store.close();
 }, 300_000);
@@ -92,6 +94,9 @@ describe('retrial copy', () => {
     expect(result.campaigns).toMatchObject({ copied: 1 });
     expect(result.audit.copied).toBe(result.audit.inSource);
     expect(runsIn(target)).toBe(total);
+    // Replay from the new store needs the salt the runs were recorded with: it comes along beside a new SQLite store.
+    expect(result.redactionSalt).toEqual({ outcome: 'copied', from: join(dirname(source.path), 'redaction-salt'), to: join(directory, 'redaction-salt') });
+    expect(readFileSync(join(directory, 'redaction-salt'), 'utf8')).toBe('s\n');
 
     const [verify, audit] = await Promise.all([runCli(['verify', '--db', target]), runCli(['audit', '--verify', '--db', target, '--json'])]);
     expect(verify.status, verify.stdout).toBe(0);

@@ -1,7 +1,8 @@
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { type CopyPhase, type CopyStoreResult, copyStore, MEMORY_LOCATION, openStore, resolveStoreLocation } from '../../store/index.ts';
+import { REDACTION_SALT_VARIABLE, redactionSaltPath } from '../../record/index.ts';
+import { type CopyPhase, type CopyStoreResult, copyStore, MEMORY_LOCATION, openStore, resolveStoreLocation, type Store } from '../../store/index.ts';
 import type { GlobalOptions } from '../command-context.ts';
 import { displayPath } from '../display-path.ts';
 import { ExitCode, UsageError } from '../exit-codes.ts';
@@ -31,6 +32,42 @@ function storeIdentity(location: string): string {
 
 const shown = (location: string) => (isAbsolute(location) ? displayPath(location) : location);
 const plural = (count: number, one: string, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
+
+/**
+ * The redaction salt never goes into a store, yet replaying the copied runs needs the one they were
+ * recorded with. A new SQLite target gets the source's salt file beside it; otherwise a line says
+ * where the salt is and how to hand it to replay.
+ */
+interface SaltOutcome {
+  /** `copied`: written beside an SQLite target that had none. `same`: it already had this salt. `elsewhere`: replay needs RETRIAL_REDACTION_SALT. */
+  outcome: 'copied' | 'same' | 'elsewhere';
+  /** The source's salt file. */
+  from: string;
+  /** The salt file written or found beside the target, when it is an SQLite store. */
+  to?: string;
+}
+
+function carryRedactionSalt(source: Store, target: Store): SaltOutcome | undefined {
+  const fromEnvironment = process.env[REDACTION_SALT_VARIABLE];
+  if (source.file === undefined || (fromEnvironment !== undefined && fromEnvironment !== '')) return undefined;
+  const from = redactionSaltPath(source.file);
+  if (!existsSync(from)) return undefined;
+  if (target.file === undefined) return { outcome: 'elsewhere', from };
+  const to = redactionSaltPath(target.file);
+  const salt = readFileSync(from, 'utf8');
+  if (!existsSync(to)) {
+    writeFileSync(to, salt, { mode: 0o600, flag: 'wx' });
+    return { outcome: 'copied', from, to };
+  }
+  return { outcome: readFileSync(to, 'utf8').trim() === salt.trim() ? 'same' : 'elsewhere', from, to };
+}
+
+function renderSalt(salt: SaltOutcome): string | undefined {
+  if (salt.outcome === 'copied') return `Copied the redaction salt ${displayPath(salt.from)} to ${displayPath(salt.to as string)}.`;
+  if (salt.outcome === 'same') return undefined;
+  const where = salt.to === undefined ? 'the target' : `${displayPath(salt.to)}, which holds another salt`;
+  return `Replaying the copied runs needs the salt they were recorded with, which stores never hold and ${where} does not give: set ${REDACTION_SALT_VARIABLE} to the contents of ${displayPath(salt.from)} where you replay.`;
+}
 
 function render(result: CopyStoreResult): string {
   const { runs, campaigns, audit, analyses, verification } = result;
@@ -66,6 +103,18 @@ export function registerCopyCommand(program: Command): void {
     .description('Copy every run, decision, campaign and audit entry of one store into another (e.g. SQLite into PostgreSQL), then verify the target')
     .option('--from <store>', 'store to copy from: a SQLite path or postgres:// URL (default --db, $RETRIAL_DB, or .retrial/retrial.db)')
     .option('--to <store>', 'store to copy into: a SQLite path (created if absent) or postgres:// URL')
+    .addHelpText(
+      'after',
+      `
+Runs already in the target are not copied again, so a copy that was stopped (even killed) finishes
+when run again, and a second copy writes nothing. Before writing anything, copy refuses a target
+that holds another run, campaign or audit history under the source's ids.
+
+Exit status: 0 copied and verified; 1 the target does not verify or differs from the source;
+2 bad command line; 3 no store at --from; 4 a store cannot be opened, read or written; 7 refused,
+nothing written; 130 interrupted (Ctrl-C): what was written stays.
+`,
+    )
     .action(async (_options: unknown, command: Command) => {
       const options = command.optsWithGlobals() as CopyOptions;
       if (options.to === undefined || options.to === '') throw new UsageError('Name the store to copy into with --to (a SQLite path or a postgres:// URL).');
@@ -97,8 +146,9 @@ export function registerCopyCommand(program: Command): void {
             },
           });
           progress?.stop();
-          if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-          else process.stdout.write(`${render(result)}\n`);
+          const salt = carryRedactionSalt(source, target);
+          if (options.json) process.stdout.write(`${JSON.stringify({ ...result, redactionSalt: salt ?? null }, null, 2)}\n`);
+          else process.stdout.write(`${[render(result), salt && renderSalt(salt)].filter(Boolean).join('\n')}\n`);
           if (!result.verification.ok) process.exitCode = ExitCode.checkFailed;
         } finally {
           await target.close();
