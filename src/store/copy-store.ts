@@ -139,14 +139,24 @@ export async function copyStore(source: Store, target: Store, options: CopyStore
   // Runs: each lands whole in one transaction (importRunBundle), with its analyses after it.
   const runsStarted = performance.now();
   let done = 0;
+  // Blobs an import of this copy has committed to the target: later bundles leave them out, so a
+  // system prompt every run shares crosses the wire once, not once per run.
+  const inTarget = new Set<string>();
   report('runs', 0, runIds.length);
   await forEachConcurrently(runIds, concurrency, signal, async (runId) => {
     if (!present.has(runId)) {
       const bundle = await source.getRunBundle(runId);
-      // A correction is no part of its run's chain: it comes with the audit entry that vouches for it.
-      const outcome = await target.importRunBundle({ ...bundle, decisions: bundle.decisions.filter((decision) => decision.supersedes === null) });
+      const outcome = await target.importRunBundle({
+        ...bundle,
+        blobs: bundle.blobs.filter((blob) => !inTarget.has(blob.hash)),
+        // A correction is no part of its run's chain: it comes with the audit entry that vouches for it.
+        decisions: bundle.decisions.filter((decision) => decision.supersedes === null),
+      });
       if (outcome === 'exists') await checkSameRun(source, target, runId);
-      else result.runs.copied++;
+      else {
+        result.runs.copied++;
+        for (const blob of bundle.blobs) inTarget.add(blob.hash);
+      }
     }
     const analyses = await copyAnalyses(source, target, runId);
     result.analyses.inSource += analyses.inSource;
