@@ -62,6 +62,8 @@ export const campaignPlanSchema = z.object({
     prices: z.string(),
   }),
   createdBy: z.string(),
+  /** Item fields every item of the campaign shares, kept here once instead of in each item (compact-items.ts); absent in older plans. */
+  itemDefaults: z.record(z.string(), z.unknown()).optional(),
 });
 export type CampaignPlan = z.infer<typeof campaignPlanSchema>;
 

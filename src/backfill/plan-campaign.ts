@@ -12,6 +12,7 @@ import {
 } from '../store/index.ts';
 import { type ModelEvent, parseEvent, RetrialError, type RunRecord, sha256Hex } from '../tape/index.ts';
 import { type CampaignItem, type CampaignPlan, EXCLUSION_REASONS, type ExclusionReason, type RedecideMode } from './campaign-types.ts';
+import { compactItem, sharedItemFields } from './compact-items.ts';
 
 export interface PlanCampaignOptions {
   store: Store;
@@ -218,8 +219,19 @@ export async function planCampaign(options: PlanCampaignOptions): Promise<Planne
   const outcomes: CandidateOutcome[] = [];
   let population = 0;
   const pageSize = Math.max(1, options.pageSize ?? PLAN_PAGE_SIZE);
-  for (let offset = 0; ; offset += pageSize) {
-    const page = await store.listDecisions({ ...window, includeSuperseded: true, limit: pageSize, offset });
+  // Pages by effective time, not by a growing offset (which re-read every earlier row for each
+  // page): the next page starts at the last one's time, skipping the decisions of that very
+  // millisecond already read (the ledger's order within one is fixed: run, seq, id).
+  let cursor = options.since;
+  let readAtCursor = 0;
+  for (;;) {
+    const page = await store.listDecisions({ ...window, since: cursor, includeSuperseded: true, limit: pageSize, offset: readAtCursor });
+    const last = page.at(-1)?.effectiveAt;
+    if (last !== undefined && last !== cursor) {
+      cursor = last;
+      readAtCursor = 0;
+    }
+    readAtCursor += page.filter((decision) => decision.effectiveAt === cursor).length;
     population += page.length;
     const found: Candidate[] = [];
     for (const decision of page) {
@@ -282,12 +294,13 @@ export async function planCampaign(options: PlanCampaignOptions): Promise<Planne
   );
 
   const chunkSize = options.chunkSize ?? 64;
+  const itemDefaults = sharedItemFields(selected);
   const items: CampaignItemRecord[] = selected.map((item, index) => ({
     campaignId,
     itemId: item.decisionId,
     chunk: Math.floor(index / chunkSize),
     arms: noiseFloorIds.has(item.decisionId) ? ['candidate', 'incumbent'] : ['candidate'],
-    item,
+    item: compactItem(item, itemDefaults),
   }));
 
   const prices = options.prices ?? DEFAULT_PRICE_TABLE;
@@ -295,8 +308,8 @@ export async function planCampaign(options: PlanCampaignOptions): Promise<Planne
   let inputTokens = 0;
   let outputTokens = 0;
   let costUsd: number | null = 0;
-  for (const record of items) {
-    const item = record.item as CampaignItem;
+  for (const [index, record] of items.entries()) {
+    const item = selected[index] as CampaignItem;
     for (const arm of record.arms) {
       inputTokens += item.usage.input;
       outputTokens += item.usage.output;
@@ -332,6 +345,7 @@ export async function planCampaign(options: PlanCampaignOptions): Promise<Planne
       prices: options.pricesName ?? 'built-in',
     },
     createdBy: options.actor,
+    itemDefaults,
   };
   await store.campaigns.create({ campaignId, createdAt: options.now, plan }, items, {
     at: options.now,
