@@ -46,7 +46,8 @@ if (!existsSync(sourcePath)) {
   });
 }
 
-const source = await openStore(sourcePath, { readonly: true });
+// Not readonly: a source recorded by an older retrial is migrated first (a readonly open refuses it).
+const source = await openStore(sourcePath, { create: false });
 const { runs: sources, window } = await readSourceRuns(source);
 const sourceStats = await source.stats();
 await source.close();
