@@ -63,6 +63,8 @@ export const campaignPlanSchema = lazySchema((z) =>
       prices: z.string(),
     }),
     createdBy: z.string(),
+    /** Item fields every item of the campaign shares, kept here once instead of in each item (compact-items.ts); absent in older plans. */
+    itemDefaults: z.record(z.string(), z.unknown()).optional(),
   }),
 );
 export type CampaignPlan = z.infer<ReturnType<typeof campaignPlanSchema>>;

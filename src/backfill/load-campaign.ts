@@ -9,6 +9,7 @@ import {
   campaignPlanSchema,
   parseStored,
 } from './campaign-types.ts';
+import { expandItem } from './compact-items.ts';
 
 export interface LoadedCampaign {
   campaignId: string;
@@ -37,7 +38,7 @@ export async function loadCampaign(store: Store, campaignId: string): Promise<Lo
     itemId: record.itemId,
     chunk: record.chunk,
     arms: record.arms,
-    item: parseStored(campaignItemSchema(), record.item, `Item ${record.itemId} of campaign ${campaignId}`),
+    item: parseStored(campaignItemSchema(), expandItem(record.itemId, record.item, plan.itemDefaults), `Item ${record.itemId} of campaign ${campaignId}`),
   }));
   const results = (await store.campaigns.results(campaignId)).map((record) => ({
     ...record,
