@@ -8,7 +8,7 @@ import { formatDifference, formatProportion } from '../../stats/index.ts';
 import { openStore, resolveStoreLocation } from '../../store/index.ts';
 import type { GlobalOptions } from '../command-context.ts';
 import { displayPath } from '../display-path.ts';
-import { UsageError } from '../exit-codes.ts';
+import { ExitCode, UsageError } from '../exit-codes.ts';
 import { RETRIAL_COMMAND } from '../invocation.ts';
 import { demoAgentPath } from '../load-agent-module.ts';
 import { parseIntegerOption } from '../parse-options.ts';
@@ -63,6 +63,11 @@ function backfillLines({ backfill }: DemoSummary): string[] {
       .join(', ')} (policy examples/triage-policy.yaml)`,
     `  report    ${displayPath(backfill.reportPath)}`,
   ];
+}
+
+/** The one line a demo with failed runs ends on (it then exits 1). */
+export function failureLine(failed: number, runs: number, first: { runId: string; message: string }): string {
+  return `retrial demo: ${failed} of ${runs} runs failed to record; the first, ${first.runId}: ${first.message.replace(/\s+/g, ' ').trim()}`;
 }
 
 /** The commands the demo suggests after it, each runnable as printed from the directory it ran in. */
@@ -149,6 +154,10 @@ export function registerDemoCommand(program: Command): void {
         progress.stop();
         if (all.json) process.stdout.write(`${JSON.stringify({ location, ...summary }, null, 2)}\n`);
         else process.stdout.write(`${renderSummary(summary, location)}\n`);
+        if (summary.firstFailure) {
+          process.stderr.write(`${failureLine(summary.failedRuns, summary.runs, summary.firstFailure)}\n`);
+          process.exitCode = ExitCode.checkFailed;
+        }
       } finally {
         progress.stop();
         await store.close();

@@ -5,6 +5,7 @@ import type { CampaignStore } from '../campaign-store.ts';
 import { RunNotFoundError, StoreError } from '../errors.ts';
 import { suggestRunIds } from '../run-id-suggestions.ts';
 import type {
+  CountOptions,
   DecisionFilter,
   DecisionRecord,
   RunAnalysis,
@@ -181,8 +182,8 @@ class SqliteBackedStore implements SqliteStore {
     return this.guard('read', () => readRunSummaries(this.statementSource, filter));
   }
 
-  async countRuns(filter: RunFilter = {}): Promise<number> {
-    return this.guard('read', () => countRuns(this.statementSource, filter));
+  async countRuns(filter: RunFilter = {}, options: CountOptions = {}): Promise<number> {
+    return this.guard('read', () => countRuns(this.statementSource, filter, options.upTo));
   }
 
   async getEvents(runId: string): Promise<StoredEvent[]> {
