@@ -92,8 +92,30 @@ class Sink {
       this.deflate.end();
       await ended;
     }
-    return { hash: this.hash.digest('hex'), encoding: 'json+deflate', size: this.size, data: Buffer.concat(this.deflated) };
+    return { hash: this.hash.digest('hex'), encoding: 'json+deflate', size: this.size, data: await concatInSlices(this.deflated) };
   }
+}
+
+/** Bytes copied per turn of the event loop when the deflated pieces are joined. */
+const COPY_BYTES_PER_TURN = 2 * 1024 * 1024;
+
+/** Buffer.concat a turn at a time: one copy of 40 MB of deflated pieces held the loop for 50-80 ms on a loaded box. */
+async function concatInSlices(pieces: Buffer[]): Promise<Buffer> {
+  const total = pieces.reduce((sum, piece) => sum + piece.length, 0);
+  if (total <= COPY_BYTES_PER_TURN) return Buffer.concat(pieces, total);
+  const joined = Buffer.allocUnsafe(total);
+  let offset = 0;
+  let copiedThisTurn = 0;
+  for (const piece of pieces) {
+    if (copiedThisTurn >= COPY_BYTES_PER_TURN) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      copiedThisTurn = 0;
+    }
+    piece.copy(joined, offset);
+    offset += piece.length;
+    copiedThisTurn += piece.length;
+  }
+  return joined;
 }
 
 interface Frame {
