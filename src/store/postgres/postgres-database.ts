@@ -12,6 +12,32 @@ export interface PgClientLike {
   query(text: string, values?: readonly unknown[]): Promise<PgResultLike>;
   /** Returns the connection to the pool; `true` (or an error) destroys it instead. */
   release(destroy?: boolean | Error): void;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  off(event: 'error', listener: (error: Error) => void): unknown;
+}
+
+/**
+ * Takes a connection from the pool for `body`. While it is checked out the pool does not listen
+ * for its errors: a server that goes away between two statements would make the connection emit
+ * an error nobody handles, which ends the process (and an agent with it). The listener keeps
+ * that error, and a connection that failed is destroyed instead of going back to the pool.
+ */
+export async function withConnection<Result>(pool: PgPoolLike, body: (client: PgClientLike) => Promise<Result>): Promise<Result> {
+  const client = await pool.connect();
+  let lost: Error | undefined;
+  const onError = (error: Error) => {
+    lost = error;
+  };
+  client.on('error', onError);
+  try {
+    return await body(client);
+  } catch (error) {
+    if (isConnectionError(error)) lost ??= error as Error;
+    throw error;
+  } finally {
+    client.off('error', onError);
+    client.release(lost);
+  }
 }
 
 /** The part of a node-postgres Pool the store uses. */

@@ -1,5 +1,5 @@
 import { StoreError } from '../errors.ts';
-import type { PgClientLike, PgPoolLike } from './postgres-database.ts';
+import { type PgPoolLike, withConnection } from './postgres-database.ts';
 
 export interface PostgresMigration {
   /** Applied in ascending order; never renumber or edit a released migration, add a new one. */
@@ -229,9 +229,7 @@ export async function applyPostgresMigrations(
   const before = await readPostgresSchemaVersion(pool);
   assertPostgresSchemaKnown(before, latest, location);
   if (before === latest) return [];
-  const client: PgClientLike = await pool.connect();
-  let broken = false;
-  try {
+  return withConnection(pool, async (client) => {
     await client.query('BEGIN');
     try {
       await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
@@ -248,12 +246,8 @@ export async function applyPostgresMigrations(
       await client.query('COMMIT');
       return applied;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => {
-        broken = true;
-      });
+      await client.query('ROLLBACK').catch(() => {});
       throw error;
     }
-  } finally {
-    client.release(broken);
-  }
+  });
 }

@@ -19,7 +19,15 @@ import type {
 import { checkBundle } from '../write-batch-checks.ts';
 import { isWriterAliveOnThisHost } from '../writer-liveness.ts';
 import { createPostgresCampaignStore } from './postgres-campaigns.ts';
-import { createPostgresPool, describePostgresError, isConnectionError, type PgClientLike, type PgPoolLike, parsePostgresUrl } from './postgres-database.ts';
+import {
+  createPostgresPool,
+  describePostgresError,
+  isConnectionError,
+  type PgClientLike,
+  type PgPoolLike,
+  parsePostgresUrl,
+  withConnection,
+} from './postgres-database.ts';
 import { applyPostgresMigrations, assertPostgresSchemaKnown, LATEST_POSTGRES_SCHEMA_VERSION, readPostgresSchemaVersion } from './postgres-migrations.ts';
 import { DEFAULT_PACK_LIMITS, deflateRunPack, PackCache, planRunPack, readBlobsPacked, storeRunPack } from './postgres-packing.ts';
 import { countRuns, readBundle, readDecisions, readRun, readRunSummaries, readRunWithEvents, readStats, readTape } from './postgres-reads.ts';
@@ -133,27 +141,21 @@ class PostgresBackedStore implements PostgresStore {
   private async transaction<Result>(action: string, body: (client: PgClientLike) => Promise<Result>, mode: 'read' | 'write' = 'write'): Promise<Result> {
     this.assertOpen(action);
     if (mode === 'write') this.assertWritable(action);
-    let client: PgClientLike;
     try {
-      client = await this.pool.connect();
+      return await withConnection(this.pool, async (client) => {
+        await client.query(mode === 'read' ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN');
+        try {
+          const result = await body(client);
+          await client.query('COMMIT');
+          return result;
+        } catch (error) {
+          // On a lost connection there is nothing to roll back: the server already has.
+          if (!isConnectionError(error)) await client.query('ROLLBACK').catch(() => {});
+          throw error;
+        }
+      });
     } catch (error) {
       throw describePostgresError(action, this.location, error);
-    }
-    let destroy: Error | undefined;
-    try {
-      await client.query(mode === 'read' ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN');
-      const result = await body(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      if (isConnectionError(error)) destroy = error as Error;
-      else
-        await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-          destroy = rollbackError as Error;
-        });
-      throw describePostgresError(action, this.location, error);
-    } finally {
-      client.release(destroy);
     }
   }
 
