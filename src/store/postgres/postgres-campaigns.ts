@@ -143,7 +143,7 @@ export function createPostgresCampaignStore(transaction: PostgresTransaction, re
         const rows = results.map((result) => [result.campaignId, result.itemId, result.arm, result.at, JSON.stringify(result.result)]);
         // First write wins: a resumed or duplicated chunk adds nothing for an arm that has a result.
         const inserted = await client.query(
-          `INSERT INTO campaign_results (campaign_id, item_id, arm, at, result_json) SELECT * FROM ${unnestOf(['text[]', 'text[]', 'text[]', 'bigint[]', 'text[]'])}
+          `INSERT INTO campaign_results (campaign_id, item_id, arm, at, result_json) SELECT * FROM ${unnestOf(['text[]', 'text[]', 'text[]', 'float8[]', 'text[]'])}
            ON CONFLICT DO NOTHING`,
           columnsOf(rows, 5),
         );
@@ -225,7 +225,7 @@ export function createPostgresCampaignStore(transaction: PostgresTransaction, re
         ]);
         const inserted = await client.query(
           `INSERT INTO corrections (idempotency_key, campaign_id, item_id, status, attempts, last_error, applied_at, correction_json)
-           SELECT * FROM ${unnestOf(['text[]', 'text[]', 'text[]', 'text[]', 'integer[]', 'text[]', 'bigint[]', 'text[]'])} ON CONFLICT DO NOTHING`,
+           SELECT * FROM ${unnestOf(['text[]', 'text[]', 'text[]', 'text[]', 'integer[]', 'text[]', 'float8[]', 'text[]'])} ON CONFLICT DO NOTHING`,
           columnsOf(rows, 8),
         );
         const added = inserted.rowCount ?? 0;

@@ -12,7 +12,8 @@ export interface PostgresMigration {
  * The same tables as SQLite's (sqlite-migrations.ts), in PostgreSQL types. Once a run has ended
  * its events live in its row of `run_packs` (postgres-packing.ts) and its event rows are deleted;
  * blobs it packed keep a row pointing into the pack. Packs are deflated already, so their column
- * is stored EXTERNAL (not compressed again by TOAST). Timestamps are ms since epoch in bigint.
+ * is stored EXTERNAL (not compressed again by TOAST). Times are ms since epoch in double precision:
+ * a run clock reading has a fraction, which SQLite keeps and so must this.
  * Text sorts by code point (COLLATE "C"), as SQLite's BINARY does, so both stores list in one order
  * and a run id prefix is a range on the primary key.
  */
@@ -25,7 +26,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         run_id text COLLATE "C" PRIMARY KEY,
         agent text COLLATE "C" NOT NULL,
         status text COLLATE "C" NOT NULL,
-        recorded_at bigint NOT NULL,
+        recorded_at double precision NOT NULL,
         header_json text COLLATE "C" NOT NULL,
         root_hash text COLLATE "C" NOT NULL,
         head_hash text COLLATE "C" NOT NULL,
@@ -94,8 +95,8 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         amount double precision,
         currency text COLLATE "C",
         reversible boolean NOT NULL,
-        effective_at bigint NOT NULL,
-        recorded_at bigint NOT NULL,
+        effective_at double precision NOT NULL,
+        recorded_at double precision NOT NULL,
         model_served text COLLATE "C",
         attributes_json text COLLATE "C" NOT NULL,
         supersedes text COLLATE "C"
@@ -111,14 +112,14 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         analysis_id text COLLATE "C" PRIMARY KEY,
         run_id text COLLATE "C" NOT NULL,
         kind text COLLATE "C" NOT NULL,
-        created_at bigint NOT NULL,
+        created_at double precision NOT NULL,
         result_json text COLLATE "C" NOT NULL
       );
       CREATE INDEX run_analyses_by_run ON run_analyses (run_id, kind, created_at);
 
       CREATE TABLE campaigns (
         campaign_id text COLLATE "C" PRIMARY KEY,
-        created_at bigint NOT NULL,
+        created_at double precision NOT NULL,
         plan_json text COLLATE "C" NOT NULL
       );
       CREATE TABLE campaign_items (
@@ -134,7 +135,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         campaign_id text COLLATE "C" NOT NULL,
         item_id text COLLATE "C" NOT NULL,
         arm text COLLATE "C" NOT NULL,
-        at bigint NOT NULL,
+        at double precision NOT NULL,
         result_json text COLLATE "C" NOT NULL,
         PRIMARY KEY (campaign_id, item_id, arm)
       );
@@ -152,7 +153,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         verdict text COLLATE "C" NOT NULL,
         reviewer text COLLATE "C" NOT NULL,
         note text COLLATE "C" NOT NULL,
-        at bigint NOT NULL
+        at double precision NOT NULL
       );
       CREATE INDEX review_verdicts_by_campaign ON review_verdicts (campaign_id, item_id);
       CREATE TABLE corrections (
@@ -162,13 +163,13 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         status text COLLATE "C" NOT NULL,
         attempts integer NOT NULL,
         last_error text COLLATE "C",
-        applied_at bigint,
+        applied_at double precision,
         correction_json text COLLATE "C" NOT NULL
       );
       CREATE INDEX corrections_by_campaign ON corrections (campaign_id, item_id);
       CREATE TABLE audit_log (
         seq bigint PRIMARY KEY,
-        at bigint NOT NULL,
+        at double precision NOT NULL,
         actor text COLLATE "C" NOT NULL,
         action text COLLATE "C" NOT NULL,
         campaign_id text COLLATE "C",
@@ -180,8 +181,8 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE TABLE correction_claims (
         decision_id text COLLATE "C" PRIMARY KEY,
         idempotency_key text COLLATE "C" NOT NULL,
-        claimed_at bigint NOT NULL,
-        expires_at bigint NOT NULL,
+        claimed_at double precision NOT NULL,
+        expires_at double precision NOT NULL,
         holder_pid integer,
         holder_host text COLLATE "C"
       );
