@@ -50,3 +50,33 @@ it('leaves a run still recording in its rows', async () => {
   expect(stats.contentBytesStored).toBeGreaterThanOrEqual(stats.eventBytesRaw);
   expect(await store.getEvents('run-a')).toEqual(run.events);
 });
+
+it('deflates later packs against a keyframe, and a store with nothing cached reads them whole', async () => {
+  const { store, url } = await freshStore();
+  const runs = ['run-a', 'run-b', 'run-c'].map((runId) =>
+    buildRun({ runId, decisions: [{ type: 'refund', subject: runId, value: 'approve' }], systemPrompt: `policy of ${runId} ${'q'.repeat(2000)}` }),
+  );
+  for (const run of runs) await writeRun(store, run);
+  await store.idle();
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const packs = (await client.query('SELECT run_id, dictionary_run_id FROM run_packs ORDER BY run_id')).rows;
+  await client.end();
+  expect(packs).toEqual([
+    { run_id: 'run-a', dictionary_run_id: null },
+    { run_id: 'run-b', dictionary_run_id: 'run-a' },
+    { run_id: 'run-c', dictionary_run_id: 'run-a' },
+  ]);
+  const reader = await openPostgresStore(url);
+  cleanups.push(() => reader.close());
+  for (const run of runs.reverse()) {
+    const runId = run.final.header.runId;
+    expect((await reader.getTape(runId)).eventTexts).toEqual(run.events.map((event) => event.json));
+    const blobs = await reader.getBlobs(run.blobs.map((blob) => blob.hash));
+    for (const blob of run.blobs) expect(decodeBlobText(blobs.get(blob.hash) ?? blob)).toBe(decodeBlobText(blob));
+  }
+  const problems = [];
+  for await (const verification of verifyStore(reader)) problems.push(...verification.problems);
+  expect(problems).toEqual([]);
+});

@@ -71,7 +71,8 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         run_id text COLLATE "C" PRIMARY KEY,
         encoding text COLLATE "C" NOT NULL,
         size integer NOT NULL,
-        data bytea NOT NULL
+        data bytea NOT NULL,
+        dictionary_run_id text COLLATE "C"
       );
       ALTER TABLE run_packs ALTER COLUMN data SET STORAGE EXTERNAL;
 

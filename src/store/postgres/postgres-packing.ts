@@ -16,8 +16,11 @@ import { hexOf } from './postgres-rows.ts';
  * getEvents needs no rows either. Only bytes that hash along the chain, or to their address, are
  * moved; a run whose events do not check out stays in its rows for verify to report.
  *
- * Unlike SQLite's packs there is no keyframe dictionary (each pack is deflated alone), and blobs
- * beyond the run pack's size budget stay in their rows, where TOAST compresses the large ones.
+ * Runs of one agent repeat field names, tools and prompts, so as in SQLite a pack is deflated
+ * with a keyframe (a recent pack of this process, deflated alone) as its preset dictionary, and a
+ * keyframe serves KEYFRAME_USES packs: reading a pack needs at most one other, fetched in the same
+ * round trip (a join on `dictionary_run_id`). Blobs beyond the run pack's size budget stay in
+ * their rows, where TOAST compresses the large ones.
  */
 
 const KIND = 1;
@@ -147,9 +150,37 @@ export async function planRunPack(
   return { runId, raw: Buffer.concat([head, ...eventBytes, ...packed.map((blob) => blob.bytes)]), blobs: placed };
 }
 
-/** Deflates a plan on the thread pool. */
-export function deflateRunPack(plan: PostgresPackPlan): Promise<Buffer> {
-  return deflateRawAsync(plan.raw, { level: 6 });
+const KEYFRAME_USES = 32;
+const KEYFRAME_MAX_BYTES = 256 * 1024;
+/** Deflate's window: only the last 32 KB of a dictionary can be referenced. */
+const DICTIONARY_BYTES = 32 * 1024;
+
+/** A pack deflated alone whose raw tail later packs of this process are deflated against. */
+export interface PostgresKeyframe {
+  runId: string;
+  /** The last DICTIONARY_BYTES of the keyframe's raw bytes. */
+  dictionary: Buffer;
+  uses: number;
+}
+
+/** What storeRunPack writes: the deflated bytes and the keyframe they were deflated against. */
+export interface DeflatedPostgresPack {
+  data: Buffer;
+  keyframe: PostgresKeyframe | null;
+}
+
+/** Deflates a plan on the thread pool, against `keyframe` when it has uses left. */
+export async function deflateRunPack(plan: PostgresPackPlan, keyframe: PostgresKeyframe | null): Promise<DeflatedPostgresPack> {
+  const usable = keyframe !== null && keyframe.uses < KEYFRAME_USES ? keyframe : null;
+  if (usable) usable.uses++;
+  const data = await deflateRawAsync(plan.raw, usable ? { level: 6, dictionary: usable.dictionary } : { level: 6 });
+  return { data, keyframe: usable };
+}
+
+/** The keyframe a pack just stored alone becomes (null when it was deflated against one, or is too large). */
+export function keyframeOf(plan: PostgresPackPlan, deflated: DeflatedPostgresPack): PostgresKeyframe | null {
+  if (deflated.keyframe !== null || plan.raw.length > KEYFRAME_MAX_BYTES) return null;
+  return { runId: plan.runId, dictionary: Buffer.from(plan.raw.subarray(-DICTIONARY_BYTES)), uses: 0 };
 }
 
 /**
@@ -159,10 +190,15 @@ export function deflateRunPack(plan: PostgresPackPlan): Promise<Buffer> {
  * false, writing nothing, when the run was packed meanwhile; a blob packed meanwhile by another
  * run keeps its row (the copy here is the same checked bytes).
  */
-export async function storeRunPack(client: PgClientLike, plan: PostgresPackPlan, deflated: Buffer): Promise<boolean> {
+export async function storeRunPack(client: PgClientLike, plan: PostgresPackPlan, deflated: DeflatedPostgresPack): Promise<boolean> {
   const current = await client.query('SELECT packed FROM runs WHERE run_id = $1 FOR UPDATE', [plan.runId]);
   if (current.rows[0] === undefined || current.rows[0].packed === true) return false;
-  await client.query("INSERT INTO run_packs (run_id, encoding, size, data) VALUES ($1, 'deflate', $2, $3)", [plan.runId, plan.raw.length, deflated]);
+  await client.query("INSERT INTO run_packs (run_id, encoding, size, data, dictionary_run_id) VALUES ($1, 'deflate', $2, $3, $4)", [
+    plan.runId,
+    plan.raw.length,
+    deflated.data,
+    deflated.keyframe?.runId ?? null,
+  ]);
   if (plan.blobs.length) {
     const sorted = [...plan.blobs].sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
     const hashes = sorted.map((blob) => Buffer.from(blob.hash, 'hex'));
@@ -224,10 +260,40 @@ export function parseRunPack(pack: Buffer, eventCount: number): ReadRunPack | un
   return eventsValidUnder === undefined ? { events, blobs } : { events, blobs, eventsValidUnder };
 }
 
-/** Inflates a pack row; an Error when its bytes do not inflate. */
-export function inflatePack(data: Buffer): Buffer | Error {
+/** A pack row as read with its keyframe's row (joined on dictionary_run_id). */
+export interface PackRow {
+  runId: string;
+  data: Buffer | null;
+  dictionaryRunId: string | null;
+  /** The keyframe's deflated bytes (itself deflated alone), or null. */
+  keyframe: Buffer | null;
+}
+
+/** SQL columns for PackRow, on `p` (the pack) joined to `k` (its keyframe). */
+export const PACK_COLUMNS = 'p.run_id AS pack_run_id, p.data AS pack, p.dictionary_run_id, k.data AS keyframe';
+export const PACK_JOIN = 'LEFT JOIN run_packs k ON k.run_id = p.dictionary_run_id';
+
+export function packRowOf(row: Record<string, unknown>): PackRow {
+  return {
+    runId: row.pack_run_id as string,
+    data: row.pack as Buffer | null,
+    dictionaryRunId: row.dictionary_run_id as string | null,
+    keyframe: row.keyframe as Buffer | null,
+  };
+}
+
+/** Inflates a pack (its keyframe first, from the cache when there); an Error when its bytes do not inflate. */
+export function inflatePack(row: PackRow, cache: PackCache): Buffer | Error {
+  if (row.data === null) return new Error('pack is missing');
   try {
-    return inflateRawSync(data);
+    if (row.dictionaryRunId === null) return inflateRawSync(row.data);
+    let keyframe = cache.get(row.dictionaryRunId);
+    if (keyframe === undefined) {
+      keyframe = row.keyframe === null ? new Error(`its keyframe ${row.dictionaryRunId} is missing`) : inflateRawSync(row.keyframe);
+      cache.set(row.dictionaryRunId, keyframe);
+    }
+    if (keyframe instanceof Error) return keyframe;
+    return inflateRawSync(row.data, { dictionary: keyframe.subarray(-DICTIONARY_BYTES) });
   } catch (error) {
     return error as Error;
   }
@@ -286,8 +352,8 @@ export async function readBlobsPacked(queryable: Pick<PgPoolLike, 'query'>, cach
     ...new Set(result.rows.flatMap((row) => (row.pack_run_id === null || cache.get(row.pack_run_id as string) ? [] : [row.pack_run_id as string]))),
   ];
   if (missing.length) {
-    const packs = await queryable.query('SELECT run_id, data FROM run_packs WHERE run_id = ANY($1::text[])', [missing]);
-    for (const row of packs.rows) cache.set(row.run_id as string, inflatePack(row.data as Buffer));
+    const packs = await queryable.query(`SELECT ${PACK_COLUMNS} FROM run_packs p ${PACK_JOIN} WHERE p.run_id = ANY($1::text[])`, [missing]);
+    for (const row of packs.rows.map(packRowOf)) cache.set(row.runId, inflatePack(row, cache));
     for (const runId of missing) if (!cache.get(runId)) cache.set(runId, new Error('pack is missing'));
   }
   for (const row of result.rows) {

@@ -3,7 +3,17 @@ import { collectRunBlobRefs } from '../run-blob-refs.ts';
 import type { DecisionFilter, DecisionRecord, RunBundle, RunFilter, RunSummary, StoredEvent, StoredTape, StoreStats } from '../store.ts';
 import type { PgPoolLike } from './postgres-database.ts';
 import { decisionFilterCondition, pageClause, runFilterCondition } from './postgres-filters.ts';
-import { inflatePack, type PackCache, parseRunPack, readBlobsPacked, readEventRows, unreadablePackEvents } from './postgres-packing.ts';
+import {
+  inflatePack,
+  PACK_COLUMNS,
+  PACK_JOIN,
+  type PackCache,
+  packRowOf,
+  parseRunPack,
+  readBlobsPacked,
+  readEventRows,
+  unreadablePackEvents,
+} from './postgres-packing.ts';
 import { DECISION_COLUMNS, type DecisionRow, decisionFromRow, parseRunColumn, RUN_COLUMNS, type RunRow, runFromRow } from './postgres-rows.ts';
 
 type Queryable = Pick<PgPoolLike, 'query'>;
@@ -20,15 +30,20 @@ export async function readRun(queryable: Queryable, runId: string): Promise<RunR
  */
 export async function readRunWithEvents(
   queryable: Queryable,
+  cache: PackCache,
   runId: string,
 ): Promise<{ row: RunRow; events: StoredEvent[]; blobs: Map<string, StoredBlob>; eventsValidUnder?: number } | undefined> {
-  const result = await queryable.query(`SELECT ${RUN_COLUMNS}, r.packed, p.data AS pack FROM runs r LEFT JOIN run_packs p USING (run_id) WHERE r.run_id = $1`, [
-    runId,
-  ]);
-  const row = result.rows[0] as (RunRow & { packed: boolean; pack: Buffer | null }) | undefined;
+  const result = await queryable.query(
+    `SELECT ${RUN_COLUMNS.split(', ')
+      .map((column) => `r.${column}`)
+      .join(', ')}, r.packed, ${PACK_COLUMNS} FROM runs r LEFT JOIN run_packs p ON p.run_id = r.run_id ${PACK_JOIN} WHERE r.run_id = $1`,
+    [runId],
+  );
+  const row = result.rows[0] as (RunRow & { packed: boolean }) | undefined;
   if (row === undefined) return undefined;
   if (!row.packed) return { row, events: await readEventRows(queryable, runId), blobs: new Map() };
-  const inflated = row.pack === null ? new Error('pack is missing') : inflatePack(row.pack);
+  // A run's own pack is read once per load: not kept in the cache (its keyframe is).
+  const inflated = inflatePack(packRowOf(result.rows[0] as Record<string, unknown>), cache);
   const parsed = inflated instanceof Error ? undefined : parseRunPack(inflated, row.event_count);
   if (parsed === undefined)
     return {
@@ -39,8 +54,8 @@ export async function readRunWithEvents(
   return { row, ...parsed };
 }
 
-export async function readTape(queryable: Queryable, runId: string): Promise<StoredTape | undefined> {
-  const read = await readRunWithEvents(queryable, runId);
+export async function readTape(queryable: Queryable, cache: PackCache, runId: string): Promise<StoredTape | undefined> {
+  const read = await readRunWithEvents(queryable, cache, runId);
   if (read === undefined) return undefined;
   return {
     run: runFromRow(read.row),
@@ -102,7 +117,7 @@ export async function readDecisions(queryable: Queryable, filter: DecisionFilter
 
 /** A run with everything it references; the caller runs this inside one repeatable-read transaction. */
 export async function readBundle(queryable: Queryable, cache: PackCache, runId: string): Promise<RunBundle | undefined> {
-  const read = await readRunWithEvents(queryable, runId);
+  const read = await readRunWithEvents(queryable, cache, runId);
   if (read === undefined) return undefined;
   const run = runFromRow(read.row);
   const known = new Map<string, StoredBlob>(read.blobs);

@@ -29,7 +29,16 @@ import {
   withConnection,
 } from './postgres-database.ts';
 import { applyPostgresMigrations, assertPostgresSchemaKnown, LATEST_POSTGRES_SCHEMA_VERSION, readPostgresSchemaVersion } from './postgres-migrations.ts';
-import { DEFAULT_PACK_LIMITS, deflateRunPack, PackCache, planRunPack, readBlobsPacked, storeRunPack } from './postgres-packing.ts';
+import {
+  DEFAULT_PACK_LIMITS,
+  deflateRunPack,
+  keyframeOf,
+  PackCache,
+  type PostgresKeyframe,
+  planRunPack,
+  readBlobsPacked,
+  storeRunPack,
+} from './postgres-packing.ts';
 import { countRuns, readBundle, readDecisions, readRun, readRunSummaries, readRunWithEvents, readStats, readTape } from './postgres-reads.ts';
 import { applyRunImport, applyWriteBatch } from './postgres-writes.ts';
 
@@ -109,6 +118,8 @@ class PostgresBackedStore implements PostgresStore {
   private closed = false;
   private packing: Promise<void> = Promise.resolve();
   private readonly packCache = new PackCache();
+  /** The pack later packs of this process are deflated against; set once its transaction committed. */
+  private keyframe: PostgresKeyframe | null = null;
 
   constructor(
     private readonly pool: PgPoolLike,
@@ -187,9 +198,10 @@ class PostgresBackedStore implements PostgresStore {
     try {
       const plan = await planRunPack(this.pool, runId, DEFAULT_PACK_LIMITS);
       if (plan === null) return;
-      const deflated = await deflateRunPack(plan);
+      const deflated = await deflateRunPack(plan, this.keyframe);
       if (this.closed) return;
-      await this.transaction('pack a run in', (client) => storeRunPack(client, plan, deflated));
+      const stored = await this.transaction('pack a run in', (client) => storeRunPack(client, plan, deflated));
+      if (stored) this.keyframe = keyframeOf(plan, deflated) ?? this.keyframe;
     } catch (error) {
       if (attempt < PACK_RETRIES && isConnectionError((error as { cause?: unknown }).cause ?? error)) {
         const retry = () => {
@@ -230,11 +242,11 @@ class PostgresBackedStore implements PostgresStore {
   }
 
   async getEvents(runId: string): Promise<StoredEvent[]> {
-    return this.read('read', async (pool) => (await readRunWithEvents(pool, runId))?.events ?? []);
+    return this.read('read', async (pool) => (await readRunWithEvents(pool, this.packCache, runId))?.events ?? []);
   }
 
   async getTape(runId: string): Promise<StoredTape> {
-    const tape = await this.read('read', (pool) => readTape(pool, runId));
+    const tape = await this.read('read', (pool) => readTape(pool, this.packCache, runId));
     if (tape === undefined) await this.getRunOrThrow(runId);
     return tape as StoredTape;
   }
