@@ -321,6 +321,7 @@ export function applySqliteMigrations(database: SqliteDatabaseLike, location: st
 export function assertSchemaKnown(current: number, latest: number, location: string): void {
   if (current > latest) {
     throw new StoreError({
+      code: 'STORE_SCHEMA_NEWER',
       message: `The store at ${location} has schema version ${current}, newer than this retrial knows (${latest}); upgrade retrial to open it.`,
     });
   }

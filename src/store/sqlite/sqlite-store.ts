@@ -24,7 +24,15 @@ import { checkBundle } from '../write-batch-checks.ts';
 import { isWriterAliveOnThisHost } from '../writer-liveness.ts';
 import { BlobChunkWriter, chunkReader, isBusy, type LargeBlobPlans, readChunkSetInSlices } from './sqlite-blob-chunks.ts';
 import { createSqliteCampaignStore } from './sqlite-campaigns.ts';
-import { BUSY_TIMEOUT_MS, openSqliteDatabase, type SqliteDatabaseLike, type SqliteStatementLike, type StatementSource } from './sqlite-database.ts';
+import {
+  BUSY_TIMEOUT_MS,
+  openSqliteDatabase,
+  readSchemaVersionAt,
+  type SqliteDatabaseLike,
+  type SqliteStatementLike,
+  type StatementSource,
+} from './sqlite-database.ts';
+import { LATEST_SCHEMA_VERSION, SQLITE_MIGRATIONS } from './sqlite-migrations.ts';
 import {
   DEFAULT_RUN_PACK_LIMITS,
   type DeflatedRunPack,
@@ -63,6 +71,18 @@ export interface SqliteStore extends Store {
 export async function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
   const readonly = options.readonly ?? false;
   return new SqliteBackedStore(openSqliteDatabase(path, { readonly }), path, readonly, options.runPackLimits ?? DEFAULT_RUN_PACK_LIMITS);
+}
+
+/**
+ * Runs the migrations a SQLite store needs (opening one migrates it too) and says which it
+ * applied; for `retrial migrate`.
+ */
+export async function migrateSqliteStore(path: string): Promise<{ applied: number[]; version: number }> {
+  const before = existsSync(path) && statSync(path).size > 0 ? readSchemaVersionAt(path) : 0;
+  const store = await openSqliteStore(path);
+  await store.close();
+  const applied = SQLITE_MIGRATIONS.map((migration) => migration.version).filter((version) => version > before);
+  return { applied, version: LATEST_SCHEMA_VERSION };
 }
 
 /** How long a pack waits for another process's write lock, ms, and how often it comes back (50 ms doubling: about 25 s in all) before leaving the run to the next open. */
