@@ -43,6 +43,22 @@ function createDatabase(filename: string | Buffer, options?: Database.Options): 
   return new driver(filename, options);
 }
 
+/** The schema version of a SQLite file, read without changing it; a file newer than this code is refused. */
+export function readSchemaVersionAt(path: string): number {
+  let database: Database.Database | undefined;
+  try {
+    database = createDatabase(path, { readonly: true, fileMustExist: true });
+    const version = readSchemaVersion(database);
+    assertSchemaKnown(version, LATEST_SCHEMA_VERSION, path);
+    return version;
+  } catch (error) {
+    if (error instanceof StoreError) throw error;
+    throw new StoreError({ message: `Cannot open the SQLite store at ${path}: ${describeOpenFailure(error)}`, cause: error });
+  } finally {
+    database?.close();
+  }
+}
+
 /** Milliseconds a writer waits for another process's write lock before failing with SQLITE_BUSY. */
 export const BUSY_TIMEOUT_MS = 5000;
 
