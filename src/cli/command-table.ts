@@ -162,6 +162,16 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/export-import-commands.ts')).registerExportImportCommands,
   },
   {
+    names: ['copy'],
+    listing: [
+      {
+        term: 'copy [options]',
+        description: 'Copy every run, decision, campaign and audit entry of one store into another (e.g. SQLite into PostgreSQL), then verify the target',
+      },
+    ],
+    load: async () => (await import('./commands/copy-command.ts')).registerCopyCommand,
+  },
+  {
     names: ['sim'],
     listing: [{ term: 'sim', description: 'The built-in model SIMULATOR (OpenAI- and Anthropic-compatible; not a real model)' }],
     load: async () => (await import('./commands/sim-command.ts')).registerSimCommand,

@@ -1,6 +1,15 @@
 export { AUDIT_GENESIS_HASH, type AuditProblem, auditEntryHash, verifyAuditChain } from './audit-chain.ts';
 export type * from './campaign-store.ts';
 export { REVIEW_VERDICTS } from './campaign-store.ts';
+export {
+  type CopyPhase,
+  type CopyProgress,
+  CopyRefusedError,
+  type CopyStoreOptions,
+  type CopyStoreResult,
+  type CopyVerification,
+  copyStore,
+} from './copy-store.ts';
 export * from './errors.ts';
 export {
   decisionRecordOf,
