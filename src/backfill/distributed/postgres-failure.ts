@@ -17,7 +17,7 @@ export function parsePostgresUrl(url: string, option: string): URL {
   try {
     parsed = new URL(url);
   } catch {
-    throw new RetrialError({ code: 'USAGE', message: `${option} ${redactedUrl(url)} is not a URL; expected postgres://user@host:port/database.` });
+    throw new RetrialError({ code: 'USAGE', message: `${option} is not a URL; expected postgres://user@host:port/database.` });
   }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:')
     throw new RetrialError({ code: 'USAGE', message: `${option} must be a postgres:// URL (the queue lives in PostgreSQL), not ${parsed.protocol}//...` });
@@ -25,7 +25,7 @@ export function parsePostgresUrl(url: string, option: string): URL {
 }
 
 const REASONS: Record<string, string> = {
-  ECONNREFUSED: 'connection refused: is the server running, and on this port?',
+  ECONNREFUSED: 'connection refused (is the server running, and on this port?)',
   ENOTFOUND: 'no such host',
   EAI_AGAIN: 'the host name could not be resolved',
   ETIMEDOUT: 'the connection timed out',
