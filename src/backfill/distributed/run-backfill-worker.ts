@@ -27,6 +27,8 @@ export interface BackfillWorkerOptions {
   endpointsFor: (campaignId: string, plan: CampaignPlan) => Promise<CampaignEndpoints>;
   /** Requests in flight at once in this worker (default 16). */
   concurrency?: number;
+  /** Requests started per second by this worker, or null for no limit. */
+  ratePerSecond?: number | null;
   /** Chunks (jobs) held at once (default 2), so the request gate stays full across one chunk's tail. */
   jobs?: number;
   /** Aborted (SIGTERM): stop sending, write what was answered, put unfinished chunks back, return. */
@@ -78,7 +80,7 @@ export async function runBackfillWorker(options: BackfillWorkerOptions): Promise
       runner = (async () => {
         const { plan } = await loadCampaignPlan(store, campaignId);
         const endpoints = await options.endpointsFor(campaignId, plan);
-        return createChunkRunner({ store, campaignId, plan, ...endpoints, concurrency: options.concurrency, now });
+        return createChunkRunner({ store, campaignId, plan, ...endpoints, concurrency: options.concurrency, ratePerSecond: options.ratePerSecond, now });
       })();
       runner.catch(() => runners.delete(campaignId));
       runners.set(campaignId, runner);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { BackfillWorkerSummary, WorkerEvent } from '../../backfill/index.ts';
 import { resolveStoreLocation } from '../../store/index.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
-import { parseIntegerOption } from '../parse-options.ts';
+import { parseIntegerOption, parseRate } from '../parse-options.ts';
 import { requireQueueUrl } from '../queue-location.ts';
 import { campaignEndpointsFromCli } from './backfill-command.ts';
 
@@ -25,6 +25,7 @@ export function registerWorkerCommand(program: Command): void {
     .description('Run backfill chunks from the PostgreSQL queue that `backfill run --distributed` fills, on this machine, until stopped')
     .option('--queue <postgres-url>', 'the queue (default: --db when it is postgres://, else $RETRIAL_QUEUE)')
     .option('--concurrency <n>', 'model requests in flight in this worker', '16')
+    .option('--rate <n/s>', 'at most this many requests per second from this worker, e.g. 50/s or 3000/min')
     .option('--jobs <n>', 'chunks held at once (2 keeps requests flowing across one chunk’s slow tail)', '2')
     .option('--pool-size <n>', 'PostgreSQL connections of the queue at most', '4')
     .option('--reclaim-interval <seconds>', 'how often to look for chunks whose worker died and put them back (after their job timeout)', '10')
@@ -37,6 +38,7 @@ export function registerWorkerCommand(program: Command): void {
       const text = (name: string) => options[name] as string | undefined;
       const concurrency = parseIntegerOption(text('concurrency'), '--concurrency', { min: 1, max: 1024 });
       const jobs = parseIntegerOption(text('jobs'), '--jobs', { min: 1, max: 64 });
+      const rate = text('rate') ? parseRate(text('rate') as string) : null;
       const poolSize = parseIntegerOption(text('poolSize'), '--pool-size', { min: 2, max: 100 });
       const reclaim = parseIntegerOption(text('reclaimInterval'), '--reclaim-interval', { min: 1, max: 3600 });
       const simLatencyMs = parseIntegerOption(text('simLatency'), '--sim-latency', { max: 600_000 });
@@ -69,12 +71,13 @@ export function registerWorkerCommand(program: Command): void {
         let summary: BackfillWorkerSummary;
         try {
           print(
-            `worker ${process.pid}: queue ${redactedUrl(url)}, store ${resolveStoreLocation(all.db)}, ${concurrency} requests in flight, ${jobs} chunks at once; waiting for chunks`,
+            `worker ${process.pid}: queue ${redactedUrl(url)}, store ${resolveStoreLocation(all.db)}, ${concurrency} requests in flight, ${jobs} chunk${jobs === 1 ? '' : 's'} at once; waiting for chunks`,
           );
           summary = await runBackfillWorker({
             store,
             queue,
             concurrency,
+            ratePerSecond: rate,
             jobs,
             signal: controller.signal,
             exitWhenIdle: options.exitWhenIdle === true,
