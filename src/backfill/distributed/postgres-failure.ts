@@ -57,6 +57,8 @@ export function isTransientPostgresFailure(error: unknown, depth = 0): boolean {
   const cause = (error as { cause?: unknown } | null)?.cause;
   if (cause !== undefined && depth < 4 && isTransientPostgresFailure(cause, depth + 1)) return true;
   const code = (error as { code?: unknown } | null)?.code;
+  // STORE_UNAVAILABLE: the PostgreSQL store's own name for a server it cannot reach.
+  if (code === 'STORE_UNAVAILABLE') return true;
   if (typeof code === 'string' && (/^(08|57P|53)/.test(code) || code in REASONS)) return code !== '28P01' && code !== '3D000' && code !== '42501';
   const message = (error as Error | null)?.message ?? '';
   return /Connection terminated|connection timeout|ECONNRESET|ECONNREFUSED|Client has encountered a connection error|not queryable/i.test(message);
