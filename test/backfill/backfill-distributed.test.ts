@@ -212,6 +212,8 @@ describe('backfill on three worker processes through the PostgreSQL queue', () =
     expect(termEnd, stopped.stderr()).toEqual({ code: 0, signal: null });
     expect(stopped.lines.slice(before + 1).join('\n')).toMatch(/SIGTERM: finishing[\s\S]*(done|put back on the queue)[\s\S]*worker \d+ stopped/);
     const replacement = startWorker('worker 4', queue);
+    // A worker that cannot reach PostgreSQL when it starts says so and exits: let this one connect first.
+    await replacement.waitFor(/waiting for chunks$/);
 
     // Restart the queue's PostgreSQL while the campaign is unfinished.
     const total = 2 * query<{ n: number }>('SELECT COUNT(*) AS n FROM campaign_items WHERE campaign_id = ?', campaignId)[0]!.n;
