@@ -115,6 +115,16 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/backfill-command.ts')).registerBackfillCommand,
   },
   {
+    names: ['worker'],
+    listing: [
+      {
+        term: 'worker [options]',
+        description: 'Run backfill chunks from the PostgreSQL queue that `backfill run --distributed` fills, on this machine, until stopped',
+      },
+    ],
+    load: async () => (await import('./commands/worker-command.ts')).registerWorkerCommand,
+  },
+  {
     names: ['review'],
     listing: [
       {
