@@ -114,7 +114,7 @@ export async function runBackfillWorker(options: BackfillWorkerOptions): Promise
     let reason: string | null = null;
     try {
       const runner = await runnerFor(job.campaignId);
-      const work = await loadChunkWork(store, job.campaignId, job.chunk);
+      const work = await loadChunkWork(store, job.campaignId, job.chunk, runner.plan);
       options.onEvent?.({ type: 'chunk-started', campaignId: job.campaignId, chunk: job.chunk, arms: work.reduce((sum, item) => sum + item.arms.length, 0) });
       const outcome = await runner.run(work, controller.signal);
       written = outcome.written;
