@@ -37,6 +37,8 @@ export const COLLECTOR_DEFAULTS = {
 /** Backoff between tries while the collector is unreachable: from the first delay, doubling, up to the last, each with jitter. */
 const RETRY_FIRST_MS = 100;
 const RETRY_MAX_MS = 5_000;
+/** About the JSON size of a mark. */
+const MARK_BYTES = 2_000;
 
 export interface CollectorSinkOptions extends Required<Omit<CollectorOptions, 'token'>> {
   token: string | undefined;
@@ -97,8 +99,8 @@ export function createCollectorSink(options: CollectorSinkOptions): RecordingSin
   const outbox: OutboxItem[] = [];
   let unsentBytes = 0;
   let sending = false;
-  /** Callers of settle(); resolved when the outbox empties or the collector acknowledged nothing for flushTimeoutMs. */
-  const waiters = new Set<() => void>();
+  /** Callers of settle(); resolved with true when the outbox empties, false when the collector acknowledged nothing for flushTimeoutMs. */
+  const waiters = new Set<(drained: boolean) => void>();
   let stallTimer: NodeJS.Timeout | undefined;
 
   function add(item: OutboxItem): void {
@@ -116,12 +118,12 @@ export function createCollectorSink(options: CollectorSinkOptions): RecordingSin
     stallTimer = undefined;
     if (waiters.size === 0) return;
     if (outbox.length === 0) {
-      for (const resolve of [...waiters]) resolve();
+      for (const resolve of [...waiters]) resolve(true);
       return;
     }
     // Ref'd: a process awaiting rec.flush() stays alive to send what it recorded, up to this long.
     stallTimer = setTimeout(() => {
-      for (const resolve of [...waiters]) resolve();
+      for (const resolve of [...waiters]) resolve(false);
     }, options.flushTimeoutMs);
   }
 
@@ -263,20 +265,23 @@ export function createCollectorSink(options: CollectorSinkOptions): RecordingSin
       add({ type: 'write', batch, bytes });
     },
     async markIncomplete(mark) {
+      // A little headroom past the cap for marks; beyond it they wait in the recorder (marksPending) and come again.
+      if (unsentBytes + MARK_BYTES > options.maxUnsentBytes * 1.25)
+        throw Object.assign(new Error(`the collector at ${options.url} has not taken the last ${outbox.length} batches`), { code: OUTBOX_FULL_CODE });
       // Behind the run's own batches, so the collector marks what it holds of the run once they land.
-      add({ type: 'mark', mark, bytes: 2000 });
+      add({ type: 'mark', mark, bytes: MARK_BYTES });
       return 'marked';
     },
     settle() {
-      if (outbox.length === 0 && !sending) return Promise.resolve();
-      return new Promise<void>((resolve) => {
-        const done = () => {
+      if (outbox.length === 0 && !sending) return Promise.resolve(true);
+      return new Promise<boolean>((resolve) => {
+        const done = (drained: boolean) => {
           waiters.delete(done);
           if (waiters.size === 0 && stallTimer) {
             clearTimeout(stallTimer);
             stallTimer = undefined;
           }
-          resolve();
+          resolve(drained);
         };
         waiters.add(done);
         if (!stallTimer) armStallTimer();

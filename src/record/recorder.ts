@@ -650,9 +650,13 @@ export function createRecorder(options: RecorderOptions): RecordingRecorder {
     },
 
     async flush() {
-      await flush();
-      // Through a collector, what flush handed over is durable once the collector acknowledged it.
-      await sink.settle();
+      // Through a collector, what the writer handed over is durable once the collector acknowledged
+      // it. A refusal it answers with queues marks, sent in a second round (at most a few).
+      for (let round = 0; round < 4; round++) {
+        await flush();
+        if (!(await sink.settle())) return;
+        if (sink.unsent().batches === 0 && recording.health().marksPending === 0) return;
+      }
     },
 
     health: recording.health,

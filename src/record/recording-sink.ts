@@ -14,10 +14,11 @@ export interface RecordingSink {
   /** Stores a run whose recording stopped early as `incomplete`, or queues that to be done. */
   markIncomplete(mark: IncompleteMark, options?: WriteOptions): Promise<'marked' | 'skipped'>;
   /**
-   * Resolves once what `write` took has reached its destination (the collector acknowledged it),
-   * or the sink stopped waiting for it (a collector unreachable for its flush timeout). Never rejects.
+   * Resolves with true once what `write` took has reached its destination (the collector
+   * acknowledged it), or with false when the sink stopped waiting for it (a collector that
+   * acknowledged nothing for its flush timeout). Never rejects.
    */
-  settle(): Promise<void>;
+  settle(): Promise<boolean>;
   /** Batches taken but not yet acknowledged, and their approximate bytes; zero for a store. */
   unsent(): { batches: number; bytes: number };
 }
@@ -30,7 +31,7 @@ export function createStoreSink(store: Store): RecordingSink {
   return {
     write: (batch, options) => store.write(batch, options),
     markIncomplete: (mark, options) => markRunIncomplete(store, mark, options),
-    settle: async () => {},
+    settle: async () => true,
     unsent: () => ({ batches: 0, bytes: 0 }),
   };
 }

@@ -1,0 +1,134 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createRecorder, type RecordingFailure } from '../../src/record/index.ts';
+import { startServer } from '../../src/server/index.ts';
+import { openStore, verifyStore } from '../../src/store/index.ts';
+import { runCli } from '../cli/run-cli.ts';
+
+const TOKEN = 'recorder-token-5e0a';
+const salt = 'recorder-salt';
+const directory = mkdtempSync(join(tmpdir(), 'retrial-collector-recorder-'));
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+/** A port nothing listens on (yet). */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+describe('a recorder that sends to a collector', () => {
+  it('keeps what the collector cannot take yet up to maxUnsentBytes, stops later runs as buffer-full (reported), and sends the rest once it is up', async () => {
+    const port = await freePort();
+    const failures: RecordingFailure[] = [];
+    const rec = createRecorder({
+      agent: 'bounded-agent',
+      collector: { url: `http://127.0.0.1:${port}`, token: TOKEN, maxUnsentBytes: 60_000, flushTimeoutMs: 120_000 },
+      redaction: { salt },
+      flushIntervalMs: 1,
+      onRecordingError: (failure) => failures.push(failure),
+    });
+    const fetchPage = rec.tool('fetch_page', async (page: number) => ({ page, text: `${page} `.repeat(2500) }), { effect: 'read' });
+    const outputs: number[] = [];
+    // Nothing listens: every run's batches stay in memory until the cap, and the agent never notices.
+    for (let index = 0; index < 30; index++)
+      outputs.push(await rec.run(index, async (page) => (await fetchPage(page)).page, { runId: `run_bounded_${String(index).padStart(2, '0')}` }));
+    expect(outputs).toEqual(Array.from({ length: 30 }, (_, index) => index));
+    const before = rec.health();
+    expect(before.unsentBatches).toBeGreaterThan(0);
+    // The cap, a quarter more for marks of the runs it stopped, and one batch that found room under it.
+    expect(before.unsentBytes).toBeLessThanOrEqual(60_000 * 1.25 + 20_000);
+    expect(failures.length).toBeGreaterThan(0);
+    expect(failures.every((failure) => failure.kind === 'buffer-full')).toBe(true);
+    expect(failures[0]?.reason).toMatch(/the collector at http:\/\/127\.0\.0\.1:\d+ has not taken the last \d+ batches .*maxUnsentBytes/);
+    expect(before.runsDegraded).toBe(failures.length);
+
+    const store = await openStore(join(directory, 'bounded.db'));
+    const server = await startServer({ store, host: '127.0.0.1', port, token: TOKEN });
+    try {
+      await rec.flush();
+      const after = rec.health();
+      expect(after).toMatchObject({ unsentBatches: 0, unsentBytes: 0 });
+      const stopped = new Set(failures.map((failure) => failure.runId));
+      const runs = await store.listRuns({ limit: 100 });
+      // Every run is accounted for: complete, or incomplete with the reason it stopped.
+      expect(runs).toHaveLength(30);
+      for (const run of runs) expect(run.status, run.runId).toBe(stopped.has(run.runId) ? 'incomplete' : 'complete');
+      expect(runs.filter((run) => run.status === 'complete').length).toBeGreaterThan(0);
+      const marked = await store.getRun([...stopped][0] as string);
+      expect(marked?.ending?.error?.message).toMatch(/^buffer-full: the collector at .* maxUnsentBytes/);
+      const problems = [];
+      for await (const verification of verifyStore(store)) problems.push(...verification.problems);
+      expect(problems).toEqual([]);
+    } finally {
+      await server.close();
+      await store.close();
+    }
+  }, 180_000);
+
+  it('reports runs a collector refuses (a wrong token) as write failures; the agent is not affected', async () => {
+    const store = await openStore(join(directory, 'token.db'));
+    const server = await startServer({ store, host: '127.0.0.1', port: 0, token: TOKEN });
+    try {
+      const failures: RecordingFailure[] = [];
+      const rec = createRecorder({
+        agent: 'wrong-token-agent',
+        collector: { url: server.url, token: 'not-the-token' },
+        redaction: { salt },
+        onRecordingError: (failure) => failures.push(failure),
+      });
+      expect(await rec.run('hello', async (input) => `${input} back`, { runId: 'run_wrong_token' })).toBe('hello back');
+      await rec.flush();
+      expect(failures).toEqual([
+        { runId: 'run_wrong_token', kind: 'write', reason: expect.stringMatching(/refused the batch \(401\): The bearer token is not the one/) },
+      ]);
+      expect(rec.health()).toMatchObject({ runsDegraded: 1, unsentBatches: 0 });
+      expect(await store.getRun('run_wrong_token')).toBeUndefined();
+    } finally {
+      await server.close();
+      await store.close();
+    }
+  }, 60_000);
+
+  it('says at creation what is missing: a store or a collector URL, and the redaction salt', () => {
+    const saved = { url: process.env.RETRIAL_URL, salt: process.env.RETRIAL_REDACTION_SALT };
+    delete process.env.RETRIAL_URL;
+    delete process.env.RETRIAL_REDACTION_SALT;
+    try {
+      expect(() => createRecorder({ agent: 'a' })).toThrow(/needs a store \(\{ store \}\) or a collector to send runs to/);
+      expect(() => createRecorder({ agent: 'a', collector: { url: 'ftp://x' } })).toThrow(/is not an http:\/\/ or https:\/\/ URL/);
+      process.env.RETRIAL_URL = 'http://127.0.0.1:9';
+      expect(() => createRecorder({ agent: 'a' })).toThrow(/sends runs to a collector needs the redaction salt .*RETRIAL_REDACTION_SALT/);
+    } finally {
+      if (saved.url === undefined) delete process.env.RETRIAL_URL;
+      else process.env.RETRIAL_URL = saved.url;
+      if (saved.salt !== undefined) process.env.RETRIAL_REDACTION_SALT = saved.salt;
+    }
+  });
+});
+
+describe('retrial server on the command line', () => {
+  it('says in one line that the port is busy, and refuses to listen beyond loopback without a token', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const { port } = holder.address() as { port: number };
+    try {
+      const busy = await runCli(['server', '--db', join(directory, 'cli.db'), '--port', String(port)], { env: { RETRIAL_TOKEN: '' } });
+      expect(busy.status).toBe(2);
+      expect(busy.stderr.trim()).toBe(
+        `retrial: Port ${port} on 127.0.0.1 is already in use (another retrial server?). Stop what listens there, or pass --port <another> (--port 0 picks a free one).`,
+      );
+    } finally {
+      await new Promise<void>((resolve) => holder.close(() => resolve()));
+    }
+    const open = await runCli(['server', '--db', join(directory, 'cli.db'), '--host', '0.0.0.0', '--port', '0'], { env: { RETRIAL_TOKEN: '' } });
+    expect(open.status).toBe(2);
+    expect(open.stderr).toMatch(/Refusing to listen on 0\.0\.0\.0 without a token/);
+    expect(open.stderr.trim().split('\n')).toHaveLength(1);
+  }, 60_000);
+});
