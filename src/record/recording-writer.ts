@@ -213,14 +213,20 @@ export function createRecordingWriter(options: RecordingWriterOptions): Recordin
       }
       return part;
     };
+    // Taken together before the first await: a run that starts while this flush drains (another
+    // request's rec.run) waits for the next flush, its start with it, so none of its events is
+    // written ahead of its start.
+    const tapes = [...active];
+    const starts = started.splice(0);
+    const ends = endings.splice(0);
     const tapeOf = new Map<RunRecord, RunTapeWriter>();
-    for (const tape of active) tapeOf.set(tape.startRecord, tape);
-    for (const start of started.splice(0)) {
+    for (const tape of tapes) tapeOf.set(tape.startRecord, tape);
+    for (const start of starts) {
       const tape = tapeOf.get(start.run);
       if (tape) partOf(tape).batch.runsStarted.push(start);
     }
-    for (const tape of active) if (tape.pendingCount > 0) await drainInto(partOf(tape));
-    for (const { tape, ending } of endings.splice(0)) {
+    for (const tape of tapes) if (tape.pendingCount > 0) await drainInto(partOf(tape));
+    for (const { tape, ending } of ends) {
       const part = partOf(tape);
       if (tape.pendingCount > 0) await drainInto(part);
       active.delete(tape);
