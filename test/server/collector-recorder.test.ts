@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,6 +90,101 @@ describe('a recorder that sends to a collector', () => {
       ]);
       expect(rec.health()).toMatchObject({ runsDegraded: 1, unsentBatches: 0 });
       expect(await store.getRun('run_wrong_token')).toBeUndefined();
+    } finally {
+      await server.close();
+      await store.close();
+    }
+  }, 60_000);
+
+  it('sends a batch again when its acknowledgement is lost, and the collector accepts it without duplicating anything', async () => {
+    const store = await openStore(join(directory, 'lost-ack.db'));
+    const server = await startServer({ store, host: '127.0.0.1', port: 0, token: TOKEN });
+    // Between recorder and collector: passes each request on, and for the first three drops the
+    // connection after the collector has answered, as a restart or a network cut would.
+    let dropped = 0;
+    const proxy = createHttpServer(async (request, response) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of request) chunks.push(chunk as Buffer);
+      const answer = await fetch(`${server.url}${request.url}`, {
+        method: request.method,
+        headers: request.headers as Record<string, string>,
+        body: Buffer.concat(chunks),
+      });
+      const text = await answer.text();
+      if (request.method === 'POST' && dropped < 3) {
+        dropped++;
+        request.socket.destroy();
+        return;
+      }
+      response.writeHead(answer.status, { 'content-type': 'application/json' }).end(text);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const failures: RecordingFailure[] = [];
+      const rec = createRecorder({
+        agent: 'lost-ack-agent',
+        collector: { url: `http://127.0.0.1:${(proxy.address() as { port: number }).port}`, token: TOKEN },
+        redaction: { salt },
+        onRecordingError: (failure) => failures.push(failure),
+      });
+      const charge = rec.tool('charge', async (amount: number) => ({ charged: amount }));
+      for (let index = 0; index < 5; index++)
+        await rec.run(
+          index,
+          async () => {
+            await charge(index);
+            rec.decide({ type: 'charge', subject: `C-${index}`, value: 'done', amount: index });
+            return index;
+          },
+          { runId: `run_lost_ack_${index}` },
+        );
+      await rec.flush();
+      expect(dropped).toBe(3);
+      expect(failures).toEqual([]);
+      expect(rec.health()).toMatchObject({ unsentBatches: 0, runsDegraded: 0 });
+      const runs = await store.listRuns({ limit: 10 });
+      expect(runs.map((run) => [run.runId, run.status, run.eventCount])).toEqual(
+        Array.from({ length: 5 }, (_, index) => [`run_lost_ack_${4 - index}`, 'complete', 3]),
+      );
+      expect(await store.listDecisions({ limit: 100 })).toHaveLength(5);
+      const problems = [];
+      for await (const verification of verifyStore(store)) problems.push(...verification.problems);
+      expect(problems).toEqual([]);
+    } finally {
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+      await server.close();
+      await store.close();
+    }
+  }, 120_000);
+
+  it("when the collector refuses one run of a batch (its id is another run's), stops only that run and sends the others", async () => {
+    const store = await openStore(join(directory, 'one-refused.db'));
+    const server = await startServer({ store, host: '127.0.0.1', port: 0, token: TOKEN });
+    try {
+      const first = createRecorder({ agent: 'first', collector: { url: server.url, token: TOKEN }, redaction: { salt } });
+      await first.run('first', async () => 'mine', { runId: 'run_taken' });
+      await first.flush();
+      const failures: RecordingFailure[] = [];
+      const second = createRecorder({
+        agent: 'second',
+        collector: { url: server.url, token: TOKEN },
+        redaction: { salt },
+        flushIntervalMs: 50,
+        onRecordingError: (failure) => failures.push(failure),
+      });
+      // Started together, so their starts travel in one batch.
+      const outputs = await Promise.all([
+        second.run('a', async () => 'a done', { runId: 'run_taken' }),
+        second.run('b', async () => 'b done', { runId: 'run_free' }),
+      ]);
+      await second.flush();
+      expect(outputs).toEqual(['a done', 'b done']);
+      expect(failures).toEqual([
+        { runId: 'run_taken', kind: 'write', reason: expect.stringMatching(/another run with the id run_taken \(another header\) is already stored/) },
+      ]);
+      expect((await store.getRun('run_free'))?.status).toBe('complete');
+      const taken = await store.getRun('run_taken');
+      expect([taken?.header.agent, taken?.status]).toEqual(['first', 'complete']);
     } finally {
       await server.close();
       await store.close();
