@@ -213,20 +213,20 @@ export function createRecordingWriter(options: RecordingWriterOptions): Recordin
       }
       return part;
     };
-    // Taken together before the first await: a run that starts while this flush drains (another
-    // request's rec.run) waits for the next flush, its start with it, so none of its events is
-    // written ahead of its start.
-    const tapes = [...active];
-    const starts = started.splice(0);
-    const ends = endings.splice(0);
+    // What this flush writes is taken before its first await: a run that starts while a drain
+    // awaits (another run's large value sliced over several ticks) has its start in the next
+    // flush, so its events and ending must wait for that flush too, not land here without it.
+    const startedNow = started.splice(0);
+    const activeNow = [...active];
+    const endingsNow = endings.splice(0);
     const tapeOf = new Map<RunRecord, RunTapeWriter>();
-    for (const tape of tapes) tapeOf.set(tape.startRecord, tape);
-    for (const start of starts) {
+    for (const tape of activeNow) tapeOf.set(tape.startRecord, tape);
+    for (const start of startedNow) {
       const tape = tapeOf.get(start.run);
       if (tape) partOf(tape).batch.runsStarted.push(start);
     }
-    for (const tape of tapes) if (tape.pendingCount > 0) await drainInto(partOf(tape));
-    for (const { tape, ending } of ends) {
+    for (const tape of activeNow) if (tape.pendingCount > 0) await drainInto(partOf(tape));
+    for (const { tape, ending } of endingsNow) {
       const part = partOf(tape);
       if (tape.pendingCount > 0) await drainInto(part);
       active.delete(tape);
