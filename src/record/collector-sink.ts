@@ -60,6 +60,10 @@ function batchBytes(batch: WriteBatch): number {
   return Math.ceil(bytes);
 }
 
+function sizeOf(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${Math.round(bytes / (1024 * 1024))} MB` : `${Math.ceil(bytes / 1024)} KB`;
+}
+
 function runIdsOf(item: OutboxItem): string[] {
   if (item.type === 'mark') return [item.mark.record.header.runId];
   const ids = new Set<string>();
@@ -93,12 +97,14 @@ function toWire(item: OutboxItem): CollectorItem {
  * takes; the outbox is capped (maxUnsentBytes). A batch sent twice (its acknowledgement lost) is
  * recognised by the collector and accepted again.
  */
-export function createCollectorSink(options: CollectorSinkOptions): RecordingSink & { readonly location: string } {
+export function createCollectorSink(options: CollectorSinkOptions): RecordingSink {
   const endpoint = new URL(COLLECTOR_BATCHES_PATH, options.url.endsWith('/') ? options.url : `${options.url}/`).toString();
   const baseFetch = options.fetch ?? globalThis.fetch;
   const outbox: OutboxItem[] = [];
   let unsentBytes = 0;
   let sending = false;
+  /** Why the latest try to send failed, while the collector is not taking batches: said when the outbox is full. */
+  let lastTry: string | undefined;
   /** Callers of settle(); resolved with true when the outbox empties, false when the collector acknowledged nothing for flushTimeoutMs. */
   const waiters = new Set<(drained: boolean) => void>();
   let stallTimer: NodeJS.Timeout | undefined;
@@ -205,6 +211,7 @@ export function createCollectorSink(options: CollectorSinkOptions): RecordingSin
         }
         const outcome = await post(body);
         if (outcome.ok) {
+          lastTry = undefined;
           remove(count);
           attempt = 0;
           singly = false;
@@ -214,6 +221,7 @@ export function createCollectorSink(options: CollectorSinkOptions): RecordingSin
         const { status, message } = outcome;
         if (status === null || status >= 500 || status === 429 || status === 408) {
           // Down, restarting, overloaded or unreachable: everything stays, and is sent again.
+          lastTry = status === null ? message : `${status} ${message}`;
           const delay = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** Math.min(attempt++, 10));
           await new Promise<void>((resolve) => setTimeout(resolve, delay * (0.5 + originals.mathRandom() * 0.5)).unref());
           continue;
@@ -251,13 +259,12 @@ export function createCollectorSink(options: CollectorSinkOptions): RecordingSin
   }
 
   return {
-    location: options.url,
     async write(batch) {
       const bytes = batchBytes(batch);
       if (outbox.length > 0 && unsentBytes + bytes > options.maxUnsentBytes) {
         throw Object.assign(
           new Error(
-            `the collector at ${options.url} has not taken the last ${outbox.length} batches (${Math.round(unsentBytes / (1024 * 1024))} MB, maxUnsentBytes ${Math.round(options.maxUnsentBytes / (1024 * 1024))} MB); later events of the run are dropped`,
+            `the collector at ${options.url} has not taken the last ${outbox.length} batches (${sizeOf(unsentBytes)}, maxUnsentBytes ${sizeOf(options.maxUnsentBytes)}${lastTry ? `; last try: ${lastTry}` : ''}); later events of the run are dropped`,
           ),
           { code: OUTBOX_FULL_CODE },
         );
