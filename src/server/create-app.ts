@@ -34,10 +34,7 @@ export function createApp({ store, token, maxBodyBytes = DEFAULT_MAX_BODY_BYTES 
     bodyLimit({
       maxSize: maxBodyBytes,
       onError: (context) =>
-        context.json(
-          errorBody('BODY_TOO_LARGE', `The body is larger than this collector takes (${Math.round(maxBodyBytes / (1024 * 1024))} MB, --max-body-mb).`),
-          413,
-        ),
+        context.json(errorBody('BODY_TOO_LARGE', `The body is larger than this collector takes (${maxBodyBytes} bytes, --max-body-mb).`), 413),
     }),
   );
   app.route('/', healthRoutes(store));

@@ -59,6 +59,22 @@ describe('retrial server: the collector over real HTTP on loopback, into a SQLit
     await expect(startServer({ store, host: '0.0.0.0', port: 0, token: undefined })).rejects.toThrow(/Refusing to listen on 0\.0\.0\.0 without a token/);
   });
 
+  it('refuses a body over its limit with 413 and says the limit', async () => {
+    const small = await startServer({ store, host: '127.0.0.1', port: 0, token: TOKEN, maxBodyBytes: 4096 });
+    try {
+      const response = await fetch(`${small.url}/v1/batches`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+        body: requestOf(singleBatchOf(buildRun({ runId: 'run_too_large', systemPrompt: 'policy '.repeat(2000) }))),
+      });
+      expect(response.status).toBe(413);
+      expect(await errorOf(response)).toMatchObject({ error: { code: 'BODY_TOO_LARGE', message: expect.stringMatching(/larger than this collector takes/) } });
+      expect(await store.getRun('run_too_large')).toBeUndefined();
+    } finally {
+      await small.close();
+    }
+  });
+
   it('answers malformed bodies with 400 (or 415) and says what was wrong', async () => {
     const notJson = await post('{"items": [');
     expect(notJson.status).toBe(400);

@@ -193,6 +193,43 @@ describe('a recorder that sends to a collector', () => {
     }
   }, 60_000);
 
+  it("sends batches one at a time when a request is over the collector's limit, and reports a run whose batch alone is over it", async () => {
+    const port = await freePort();
+    const failures: RecordingFailure[] = [];
+    const rec = createRecorder({
+      agent: 'limit-agent',
+      collector: { url: `http://127.0.0.1:${port}`, token: TOKEN },
+      redaction: { salt },
+      onRecordingError: (failure) => failures.push(failure),
+    });
+    const read = rec.tool('read', async (size: number) => ({ text: `${size} `.padEnd(size, 'y') }), { effect: 'read' });
+    // Recorded while nothing listens, one after another: their batches wait together in the outbox.
+    // Three of ~15 KB, together over the limit and each under it; then one of ~60 KB.
+    const outputs: number[] = [];
+    const sizes = [
+      ['run_limit_a', 15_000],
+      ['run_limit_b', 15_000],
+      ['run_limit_c', 15_000],
+      ['run_limit_big', 60_000],
+    ] as const;
+    for (const [runId, size] of sizes) outputs.push(await rec.run(size, async () => (await read(size)).text.length, { runId }));
+    expect(rec.health().unsentBatches).toBeGreaterThanOrEqual(4);
+    const store = await openStore(join(directory, 'limit.db'));
+    const server = await startServer({ store, host: '127.0.0.1', port, token: TOKEN, maxBodyBytes: 40_000 });
+    try {
+      await rec.flush();
+      expect(outputs).toEqual([15_000, 15_000, 15_000, 60_000]);
+      expect(failures).toEqual([
+        { runId: 'run_limit_big', kind: 'write', reason: expect.stringMatching(/refused the batch \(413\): The body is larger than this collector takes/) },
+      ]);
+      for (const runId of ['run_limit_a', 'run_limit_b', 'run_limit_c']) expect((await store.getRun(runId))?.status, runId).toBe('complete');
+      expect(await store.getRun('run_limit_big')).toMatchObject({ status: 'incomplete' });
+    } finally {
+      await server.close();
+      await store.close();
+    }
+  }, 60_000);
+
   it('says at creation what is missing: a store or a collector URL, and the redaction salt', () => {
     const saved = { url: process.env.RETRIAL_URL, salt: process.env.RETRIAL_REDACTION_SALT };
     delete process.env.RETRIAL_URL;
