@@ -112,7 +112,15 @@ export function createCollectorSink(options: CollectorSinkOptions): RecordingSin
   function add(item: OutboxItem): void {
     outbox.push(item);
     unsentBytes += item.bytes;
-    if (!sending) runOutsideScope(() => void pump());
+    if (!sending) runOutsideScope(startPump);
+  }
+
+  /** Sends in the background; a bug of ours there must not become an unhandled rejection in the agent's process. */
+  function startPump(): void {
+    pump().catch((error: unknown) => {
+      lastTry = `the recorder's sender failed: ${error instanceof Error ? error.message : String(error)}`;
+      // What is left is sent again on the next batch.
+    });
   }
 
   function remove(count: number): void {
