@@ -12,6 +12,7 @@ import {
 } from '../store/index.ts';
 import { type ModelEvent, parseEvent, RetrialError, type RunRecord, sha256Hex } from '../tape/index.ts';
 import { type CampaignItem, type CampaignPlan, EXCLUSION_REASONS, type ExclusionReason, type RedecideMode } from './campaign-types.ts';
+import { compactItem, sharedItemFields } from './compact-items.ts';
 
 export interface PlanCampaignOptions {
   store: Store;
@@ -37,6 +38,8 @@ export interface PlanCampaignOptions {
   /** Attribute the report breaks flips down by (default `plan`). */
   segmentBy?: string;
   chunkSize?: number;
+  /** Decisions read from the ledger and checked at once (default PLAN_PAGE_SIZE); memory grows with it, not with the window. */
+  pageSize?: number;
   prices?: PriceTable;
   pricesName?: string;
   /** Seed of sample selection; default derived from the campaign id. */
@@ -51,12 +54,25 @@ export interface PlannedCampaign {
   plan: CampaignPlan;
 }
 
+/**
+ * A decision whose step was found, as planning keeps it while it reads the rest: the item it
+ * would become and the tool its recorded answer chose. The parsed model event is not kept (its
+ * response and request held about 5 KB each: 44,550 of them were most of a 550 MiB plan).
+ */
 interface Candidate {
-  decision: DecisionRecord;
-  step: ModelEvent;
+  item: CampaignItem;
   tool: string;
-  firstModelSeq: number;
 }
+
+/** What became of each decision that had a step, in population order: an item, or why not. */
+type CandidateOutcome = Candidate | { excluded: ExclusionReason; decisionId: string };
+
+/**
+ * Decisions are read from the ledger this many at a time, and the wire requests of a page's
+ * candidates are read and checked before the next page, so a plan holds one page of request
+ * texts and blobs at once, whatever the window's size.
+ */
+export const PLAN_PAGE_SIZE = 1000;
 
 /** A run's event rows by seq, with their kinds. */
 type RunEvents = Map<number, { kind: string; json: string }>;
@@ -124,10 +140,33 @@ async function decisionStep(decision: DecisionRecord, runOf: (runId: string) => 
 }
 
 /** The values a tool led to in the recorded answers; a tool that led to two values is ambiguous and left out. */
-function inferMapping(candidates: readonly Candidate[]): Record<string, string> {
-  const seen = new Map<string, Set<string>>();
-  for (const { tool, decision } of candidates) seen.set(tool, (seen.get(tool) ?? new Set()).add(decision.value));
+function inferMapping(seen: ReadonlyMap<string, ReadonlySet<string>>): Record<string, string> {
   return Object.fromEntries([...seen].filter(([, values]) => values.size === 1).map(([tool, values]) => [tool, [...values][0] as string]));
+}
+
+/** The campaign item of a decision re-decided from `step`. */
+function itemOf(decision: DecisionRecord, step: ModelEvent, firstModelSeq: number): CampaignItem {
+  return {
+    decisionId: decision.decisionId,
+    runId: decision.runId,
+    seq: decision.seq,
+    agent: decision.agent,
+    subject: decision.subject,
+    value: decision.value,
+    amount: decision.amount,
+    currency: decision.currency,
+    reversible: decision.reversible,
+    effectiveAt: decision.effectiveAt,
+    attributes: decision.attributes,
+    stepSeq: step.seq,
+    format: step.provider,
+    url: step.wire.url,
+    modelRequested: step.request.model,
+    modelServed: step.response?.model.served ?? null,
+    requestBody: step.wire.requestBody,
+    firstModelSeq,
+    usage: { input: step.response?.usage.inputTokens ?? 0, output: step.response?.usage.outputTokens ?? 0 },
+  };
 }
 
 /**
@@ -139,16 +178,18 @@ export async function planCampaign(options: PlanCampaignOptions): Promise<Planne
   const { store } = options;
   const campaignId = newCampaignId(options.now);
   const seed = options.seed ?? campaignId;
-  const population = await store.listDecisions({ type: options.decisionType, since: options.since, until: options.until, includeSuperseded: true });
-  const inForce = new Set(
-    (await store.listDecisions({ type: options.decisionType, since: options.since, until: options.until })).map((decision) => decision.decisionId),
-  );
+  const window = { type: options.decisionType, since: options.since, until: options.until };
+  // Ids only: the in-force decisions themselves are read page by page below.
+  const inForce = new Set((await store.listDecisions(window)).map((decision) => decision.decisionId));
   const excluded = new Map<ExclusionReason, string[]>();
   const exclude = (reason: ExclusionReason, decisionId: string) => {
     const ids = excluded.get(reason) ?? [];
     ids.push(decisionId);
     excluded.set(reason, ids);
   };
+  const redecide = options.redecide ?? 'step';
+  if (redecide === 'run' && !options.agentModule)
+    throw new RetrialError({ code: 'USAGE', message: 'Re-deciding whole runs (--redecide run) forks them with the agent’s own code: pass --agent <module>.' });
 
   // One run at a time: decisions come in valid-time order, and a run's decisions sit together.
   let cached: { runId: string; planned: PlannedRun | undefined } | undefined;
@@ -173,57 +214,65 @@ export async function planCampaign(options: PlanCampaignOptions): Promise<Planne
     return cached.planned;
   };
 
-  const candidates: Candidate[] = [];
-  for (const decision of population) {
-    if (decision.supersedes === null && !inForce.has(decision.decisionId)) {
-      exclude('superseded', decision.decisionId);
-      continue;
+  // Every candidate's tool and value, for the inferred mapping, and each one's outcome in order.
+  const answers = new Map<string, Set<string>>();
+  const outcomes: CandidateOutcome[] = [];
+  let population = 0;
+  const pageSize = Math.max(1, options.pageSize ?? PLAN_PAGE_SIZE);
+  // Pages by effective time, not by a growing offset (which re-read every earlier row for each
+  // page): the next page starts at the last one's time, skipping the decisions of that very
+  // millisecond already read (the ledger's order within one is fixed: run, seq, id).
+  let cursor = options.since;
+  let readAtCursor = 0;
+  for (;;) {
+    const page = await store.listDecisions({ ...window, since: cursor, includeSuperseded: true, limit: pageSize, offset: readAtCursor });
+    const last = page.at(-1)?.effectiveAt;
+    if (last !== undefined && last !== cursor) {
+      cursor = last;
+      readAtCursor = 0;
     }
-    const found = await decisionStep(decision, runOf);
-    if (found.excluded !== undefined) exclude(found.excluded, decision.decisionId);
-    else if (found.step?.response)
-      candidates.push({ decision, step: found.step, tool: classifyResponse(found.step.response, null), firstModelSeq: found.firstModelSeq });
+    readAtCursor += page.filter((decision) => decision.effectiveAt === cursor).length;
+    population += page.length;
+    const found: Candidate[] = [];
+    for (const decision of page) {
+      if (decision.supersedes === null && !inForce.has(decision.decisionId)) {
+        exclude('superseded', decision.decisionId);
+        continue;
+      }
+      const step = await decisionStep(decision, runOf);
+      if (step.excluded !== undefined) exclude(step.excluded, decision.decisionId);
+      else if (step.step?.response) {
+        const tool = classifyResponse(step.step.response, null);
+        answers.set(tool, (answers.get(tool) ?? new Set()).add(decision.value));
+        found.push({ item: itemOf(decision, step.step, step.firstModelSeq), tool });
+      }
+    }
+    // This page's request texts are read, checked and dropped before the next page is read.
+    const texts = await readWireRequestTexts(
+      store,
+      found.map((candidate) => candidate.item.requestBody),
+    );
+    for (const candidate of found) {
+      const { item } = candidate;
+      const text = texts.get(item.requestBody);
+      if (text === undefined) outcomes.push({ excluded: 'step-missing', decisionId: item.decisionId });
+      else if (!detectWireFormatFromText(item.url, text)) outcomes.push({ excluded: 'unknown-wire-format', decisionId: item.decisionId });
+      else if (text.includes('[redacted:')) outcomes.push({ excluded: 'redacted-input', decisionId: item.decisionId });
+      else outcomes.push(candidate);
+    }
+    if (page.length < pageSize) break;
   }
+  cached = undefined;
 
-  const texts = await readWireRequestTexts(
-    store,
-    candidates.map((candidate) => candidate.step.wire.requestBody),
-  );
-  const mapping = options.mapping ?? inferMapping(candidates);
-  const redecide = options.redecide ?? 'step';
-  if (redecide === 'run' && !options.agentModule)
-    throw new RetrialError({ code: 'USAGE', message: 'Re-deciding whole runs (--redecide run) forks them with the agent’s own code: pass --agent <module>.' });
+  const mapping = options.mapping ?? inferMapping(answers);
   const eligible: CampaignItem[] = [];
-  for (const { decision, step, tool, firstModelSeq } of candidates) {
-    const text = texts.get(step.wire.requestBody);
-    if (text === undefined) exclude('step-missing', decision.decisionId);
-    else if (!detectWireFormatFromText(step.wire.url, text)) exclude('unknown-wire-format', decision.decisionId);
-    else if (text.includes('[redacted:')) exclude('redacted-input', decision.decisionId);
+  for (const outcome of outcomes) {
+    if ('excluded' in outcome) exclude(outcome.excluded, outcome.decisionId);
     // A forked run records its own decision, so only step mode needs the answer-to-value mapping.
-    else if (redecide === 'step' && mapping[tool] !== decision.value) exclude('unmapped-answer', decision.decisionId);
-    else
-      eligible.push({
-        decisionId: decision.decisionId,
-        runId: decision.runId,
-        seq: decision.seq,
-        agent: decision.agent,
-        subject: decision.subject,
-        value: decision.value,
-        amount: decision.amount,
-        currency: decision.currency,
-        reversible: decision.reversible,
-        effectiveAt: decision.effectiveAt,
-        attributes: decision.attributes,
-        stepSeq: step.seq,
-        format: step.provider,
-        url: step.wire.url,
-        modelRequested: step.request.model,
-        modelServed: step.response?.model.served ?? null,
-        requestBody: step.wire.requestBody,
-        firstModelSeq,
-        usage: { input: step.response?.usage.inputTokens ?? 0, output: step.response?.usage.outputTokens ?? 0 },
-      });
+    else if (redecide === 'step' && mapping[outcome.tool] !== outcome.item.value) exclude('unmapped-answer', outcome.item.decisionId);
+    else eligible.push(outcome.item);
   }
+  outcomes.length = 0;
 
   const stratifyBy = options.stratifyBy ?? null;
   const stratumOf = (item: CampaignItem) => (stratifyBy === 'value' ? item.value : (item.attributes[stratifyBy ?? ''] ?? '(none)'));
@@ -245,12 +294,13 @@ export async function planCampaign(options: PlanCampaignOptions): Promise<Planne
   );
 
   const chunkSize = options.chunkSize ?? 64;
+  const itemDefaults = sharedItemFields(selected);
   const items: CampaignItemRecord[] = selected.map((item, index) => ({
     campaignId,
     itemId: item.decisionId,
     chunk: Math.floor(index / chunkSize),
     arms: noiseFloorIds.has(item.decisionId) ? ['candidate', 'incumbent'] : ['candidate'],
-    item,
+    item: compactItem(item, itemDefaults),
   }));
 
   const prices = options.prices ?? DEFAULT_PRICE_TABLE;
@@ -258,8 +308,8 @@ export async function planCampaign(options: PlanCampaignOptions): Promise<Planne
   let inputTokens = 0;
   let outputTokens = 0;
   let costUsd: number | null = 0;
-  for (const record of items) {
-    const item = record.item as CampaignItem;
+  for (const [index, record] of items.entries()) {
+    const item = selected[index] as CampaignItem;
     for (const arm of record.arms) {
       inputTokens += item.usage.input;
       outputTokens += item.usage.output;
@@ -278,7 +328,7 @@ export async function planCampaign(options: PlanCampaignOptions): Promise<Planne
     agentModule: options.agentModule ?? null,
     incumbent,
     mapping,
-    population: population.length,
+    population,
     eligible: eligible.length,
     excluded: [...excluded].map(([reason, ids]) => ({ reason, description: EXCLUSION_REASONS[reason], count: ids.length, examples: ids.slice(0, 3) })),
     selected: selected.length,
@@ -295,6 +345,7 @@ export async function planCampaign(options: PlanCampaignOptions): Promise<Planne
       prices: options.pricesName ?? 'built-in',
     },
     createdBy: options.actor,
+    itemDefaults,
   };
   await store.campaigns.create({ campaignId, createdAt: options.now, plan }, items, {
     at: options.now,

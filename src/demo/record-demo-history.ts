@@ -22,6 +22,8 @@ export interface RecordedHistory {
   runIds: string[];
   incidentRunId: string;
   failedRuns: number;
+  /** The first failed run's id and error message, or null when none failed. */
+  firstFailure: { runId: string; message: string } | null;
   writesExecuted: Record<string, number>;
 }
 
@@ -45,12 +47,17 @@ export async function recordDemoHistory(options: RecordHistoryOptions): Promise<
   let done = 0;
   let failedRuns = 0;
   let incidentRunId = '';
+  let firstFailure: RecordedHistory['firstFailure'] = null;
   const worker = async () => {
     while (next < world.tickets.length) {
       const index = next++;
       const scheduled = world.tickets[index];
       if (!scheduled) break;
-      const runId = `run_${scheduled.ticket.ticketId.toLowerCase()}_${scheduled.at.toString(36)}`;
+      // A demo added to a store that holds an earlier one (--keep) has the same tickets at the same
+      // times of day: a taken id gets a numbered suffix instead of colliding with the earlier run.
+      const base = `run_${scheduled.ticket.ticketId.toLowerCase()}_${scheduled.at.toString(36)}`;
+      let runId = base;
+      for (let copy = 2; (await options.store.getRun(runId)) !== undefined; copy++) runId = `${base}_${copy}`;
       runIds[index] = runId;
       if (scheduled.ticket.ticketId === world.incidentTicketId) incidentRunId = runId;
       try {
@@ -60,8 +67,9 @@ export async function recordDemoHistory(options: RecordHistoryOptions): Promise<
           seed: runId,
           externalIds: { ticket: scheduled.ticket.ticketId, customer: scheduled.ticket.customerId },
         });
-      } catch {
+      } catch (error) {
         failedRuns++;
+        firstFailure ??= { runId, message: error instanceof Error ? error.message : String(error) };
       }
       done++;
       options.onProgress?.(done, world.tickets.length);
@@ -69,5 +77,5 @@ export async function recordDemoHistory(options: RecordHistoryOptions): Promise<
   };
   await Promise.all(Array.from({ length: options.concurrency ?? 16 }, worker));
   await rec.flush();
-  return { world, runIds, incidentRunId, failedRuns, writesExecuted: { ...accounts.writes } };
+  return { world, runIds, incidentRunId, failedRuns, firstFailure, writesExecuted: { ...accounts.writes } };
 }

@@ -29,6 +29,8 @@ export interface DemoOptions {
 export interface DemoSummary {
   runs: number;
   failedRuns: number;
+  /** The first failed run's id and error, or null when every run recorded. */
+  firstFailure: { runId: string; message: string } | null;
   window: { from: string; to: string };
   incident: {
     runId: string;
@@ -181,6 +183,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     return {
       runs: history.runIds.length,
       failedRuns: history.failedRuns,
+      firstFailure: history.firstFailure,
       window: { from: new Date(history.world.startAt).toISOString(), to: new Date(history.world.endAt).toISOString() },
       incident: {
         runId: history.incidentRunId,

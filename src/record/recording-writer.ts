@@ -84,8 +84,13 @@ function isStoreWide(error: unknown): boolean {
     if (typeof code === 'string') codes.push(code);
     if (/has been closed|not open|readonly|read-only|disk is full|disk I\/O|database is locked/i.test(cause.message)) return true;
   }
+  // STORE_*: a networked store that cannot be reached (a restart, a failover), refuses the
+  // credentials or a privilege, or is newer than this code; the store's own codes (errors.ts).
   return codes.some(
-    (code) => /^SQLITE_(FULL|BUSY|LOCKED|IOERR|READONLY|CANTOPEN|NOMEM|PERM|CORRUPT|NOTADB)/.test(code) || /^(ENOSPC|EIO|EROFS|EACCES)$/.test(code),
+    (code) =>
+      /^SQLITE_(FULL|BUSY|LOCKED|IOERR|READONLY|CANTOPEN|NOMEM|PERM|CORRUPT|NOTADB)/.test(code) ||
+      /^(ENOSPC|EIO|EROFS|EACCES)$/.test(code) ||
+      /^STORE_(UNAVAILABLE|AUTH|PERMISSION|SCHEMA_NEWER|MISSING_DATABASE)$/.test(code),
   );
 }
 

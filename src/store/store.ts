@@ -85,6 +85,11 @@ export interface RunFilter {
   order?: 'asc' | 'desc';
 }
 
+export interface CountOptions {
+  /** Stop counting at this many. */
+  upTo?: number;
+}
+
 export interface RunSummary {
   runId: string;
   agent: string;
@@ -204,7 +209,12 @@ export interface Store {
   /** Full ids of runs starting with `prefix` (at most `limit`). */
   findRunIds(prefix: string, limit?: number): Promise<string[]>;
   listRuns(filter?: RunFilter): Promise<RunSummary[]>;
-  countRuns(filter?: RunFilter): Promise<number>;
+  /**
+   * How many runs match `filter` (its limit and offset aside). With `upTo`, counting stops there and
+   * the answer is at most `upTo`: a page's "N matching runs" stays as fast as the page on a large
+   * store. A backend may count exactly regardless; callers treat a result of `upTo` as "upTo or more".
+   */
+  countRuns(filter?: RunFilter, options?: CountOptions): Promise<number>;
   getEvents(runId: string): Promise<StoredEvent[]>;
   /** The run and its events with what is stored next to them; throws RunNotFoundError like getRunOrThrow. */
   getTape(runId: string): Promise<StoredTape>;

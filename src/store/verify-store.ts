@@ -4,12 +4,14 @@ import {
   canonicalJson,
   chainRoot,
   decodeBlob,
+  EVENT_SCHEMA_REVISION,
   parseEvent,
   RetrialError,
   type RunRecord,
   runHeaderSchema,
   sealRun,
   statusAgreesWithEnding,
+  type TapeEvent,
   verifyBlob,
   verifyHashChain,
 } from '../tape/index.ts';
@@ -115,7 +117,7 @@ function unreadable(error: unknown): VerifyProblem {
 async function checkRun(store: Store, run: RunRecord, context: VerifyContext, result: RunVerification): Promise<void> {
   const { runId } = result;
   const problems = result.problems;
-  const header = runHeaderSchema.safeParse(run.header);
+  const header = runHeaderSchema().safeParse(run.header);
   if (!header.success || chainRoot(run.header) !== run.rootHash)
     problems.push({ code: 'HEADER_CHANGED', seq: null, message: 'the run header does not hash to its chain root: the header was changed' });
   const events = await store.getEvents(runId);
@@ -124,9 +126,15 @@ async function checkRun(store: Store, run: RunRecord, context: VerifyContext, re
   if (run.ending ? run.sealHash !== sealRun(run.headHash, run.ending) : run.sealHash !== null)
     problems.push({ code: 'SEAL_MISMATCH', seq: null, message: "the run's ending (status, output) does not match its seal: it was changed" });
   const tape = await store.getTape(runId);
-  problems.push(...checkTapeAgainstRows(tape, events));
+  const tapeProblems = checkTapeAgainstRows(tape, events);
+  problems.push(...tapeProblems);
   problems.push(...(await checkRunRowAndLedger(store, run, events, tape, context, result)));
 
+  // The store validated these very texts under this schema revision when it packed them (its note
+  // is bound to the bytes by a hash, SQLite's readRunPack checks it), and the rows hold the same
+  // texts: validating them again would only repeat the answer, at about a third of verify's time.
+  const vouched =
+    tape.eventsValidUnder === EVENT_SCHEMA_REVISION && !tapeProblems.some((problem) => problem.code === 'TAPE_MISMATCH' && problem.blob === undefined);
   const refs = new Map<string, number>();
   for (const row of events) {
     let value: unknown;
@@ -136,7 +144,7 @@ async function checkRun(store: Store, run: RunRecord, context: VerifyContext, re
       problems.push({ code: 'EVENT_INVALID', seq: row.seq, message: `event ${row.seq} is not valid JSON` });
       continue;
     }
-    const parsed = parseEvent(value);
+    const parsed = vouched ? { ok: true as const, event: value as TapeEvent } : parseEvent(value);
     if (!parsed.ok) problems.push({ code: 'EVENT_INVALID', seq: row.seq, message: `event ${row.seq}: ${parsed.message}` });
     else if (parsed.event) for (const ref of blobRefsOfEvent(parsed.event)) if (!refs.has(ref)) refs.set(ref, row.seq);
   }
@@ -145,6 +153,8 @@ async function checkRun(store: Store, run: RunRecord, context: VerifyContext, re
   const { checkedBlobs } = context;
   const pending = [...refs.keys()].filter((ref) => !checkedBlobs.has(ref));
   const check = async (hashes: string[], seqOf: (hash: string) => number) => {
+    // Most runs of a grown store reach only blobs an earlier run checked: nothing to read.
+    if (hashes.length === 0) return [];
     const found = await store.getBlobs(hashes);
     const nested: string[] = [];
     for (const hash of hashes) {

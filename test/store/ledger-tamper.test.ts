@@ -148,7 +148,7 @@ describe('tampering with the SQLite file', () => {
     ],
     [
       'a row added',
-      "INSERT INTO decisions SELECT 'run-c:9', 'run-c', 9, agent, type, subject, value, amount, currency, reversible, effective_at, recorded_at, model_served, attributes_json, NULL FROM decisions WHERE decision_id = 'run-b:5'",
+      "INSERT INTO decisions (decision_id, run_id, seq, agent, type, subject, value, amount, currency, reversible, effective_at, recorded_at, model_served, attributes_json, supersedes) SELECT 'run-c:9', 'run-c', 9, agent, type, subject, value, amount, currency, reversible, effective_at, recorded_at, model_served, attributes_json, NULL FROM decisions WHERE decision_id = 'run-b:5'",
       [{ code: 'LEDGER_ROW_UNVOUCHED', runId: 'run-c', decisionId: 'run-c:9' }],
     ],
     ['status', "UPDATE runs SET status = 'failed' WHERE run_id = 'run-b'", [{ code: 'RUN_ROW_MISMATCH', runId: 'run-b', field: 'status' }]],
@@ -165,7 +165,7 @@ describe('tampering with the SQLite file', () => {
     ['event count', "UPDATE runs SET event_count = 3 WHERE run_id = 'run-c'", [{ code: 'RUN_ROW_MISMATCH', runId: 'run-c', field: 'eventCount' }]],
     [
       'a correction forged',
-      `INSERT INTO decisions SELECT 'run-b:5/forged', run_id, seq, agent, type, subject, 'deny', amount, currency, reversible, effective_at, recorded_at, model_served, attributes_json, 'run-b:5' FROM decisions WHERE decision_id = 'run-b:5'`,
+      `INSERT INTO decisions (decision_id, run_id, seq, agent, type, subject, value, amount, currency, reversible, effective_at, recorded_at, model_served, attributes_json, supersedes) SELECT 'run-b:5/forged', run_id, seq, agent, type, subject, 'deny', amount, currency, reversible, effective_at, recorded_at, model_served, attributes_json, 'run-b:5' FROM decisions WHERE decision_id = 'run-b:5'`,
       [{ code: 'CORRECTION_UNVOUCHED', runId: 'run-b', decisionId: 'run-b:5/forged', field: 'supersedes' }],
     ],
     [

@@ -39,7 +39,10 @@ describeEachBackend('Store conformance, queries', ({ open }) => {
           runId: 'run-4',
           agent: 'billing-agent',
           recordedAt: DEFAULT_RECORDED_AT + 3 * DAY,
-          decisions: [{ type: 'account.action', subject: 'cust-3', value: 'close' }],
+          decisions: [
+            { type: 'account.action', subject: 'cust-3', value: 'close' },
+            { type: 'account.action', subject: 'cust-4', value: 'close' },
+          ],
         }),
       ];
       for (const run of runs) await writeRun(store, run);
@@ -65,6 +68,18 @@ describeEachBackend('Store conformance, queries', ({ open }) => {
       ['limit and offset', { limit: 2, offset: 1 }, ['run-3', 'run-2']],
       ['offset alone', { offset: 3 }, ['run-1']],
       ['nothing matches', { agent: 'nobody' }, []],
+      // Combinations: one filter drives the query (an index in SQLite), the others check each run.
+      ['a run with two matching decisions, once', { decisionType: 'account.action' }, ['run-4']],
+      ['decision type in a window', { decisionType: 'refund', since: DEFAULT_RECORDED_AT + DAY }, ['run-2']],
+      ['decision type before a time', { decisionType: 'refund', until: DEFAULT_RECORDED_AT + DAY }, ['run-1']],
+      ['decision type and subject', { decisionType: 'refund', subject: 'cust-2' }, ['run-2']],
+      ['decision type and model served', { decisionType: 'refund', modelServed: 'gpt-new' }, ['run-2']],
+      ['decision type, oldest first, paged', { decisionType: 'refund', order: 'asc', limit: 1, offset: 1 }, ['run-2']],
+      ['model served in a window', { modelServed: 'gpt-new', until: DEFAULT_RECORDED_AT + DAY }, []],
+      ['model served and status', { modelServed: 'gpt-test-2025-01-01', status: 'complete' }, ['run-4', 'run-1']],
+      ['subject and agent', { subject: 'cust-2', agent: 'billing-agent' }, ['run-3']],
+      ['subject and forks excluded', { subject: 'cust-2', forks: 'exclude' }, ['run-2']],
+      ['subject in a window', { subject: 'cust-2', since: DEFAULT_RECORDED_AT + 2 * DAY }, ['run-3']],
     ];
     for (const [name, filter, ids] of cases) {
       it(`filters by ${name}`, async () => {
@@ -76,6 +91,9 @@ describeEachBackend('Store conformance, queries', ({ open }) => {
     it('counts ignoring paging, and summarises each run', async () => {
       expect(await store.countRuns()).toBe(4);
       expect(await store.countRuns({ limit: 1, offset: 1 })).toBe(4);
+      // A bounded count stops at its bound.
+      expect(await store.countRuns({}, { upTo: 2 })).toBe(2);
+      expect(await store.countRuns({ decisionType: 'refund' }, { upTo: 10 })).toBe(2);
       const [summary] = await store.listRuns({ subject: 'T-1' });
       expect(summary).toEqual({
         runId: 'run-1',

@@ -45,9 +45,31 @@ export function buildRunFilter(options: RunsOptions): RunFilter {
   };
 }
 
-function renderRuns({ runs, total, filter, hiddenForks }: { runs: RunSummary[]; total: number; filter: RunFilter; hiddenForks: number }): string {
+/**
+ * The "N matching runs" count stops here: counting every match of a broad filter on a store of
+ * 100,000s of runs costs more than the page itself, so past it the total says "10,000+".
+ */
+export const RUN_COUNT_BOUND = 10_000;
+
+interface RunsPage {
+  runs: RunSummary[];
+  /** Matching runs, or RUN_COUNT_BOUND when there are more (then `totalIsLowerBound`). */
+  total: number;
+  totalIsLowerBound: boolean;
+  filter: RunFilter;
+  hiddenForks: number;
+  hiddenForksIsLowerBound: boolean;
+}
+
+/** Counts up to the bound; one more than it says there are more. */
+async function boundedCount(count: (upTo: number) => Promise<number>): Promise<{ count: number; isLowerBound: boolean }> {
+  const counted = await count(RUN_COUNT_BOUND + 1);
+  return counted > RUN_COUNT_BOUND ? { count: RUN_COUNT_BOUND, isLowerBound: true } : { count: counted, isLowerBound: false };
+}
+
+function renderRuns({ runs, total, totalIsLowerBound, filter, hiddenForks, hiddenForksIsLowerBound }: RunsPage): string {
   const hidden = hiddenForks
-    ? `\n${hiddenForks} forked run${hiddenForks === 1 ? '' : 's'} (from \`npx retrial fork\` or \`backfill --redecide run\`) not listed; --forks include lists them.`
+    ? `\n${hiddenForks.toLocaleString('en-US')}${hiddenForksIsLowerBound ? '+' : ''} forked run${hiddenForks === 1 ? '' : 's'} (from \`npx retrial fork\` or \`backfill --redecide run\`) not listed; --forks include lists them.`
     : '';
   if (runs.length === 0)
     return `${total === 0 ? 'No runs match. Record some with `npx retrial demo`, or loosen the filters.' : 'No runs on this page.'}${hidden}`;
@@ -69,7 +91,8 @@ function renderRuns({ runs, total, filter, hiddenForks }: { runs: RunSummary[]; 
     ]),
   );
   const shown = (filter.offset ?? 0) + runs.length;
-  return `${table}\n\n${runs.length} of ${total} matching runs shown${shown < total ? ` (next page: --offset ${shown})` : ''}.${hidden}`;
+  const of = totalIsLowerBound ? `${total.toLocaleString('en-US')}+ (counted up to ${total.toLocaleString('en-US')})` : String(total);
+  return `${table}\n\n${runs.length} of ${of} matching runs shown${shown < total ? ` (next page: --offset ${shown})` : ''}.${hidden}`;
 }
 
 export function registerRunsCommand(program: Command): void {
@@ -94,10 +117,18 @@ export function registerRunsCommand(program: Command): void {
         const everything = { ...filter, limit: undefined, offset: undefined };
         const [runs, total, hiddenForks] = await Promise.all([
           store.listRuns(filter),
-          store.countRuns(everything),
-          filter.forks === 'exclude' ? store.countRuns({ ...everything, forks: 'only' }) : 0,
+          boundedCount((upTo) => store.countRuns(everything, { upTo })),
+          filter.forks === 'exclude' ? boundedCount((upTo) => store.countRuns({ ...everything, forks: 'only' }, { upTo })) : { count: 0, isLowerBound: false },
         ]);
-        output(all, { runs, total, filter, hiddenForks }, renderRuns);
+        const page: RunsPage = {
+          runs,
+          total: total.count,
+          totalIsLowerBound: total.isLowerBound,
+          filter,
+          hiddenForks: hiddenForks.count,
+          hiddenForksIsLowerBound: hiddenForks.isLowerBound,
+        };
+        output(all, page, renderRuns);
       });
     });
 }

@@ -4,6 +4,7 @@ import { RunNotFoundError, StoreError } from '../errors.ts';
 import { collectRunBlobRefs } from '../run-blob-refs.ts';
 import { suggestRunIds } from '../run-id-suggestions.ts';
 import type {
+  CountOptions,
   DecisionFilter,
   DecisionRecord,
   RunAnalysis,
@@ -79,8 +80,9 @@ class MemoryStore implements Store {
     }));
   }
 
-  async countRuns(filter: RunFilter = {}): Promise<number> {
-    return this.matchingRuns(filter, this.decisionsByRun()).length;
+  async countRuns(filter: RunFilter = {}, options: CountOptions = {}): Promise<number> {
+    const count = this.matchingRuns(filter, this.decisionsByRun()).length;
+    return options.upTo === undefined ? count : Math.min(count, options.upTo);
   }
 
   async getEvents(runId: string): Promise<StoredEvent[]> {

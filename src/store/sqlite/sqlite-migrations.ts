@@ -222,6 +222,66 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       ALTER TABLE correction_claims ADD COLUMN holder_host TEXT;
     `,
   },
+  {
+    version: 7,
+    name: 'indexes that drive the runs list by decision, model served, status and subject',
+    // A run's start time is copied beside each of its decisions and each model it was served, by
+    // triggers, so a `runs` page filtered by decision type (and a window) or by model walks one
+    // index in recorded-at order and stops at the page's end, however rare or common the match;
+    // probing every run's decisions instead read every run of the window (issue 15). Triggers keep
+    // every write path (recording, import, corrections) filling them without knowing of them.
+    sql: `
+      ALTER TABLE decisions ADD COLUMN run_recorded_at INTEGER;
+      UPDATE decisions SET run_recorded_at = (SELECT r.recorded_at FROM runs r WHERE r.run_id = decisions.run_id);
+      CREATE INDEX decisions_by_type_run_time ON decisions (type, run_recorded_at, run_id);
+      CREATE INDEX decisions_by_type_value_run_time ON decisions (type, value, run_recorded_at, run_id);
+      CREATE TRIGGER decisions_run_time AFTER INSERT ON decisions BEGIN
+        UPDATE decisions SET run_recorded_at = (SELECT r.recorded_at FROM runs r WHERE r.run_id = NEW.run_id) WHERE decision_id = NEW.decision_id;
+      END;
+
+      CREATE TABLE run_models_served (
+        model TEXT NOT NULL,
+        recorded_at INTEGER NOT NULL,
+        run_id TEXT NOT NULL,
+        PRIMARY KEY (model, recorded_at, run_id)
+      ) WITHOUT ROWID;
+      INSERT OR IGNORE INTO run_models_served (model, recorded_at, run_id)
+        SELECT m.value, r.recorded_at, r.run_id FROM runs r, json_each(r.models_served) m;
+      CREATE TRIGGER runs_models_inserted AFTER INSERT ON runs BEGIN
+        INSERT OR IGNORE INTO run_models_served (model, recorded_at, run_id) SELECT value, NEW.recorded_at, NEW.run_id FROM json_each(NEW.models_served);
+      END;
+      CREATE TRIGGER runs_models_updated AFTER UPDATE OF models_served ON runs BEGIN
+        DELETE FROM run_models_served WHERE model IN (SELECT value FROM json_each(OLD.models_served)) AND recorded_at = OLD.recorded_at AND run_id = OLD.run_id;
+        INSERT OR IGNORE INTO run_models_served (model, recorded_at, run_id) SELECT value, NEW.recorded_at, NEW.run_id FROM json_each(NEW.models_served);
+      END;
+
+      CREATE INDEX runs_by_status_time ON runs (status, recorded_at);
+      DROP INDEX runs_by_status;
+    `,
+  },
+  {
+    version: 8,
+    name: 'large blobs written as chunks, in short transactions',
+    // A blob row with a chunk_set keeps no data of its own: its stored bytes are the set's chunks
+    // in seq order (sqlite-blob-chunks.ts). A blob_chunk_sets row marks a set no blob row refers
+    // to yet: being written, or left by a write that never committed (then cleaned). AUTOINCREMENT:
+    // a set id is never handed out twice, so a cleaned orphan's id cannot come back under a blob.
+    sql: `
+      ALTER TABLE blobs ADD COLUMN chunk_set INTEGER;
+      CREATE TABLE blob_chunk_sets (
+        chunk_set INTEGER PRIMARY KEY AUTOINCREMENT,
+        hash BLOB NOT NULL,
+        writer_pid INTEGER NOT NULL,
+        writer_host TEXT NOT NULL
+      );
+      CREATE TABLE blob_chunks (
+        chunk_set INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (chunk_set, seq)
+      );
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = SQLITE_MIGRATIONS.reduce((latest, migration) => Math.max(latest, migration.version), 0);
@@ -261,6 +321,7 @@ export function applySqliteMigrations(database: SqliteDatabaseLike, location: st
 export function assertSchemaKnown(current: number, latest: number, location: string): void {
   if (current > latest) {
     throw new StoreError({
+      code: 'STORE_SCHEMA_NEWER',
       message: `The store at ${location} has schema version ${current}, newer than this retrial knows (${latest}); upgrade retrial to open it.`,
     });
   }

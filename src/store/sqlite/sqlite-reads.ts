@@ -2,7 +2,7 @@ import type { RunHeader, RunRecord, RunStatus, StoredBlob } from '../../tape/ind
 import { collectRunBlobRefs } from '../run-blob-refs.ts';
 import type { DecisionFilter, DecisionRecord, RunBundle, RunFilter, RunSummary, StoredTape, StoreStats } from '../store.ts';
 import type { StatementSource } from './sqlite-database.ts';
-import { decisionFilterCondition, pageClause, runFilterCondition } from './sqlite-filters.ts';
+import { decisionFilterCondition, pageClause, runQuery } from './sqlite-filters.ts';
 import { readBlobsPacked, readEventRows, readRunPack } from './sqlite-packing.ts';
 import {
   DECISION_COLUMNS,
@@ -46,13 +46,38 @@ export function readTape(statement: StatementSource, runId: string): StoredTape 
   };
 }
 
-export function readRunSummaries(statement: StatementSource, filter: RunFilter): RunSummary[] {
-  const condition = runFilterCondition(filter);
+/** A statement's text and parameters. */
+export interface SqlQuery {
+  sql: string;
+  parameters: unknown[];
+}
+
+/** The SELECT of a `runs` page (exported for the query-plan test). */
+export function runPageQuery(filter: RunFilter): SqlQuery {
+  const query = runQuery(filter);
   const page = pageClause(filter);
   const direction = filter.order === 'asc' ? 'ASC' : 'DESC';
   const columns = 'r.run_id, r.agent, r.status, r.recorded_at, r.event_count, r.header_json, r.models_served, r.parent_run_id';
-  const sql = `SELECT ${columns} FROM runs r ${condition.where} ORDER BY r.recorded_at ${direction}, r.run_id ${direction} ${page.where}`;
-  const rows = statement(sql).all(...condition.parameters, ...page.parameters) as ListedRunRow[];
+  return {
+    sql: `SELECT ${query.distinct ? 'DISTINCT ' : ''}${columns} FROM ${query.from} ${query.where} ORDER BY ${query.time} ${direction}, ${query.id} ${direction} ${page.where}`,
+    parameters: [...query.parameters, ...page.parameters],
+  };
+}
+
+/**
+ * How many runs match, counting at most `upTo` when given (the answer is then at most `upTo`):
+ * the count walks the same index a page does, so a bound keeps it as fast as the page on any store.
+ */
+export function runCountQuery(filter: RunFilter, upTo?: number): SqlQuery {
+  const query = runQuery(filter);
+  const matches = `SELECT ${query.distinct ? `DISTINCT ${query.id}` : '1'} FROM ${query.from} ${query.where}`;
+  if (upTo === undefined) return { sql: `SELECT COUNT(*) AS count FROM (${matches})`, parameters: query.parameters };
+  return { sql: `SELECT COUNT(*) AS count FROM (${matches} LIMIT ?)`, parameters: [...query.parameters, Math.max(0, Math.floor(upTo))] };
+}
+
+export function readRunSummaries(statement: StatementSource, filter: RunFilter): RunSummary[] {
+  const { sql, parameters } = runPageQuery(filter);
+  const rows = statement(sql).all(...parameters) as ListedRunRow[];
   const decisions = statement('SELECT run_id, type, value FROM decisions WHERE run_id IN (SELECT value FROM json_each(?)) ORDER BY run_id, seq').all(
     JSON.stringify(rows.map((row) => row.run_id)),
   ) as Array<{ run_id: string; type: string; value: string }>;
@@ -75,9 +100,9 @@ export function readRunSummaries(statement: StatementSource, filter: RunFilter):
   }));
 }
 
-export function countRuns(statement: StatementSource, filter: RunFilter): number {
-  const condition = runFilterCondition(filter);
-  return (statement(`SELECT COUNT(*) AS count FROM runs r ${condition.where}`).get(...condition.parameters) as { count: number }).count;
+export function countRuns(statement: StatementSource, filter: RunFilter, upTo?: number): number {
+  const { sql, parameters } = runCountQuery(filter, upTo);
+  return (statement(sql).get(...parameters) as { count: number }).count;
 }
 
 /** The ledger in valid-time order. */
@@ -119,7 +144,7 @@ export function readStats(statement: StatementSource): Omit<StoreStats, 'fileByt
     bytes: number;
   };
   const blobs = statement(
-    'SELECT COUNT(*) AS count, COALESCE(SUM(size), 0) AS raw, COALESCE(SUM(length(data)), 0) + (SELECT COALESCE(SUM(length(data)), 0) FROM packs) + (SELECT COALESCE(SUM(length(json)), 0) FROM events WHERE pack_id IS NULL) AS stored FROM blobs',
+    'SELECT COUNT(*) AS count, COALESCE(SUM(size), 0) AS raw, COALESCE(SUM(length(data)), 0) + (SELECT COALESCE(SUM(length(data)), 0) FROM packs) + (SELECT COALESCE(SUM(length(json)), 0) FROM events WHERE pack_id IS NULL) + (SELECT COALESCE(SUM(length(data)), 0) FROM blob_chunks WHERE chunk_set NOT IN (SELECT chunk_set FROM blob_chunk_sets)) AS stored FROM blobs',
   ).get() as {
     count: number;
     raw: number;
