@@ -7,6 +7,8 @@
  *   npx tsx bench/record/collector-throughput.ts
  *
  * Knobs: BENCH_RUNS (400), BENCH_CONCURRENCY (8), BENCH_ROUNDS (3), BENCH_RESULT_BYTES (1000).
+ * BENCH_PG=postgres://.../<empty database> adds two arms: straight into that PostgreSQL database,
+ * and through the collector into it.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -19,6 +21,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 400);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const RESULT_BYTES = Number(process.env.BENCH_RESULT_BYTES ?? 1000);
+const PG = process.env.BENCH_PG || undefined;
 const TOKEN = 'bench-token';
 const SALT = 'bench-salt';
 const directory = mkdtempSync(join(tmpdir(), 'retrial-collector-bench-'));
@@ -75,7 +78,7 @@ async function startCollector(database: string): Promise<{ url: string; stop(): 
 }
 
 async function eventsIn(database: string): Promise<number> {
-  const store = await openStore(database, { create: false });
+  const store = await openStore(database, { create: database.startsWith('postgres') });
   try {
     return (await store.stats()).events;
   } finally {
@@ -86,37 +89,54 @@ async function eventsIn(database: string): Promise<number> {
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
 const loadBefore = loadavg()[0] as number;
-const rates = { direct: [] as number[], collector: [] as number[] };
+type Arm = 'direct' | 'collector' | 'direct-pg' | 'collector-pg';
+const arms: Arm[] = PG ? ['direct', 'collector', 'direct-pg', 'collector-pg'] : ['direct', 'collector'];
+const rates = Object.fromEntries(arms.map((arm) => [arm, [] as number[]])) as Record<Arm, number[]>;
+
+/** One arm of one round: events per second until every event is durable. */
+async function measure(arm: Arm, round: number): Promise<number> {
+  const database = arm.endsWith('pg') ? (PG as string) : join(directory, `${arm}-${round}.db`);
+  const before = arm.endsWith('pg') ? await eventsIn(database) : 0;
+  let elapsedMs: number;
+  if (arm.startsWith('direct')) {
+    const store = await openStore(database);
+    elapsedMs = await workload(createRecorder({ store, agent: 'bench', redaction: { salt: SALT } }), `${arm}${round}`);
+    await store.close();
+  } else {
+    const collector = await startCollector(database);
+    elapsedMs = await workload(
+      createRecorder({ agent: 'bench', collector: { url: collector.url, token: TOKEN }, redaction: { salt: SALT } }),
+      `${arm}${round}`,
+    );
+    await collector.stop();
+  }
+  return ((await eventsIn(database)) - before) / (elapsedMs / 1000);
+}
+
 try {
   for (let round = 0; round < ROUNDS; round++) {
-    const directDb = join(directory, `direct-${round}.db`);
-    const store = await openStore(directDb);
-    const direct = createRecorder({ store, agent: 'bench', redaction: { salt: SALT } });
-    const directMs = await workload(direct, `d${round}`);
-    await store.close();
-    rates.direct.push((await eventsIn(directDb)) / (directMs / 1000));
-
-    const collectorDb = join(directory, `collector-${round}.db`);
-    const collector = await startCollector(collectorDb);
-    const remote = createRecorder({ agent: 'bench', collector: { url: collector.url, token: TOKEN }, redaction: { salt: SALT } });
-    const collectorMs = await workload(remote, `c${round}`);
-    await collector.stop();
-    rates.collector.push((await eventsIn(collectorDb)) / (collectorMs / 1000));
-    process.stdout.write(
-      `round ${round + 1}: direct ${Math.round(rates.direct[round] as number)} events/s, collector ${Math.round(rates.collector[round] as number)} events/s\n`,
-    );
+    for (const arm of arms) rates[arm].push(await measure(arm, round));
+    process.stdout.write(`round ${round + 1}: ${arms.map((arm) => `${arm} ${Math.round(rates[arm][round] as number)}`).join(', ')} events/s\n`);
   }
 } finally {
   rmSync(directory, { recursive: true, force: true });
 }
 const direct = median(rates.direct);
 const collector = median(rates.collector);
-process.stdout.write(
-  `${[
-    `workload: ${RUNS} runs x ~20 events (8 read tools with ~${RESULT_BYTES} B results, a note, a decision), ${CONCURRENCY} at a time; ${ROUNDS} rounds, medians`,
-    `direct into SQLite:           ${Math.round(direct)} events/s`,
-    `through the collector (HTTP): ${Math.round(collector)} events/s`,
-    `ratio collector / direct:     ${(collector / direct).toFixed(2)}`,
-    `load average ${loadBefore.toFixed(1)} before, ${(loadavg()[0] as number).toFixed(1)} after; ${cpus().length} cores`,
-  ].join('\n')}\n`,
-);
+const lines = [
+  `workload: ${RUNS} runs x ~20 events (8 read tools with ~${RESULT_BYTES} B results, a note, a decision), ${CONCURRENCY} at a time; ${ROUNDS} rounds, medians`,
+  `direct into SQLite:           ${Math.round(direct)} events/s`,
+  `through the collector (HTTP): ${Math.round(collector)} events/s (into SQLite)`,
+  `ratio collector / direct:     ${(collector / direct).toFixed(2)}`,
+];
+if (PG) {
+  const directPg = median(rates['direct-pg']);
+  const collectorPg = median(rates['collector-pg']);
+  lines.push(
+    `direct into PostgreSQL:       ${Math.round(directPg)} events/s`,
+    `through the collector (HTTP): ${Math.round(collectorPg)} events/s (into PostgreSQL)`,
+    `ratio collector / direct:     ${(collectorPg / directPg).toFixed(2)} (PostgreSQL)`,
+  );
+}
+lines.push(`load average ${loadBefore.toFixed(1)} before, ${(loadavg()[0] as number).toFixed(1)} after; ${cpus().length} cores`);
+process.stdout.write(`${lines.join('\n')}\n`);
