@@ -8,8 +8,32 @@ export type { EndpointSources } from './campaign-endpoints.ts';
 export { campaignEndpoints } from './campaign-endpoints.ts';
 export type { ArmResult, CampaignItem, CampaignPlan, Correction, ExclusionReason, RedecideMode } from './campaign-types.ts';
 export { CampaignNotFoundError, EXCLUSION_REASONS, NO_DECISION, REDECIDE_MODES } from './campaign-types.ts';
+export type { ChunkRunner, ChunkRunnerOptions } from './chunk-runner.ts';
+export { createChunkRunner, loadChunkWork } from './chunk-runner.ts';
 export type { CampaignComparison, Flip, RateRow } from './compare-campaign.ts';
 export { compareCampaign } from './compare-campaign.ts';
+// The distributed path: pg-boss loads only when a queue is opened.
+export type {
+  ArmProgress,
+  BackfillQueue,
+  BackfillQueueOptions,
+  BackfillWorkerOptions,
+  BackfillWorkerSummary,
+  CampaignEndpoints,
+  CampaignStatus,
+  EnqueueSummary,
+  WorkerEvent,
+} from './distributed/index.ts';
+export {
+  campaignStatus,
+  DEFAULT_JOB_TIMEOUT_SECONDS,
+  DEFAULT_QUEUE_POOL_SIZE,
+  describePostgresFailure,
+  enqueueCampaign,
+  openBackfillQueue,
+  redactedUrl,
+  runBackfillWorker,
+} from './distributed/index.ts';
 export type { ChunkOutcome, ChunkWork, EndpointFor, ExecuteChunkOptions, RequestGate } from './execute-chunk.ts';
 export { executeChunk, modelForArm } from './execute-chunk.ts';
 export type { ForkDecider, ForkDeciderOptions } from './fork-decider.ts';

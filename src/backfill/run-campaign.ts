@@ -1,9 +1,8 @@
-import { EndpointError } from '../replay/index.ts';
 import type { CampaignArm, Store } from '../store/index.ts';
-import { type ChunkWork, type EndpointFor, executeChunk } from './execute-chunk.ts';
+import { createChunkRunner } from './chunk-runner.ts';
+import type { ChunkWork, EndpointFor } from './execute-chunk.ts';
 import type { ForkDecider } from './fork-decider.ts';
 import { loadCampaign } from './load-campaign.ts';
-import { createRequestGate } from './request-gate.ts';
 
 export interface RunCampaignOptions {
   store: Store;
@@ -69,50 +68,32 @@ export async function runCampaign(options: RunCampaignOptions): Promise<Campaign
   await store.campaigns.appendAudit({ at: now(), actor: options.actor, action: 'campaign.run.started', campaignId, details: { total, alreadyDone } });
 
   const concurrency = options.concurrency ?? 16;
-  const gate = createRequestGate({ concurrency, ratePerSecond: options.ratePerSecond ?? null });
-  const maxFailures = options.maxConsecutiveFailures ?? 8;
+  const runner = createChunkRunner({
+    store,
+    campaignId,
+    plan,
+    endpointFor: options.endpointFor,
+    decideByFork: options.decideByFork,
+    concurrency,
+    ratePerSecond: options.ratePerSecond,
+    maxConsecutiveFailures: options.maxConsecutiveFailures,
+    now,
+    onAnswer: () => {
+      answered++;
+    },
+  });
   const queue = [...chunks.keys()].sort((a, b) => a - b);
   let written = 0;
   let answered = 0;
   let pending = 0;
-  let consecutiveFailures = 0;
-  let stoppedBecause: string | null = null;
   const report = () => options.onProgress?.({ done: alreadyDone + written, total, answered });
   report();
 
   const chunkWorker = async () => {
     // Take a chunk only while not stopped: one taken after a stop would run nowhere and be counted nowhere.
-    const next = () => (stoppedBecause === null ? queue.shift() : undefined);
+    const next = () => (runner.stoppedBecause === null ? queue.shift() : undefined);
     for (let chunk = next(); chunk !== undefined; chunk = next()) {
-      const outcome = await executeChunk({
-        store,
-        campaignId,
-        plan,
-        work: chunks.get(chunk) ?? [],
-        endpointFor: options.endpointFor,
-        decideByFork: options.decideByFork,
-        gate: async () => {
-          if (stoppedBecause !== null) throw new EndpointError(stoppedBecause, { retryable: true });
-          const release = await gate();
-          // The run may have stopped while this arm waited for its slot: do not send it then.
-          if (stoppedBecause !== null) {
-            release();
-            throw new EndpointError(stoppedBecause, { retryable: true });
-          }
-          return release;
-        },
-        now,
-        onAnswer: () => {
-          consecutiveFailures = 0;
-          answered++;
-        },
-        onRetryableFailure: (error) => {
-          if (++consecutiveFailures >= maxFailures && stoppedBecause === null) stoppedBecause = error.message;
-        },
-        onMisconfigured: (error) => {
-          stoppedBecause ??= error.message;
-        },
-      });
+      const outcome = await runner.run(chunks.get(chunk) ?? []);
       written += outcome.written;
       pending += outcome.pending;
       report();
@@ -123,6 +104,7 @@ export async function runCampaign(options: RunCampaignOptions): Promise<Campaign
   const workers = Math.max(2, Math.ceil(concurrency / chunkSize) + 1);
   await Promise.all(Array.from({ length: Math.min(workers, Math.max(1, queue.length)) }, chunkWorker));
   pending += queue.reduce((sum, chunk) => sum + (chunks.get(chunk) ?? []).reduce((arms, work) => arms + work.arms.length, 0), 0);
+  const stoppedBecause = runner.stoppedBecause;
 
   const summary: CampaignRunSummary = { campaignId, total, alreadyDone, written, pending, durationMs: performance.now() - started, stoppedBecause };
   await store.campaigns.appendAudit({

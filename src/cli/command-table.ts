@@ -115,6 +115,16 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/backfill-command.ts')).registerBackfillCommand,
   },
   {
+    names: ['worker'],
+    listing: [
+      {
+        term: 'worker [options]',
+        description: 'Run backfill chunks from the PostgreSQL queue that `backfill run --distributed` fills, on this machine, until stopped',
+      },
+    ],
+    load: async () => (await import('./commands/worker-command.ts')).registerWorkerCommand,
+  },
+  {
     names: ['review'],
     listing: [
       {
@@ -170,6 +180,16 @@ export const COMMANDS: readonly CommandEntry[] = [
       },
     ],
     load: async () => (await import('./commands/copy-command.ts')).registerCopyCommand,
+  },
+  {
+    names: ['server'],
+    listing: [
+      {
+        term: 'server [options]',
+        description: 'Serve the HTTP API over the store: a collector recorders send runs to (RETRIAL_URL, RETRIAL_TOKEN) when they cannot reach the store',
+      },
+    ],
+    load: async () => (await import('./commands/server-command.ts')).registerServerCommand,
   },
   {
     names: ['sim'],

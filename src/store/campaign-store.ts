@@ -124,7 +124,8 @@ export interface CampaignStore {
   items(campaignId: string, chunks?: readonly number[]): Promise<CampaignItemRecord[]>;
   /** Writes results; a (campaign, item, arm) that already has one keeps it. Returns how many were new. */
   putResults(results: readonly CampaignResultRecord[]): Promise<number>;
-  results(campaignId: string): Promise<CampaignResultRecord[]>;
+  /** Results by item and arm, optionally of the items of some chunks only (what a queue worker that took a chunk reads). */
+  results(campaignId: string, chunks?: readonly number[]): Promise<CampaignResultRecord[]>;
   /** Replaces the campaign's triage with these assignments. */
   replaceTriage(campaignId: string, assignments: readonly TriageRecord[], audit?: AuditDraft): Promise<void>;
   triage(campaignId: string): Promise<TriageRecord[]>;

@@ -23,6 +23,7 @@ export {
   runChainProblem,
   unvouchedReason,
 } from './ledger-chain.ts';
+export { type IncompleteMark, markRunIncomplete } from './mark-run-incomplete.ts';
 export { createMemoryStore } from './memory/memory-store.ts';
 export {
   DEFAULT_STORE_PATH,

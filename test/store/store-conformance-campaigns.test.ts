@@ -102,6 +102,20 @@ describeEachBackend('Store conformance, campaigns', ({ backend, open }) => {
     expect(await campaigns.results('missing')).toEqual([]);
   });
 
+  it('reads the results of some chunks only, for a worker that took those chunks', async () => {
+    const { campaigns } = await open();
+    await campaigns.create(campaign('c1'), [item('c1', 'run-a:1', 0, ['candidate', 'incumbent']), item('c1', 'run-b:1', 1), item('c1', 'run-c:1', 2)]);
+    await campaigns.create(campaign('c2'), [item('c2', 'run-a:1', 1)]);
+    const a = [result('c1', 'run-a:1', 'candidate', 'approve'), result('c1', 'run-a:1', 'incumbent', 'deny')];
+    const b = result('c1', 'run-b:1', 'candidate', 'hold');
+    const c = result('c1', 'run-c:1', 'candidate', 'approve');
+    await campaigns.putResults([c, b, ...a, result('c2', 'run-a:1', 'candidate', 'other')]);
+    expect(await campaigns.results('c1', [1])).toEqual([b]);
+    expect(await campaigns.results('c1', [0, 2])).toEqual([...a, c]);
+    expect(await campaigns.results('c1', [7])).toEqual([]);
+    expect(await campaigns.results('c1', [])).toEqual([]);
+  });
+
   it('replaces the triage of a campaign instead of adding to it', async () => {
     const { campaigns } = await open();
     await campaigns.replaceTriage('c1', [triage('c1', 'run-b:1', 'review'), triage('c1', 'run-a:1', 'correct')]);

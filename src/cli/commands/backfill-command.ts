@@ -1,7 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
-import type { CampaignPlan, CampaignRunSummary, ForkDecider, PlannedCampaign, RedecideMode, TriageOutcome } from '../../backfill/index.ts';
+import type {
+  CampaignEndpoints,
+  CampaignPlan,
+  CampaignRunSummary,
+  CampaignStatus,
+  EnqueueSummary,
+  ForkDecider,
+  PlannedCampaign,
+  RedecideMode,
+  TriageOutcome,
+} from '../../backfill/index.ts';
 import { loadRedactionSalt } from '../../record/index.ts';
 import { DEFAULT_PRICE_TABLE, endpointFromEnvironment, type PriceTable, parseModelTarget } from '../../replay/index.ts';
 import { resolveStoreLocation, type Store } from '../../store/index.ts';
@@ -14,6 +25,7 @@ import { RETRIAL_COMMAND } from '../invocation.ts';
 import { loadAgentModule } from '../load-agent-module.ts';
 import { parseIntegerOption, parseRate, parseTimeOption } from '../parse-options.ts';
 import { createProgress } from '../progress.ts';
+import { requireQueueUrl, resolveQueueUrl } from '../queue-location.ts';
 import { renderTable } from '../render-table.ts';
 import { resolveCampaignId } from '../resolve-ids.ts';
 
@@ -83,21 +95,39 @@ async function readPrices(path: string | undefined): Promise<{ prices: PriceTabl
   return { prices: { ...DEFAULT_PRICE_TABLE, ...(parsed as PriceTable) }, name: path };
 }
 
-/** Runs a campaign with the simulator in this process for `sim:` targets, the environment's endpoints otherwise. */
-export async function runCampaignFromCli(
+/** How the in-process simulator answers `sim:` arms (the same options for `backfill run` and `worker`). */
+export interface SimulatorOptions {
+  /** Seed of the simulator's noise; with one, every request is answered as the first of its kind, so any process gives the same answer. */
+  simSeed?: string;
+  /** Added latency per simulated answer, ms (load tests). */
+  simLatencyMs?: number;
+}
+
+/**
+ * Where a campaign's requests go from this process: the simulator in process for `sim:` targets,
+ * the environment's endpoints otherwise, and the agent module for `run`-mode campaigns.
+ */
+export async function campaignEndpointsFromCli(
   store: Store,
   campaignId: string,
-  options: { concurrency?: number; rate?: number | null; json?: boolean; actor: string; agentModule?: string; db?: string },
-): Promise<CampaignRunSummary> {
-  const { loadCampaignPlan, campaignEndpoints, createForkDecider, runCampaign } = await loadBackfill();
-  const { plan } = await loadCampaignPlan(store, campaignId);
+  plan: CampaignPlan,
+  options: SimulatorOptions & { agentModule?: string; db?: string },
+): Promise<CampaignEndpoints> {
+  const { campaignEndpoints, createForkDecider } = await loadBackfill();
   const usesSimulator = plan.candidate.provider === 'sim' || plan.incumbent.provider === 'sim';
   // The simulator (and the demo it lives in) loads only when a campaign uses it.
   const simulator = usesSimulator ? await import('../../demo/index.ts') : undefined;
-  const simulatorEndpoint = simulator && {
-    baseUrl: 'http://simulator.in-process/v1',
-    fetch: simulator.createSimulatorFetch(simulator.createSimulatedModel({ seed: randomBytes(8).toString('hex') })),
-  };
+  let simulatorFetch: typeof fetch | undefined;
+  if (simulator) {
+    const { simSeed, simLatencyMs } = options;
+    // Seeded: a fresh model per request, so an answer depends on the request alone, not on what this process sent before.
+    const shared = simSeed === undefined ? simulator.createSimulatorFetch(simulator.createSimulatedModel({ seed: randomBytes(8).toString('hex') })) : undefined;
+    simulatorFetch = async (input, init) => {
+      if (simLatencyMs) await sleep(simLatencyMs);
+      return (shared ?? simulator.createSimulatorFetch(simulator.createSimulatedModel({ seed: simSeed })))(input, init);
+    };
+  }
+  const simulatorEndpoint = simulatorFetch && { baseUrl: 'http://simulator.in-process/v1', fetch: simulatorFetch };
   const endpointFor = campaignEndpoints(plan, { simulator: simulatorEndpoint });
   let decideByFork: ForkDecider | undefined;
   if (plan.redecide === 'run') {
@@ -116,6 +146,18 @@ export async function runCampaignFromCli(
       },
     });
   }
+  return { endpointFor, decideByFork };
+}
+
+/** Runs a campaign in this process (the local pool). */
+export async function runCampaignFromCli(
+  store: Store,
+  campaignId: string,
+  options: SimulatorOptions & { concurrency?: number; rate?: number | null; json?: boolean; actor: string; agentModule?: string; db?: string },
+): Promise<CampaignRunSummary> {
+  const { loadCampaignPlan, runCampaign } = await loadBackfill();
+  const { plan } = await loadCampaignPlan(store, campaignId);
+  const { endpointFor, decideByFork } = await campaignEndpointsFromCli(store, campaignId, plan, options);
   const progress = createProgress('Backfill', 'results', { json: options.json });
   try {
     return await runCampaign({
@@ -144,6 +186,44 @@ function renderRun(summary: CampaignRunSummary): string {
     );
   else lines.push(`Next: ${RETRIAL_COMMAND} backfill report ${summary.campaignId}`);
   return lines.join('\n');
+}
+
+function renderEnqueued(summary: EnqueueSummary): string {
+  if (!summary.unfinished)
+    return `Campaign ${summary.campaignId}: all ${summary.chunks} chunks are done; nothing to enqueue. Next: ${RETRIAL_COMMAND} backfill report ${summary.campaignId}`;
+  return [
+    `Campaign ${summary.campaignId}: ${summary.unfinished} of ${summary.chunks} chunks unfinished; ${summary.added} put on the queue, ${summary.requeued} put back after giving up, ${summary.alreadyQueued} were already queued or running.`,
+    `Workers run them: ${RETRIAL_COMMAND} worker --db <this store> on any number of machines. Progress: ${RETRIAL_COMMAND} backfill status ${summary.campaignId}`,
+  ].join('\n');
+}
+
+function renderStatus(status: CampaignStatus): string {
+  const { chunks, arms } = status;
+  const queueLine =
+    status.queue === null
+      ? 'Queue: none given (pass --queue postgres://... to tell running from queued chunks).'
+      : `Queue: ${status.queue}${chunks.notQueued ? `; ${chunks.notQueued} unfinished chunks are on no queue (\`backfill run --distributed\` enqueues them)` : ''}.`;
+  return [
+    `Campaign ${status.campaignId}: ${chunks.done} of ${chunks.total} chunks done${status.queue === null ? '' : `, ${chunks.running} running, ${chunks.queued} queued, ${chunks.failed} failed`}.`,
+    `Results: candidate ${arms.candidate.done}/${arms.candidate.total}, incumbent ${arms.incumbent.done}/${arms.incumbent.total}${status.refused ? ` (${status.refused} refused by the endpoint for good)` : ''}.`,
+    queueLine,
+  ].join('\n');
+}
+
+/** Polls the campaign's status until every chunk is done, or nothing is left queued or running. */
+async function waitForCampaign(read: () => Promise<CampaignStatus>, json: boolean): Promise<CampaignStatus> {
+  const progress = createProgress('Backfill', 'results', { json });
+  try {
+    for (;;) {
+      const status = await read();
+      const total = status.arms.candidate.total + status.arms.incumbent.total;
+      progress.update(status.arms.candidate.done + status.arms.incumbent.done, total);
+      if (status.chunks.done === status.chunks.total || status.chunks.running + status.chunks.queued === 0) return status;
+      await sleep(2_000);
+    }
+  } finally {
+    progress.stop();
+  }
 }
 
 export function registerBackfillCommand(program: Command): void {
@@ -210,22 +290,75 @@ export function registerBackfillCommand(program: Command): void {
     .option('--rate <n/s>', 'at most this many requests per second, e.g. 50/s or 3000/min')
     .option('--actor <name>', 'who is running it, for the audit log (default $USER)')
     .option('--agent <module>', 'the agent module, for campaigns planned with --redecide run (default: the one named at plan time)')
-    .action(async (typedCampaignId: string, options: Record<string, string | undefined>, command: Command) => {
+    .option('--distributed', 'put the unfinished chunks on the PostgreSQL queue for `retrial worker` processes instead of running them here')
+    .option('--queue <postgres-url>', 'with --distributed: the queue (default: --db when it is postgres://, else $RETRIAL_QUEUE)')
+    .option('--job-timeout <seconds>', 'with --distributed: a chunk held this long (its worker died) goes to another worker', '600')
+    .option('--wait', 'with --distributed: show progress until every chunk is done')
+    .option('--sim-seed <seed>', 'seed of the in-process simulator for sim: models; with it each request gets the same answer in every process')
+    .option('--sim-latency <ms>', 'added latency of each simulated answer (load tests)', '0')
+    .action(async (typedCampaignId: string, options: Record<string, string | boolean | undefined>, command: Command) => {
       const all = command.optsWithGlobals() as GlobalOptions;
-      const concurrency = parseIntegerOption(options.concurrency, '--concurrency', { min: 1, max: 1024 });
-      const rate = options.rate ? parseRate(options.rate) : null;
+      const text = (name: string) => options[name] as string | undefined;
+      const concurrency = parseIntegerOption(text('concurrency'), '--concurrency', { min: 1, max: 1024 });
+      const rate = text('rate') ? parseRate(text('rate') as string) : null;
+      const simLatencyMs = parseIntegerOption(text('simLatency'), '--sim-latency', { max: 600_000 });
+      if (options.distributed) {
+        const jobTimeoutSeconds = parseIntegerOption(text('jobTimeout'), '--job-timeout', { min: 1, max: 86_399 }) as number;
+        const url = requireQueueUrl(text('queue'), all.db, 'backfill run --distributed');
+        await withStore(all, async (store) => {
+          const campaignId = await resolveCampaignId(store, typedCampaignId);
+          const { enqueueCampaign, openBackfillQueue, campaignStatus } = await loadBackfill();
+          const queue = await openBackfillQueue({ url, poolSize: 2 });
+          try {
+            const summary = await enqueueCampaign({ store, queue, campaignId, jobTimeoutSeconds, actor: actorOf({ actor: text('actor') }) });
+            if (!options.wait) {
+              output(all, summary, renderEnqueued);
+              return;
+            }
+            if (!all.json) process.stdout.write(`${renderEnqueued(summary)}\n`);
+            const status = await waitForCampaign(() => campaignStatus(store, campaignId, queue), all.json === true);
+            output(all, status, renderStatus);
+            if (status.chunks.done < status.chunks.total) process.exitCode = ExitCode.endpoint;
+          } finally {
+            await queue.close();
+          }
+        });
+        return;
+      }
       await withStore(all, async (store) => {
         const campaignId = await resolveCampaignId(store, typedCampaignId);
         const summary = await runCampaignFromCli(store, campaignId, {
           concurrency,
           rate,
           json: all.json,
-          actor: actorOf(options),
-          agentModule: options.agent,
+          actor: actorOf({ actor: text('actor') }),
+          agentModule: text('agent'),
           db: all.db,
+          simSeed: text('simSeed'),
+          simLatencyMs,
         });
         output(all, summary, renderRun);
         if (summary.pending) process.exitCode = ExitCode.endpoint;
+      });
+    });
+
+  backfill
+    .command('status')
+    .description("A campaign's progress from any machine: chunks done, running and queued, and results per arm")
+    .argument('<campaign>', 'campaign id')
+    .option('--queue <postgres-url>', 'the queue, to tell running from queued chunks (default: --db when it is postgres://, else $RETRIAL_QUEUE)')
+    .action(async (typedCampaignId: string, options: { queue?: string }, command: Command) => {
+      const all = command.optsWithGlobals() as GlobalOptions;
+      const url = resolveQueueUrl(options.queue, all.db);
+      await withStore(all, async (store) => {
+        const campaignId = await resolveCampaignId(store, typedCampaignId);
+        const { openBackfillQueue, campaignStatus } = await loadBackfill();
+        const queue = url === undefined ? undefined : await openBackfillQueue({ url, poolSize: 2 });
+        try {
+          output(all, await campaignStatus(store, campaignId, queue), renderStatus);
+        } finally {
+          await queue?.close();
+        }
       });
     });
 

@@ -83,10 +83,13 @@ export function createMemoryCampaignStore(decisions: Map<string, DecisionRecord>
       }
       return added;
     },
-    async results(campaignId) {
+    async results(campaignId, chunks) {
       assertOpen();
+      const inChunks = chunks && new Set((items.get(campaignId) ?? []).filter((item) => chunks.includes(item.chunk)).map((item) => item.itemId));
       return copy(
-        [...results.values()].filter((result) => result.campaignId === campaignId).sort((a, b) => compareText(a.itemId, b.itemId) || compareText(a.arm, b.arm)),
+        [...results.values()]
+          .filter((result) => result.campaignId === campaignId && (!inChunks || inChunks.has(result.itemId)))
+          .sort((a, b) => compareText(a.itemId, b.itemId) || compareText(a.arm, b.arm)),
       );
     },
     async replaceTriage(campaignId, assignments, entry) {

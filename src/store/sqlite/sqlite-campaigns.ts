@@ -269,9 +269,17 @@ export function createSqliteCampaignStore(database: SqliteDatabaseLike, statemen
     async putResults(results) {
       return guard('write to', () => putResultsTransaction.immediate(results));
     },
-    async results(campaignId) {
+    async results(campaignId, chunks) {
       const rows = guard('read', () =>
-        statement('SELECT campaign_id, item_id, arm, at, result_json FROM campaign_results WHERE campaign_id = ? ORDER BY item_id, arm').all(campaignId),
+        chunks === undefined
+          ? statement('SELECT campaign_id, item_id, arm, at, result_json FROM campaign_results WHERE campaign_id = ? ORDER BY item_id, arm').all(campaignId)
+          : chunks.flatMap((chunk) =>
+              statement(
+                `SELECT r.campaign_id, r.item_id, r.arm, r.at, r.result_json FROM campaign_items i
+                 JOIN campaign_results r ON r.campaign_id = i.campaign_id AND r.item_id = i.item_id
+                 WHERE i.campaign_id = ? AND i.chunk = ? ORDER BY r.item_id, r.arm`,
+              ).all(campaignId, chunk),
+            ),
       ) as Array<{ campaign_id: string; item_id: string; arm: CampaignArm; at: number; result_json: string }>;
       return guard('read', () =>
         rows.map((row) => ({ campaignId: row.campaign_id, itemId: row.item_id, arm: row.arm, at: row.at, result: JSON.parse(row.result_json) })),
