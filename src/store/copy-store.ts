@@ -319,10 +319,13 @@ async function verifyCopy(
   onRun: (verified: number) => void,
 ): Promise<CopyVerification> {
   const verification: CopyVerification = { ok: false, runs: 0, events: 0, blobsChecked: 0, decisionsChecked: 0, problems: [], differences: [] };
+  onRun(0);
+  // The target packs the runs it took in the background (SQLite and PostgreSQL both): verify once
+  // that has settled, so it checks the packs replay will read, not rows on their way into them.
+  await (target as { idle?: () => Promise<void> }).idle?.();
   const context = createVerifyContext(target);
   // Kept by position, so problems come out in the source's run order however the checks interleave.
   const perRun: Array<{ problems: VerifyProblem[]; differs: boolean }> = [];
-  onRun(0);
   await forEachConcurrently(copied.runIds, concurrency, signal, async (runId, index) => {
     const [run, sourceRun, copiedRun] = await Promise.all([verifyRun(target, runId, context), source.getRunOrThrow(runId), target.getRun(runId)]);
     perRun[index] = { problems: run.problems, differs: copiedRun === undefined || runIdentity(copiedRun) !== runIdentity(sourceRun) };
