@@ -6,7 +6,8 @@
  * `JSON.stringify` of the 50 MB value. A setImmediate
  * ticker notes the longest gap between two of its turns; the phases are the agent's call (taking
  * the snapshot), the run's end (building the event in slices, the write) and the store packing the
- * run afterwards. An idle window first shows what scheduling alone does on a loaded box. Knobs:
+ * run afterwards; then the arm's longest stall against the plain stringify's (the peer in the same
+ * run). An idle window first shows what scheduling alone does on a loaded box. Knobs:
  * BENCH_VALUE_MB (50), BENCH_ARGUMENT_MB (50), BENCH_STRING_MB (30), BENCH_ARMS
  * (result,argument,replay,string; replay replays the argument's run).
  */
@@ -91,7 +92,8 @@ async function main(): Promise<void> {
   const value = largeResult(VALUE_MB);
   const directory = mkdtempSync(join(tmpdir(), 'retrial-stall-'));
   const sqlite = await openSqliteStore(join(directory, 'stall.db'));
-  // Times each store.write: a synchronous SQLite transaction, so its duration is a stall.
+  // Times each store.write from call to settle: once one synchronous SQLite transaction (its
+  // duration was a stall), now large blobs' chunks in short transactions with turns between them.
   const writes: number[] = [];
   const store = new Proxy(sqlite, {
     get(target, property, receiver) {
@@ -210,9 +212,11 @@ async function main(): Promise<void> {
     console.log(`${arm}:`);
     for (const [name, figures] of Object.entries(phases))
       console.log(`  retrial, ${name}: wall ${figures.wall.toFixed(0)} ms, longest stall ${figures.stall.toFixed(1)} ms`);
+    const longest = Math.max(...Object.values(phases).map((figures) => figures.stall));
+    console.log(`  retrial, longest stall in all: ${longest.toFixed(1)} ms = ${(longest / plainStall).toFixed(2)}x one plain JSON.stringify of the value`);
   }
   console.log(
-    `longest store.write (one SQLite transaction): ${Math.max(...writes).toFixed(1)} ms; longest garbage collection pause: ${longestGc.toFixed(1)} ms`,
+    `longest store.write, call to settle (wall, not a stall unless one transaction): ${Math.max(...writes).toFixed(1)} ms; longest garbage collection pause: ${longestGc.toFixed(1)} ms`,
   );
   console.log(
     `store: ${stats.blobs} blobs, ${(stats.blobBytesRaw / 1024 / 1024).toFixed(1)} MB raw; recording failures: ${failures.length ? failures.join('; ') : 'none'}`,

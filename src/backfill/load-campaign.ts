@@ -28,7 +28,7 @@ export async function loadCampaignPlan(store: Store, campaignId: string): Promis
       (await store.campaigns.list()).map((known) => known.campaignId),
       store.location,
     );
-  return { createdAt: campaign.createdAt, plan: parseStored(campaignPlanSchema, campaign.plan, `The plan of campaign ${campaignId}`) };
+  return { createdAt: campaign.createdAt, plan: parseStored(campaignPlanSchema(), campaign.plan, `The plan of campaign ${campaignId}`) };
 }
 
 /** Reads a campaign with its items and results, validated. */
@@ -38,11 +38,11 @@ export async function loadCampaign(store: Store, campaignId: string): Promise<Lo
     itemId: record.itemId,
     chunk: record.chunk,
     arms: record.arms,
-    item: parseStored(campaignItemSchema, expandItem(record.itemId, record.item, plan.itemDefaults), `Item ${record.itemId} of campaign ${campaignId}`),
+    item: parseStored(campaignItemSchema(), expandItem(record.itemId, record.item, plan.itemDefaults), `Item ${record.itemId} of campaign ${campaignId}`),
   }));
   const results = (await store.campaigns.results(campaignId)).map((record) => ({
     ...record,
-    result: parseStored(armResultSchema, record.result, `A result of campaign ${campaignId}`),
+    result: parseStored(armResultSchema(), record.result, `A result of campaign ${campaignId}`),
   }));
   return { campaignId, createdAt, plan, items, results };
 }

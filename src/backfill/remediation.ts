@@ -132,7 +132,7 @@ export async function planRemediation(options: { store: Store; campaignId: strin
   const context = await remediationContext(options.store, options.campaignId);
   const { records } = await reconcileCorrections(context, options.actor, options.now, { addNew: true });
   return records.map((record) => ({
-    ...parseStored(correctionSchema, record.correction, `Correction ${record.idempotencyKey}`),
+    ...parseStored(correctionSchema(), record.correction, `Correction ${record.idempotencyKey}`),
     status: record.status,
     attempts: record.attempts,
     lastError: record.lastError,
@@ -264,7 +264,7 @@ export async function applyRemediation(options: {
       continue;
     }
     if (record.status === 'cancelled') continue;
-    const correction = parseStored(correctionSchema, record.correction, `Correction ${record.idempotencyKey}`);
+    const correction = parseStored(correctionSchema(), record.correction, `Correction ${record.idempotencyKey}`);
     const attempts = record.attempts + 1;
     const ledgerProblem = await correctionLedgerProblem(store, correction);
     if (ledgerProblem !== null) {

@@ -26,8 +26,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { isMap, isScalar, LineCounter, type Node, parseDocument } from 'yaml';
-import { z } from 'zod';
-import { canonicalJson, RetrialError, sha256Hex } from '../tape/index.ts';
+import type { z } from 'zod';
+import { canonicalJson, lazySchema, RetrialError, sha256Hex } from '../tape/index.ts';
 
 export const TRIAGE_ACTIONS = ['none', 'annotate', 'review', 'correct', 'notify', 'disclose'] as const;
 export type TriageAction = (typeof TRIAGE_ACTIONS)[number];
@@ -155,101 +155,104 @@ function expected(what: string) {
   return (issue: { input?: unknown }) => (issue.input === undefined ? `required: give ${what}` : `expected ${what}, got ${describeInput(issue.input)}`);
 }
 
-const actionSchema = z.enum(TRIAGE_ACTIONS, {
-  error: (issue) =>
-    issue.input === undefined
-      ? `required: give one of ${TRIAGE_ACTIONS.join(', ')}`
-      : `unknown action ${typeof issue.input === 'string' ? JSON.stringify(issue.input) : describeInput(issue.input)}; use one of ${TRIAGE_ACTIONS.join(', ')}`,
+// Built on first use: zod loads only when a policy is parsed (see lazySchema).
+const policySchema = lazySchema((z) => {
+  const actionSchema = z.enum(TRIAGE_ACTIONS, {
+    error: (issue) =>
+      issue.input === undefined
+        ? `required: give one of ${TRIAGE_ACTIONS.join(', ')}`
+        : `unknown action ${typeof issue.input === 'string' ? JSON.stringify(issue.input) : describeInput(issue.input)}; use one of ${TRIAGE_ACTIONS.join(', ')}`,
+  });
+
+  const valueString = z.string({ error: expected('a string (quote values such as "2" or "true")') }).min(1, { error: 'must not be empty' });
+  const stringOrList = z.union(
+    [valueString, z.array(valueString, { error: expected('a string or a list of strings') }).min(1, { error: 'list must not be empty' })],
+    {
+      error: (issue) =>
+        typeof issue.input === 'number' || typeof issue.input === 'boolean'
+          ? `expected a string or a list of strings, got ${describeInput(issue.input)}; quote it: "${String(issue.input)}"`
+          : expected('a string or a list of strings')(issue),
+    },
+  );
+  const bound = z.number({ error: expected('a number') });
+  const rangeSchema = z
+    .strictObject(
+      { gt: bound.optional(), gte: bound.optional(), lt: bound.optional(), lte: bound.optional() },
+      { error: expected('a range such as { gte: 100 }') },
+    )
+    .refine((r) => r.gt !== undefined || r.gte !== undefined || r.lt !== undefined || r.lte !== undefined, {
+      error: 'give at least one of gt, gte, lt, lte',
+    });
+  const flag = z.boolean({ error: expected('true or false') });
+
+  const whenSchema = z.strictObject(
+    {
+      type: stringOrList.optional(),
+      from: stringOrList.optional(),
+      to: stringOrList.optional(),
+      reversible: flag.optional(),
+      reviewed: flag.optional(),
+      amount: rangeSchema.optional(),
+      ageDays: rangeSchema.optional(),
+      attributes: z.record(z.string(), stringOrList, { error: expected('a mapping of attribute names to a string or a list') }).optional(),
+    },
+    { error: expected('a mapping of conditions (omit `when` to match every flip)') },
+  );
+
+  const ruleSchema = z.strictObject(
+    {
+      name: z.string({ error: expected('a rule name') }).min(1, { error: 'must not be empty' }),
+      when: whenSchema.optional(),
+      action: actionSchema,
+    },
+    { error: expected('a rule (a mapping with name, when and action)') },
+  );
+
+  return z
+    .strictObject(
+      {
+        version: z.literal(1, {
+          error: (issue) =>
+            issue.input === undefined
+              ? 'required: add `version: 1` at the top'
+              : `unsupported version ${describeInput(issue.input)}; this retrial reads version 1`,
+        }),
+        default: actionSchema,
+        rules: z.array(ruleSchema, { error: expected('a list of rules (use [] for none)') }),
+      },
+      { error: expected('a mapping with version, default and rules') },
+    )
+    .superRefine((policy, ctx) => {
+      const seen = new Map<string, number>();
+      let catchAll: string | undefined;
+      policy.rules.forEach((rule, index) => {
+        if (rule.name === 'default') {
+          ctx.addIssue({ code: 'custom', path: ['rules', index, 'name'], message: 'the name "default" is reserved for flips no rule matches; choose another' });
+        }
+        const first = seen.get(rule.name);
+        if (first !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['rules', index, 'name'],
+            message: `duplicate rule name ${JSON.stringify(rule.name)}; rules[${first}] already uses it`,
+          });
+        } else {
+          seen.set(rule.name, index);
+        }
+        if (catchAll !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['rules', index],
+            message: `unreachable: rule ${JSON.stringify(catchAll)} above matches every flip; move this rule above it or remove it`,
+          });
+        } else if (rule.when === undefined || Object.keys(rule.when).length === 0) {
+          catchAll = rule.name;
+        }
+      });
+    });
 });
 
-const valueString = z.string({ error: expected('a string (quote values such as "2" or "true")') }).min(1, { error: 'must not be empty' });
-const stringOrList = z.union(
-  [valueString, z.array(valueString, { error: expected('a string or a list of strings') }).min(1, { error: 'list must not be empty' })],
-  {
-    error: (issue) =>
-      typeof issue.input === 'number' || typeof issue.input === 'boolean'
-        ? `expected a string or a list of strings, got ${describeInput(issue.input)}; quote it: "${String(issue.input)}"`
-        : expected('a string or a list of strings')(issue),
-  },
-);
-const bound = z.number({ error: expected('a number') });
-const rangeSchema = z
-  .strictObject(
-    { gt: bound.optional(), gte: bound.optional(), lt: bound.optional(), lte: bound.optional() },
-    { error: expected('a range such as { gte: 100 }') },
-  )
-  .refine((r) => r.gt !== undefined || r.gte !== undefined || r.lt !== undefined || r.lte !== undefined, {
-    error: 'give at least one of gt, gte, lt, lte',
-  });
-const flag = z.boolean({ error: expected('true or false') });
-
-const whenSchema = z.strictObject(
-  {
-    type: stringOrList.optional(),
-    from: stringOrList.optional(),
-    to: stringOrList.optional(),
-    reversible: flag.optional(),
-    reviewed: flag.optional(),
-    amount: rangeSchema.optional(),
-    ageDays: rangeSchema.optional(),
-    attributes: z.record(z.string(), stringOrList, { error: expected('a mapping of attribute names to a string or a list') }).optional(),
-  },
-  { error: expected('a mapping of conditions (omit `when` to match every flip)') },
-);
-
-const ruleSchema = z.strictObject(
-  {
-    name: z.string({ error: expected('a rule name') }).min(1, { error: 'must not be empty' }),
-    when: whenSchema.optional(),
-    action: actionSchema,
-  },
-  { error: expected('a rule (a mapping with name, when and action)') },
-);
-
-const policySchema = z
-  .strictObject(
-    {
-      version: z.literal(1, {
-        error: (issue) =>
-          issue.input === undefined
-            ? 'required: add `version: 1` at the top'
-            : `unsupported version ${describeInput(issue.input)}; this retrial reads version 1`,
-      }),
-      default: actionSchema,
-      rules: z.array(ruleSchema, { error: expected('a list of rules (use [] for none)') }),
-    },
-    { error: expected('a mapping with version, default and rules') },
-  )
-  .superRefine((policy, ctx) => {
-    const seen = new Map<string, number>();
-    let catchAll: string | undefined;
-    policy.rules.forEach((rule, index) => {
-      if (rule.name === 'default') {
-        ctx.addIssue({ code: 'custom', path: ['rules', index, 'name'], message: 'the name "default" is reserved for flips no rule matches; choose another' });
-      }
-      const first = seen.get(rule.name);
-      if (first !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['rules', index, 'name'],
-          message: `duplicate rule name ${JSON.stringify(rule.name)}; rules[${first}] already uses it`,
-        });
-      } else {
-        seen.set(rule.name, index);
-      }
-      if (catchAll !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['rules', index],
-          message: `unreachable: rule ${JSON.stringify(catchAll)} above matches every flip; move this rule above it or remove it`,
-        });
-      } else if (rule.when === undefined || Object.keys(rule.when).length === 0) {
-        catchAll = rule.name;
-      }
-    });
-  });
-
-type ParsedPolicy = z.output<typeof policySchema>;
+type ParsedPolicy = z.output<ReturnType<typeof policySchema>>;
 
 // ---------------------------------------------------------------------------------------------
 // Parsing
@@ -303,7 +306,7 @@ export function parseTriagePolicy(text: string, source: string): TriagePolicy {
     }
   }
 
-  const result = policySchema.safeParse(data);
+  const result = policySchema().safeParse(data);
   if (!result.success) {
     const problems: TriagePolicyProblem[] = [];
     for (const issue of result.error.issues) {

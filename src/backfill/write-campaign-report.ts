@@ -13,9 +13,9 @@ export interface WrittenCampaignReport {
   json: Record<string, unknown>;
 }
 
-/** Default place of a campaign's report: `reports/` next to the store file. */
+/** Default place of a campaign's report: `reports/` next to the store file, or in `.retrial/` for a store without one (memory, PostgreSQL). */
 export function defaultReportPath(store: Store, campaignId: string): string {
-  return join(store.location === ':memory:' ? '.retrial' : dirname(store.location), 'reports', `${campaignId}.md`);
+  return join(store.file === undefined ? '.retrial' : dirname(store.file), 'reports', `${campaignId}.md`);
 }
 
 /** Compares the campaign as it stands (results, triage, verdicts) and writes its Markdown and JSON report. */

@@ -140,6 +140,17 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/audit-command.ts')).registerAuditCommand,
   },
   {
+    names: ['migrate'],
+    listing: [
+      {
+        term: 'migrate',
+        description:
+          "Bring the store's schema up to date (opening a store does this too); for PostgreSQL, run it once as the database owner before a fleet starts",
+      },
+    ],
+    load: async () => (await import('./commands/migrate-command.ts')).registerMigrateCommand,
+  },
+  {
     names: ['export', 'import'],
     listing: [
       {

@@ -10,8 +10,13 @@ export function exitCodeForError(error: unknown): ExitCode {
     case 'STEP_NOT_FOUND':
     case 'FILE_NOT_FOUND':
     case 'NOT_FOUND':
+    case 'STORE_MISSING_DATABASE':
       return ExitCode.notFound;
     case 'STORE':
+    case 'STORE_UNAVAILABLE':
+    case 'STORE_AUTH':
+    case 'STORE_PERMISSION':
+    case 'STORE_SCHEMA_NEWER':
       return ExitCode.store;
     case 'TAPE_FORMAT':
     case 'POLICY':

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import type { z } from 'zod';
+import { loadZod } from '../tape/index.ts';
 
 /**
  * Validates a wire body against a format's schema, turning a mismatch into a TypeError whose
@@ -8,5 +9,5 @@ import { z } from 'zod';
 export function parseWireBody<Schema extends z.ZodType>(schema: Schema, body: unknown, expected: string): z.infer<Schema> {
   const result = schema.safeParse(body);
   if (result.success) return result.data;
-  throw new TypeError(`Expected ${expected}, but the body does not match: ${z.prettifyError(result.error)}`);
+  throw new TypeError(`Expected ${expected}, but the body does not match: ${loadZod().prettifyError(result.error)}`);
 }

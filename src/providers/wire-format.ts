@@ -5,7 +5,7 @@ import type { CanonicalMessage, CanonicalModelResponse, CanonicalTool, samplingV
 export type WireFormatId = 'openai-chat' | 'anthropic-messages';
 
 /** A sampling parameter's effective value, and whether the caller sent it or the default applies. */
-export type SamplingValue = z.infer<typeof samplingValueSchema>;
+export type SamplingValue = z.infer<ReturnType<typeof samplingValueSchema>>;
 
 /**
  * A request in canonical form with message and tool bodies inline. The recorder turns it into a

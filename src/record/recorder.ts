@@ -16,6 +16,9 @@ import { SeededStream } from './seeded-random.ts';
 import { prepareReceivedBlobs, SLICED_FROM_BYTES } from './sliced-blob.ts';
 import { DEFAULT_VALUE_LIMITS, snapshotValue, type ValueLimits, type ValueSnapshot } from './value-snapshot.ts';
 
+/** Makes a received value's blobs when its event is built: synchronously, or once its slices are done. */
+type ReceivedBlobs = (blobs: BlobCollector) => { ref: string; text?: string } | Promise<{ ref: string; text?: string }>;
+
 export const RECORDER_NAME = 'retrial-recorder/0.1.0';
 
 export interface RecorderOptions {
@@ -303,22 +306,34 @@ export function createRecorder(options: RecorderOptions): RecordingRecorder {
    * The blobs of a received value: a large one is redacted, canonicalized and hashed in slices
    * from now on, off the agent's path, so its event's builder only waits for them.
    */
-  function receivedBlobs(
-    snapshot: Extract<ValueSnapshot, { ok: true }>,
-  ): (blobs: BlobCollector) => { ref: string; text?: string } | Promise<{ ref: string; text?: string }> {
-    if (snapshot.bytes < SLICED_FROM_BYTES) {
-      return (blobs) => {
-        const { ref, text } = blobs.putReceived(redactor.value(snapshot.value));
-        return text ? { ref, text } : { ref };
-      };
-    }
-    // The snapshot is the recorder's own copy, so it is redacted in place, in slices too.
-    const prepared = redactor.ownedValueInSlices(snapshot.value).then((redacted) => prepareReceivedBlobs(redacted, snapshot.keysInOrder));
+  function receivedBlobs(snapshot: Extract<ValueSnapshot, { ok: true }>): ReceivedBlobs {
+    return snapshot.bytes < SLICED_FROM_BYTES ? smallReceivedBlobs(snapshot.value) : largeReceivedBlobs(snapshot.value, snapshot.keysInOrder);
+  }
+
+  /** receivedBlobs as a guarded step, in a scope of its own: a caller's closures must not keep the snapshot alive (see largeReceivedBlobs). */
+  function guardedReceivedBlobs(tape: RunTapeWriter, what: string, snapshot: Extract<ValueSnapshot, { ok: true }>): ReceivedBlobs | undefined {
+    return guarded(tape, what, () => receivedBlobs(snapshot));
+  }
+
+  function smallReceivedBlobs(value: unknown): ReceivedBlobs {
+    return (blobs) => {
+      const { ref, text } = blobs.putReceived(redactor.value(value));
+      return text ? { ref, text } : { ref };
+    };
+  }
+
+  /**
+   * The snapshot is the recorder's own copy, so it is redacted in place, in slices too. Nothing
+   * here holds it once its blobs are made: a 50 MB value's copy is ~100 MB of objects that every
+   * later full garbage collection would mark again until the event is built.
+   */
+  function largeReceivedBlobs(value: unknown, keysInOrder: boolean): ReceivedBlobs {
+    const prepared = redactor.ownedValueInSlices(value).then((redacted) => prepareReceivedBlobs(redacted, keysInOrder));
     // Its failure is the event's, reported when the event is built.
     prepared.catch(() => {});
     return async (blobs) => {
-      const { value, text } = await prepared;
-      return text ? { ref: blobs.putPrepared(value), text: blobs.putPrepared(text) } : { ref: blobs.putPrepared(value) };
+      const { value: canonical, text } = await prepared;
+      return text ? { ref: blobs.putPrepared(canonical), text: blobs.putPrepared(text) } : { ref: blobs.putPrepared(canonical) };
     };
   }
 
@@ -401,7 +416,7 @@ export function createRecorder(options: RecorderOptions): RecordingRecorder {
         : { ...scope, mode: 'opaque' };
       const push = (result: { ok: true; snapshot: Extract<ValueSnapshot, { ok: true }> } | { ok: false; error: Error }) => {
         const durationMs = originals.performanceNow() - started;
-        const received = result.ok ? guarded(scope.tape, `${kind} ${name} result`, () => receivedBlobs(result.snapshot)) : undefined;
+        const received = result.ok ? guardedReceivedBlobs(scope.tape, `${kind} ${name} result`, result.snapshot) : undefined;
         if (result.ok && !received) return;
         const failed = result.ok ? undefined : { name: result.error.name, message: redactor.text(result.error.message) };
         scope.tape.push(
@@ -482,7 +497,7 @@ export function createRecorder(options: RecorderOptions): RecordingRecorder {
       const inputTaken = snapshotFor(tape, 'run input', input);
       const inputSnapshot = inputTaken instanceof Promise ? await inputTaken : inputTaken;
       if (inputSnapshot.ok) {
-        const inputBlobs = guarded(tape, 'run input', () => receivedBlobs(inputSnapshot));
+        const inputBlobs = guardedReceivedBlobs(tape, 'run input', inputSnapshot);
         if (inputBlobs)
           tape.push(
             (blobs) => {

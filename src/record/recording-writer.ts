@@ -74,8 +74,13 @@ function isStoreWide(error: unknown): boolean {
     if (typeof code === 'string') codes.push(code);
     if (/has been closed|not open|readonly|read-only|disk is full|disk I\/O|database is locked/i.test(cause.message)) return true;
   }
+  // STORE_*: a networked store that cannot be reached (a restart, a failover), refuses the
+  // credentials or a privilege, or is newer than this code; the store's own codes (errors.ts).
   return codes.some(
-    (code) => /^SQLITE_(FULL|BUSY|LOCKED|IOERR|READONLY|CANTOPEN|NOMEM|PERM|CORRUPT|NOTADB)/.test(code) || /^(ENOSPC|EIO|EROFS|EACCES)$/.test(code),
+    (code) =>
+      /^SQLITE_(FULL|BUSY|LOCKED|IOERR|READONLY|CANTOPEN|NOMEM|PERM|CORRUPT|NOTADB)/.test(code) ||
+      /^(ENOSPC|EIO|EROFS|EACCES)$/.test(code) ||
+      /^STORE_(UNAVAILABLE|AUTH|PERMISSION|SCHEMA_NEWER|MISSING_DATABASE)$/.test(code),
   );
 }
 
@@ -192,14 +197,20 @@ export function createRecordingWriter(options: RecordingWriterOptions): Recordin
       }
       return part;
     };
+    // What this flush writes is taken before its first await: a run that starts while a drain
+    // awaits (another run's large value sliced over several ticks) has its start in the next
+    // flush, so its events and ending must wait for that flush too, not land here without it.
+    const startedNow = started.splice(0);
+    const activeNow = [...active];
+    const endingsNow = endings.splice(0);
     const tapeOf = new Map<RunRecord, RunTapeWriter>();
-    for (const tape of active) tapeOf.set(tape.startRecord, tape);
-    for (const start of started.splice(0)) {
+    for (const tape of activeNow) tapeOf.set(tape.startRecord, tape);
+    for (const start of startedNow) {
       const tape = tapeOf.get(start.run);
       if (tape) partOf(tape).batch.runsStarted.push(start);
     }
-    for (const tape of active) if (tape.pendingCount > 0) await drainInto(partOf(tape));
-    for (const { tape, ending } of endings.splice(0)) {
+    for (const tape of activeNow) if (tape.pendingCount > 0) await drainInto(partOf(tape));
+    for (const { tape, ending } of endingsNow) {
       const part = partOf(tape);
       if (tape.pendingCount > 0) await drainInto(part);
       active.delete(tape);

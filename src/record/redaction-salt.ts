@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Store } from '../store/index.ts';
+import { isPostgresLocation, type Store } from '../store/index.ts';
 import { RetrialError } from '../tape/index.ts';
 import { originals } from './patch-globals.ts';
 
@@ -25,10 +25,22 @@ function fromEnvironment(environment: NodeJS.ProcessEnv): string | undefined {
   return salt === undefined || salt === '' ? undefined : salt;
 }
 
+/**
+ * A networked store has no directory for a salt file (and the salt must not sit in the store): its
+ * recorders, replays and backfills all take it from RETRIAL_REDACTION_SALT.
+ */
+function networkedStoreNeedsSalt(_location: string): never {
+  throw new RetrialError({
+    code: 'USAGE',
+    message: `A PostgreSQL store keeps no redaction salt file: set ${REDACTION_SALT_VARIABLE} to the salt its runs were recorded with (any secret string, the same for every process that records, replays or backfills them).`,
+  });
+}
+
 /** Reads the salt file beside `databasePath`, creating it (mode 0600) when there is none. */
 export function loadOrCreateRedactionSalt(databasePath: string, environment: NodeJS.ProcessEnv = process.env): string {
   const configured = fromEnvironment(environment);
   if (configured) return configured;
+  if (isPostgresLocation(databasePath)) networkedStoreNeedsSalt(databasePath);
   const path = redactionSaltPath(databasePath);
   if (existsSync(path)) return readFileSync(path, 'utf8').trim() || emptySaltFile(path);
   const salt = originals.randomBytes(16).toString('hex');
@@ -66,6 +78,7 @@ function emptySaltFile(path: string): never {
 export function loadRedactionSalt(databasePath: string, environment: NodeJS.ProcessEnv = process.env): string {
   const configured = fromEnvironment(environment);
   if (configured) return configured;
+  if (isPostgresLocation(databasePath)) networkedStoreNeedsSalt(databasePath);
   const path = redactionSaltPath(databasePath);
   const salt = existsSync(path) ? readFileSync(path, 'utf8').trim() : '';
   if (salt) return salt;

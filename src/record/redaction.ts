@@ -456,8 +456,10 @@ export function createRedactor(options: RedactionOptions, tuning: RedactorTuning
         const rule = fieldRule ?? (keys ? fieldRules.get(key as string) : undefined);
         if (member && typeof member === 'object') stack.push({ container: member as Record<string, unknown>, fieldRule: rule });
         else {
-          const redacted =
-            typeof member === 'string' && rule === undefined && member.length >= chunkChars * 2 ? await longText(member, pause) : leaf(member, rule);
+          const long = typeof member === 'string' && rule === undefined && member.length >= chunkChars * 2;
+          const redacted = long ? await longText(member, pause) : leaf(member, rule);
+          // A long text without line feeds is one piece: many of them in a row must not run as one slice.
+          if (long) await pause();
           if (redacted !== member) {
             if (keys) defineMember(container as Record<string, unknown>, key as string, redacted);
             else (container as unknown[])[index] = redacted;

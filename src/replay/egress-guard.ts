@@ -1,8 +1,4 @@
-import http from 'node:http';
-import https from 'node:https';
-import { syncBuiltinESMExports } from 'node:module';
-import net from 'node:net';
-import tls from 'node:tls';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { maybeCurrentRun, runOutsideScope } from '../record/index.ts';
 
 let installed = false;
@@ -66,6 +62,13 @@ function guard<F extends (...args: never[]) => unknown>(original: F, describe: (
 export function installEgressGuard(): void {
   if (installed) return;
   installed = true;
+  // Required here, not imported: loading http, https, net and tls costs import('retrial') about
+  // 15 ms, and only a replay or fork needs them. require gives the same objects a default import does.
+  const require = createRequire(import.meta.url);
+  const http: typeof import('node:http') = require('node:http');
+  const https: typeof import('node:https') = require('node:https');
+  const net: typeof import('node:net') = require('node:net');
+  const tls: typeof import('node:tls') = require('node:tls');
   const liveFetch = globalThis.fetch;
   unguarded = liveFetch;
   globalThis.fetch = function guardedFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {

@@ -1,9 +1,22 @@
 import { RetrialError } from '../tape/index.ts';
 
+/**
+ * Why a store could not be used, for scripts and for the recorder (which waits out an unavailable
+ * store and retries, instead of giving up on one run):
+ * - `STORE`: any other failure to open, read or write it.
+ * - `STORE_UNAVAILABLE`: a networked store cannot be reached, or the connection was lost (a restart, a failover).
+ * - `STORE_AUTH`: the server refused the credentials.
+ * - `STORE_PERMISSION`: the user may connect but lacks a privilege the store needs.
+ * - `STORE_SCHEMA_NEWER`: the store was migrated by a newer retrial than this one.
+ * - `STORE_MISSING_DATABASE`: the server has no database of the name given.
+ */
+export type StoreErrorCode = 'STORE' | 'STORE_UNAVAILABLE' | 'STORE_AUTH' | 'STORE_PERMISSION' | 'STORE_SCHEMA_NEWER' | 'STORE_MISSING_DATABASE';
+
 /** The store could not be opened, read or written. `cause` holds the driver's error. */
 export class StoreError extends RetrialError {
-  constructor({ message, cause }: { message: string; cause?: unknown }) {
-    super({ code: 'STORE', message, cause });
+  declare readonly code: StoreErrorCode;
+  constructor({ message, cause, code = 'STORE' }: { message: string; cause?: unknown; code?: StoreErrorCode }) {
+    super({ code, message, cause });
     this.name = 'StoreError';
   }
 }

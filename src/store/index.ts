@@ -15,8 +15,17 @@ export {
   unvouchedReason,
 } from './ledger-chain.ts';
 export { createMemoryStore } from './memory/memory-store.ts';
-export { DEFAULT_STORE_PATH, MEMORY_LOCATION, openStore, resolveStoreLocation } from './open-store.ts';
+export {
+  DEFAULT_STORE_PATH,
+  isPostgresLocation,
+  MEMORY_LOCATION,
+  type MigrationReport,
+  migrateStore,
+  openStore,
+  resolveStoreLocation,
+} from './open-store.ts';
 export { exportRun, importRun } from './portable-tape-io.ts';
+export { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from './postgres/postgres-store.ts';
 export {
   openSqliteStore,
   type RunPackLimits,

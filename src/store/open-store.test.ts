@@ -4,7 +4,6 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { batchesOf, buildRun } from '../../test/store/tape-builder.ts';
-import { StoreError } from './errors.ts';
 import { DEFAULT_STORE_PATH, openStore, resolveStoreLocation } from './open-store.ts';
 import { openSqliteStore } from './sqlite/sqlite-store.ts';
 
@@ -22,14 +21,6 @@ describe('openStore', () => {
     expect(resolveStoreLocation(undefined, { RETRIAL_DB: 'env.db' })).toBe('env.db');
     expect(resolveStoreLocation(undefined, {})).toBe(DEFAULT_STORE_PATH);
     expect(resolveStoreLocation('', { RETRIAL_DB: '' })).toBe('.retrial/retrial.db');
-  });
-
-  it('says PostgreSQL is not available yet', async () => {
-    for (const url of ['postgres://user@localhost/retrial', 'postgresql://localhost:5432/retrial']) {
-      const error = await openStore(url).catch((caught: unknown) => caught);
-      expect(error).toBeInstanceOf(StoreError);
-      expect((error as StoreError).message).toMatch(/PostgreSQL store is not available in this version yet; use a SQLite path/);
-    }
   });
 
   it('opens the memory store for :memory: and a SQLite file for a path', async () => {

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { StoreError, StoreNotFoundError } from './errors.ts';
 import { createMemoryStore } from './memory/memory-store.ts';
-import { openSqliteStore } from './sqlite/sqlite-store.ts';
+import { migrateSqliteStore, openSqliteStore } from './sqlite/sqlite-store.ts';
 import type { Store } from './store.ts';
 
 /** Where the embedded store lives when neither `--db` nor RETRIAL_DB says otherwise, relative to cwd. */
@@ -25,8 +25,13 @@ export function resolveStoreLocation(location: string | undefined, environment: 
   return DEFAULT_STORE_PATH;
 }
 
+/** Whether a location names a PostgreSQL database rather than a file. */
+export function isPostgresLocation(location: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(location);
+}
+
 /**
- * Opens the store a location names (`:memory:`, a SQLite file path, or later a postgres:// URL),
+ * Opens the store a location names (`:memory:`, a SQLite file path, or a postgres:// URL),
  * creating a SQLite file that does not exist unless `create` is false (a reading command given a
  * mistyped path should say so, not show an empty store). Then marks runs whose writer died as
  * incomplete, so a crash shows up on the next open instead of leaving a run `recording` for ever.
@@ -37,12 +42,16 @@ export async function openStore(
   { create = true, readonly = false }: { create?: boolean; readonly?: boolean } = {},
 ): Promise<Store> {
   const resolved = resolveStoreLocation(location);
-  if (/^postgres(ql)?:\/\//i.test(resolved)) {
-    throw new StoreError({ message: 'PostgreSQL store is not available in this version yet; use a SQLite path (for example .retrial/retrial.db).' });
+  let store: Store;
+  if (isPostgresLocation(resolved)) {
+    // Loaded here, so that neither the PostgreSQL code nor `pg` loads for a SQLite store.
+    const { openPostgresStore } = await import('./postgres/postgres-store.ts');
+    store = await openPostgresStore(resolved, { readonly, mustExist: !create });
+  } else {
+    if ((readonly || !create) && resolved !== MEMORY_LOCATION && !holdsAStore(resolved)) throw new StoreNotFoundError({ location: resolved });
+    if (resolved === MEMORY_LOCATION) return createMemoryStore();
+    store = await openSqliteStore(resolve(resolved), { readonly });
   }
-  if ((readonly || !create) && resolved !== MEMORY_LOCATION && !holdsAStore(resolved)) throw new StoreNotFoundError({ location: resolved });
-  if (resolved === MEMORY_LOCATION) return createMemoryStore();
-  const store = await openSqliteStore(resolve(resolved), { readonly });
   if (readonly) return store;
   try {
     await store.markAbandonedRuns();
@@ -51,4 +60,28 @@ export async function openStore(
     throw error;
   }
   return store;
+}
+
+/** What `retrial migrate` did to a store. */
+export interface MigrationReport {
+  /** The store, as shown to people (a PostgreSQL URL without its password). */
+  location: string;
+  backend: 'sqlite' | 'postgres';
+  /** Migrations applied now, in order; empty when the schema was current. */
+  applied: number[];
+  /** The schema version the store has now. */
+  version: number;
+}
+
+/** Brings a store's schema up to date (creating a SQLite file or PostgreSQL tables where there are none). */
+export async function migrateStore(location: string | undefined): Promise<MigrationReport> {
+  const resolved = resolveStoreLocation(location);
+  if (isPostgresLocation(resolved)) {
+    const { migratePostgresStore } = await import('./postgres/postgres-store.ts');
+    return { backend: 'postgres', ...(await migratePostgresStore(resolved)) };
+  }
+  if (resolved === MEMORY_LOCATION)
+    throw new StoreError({ message: 'The memory store has no schema to migrate; pass a SQLite path or a postgres:// URL with --db.' });
+  const path = resolve(resolved);
+  return { location: path, backend: 'sqlite', ...(await migrateSqliteStore(path)) };
 }

@@ -117,7 +117,7 @@ function unreadable(error: unknown): VerifyProblem {
 async function checkRun(store: Store, run: RunRecord, context: VerifyContext, result: RunVerification): Promise<void> {
   const { runId } = result;
   const problems = result.problems;
-  const header = runHeaderSchema.safeParse(run.header);
+  const header = runHeaderSchema().safeParse(run.header);
   if (!header.success || chainRoot(run.header) !== run.rootHash)
     problems.push({ code: 'HEADER_CHANGED', seq: null, message: 'the run header does not hash to its chain root: the header was changed' });
   const events = await store.getEvents(runId);

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { clockEventSchema } from './events/clock-event.ts';
 import { configEventSchema } from './events/config-event.ts';
 import { decisionEventSchema } from './events/decision-event.ts';
@@ -9,7 +9,9 @@ import { noteEventSchema } from './events/note-event.ts';
 import { randomEventSchema } from './events/random-event.ts';
 import { retrievalEventSchema } from './events/retrieval-event.ts';
 import { toolEventSchema } from './events/tool-event.ts';
+import { loadZod } from './lazy-schema.ts';
 
+/** Each kind's schema, built on first use (see lazy-schema.ts). */
 export const eventSchemas = {
   model: modelEventSchema,
   tool: toolEventSchema,
@@ -34,7 +36,7 @@ export const EVENT_SCHEMA_REVISION = 4;
 
 export type EventKind = keyof typeof eventSchemas;
 export const EVENT_KINDS = Object.keys(eventSchemas) as EventKind[];
-export type TapeEvent = { [K in EventKind]: z.infer<(typeof eventSchemas)[K]> }[EventKind];
+export type TapeEvent = { [K in EventKind]: z.infer<ReturnType<(typeof eventSchemas)[K]>> }[EventKind];
 export type EventOfKind<K extends EventKind> = Extract<TapeEvent, { kind: K }>;
 
 export function isKnownEventKind(kind: unknown): kind is EventKind {
@@ -49,7 +51,7 @@ export function parseEvent(value: unknown): { ok: true; event: TapeEvent | undef
   const kind = (value as { kind?: unknown } | null)?.kind;
   if (typeof kind !== 'string') return { ok: false, message: 'event has no string "kind"' };
   if (!isKnownEventKind(kind)) return { ok: true, event: undefined };
-  const result = eventSchemas[kind].safeParse(value);
-  if (!result.success) return { ok: false, message: `${kind} event: ${z.prettifyError(result.error).replace(/\n/g, '; ')}` };
+  const result = eventSchemas[kind]().safeParse(value);
+  if (!result.success) return { ok: false, message: `${kind} event: ${loadZod().prettifyError(result.error).replace(/\n/g, '; ')}` };
   return { ok: true, event: result.data as TapeEvent };
 }

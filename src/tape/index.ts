@@ -19,6 +19,7 @@ export * from './hash.ts';
 export * from './hash-chain.ts';
 export * from './header.ts';
 export * from './json-depth.ts';
+export * from './lazy-schema.ts';
 export * from './message-list.ts';
 export * from './portable-tape.ts';
 export * from './run-record.ts';

@@ -1,10 +1,10 @@
-import { z } from 'zod';
 import { canonicalJson } from './canonical-json.ts';
 import { TapeFormatError } from './errors.ts';
 import { parseEvent } from './event.ts';
 import { isSha256Hex, sha256Hex } from './hash.ts';
 import { chainNext, chainRoot } from './hash-chain.ts';
 import { runHeaderSchema } from './header.ts';
+import { lazySchema, loadZod } from './lazy-schema.ts';
 import { type RunRecord, statusAgreesWithEnding } from './run-record.ts';
 import { sealRun } from './seal.ts';
 
@@ -19,27 +19,29 @@ import { sealRun } from './seal.ts';
  */
 export const PORTABLE_TAPE_EXTENSION = '.tape.jsonl';
 
-const runLineSchema = z.looseObject({
-  type: z.literal('run'),
-  formatVersion: z.number().int(),
-  header: z.unknown(),
-  status: z.enum(['recording', 'complete', 'failed', 'incomplete']),
-  rootHash: z.string(),
-  headHash: z.string(),
-  sealHash: z.string().nullable(),
-  eventCount: z.number().int().nonnegative(),
-  ending: z
-    .looseObject({
-      status: z.enum(['complete', 'failed', 'incomplete']),
-      output: z.string().nullable(),
-      error: z.looseObject({ name: z.string(), message: z.string() }).nullable(),
-    })
-    .nullable(),
-  modelsServed: z.array(z.string()),
-});
-const eventLineSchema = z.object({ type: z.literal('event'), hash: z.string(), event: z.record(z.string(), z.unknown()) });
-const decisionLineSchema = z.object({ type: z.literal('decision'), decision: z.record(z.string(), z.unknown()) });
-const blobLineSchema = z.object({ type: z.literal('blob'), hash: z.string(), value: z.unknown() });
+const lineSchemas = lazySchema((z) => ({
+  run: z.looseObject({
+    type: z.literal('run'),
+    formatVersion: z.number().int(),
+    header: z.unknown(),
+    status: z.enum(['recording', 'complete', 'failed', 'incomplete']),
+    rootHash: z.string(),
+    headHash: z.string(),
+    sealHash: z.string().nullable(),
+    eventCount: z.number().int().nonnegative(),
+    ending: z
+      .looseObject({
+        status: z.enum(['complete', 'failed', 'incomplete']),
+        output: z.string().nullable(),
+        error: z.looseObject({ name: z.string(), message: z.string() }).nullable(),
+      })
+      .nullable(),
+    modelsServed: z.array(z.string()),
+  }),
+  event: z.object({ type: z.literal('event'), hash: z.string(), event: z.record(z.string(), z.unknown()) }),
+  decision: z.object({ type: z.literal('decision'), decision: z.record(z.string(), z.unknown()) }),
+  blob: z.object({ type: z.literal('blob'), hash: z.string(), value: z.unknown() }),
+}));
 
 export interface PortableTape {
   run: RunRecord;
@@ -89,17 +91,18 @@ export function readPortableTape(text: string): PortableTape {
   const lines = text.split('\n');
   if (lines.at(-1) === '') lines.pop();
   if (lines.length === 0) throw new TapeFormatError({ message: 'the file is empty; expected a retrial .tape.jsonl' });
-  const first = runLineSchema.safeParse(parseLine(lines[0] as string, 1));
+  const schemas = lineSchemas();
+  const first = schemas.run.safeParse(parseLine(lines[0] as string, 1));
   if (!first.success)
-    throw new TapeFormatError({ line: 1, message: `the first line must be the run line: ${z.prettifyError(first.error).replace(/\n/g, '; ')}` });
+    throw new TapeFormatError({ line: 1, message: `the first line must be the run line: ${loadZod().prettifyError(first.error).replace(/\n/g, '; ')}` });
   const runLine = first.data;
   if (runLine.formatVersion !== 1)
     throw new TapeFormatError({
       line: 1,
       message: `tape format ${runLine.formatVersion} is newer than this retrial understands (1); upgrade retrial to import it`,
     });
-  const header = runHeaderSchema.safeParse(runLine.header);
-  if (!header.success) throw new TapeFormatError({ line: 1, message: `invalid header: ${z.prettifyError(header.error).replace(/\n/g, '; ')}` });
+  const header = runHeaderSchema().safeParse(runLine.header);
+  if (!header.success) throw new TapeFormatError({ line: 1, message: `invalid header: ${loadZod().prettifyError(header.error).replace(/\n/g, '; ')}` });
   const run: RunRecord = {
     header: header.data,
     status: runLine.status,
@@ -123,7 +126,7 @@ export function readPortableTape(text: string): PortableTape {
     const line = index + 1;
     const value = parseLine(lines[index] as string, line) as { type?: unknown };
     if (value?.type === 'event') {
-      const parsed = eventLineSchema.safeParse(value);
+      const parsed = schemas.event.safeParse(value);
       if (!parsed.success) throw new TapeFormatError({ line, message: 'malformed event line' });
       const checked = parseEvent(parsed.data.event);
       if (!checked.ok) throw new TapeFormatError({ line, message: checked.message });
@@ -134,12 +137,12 @@ export function readPortableTape(text: string): PortableTape {
       if (previous !== parsed.data.hash) throw new TapeFormatError({ line, message: `event ${event.seq} does not match its hash: the tape was changed` });
       tape.events.push({ seq: event.seq, kind: event.kind, key: event.key, at: event.at, json, hash: parsed.data.hash });
     } else if (value?.type === 'decision') {
-      const parsed = decisionLineSchema.safeParse(value);
+      const parsed = schemas.decision.safeParse(value);
       if (!parsed.success) throw new TapeFormatError({ line, message: 'malformed decision line' });
       tape.decisions.push(parsed.data.decision);
       tape.decisionLines?.push(line);
     } else if (value?.type === 'blob') {
-      const parsed = blobLineSchema.safeParse(value);
+      const parsed = schemas.blob.safeParse(value);
       if (!parsed.success || !isSha256Hex(parsed.data.hash)) throw new TapeFormatError({ line, message: 'malformed blob line' });
       const json = canonicalJson(parsed.data.value);
       if (sha256Hex(json) !== parsed.data.hash)

@@ -1,5 +1,6 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { sha256Hex } from './hash.ts';
+import { lazySchema } from './lazy-schema.ts';
 
 /**
  * The exact body of a wire request. Where the body is JSON as `JSON.stringify` writes it, the big
@@ -9,22 +10,24 @@ import { sha256Hex } from './hash.ts';
  * order and number formatting survive. Otherwise the text is kept whole. Either way
  * `renderWireBody` gives back the exact bytes.
  */
-export const wireBodySchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('text'), text: z.string() }),
-  z.object({
-    kind: z.literal('json-template'),
-    /**
-     * Ref of the body text with `messages` and `system` values replaced by placeholders (a JSON
-     * string blob). A blob of its own: it is the same on every step of a run.
-     */
-    template: z.string(),
-    /** Ref of a MessageList of the wire messages' exact texts, or null when the body had none. */
-    messages: z.string().nullable(),
-    /** Blob ref of the exact text of a top-level `system` value, or null. */
-    system: z.string().nullable(),
-  }),
-]);
-export type WireBody = z.infer<typeof wireBodySchema>;
+export const wireBodySchema = lazySchema((z) =>
+  z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('text'), text: z.string() }),
+    z.object({
+      kind: z.literal('json-template'),
+      /**
+       * Ref of the body text with `messages` and `system` values replaced by placeholders (a JSON
+       * string blob). A blob of its own: it is the same on every step of a run.
+       */
+      template: z.string(),
+      /** Ref of a MessageList of the wire messages' exact texts, or null when the body had none. */
+      messages: z.string().nullable(),
+      /** Blob ref of the exact text of a top-level `system` value, or null. */
+      system: z.string().nullable(),
+    }),
+  ]),
+);
+export type WireBody = z.infer<ReturnType<typeof wireBodySchema>>;
 
 export const WIRE_MESSAGES_PLACEHOLDER = '"@@retrial:messages@@"';
 export const WIRE_SYSTEM_PLACEHOLDER = '"@@retrial:system@@"';
@@ -93,10 +96,12 @@ function wireBodyPieces(body: WireBody, text: (ref: string) => string, list: (re
 }
 
 /** One chunk of a streamed response as it arrived. */
-export const streamChunkSchema = z.object({
-  /** ms since the request was sent. */
-  t: z.number(),
-  /** The chunk's bytes decoded as UTF-8. */
-  data: z.string(),
-});
-export type StreamChunk = z.infer<typeof streamChunkSchema>;
+export const streamChunkSchema = lazySchema((z) =>
+  z.object({
+    /** ms since the request was sent. */
+    t: z.number(),
+    /** The chunk's bytes decoded as UTF-8. */
+    data: z.string(),
+  }),
+);
+export type StreamChunk = z.infer<ReturnType<typeof streamChunkSchema>>;

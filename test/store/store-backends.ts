@@ -2,11 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe } from 'vitest';
-import { createMemoryStore, openSqliteStore, type Store, type StoreCapabilities, type StoreStats } from '../../src/store/index.ts';
+import { createMemoryStore, openPostgresStore, openSqliteStore, type Store, type StoreCapabilities, type StoreStats } from '../../src/store/index.ts';
+import { createTestDatabase } from '../fixtures/postgres.ts';
 import { type BuiltRun, batchesOf } from './tape-builder.ts';
 
 /** Every backend the conformance suite runs against. Adding a name here fails to compile until it has expectations and an opener. */
-export type BackendName = 'memory' | 'sqlite';
+export type BackendName = 'memory' | 'sqlite' | 'postgres';
 
 /** Where backends legitimately differ; everything else must behave identically. */
 export interface BackendExpectations {
@@ -24,12 +25,35 @@ export interface BackendExpectations {
 export const expectations: Record<BackendName, BackendExpectations> = {
   memory: { capabilities: { supportsSkipLocked: false, multiProcessWriters: false }, reportsFileBytes: false, storage: 'as-given' },
   sqlite: { capabilities: { supportsSkipLocked: false, multiProcessWriters: true }, reportsFileBytes: true, storage: 'recompressed' },
+  // fileBytes is the database's size (pg_database_size): PostgreSQL can tell, though the database may hold more than the store.
+  postgres: { capabilities: { supportsSkipLocked: true, multiProcessWriters: true }, reportsFileBytes: true, storage: 'recompressed' },
 };
+
+/** PostgreSQL databases made for the current test, by `${directory}/${name}`: opening a name again reopens its database. */
+const postgresDatabases = new Map<string, { url: string; drop(): Promise<void> }>();
+
+async function openPostgres(directory: string, name: string): Promise<Store> {
+  const key = `${directory}/${name}`;
+  let database = postgresDatabases.get(key);
+  if (database === undefined) {
+    database = await createTestDatabase('retrial_t_store');
+    postgresDatabases.set(key, database);
+  }
+  return openPostgresStore(database.url);
+}
+
+/** Drops the PostgreSQL databases the finished test made. */
+async function dropPostgresDatabases(): Promise<void> {
+  const databases = [...postgresDatabases.values()];
+  postgresDatabases.clear();
+  for (const database of databases) await database.drop();
+}
 
 /** Opens a fresh, empty store of a backend; `directory` is a temp directory removed after each test. */
 export const openers: Record<BackendName, (directory: string, name: string) => Promise<Store>> = {
   memory: async () => createMemoryStore(),
   sqlite: (directory, name) => openSqliteStore(join(directory, `${name}.db`)),
+  postgres: openPostgres,
 };
 
 export const BACKENDS = Object.keys(expectations) as BackendName[];
@@ -52,6 +76,7 @@ export function describeEachBackend(title: string, body: (context: BackendContex
       });
       afterEach(async () => {
         for (const store of opened.splice(0)) await store.close();
+        await dropPostgresDatabases();
         rmSync(directory, { recursive: true, force: true });
       });
       body({

@@ -90,7 +90,7 @@ export function buildRun(spec: RunSpec): BuiltRun {
   const systemPrompt = spec.systemPrompt ?? `You are a careful support agent. ${'Follow the refund policy exactly. '.repeat(20)}`;
   const wireMessages = [put({ role: 'user', content: `Refund order for ${spec.runId}` })];
   const wireSystem = put(systemPrompt);
-  const wireBody = wireBodySchema.parse({
+  const wireBody = wireBodySchema().parse({
     kind: 'json-template',
     template: put('{"model":"gpt-test","system":"@@retrial:system@@","messages":"@@retrial:messages@@"}'),
     messages: put({ kind: 'message-list', prefix: null, messages: wireMessages }),

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import type { DemoSummary } from '../../demo/index.ts';
 import { loadOrCreateRedactionSalt } from '../../record/index.ts';
 import { formatDifference, formatProportion } from '../../stats/index.ts';
-import { openStore, resolveStoreLocation } from '../../store/index.ts';
+import { isPostgresLocation, openStore, resolveStoreLocation } from '../../store/index.ts';
 import type { GlobalOptions } from '../command-context.ts';
 import { displayPath } from '../display-path.ts';
 import { ExitCode, UsageError } from '../exit-codes.ts';
@@ -128,8 +128,16 @@ export function registerDemoCommand(program: Command): void {
       const runs = parseIntegerOption(all.runs, '--runs', { min: 1, max: 1_000_000 }) ?? 2000;
       const concurrency = parseIntegerOption(all.concurrency, '--concurrency', { min: 1, max: 512 }) ?? 16;
       const location = resolveStoreLocation(all.db);
-      if (location.startsWith('postgres')) throw new UsageError('The demo records into a SQLite file; pass --db <path>.');
-      if (!all.keep && existsSync(location)) {
+      const postgres = isPostgresLocation(location);
+      if (postgres && !all.keep) {
+        // A team's database is never emptied by the demo: it records only into one with no runs.
+        const existing = await openStore(location);
+        const count = await existing.countRuns({}).finally(() => existing.close());
+        if (count > 0)
+          throw new UsageError(
+            `${existing.location} already holds ${count} runs; the demo does not delete runs from a PostgreSQL store. Pass an empty database, or --keep to add to it.`,
+          );
+      } else if (!all.keep && existsSync(location)) {
         const existing = await openStore(location);
         const foreign =
           (await existing.listRuns({ limit: 1 })).length > 0 && (await existing.countRuns({})) !== (await existing.countRuns({ agent: 'support-agent' }));
@@ -138,8 +146,10 @@ export function registerDemoCommand(program: Command): void {
           throw new UsageError(`${location} holds runs of other agents; the demo will not replace it. Pass --db <new path>, or --keep to add to it.`);
         for (const suffix of ['', '-wal', '-shm']) await rm(`${location}${suffix}`, { force: true });
       }
+      // A PostgreSQL store has no salt file: RETRIAL_REDACTION_SALT, or a one-line error saying to set it.
       const salt = await loadOrCreateRedactionSalt(location);
       const store = await openStore(location);
+      const shownLocation = postgres ? store.location : location;
       const progress = createProgress('Recording', 'runs', { json: all.json });
       try {
         progress.update(0, runs);
@@ -152,8 +162,8 @@ export function registerDemoCommand(program: Command): void {
           onProgress: (done, total) => progress.update(done, total),
         });
         progress.stop();
-        if (all.json) process.stdout.write(`${JSON.stringify({ location, ...summary }, null, 2)}\n`);
-        else process.stdout.write(`${renderSummary(summary, location)}\n`);
+        if (all.json) process.stdout.write(`${JSON.stringify({ location: shownLocation, ...summary }, null, 2)}\n`);
+        else process.stdout.write(`${renderSummary(summary, shownLocation)}\n`);
         if (summary.firstFailure) {
           process.stderr.write(`${failureLine(summary.failedRuns, summary.runs, summary.firstFailure)}\n`);
           process.exitCode = ExitCode.checkFailed;

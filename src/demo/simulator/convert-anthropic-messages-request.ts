@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import type { z } from 'zod';
+import { lazySchema } from '../../tape/index.ts';
 import type { SimulatorMessage } from './conversation-features.ts';
 import type { SimulatorToolChoice } from './simulator-actions.ts';
 import { contentText, invalidRequestFromZod, type SimulatorRequest, withoutTransportFields } from './simulator-request.ts';
@@ -8,27 +9,31 @@ import { contentText, invalidRequestFromZod, type SimulatorRequest, withoutTrans
  * blocks inside user turns become `tool` messages named after the `tool_use` they answer, so
  * the scoring model sees the same conversation it would see from the OpenAI format.
  */
-const blockSchema = z.looseObject({
-  type: z.string(),
-  text: z.string().optional(),
-  id: z.string().optional(),
-  name: z.string().optional(),
-  tool_use_id: z.string().optional(),
-  content: z.unknown().optional(),
-});
-const bodySchema = z.looseObject({
-  model: z.string().min(1),
-  max_tokens: z.number().int().min(1),
-  system: z.union([z.string(), z.array(blockSchema)]).optional(),
-  messages: z.array(z.looseObject({ role: z.enum(['user', 'assistant']), content: z.union([z.string(), z.array(blockSchema)]) })).min(1),
-  tools: z.array(z.looseObject({ name: z.string() })).optional(),
-  tool_choice: z.looseObject({ type: z.enum(['auto', 'any', 'tool', 'none']), name: z.string().optional() }).optional(),
-  temperature: z.number().min(0).max(1).optional(),
-  stream: z.boolean().optional(),
-});
+const blockSchema = lazySchema((z) =>
+  z.looseObject({
+    type: z.string(),
+    text: z.string().optional(),
+    id: z.string().optional(),
+    name: z.string().optional(),
+    tool_use_id: z.string().optional(),
+    content: z.unknown().optional(),
+  }),
+);
+const bodySchema = lazySchema((z) =>
+  z.looseObject({
+    model: z.string().min(1),
+    max_tokens: z.number().int().min(1),
+    system: z.union([z.string(), z.array(blockSchema())]).optional(),
+    messages: z.array(z.looseObject({ role: z.enum(['user', 'assistant']), content: z.union([z.string(), z.array(blockSchema())]) })).min(1),
+    tools: z.array(z.looseObject({ name: z.string() })).optional(),
+    tool_choice: z.looseObject({ type: z.enum(['auto', 'any', 'tool', 'none']), name: z.string().optional() }).optional(),
+    temperature: z.number().min(0).max(1).optional(),
+    stream: z.boolean().optional(),
+  }),
+);
 
 export function convertAnthropicMessagesRequest(body: unknown): SimulatorRequest {
-  const parsed = bodySchema.safeParse(body);
+  const parsed = bodySchema().safeParse(body);
   if (!parsed.success) throw invalidRequestFromZod(parsed.error);
   const request = parsed.data;
   const messages: SimulatorMessage[] = [];
@@ -69,7 +74,7 @@ export function convertAnthropicMessagesRequest(body: unknown): SimulatorRequest
   };
 }
 
-function mapToolChoice(choice: z.infer<typeof bodySchema>['tool_choice']): SimulatorToolChoice {
+function mapToolChoice(choice: z.infer<ReturnType<typeof bodySchema>>['tool_choice']): SimulatorToolChoice {
   if (choice === undefined || choice.type === 'auto') return 'auto';
   if (choice.type === 'any') return 'required';
   if (choice.type === 'none') return 'none';

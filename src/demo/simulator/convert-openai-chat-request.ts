@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import type { z } from 'zod';
+import { lazySchema } from '../../tape/index.ts';
 import type { SimulatorMessage } from './conversation-features.ts';
 import type { SimulatorToolChoice } from './simulator-actions.ts';
 import { contentText, invalidRequestFromZod, type SimulatorRequest, withoutTransportFields } from './simulator-request.ts';
@@ -8,33 +9,37 @@ import { contentText, invalidRequestFromZod, type SimulatorRequest, withoutTrans
  * what the simulated model relies on and lets every other field through, as the real API would
  * accept parameters the simulator ignores (max_tokens, top_p, response_format, ...).
  */
-const toolCallSchema = z.looseObject({ id: z.string(), function: z.looseObject({ name: z.string() }) });
-const messageSchema = z.looseObject({
-  role: z.enum(['system', 'developer', 'user', 'assistant', 'tool', 'function']),
-  content: z.unknown().optional(),
-  name: z.string().optional(),
-  tool_calls: z.array(toolCallSchema).optional().nullable(),
-  tool_call_id: z.string().optional(),
-});
-const bodySchema = z.looseObject({
-  model: z.string().min(1),
-  messages: z.array(messageSchema).min(1),
-  tools: z
-    .array(z.looseObject({ type: z.string().optional(), function: z.looseObject({ name: z.string() }) }))
-    .optional()
-    .nullable(),
-  tool_choice: z
-    .union([z.enum(['auto', 'none', 'required']), z.looseObject({ function: z.looseObject({ name: z.string() }) })])
-    .optional()
-    .nullable(),
-  temperature: z.number().min(0).max(2).optional().nullable(),
-  n: z.number().int().min(1).max(128).optional().nullable(),
-  stream: z.boolean().optional().nullable(),
-  stream_options: z.looseObject({ include_usage: z.boolean().optional() }).optional().nullable(),
-});
+const toolCallSchema = lazySchema((z) => z.looseObject({ id: z.string(), function: z.looseObject({ name: z.string() }) }));
+const messageSchema = lazySchema((z) =>
+  z.looseObject({
+    role: z.enum(['system', 'developer', 'user', 'assistant', 'tool', 'function']),
+    content: z.unknown().optional(),
+    name: z.string().optional(),
+    tool_calls: z.array(toolCallSchema()).optional().nullable(),
+    tool_call_id: z.string().optional(),
+  }),
+);
+const bodySchema = lazySchema((z) =>
+  z.looseObject({
+    model: z.string().min(1),
+    messages: z.array(messageSchema()).min(1),
+    tools: z
+      .array(z.looseObject({ type: z.string().optional(), function: z.looseObject({ name: z.string() }) }))
+      .optional()
+      .nullable(),
+    tool_choice: z
+      .union([z.enum(['auto', 'none', 'required']), z.looseObject({ function: z.looseObject({ name: z.string() }) })])
+      .optional()
+      .nullable(),
+    temperature: z.number().min(0).max(2).optional().nullable(),
+    n: z.number().int().min(1).max(128).optional().nullable(),
+    stream: z.boolean().optional().nullable(),
+    stream_options: z.looseObject({ include_usage: z.boolean().optional() }).optional().nullable(),
+  }),
+);
 
 export function convertOpenAiChatRequest(body: unknown): SimulatorRequest {
-  const parsed = bodySchema.safeParse(body);
+  const parsed = bodySchema().safeParse(body);
   if (!parsed.success) throw invalidRequestFromZod(parsed.error);
   const request = parsed.data;
   const toolNamesByCallId = new Map<string, string>();
@@ -66,7 +71,7 @@ export function convertOpenAiChatRequest(body: unknown): SimulatorRequest {
   };
 }
 
-function mapToolChoice(choice: z.infer<typeof bodySchema>['tool_choice']): SimulatorToolChoice {
+function mapToolChoice(choice: z.infer<ReturnType<typeof bodySchema>>['tool_choice']): SimulatorToolChoice {
   if (choice === undefined || choice === null) return 'auto';
   return typeof choice === 'string' ? choice : { name: choice.function.name };
 }

@@ -1,3 +1,4 @@
+import { lazySchema } from '../../tape/index.ts';
 import { parseJsonOrString } from '../parse-json-or-string.ts';
 import { parseSseJson } from '../parse-sse-json.ts';
 import { parseWireBody } from '../parse-wire-body.ts';
@@ -5,7 +6,7 @@ import { type AnthropicMessagesStreamEvent, anthropicMessagesStreamEventSchema }
 
 type Block = Record<string, unknown>;
 type MessageSnapshot = Record<string, unknown> & { content: Block[]; usage: Record<string, unknown> };
-const knownEventTypes = new Set(anthropicMessagesStreamEventSchema.options.map((option) => option.shape.type.value));
+const knownEventTypes = lazySchema(() => new Set<string>(anthropicMessagesStreamEventSchema().options.map((option) => option.shape.type.value)));
 
 /**
  * Rebuilds the `message` body a non-streamed call would have returned from the SSE text of a
@@ -20,8 +21,8 @@ export function assembleAnthropicMessagesStream(sseText: string): unknown {
   const toolInputBuffers = new Map<number, string>();
   for (const { json } of parseSseJson(sseText)) {
     const type = typeof json === 'object' && json !== null ? (json as { type?: unknown }).type : undefined;
-    if (typeof type !== 'string' || !knownEventTypes.has(type as never)) continue;
-    const event = parseWireBody(anthropicMessagesStreamEventSchema, json, 'an Anthropic Messages stream event');
+    if (typeof type !== 'string' || !knownEventTypes().has(type)) continue;
+    const event = parseWireBody(anthropicMessagesStreamEventSchema(), json, 'an Anthropic Messages stream event');
     if (event.type === 'error') return event;
     if (event.type === 'message_start') {
       message = { ...event.message, content: [...event.message.content], usage: { ...event.message.usage } };

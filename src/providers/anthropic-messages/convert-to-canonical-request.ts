@@ -23,7 +23,7 @@ const samplingDefaults = {
 
 /** Converts an Anthropic Messages request body to its canonical form. */
 export function convertToCanonicalRequest(body: unknown): CanonicalRequestDraft {
-  const request = parseWireBody(anthropicMessagesRequestSchema, body, 'an Anthropic Messages request body');
+  const request = parseWireBody(anthropicMessagesRequestSchema(), body, 'an Anthropic Messages request body');
   const tools = convertTools(request.tools);
   return {
     model: request.model,

@@ -10,7 +10,7 @@ import { mapAnthropicMessagesFinishReason } from './map-anthropic-messages-finis
  * and writes are counted separately and stay visible in `usage.raw`.
  */
 export function convertToCanonicalResponse(body: unknown, requestedModel: string): CanonicalModelResponse {
-  const response = parseWireBody(anthropicMessagesResponseSchema, body, 'an Anthropic Messages response body');
+  const response = parseWireBody(anthropicMessagesResponseSchema(), body, 'an Anthropic Messages response body');
   const { usage } = response;
   return {
     id: response.id,

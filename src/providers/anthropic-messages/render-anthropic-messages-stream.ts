@@ -14,7 +14,7 @@ const deltaMessageNames = ['stop_details', 'container'];
  * The real Anthropic SDK's `finalMessage()` over these events gives back the body.
  */
 export function renderAnthropicMessagesStream(body: unknown): string[] {
-  const message = parseWireBody(anthropicMessagesResponseSchema, body, 'an Anthropic Messages response body');
+  const message = parseWireBody(anthropicMessagesResponseSchema(), body, 'an Anthropic Messages response body');
   const renderEvent = (payload: { type: string; [key: string]: unknown }) => `event: ${payload.type}\ndata: ${JSON.stringify(payload)}\n\n`;
   const pick = (source: Record<string, unknown>, names: string[]) =>
     Object.fromEntries(names.filter((name) => name in source).map((name) => [name, source[name]]));

@@ -36,7 +36,7 @@ export function assembleOpenaiChatStream(sseText: string): unknown {
   const choices = new Map<number, ChoiceState>();
   for (const { json } of parseSseJson(sseText)) {
     if (typeof json === 'object' && json !== null && 'error' in json) return json;
-    const chunk = parseWireBody(openaiChatChunkSchema, json, 'an OpenAI chat.completion.chunk');
+    const chunk = parseWireBody(openaiChatChunkSchema(), json, 'an OpenAI chat.completion.chunk');
     const { choices: chunkChoices, usage: chunkUsage, object: _object, obfuscation: _obfuscation, ...topLevel } = chunk;
     // Some compatible servers send a first chunk with an empty id (Azure's prompt filter results).
     if (header === undefined) header = { ...topLevel };

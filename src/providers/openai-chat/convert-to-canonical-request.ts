@@ -28,7 +28,7 @@ const samplingDefaults = {
 
 /** Converts an OpenAI chat completions request body to its canonical form. */
 export function convertToCanonicalRequest(body: unknown): CanonicalRequestDraft {
-  const request = parseWireBody(openaiChatRequestSchema, body, 'an OpenAI chat completions request body');
+  const request = parseWireBody(openaiChatRequestSchema(), body, 'an OpenAI chat completions request body');
   const tools = convertTools(request.tools);
   return {
     model: request.model,

@@ -9,7 +9,7 @@ import { openaiChatResponseSchema } from './openai-chat-api-types.ts';
  * canonical (n > 1 is rare in agents); the raw body stored beside it keeps every choice.
  */
 export function convertToCanonicalResponse(body: unknown, requestedModel: string): CanonicalModelResponse {
-  const response = parseWireBody(openaiChatResponseSchema, body, 'an OpenAI chat completion response body');
+  const response = parseWireBody(openaiChatResponseSchema(), body, 'an OpenAI chat completion response body');
   const choice = response.choices.find((candidate) => candidate.index === 0) ?? response.choices[0];
   const content: CanonicalPart[] = [];
   if (choice !== undefined) {

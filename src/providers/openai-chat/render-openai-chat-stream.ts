@@ -12,7 +12,7 @@ type ResponseChoice = OpenaiChatResponse['choices'][number];
  * `finalChatCompletion()` over these chunks gives back the body.
  */
 export function renderOpenaiChatStream(body: unknown): string[] {
-  const response = parseWireBody(openaiChatResponseSchema, body, 'an OpenAI chat completion response body');
+  const response = parseWireBody(openaiChatResponseSchema(), body, 'an OpenAI chat completion response body');
   const { id, object: _object, created, model, choices, usage, ...rest } = response;
   const hasUsage = usage != null;
   const renderChunk = (chunkChoices: unknown[], chunkUsage: unknown = null) =>

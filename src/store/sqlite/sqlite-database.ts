@@ -1,7 +1,8 @@
 import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { StoreError } from '../errors.ts';
 import { applySqliteMigrations, assertSchemaKnown, LATEST_SCHEMA_VERSION, readSchemaVersion } from './sqlite-migrations.ts';
 
@@ -31,6 +32,33 @@ export interface SqliteDatabaseLike {
   close(): unknown;
 }
 
+let driver: typeof Database | undefined;
+
+/**
+ * A better-sqlite3 database. The driver is required when the first store opens rather than with
+ * `import('retrial')`, so a service's import stays cheap whichever store it goes on to open.
+ */
+function createDatabase(filename: string | Buffer, options?: Database.Options): Database.Database {
+  driver ??= createRequire(import.meta.url)('better-sqlite3') as typeof Database;
+  return new driver(filename, options);
+}
+
+/** The schema version of a SQLite file, read without changing it; a file newer than this code is refused. */
+export function readSchemaVersionAt(path: string): number {
+  let database: Database.Database | undefined;
+  try {
+    database = createDatabase(path, { readonly: true, fileMustExist: true });
+    const version = readSchemaVersion(database);
+    assertSchemaKnown(version, LATEST_SCHEMA_VERSION, path);
+    return version;
+  } catch (error) {
+    if (error instanceof StoreError) throw error;
+    throw new StoreError({ message: `Cannot open the SQLite store at ${path}: ${describeOpenFailure(error)}`, cause: error });
+  } finally {
+    database?.close();
+  }
+}
+
 /** Milliseconds a writer waits for another process's write lock before failing with SQLITE_BUSY. */
 export const BUSY_TIMEOUT_MS = 5000;
 
@@ -50,7 +78,7 @@ export function openSqliteDatabase(path: string, options: { readonly: boolean })
       return database;
     }
     if (!inMemory) createOwnerOnly(path);
-    database = new Database(path);
+    database = createDatabase(path);
     const like: SqliteDatabaseLike = database;
     like.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     // Takes effect only in a new file: a run's rows are written whole and shrink when it is
@@ -90,7 +118,7 @@ function createOwnerOnly(path: string): void {
  * from a copy of both on disk.
  */
 function openReadonly(path: string): Database.Database {
-  const database = new Database(path, { readonly: true, fileMustExist: true });
+  const database = createDatabase(path, { readonly: true, fileMustExist: true });
   try {
     database.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     database.prepare('SELECT 1 FROM sqlite_master LIMIT 1').get();
@@ -108,7 +136,7 @@ function openReadonly(path: string): Database.Database {
       image[18] = 1;
       image[19] = 1;
     }
-    return new Database(image, { readonly: true });
+    return createDatabase(image, { readonly: true });
   }
 }
 
@@ -120,7 +148,7 @@ function openCopyWithLog(path: string, cause: unknown): Database.Database {
   try {
     copyFileSync(path, copy);
     copyFileSync(`${path}-wal`, `${copy}-wal`);
-    return new Database(copy, { readonly: true, fileMustExist: true });
+    return createDatabase(copy, { readonly: true, fileMustExist: true });
   } catch (error) {
     throw new StoreError({
       message: `Cannot read the SQLite store at ${path} readonly: its directory is not writable and its write-ahead log (${path}-wal) could not be read through a copy (${(error as Error).message}); open it from a writable directory.`,

@@ -259,6 +259,29 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       DROP INDEX runs_by_status;
     `,
   },
+  {
+    version: 8,
+    name: 'large blobs written as chunks, in short transactions',
+    // A blob row with a chunk_set keeps no data of its own: its stored bytes are the set's chunks
+    // in seq order (sqlite-blob-chunks.ts). A blob_chunk_sets row marks a set no blob row refers
+    // to yet: being written, or left by a write that never committed (then cleaned). AUTOINCREMENT:
+    // a set id is never handed out twice, so a cleaned orphan's id cannot come back under a blob.
+    sql: `
+      ALTER TABLE blobs ADD COLUMN chunk_set INTEGER;
+      CREATE TABLE blob_chunk_sets (
+        chunk_set INTEGER PRIMARY KEY AUTOINCREMENT,
+        hash BLOB NOT NULL,
+        writer_pid INTEGER NOT NULL,
+        writer_host TEXT NOT NULL
+      );
+      CREATE TABLE blob_chunks (
+        chunk_set INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (chunk_set, seq)
+      );
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = SQLITE_MIGRATIONS.reduce((latest, migration) => Math.max(latest, migration.version), 0);
@@ -298,6 +321,7 @@ export function applySqliteMigrations(database: SqliteDatabaseLike, location: st
 export function assertSchemaKnown(current: number, latest: number, location: string): void {
   if (current > latest) {
     throw new StoreError({
+      code: 'STORE_SCHEMA_NEWER',
       message: `The store at ${location} has schema version ${current}, newer than this retrial knows (${latest}); upgrade retrial to open it.`,
     });
   }

@@ -1,10 +1,10 @@
 import { promisify } from 'node:util';
 import { deflateRaw, inflateRawSync } from 'node:zlib';
 import { canonicalJson, chainNext, decodeBlobText, EVENT_SCHEMA_REVISION, parseEvent, type RunEnding, type StoredBlob, sha256Hex } from '../../tape/index.ts';
-import { StoreError } from '../errors.ts';
 import type { StoredEvent } from '../store.ts';
+import { type LargeBlobPlans, readChunkSet } from './sqlite-blob-chunks.ts';
 import type { StatementSource } from './sqlite-database.ts';
-import { asBuffer } from './sqlite-rows.ts';
+import { asBuffer, HEX64, hashBytes } from './sqlite-rows.ts';
 
 /**
  * Compression inside the SQLite file. Events and blobs are small (one call, one chat message, one
@@ -30,13 +30,6 @@ import { asBuffer } from './sqlite-rows.ts';
  * chains.
  */
 
-const HEX64 = /^[0-9a-f]{64}$/;
-
-/** Hashes are kept as their 32 bytes, half the size of the hex text, in rows and keys alike. */
-export function hashBytes(hash: string): Buffer {
-  if (!HEX64.test(hash)) throw new StoreError({ message: `"${hash.slice(0, 80)}" is not a sha256 hash (64 lowercase hex digits); the write was refused.` });
-  return Buffer.from(hash, 'hex');
-}
 const KEYFRAME_USES = 32;
 const KEYFRAME_MAX_BYTES = 256 * 1024;
 /** Deflate's window: only the last 32 KB of a dictionary can be referenced. */
@@ -110,9 +103,23 @@ export function insertEventRow(statement: StatementSource, runId: string, event:
   ).run(runId, event.seq, event.kind, event.key, event.at, event.json, hashBytes(event.hash));
 }
 
-export function insertBlobRows(statement: StatementSource, blobs: readonly StoredBlob[]): void {
+/**
+ * Inserts the blobs not yet stored. A large one (`large`) was written ahead as a chunk set
+ * (sqlite-blob-chunks.ts): its row points at the set, which stops being an orphan in this same
+ * transaction; one found already stored is skipped without binding its bytes.
+ */
+export function insertBlobRows(statement: StatementSource, blobs: readonly StoredBlob[], large: LargeBlobPlans = new Map()): void {
   const insert = statement('INSERT OR IGNORE INTO blobs (hash, encoding, size, data, pack_id, pack_offset) VALUES (?, ?, ?, ?, NULL, NULL)');
-  for (const blob of blobs) insert.run(hashBytes(blob.hash), blob.encoding, blob.size, asBuffer(blob.data));
+  const insertChunked = statement(
+    "INSERT OR IGNORE INTO blobs (hash, encoding, size, data, pack_id, pack_offset, chunk_set) VALUES (?, ?, ?, x'', NULL, NULL, ?)",
+  );
+  const adopt = statement('DELETE FROM blob_chunk_sets WHERE chunk_set = ?');
+  for (const blob of blobs) {
+    const plan = large.get(blob.hash);
+    if (plan === undefined) insert.run(hashBytes(blob.hash), blob.encoding, blob.size, asBuffer(blob.data));
+    else if (plan.kind === 'chunked' && insertChunked.run(hashBytes(blob.hash), plan.blob.encoding, plan.blob.size, plan.chunkSet).changes > 0)
+      adopt.run(plan.chunkSet);
+  }
 }
 
 /** Blob refs appear in events and blobs as JSON strings of 64 hex digits. */
@@ -187,7 +194,7 @@ export function planRunPack(statement: StatementSource, runId: string, limits: R
   let frontier = new Set<string>(output ? [output] : []);
   for (const event of events) hashStringsIn(event.json, frontier, seen);
   const readUnpacked = statement(
-    'SELECT lower(hex(hash)) AS hash, encoding, data FROM blobs WHERE pack_id IS NULL AND size <= ? AND hash IN (SELECT unhex(value) FROM json_each(?))',
+    'SELECT lower(hex(hash)) AS hash, encoding, data FROM blobs WHERE pack_id IS NULL AND chunk_set IS NULL AND size <= ? AND hash IN (SELECT unhex(value) FROM json_each(?))',
   );
   const blobs: Array<{ hash: string; bytes: Buffer }> = [];
   while (frontier.size) {
@@ -424,17 +431,24 @@ export function readPacked(statement: StatementSource, packId: number, offset: n
   return pack.subarray(offset, offset + length).toString('utf8');
 }
 
-interface BlobRow {
+export interface BlobRow {
   hash: string;
   encoding: string;
   size: number;
-  /** Null for a packed blob (its bytes are in the pack). */
+  /** Null for a packed blob (its bytes are in the pack) and a chunked one (in its chunks). */
   data: Buffer | null;
   pack_id: number | null;
   pack_offset: number | null;
+  chunk_set: number | null;
 }
 
-function storedBlobOfRow(statement: StatementSource, row: BlobRow): StoredBlob {
+/** A chunked row's stored bytes come from `readChunks` (all at once unless the caller reads them in slices). */
+export function storedBlobOfRow(
+  statement: StatementSource,
+  row: BlobRow,
+  readChunks: (chunkSet: number) => Buffer = (set) => readChunkSet(statement, set),
+): StoredBlob {
+  if (row.chunk_set !== null) return { hash: row.hash, encoding: row.encoding as StoredBlob['encoding'], size: row.size, data: readChunks(row.chunk_set) };
   if (row.pack_id === null) return { hash: row.hash, encoding: row.encoding as StoredBlob['encoding'], size: row.size, data: row.data ?? Buffer.alloc(0) };
   // A view into the cached pack, not a copy: blob bytes are only ever read.
   const pack = readPack(statement, row.pack_id);
@@ -443,13 +457,17 @@ function storedBlobOfRow(statement: StatementSource, row: BlobRow): StoredBlob {
   return { hash: row.hash, encoding: 'json', size: row.size, data };
 }
 
-/** Reads blobs by hash, unpacking packed ones. */
-export function readBlobsPacked(statement: StatementSource, hashes: readonly string[]): Map<string, StoredBlob> {
-  const rows = statement(
-    // Packed rows keep an empty data column; not selecting it spares a Buffer per row.
-    'SELECT lower(hex(hash)) AS hash, encoding, size, CASE WHEN pack_id IS NULL THEN data END AS data, pack_id, pack_offset FROM blobs WHERE hash IN (SELECT unhex(value) FROM json_each(?))',
+/** The rows of blobs by hash (a packed or chunked row's data is not read: it is elsewhere). */
+export function readBlobRows(statement: StatementSource, hashes: readonly string[]): BlobRow[] {
+  return statement(
+    // Packed and chunked rows keep an empty data column; not selecting it spares a Buffer per row.
+    'SELECT lower(hex(hash)) AS hash, encoding, size, CASE WHEN pack_id IS NULL AND chunk_set IS NULL THEN data END AS data, pack_id, pack_offset, chunk_set FROM blobs WHERE hash IN (SELECT unhex(value) FROM json_each(?))',
   ).all(JSON.stringify(hashes)) as BlobRow[];
-  return new Map(rows.map((row) => [row.hash, storedBlobOfRow(statement, row)]));
+}
+
+/** Reads blobs by hash, unpacking packed ones and joining chunked ones. */
+export function readBlobsPacked(statement: StatementSource, hashes: readonly string[]): Map<string, StoredBlob> {
+  return new Map(readBlobRows(statement, hashes).map((row) => [row.hash, storedBlobOfRow(statement, row)]));
 }
 
 /** A run's event rows in seq order, with packed texts read from their packs. */

@@ -144,7 +144,7 @@ export function readStats(statement: StatementSource): Omit<StoreStats, 'fileByt
     bytes: number;
   };
   const blobs = statement(
-    'SELECT COUNT(*) AS count, COALESCE(SUM(size), 0) AS raw, COALESCE(SUM(length(data)), 0) + (SELECT COALESCE(SUM(length(data)), 0) FROM packs) + (SELECT COALESCE(SUM(length(json)), 0) FROM events WHERE pack_id IS NULL) AS stored FROM blobs',
+    'SELECT COUNT(*) AS count, COALESCE(SUM(size), 0) AS raw, COALESCE(SUM(length(data)), 0) + (SELECT COALESCE(SUM(length(data)), 0) FROM packs) + (SELECT COALESCE(SUM(length(json)), 0) FROM events WHERE pack_id IS NULL) + (SELECT COALESCE(SUM(length(data)), 0) FROM blob_chunks WHERE chunk_set NOT IN (SELECT chunk_set FROM blob_chunk_sets)) AS stored FROM blobs',
   ).get() as {
     count: number;
     raw: number;

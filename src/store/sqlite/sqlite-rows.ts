@@ -44,6 +44,14 @@ export function parseRunColumn(runId: string, column: string, text: string): unk
 }
 
 /** better-sqlite3 binds Buffers as BLOBs; a plain Uint8Array is wrapped without copying. */
+export const HEX64 = /^[0-9a-f]{64}$/;
+
+/** Hashes are kept as their 32 bytes, half the size of the hex text, in rows and keys alike. */
+export function hashBytes(hash: string): Buffer {
+  if (!HEX64.test(hash)) throw new StoreError({ message: `"${hash.slice(0, 80)}" is not a sha256 hash (64 lowercase hex digits); the write was refused.` });
+  return Buffer.from(hash, 'hex');
+}
+
 export function asBuffer(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }

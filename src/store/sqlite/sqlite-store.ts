@@ -22,8 +22,17 @@ import type {
 } from '../store.ts';
 import { checkBundle } from '../write-batch-checks.ts';
 import { isWriterAliveOnThisHost } from '../writer-liveness.ts';
+import { BlobChunkWriter, chunkReader, isBusy, type LargeBlobPlans, readChunkSetInSlices } from './sqlite-blob-chunks.ts';
 import { createSqliteCampaignStore } from './sqlite-campaigns.ts';
-import { BUSY_TIMEOUT_MS, openSqliteDatabase, type SqliteDatabaseLike, type SqliteStatementLike, type StatementSource } from './sqlite-database.ts';
+import {
+  BUSY_TIMEOUT_MS,
+  openSqliteDatabase,
+  readSchemaVersionAt,
+  type SqliteDatabaseLike,
+  type SqliteStatementLike,
+  type StatementSource,
+} from './sqlite-database.ts';
+import { LATEST_SCHEMA_VERSION, SQLITE_MIGRATIONS } from './sqlite-migrations.ts';
 import {
   DEFAULT_RUN_PACK_LIMITS,
   type DeflatedRunPack,
@@ -31,13 +40,14 @@ import {
   planRunPack,
   type RunPackLimits,
   type RunPackPlan,
-  readBlobsPacked,
+  readBlobRows,
   readEventRows,
   settleRunPacks,
+  storedBlobOfRow,
   storeRunPack,
 } from './sqlite-packing.ts';
 import { countRuns, readBundle, readDecisions, readRun, readRunSummaries, readStats, readTape } from './sqlite-reads.ts';
-import { applyRunImport, applyWriteBatch } from './sqlite-writes.ts';
+import { applyRunImport, applyWriteBatch, readRunState } from './sqlite-writes.ts';
 
 export type { SqliteDatabaseLike, SqliteStatementLike } from './sqlite-database.ts';
 export type { RunPackLimits } from './sqlite-packing.ts';
@@ -63,6 +73,18 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   return new SqliteBackedStore(openSqliteDatabase(path, { readonly }), path, readonly, options.runPackLimits ?? DEFAULT_RUN_PACK_LIMITS);
 }
 
+/**
+ * Runs the migrations a SQLite store needs (opening one migrates it too) and says which it
+ * applied; for `retrial migrate`.
+ */
+export async function migrateSqliteStore(path: string): Promise<{ applied: number[]; version: number }> {
+  const before = existsSync(path) && statSync(path).size > 0 ? readSchemaVersionAt(path) : 0;
+  const store = await openSqliteStore(path);
+  await store.close();
+  const applied = SQLITE_MIGRATIONS.map((migration) => migration.version).filter((version) => version > before);
+  return { applied, version: LATEST_SCHEMA_VERSION };
+}
+
 /** How long a pack waits for another process's write lock, ms, and how often it comes back (50 ms doubling: about 25 s in all) before leaving the run to the next open. */
 const PACK_LOCK_WAIT_MS = 5;
 const PACK_LOCK_RETRIES = 9;
@@ -81,6 +103,8 @@ class SqliteBackedStore implements SqliteStore {
   private readonly writeTransaction;
   private readonly importTransaction;
   private readonly packTransaction;
+  /** Writes large blobs as chunk sets ahead of the batch that makes them visible. */
+  private readonly chunks: BlobChunkWriter;
   readonly campaigns: CampaignStore;
   readonly file: string | undefined;
 
@@ -91,15 +115,35 @@ class SqliteBackedStore implements SqliteStore {
     private readonly runPackLimits: RunPackLimits,
   ) {
     this.file = location === ':memory:' ? undefined : resolve(location);
-    this.writeTransaction = database.transaction((batch: WriteBatch) => applyWriteBatch(this.statementSource, batch));
-    this.importTransaction = database.transaction((bundle: RunBundle) => applyRunImport(this.statementSource, bundle));
+    this.writeTransaction = database.transaction((batch: WriteBatch, large: LargeBlobPlans) => applyWriteBatch(this.statementSource, batch, large));
+    this.importTransaction = database.transaction((bundle: RunBundle, large: LargeBlobPlans) => applyRunImport(this.statementSource, bundle, large));
+    this.chunks = new BlobChunkWriter({
+      statement: this.statementSource,
+      transact: (lockWaitMs, body) => this.guard('write to', () => this.withLockWait(lockWaitMs, () => database.transaction(body).immediate())),
+      background: (work) => {
+        this.packing = this.packing.then(work);
+      },
+      isClosed: () => this.closed,
+    });
     this.packTransaction = database.transaction((plan: RunPackPlan, deflated: DeflatedRunPack) => storeRunPack(this.statementSource, plan, deflated));
     this.campaigns = createSqliteCampaignStore(database, this.statementSource, (action, body) => this.guard(action, body));
   }
 
+  /**
+   * Large blobs are written first, as chunks in short transactions of their own with turns of the
+   * event loop between them (sqlite-blob-chunks.ts); the rest of the batch, and the blob rows that
+   * make those chunks visible, commit in one transaction after.
+   */
   async write(batch: WriteBatch, options: WriteOptions = {}): Promise<void> {
     this.assertWritable('write');
-    this.guard('write to', () => this.withLockWait(options.lockWaitMs, () => this.writeTransaction.immediate(batch)));
+    const large = await this.chunks.prepare(batch.blobs, options.lockWaitMs);
+    try {
+      this.guard('write to', () => this.withLockWait(options.lockWaitMs, () => this.writeTransaction.immediate(batch, large)));
+    } catch (error) {
+      this.chunks.settle(large, isBusy(error) ? 'retry' : 'failed');
+      throw error;
+    }
+    this.chunks.settle(large, 'committed');
     this.queuePacks(batch.runsEnded.map((ended) => ended.runId));
   }
 
@@ -197,7 +241,18 @@ class SqliteBackedStore implements SqliteStore {
   }
 
   async getBlobs(hashes: readonly string[]): Promise<Map<string, StoredBlob>> {
-    return this.guard('read', () => readBlobsPacked(this.statementSource, hashes));
+    const rows = this.guard('read', () => readBlobRows(this.statementSource, hashes));
+    const blobs = new Map<string, StoredBlob>();
+    const readChunk = chunkReader(this.statementSource);
+    for (const row of rows) {
+      // A chunked blob is read a few chunks per turn of the event loop.
+      const data = row.chunk_set === null ? undefined : await readChunkSetInSlices((set, seq) => this.guard('read', () => readChunk(set, seq)), row.chunk_set);
+      blobs.set(
+        row.hash,
+        this.guard('read', () => storedBlobOfRow(this.statementSource, row, data && (() => data))),
+      );
+    }
+    return blobs;
   }
 
   async listDecisions(filter: DecisionFilter = {}): Promise<DecisionRecord[]> {
@@ -234,6 +289,8 @@ class SqliteBackedStore implements SqliteStore {
       ),
     );
     this.queuePacks([...new Set([...marked, ...unpacked])]);
+    // Chunks of large blobs whose writer died before the blob's row committed.
+    this.guard('read', () => this.chunks.cleanAbandoned(isWriterAlive));
     return marked;
   }
 
@@ -250,7 +307,17 @@ class SqliteBackedStore implements SqliteStore {
   async importRunBundle(bundle: RunBundle): Promise<'imported' | 'exists'> {
     this.assertWritable('import into');
     checkBundle(bundle);
-    const outcome = this.guard('import into', () => this.importTransaction.immediate(bundle));
+    // Present already: its large blobs need not be written ahead (the transaction checks again).
+    if (this.guard('read', () => readRunState(this.statementSource, bundle.run.header.runId)) !== undefined) return 'exists';
+    const large = await this.chunks.prepare(bundle.blobs, undefined);
+    let outcome: 'imported' | 'exists';
+    try {
+      outcome = this.guard('import into', () => this.importTransaction.immediate(bundle, large));
+    } catch (error) {
+      this.chunks.settle(large, 'failed');
+      throw error;
+    }
+    this.chunks.settle(large, 'committed');
     // Nothing will be appended to an imported run, so it is packed, ended or not.
     if (outcome === 'imported') this.queuePacks([bundle.run.header.runId]);
     return outcome;
@@ -296,6 +363,9 @@ class SqliteBackedStore implements SqliteStore {
   async close(): Promise<void> {
     if (this.closed) return;
     await this.packing;
+    if (this.closed) return;
+    // Chunks of writes given up on (a lock that outlasted the writer's patience).
+    if (!this.readonly) await this.chunks.cleanOpen();
     if (this.closed) return;
     // Returns the pages packing freed (a no-op in a file made before auto_vacuum was set).
     if (!this.readonly) {

@@ -1,15 +1,17 @@
 import { canonicalJson, type RunRecord } from '../../tape/index.ts';
 import type { DecisionRecord, RunBundle, RunWriter, StoredEvent, WriteBatch } from '../store.ts';
 import { checkAppend, checkEnding, type RunWriteState, recordedAtMs } from '../write-batch-checks.ts';
+import type { LargeBlobPlans } from './sqlite-blob-chunks.ts';
 import type { StatementSource } from './sqlite-database.ts';
 import { insertBlobRows, insertEventRow } from './sqlite-packing.ts';
 import { DECISION_COLUMNS, decisionParameters } from './sqlite-rows.ts';
 
 /**
  * Applies a batch; the caller wraps this in one IMMEDIATE transaction, so a check or constraint
- * failing anywhere rolls back everything the batch wrote before it.
+ * failing anywhere rolls back everything the batch wrote before it. Large blobs were written
+ * ahead as chunk sets (`large`); their rows, inserted here, make them visible.
  */
-export function applyWriteBatch(statement: StatementSource, batch: WriteBatch): void {
+export function applyWriteBatch(statement: StatementSource, batch: WriteBatch, large?: LargeBlobPlans): void {
   for (const { run, writer } of batch.runsStarted) insertRun(statement, run, writer, [], 0);
   for (const append of batch.appends) {
     checkAppend(append.runId, readRunState(statement, append.runId), append.events, append.headHash);
@@ -21,7 +23,7 @@ export function applyWriteBatch(statement: StatementSource, batch: WriteBatch): 
       append.runId,
     );
   }
-  insertBlobRows(statement, batch.blobs);
+  insertBlobRows(statement, batch.blobs, large);
   insertDecisions(statement, batch.decisions);
   for (const { runId, ending, sealHash, modelsServed } of batch.runsEnded) {
     checkEnding(runId, readRunState(statement, runId));
@@ -36,13 +38,13 @@ export function applyWriteBatch(statement: StatementSource, batch: WriteBatch): 
 }
 
 /** Writes a bundle unless its run is present; the caller wraps this in one transaction. */
-export function applyRunImport(statement: StatementSource, bundle: RunBundle): 'imported' | 'exists' {
+export function applyRunImport(statement: StatementSource, bundle: RunBundle, large?: LargeBlobPlans): 'imported' | 'exists' {
   const runId = bundle.run.header.runId;
   if (readRunState(statement, runId) !== undefined) return 'exists';
   // An imported run has no writer here: if it was still recording, markAbandonedRuns closes it.
   insertRun(statement, bundle.run, null, bundle.modelsServed, jsonBytes(bundle.events));
   for (const event of bundle.events) insertEventRow(statement, runId, event);
-  insertBlobRows(statement, bundle.blobs);
+  insertBlobRows(statement, bundle.blobs, large);
   insertDecisions(statement, bundle.decisions);
   return 'imported';
 }

@@ -1,7 +1,7 @@
-import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.ts';
 
 /** Fields every event carries, whatever its kind. */
-export const eventBaseShape = {
+export const eventBaseShape = lazySchema((z) => ({
   /** Position in the run, from 0, gap-free. */
   seq: z.number().int().nonnegative(),
   /**
@@ -23,4 +23,4 @@ export const eventBaseShape = {
    * Absent on tapes recorded before 2026-12-06.
    */
   startedAfter: z.number().int().nonnegative().optional(),
-};
+}));
