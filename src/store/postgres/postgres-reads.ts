@@ -101,9 +101,18 @@ export async function readRunSummaries(queryable: Queryable, filter: RunFilter):
   }));
 }
 
-export async function countRuns(queryable: Queryable, filter: RunFilter): Promise<number> {
+/** How many runs match; with `upTo`, counting stops there (the answer is then at most `upTo`). */
+export async function countRuns(queryable: Queryable, filter: RunFilter, upTo?: number): Promise<number> {
   const condition = runFilterCondition(filter);
-  const result = await queryable.query(`SELECT COUNT(*) AS count FROM runs r ${condition.where}`, condition.parameters);
+  if (upTo === undefined) {
+    const result = await queryable.query(`SELECT COUNT(*) AS count FROM runs r ${condition.where}`, condition.parameters);
+    return result.rows[0]?.count as number;
+  }
+  const bound = `$${condition.parameters.length + 1}`;
+  const result = await queryable.query(`SELECT COUNT(*) AS count FROM (SELECT 1 FROM runs r ${condition.where} LIMIT ${bound}) matches`, [
+    ...condition.parameters,
+    Math.max(0, Math.floor(upTo)),
+  ]);
   return result.rows[0]?.count as number;
 }
 
