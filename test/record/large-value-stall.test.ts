@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createRecorder, defineAgent } from '../../src/record/index.ts';
 import { replayRun } from '../../src/replay/index.ts';
 import { openSqliteStore, verifyRun } from '../../src/store/index.ts';
-import { stallMeter } from '../fixtures/stall-meter.ts';
+import { cpuStallMeter } from '../fixtures/stall-meter.ts';
 
 /**
  * About `mb` MB of JSON that deflate barely shrinks: attachments as MIME base64 of random bytes
@@ -29,11 +29,12 @@ const SALT = 'large-value-salt';
 const VALUE_MB = 45;
 /**
  * Written in one transaction, the ~100 MB the three results deflate to held the event loop for
- * about 0.5 s on an idle 2-core box and 2-3 s at load average 9; in chunks the longest stall is
- * the box's own scheduling noise (up to ~150 ms at load average 9, a few ms idle). A bound well
- * above that noise and well below the single write.
+ * 0.9 s of the main thread's time on a CPU (2.2 s of wall time at load average 7, 3.7 s at 15).
+ * In chunks, no gap between two turns of the loop held more than 27-32 ms of it. The bound is on
+ * the time on a CPU because the wall time of a gap is mostly the box's scheduling: 150-200 ms
+ * alone at load average 9-17, 650 ms beside other test files, none of it our work.
  */
-const STALL_BOUND_MS = 300;
+const CPU_STALL_BOUND_MS = 100;
 
 describe('large values on a real SQLite store', () => {
   const directory = mkdtempSync(join(tmpdir(), 'retrial-large-value-'));
@@ -46,7 +47,7 @@ describe('large values on a real SQLite store', () => {
     const rec = createRecorder({ store, agent: 'exporter', redaction: { salt: SALT }, flushIntervalMs: 3_600_000, onRecordingError: () => {} });
     const fetchExport = rec.tool('fetch_export', async (index: number) => values[index], { effect: 'read' });
 
-    const meter = stallMeter();
+    const meter = cpuStallMeter();
     await rec.run(
       null,
       async () => {
@@ -56,9 +57,9 @@ describe('large values on a real SQLite store', () => {
       { runId: 'run_large' },
     );
     await store.idle();
-    const longest = meter.stop();
+    const { longestOnCpu } = meter.stop();
     expect((await store.getRunOrThrow('run_large')).status).toBe('complete');
-    expect(longest, 'the longest stall, ms').toBeLessThan(STALL_BOUND_MS);
+    expect(longestOnCpu, 'the longest stall, ms of the main thread on a CPU').toBeLessThan(CPU_STALL_BOUND_MS);
 
     // Replay serves each result from the tape: the agent gets exactly the JSON it got when recorded.
     const received: string[] = [];
@@ -76,9 +77,9 @@ describe('large values on a real SQLite store', () => {
       },
     });
     const replayed = await replayRun({ store, runId: 'run_large', agent, redactionSalt: SALT });
-    expect(replayed.ok).toBe(true);
+    expect(replayed.ok ? [] : replayed.divergences).toEqual([]);
     expect(received.length).toBe(values.length);
-    for (let index = 0; index < values.length; index++) expect(received[index] === JSON.stringify(values[index])).toBe(true);
+    for (let index = 0; index < values.length; index++) expect(received[index] === JSON.stringify(values[index]), `result ${index} replayed byte for byte`).toBe(true);
     expect((await verifyRun(store, 'run_large')).problems).toEqual([]);
     await store.close();
   }, 600_000);
