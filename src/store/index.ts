@@ -31,11 +31,12 @@ export {
   MEMORY_LOCATION,
   type MigrationReport,
   migrateStore,
+  openPostgresStore,
   openStore,
   resolveStoreLocation,
 } from './open-store.ts';
 export { exportRun, importRun } from './portable-tape-io.ts';
-export { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from './postgres/postgres-store.ts';
+export type { PostgresStore, PostgresStoreOptions } from './postgres/postgres-store.ts';
 export {
   openSqliteStore,
   type RunPackLimits,

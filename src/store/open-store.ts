@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { StoreError, StoreNotFoundError } from './errors.ts';
 import { createMemoryStore } from './memory/memory-store.ts';
+import type { PostgresStore, PostgresStoreOptions } from './postgres/postgres-store.ts';
 import { migrateSqliteStore, openSqliteStore } from './sqlite/sqlite-store.ts';
 import type { Store } from './store.ts';
 
@@ -84,4 +85,12 @@ export async function migrateStore(location: string | undefined): Promise<Migrat
     throw new StoreError({ message: 'The memory store has no schema to migrate; pass a SQLite path or a postgres:// URL with --db.' });
   const path = resolve(resolved);
   return { location: path, backend: 'sqlite', ...(await migrateSqliteStore(path)) };
+}
+
+/**
+ * Opens a PostgreSQL store by its URL. The backend's modules load here, on first use, so importing
+ * retrial costs a service that records into SQLite (or a collector) nothing for PostgreSQL.
+ */
+export async function openPostgresStore(url: string, options?: PostgresStoreOptions): Promise<PostgresStore> {
+  return (await import('./postgres/postgres-store.ts')).openPostgresStore(url, options);
 }

@@ -52,6 +52,11 @@ export function isLargeBlob(blob: StoredBlob): boolean {
   return blob.data.byteLength > CHUNK_BYTES;
 }
 
+/** A blob that may be written as chunks: large as given, or plain JSON that may stay large once deflated. */
+function needsChunks(blob: StoredBlob): boolean {
+  return isLargeBlob(blob) || (blob.encoding === 'json' && blob.size > CHUNK_BYTES);
+}
+
 /**
  * Plain JSON is deflated on the thread pool before it is cut into chunks (a large run packs
  * nothing, so this is its only compression); deflated bytes are stored as given.
@@ -71,10 +76,16 @@ export class BlobChunkWriter {
 
   constructor(private readonly host: ChunkWriterHost) {}
 
+  /** Whether `prepare` has anything to do for these blobs. */
+  holdsLarge(blobs: readonly StoredBlob[]): boolean {
+    return blobs.some(needsChunks);
+  }
+
   /**
    * Writes the large blobs among `blobs` as chunk sets, each chunk in its own transaction with a
    * turn of the event loop before it, and says how the batch's transaction is to store each.
-   * Throws what a transaction threw; the sets written so far stay for a retry (cleaned on close).
+   * Throws what a transaction threw; the sets written so far stay for a retry when the write lock
+   * was busy (and are cleaned on close if none comes), and are cleaned otherwise.
    */
   async prepare(blobs: readonly StoredBlob[], lockWaitMs: number | undefined): Promise<LargeBlobPlans> {
     const plans = new Map<string, LargeBlobPlan>();
@@ -89,7 +100,7 @@ export class BlobChunkWriter {
 
   private async prepareInto(plans: Map<string, LargeBlobPlan>, blobs: readonly StoredBlob[], lockWaitMs: number | undefined): Promise<void> {
     for (const given of blobs) {
-      if (plans.has(given.hash) || !(isLargeBlob(given) || (given.encoding === 'json' && given.size > CHUNK_BYTES))) continue;
+      if (plans.has(given.hash) || !needsChunks(given)) continue;
       const present = this.host.statement('SELECT 1 FROM blobs WHERE hash = ?').get(hashBytes(given.hash)) !== undefined;
       if (present) {
         plans.set(given.hash, { kind: 'present' });

@@ -89,6 +89,8 @@ export async function migrateSqliteStore(path: string): Promise<{ applied: numbe
 const PACK_LOCK_WAIT_MS = 5;
 const PACK_LOCK_RETRIES = 9;
 
+const NO_LARGE_BLOBS: LargeBlobPlans = new Map();
+
 /** Highest Unicode code point: `prefix + this` sorts after every id that starts with `prefix`. */
 const PREFIX_UPPER_BOUND = '\u{10FFFF}';
 
@@ -136,7 +138,8 @@ class SqliteBackedStore implements SqliteStore {
    */
   async write(batch: WriteBatch, options: WriteOptions = {}): Promise<void> {
     this.assertWritable('write');
-    const large = await this.chunks.prepare(batch.blobs, options.lockWaitMs);
+    // Most batches hold no large blob: no await, so such a write commits within the caller's turn as before.
+    const large = this.chunks.holdsLarge(batch.blobs) ? await this.chunks.prepare(batch.blobs, options.lockWaitMs) : NO_LARGE_BLOBS;
     try {
       this.guard('write to', () => this.withLockWait(options.lockWaitMs, () => this.writeTransaction.immediate(batch, large)));
     } catch (error) {
