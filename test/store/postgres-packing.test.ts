@@ -1,9 +1,12 @@
+import pg from 'pg';
 import { afterEach, expect, it } from 'vitest';
 import { openPostgresStore, type PostgresStore, verifyStore } from '../../src/store/index.ts';
+import { PackCache } from '../../src/store/postgres/postgres-packing.ts';
+import { readRunWithEvents } from '../../src/store/postgres/postgres-reads.ts';
 import { decodeBlobText } from '../../src/tape/index.ts';
 import { createTestDatabase } from '../fixtures/postgres.ts';
 import { writeRun } from './store-backends.ts';
-import { buildRun } from './tape-builder.ts';
+import { batchesOf, buildRun } from './tape-builder.ts';
 
 /**
  * A finished run is packed like on SQLite: its event rows are replaced by one deflated row that
@@ -79,4 +82,28 @@ it('deflates later packs against a keyframe, and a store with nothing cached rea
   const problems = [];
   for await (const verification of verifyStore(reader)) problems.push(...verification.problems);
   expect(problems).toEqual([]);
+});
+
+it('a read that meets its run being packed between its two statements reads the run again, whole', async () => {
+  const { store, url } = await freshStore();
+  const run = buildRun({ runId: 'run-a', decisions: [{ type: 'refund', subject: 'c', value: 'approve' }] });
+  const [started, rest] = batchesOf(run);
+  await store.write(started);
+  // The reader's first statement sees the run unpacked; before its second, the run ends and is packed.
+  const pool = new pg.Pool({ connectionString: url });
+  cleanups.push(() => pool.end());
+  let statements = 0;
+  const racing = {
+    query: async (sql: string, parameters?: unknown[]) => {
+      const result = await pool.query(sql, parameters);
+      if (++statements === 1) {
+        await store.write(rest);
+        await store.idle();
+      }
+      return result;
+    },
+  };
+  const read = await readRunWithEvents(racing as never, new PackCache(), 'run-a');
+  expect(read?.events).toEqual(run.events);
+  expect(statements).toBeGreaterThan(2);
 });

@@ -1,4 +1,5 @@
 import type { RunHeader, RunRecord, StoredBlob } from '../../tape/index.ts';
+import { StoreError } from '../errors.ts';
 import { collectRunBlobRefs } from '../run-blob-refs.ts';
 import type { DecisionFilter, DecisionRecord, RunBundle, RunFilter, RunSummary, StoredEvent, StoredTape, StoreStats } from '../store.ts';
 import type { PgPoolLike } from './postgres-database.ts';
@@ -33,6 +34,21 @@ export async function readRunWithEvents(
   cache: PackCache,
   runId: string,
 ): Promise<{ row: RunRow; events: StoredEvent[]; blobs: Map<string, StoredBlob>; eventsValidUnder?: number } | undefined> {
+  // The run row and its event rows are two statements: packing may commit between them and move
+  // the rows into the pack. Then fewer rows than the run counts come back, and the run is read
+  // again (now packed); a run's rows only ever move into its pack once, so this settles.
+  for (let attempt = 1; ; attempt++) {
+    const read = await readRunOnce(queryable, cache, runId);
+    if (read !== 'moved-into-pack') return read;
+    if (attempt === 3) throw new StoreError({ message: `Run ${runId} kept changing while it was read; try again.` });
+  }
+}
+
+async function readRunOnce(
+  queryable: Queryable,
+  cache: PackCache,
+  runId: string,
+): Promise<{ row: RunRow; events: StoredEvent[]; blobs: Map<string, StoredBlob>; eventsValidUnder?: number } | undefined | 'moved-into-pack'> {
   const result = await queryable.query(
     `SELECT ${RUN_COLUMNS.split(', ')
       .map((column) => `r.${column}`)
@@ -41,7 +57,10 @@ export async function readRunWithEvents(
   );
   const row = result.rows[0] as (RunRow & { packed: boolean }) | undefined;
   if (row === undefined) return undefined;
-  if (!row.packed) return { row, events: await readEventRows(queryable, runId), blobs: new Map() };
+  if (!row.packed) {
+    const events = await readEventRows(queryable, runId);
+    return events.length < row.event_count ? 'moved-into-pack' : { row, events, blobs: new Map() };
+  }
   // A run's own pack is read once per load: not kept in the cache (its keyframe is).
   const inflated = inflatePack(packRowOf(result.rows[0] as Record<string, unknown>), cache);
   const parsed = inflated instanceof Error ? undefined : parseRunPack(inflated, row.event_count);
