@@ -1,6 +1,7 @@
 import { EndpointError } from '../replay/index.ts';
 import type { CampaignArm, Store } from '../store/index.ts';
 import { type CampaignPlan, campaignItemSchema, parseStored } from './campaign-types.ts';
+import { expandItem } from './compact-items.ts';
 import { type ChunkOutcome, type ChunkWork, type EndpointFor, executeChunk } from './execute-chunk.ts';
 import type { ForkDecider } from './fork-decider.ts';
 import { createRequestGate } from './request-gate.ts';
@@ -102,7 +103,7 @@ export function createChunkRunner(options: ChunkRunnerOptions): ChunkRunner {
  * chunk from the queue has to do. A chunk that another worker finished (or half finished before it
  * was killed) comes back with only what is left.
  */
-export async function loadChunkWork(store: Store, campaignId: string, chunk: number): Promise<ChunkWork[]> {
+export async function loadChunkWork(store: Store, campaignId: string, plan: CampaignPlan, chunk: number): Promise<ChunkWork[]> {
   const records = await store.campaigns.items(campaignId, [chunk]);
   const ids = new Set(records.map((record) => record.itemId));
   const done = new Set<string>();
@@ -112,7 +113,11 @@ export async function loadChunkWork(store: Store, campaignId: string, chunk: num
   for (const record of records) {
     const arms = record.arms.filter((arm: CampaignArm) => !done.has(`${record.itemId}\n${arm}`));
     if (arms.length)
-      work.push({ itemId: record.itemId, item: parseStored(campaignItemSchema, record.item, `Item ${record.itemId} of campaign ${campaignId}`), arms });
+      work.push({
+        itemId: record.itemId,
+        item: parseStored(campaignItemSchema(), expandItem(record.itemId, record.item, plan.itemDefaults), `Item ${record.itemId} of campaign ${campaignId}`),
+        arms,
+      });
   }
   return work;
 }
