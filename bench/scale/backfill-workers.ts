@@ -6,8 +6,8 @@
  * (N x the 1-worker rate) and to the ideal (N x concurrency / latency), the workers' CPU, and the
  * load average before and after (the machine may be shared: read the figures with it).
  *
- * The store is a SQLite file the workers share (BENCH_STORE=postgres://... puts it in PostgreSQL
- * once that store exists); the queue is on a PostgreSQL cluster the bench starts itself.
+ * The store is a SQLite file the workers share, or with BENCH_STORE=postgres the same PostgreSQL
+ * database as the queue, on a cluster the bench starts itself.
  * Knobs: BENCH_RUNS (1000 demo tickets recorded), BENCH_CONCURRENCY (4 requests in flight per
  * worker), BENCH_CHUNK (16 decisions per chunk), BENCH_WORKERS (1,2,4), BENCH_LATENCY_MS (100).
  * It is a benchmark, not a test: it exits 0 and says MISS when a goal is missed.
@@ -27,7 +27,7 @@ const WORKER_COUNTS = (process.env.BENCH_WORKERS ?? '1,2,4').split(',').map(Numb
 const GOAL = 0.8;
 
 const BIN = join(process.cwd(), 'bin', 'retrial.js');
-const env = { ...process.env, RETRIAL_FROM_SOURCE: '1' };
+const env: NodeJS.ProcessEnv = { ...process.env, RETRIAL_FROM_SOURCE: '1' };
 const load = () =>
   loadavg()
     .map((value) => value.toFixed(2))
@@ -118,7 +118,9 @@ async function pass(workers: number, db: string, queue: string): Promise<Pass> {
 const directory = mkdtempSync(join(tmpdir(), 'retrial-scale-workers-'));
 const postgres = await startThrowawayPostgres();
 try {
-  const db = process.env.BENCH_STORE ?? join(directory, 'store.db');
+  // BENCH_STORE=postgres: the store in the queue's database too (workers given --db only).
+  const db = process.env.BENCH_STORE === 'postgres' ? postgres.url : (process.env.BENCH_STORE ?? join(directory, 'store.db'));
+  env.RETRIAL_REDACTION_SALT ??= 'bench-scale-workers';
   console.log('# retrial scale benchmark: backfill workers');
   console.log(
     `machine: ${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown'}, Node ${process.version}; load average ${load()} (shared machine: other work may run)`,
