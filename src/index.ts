@@ -21,6 +21,7 @@ export type {
   AgentContext,
   AgentDefinition,
   AgentRecording,
+  CollectorOptions,
   DecisionInput,
   HandledRun,
   HandleOptions,

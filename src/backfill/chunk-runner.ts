@@ -38,6 +38,8 @@ export interface ChunkRunner {
   readonly stoppedBecause: string | null;
   /** Whether it stopped because the endpoint is misconfigured (every request would fail the same way). */
   readonly misconfigured: boolean;
+  /** The campaign's plan the runner was made for (its item defaults expand stored items). */
+  readonly plan: CampaignPlan;
 }
 
 export function createChunkRunner(options: ChunkRunnerOptions): ChunkRunner {
@@ -50,6 +52,7 @@ export function createChunkRunner(options: ChunkRunnerOptions): ChunkRunner {
   const refusal = (signal?: AbortSignal) => stoppedBecause ?? (signal?.aborted ? String(signal.reason ?? 'released') : null);
 
   return {
+    plan: options.plan,
     get stoppedBecause() {
       return stoppedBecause;
     },
@@ -103,7 +106,7 @@ export function createChunkRunner(options: ChunkRunnerOptions): ChunkRunner {
  * chunk from the queue has to do. A chunk that another worker finished (or half finished before it
  * was killed) comes back with only what is left.
  */
-export async function loadChunkWork(store: Store, campaignId: string, plan: CampaignPlan, chunk: number): Promise<ChunkWork[]> {
+export async function loadChunkWork(store: Store, campaignId: string, chunk: number, plan: CampaignPlan): Promise<ChunkWork[]> {
   const records = await store.campaigns.items(campaignId, [chunk]);
   const ids = new Set(records.map((record) => record.itemId));
   const done = new Set<string>();
@@ -113,11 +116,7 @@ export async function loadChunkWork(store: Store, campaignId: string, plan: Camp
   for (const record of records) {
     const arms = record.arms.filter((arm: CampaignArm) => !done.has(`${record.itemId}\n${arm}`));
     if (arms.length)
-      work.push({
-        itemId: record.itemId,
-        item: parseStored(campaignItemSchema(), expandItem(record.itemId, record.item, plan.itemDefaults), `Item ${record.itemId} of campaign ${campaignId}`),
-        arms,
-      });
+      work.push({ itemId: record.itemId, item: parseStored(campaignItemSchema(), expandItem(record.itemId, record.item, plan.itemDefaults), `Item ${record.itemId} of campaign ${campaignId}`), arms });
   }
   return work;
 }

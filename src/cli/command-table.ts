@@ -172,6 +172,26 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/export-import-commands.ts')).registerExportImportCommands,
   },
   {
+    names: ['copy'],
+    listing: [
+      {
+        term: 'copy [options]',
+        description: 'Copy every run, decision, campaign and audit entry of one store into another (e.g. SQLite into PostgreSQL), then verify the target',
+      },
+    ],
+    load: async () => (await import('./commands/copy-command.ts')).registerCopyCommand,
+  },
+  {
+    names: ['server'],
+    listing: [
+      {
+        term: 'server [options]',
+        description: 'Serve the HTTP API over the store: a collector recorders send runs to (RETRIAL_URL, RETRIAL_TOKEN) when they cannot reach the store',
+      },
+    ],
+    load: async () => (await import('./commands/server-command.ts')).registerServerCommand,
+  },
+  {
     names: ['sim'],
     listing: [{ term: 'sim', description: 'The built-in model SIMULATOR (OpenAI- and Anthropic-compatible; not a real model)' }],
     load: async () => (await import('./commands/sim-command.ts')).registerSimCommand,

@@ -25,6 +25,8 @@ export function exitCodeForError(error: unknown): ExitCode {
       return ExitCode.usage;
     case 'ENDPOINT':
       return ExitCode.endpoint;
+    case 'COPY_REFUSED':
+      return ExitCode.refused;
     default:
       return ExitCode.internal;
   }

@@ -19,6 +19,10 @@ export const ExitCode = {
   badInput: 5,
   /** A model endpoint could not be reached or refused the request. */
   endpoint: 6,
+  /** `copy` refused before writing: the target holds other data under the source's ids, or the source's audit log is broken. */
+  refused: 7,
+  /** Stopped by SIGINT or SIGTERM; what was written stays (a `copy` run again finishes). */
+  interrupted: 130,
   internal: 70,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

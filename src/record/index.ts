@@ -2,6 +2,16 @@ export type { AgentContext, AgentDefinition } from './agent-module.ts';
 export { defineAgent } from './agent-module.ts';
 export { replayedArguments } from './call-arguments.ts';
 export { captureAgentSite, captureCallSite, portableSiteName } from './call-site.ts';
+export { COLLECTOR_DEFAULTS, type CollectorOptions } from './collector-sink.ts';
+export {
+  COLLECTOR_BATCHES_PATH,
+  type CollectorAccepted,
+  type CollectorErrorBody,
+  type CollectorItem,
+  type CollectorRequest,
+  type WireBlob,
+  type WireWriteBatch,
+} from './collector-wire.ts';
 export { jsonSnapshot } from './json-snapshot.ts';
 export { comparableRequest } from './model-event-builder.ts';
 export type { NondeterminismReads } from './patch-globals.ts';

@@ -4,7 +4,8 @@ import { originals } from './patch-globals.ts';
 import { createRecorder, createRunId, type Recorder, type RecorderOptions } from './recorder.ts';
 
 export interface RecordAgentOptions<Services> extends Omit<RecorderOptions, 'store' | 'agent' | 'codeVersion' | 'redaction' | 'serve'> {
-  store: Store;
+  /** Where runs are written; leave it out to send them to a collector (`collector`, or RETRIAL_URL and RETRIAL_TOKEN). */
+  store?: Store;
   /**
    * What `create()` reads its endpoints and keys from; default `process.env`. Replay passes its own
    * process's environment to the same `create()`, and serves the model from the tape.
@@ -53,7 +54,7 @@ export async function recordAgent<I, O, Services>(
   const { store, env, services, redactionSalt, ...recorderOptions } = options;
   const recorder = createRecorder({
     ...recorderOptions,
-    store,
+    ...(store ? { store } : {}),
     agent: agent.name,
     codeVersion: agent.codeVersion,
     // Given as undefined (an unset variable) is an error in createRecorder; left out takes the default.

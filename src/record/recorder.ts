@@ -1,13 +1,24 @@
 import { hostname } from 'node:os';
 import type { RunWriter, Store } from '../store/index.ts';
-import { CURRENT_RECORDER_FLAGS, chainRoot, type ForkOrigin, type RunHeader, type RunRecord, TAPE_FORMAT_VERSION, type ToolEffect } from '../tape/index.ts';
+import {
+  CURRENT_RECORDER_FLAGS,
+  chainRoot,
+  type ForkOrigin,
+  RetrialError,
+  type RunHeader,
+  type RunRecord,
+  TAPE_FORMAT_VERSION,
+  type ToolEffect,
+} from '../tape/index.ts';
 import { type TakenArguments, takeArguments } from './call-arguments.ts';
 import { captureAgentSite, captureCallSite } from './call-site.ts';
+import { COLLECTOR_DEFAULTS, type CollectorOptions, createCollectorSink } from './collector-sink.ts';
 import { jsonSnapshot } from './json-snapshot.ts';
 import { installGlobalPatches, type NondeterminismReads, originals } from './patch-globals.ts';
 import { createStderrReporter, type RecorderHealth, type RecordingFailure } from './recording-failure.ts';
 import { createRecordingFetch, type HttpExchange, hostOf } from './recording-fetch.ts';
-import { createRecordingWriter } from './recording-writer.ts';
+import { createStoreSink, type RecordingSink } from './recording-sink.ts';
+import { createRecordingWriter, type RecordingWriter } from './recording-writer.ts';
 import { createRedactor, legacyArgsHash, type PiiRule, type RedactionOptions, type Redactor } from './redaction.ts';
 import { assertRedactionSalt, defaultRedactionSalt } from './redaction-salt.ts';
 import { assertInRun, foreignCallInReplay, maybeCurrentRun, type RunScope, runInScope, takeCausalKey } from './run-scope.ts';
@@ -22,7 +33,16 @@ type ReceivedBlobs = (blobs: BlobCollector) => { ref: string; text?: string } | 
 export const RECORDER_NAME = 'retrial-recorder/0.1.0';
 
 export interface RecorderOptions {
-  store: Store;
+  /** Where runs are written. Leave it out to send them to a collector instead (`collector`, or RETRIAL_URL). */
+  store?: Store;
+  /**
+   * A collector (`retrial server`) to send runs to, for agents that cannot reach the store: its URL
+   * and token (default RETRIAL_URL and RETRIAL_TOKEN) and how much may wait for it in memory. Used
+   * when there is no `store`. Runs reach the collector in the background: the agent never waits for
+   * it, and `await rec.flush()` (call it before the process exits) waits until it acknowledged them.
+   * A collector needs RETRIAL_REDACTION_SALT (or `redaction.salt`): the readers of its store replay with it.
+   */
+  collector?: CollectorOptions;
   /** The agent's name, e.g. "support-agent". */
   agent: string;
   /** Version of the agent's code (git sha, package version). */
@@ -171,16 +191,43 @@ export function createRunId(atMs: number): string {
 }
 
 /** `salt` left out takes the default; `salt: undefined` is what an unset `process.env.X!` gives, and is refused. */
-function redactionOf({ redaction, store }: RecorderOptions): RedactionOptions {
+function redactionOf({ redaction }: RecorderOptions, store: Store | undefined): RedactionOptions {
   if (redaction === undefined || !('salt' in redaction)) return { salt: defaultRedactionSalt(store), rules: redaction?.rules };
   assertRedactionSalt(redaction.salt);
   return { salt: redaction.salt, rules: redaction.rules };
 }
 
+/** The collector a recorder without a store sends to: the options', else RETRIAL_URL and RETRIAL_TOKEN. */
+function collectorOf(options: RecorderOptions, environment: NodeJS.ProcessEnv = process.env): CollectorOptions & { url: string } {
+  const url = options.collector?.url ?? (environment.RETRIAL_URL || undefined);
+  if (url === undefined)
+    throw new RetrialError({
+      code: 'USAGE',
+      message: 'createRecorder needs a store ({ store }) or a collector to send runs to ({ collector: { url, token } }, or RETRIAL_URL and RETRIAL_TOKEN).',
+    });
+  try {
+    if (!/^https?:$/.test(new URL(url).protocol)) throw new Error('not http');
+  } catch {
+    throw new RetrialError({
+      code: 'USAGE',
+      message: `The collector URL "${url}" is not an http:// or https:// URL (RETRIAL_URL or collector.url), e.g. http://127.0.0.1:7778.`,
+    });
+  }
+  const token = options.collector?.token ?? (environment.RETRIAL_TOKEN || undefined);
+  return { ...options.collector, url, ...(token === undefined ? {} : { token }) };
+}
+
+function collectorSink(collector: CollectorOptions & { url: string }, onRefused: (runId: string, reason: string) => void): RecordingSink {
+  return createCollectorSink({ ...COLLECTOR_DEFAULTS, ...collector, token: collector.token, onRefused });
+}
+
 export function createRecorder(options: RecorderOptions): RecordingRecorder {
   installGlobalPatches();
   const { store } = options;
-  const redactor: Redactor = createRedactor(redactionOf(options));
+  // A collector refuses a batch after the writer handed it over; the writer is made below.
+  let lateRefusal: RecordingWriter['refusedLater'] = () => {};
+  const sink: RecordingSink = store ? createStoreSink(store) : collectorSink(collectorOf(options), (runId, reason) => lateRefusal(runId, reason));
+  const redactor: Redactor = createRedactor(redactionOf(options, store));
   const writer: RunWriter = { pid: process.pid, host: hostname() };
   const valueLimits: ValueLimits = {
     maxDepth: options.maxValueDepth ?? DEFAULT_VALUE_LIMITS.maxDepth,
@@ -188,7 +235,7 @@ export function createRecorder(options: RecorderOptions): RecordingRecorder {
   };
 
   const recording = createRecordingWriter({
-    store,
+    sink,
     writer,
     redactor,
     flushIntervalMs: options.flushIntervalMs ?? 20,
@@ -199,6 +246,7 @@ export function createRecorder(options: RecorderOptions): RecordingRecorder {
     maxLockWaitMs: options.maxLockWaitMs ?? 30_000,
     report: options.onRecordingError ?? createStderrReporter(),
   });
+  lateRefusal = recording.refusedLater;
   const { flush, stopRun } = recording;
 
   /** Takes a value the agent hands over or receives; a refused one stops the run, never the agent. */
@@ -616,7 +664,15 @@ export function createRecorder(options: RecorderOptions): RecordingRecorder {
       return maybeCurrentRun()?.runId;
     },
 
-    flush,
+    async flush() {
+      // Through a collector, what the writer handed over is durable once the collector acknowledged
+      // it. A refusal it answers with queues marks, sent in a second round (at most a few).
+      for (let round = 0; round < 4; round++) {
+        await flush();
+        if (!(await sink.settle())) return;
+        if (sink.unsent().batches === 0 && recording.health().marksPending === 0) return;
+      }
+    },
 
     health: recording.health,
   };

@@ -6,8 +6,10 @@ import { originals } from './patch-globals.ts';
  * - `value`: something the agent handed over or received has no faithful JSON form (NaN, a BigInt,
  *   a cycle, too deep or too large), or an event of it could not be built from such a value.
  * - `write`: the store refused the run's events (disk full, store closed, I/O error), or another
- *   process held its write lock longer than the recorder's maxLockWaitMs.
- * - `buffer-full`: the store fell behind and the recorder's buffer cap was reached.
+ *   process held its write lock longer than the recorder's maxLockWaitMs, or the collector
+ *   refused them (a wrong token, a batch it found invalid).
+ * - `buffer-full`: the store fell behind and the recorder's buffer cap was reached, or the
+ *   collector could not be reached and what waits for it reached maxUnsentBytes.
  * - `internal`: a bug of the recorder.
  */
 export interface RecordingFailure {
@@ -30,6 +32,13 @@ export interface RecorderHealth {
   /** Events and approximate bytes waiting to be written now. */
   bufferedEvents: number;
   bufferedBytes: number;
+  /**
+   * Batches a collector has not acknowledged yet (RETRIAL_URL), kept in memory and sent again until
+   * it does, and their approximate bytes; a run whose batch would pass maxUnsentBytes stops
+   * (`buffer-full`). Zero when recording into a store.
+   */
+  unsentBatches: number;
+  unsentBytes: number;
   /** The latest failure, with its time (ISO-8601 wall clock). */
   lastFailure: (RecordingFailure & { at: string }) | null;
 }

@@ -1,14 +1,16 @@
-import { deriveRunLedger, type RunWriter, type Store, type WriteBatch } from '../store/index.ts';
+import type { RunWriter, WriteBatch } from '../store/index.ts';
 import { createBlob, plainBlob, type RunEnding, type RunRecord, sealRun } from '../tape/index.ts';
 import { originals } from './patch-globals.ts';
 import type { RecorderHealth, RecordingFailure } from './recording-failure.ts';
+import { OUTBOX_FULL_CODE, type RecordingSink } from './recording-sink.ts';
 import type { Redactor } from './redaction.ts';
 import { runOutsideScope } from './run-scope.ts';
 import { RunTapeWriter } from './run-tape-writer.ts';
 
 /** What createRecordingWriter needs from the recorder's options (defaults applied there). */
 export interface RecordingWriterOptions {
-  store: Store;
+  /** The store, or a collector's outbox. */
+  sink: RecordingSink;
   writer: RunWriter;
   redactor: Redactor;
   flushIntervalMs: number;
@@ -36,6 +38,11 @@ export interface RecordingWriter {
   stopRun(tape: RunTapeWriter, kind: RecordingFailure['kind'], reason: string, dropPending: boolean): void;
   /** Resolves once everything pushed so far is durable or given up on. Never rejects. */
   flush(): Promise<void>;
+  /**
+   * The sink gave up on a run after `write` had taken its batch (a collector refused it): the run
+   * stops like one the store refused, and is marked `incomplete`.
+   */
+  refusedLater(runId: string, reason: string): void;
   health(): RecorderHealth;
 }
 
@@ -46,6 +53,8 @@ export interface PendingEnding {
 
 /** Degraded runs whose marks wait for a store that refuses writes; beyond this the oldest are left to the next open. */
 const MAX_PENDING_MARKS = 10_000;
+/** Ended runs remembered (their start records) so a collector's late refusal can still mark them. */
+const MAX_ENDED_REMEMBERED = 10_000;
 
 /**
  * How long one write waits for another process's write lock, ms: SQLite waits on the event loop,
@@ -71,6 +80,7 @@ function isStoreWide(error: unknown): boolean {
   const codes: string[] = [];
   for (let cause: unknown = error; cause instanceof Error && codes.length < 5; cause = cause.cause) {
     const code = (cause as { code?: unknown }).code;
+    if (code === OUTBOX_FULL_CODE) return true;
     if (typeof code === 'string') codes.push(code);
     if (/has been closed|not open|readonly|read-only|disk is full|disk I\/O|database is locked/i.test(cause.message)) return true;
   }
@@ -82,6 +92,15 @@ function isStoreWide(error: unknown): boolean {
       /^(ENOSPC|EIO|EROFS|EACCES)$/.test(code) ||
       /^STORE_(UNAVAILABLE|AUTH|PERMISSION|SCHEMA_NEWER|MISSING_DATABASE)$/.test(code),
   );
+}
+
+function isOutboxFull(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === OUTBOX_FULL_CODE;
+}
+
+function sinkHealth(sink: RecordingSink): Pick<RecorderHealth, 'unsentBatches' | 'unsentBytes'> {
+  const { batches, bytes } = sink.unsent();
+  return { unsentBatches: batches, unsentBytes: bytes };
 }
 
 function describe(error: unknown): string {
@@ -103,13 +122,15 @@ function mergeParts(parts: readonly { batch: WriteBatch }[]): WriteBatch {
 }
 
 export function createRecordingWriter(options: RecordingWriterOptions): RecordingWriter {
-  const { store, writer, redactor, flushIntervalMs, maxBufferedEvents, maxPendingEvents, maxPendingBytes, retryIntervalMs, maxLockWaitMs, report } = options;
+  const { sink, writer, redactor, flushIntervalMs, maxBufferedEvents, maxPendingEvents, maxPendingBytes, retryIntervalMs, maxLockWaitMs, report } = options;
   const started: WriteBatch['runsStarted'] = [];
   const active = new Set<RunTapeWriter>();
   const endings: PendingEnding[] = [];
   /** Degraded runs that ended, waiting to be stored as `incomplete` with their reason, by run id. */
   const marks = new Map<string, { record: RunRecord; ending: RunEnding }>();
   const knownBlobs = new Set<string>();
+  /** Start records of ended runs, by id, oldest first (for refusedLater); null for a run already degraded. */
+  const ended = new Map<string, RunRecord | null>();
   let buffered = 0;
   let pendingEvents = 0;
   let pendingBytes = 0;
@@ -214,6 +235,8 @@ export function createRecordingWriter(options: RecordingWriterOptions): Recordin
       const part = partOf(tape);
       if (tape.pendingCount > 0) await drainInto(part);
       active.delete(tape);
+      ended.set(tape.runId, tape.failure ? null : tape.startRecord);
+      if (ended.size > MAX_ENDED_REMEMBERED) ended.delete(ended.keys().next().value as string);
       health.droppedByEndedRuns += tape.dropped;
       if (!tape.failure) {
         try {
@@ -268,7 +291,7 @@ export function createRecordingWriter(options: RecordingWriterOptions): Recordin
     try {
       for (let attempt = 0; ; attempt++) {
         try {
-          await store.write(merged, { lockWaitMs: RECORDER_LOCK_WAIT_MS });
+          await sink.write(merged, { lockWaitMs: RECORDER_LOCK_WAIT_MS });
           lockedSince = undefined;
           for (const part of list) committed(part);
           return;
@@ -289,6 +312,14 @@ export function createRecordingWriter(options: RecordingWriterOptions): Recordin
             for (const part of list) refusedByStore(part, outlasted);
             return;
           }
+          if (isOutboxFull(error)) {
+            // The collector cannot be reached and what waits for it reached its cap: like a full buffer.
+            for (const part of list) {
+              stopRun(part.tape, 'buffer-full', describe(error), true);
+              if (part.ending) queueMark(part.tape);
+            }
+            return;
+          }
           if (list.length === 1 || isStoreWide(error)) {
             for (const part of list) refusedByStore(part, error);
             return;
@@ -305,7 +336,7 @@ export function createRecordingWriter(options: RecordingWriterOptions): Recordin
     }
     for (const part of list) {
       try {
-        await store.write(part.batch, { lockWaitMs: RECORDER_LOCK_WAIT_MS });
+        await sink.write(part.batch, { lockWaitMs: RECORDER_LOCK_WAIT_MS });
         committed(part);
       } catch (error) {
         refusedByStore(part, error);
@@ -339,14 +370,37 @@ export function createRecordingWriter(options: RecordingWriterOptions): Recordin
   }
 
   function queueMark(tape: RunTapeWriter): void {
-    const failure = tape.failure;
-    if (!failure) return;
+    if (tape.failure) queueMarkOf(tape.startRecord, tape.failure);
+  }
+
+  function queueMarkOf(record: RunRecord, failure: { kind: RecordingFailure['kind']; reason: string }): void {
     const ending: RunEnding = {
       status: 'incomplete',
       output: null,
       error: { name: 'RecordingIncomplete', message: redactor.text(`${failure.kind}: ${failure.reason}`) },
     };
-    marks.set(tape.runId, { record: tape.startRecord, ending });
+    marks.set(record.header.runId, { record, ending });
+  }
+
+  function refusedLater(runId: string, reason: string): void {
+    // A refused batch may have carried blobs later batches leave out as already sent.
+    knownBlobs.clear();
+    for (const tape of active)
+      if (tape.runId === runId) {
+        // Its ending, when it comes, queues the mark.
+        stopRun(tape, 'write', reason, true);
+        return;
+      }
+    const record = ended.get(runId);
+    // Already stopped and marked (refused for an earlier batch, or degraded before it ended).
+    if (record === null) return;
+    if (record) ended.set(runId, null);
+    health.runsDegraded++;
+    noteFailure({ runId, kind: 'write', reason });
+    if (record) {
+      queueMarkOf(record, { kind: 'write', reason });
+      void flush();
+    }
   }
 
   /**
@@ -359,16 +413,8 @@ export function createRecordingWriter(options: RecordingWriterOptions): Recordin
     retryTimer = undefined;
     for (const [runId, { record, ending }] of marks) {
       try {
-        const existing = await store.getRun(runId);
-        // A run of that id whose header is not ours (an id given twice) is someone else's to end.
-        if (!existing?.ending && (!existing || existing.rootHash === record.rootHash)) {
-          const batch: WriteBatch = { runsStarted: existing ? [] : [{ run: record, writer }], appends: [], blobs: [], decisions: [], runsEnded: [] };
-          // The models of the model events that reached the store, as verify and import derive them: the tape's own list may name events that never landed.
-          const modelsServed = existing?.eventCount ? deriveRunLedger(existing.header, await store.getEvents(runId)).modelsServed : [];
-          batch.runsEnded.push({ runId, ending, sealHash: sealRun(existing?.headHash ?? record.headHash, ending), modelsServed });
-          await store.write(batch, { lockWaitMs: RECORDER_LOCK_WAIT_MS });
-          health.runsMarkedIncomplete++;
-        }
+        // A run of that id whose header is not ours (an id given twice) is someone else's to end: skipped.
+        if ((await sink.markIncomplete({ record, ending, writer }, { lockWaitMs: RECORDER_LOCK_WAIT_MS })) === 'marked') health.runsMarkedIncomplete++;
         marks.delete(runId);
       } catch (error) {
         // The store still refuses: the mark keeps (a header and a line each) for the next try.
@@ -393,6 +439,7 @@ export function createRecordingWriter(options: RecordingWriterOptions): Recordin
     },
     stopRun,
     flush,
+    refusedLater,
     health() {
       let eventsDropped = health.droppedByEndedRuns;
       for (const tape of active) eventsDropped += tape.dropped;
@@ -403,6 +450,7 @@ export function createRecordingWriter(options: RecordingWriterOptions): Recordin
         marksPending: marks.size,
         bufferedEvents: pendingEvents,
         bufferedBytes: pendingBytes,
+        ...sinkHealth(sink),
         lastFailure: health.lastFailure,
       };
     },

@@ -90,13 +90,23 @@ export function loadRedactionSalt(databasePath: string, environment: NodeJS.Proc
 
 /**
  * The salt a recorder uses when it is given none: RETRIAL_REDACTION_SALT; else, for an embedded
- * store, the `redaction-salt` file beside its database (created on first use, then reused); else
+ * store, the `redaction-salt` file beside its database (created on first use, then reused); without
+ * a store (a collector) or with a PostgreSQL store an error, as the salt must be the one replay
+ * and every other process of the fleet will use; else
  * (the memory store) a random salt, which lives only as long as the process: such runs replay in
  * this process only, unless the salt is set.
  */
-export function defaultRedactionSalt(store: Store, environment: NodeJS.ProcessEnv = process.env): string {
+export function defaultRedactionSalt(store: Store | undefined, environment: NodeJS.ProcessEnv = process.env): string {
   const configured = fromEnvironment(environment);
   if (configured) return configured;
+  if (store === undefined)
+    throw new RetrialError({
+      code: 'USAGE',
+      message: `A recorder that sends runs to a collector needs the redaction salt the store's runs are replayed with: set ${REDACTION_SALT_VARIABLE} (the same value where they are replayed), or pass redaction.salt.`,
+    });
+  // A fleet shares a networked store: a salt of this process's own would make pseudonyms differ
+  // between processes and leave its runs unreplayable anywhere else.
+  if (isPostgresLocation(store.location)) networkedStoreNeedsSalt(store.location);
   if (store.file) return loadOrCreateRedactionSalt(store.file, environment);
   return originals.randomBytes(16).toString('hex');
 }

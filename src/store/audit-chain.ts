@@ -1,5 +1,6 @@
 import { canonicalJson, sha256Hex } from '../tape/index.ts';
 import type { AuditDraft, AuditRecord } from './campaign-store.ts';
+import { StoreError } from './errors.ts';
 import type { DecisionRecord } from './store.ts';
 
 /** prevHash of the first audit entry. */
@@ -50,4 +51,30 @@ export function correctionRowOf(entry: AuditRecord): Record<string, unknown> | u
   return typeof row === 'object' && row !== null && typeof (row as { decisionId?: unknown }).decisionId === 'string'
     ? (row as Record<string, unknown>)
     : undefined;
+}
+
+/**
+ * What importAudit does with one entry copied from another log, given this log's last entry and
+ * the hash it holds at a seq: `skip` one it already holds, `append` the next link of its chain;
+ * anything else is another history, refused. Both backends decide by this one function.
+ */
+export function placeImportedAuditEntry(
+  entry: AuditRecord,
+  last: { seq: number; hash: string },
+  hashAt: (seq: number) => string | undefined,
+): 'skip' | 'append' {
+  const { hash, ...unsealed } = entry;
+  if (auditEntryHash(unsealed) !== hash)
+    throw new StoreError({ message: `Cannot import audit entry ${entry.seq}: its content does not match its hash (it was changed after it was written).` });
+  if (entry.seq <= last.seq) {
+    if (hashAt(entry.seq) === hash) return 'skip';
+    throw new StoreError({
+      message: `Cannot import audit entry ${entry.seq}: this audit log holds a different entry ${entry.seq}, so it has another history.`,
+    });
+  }
+  if (entry.seq !== last.seq + 1 || entry.prevHash !== last.hash)
+    throw new StoreError({
+      message: `Cannot import audit entry ${entry.seq}: it does not continue this audit log, which ends at entry ${last.seq}.`,
+    });
+  return 'append';
 }

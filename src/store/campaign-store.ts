@@ -160,5 +160,14 @@ export interface CampaignStore {
   releaseCorrectionClaim(decisionId: string, idempotencyKey: string): Promise<void>;
   /** Appends to the hash-chained audit log (seq and prevHash taken inside the transaction). */
   appendAudit(entry: AuditDraft): Promise<AuditRecord>;
+  /**
+   * Appends entries of another store's audit log sealed as they are (`retrial copy`), with the
+   * correction rows they vouch for, in one transaction. An entry this log already holds (same seq,
+   * same hash) is skipped; every other entry must hash to its `hash` and continue this log's chain
+   * (seq one past its last, prevHash its last hash). A row whose decision id the ledger holds is left
+   * as it is. Anything else throws StoreError and writes nothing: this log holds another history.
+   * Returns how many entries were added.
+   */
+  importAudit(entries: readonly AuditRecord[], corrections: readonly DecisionRecord[]): Promise<number>;
   audit(filter?: { campaignId?: string }): Promise<AuditRecord[]>;
 }

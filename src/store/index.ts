@@ -1,6 +1,15 @@
 export { AUDIT_GENESIS_HASH, type AuditProblem, auditEntryHash, verifyAuditChain } from './audit-chain.ts';
 export type * from './campaign-store.ts';
 export { REVIEW_VERDICTS } from './campaign-store.ts';
+export {
+  type CopyPhase,
+  type CopyProgress,
+  CopyRefusedError,
+  type CopyStoreOptions,
+  type CopyStoreResult,
+  type CopyVerification,
+  copyStore,
+} from './copy-store.ts';
 export * from './errors.ts';
 export {
   decisionRecordOf,
@@ -14,6 +23,7 @@ export {
   runChainProblem,
   unvouchedReason,
 } from './ledger-chain.ts';
+export { type IncompleteMark, markRunIncomplete } from './mark-run-incomplete.ts';
 export { createMemoryStore } from './memory/memory-store.ts';
 export {
   DEFAULT_STORE_PATH,

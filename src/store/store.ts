@@ -145,7 +145,10 @@ export interface StoreCapabilities {
 export interface RunBundle {
   run: RunRecord;
   events: StoredEvent[];
-  /** Every blob the run's events reference, directly or through wire bodies. */
+  /**
+   * Every blob the run's events reference, directly or through wire bodies. On import, blobs the
+   * store already holds may be left out (`retrial copy` sends a blob runs share once).
+   */
   blobs: StoredBlob[];
   decisions: DecisionRecord[];
   modelsServed: string[];

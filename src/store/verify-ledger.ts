@@ -22,13 +22,19 @@ export async function loadCorrectionVouchers(store: Store): Promise<CorrectionVo
   const entries = await store.campaigns.audit();
   const bySupersedingId = new Map<string, { entry: AuditRecord; row: Record<string, unknown> | null }>();
   for (const entry of entries) {
-    const row = correctionRowOf(entry);
-    const legacy = row === undefined ? legacyDetails(entry) : undefined;
-    const id = row !== undefined ? String(row.decisionId) : legacy ? `${legacy.decisionId}/${legacy.idempotencyKey}` : undefined;
+    const id = vouchedCorrectionId(entry);
     // The first entry wrote the row; a repeated recordApplied leaves the row as it was.
-    if (id !== undefined && !bySupersedingId.has(id)) bySupersedingId.set(id, { entry, row: row ?? null });
+    if (id !== undefined && !bySupersedingId.has(id)) bySupersedingId.set(id, { entry, row: correctionRowOf(entry) ?? null });
   }
   return { bySupersedingId, auditProblems: verifyAuditChain(entries), auditEntries: entries.length };
+}
+
+/** The id of the correction row an audit entry of an applied correction vouches for, if it is one. */
+export function vouchedCorrectionId(entry: AuditRecord): string | undefined {
+  const row = correctionRowOf(entry);
+  if (row !== undefined) return String(row.decisionId);
+  const legacy = legacyDetails(entry);
+  return legacy ? `${legacy.decisionId}/${legacy.idempotencyKey}` : undefined;
 }
 
 interface LegacyCorrectionDetails {

@@ -12,7 +12,7 @@ import {
   redactionSaltPath,
 } from '../../src/record/index.ts';
 import { replayRun } from '../../src/replay/index.ts';
-import { createMemoryStore, openStore } from '../../src/store/index.ts';
+import { createMemoryStore, openStore, type Store } from '../../src/store/index.ts';
 import { RetrialError } from '../../src/tape/index.ts';
 
 const EMAIL = { name: 'email', pattern: /[\w.+-]+@[\w-]+\.[\w.]+/g };
@@ -96,6 +96,13 @@ describe('the redaction salt', () => {
     await store.close();
     const memory = createMemoryStore();
     expect(defaultRedactionSalt(memory)).not.toBe(defaultRedactionSalt(memory));
+  });
+
+  it('a recorder on a PostgreSQL store without RETRIAL_REDACTION_SALT is refused: a salt per process would split the fleet', () => {
+    // Only the location decides; no server is needed for this check.
+    const networked = { ...createMemoryStore(), location: 'postgres://retrial@db.internal:5432/retrial' } as Store;
+    expect(() => defaultRedactionSalt(networked, {})).toThrow(/PostgreSQL store keeps no redaction salt file: set RETRIAL_REDACTION_SALT/);
+    expect(defaultRedactionSalt(networked, { RETRIAL_REDACTION_SALT: 'fleet' })).toBe('fleet');
   });
 
   it('a salt file that cannot be created is a RetrialError naming the file and the variable', () => {

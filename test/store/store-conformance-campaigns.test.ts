@@ -298,6 +298,69 @@ describeEachBackend('Store conformance, campaigns', ({ backend, open }) => {
     expect(await campaigns.audit({ campaignId: 'missing' })).toEqual([]);
   });
 
+  it('imports another log sealed as it is, with the correction rows it vouches for, skipping what it holds', async () => {
+    const source = await open('source');
+    const run = buildRun({ runId: 'run-a', decisions: [{ type: 'refund', subject: 'cust-1', value: 'approve', amount: 12.5 }] });
+    await writeRun(source, run);
+    const original = run.decisions[0] as DecisionRecord;
+    const superseding: DecisionRecord = { ...original, decisionId: `${original.decisionId}/k1`, value: 'deny', supersedes: original.decisionId };
+    await source.campaigns.create(campaign('c1'), [item('c1', original.decisionId, 0)], draft('c1', 'campaign.created', { items: 1 }));
+    await source.campaigns.putCorrections([correction('k1', 'c1', original.decisionId)]);
+    await source.campaigns.recordApplied('k1', 4_000, 1, superseding, draft('c1', 'correction.applied', { key: 'k1' }));
+    await source.campaigns.appendAudit(draft(null, 'note', { nested: { list: [1, 'ü', null] } }));
+    const log = await source.campaigns.audit();
+
+    const target = await open('target');
+    await writeRun(target, run);
+    expect(await target.campaigns.importAudit(log.slice(0, 2), [superseding])).toBe(2);
+    // Again, with the rest: only the new entry lands, and the row already in the ledger stays.
+    expect(await target.campaigns.importAudit(log, [{ ...superseding, value: 'changed' }])).toBe(1);
+    expect(await target.campaigns.importAudit(log, [])).toBe(0);
+    expect(await target.campaigns.audit()).toEqual(log);
+    expect(await target.listDecisions({ includeSuperseded: true })).toEqual(await source.listDecisions({ includeSuperseded: true }));
+    // The next entry appended continues the imported chain.
+    expect(await target.campaigns.appendAudit(draft('c1', 'review.verdict', null))).toMatchObject({ seq: 4, prevHash: log[2]?.hash });
+  });
+
+  it('refuses an imported entry that is not the next link of its chain, or was changed, and writes nothing of the call', async () => {
+    const source = await open('source');
+    for (const action of ['campaign.created', 'triage.applied', 'review.verdict']) await source.campaigns.appendAudit(draft('c1', action, { action }));
+    const log = await source.campaigns.audit();
+    const row: DecisionRecord = {
+      decisionId: 'run-x:1/k9',
+      runId: 'run-x',
+      seq: 1,
+      agent: 'a',
+      type: 'refund',
+      subject: 's',
+      value: 'deny',
+      amount: null,
+      currency: null,
+      reversible: true,
+      effectiveAt: 1,
+      recordedAt: 1,
+      modelServed: null,
+      attributes: {},
+      supersedes: 'run-x:1',
+    };
+
+    const other = await open('other');
+    await other.campaigns.appendAudit(draft('c9', 'campaign.created', { items: 0 }));
+    const own = await other.campaigns.audit();
+    await expect(other.campaigns.importAudit(log, [row])).rejects.toThrow(/holds a different entry 1/);
+
+    const fresh = await open('fresh');
+    await expect(fresh.campaigns.importAudit(log.slice(1), [row])).rejects.toThrow(/does not continue this audit log, which ends at entry 0/);
+    const changed = log.map((entry, index) => (index === 2 ? { ...entry, details: { action: 'edited' } } : entry));
+    await expect(fresh.campaigns.importAudit(changed, [row])).rejects.toThrow(/does not match its hash/);
+    const reordered = [log[0], log[2], log[1]] as AuditRecord[];
+    await expect(fresh.campaigns.importAudit(reordered, [row])).rejects.toBeInstanceOf(StoreError);
+
+    expect(await other.campaigns.audit()).toEqual(own);
+    expect(await fresh.campaigns.audit()).toEqual([]);
+    expect(await fresh.listDecisions({ includeSuperseded: true })).toEqual([]);
+  });
+
   it('refuses campaign calls after close', async () => {
     const store = await open();
     await store.campaigns.create(campaign('c1'), [item('c1', 'run-a:1', 0)]);
@@ -318,6 +381,7 @@ describeEachBackend('Store conformance, campaigns', ({ backend, open }) => {
       () => campaigns.updateCorrection('k1', { status: 'failed', attempts: 1, lastError: null, appliedAt: null }),
       () => campaigns.corrections('c1'),
       () => campaigns.appendAudit(draft('c1', 'campaign.created', null)),
+      () => campaigns.importAudit([], []),
       () => campaigns.audit(),
     ];
     for (const call of calls) await expect(call()).rejects.toBeInstanceOf(StoreError);

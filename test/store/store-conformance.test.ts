@@ -188,6 +188,28 @@ describeEachBackend('Store conformance', ({ expected, open }) => {
     }
   });
 
+  it('imports a bundle that leaves out the blobs the store already holds, and the run is whole', async () => {
+    const source = await open('source');
+    // Two runs with the same system prompt share its blobs.
+    for (const runId of ['run-a', 'run-b']) await writeRun(source, buildRun({ runId }));
+    const first = await source.getRunBundle('run-a');
+    const second = await source.getRunBundle('run-b');
+    const held = new Set(first.blobs.map((blob) => blob.hash));
+    const shared = second.blobs.filter((blob) => held.has(blob.hash));
+    expect(shared.length).toBeGreaterThan(0);
+
+    const target = await open('target');
+    expect(await target.importRunBundle(first)).toBe('imported');
+    expect(await target.importRunBundle({ ...second, blobs: second.blobs.filter((blob) => !held.has(blob.hash)) })).toBe('imported');
+    const runs = [];
+    for await (const run of verifyStore(target)) runs.push(run);
+    expect(runs.map((run) => [run.runId, run.problems])).toEqual([
+      ['run-a', []],
+      ['run-b', []],
+    ]);
+    expect(new Set((await target.getRunBundle('run-b')).blobs.map((blob) => blob.hash))).toEqual(new Set(second.blobs.map((blob) => blob.hash)));
+  });
+
   it('closes an imported run that was still recording, since no writer here will finish it', async () => {
     const source = await open('source');
     await source.write(batchesOf(buildRun({ runId: 'in-flight', ending: null }))[0]);

@@ -60,7 +60,7 @@ export async function runBackfillWorker(options: BackfillWorkerOptions): Promise
   const now = options.now ?? Date.now;
   const { store, queue, signal } = options;
   const summary: BackfillWorkerSummary = { chunksFinished: 0, chunksReleased: 0, written: 0 };
-  const runners = new Map<string, Promise<{ runner: ChunkRunner; plan: CampaignPlan }>>();
+  const runners = new Map<string, Promise<ChunkRunner>>();
   let fatal: Error | undefined;
   let pauseUntil = 0;
   let busy = 0;
@@ -74,16 +74,13 @@ export async function runBackfillWorker(options: BackfillWorkerOptions): Promise
   };
   const wait = (ms: number) => sleep(ms, undefined, { signal }).catch(() => undefined);
 
-  const runnerFor = (campaignId: string): Promise<{ runner: ChunkRunner; plan: CampaignPlan }> => {
+  const runnerFor = (campaignId: string): Promise<ChunkRunner> => {
     let runner = runners.get(campaignId);
     if (!runner) {
       runner = (async () => {
         const { plan } = await loadCampaignPlan(store, campaignId);
         const endpoints = await options.endpointsFor(campaignId, plan);
-        return {
-          plan,
-          runner: createChunkRunner({ store, campaignId, plan, ...endpoints, concurrency: options.concurrency, ratePerSecond: options.ratePerSecond, now }),
-        };
+        return createChunkRunner({ store, campaignId, plan, ...endpoints, concurrency: options.concurrency, ratePerSecond: options.ratePerSecond, now });
       })();
       runner.catch(() => runners.delete(campaignId));
       runners.set(campaignId, runner);
@@ -116,8 +113,8 @@ export async function runBackfillWorker(options: BackfillWorkerOptions): Promise
     let pending = 0;
     let reason: string | null = null;
     try {
-      const { runner, plan } = await runnerFor(job.campaignId);
-      const work = await loadChunkWork(store, job.campaignId, plan, job.chunk);
+      const runner = await runnerFor(job.campaignId);
+      const work = await loadChunkWork(store, job.campaignId, job.chunk, runner.plan);
       options.onEvent?.({ type: 'chunk-started', campaignId: job.campaignId, chunk: job.chunk, arms: work.reduce((sum, item) => sum + item.arms.length, 0) });
       const outcome = await runner.run(work, controller.signal);
       written = outcome.written;

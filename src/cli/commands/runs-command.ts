@@ -47,9 +47,10 @@ export function buildRunFilter(options: RunsOptions): RunFilter {
 
 /**
  * The "N matching runs" count stops here: counting every match of a broad filter on a store of
- * 100,000s of runs costs more than the page itself, so past it the total says "10,000+".
+ * 100,000s of runs costs more than the page itself (10,000 matches of a decision type took 75-350
+ * ms at 100,000 runs, on a loaded box), so past it the total says "1,000+".
  */
-export const RUN_COUNT_BOUND = 10_000;
+export const RUN_COUNT_BOUND = 1_000;
 
 interface RunsPage {
   runs: RunSummary[];

@@ -1,21 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { UsageError } from '../exit-codes.ts';
+import { listenFailure } from '../listen-failure.ts';
 import { parseIntegerOption } from '../parse-options.ts';
-
-/** A port the simulator cannot listen on is the user's to change: say which and how. */
-function listenFailure(error: unknown, host: string, port: number): unknown {
-  const code = (error as NodeJS.ErrnoException | null)?.code;
-  if (code === 'EADDRINUSE')
-    return new UsageError(
-      `Port ${port} on ${host} is already in use (another simulator?). Stop what listens there, or pass --port <another> (--port 0 picks a free one).`,
-    );
-  if (code === 'EACCES')
-    return new UsageError(`Listening on port ${port} of ${host} is not permitted; ports below 1024 need privileges. Pass --port 8788 or --port 0.`);
-  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
-    return new UsageError(`Cannot listen on ${host}: no such local interface. Pass --host 127.0.0.1 (or 0.0.0.0 for every interface).`);
-  return error;
-}
 
 export function registerSimCommand(program: Command): void {
   const sim = program.command('sim').description('The built-in model SIMULATOR (OpenAI- and Anthropic-compatible; not a real model)');
@@ -50,7 +37,7 @@ export function registerSimCommand(program: Command): void {
         latencyMs: parseIntegerOption(options.latency, '--latency') ?? 0,
         ...(Object.keys(aliases).length ? { aliases } : {}),
       }).catch((error: unknown) => {
-        throw listenFailure(error, options.host, port);
+        throw listenFailure(error, { host: options.host, port, what: 'simulator', defaultPort: 8788 });
       });
       process.stdout.write(
         `npx retrial model SIMULATOR listening on ${server.url} (OpenAI: ${server.url}/v1/chat/completions, Anthropic: ${server.url}/v1/messages). Ctrl-C stops it.\n`,

@@ -1,4 +1,4 @@
-import { AUDIT_GENESIS_HASH, auditEntryHash, auditOfCorrection } from '../audit-chain.ts';
+import { AUDIT_GENESIS_HASH, auditEntryHash, auditOfCorrection, placeImportedAuditEntry } from '../audit-chain.ts';
 import type {
   AuditDraft,
   AuditRecord,
@@ -171,6 +171,21 @@ export function createMemoryCampaignStore(decisions: Map<string, DecisionRecord>
     async appendAudit(entry) {
       assertOpen();
       return copy(appendAudit(entry));
+    },
+    async importAudit(entries, rows) {
+      assertOpen();
+      // Placed in full before anything changes: a refused entry leaves the log as it was.
+      let last = audit.at(-1) ?? { seq: 0, hash: AUDIT_GENESIS_HASH };
+      const added: AuditRecord[] = [];
+      for (const entry of entries) {
+        if (placeImportedAuditEntry(entry, last, (seq) => audit[seq - 1]?.hash) === 'skip') continue;
+        const { seq, at, actor, action, campaignId, details, prevHash, hash } = copy(entry);
+        added.push({ seq, at, actor, action, campaignId, details: details ?? null, prevHash, hash });
+        last = entry;
+      }
+      audit.push(...added);
+      for (const row of rows) if (!decisions.has(row.decisionId)) decisions.set(row.decisionId, copy(row));
+      return added.length;
     },
     async audit(filter = {}) {
       assertOpen();

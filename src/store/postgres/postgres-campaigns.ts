@@ -1,4 +1,4 @@
-import { AUDIT_GENESIS_HASH, auditEntryHash, auditOfCorrection } from '../audit-chain.ts';
+import { AUDIT_GENESIS_HASH, auditEntryHash, auditOfCorrection, placeImportedAuditEntry } from '../audit-chain.ts';
 import type {
   AuditDraft,
   AuditRecord,
@@ -11,7 +11,7 @@ import type {
 } from '../campaign-store.ts';
 import { StoreError } from '../errors.ts';
 import type { PgClientLike } from './postgres-database.ts';
-import { columnsOf, DECISION_COLUMNS, decisionParameters, unnestOf } from './postgres-rows.ts';
+import { columnsOf, DECISION_ARRAY_TYPES, DECISION_COLUMNS, decisionParameters, unnestOf } from './postgres-rows.ts';
 import type { PostgresRead, PostgresTransaction } from './postgres-store.ts';
 
 /**
@@ -305,6 +305,48 @@ export function createPostgresCampaignStore(transaction: PostgresTransaction, re
     },
     async appendAudit(entry) {
       return transaction('write to', (client) => appendAuditIn(client, entry));
+    },
+    async importAudit(entries, corrections) {
+      return transaction('write to', async (client) => {
+        await client.query('SELECT pg_advisory_xact_lock($1, 0)', [AUDIT_LOCK]);
+        const [tail] = (await client.query('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1')).rows as Array<{ seq: number; hash: string }>;
+        let last = tail ?? { seq: 0, hash: AUDIT_GENESIS_HASH };
+        // What this log holds at the seqs the entries name, in one read.
+        const named = entries.filter((entry) => entry.seq <= last.seq).map((entry) => entry.seq);
+        const held = new Map<number, string>();
+        if (named.length)
+          for (const row of (await client.query('SELECT seq, hash FROM audit_log WHERE seq = ANY($1::bigint[])', [named])).rows)
+            held.set(row.seq as number, row.hash as string);
+        const added: AuditRecord[] = [];
+        for (const entry of entries) {
+          if (placeImportedAuditEntry(entry, last, (seq) => held.get(seq)) === 'skip') continue;
+          added.push(entry);
+          last = entry;
+        }
+        if (added.length)
+          await client.query(
+            `INSERT INTO audit_log (seq, at, actor, action, campaign_id, details_json, prev_hash, hash) SELECT * FROM ${unnestOf(['bigint[]', 'bigint[]', 'text[]', 'text[]', 'text[]', 'text[]', 'text[]', 'text[]'])}`,
+            columnsOf(
+              added.map((entry) => [
+                entry.seq,
+                entry.at,
+                entry.actor,
+                entry.action,
+                entry.campaignId,
+                JSON.stringify(entry.details ?? null),
+                entry.prevHash,
+                entry.hash,
+              ]),
+              8,
+            ),
+          );
+        if (corrections.length)
+          await client.query(
+            `INSERT INTO decisions (${DECISION_COLUMNS}) SELECT * FROM ${unnestOf(DECISION_ARRAY_TYPES)} ON CONFLICT DO NOTHING`,
+            columnsOf(corrections.map(decisionParameters), DECISION_ARRAY_TYPES.length),
+          );
+        return added.length;
+      });
     },
     async audit(filter = {}) {
       const rows =

@@ -101,10 +101,15 @@ export async function readRunSummaries(queryable: Queryable, filter: RunFilter):
   }));
 }
 
-export async function countRuns(queryable: Queryable, filter: RunFilter): Promise<number> {
+export async function countRuns(queryable: Queryable, filter: RunFilter, upTo?: number): Promise<number> {
   const condition = runFilterCondition(filter);
-  const result = await queryable.query(`SELECT COUNT(*) AS count FROM runs r ${condition.where}`, condition.parameters);
-  return result.rows[0]?.count as number;
+  // A bounded count reads at most `upTo` matching rows instead of every one.
+  const sql =
+    upTo === undefined
+      ? `SELECT COUNT(*) AS count FROM runs r ${condition.where}`
+      : `SELECT COUNT(*) AS count FROM (SELECT 1 FROM runs r ${condition.where} LIMIT $${condition.parameters.length + 1}) bounded`;
+  const result = await queryable.query(sql, upTo === undefined ? condition.parameters : [...condition.parameters, upTo]);
+  return Number(result.rows[0]?.count);
 }
 
 /** The ledger in valid-time order. */

@@ -3,6 +3,7 @@ import type { CampaignStore } from '../campaign-store.ts';
 import { RunNotFoundError, StoreError } from '../errors.ts';
 import { suggestRunIds } from '../run-id-suggestions.ts';
 import type {
+  CountOptions,
   DecisionFilter,
   DecisionRecord,
   RunAnalysis,
@@ -237,8 +238,8 @@ class PostgresBackedStore implements PostgresStore {
     return this.read('read', (pool) => readRunSummaries(pool, filter));
   }
 
-  async countRuns(filter: RunFilter = {}): Promise<number> {
-    return this.read('read', (pool) => countRuns(pool, filter));
+  async countRuns(filter: RunFilter = {}, options: CountOptions = {}): Promise<number> {
+    return this.read('read', (pool) => countRuns(pool, filter, options.upTo));
   }
 
   async getEvents(runId: string): Promise<StoredEvent[]> {

@@ -1,4 +1,4 @@
-import { AUDIT_GENESIS_HASH, auditEntryHash, auditOfCorrection } from '../audit-chain.ts';
+import { AUDIT_GENESIS_HASH, auditEntryHash, auditOfCorrection, placeImportedAuditEntry } from '../audit-chain.ts';
 import type {
   AuditDraft,
   AuditRecord,
@@ -89,10 +89,8 @@ export function createSqliteCampaignStore(database: SqliteDatabaseLike, statemen
         .join(', ')})`,
     );
 
-  const appendAuditTransaction = database.transaction((entry: AuditDraft): AuditRecord => {
-    const last = statement('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
-    const unsealed = { ...entry, details: entry.details ?? null, seq: (last?.seq ?? 0) + 1, prevHash: last?.hash ?? AUDIT_GENESIS_HASH };
-    const record: AuditRecord = { ...unsealed, hash: auditEntryHash(unsealed) };
+  const lastAudit = () => statement('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
+  const insertAudit = (record: AuditRecord) =>
     statement('INSERT INTO audit_log (seq, at, actor, action, campaign_id, details_json, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
       record.seq,
       record.at,
@@ -103,7 +101,28 @@ export function createSqliteCampaignStore(database: SqliteDatabaseLike, statemen
       record.prevHash,
       record.hash,
     );
+
+  const appendAuditTransaction = database.transaction((entry: AuditDraft): AuditRecord => {
+    const last = lastAudit();
+    const unsealed = { ...entry, details: entry.details ?? null, seq: (last?.seq ?? 0) + 1, prevHash: last?.hash ?? AUDIT_GENESIS_HASH };
+    const record: AuditRecord = { ...unsealed, hash: auditEntryHash(unsealed) };
+    insertAudit(record);
     return record;
+  });
+
+  const importAuditTransaction = database.transaction((entries: readonly AuditRecord[], corrections: readonly DecisionRecord[]): number => {
+    let last = lastAudit() ?? { seq: 0, hash: AUDIT_GENESIS_HASH };
+    const hashAt = (seq: number) => (statement('SELECT hash FROM audit_log WHERE seq = ?').get(seq) as { hash: string } | undefined)?.hash;
+    let added = 0;
+    for (const entry of entries) {
+      if (placeImportedAuditEntry(entry, last, hashAt) === 'skip') continue;
+      insertAudit({ ...entry, details: entry.details ?? null });
+      last = { seq: entry.seq, hash: entry.hash };
+      added++;
+    }
+    const insert = insertDecision();
+    for (const row of corrections) insert.run(...decisionParameters(row));
+    return added;
   });
 
   /** Appends the entry inside the caller's transaction (better-sqlite3 nests it as a savepoint). */
@@ -314,6 +333,9 @@ export function createSqliteCampaignStore(database: SqliteDatabaseLike, statemen
     },
     async appendAudit(entry) {
       return guard('write to', () => appendAuditTransaction.immediate(entry));
+    },
+    async importAudit(entries, corrections) {
+      return guard('write to', () => importAuditTransaction.immediate(entries, corrections));
     },
     async audit(filter = {}) {
       const rows = guard('read', () =>
