@@ -17,7 +17,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { startThrowawayPostgres } from '../../test/fixtures/throwaway-postgres.ts';
+import { startOwnPostgres } from '../../test/fixtures/own-postgres.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 1000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
@@ -116,10 +116,12 @@ async function pass(workers: number, db: string, queue: string): Promise<Pass> {
 }
 
 const directory = mkdtempSync(join(tmpdir(), 'retrial-scale-workers-'));
-const postgres = await startThrowawayPostgres();
+const postgres = await startOwnPostgres();
+await postgres.sql('CREATE DATABASE retrial');
+const queueUrl = postgres.url('retrial');
 try {
   // BENCH_STORE=postgres: the store in the queue's database too (workers given --db only).
-  const db = process.env.BENCH_STORE === 'postgres' ? postgres.url : (process.env.BENCH_STORE ?? join(directory, 'store.db'));
+  const db = process.env.BENCH_STORE === 'postgres' ? queueUrl : (process.env.BENCH_STORE ?? join(directory, 'store.db'));
   env.RETRIAL_REDACTION_SALT ??= 'bench-scale-workers';
   console.log('# retrial scale benchmark: backfill workers');
   console.log(
@@ -128,7 +130,7 @@ try {
   const recordStarted = performance.now();
   cli(['demo', '--runs', String(RUNS), '--db', db, '--json']);
   console.log(
-    `store ${db}: ${RUNS} demo tickets recorded in ${((performance.now() - recordStarted) / 1000).toFixed(0)} s; queue on a throwaway PostgreSQL at port ${postgres.port}`,
+    `store ${db.replace(/:[^:@/]+@/, ':***@')}: ${RUNS} demo tickets recorded in ${((performance.now() - recordStarted) / 1000).toFixed(0)} s; queue on a throwaway PostgreSQL at port ${postgres.port}`,
   );
   console.log(
     `each worker: --concurrency ${CONCURRENCY}, model latency ${LATENCY_MS} ms (ideal ${((CONCURRENCY * 1000) / LATENCY_MS).toFixed(0)} requests/s per worker), chunks of ${CHUNK} decisions\n`,
@@ -136,7 +138,7 @@ try {
 
   const passes: Pass[] = [];
   for (const workers of WORKER_COUNTS) {
-    const result = await pass(workers, db, postgres.url);
+    const result = await pass(workers, db, queueUrl);
     passes.push(result);
     console.log(`${workers} worker(s): ${result.requests} requests in ${result.seconds.toFixed(2)} s; load average now ${load()}`);
   }
@@ -160,6 +162,6 @@ try {
   );
   console.log(`load average at the end: ${load()}`);
 } finally {
-  postgres.stop();
+  await postgres.destroy();
   rmSync(directory, { recursive: true, force: true });
 }

@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportRun, importRun, openStore } from '../../src/store/index.ts';
 import { runCli } from '../cli/run-cli.ts';
-import { startThrowawayPostgres, type ThrowawayPostgres } from '../fixtures/throwaway-postgres.ts';
+import { type OwnPostgres, startOwnPostgres } from '../fixtures/own-postgres.ts';
 
 /**
  * Backfill across processes: a campaign's chunks go on the pg-boss queue and three `retrial worker`
@@ -34,7 +34,7 @@ const local = join(directory, 'local.db');
 let db: string;
 let localCampaignId: string;
 
-let postgres: ThrowawayPostgres | undefined;
+let postgres: OwnPostgres | undefined;
 let campaignId: string;
 let chunks: number;
 const workers: Worker[] = [];
@@ -172,8 +172,9 @@ async function plan(store: string, window: { since: string; until: string }) {
 }
 
 beforeAll(async () => {
-  postgres = await startThrowawayPostgres();
-  db = postgres.url;
+  postgres = await startOwnPostgres();
+  await postgres.sql('CREATE DATABASE retrial');
+  db = postgres.url('retrial');
   const demo = await runCli(['demo', '--runs', '300', '--db', local, '--json']);
   expect(demo.status, demo.stderr).toBe(0);
   // The recorded runs, moved into the PostgreSQL store as portable tapes.
@@ -198,7 +199,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const worker of workers) if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGKILL');
   await Promise.all(workers.map((worker) => worker.ended));
-  postgres?.stop();
+  await postgres?.destroy();
   rmSync(directory, { recursive: true, force: true });
 });
 
@@ -235,7 +236,8 @@ describe('backfill on three worker processes through the PostgreSQL queue', () =
 
     // Restart PostgreSQL (the store and the queue) while the campaign is unfinished.
     expect((await resultsOf(db, campaignId)).length).toBeLessThan(total);
-    postgres?.restart();
+    await postgres?.stop();
+    await postgres?.start();
 
     // Every chunk ends with a `done` line from some worker; the killed one's chunk comes back after its timeout.
     const doneChunks = () =>
