@@ -2,7 +2,7 @@
  * Times the reads a person at a growing store waits on, through the Store interface the CLI uses:
  * a filtered `runs` page (limit 50, forks excluded, as `retrial runs` asks) for each filter, the
  * "N matching runs" count beside it, `decisions --type --since`, and loading one run for replay
- * (getTape). Counts are bounded at 10,001 as the CLI asks (a store without bounded counts counts
+ * (getTape). Counts are bounded at 1,001 as the CLI asks (a store without bounded counts counts
  * everything, which is what the figures before migration 7 show). Each query runs `rounds` times with its parameter rotated (another subject, another
  * week), so a cache warmed by one value does not serve the next.
  */
@@ -73,8 +73,8 @@ export async function measureQueries(store: Store, parameters: QueryParameters, 
   for (const [name, filterOf] of filters) {
     const page = (round: number): RunFilter => ({ ...filterOf(round), forks: 'exclude', limit: 50, offset: 0, order: 'desc' });
     timings.push(await timeQuery(`runs page: ${name}`, rounds, async (round) => (await store.listRuns(page(round))).length));
-    // As `retrial runs` counts: up to 10,001, then it says "10,000+" (a backend may count exactly).
-    timings.push(await timeQuery(`count: ${name}`, rounds, async (round) => store.countRuns({ ...filterOf(round), forks: 'exclude' }, { upTo: 10_001 })));
+    // As `retrial runs` counts: up to 1,001, then it says "1,000+" (a backend may count exactly).
+    timings.push(await timeQuery(`count: ${name}`, rounds, async (round) => store.countRuns({ ...filterOf(round), forks: 'exclude' }, { upTo: 1_001 })));
   }
   timings.push(
     await timeQuery(

@@ -54,12 +54,14 @@ await source.close();
 console.log(`Source ${sourcePath}: ${sources.length} unforked runs, ${sourceStats.fileBytes?.toLocaleString('en-US')} bytes on disk.`);
 
 function parametersOf(runIds: string[], allSources: readonly SourceRun[]) {
+  // Clones are numbered from 0; the source runs themselves are the rest of the store.
+  const clones = Math.max(1, runIds.length - allSources.length);
   const decision = allSources.flatMap((run) => run.bundle.decisions).find((row) => row.type === 'refund.category');
   const models = allSources.flatMap((run) => run.bundle.modelsServed);
   return {
     agent: allSources[0]?.bundle.run.header.agent ?? 'support-agent',
     // Customers of clones (C-S<n>) and tickets, spread over the clones made so far.
-    subjects: Array.from({ length: 50 }, (_, k) => (k % 2 ? `C-S${(k * 523) % Math.min(25_000, runIds.length)}` : `T-S${(k * 1009) % runIds.length}`)),
+    subjects: Array.from({ length: 50 }, (_, k) => (k % 2 ? `C-S${(k * 523) % Math.min(25_000, clones)}` : `T-S${(k * 1009) % clones}`)),
     decisionType: decision?.type ?? 'refund.category',
     decisionValue: decision?.value ?? 'deny',
     modelServed: models[0] ?? '',
