@@ -26,7 +26,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { startThrowawayPostgres, type ThrowawayPostgres } from '../../test/fixtures/throwaway-postgres.ts';
+import { type OwnPostgres, startOwnPostgres } from '../../test/fixtures/own-postgres.ts';
 
 const PARTS = ['growth-sqlite', 'growth-postgres', 'record', 'collector', 'workers'] as const;
 type Part = (typeof PARTS)[number];
@@ -61,7 +61,7 @@ function tsx(script: string, args: string[], env: Record<string, string> = {}): 
   return result.status === 0;
 }
 
-let server: ThrowawayPostgres | undefined;
+let server: OwnPostgres | undefined;
 let serverUrl = values.pg;
 const databases: string[] = [];
 async function admin<T>(body: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -77,8 +77,8 @@ async function admin<T>(body: (client: pg.Client) => Promise<T>): Promise<T> {
 async function database(part: string): Promise<string> {
   if (serverUrl === undefined) {
     console.log('Starting a throwaway PostgreSQL cluster...');
-    server = await startThrowawayPostgres();
-    serverUrl = server.url;
+    server = await startOwnPostgres();
+    serverUrl = server.url('postgres');
   }
   const name = `retrial_bench_${part.replace(/-/g, '_')}_${process.pid}`;
   await admin((client) => client.query(`CREATE DATABASE ${name}`));
@@ -115,7 +115,7 @@ try {
 } finally {
   if (serverUrl !== undefined && server === undefined)
     for (const name of databases) await admin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).catch(() => undefined);
-  server?.stop();
+  await server?.destroy();
 }
 console.log('\n=== bench:scale ===');
 for (const outcome of outcomes)
