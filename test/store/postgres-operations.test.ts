@@ -151,6 +151,24 @@ describe('on a cluster of its own', () => {
     expect(error.message).toMatch(/permission denied .*run `retrial migrate` once as its owner/);
   });
 
+  it('says which grant to run when the tables exist but belong to the role that migrated them, and opens once it is run', async () => {
+    await own.sql('CREATE DATABASE migrated');
+    await own.sql('GRANT CONNECT ON DATABASE migrated TO limited');
+    await migrateStore(own.url('migrated'));
+    const limited = own.url('migrated', { user: 'limited', password: 'limited-secret' });
+    const error = await openError(limited);
+    expect(error.code).toBe('STORE_PERMISSION');
+    expect(error.message).toMatch(
+      /permission denied for table .*as their owner, run GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO limited, or connect as the role that ran `retrial migrate`/,
+    );
+    // The grant the message names is all the user lacked.
+    await own.sql('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO limited', 'migrated');
+    const store = await openPostgresStore(limited);
+    await writeRun(store, buildRun({ runId: 'run-granted' }));
+    expect(await store.countRuns({})).toBe(1);
+    await store.close();
+  });
+
   it('says so in one line when nothing listens at the address', async () => {
     const url = own.url('retrial').replace(`:${own.port}/`, ':1/');
     const error = await openError(url);
