@@ -22,7 +22,7 @@ describe('assembleOpenaiResponsesStream', () => {
 
   it('joins text deltas of a message cut off mid-stream', () => {
     const events = renderOpenaiResponsesStream(fixture('text-response.json'));
-    const lastDelta = events.findLastIndex((event) => event.includes('response.output_text.delta'));
+    const lastDelta = events.map((event) => event.includes('response.output_text.delta')).lastIndexOf(true);
     const assembled = assembleOpenaiResponsesStream(events.slice(0, lastDelta + 1).join('')) as { output: Array<{ content: Array<{ text: string }> }> };
     expect(assembled.output[0]?.content[0]?.text).toBe('Your balance is 10 dollars, and nothing is overdue. 🙂');
   });
