@@ -4,7 +4,7 @@ import { renderStep } from '../../src/cli/commands/show-command.ts';
 import { startSimulatorServer } from '../../src/demo/index.ts';
 import { describeStep, loadTape } from '../../src/inspect/index.ts';
 import { createRecorder, defineAgent } from '../../src/record/index.ts';
-import { replayRun, resampleStep } from '../../src/replay/index.ts';
+import { forkRun, replayRun, resampleStep } from '../../src/replay/index.ts';
 import { createMemoryStore, type Store } from '../../src/store/index.ts';
 import type { ModelEvent, StreamChunk } from '../../src/tape/index.ts';
 
@@ -186,6 +186,43 @@ describe('the OpenAI Responses API through the real openai client', () => {
       expect(result.distribution.reduce((sum, entry) => sum + entry.count, 0)).toBe(6);
       expect(result.distribution.map((entry) => entry.class)).toContain('lookup_account');
       expect(simulator.stats().modelRequests).toBe(6);
+    } finally {
+      await simulator.close();
+    }
+  });
+
+  it('fork goes live at a Responses step: the child sends it to the fork endpoint with the overrides', async () => {
+    const simulator = await startSimulatorServer({ port: 0, seed: 'responses-fork' });
+    const sent: string[] = [];
+    const capture: typeof fetch = async (input, init) => {
+      sent.push(`${String(input)} ${typeof init?.body === 'string' ? init.body : ''}`);
+      return fetch(input, init);
+    };
+    try {
+      const [, streamed] = await modelEvents();
+      const result = await forkRun({
+        store,
+        runId: 'run_responses',
+        atSeq: streamed?.seq ?? -1,
+        agent: responsesAgent('original') as never,
+        redactionSalt: SALT,
+        overrides: { model: 'support-sim-2026-04-01', systemPrompt: 'You help customers. Forked.' },
+        reads: 'frozen',
+        endpoint: { baseUrl: `${simulator.url}/v1`, apiKey: 'sim' },
+        env: { BASE_URL: 'http://127.0.0.1:9/v1' },
+        fetch: capture,
+        childRunId: 'run_responses_fork',
+      });
+      expect(result.error).toBeNull();
+      expect(result.endpointError).toBeNull();
+      expect(result.liveFrom).toBe('model:openai-responses#1');
+      // Only the step forked at went live, to the fork endpoint's Responses route, with the overrides.
+      expect(sent).toHaveLength(1);
+      expect(sent[0]).toContain(`${simulator.url}/v1/responses `);
+      const body = JSON.parse((sent[0] ?? '').slice((sent[0] ?? '').indexOf(' ') + 1)) as Record<string, unknown>;
+      expect(body).toMatchObject({ model: 'support-sim-2026-04-01', instructions: 'You help customers. Forked.', stream: true });
+      const child = (await loadTape(store, 'run_responses_fork')).events.filter((event): event is ModelEvent => event.kind === 'model');
+      expect(child.at(-1)?.response?.model.served).toBe('support-sim-2026-04-01');
     } finally {
       await simulator.close();
     }
