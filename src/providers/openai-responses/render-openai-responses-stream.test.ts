@@ -35,6 +35,11 @@ describe('renderOpenaiResponsesStream', () => {
     expect(events.map((event) => event.json.sequence_number)).toEqual(events.map((_event, index) => index));
     const fragments = events.filter((event) => event.json.type === 'response.function_call_arguments.delta');
     expect(new Set(fragments.map((event) => event.json.output_index))).toEqual(new Set([1, 2]));
+    const done = events.filter((event) => event.json.type === 'response.function_call_arguments.done').map((event) => event.json);
+    expect(done).toMatchObject([
+      { output_index: 1, item_id: 'fc_01', arguments: '{"customer_id":"C-1"}' },
+      { output_index: 2, item_id: 'fc_02', arguments: '{"customer_id":"C-2"}' },
+    ]);
     expect(events.at(0)?.json.type).toBe('response.created');
     expect(events.at(-1)?.json.type).toBe('response.completed');
   });
