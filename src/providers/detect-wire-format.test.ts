@@ -17,6 +17,7 @@ describe('detectWireFormat', () => {
     ['https://api.openai.com/v1/chat/completions', undefined, undefined],
     ['https://api.openai.com/v1/responses', { model: 'gpt-5', input: 'hi' }, 'openai-responses'],
     ['http://127.0.0.1:4000/v1/responses/', { model: 'gpt-5', input: [] }, 'openai-responses'],
+    ['https://example.openai.azure.com/openai/v1/responses?api-version=preview', { model: 'gpt-5', input: 'hi' }, 'openai-responses'],
     ['https://api.openai.com/v1/responses/resp_1/cancel', { model: 'gpt-5' }, undefined],
     ['https://api.openai.com/v1/responses', { input: 'hi' }, undefined],
     ['https://api.openai.com/v1/embeddings', { model: 'x', input: 'hi' }, undefined],

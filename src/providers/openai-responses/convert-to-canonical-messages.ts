@@ -9,8 +9,8 @@ type Role = CanonicalMessage['role'];
  * `system` message; a string input is one user message. Items the model produced earlier
  * (`function_call`, `reasoning`, an assistant message) that follow each other join one assistant
  * message, so a turn with parallel tool calls reads as it does in chat completions; each
- * `function_call_output` is a `tool` message. Item ids and statuses are left out: they are
- * bookkeeping the provider mints, not what the model reads.
+ * `function_call_output` is a `tool` message. The ids of message and function call items are
+ * left out (a call is known by its `call_id`); items with no canonical counterpart stay whole.
  */
 export function convertToCanonicalMessages(instructions: OpenaiResponsesRequest['instructions'], input: OpenaiResponsesRequest['input']): CanonicalMessage[] {
   const messages: CanonicalMessage[] = [];
@@ -63,8 +63,8 @@ export function convertOutputItem(item: { type: string; [key: string]: unknown }
   if (item.type === 'custom_tool_call' && typeof item.call_id === 'string' && typeof item.name === 'string') {
     return { type: 'tool-call', toolCallId: item.call_id, toolName: item.name, input: item.input };
   }
-  const { id: _id, status: _status, ...rest } = item;
-  return { type: 'other', raw: rest };
+  // Kept whole, id included: an `item_reference` is nothing but its id.
+  return { type: 'other', raw: item };
 }
 
 /** Message content: a string, or parts (`input_text`, `output_text`, `input_image`, `refusal`, ...). */

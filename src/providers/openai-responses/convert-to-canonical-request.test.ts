@@ -15,7 +15,7 @@ describe('convertToCanonicalRequest (OpenAI Responses)', () => {
       {
         role: 'assistant',
         content: [
-          { type: 'other', raw: { type: 'reasoning', summary: [] } },
+          { type: 'other', raw: { id: 'rs_01', type: 'reasoning', summary: [] } },
           { type: 'tool-call', toolCallId: 'call_A1', toolName: 'lookup_account', input: { customer_id: 'C-1' }, rawArguments: '{"customer_id":"C-1"}' },
           { type: 'tool-call', toolCallId: 'call_B2', toolName: 'lookup_account', input: { customer_id: 'C-2' }, rawArguments: '{"customer_id":"C-2"}' },
         ],
@@ -77,6 +77,11 @@ describe('convertToCanonicalRequest (OpenAI Responses)', () => {
       { role: 'assistant', content: [{ type: 'text', text: 'Earlier.' }] },
       { role: 'user', content: [{ type: 'image', source: 'https://x.test/a.png' }] },
     ]);
+  });
+
+  it('keeps items it has no canonical form for whole, so two item references stay apart', () => {
+    const draft = convertToCanonicalRequest({ model: 'gpt-5', input: [{ type: 'item_reference', id: 'fc_1' }] });
+    expect(draft.messages).toEqual([{ role: 'assistant', content: [{ type: 'other', raw: { type: 'item_reference', id: 'fc_1' } }] }]);
   });
 
   it('refuses a body that is not a Responses request with a sentence naming the format', () => {

@@ -10,7 +10,7 @@ describe('convertToCanonicalResponse (OpenAI Responses)', () => {
     expect(response.id).toBe('resp_68a1f0c2d4e8819');
     expect(response.model).toEqual({ requested: 'gpt-5', served: 'gpt-5-2025-08-07' });
     expect(response.content).toEqual([
-      { type: 'other', raw: { type: 'reasoning', summary: [] } },
+      { type: 'other', raw: { id: 'rs_01', type: 'reasoning', summary: [] } },
       { type: 'tool-call', toolCallId: 'call_A1', toolName: 'lookup_account', input: { customer_id: 'C-1' }, rawArguments: '{"customer_id":"C-1"}' },
       { type: 'tool-call', toolCallId: 'call_B2', toolName: 'lookup_account', input: { customer_id: 'C-2' }, rawArguments: '{"customer_id":"C-2"}' },
     ]);
