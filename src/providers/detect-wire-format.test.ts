@@ -15,13 +15,17 @@ describe('detectWireFormat', () => {
     ['https://api.anthropic.com/v1/messages/count_tokens', anthropicBody, undefined],
     ['https://api.openai.com/v1/threads/thread_1/messages', { role: 'user', content: 'hi' }, undefined],
     ['https://api.openai.com/v1/chat/completions', undefined, undefined],
-    ['https://api.openai.com/v1/responses', chatBody, undefined],
+    ['https://api.openai.com/v1/responses', { model: 'gpt-5', input: 'hi' }, 'openai-responses'],
+    ['http://127.0.0.1:4000/v1/responses/', { model: 'gpt-5', input: [] }, 'openai-responses'],
+    ['https://example.openai.azure.com/openai/v1/responses?api-version=preview', { model: 'gpt-5', input: 'hi' }, 'openai-responses'],
+    ['https://api.openai.com/v1/responses/resp_1/cancel', { model: 'gpt-5' }, undefined],
+    ['https://api.openai.com/v1/responses', { input: 'hi' }, undefined],
     ['https://api.openai.com/v1/embeddings', { model: 'x', input: 'hi' }, undefined],
   ])('%s is %s', (url, body, expected) => {
     expect(detectWireFormat(new URL(url), body)?.id).toBe(expected);
   });
 
   it('lists every format once', () => {
-    expect(wireFormats.map((wireFormat) => wireFormat.id)).toEqual(['openai-chat', 'anthropic-messages']);
+    expect(wireFormats.map((wireFormat) => wireFormat.id)).toEqual(['openai-chat', 'anthropic-messages', 'openai-responses']);
   });
 });

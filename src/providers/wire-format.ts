@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { CanonicalMessage, CanonicalModelResponse, CanonicalTool, samplingValueSchema } from '../tape/index.ts';
 
 /** Ids of the wire formats retrial understands; stored as `ModelEvent.provider`. */
-export type WireFormatId = 'openai-chat' | 'anthropic-messages';
+export type WireFormatId = 'openai-chat' | 'anthropic-messages' | 'openai-responses';
 
 /** A sampling parameter's effective value, and whether the caller sent it or the default applies. */
 export type SamplingValue = z.infer<ReturnType<typeof samplingValueSchema>>;

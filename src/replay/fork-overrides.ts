@@ -2,7 +2,7 @@
 export interface ForkOverrides {
   /** Model name to send instead of the recorded one. */
   model?: string;
-  /** Replaces the system prompt (OpenAI: the first system/developer message; Anthropic: `system`). */
+  /** Replaces the system prompt (OpenAI: the first system/developer message; Responses: `instructions`; Anthropic: `system`). */
   systemPrompt?: string;
   temperature?: number;
 }
@@ -15,7 +15,13 @@ export function applyForkOverrides(bodyText: string, overrides: ForkOverrides): 
   if (overrides.temperature !== undefined) body.temperature = overrides.temperature;
   if (overrides.systemPrompt !== undefined) {
     if (typeof body.system === 'string' || Array.isArray(body.system)) body.system = overrides.systemPrompt;
-    else if (Array.isArray(body.messages)) {
+    // OpenAI Responses: `instructions`, or the first system/developer item of `input` when the agent put it there.
+    else if (typeof body.instructions === 'string' || (!Array.isArray(body.messages) && 'input' in body)) {
+      const items = Array.isArray(body.input) ? (body.input as Array<Record<string, unknown>>) : [];
+      const first = items.findIndex((item) => item.role === 'system' || item.role === 'developer');
+      if (typeof body.instructions !== 'string' && first !== -1) items[first] = { ...items[first], content: overrides.systemPrompt };
+      else body.instructions = overrides.systemPrompt;
+    } else if (Array.isArray(body.messages)) {
       const messages = body.messages as Array<Record<string, unknown>>;
       const first = messages.findIndex((message) => message.role === 'system' || message.role === 'developer');
       if (first === -1) messages.unshift({ role: 'system', content: overrides.systemPrompt });

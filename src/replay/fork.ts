@@ -272,9 +272,9 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
     // A live read's own requests (rec.fetch inside a tool body, a model call there included, or a
     // GET the fork let through) go where they were going, untouched: only the agent's own model
     // calls go to the fork's endpoint, with its key.
-    if (maybeCurrentRun()?.mode === 'opaque' || typeof init?.body !== 'string' || !detectWireFormatFromText(url, init.body))
-      return unguardedFetch()(input, init);
-    const target = endpointUrl({ id: url.includes('/chat/completions') ? 'openai-chat' : 'anthropic-messages' }, options.endpoint.baseUrl);
+    const format = maybeCurrentRun()?.mode === 'opaque' || typeof init?.body !== 'string' ? undefined : detectWireFormatFromText(url, init.body);
+    if (!format) return unguardedFetch()(input, init);
+    const target = endpointUrl(format, options.endpoint.baseUrl);
     const headers = new Headers(init?.headers);
     headers.set('authorization', `Bearer ${options.endpoint.apiKey}`);
     headers.set('x-api-key', options.endpoint.apiKey);

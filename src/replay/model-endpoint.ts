@@ -36,7 +36,7 @@ export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 409, 429, 5
 
 export interface ModelEndpointOptions {
   format: WireFormat;
-  /** OpenAI-compatible base URL ending in /v1, or the Anthropic base URL. */
+  /** OpenAI-compatible base URL ending in /v1 (chat completions and Responses), or the Anthropic base URL. */
   baseUrl: string;
   apiKey: string;
   fetch?: typeof fetch;
@@ -57,11 +57,12 @@ export interface ModelEndpoint {
 
 export function endpointUrl(format: Pick<WireFormat, 'id'>, baseUrl: string): string {
   const base = baseUrl.replace(/\/+$/, '');
+  if (format.id === 'openai-responses') return `${base}/responses`;
   return format.id === 'openai-chat' ? `${base}/chat/completions` : `${base.replace(/\/v1$/, '')}/v1/messages`;
 }
 
 function headersFor(format: WireFormat, apiKey: string): Record<string, string> {
-  return format.id === 'openai-chat'
+  return format.id === 'openai-chat' || format.id === 'openai-responses'
     ? { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` }
     : { 'content-type': 'application/json', 'x-api-key': apiKey, 'anthropic-version': '2023-06-01' };
 }

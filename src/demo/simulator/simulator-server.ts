@@ -3,13 +3,14 @@ import type { AddressInfo } from 'node:net';
 import { anthropicFaultResult, handleAnthropicMessages } from './anthropic-messages-handler.ts';
 import { MODEL_VERSIONS } from './model-versions.ts';
 import { handleOpenAiChatCompletions, openAiFaultResult } from './openai-chat-handler.ts';
+import { handleOpenAiResponses } from './openai-responses-handler.ts';
 import { createSimulatedModel, type SimulatedModel } from './simulated-model.ts';
 import { anthropicErrorResult, openAiErrorResult, SIMULATOR_HEADER, type SimulatorHttpResult, serializeSseEvent } from './simulator-http-result.ts';
 
 /**
  * The simulated model server: OpenAI-compatible and Anthropic-compatible HTTP on loopback.
  * SIMULATOR ONLY, and it says so: every response carries `x-simulator: retrial-sim` and every
- * error body names the simulator. Routes: POST /v1/chat/completions, POST /v1/messages,
+ * error body names the simulator. Routes: POST /v1/chat/completions, POST /v1/responses, POST /v1/messages,
  * GET /v1/models, GET /v1/models/{id}.
  */
 export interface SimulatorServerOptions {
@@ -51,7 +52,8 @@ export async function startSimulatorServer(options: SimulatorServerOptions = {})
         ? { status: 200, json: found }
         : openAiErrorResult(404, 'invalid_request_error', `The model '${id}' does not exist.`, 'model_not_found', 'model');
     }
-    const isOpenAi = pathname === '/v1/chat/completions';
+    const isResponses = pathname === '/v1/responses';
+    const isOpenAi = pathname === '/v1/chat/completions' || isResponses;
     const isAnthropic = pathname === '/v1/messages';
     if (method !== 'POST' || !(isOpenAi || isAnthropic)) {
       return openAiErrorResult(404, 'invalid_request_error', `No route ${method} ${pathname} on the retrial model simulator.`);
@@ -71,6 +73,7 @@ export async function startSimulatorServer(options: SimulatorServerOptions = {})
       return { ...fault, headers: { 'retry-after-ms': String(options.faults.retryAfterMs ?? 50) } };
     }
     if (options.latencyMs) await delay(options.latencyMs);
+    if (isResponses) return handleOpenAiResponses(model, body);
     return isOpenAi ? handleOpenAiChatCompletions(model, body) : handleAnthropicMessages(model, body);
   }
 
