@@ -145,7 +145,7 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
         if (strictBeforeFork) {
           const text = body === null ? '' : asParentSent(key, body);
           const format = detectWireFormatFromText(url, text);
-          const comparable = format && comparableIfNotSameBytes(tape, event, format, text, redactor);
+          const comparable = format && comparableIfNotSameBytes(tape, event, format, text, redactor, url);
           if (
             !format ||
             (comparable && createBlob(comparable).hash !== event.requestHash && !(oldRedaction && sameRedactedToday(tape, event, comparable, redactor)))

@@ -150,7 +150,7 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
     const recorded = ledger.take(key, format ? 'model' : 'tool', site);
     if (!recorded) throw new EgressBlockedError({ url });
     if (recorded.kind === 'model' && format && requestText !== null) {
-      const comparable = comparableIfNotSameBytes(tape, recorded, format, requestText, redactor);
+      const comparable = comparableIfNotSameBytes(tape, recorded, format, requestText, redactor, url);
       if (comparable) {
         await checkContent(
           ledger,

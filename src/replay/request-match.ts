@@ -40,7 +40,8 @@ export function sameRedactedToday(tape: LoadedTape, recorded: ModelEvent, compar
  * again, are the recorded call: no canonicalising needed (checked by their digest, or piece by
  * piece on tapes without one). Any other text is judged by the canonical request, which ignores
  * key order and call ids: returned for the caller to hash against `recorded.requestHash` (and to
- * diff). Undefined when the bytes matched.
+ * diff). Undefined when the bytes matched. `url` is where the request is going (the recorded
+ * URL when not given): a format may read the model from its path.
  */
 export function comparableIfNotSameBytes(
   tape: LoadedTape,
@@ -48,6 +49,7 @@ export function comparableIfNotSameBytes(
   format: WireFormat,
   requestText: string,
   redactor: Redactor,
+  url: string = recorded.wire.url,
 ): Record<string, unknown> | undefined {
   const recordedHash = recorded.wire.requestBodyHash;
   const matches = (text: string) =>
@@ -55,5 +57,5 @@ export function comparableIfNotSameBytes(
   if (matches(requestText)) return undefined;
   const redacted = redactRequestBody(redactor, requestText, JSON.parse(requestText));
   if (matches(redacted.text)) return undefined;
-  return comparableRequest(format.convertToCanonicalRequest(redacted.body));
+  return comparableRequest(format.convertToCanonicalRequest(redacted.body, url));
 }
