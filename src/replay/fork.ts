@@ -1,5 +1,5 @@
 import { loadTape, StepNotFoundError } from '../inspect/index.ts';
-import { detectWireFormatFromText } from '../providers/index.ts';
+import { detectWireFormatFromText, parseGeminiPath } from '../providers/index.ts';
 import { type AgentDefinition, createRecorder, createRedactor, maybeCurrentRun, type Recorder, type ServeHooks } from '../record/index.ts';
 import type { Store } from '../store/index.ts';
 import { createBlob, RetrialError, type StreamChunk, type TapeEvent } from '../tape/index.ts';
@@ -274,8 +274,15 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
     // calls go to the fork's endpoint, with its key.
     if (maybeCurrentRun()?.mode === 'opaque' || typeof init?.body !== 'string' || !detectWireFormatFromText(url, init.body))
       return unguardedFetch()(input, init);
-    const target = endpointUrl({ id: url.includes('/chat/completions') ? 'openai-chat' : 'anthropic-messages' }, options.endpoint.baseUrl);
+    const gemini = parseGeminiPath(url);
+    const target = gemini
+      ? endpointUrl({ id: 'gemini' }, options.endpoint.baseUrl, gemini.model).replace(
+          /:generateContent$/,
+          gemini.stream ? ':streamGenerateContent?alt=sse' : ':generateContent',
+        )
+      : endpointUrl({ id: url.includes('/chat/completions') ? 'openai-chat' : 'anthropic-messages' }, options.endpoint.baseUrl);
     const headers = new Headers(init?.headers);
+    if (gemini) headers.set('x-goog-api-key', options.endpoint.apiKey);
     headers.set('authorization', `Bearer ${options.endpoint.apiKey}`);
     headers.set('x-api-key', options.endpoint.apiKey);
     try {

@@ -9,6 +9,7 @@ import {
   parseModelTarget,
   type ResampleResult,
   resampleStep,
+  targetProviderOf,
 } from '../../replay/index.ts';
 import { formatProportion } from '../../stats/index.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
@@ -93,7 +94,7 @@ export function registerResampleCommand(program: Command): void {
         const target: ModelTarget = all.model
           ? parseModelTarget(all.model)
           : {
-              provider: fromSimulator ? 'sim' : detail.kind === 'model' && detail.provider === 'anthropic-messages' ? 'anthropic' : 'openai',
+              provider: fromSimulator ? 'sim' : detail.kind === 'model' ? targetProviderOf(detail.provider) : 'openai',
               model: recordedModel,
             };
         const simulator = await startSimulatorIfNeeded(target.provider === 'sim');
