@@ -1,5 +1,5 @@
 import type { LoadedTape } from '../inspect/index.ts';
-import type { WireFormat } from '../providers/index.ts';
+import { parseGeminiPath, type WireFormat } from '../providers/index.ts';
 import { comparableRequest, type Redactor, redactRequestBody } from '../record/index.ts';
 import { type CanonicalMessage, type CanonicalTool, createBlob, type ModelEvent, requestBodyHash } from '../tape/index.ts';
 
@@ -54,8 +54,10 @@ export function comparableIfNotSameBytes(
   const recordedHash = recorded.wire.requestBodyHash;
   const matches = (text: string) =>
     recordedHash === undefined ? tape.wireRequestMatches(recorded.wire.requestBody, text) : requestBodyHash(text) === recordedHash;
-  if (matches(requestText)) return undefined;
+  // Gemini names the model in the URL, not the body: the same body sent to another model is another request.
+  const sameModel = format.id !== 'gemini' || parseGeminiPath(url)?.model === recorded.request.model;
+  if (sameModel && matches(requestText)) return undefined;
   const redacted = redactRequestBody(redactor, requestText, JSON.parse(requestText));
-  if (matches(redacted.text)) return undefined;
+  if (sameModel && matches(redacted.text)) return undefined;
   return comparableRequest(format.convertToCanonicalRequest(redacted.body, url));
 }

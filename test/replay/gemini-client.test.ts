@@ -19,7 +19,7 @@ const QUESTION = 'Customer C-2001 asks why the bill went up.';
 
 interface Env {
   GEMINI_BASE_URL?: string;
-  /** 'stream' streams the first call; 'edit' changes the prompt. */
+  /** 'stream' streams the second call; 'edit' changes the prompt; 'other-model' asks another model. */
   MODE?: string;
 }
 
@@ -49,7 +49,7 @@ const geminiAgent = (chunksSeen: string[] = []) =>
       return async function handle(question) {
         const prompt = MODE === 'edit' ? `${question} Please hurry.` : question;
         const contents = [{ role: 'user', parts: [{ text: prompt }] }];
-        const first = await ai.models.generateContent({ model: 'support-sim', contents, config });
+        const first = await ai.models.generateContent({ model: MODE === 'other-model' ? 'gemini-2.5-flash' : 'support-sim', contents, config });
         const call = first.functionCalls?.[0];
         const followUp = [
           ...contents,
@@ -159,6 +159,15 @@ describe('the real @google/genai client, recorded against the simulator', () => 
     expect(divergence?.differences).toContainEqual(expect.objectContaining({ expected: QUESTION, received: `${QUESTION} Please hurry.` }));
   });
 
+  it('the same body sent to another model (named in the URL only) is a PAYLOAD_MISMATCH on the model', async () => {
+    const result = await replay('run_json', { GEMINI_BASE_URL: simulatorUrl, MODE: 'other-model' });
+    expect(result.ok).toBe(false);
+    expect(result.divergences[0]).toMatchObject({ code: 'PAYLOAD_MISMATCH', causalKey: 'model:gemini#0' });
+    expect(result.divergences[0]?.differences).toContainEqual(
+      expect.objectContaining({ path: 'model', expected: 'support-sim', received: 'gemini-2.5-flash' }),
+    );
+  });
+
   it('a stream replays with its recorded chunks', async () => {
     const [, streamed] = await modelEvents('run_stream');
     expect(streamed?.request.stream).toBe(true);
@@ -166,6 +175,8 @@ describe('the real @google/genai client, recorded against the simulator', () => 
     const tape = await loadTape(store, 'run_stream');
     expect(tape.blob<StreamChunk[]>(streamed?.wire.streamChunks ?? '').length).toBeGreaterThan(2);
     expect(recordedChunks.length).toBeGreaterThan(2);
+    // The stored answer is the stream assembled: its text pieces joined into one part.
+    expect(streamed?.response?.content).toEqual([{ type: 'text', text: recordedChunks.join('') }]);
     const replayedChunks: string[] = [];
     const result = await replay('run_stream', { GEMINI_BASE_URL: 'http://127.0.0.1:9', MODE: 'stream' }, replayedChunks);
     expect(result.divergences).toEqual([]);
