@@ -4,7 +4,7 @@ import { renderStep } from '../../src/cli/commands/show-command.ts';
 import { startSimulatorServer } from '../../src/demo/index.ts';
 import { describeStep, loadTape } from '../../src/inspect/index.ts';
 import { createRecorder, defineAgent } from '../../src/record/index.ts';
-import { replayRun, resampleStep } from '../../src/replay/index.ts';
+import { forkRun, replayRun, resampleStep } from '../../src/replay/index.ts';
 import { createMemoryStore, type Store } from '../../src/store/index.ts';
 import type { ModelEvent, StreamChunk } from '../../src/tape/index.ts';
 
@@ -217,5 +217,37 @@ describe('the real @google/genai client, recorded against the simulator', () => 
     } finally {
       await simulator.close();
     }
+  });
+
+  it('fork goes live at a Gemini step with another model (in the URL) and temperature (in generationConfig), and the child replays', async () => {
+    const simulator = await startSimulatorServer({ port: 0, seed: 'gemini-fork' });
+    try {
+      const [first] = await modelEvents('run_json');
+      const result = await forkRun({
+        store,
+        runId: 'run_json',
+        atSeq: first?.seq ?? -1,
+        agent: geminiAgent() as never,
+        redactionSalt: SALT,
+        overrides: { model: 'support-sim-2026-04-01', temperature: 0.5 },
+        reads: 'frozen',
+        endpoint: { baseUrl: simulator.url, apiKey: 'sim' },
+        env: { GEMINI_BASE_URL: 'http://127.0.0.1:9' },
+        childRunId: 'run_fork',
+      });
+      expect(result.error).toBeNull();
+      expect(result.endpointError).toBeNull();
+      expect(result.counts.liveModelCalls).toBe(2);
+      expect(simulator.stats().modelRequests).toBe(2);
+    } finally {
+      await simulator.close();
+    }
+    const tape = await loadTape(store, 'run_fork');
+    const forked = tape.events.filter((event): event is ModelEvent => event.kind === 'model');
+    expect(forked.map((event) => event.request.model)).toEqual(['support-sim-2026-04-01', 'support-sim-2026-04-01']);
+    expect(forked.map((event) => tape.blob<Record<string, { value: unknown }>>(event.request.sampling).temperature?.value)).toEqual([0.5, 0.5]);
+    expect(forked[0]?.response?.model.served).toBe('support-sim-2026-04-01');
+    const replayed = await replay('run_fork', { GEMINI_BASE_URL: 'http://127.0.0.1:9' });
+    expect(replayed.divergences).toEqual([]);
   });
 });
