@@ -21,6 +21,8 @@ interface Env {
   GEMINI_BASE_URL?: string;
   /** 'stream' streams the second call; 'edit' changes the prompt; 'other-model' asks another model. */
   MODE?: string;
+  /** Sent as the SDK's version headers, as an upgraded client would. */
+  CLIENT_VERSION?: string;
 }
 
 /** Two turns: a function call answered by a tool result, then the final text, streamed or not. */
@@ -29,8 +31,11 @@ const geminiAgent = (chunksSeen: string[] = []) =>
     name: 'gemini-agent',
     codeVersion: '1',
     create({ rec, env }) {
-      const { GEMINI_BASE_URL, MODE } = env as Env;
-      const ai = new GoogleGenAI({ apiKey: API_KEY, httpOptions: { baseUrl: GEMINI_BASE_URL, fetch: rec.fetch } });
+      const { GEMINI_BASE_URL, MODE, CLIENT_VERSION } = env as Env;
+      const headers = CLIENT_VERSION
+        ? { 'x-goog-api-client': `google-genai-sdk/${CLIENT_VERSION} gl-node/v99.0.0`, 'user-agent': `google-genai-sdk/${CLIENT_VERSION}` }
+        : undefined;
+      const ai = new GoogleGenAI({ apiKey: API_KEY, httpOptions: { baseUrl: GEMINI_BASE_URL, fetch: rec.fetch, ...(headers ? { headers } : {}) } });
       const config = {
         systemInstruction: 'You are a billing support agent.',
         temperature: 0,
@@ -148,6 +153,18 @@ describe('the real @google/genai client, recorded against the simulator', () => 
       expect(result.divergences, baseUrl).toEqual([]);
       expect(result.ok).toBe(true);
     }
+  });
+
+  it('replays under other SDK version headers (x-goog-api-client, user-agent): reproduced', async () => {
+    const headersSeen: string[] = [];
+    const [first] = await modelEvents('run_json');
+    const tape = await loadTape(store, 'run_json');
+    headersSeen.push(JSON.stringify(tape.blob(first?.wire.requestHeaders ?? '')));
+    expect(headersSeen[0]).toContain('x-goog-api-client');
+    expect(headersSeen[0]).not.toContain('9.9.9');
+    const result = await replay('run_json', { GEMINI_BASE_URL: 'http://127.0.0.1:9', CLIENT_VERSION: '9.9.9' });
+    expect(result.divergences).toEqual([]);
+    expect(result.ok).toBe(true);
   });
 
   it('a changed prompt is a PAYLOAD_MISMATCH at the first Gemini call, with a diff of the text', async () => {
