@@ -1,4 +1,4 @@
-import { GoogleGenAI } from '@google/genai';
+import { ApiError, GoogleGenAI } from '@google/genai';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { renderStep } from '../../src/cli/commands/show-command.ts';
 import { startSimulatorServer } from '../../src/demo/index.ts';
@@ -266,5 +266,18 @@ describe('the real @google/genai client, recorded against the simulator', () => 
     expect(forked[0]?.response?.model.served).toBe('support-sim-2026-04-01');
     const replayed = await replay('run_fork', { GEMINI_BASE_URL: 'http://127.0.0.1:9' });
     expect(replayed.divergences).toEqual([]);
+  });
+
+  it('the simulator refuses an unknown model with an error the real client raises as ApiError', async () => {
+    const simulator = await startSimulatorServer({ port: 0, seed: 'gemini-errors' });
+    try {
+      const ai = new GoogleGenAI({ apiKey: 'sim', httpOptions: { baseUrl: simulator.url } });
+      const failure = await ai.models.generateContent({ model: 'no-such-model', contents: 'hi' }).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(ApiError);
+      expect((failure as ApiError).status).toBe(404);
+      expect((failure as ApiError).message).toMatch(/simulator/);
+    } finally {
+      await simulator.close();
+    }
   });
 });
