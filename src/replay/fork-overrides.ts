@@ -1,3 +1,5 @@
+import { parseGeminiPath } from '../providers/index.ts';
+
 /** What a fork changes from its fork point on. Stored in the child's header as `fork.overrides`. */
 export interface ForkOverrides {
   /** Model name to send instead of the recorded one. */
@@ -11,6 +13,7 @@ export interface ForkOverrides {
 export function applyForkOverrides(bodyText: string, overrides: ForkOverrides): string {
   if (overrides.model === undefined && overrides.systemPrompt === undefined && overrides.temperature === undefined) return bodyText;
   const body = JSON.parse(bodyText) as Record<string, unknown>;
+  if (Array.isArray(body.contents)) return applyToGeminiBody(body, overrides);
   if (overrides.model !== undefined) body.model = overrides.model;
   if (overrides.temperature !== undefined) body.temperature = overrides.temperature;
   if (overrides.systemPrompt !== undefined) {
@@ -29,4 +32,18 @@ export function applyForkOverrides(bodyText: string, overrides: ForkOverrides): 
     }
   }
   return JSON.stringify(body);
+}
+
+/** Gemini keeps sampling in `generationConfig` and the system prompt in `systemInstruction`; its model is in the URL. */
+function applyToGeminiBody(body: Record<string, unknown>, overrides: ForkOverrides): string {
+  if (overrides.temperature !== undefined) body.generationConfig = { ...(body.generationConfig as object | undefined), temperature: overrides.temperature };
+  if (overrides.systemPrompt !== undefined) body.systemInstruction = { parts: [{ text: overrides.systemPrompt }] };
+  return JSON.stringify(body);
+}
+
+/** The request URL with the model override applied, for formats that name the model in the URL (Gemini); others unchanged. */
+export function applyForkOverridesToUrl(url: string, overrides: ForkOverrides): string {
+  const { model } = overrides;
+  if (model === undefined || parseGeminiPath(url) === undefined) return url;
+  return url.replace(/\/models\/[^/:?]+:(generateContent|streamGenerateContent)/, (_match, method: string) => `/models/${encodeURIComponent(model)}:${method}`);
 }

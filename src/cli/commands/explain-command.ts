@@ -9,6 +9,7 @@ import {
   explainRun,
   type ModelTarget,
   outcomeOf,
+  targetProviderOf,
 } from '../../replay/index.ts';
 import { formatProportion } from '../../stats/index.ts';
 import { resolveStoreLocation } from '../../store/index.ts';
@@ -97,7 +98,7 @@ export function registerExplainCommand(program: Command): void {
         // The simulator "now" is the demo world now: the alias has moved on.
         const simulator = await startSimulatorIfNeeded(simulated, simulated ? (await import('../../demo/index.ts')).DEMO_NOW_ALIASES : undefined);
         try {
-          const target: ModelTarget = { provider: detail?.kind === 'model' && detail.provider === 'anthropic-messages' ? 'anthropic' : 'openai', model: '' };
+          const target: ModelTarget = { provider: detail?.kind === 'model' ? targetProviderOf(detail.provider) : 'openai', model: '' };
           const endpoint = simulator.endpoint ?? endpointFromEnvironment(target);
           const result = await explainRun({
             store,

@@ -126,6 +126,7 @@ export function createSimulatedModel(options: SimulatedModelOptions = {}): Simul
 
   function convert(body: unknown, apiKind: SimulatorApiKind): SimulatorRequest {
     if (apiKind === 'openai-responses') return convertOpenAiResponsesRequest(body);
+    if (apiKind === 'gemini') throw new TypeError('probabilities: a Gemini body names no model; send it through the simulator server.');
     return apiKind === 'openai-chat' ? convertOpenAiChatRequest(body) : convertAnthropicMessagesRequest(body);
   }
 
