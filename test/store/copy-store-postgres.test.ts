@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -108,5 +109,27 @@ describe('retrial copy into PostgreSQL', () => {
     const verify = await runCli(['verify', '--db', url]);
     expect(verify.status, verify.stdout).toBe(0);
     expect(verify.stdout).toMatch(new RegExp(`^OK: ${copiedRunIds.length} runs`, 'm'));
+  });
+});
+
+describe('retrial copy, PostgreSQL back into a new SQLite file', () => {
+  it('writes RETRIAL_REDACTION_SALT (what the PostgreSQL recorders used) beside it; unset, says the runs need it', async () => {
+    const url = await newDatabase();
+    const into = await runCli(['copy', '--from', source.path, '--to', url, '--json']);
+    expect(into.status, into.stderr).toBe(0);
+    const directory = mkdtempSync(join(tmpdir(), 'retrial-copy-back-'));
+    try {
+      const unset = await runCli(['copy', '--from', url, '--to', join(directory, 'unset.db')], { env: { RETRIAL_REDACTION_SALT: '' } });
+      expect(unset.status, unset.stderr).toBe(0);
+      expect(unset.stdout).toMatch(/needs the salt their recorders used \(RETRIAL_REDACTION_SALT\).*set it where you replay/);
+      expect(existsSync(join(directory, 'redaction-salt'))).toBe(false);
+
+      const set = await runCli(['copy', '--from', url, '--to', join(directory, 'set.db'), '--json'], { env: { RETRIAL_REDACTION_SALT: 'fleet-salt' } });
+      expect(set.status, set.stderr).toBe(0);
+      expect(JSON.parse(set.stdout).redactionSalt).toEqual({ outcome: 'copied', from: '$RETRIAL_REDACTION_SALT', to: join(directory, 'redaction-salt') });
+      expect(readFileSync(join(directory, 'redaction-salt'), 'utf8')).toBe('fleet-salt');
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 });

@@ -35,26 +35,42 @@ const plural = (count: number, one: string, many = `${one}s`) => `${count} ${cou
 
 /**
  * The redaction salt never goes into a store, yet replaying the copied runs needs the one they were
- * recorded with. A new SQLite target gets the source's salt file beside it; otherwise a line says
- * where the salt is and how to hand it to replay.
+ * recorded with. A new SQLite target gets the source's salt beside it (the source's file, or for a
+ * PostgreSQL source RETRIAL_REDACTION_SALT, which its recorders used); otherwise a line says where
+ * the salt is and how to hand it to replay.
  */
 interface SaltOutcome {
-  /** `copied`: written beside an SQLite target that had none. `same`: it already had this salt. `elsewhere`: replay needs RETRIAL_REDACTION_SALT. */
-  outcome: 'copied' | 'same' | 'elsewhere';
-  /** The source's salt file. */
+  /**
+   * `copied`: written beside an SQLite target that had none. `same`: it already had this salt.
+   * `elsewhere`: replay needs RETRIAL_REDACTION_SALT. `unknown`: the source keeps no salt file and
+   * RETRIAL_REDACTION_SALT is unset, so the target was given none.
+   */
+  outcome: 'copied' | 'same' | 'elsewhere' | 'unknown';
+  /** The source's salt file, or `$RETRIAL_REDACTION_SALT`. */
   from: string;
   /** The salt file written or found beside the target, when it is an SQLite store. */
   to?: string;
 }
 
+const SALT_FROM_ENVIRONMENT = `$${REDACTION_SALT_VARIABLE}`;
+
 function carryRedactionSalt(source: Store, target: Store): SaltOutcome | undefined {
-  const fromEnvironment = process.env[REDACTION_SALT_VARIABLE];
-  if (source.file === undefined || (fromEnvironment !== undefined && fromEnvironment !== '')) return undefined;
+  const fromEnvironment = process.env[REDACTION_SALT_VARIABLE] || undefined;
+  if (source.file === undefined) {
+    // A networked source keeps no salt file: its recorders used the variable.
+    if (target.file === undefined) return undefined;
+    const to = redactionSaltPath(target.file);
+    if (fromEnvironment === undefined) return { outcome: 'unknown', from: SALT_FROM_ENVIRONMENT, to };
+    return placeSalt(fromEnvironment, SALT_FROM_ENVIRONMENT, to);
+  }
+  if (fromEnvironment !== undefined) return undefined;
   const from = redactionSaltPath(source.file);
   if (!existsSync(from)) return undefined;
   if (target.file === undefined) return { outcome: 'elsewhere', from };
-  const to = redactionSaltPath(target.file);
-  const salt = readFileSync(from, 'utf8');
+  return placeSalt(readFileSync(from, 'utf8'), from, redactionSaltPath(target.file));
+}
+
+function placeSalt(salt: string, from: string, to: string): SaltOutcome {
   if (!existsSync(to)) {
     writeFileSync(to, salt, { mode: 0o600, flag: 'wx' });
     return { outcome: 'copied', from, to };
@@ -63,10 +79,14 @@ function carryRedactionSalt(source: Store, target: Store): SaltOutcome | undefin
 }
 
 function renderSalt(salt: SaltOutcome): string | undefined {
-  if (salt.outcome === 'copied') return `Copied the redaction salt ${displayPath(salt.from)} to ${displayPath(salt.to as string)}.`;
+  const from = salt.from === SALT_FROM_ENVIRONMENT ? REDACTION_SALT_VARIABLE : displayPath(salt.from);
+  if (salt.outcome === 'copied') return `Copied the redaction salt ${from} to ${displayPath(salt.to as string)}.`;
   if (salt.outcome === 'same') return undefined;
+  if (salt.outcome === 'unknown')
+    return `Replaying the copied runs needs the salt their recorders used (${REDACTION_SALT_VARIABLE}), which stores never hold: set it where you replay, or run the copy again with it set to write it to ${displayPath(salt.to as string)}.`;
   const where = salt.to === undefined ? 'the target' : `${displayPath(salt.to)}, which holds another salt`;
-  return `Replaying the copied runs needs the salt they were recorded with, which stores never hold and ${where} does not give: set ${REDACTION_SALT_VARIABLE} to the contents of ${displayPath(salt.from)} where you replay.`;
+  const what = salt.from === SALT_FROM_ENVIRONMENT ? `the salt the source's runs were recorded with (${REDACTION_SALT_VARIABLE})` : `the contents of ${from}`;
+  return `Replaying the copied runs needs the salt they were recorded with, which stores never hold and ${where} does not give: set ${REDACTION_SALT_VARIABLE} to ${what} where you replay.`;
 }
 
 function render(result: CopyStoreResult): string {
