@@ -96,8 +96,13 @@ export function registerWorkerCommand(program: Command): void {
         output(
           all,
           summary,
-          (done) => `worker ${process.pid} stopped: ${done.chunksFinished} chunks done, ${done.chunksReleased} put back, ${done.written} results written.`,
+          (done) =>
+            `worker ${process.pid} stopped: ${count(done.chunksFinished, 'chunk')} done, ${done.chunksReleased} put back, ${count(done.written, 'result')} written.`,
         );
       });
     });
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
