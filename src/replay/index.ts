@@ -1,4 +1,4 @@
-export { classifyResponse, NO_TOOL, readPath } from './classify-response.ts';
+export { CLASSIFY_BY_TOOLS, classifyResponse, NO_TOOL, readPath } from './classify-response.ts';
 export type { Divergence, DivergenceCode, FieldDifference } from './divergence.ts';
 export { AgentCreateError, DIVERGENCE_CODES, DIVERGENCE_TITLES, EgressBlockedError, ReplayDivergenceError } from './divergence.ts';
 export { unguardedFetch } from './egress-guard.ts';
