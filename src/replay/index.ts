@@ -1,7 +1,7 @@
 export { CLASSIFY_BY_TOOLS, classifyResponse, NO_TOOL, readPath } from './classify-response.ts';
-export type { Divergence, DivergenceCode, FieldDifference } from './divergence.ts';
+export type { Divergence, DivergenceCode, FieldDifference, RefusedRequest } from './divergence.ts';
 export { AgentCreateError, DIVERGENCE_CODES, DIVERGENCE_TITLES, EgressBlockedError, ReplayDivergenceError } from './divergence.ts';
-export { unguardedFetch } from './egress-guard.ts';
+export { runSanctioned, sealEgress, unguardedFetch } from './egress-guard.ts';
 export type { CounterfactualResult, ExplainFactor, ExplainOptions, ExplainResult, FactorComparison } from './explain.ts';
 export { EXPLAIN_FACTORS, ExplainNotReproducedError, explainRun, outcomeOf } from './explain.ts';
 export type { ForkOptions, ForkResult } from './fork.ts';
@@ -19,7 +19,7 @@ export type { PostmortemOptions } from './postmortem-report.ts';
 export { renderPostmortemReport } from './postmortem-report.ts';
 export type { PriceTable } from './price-table.ts';
 export { costOf, DEFAULT_PRICE_TABLE } from './price-table.ts';
-export { renderDivergence } from './render-divergence.ts';
+export { renderDivergence, renderRefusedRequests } from './render-divergence.ts';
 export type { Replayer, ReplayerOptions, ReplayOptions, ReplayResult } from './replay-run.ts';
 export { createReplayer, replayRun } from './replay-run.ts';
 export type { ResampleClass, ResampleOptions, ResampleResult } from './resample.ts';

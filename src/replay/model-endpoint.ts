@@ -1,5 +1,6 @@
 import type { WireFormat } from '../providers/index.ts';
 import { type CanonicalModelResponse, RetrialError } from '../tape/index.ts';
+import { runSanctioned } from './egress-guard.ts';
 
 /** The model endpoint did not answer; the partial result is kept. */
 export class EndpointError extends RetrialError {
@@ -96,7 +97,8 @@ export function displayUrl(url: string): string {
 
 export function createModelEndpoint(options: ModelEndpointOptions): ModelEndpoint {
   const { format } = options;
-  const fetchImpl = options.fetch ?? globalThis.fetch;
+  // Retrial's own live call: a replay sealing the process meanwhile (a server, a backfill worker) must not refuse it.
+  const fetchImpl: typeof fetch = options.fetch ?? ((input, init) => runSanctioned(() => globalThis.fetch(input, init)));
   const url = endpointUrl(format, options.baseUrl);
   const shown = displayUrl(url);
   const headers = headersFor(format, options.apiKey);
