@@ -4,8 +4,9 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderReplayResult } from '../../src/cli/commands/replay-command.ts';
 import { type SimulatorServer, startSimulatorServer } from '../../src/demo/index.ts';
+import { loadTape } from '../../src/inspect/index.ts';
 import { createRecorder, defineAgent } from '../../src/record/index.ts';
-import { replayRun } from '../../src/replay/index.ts';
+import { forkRun, replayRun } from '../../src/replay/index.ts';
 import { createMemoryStore, type Store } from '../../src/store/index.ts';
 
 const SALT = 'sealed-salt';
@@ -113,6 +114,36 @@ describe('replay is sealed', () => {
     expect(result.divergences.map((divergence) => [divergence.code, divergence.causalKey, divergence.site])).toEqual([
       ['UNSANCTIONED_NONDETERMINISM', `egress:${collector.url}/v1/logs`, expect.stringMatching(/sealed-replay\.test\.ts#answer/)],
     ]);
+  });
+
+  it('a fork is sealed too: its live model answers, the background exporter is refused and listed', async () => {
+    const live = await startSimulatorServer({ port: 0, seed: 'sealed-fork' });
+    try {
+      const before = { ...collector };
+      const atSeq = (await loadTape(store, 'run_traced')).events.find((event) => event.kind === 'model')?.seq ?? -1;
+      const result = await forkRun({
+        store,
+        runId: 'run_traced',
+        atSeq,
+        agent: tracedAgent('original', exporters) as never,
+        redactionSalt: SALT,
+        overrides: { model: 'support-sim-2026-04-01' },
+        reads: 'frozen',
+        endpoint: { baseUrl: `${live.url}/v1`, apiKey: 'sim' },
+        env: { BASE_URL: 'http://127.0.0.1:9' },
+      });
+      expect(result.error).toBeNull();
+      expect(result.counts.liveModelCalls).toBe(1);
+      expect(collector.requests).toBe(before.requests);
+      expect(collector.connections).toBe(before.connections);
+      expect(result.refusedRequests.map((refused) => refused.target)).toEqual([
+        `${collector.url}/v1/traces`,
+        `${collector.url}/v1/metrics`,
+        `tcp://127.0.0.1:${collector.port}`,
+      ]);
+    } finally {
+      await live.close();
+    }
   });
 
   it('after the replay the process is no longer sealed', async () => {
