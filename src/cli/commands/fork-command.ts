@@ -30,7 +30,7 @@ function renderFork(result: ForkResult): string {
       : result.error
         ? `  the child run failed: ${result.error}`
         : `  output: ${JSON.stringify(result.output)}`,
-    ...(renderRefusedRequests(result.refusedRequests) ? [`  ${renderRefusedRequests(result.refusedRequests)}`] : []),
+    ...[renderRefusedRequests(result.refusedRequests)].flatMap((refused) => (refused ? [`  ${refused}`] : [])),
     `See it: ${RETRIAL_COMMAND} show ${result.childRunId}`,
   ].join('\n');
 }
