@@ -6,8 +6,8 @@
  * (N x the 1-worker rate) and to the ideal (N x concurrency / latency), the workers' CPU, and the
  * load average before and after (the machine may be shared: read the figures with it).
  *
- * The store is a SQLite file the workers share (BENCH_STORE=postgres://... puts it in PostgreSQL
- * once that store exists); the queue is on a PostgreSQL cluster the bench starts itself.
+ * The store is a SQLite file the workers share, or with BENCH_STORE=postgres the same PostgreSQL
+ * database as the queue, on a cluster the bench starts itself.
  * Knobs: BENCH_RUNS (1000 demo tickets recorded), BENCH_CONCURRENCY (4 requests in flight per
  * worker), BENCH_CHUNK (16 decisions per chunk), BENCH_WORKERS (1,2,4), BENCH_LATENCY_MS (100).
  * It is a benchmark, not a test: it exits 0 and says MISS when a goal is missed.
@@ -17,7 +17,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { startThrowawayPostgres } from '../../test/fixtures/throwaway-postgres.ts';
+import { startOwnPostgres } from '../../test/fixtures/own-postgres.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 1000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
@@ -27,7 +27,7 @@ const WORKER_COUNTS = (process.env.BENCH_WORKERS ?? '1,2,4').split(',').map(Numb
 const GOAL = 0.8;
 
 const BIN = join(process.cwd(), 'bin', 'retrial.js');
-const env = { ...process.env, RETRIAL_FROM_SOURCE: '1' };
+const env: NodeJS.ProcessEnv = { ...process.env, RETRIAL_FROM_SOURCE: '1' };
 const load = () =>
   loadavg()
     .map((value) => value.toFixed(2))
@@ -116,9 +116,13 @@ async function pass(workers: number, db: string, queue: string): Promise<Pass> {
 }
 
 const directory = mkdtempSync(join(tmpdir(), 'retrial-scale-workers-'));
-const postgres = await startThrowawayPostgres();
+const postgres = await startOwnPostgres();
+await postgres.sql('CREATE DATABASE retrial');
+const queueUrl = postgres.url('retrial');
 try {
-  const db = process.env.BENCH_STORE ?? join(directory, 'store.db');
+  // BENCH_STORE=postgres: the store in the queue's database too (workers given --db only).
+  const db = process.env.BENCH_STORE === 'postgres' ? queueUrl : (process.env.BENCH_STORE ?? join(directory, 'store.db'));
+  env.RETRIAL_REDACTION_SALT ??= 'bench-scale-workers';
   console.log('# retrial scale benchmark: backfill workers');
   console.log(
     `machine: ${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown'}, Node ${process.version}; load average ${load()} (shared machine: other work may run)`,
@@ -126,7 +130,7 @@ try {
   const recordStarted = performance.now();
   cli(['demo', '--runs', String(RUNS), '--db', db, '--json']);
   console.log(
-    `store ${db}: ${RUNS} demo tickets recorded in ${((performance.now() - recordStarted) / 1000).toFixed(0)} s; queue on a throwaway PostgreSQL at port ${postgres.port}`,
+    `store ${db.replace(/:[^:@/]+@/, ':***@')}: ${RUNS} demo tickets recorded in ${((performance.now() - recordStarted) / 1000).toFixed(0)} s; queue on a throwaway PostgreSQL at port ${postgres.port}`,
   );
   console.log(
     `each worker: --concurrency ${CONCURRENCY}, model latency ${LATENCY_MS} ms (ideal ${((CONCURRENCY * 1000) / LATENCY_MS).toFixed(0)} requests/s per worker), chunks of ${CHUNK} decisions\n`,
@@ -134,7 +138,7 @@ try {
 
   const passes: Pass[] = [];
   for (const workers of WORKER_COUNTS) {
-    const result = await pass(workers, db, postgres.url);
+    const result = await pass(workers, db, queueUrl);
     passes.push(result);
     console.log(`${workers} worker(s): ${result.requests} requests in ${result.seconds.toFixed(2)} s; load average now ${load()}`);
   }
@@ -158,6 +162,6 @@ try {
   );
   console.log(`load average at the end: ${load()}`);
 } finally {
-  postgres.stop();
+  await postgres.destroy();
   rmSync(directory, { recursive: true, force: true });
 }

@@ -34,7 +34,7 @@ export function campaignEndpoints(plan: CampaignPlan, sources: EndpointSources):
       if (where.apiKey === '')
         throw new RetrialError({
           code: 'USAGE',
-          message: `${target.provider === 'openai' ? 'OPENAI_API_KEY' : 'ANTHROPIC_API_KEY'} is not set; the ${arm} model ${target.provider}:${target.model} needs it (and ${target.provider === 'openai' ? 'OPENAI_BASE_URL' : 'ANTHROPIC_BASE_URL'} for a compatible endpoint).`,
+          message: `${target.provider.toUpperCase()}_API_KEY is not set; the ${arm} model ${target.provider}:${target.model} needs it (and ${target.provider.toUpperCase()}_BASE_URL for a compatible endpoint).`,
         });
       endpoint = createModelEndpoint({ format, baseUrl: where.baseUrl, apiKey: where.apiKey, fetch: where.fetch, retries: sources.retries });
       made.set(key, endpoint);

@@ -6,7 +6,7 @@ import { lazySchema, RetrialError } from '../tape/index.ts';
  * is where data enters a later command (another version of retrial may have written it).
  */
 
-export const modelTargetSchema = lazySchema((z) => z.object({ provider: z.enum(['sim', 'openai', 'anthropic']), model: z.string().min(1) }));
+export const modelTargetSchema = lazySchema((z) => z.object({ provider: z.enum(['sim', 'openai', 'anthropic', 'gemini']), model: z.string().min(1) }));
 
 /** Why a decision of the population was left out. Each is counted and named in plan and report. */
 export const EXCLUSION_REASONS = {
@@ -43,7 +43,7 @@ export const campaignPlanSchema = lazySchema((z) =>
     redecide: z.enum(REDECIDE_MODES).default('step'),
     agentModule: z.string().nullable().default(null),
     /** Incumbent provider; its model is each decision's served version unless `model` pins one. */
-    incumbent: z.object({ provider: z.enum(['sim', 'openai', 'anthropic']), model: z.string().nullable() }),
+    incumbent: z.object({ provider: z.enum(['sim', 'openai', 'anthropic', 'gemini']), model: z.string().nullable() }),
     /** Tool chosen at the decision step -> decision value; anything else is `none`. */
     mapping: z.record(z.string(), z.string()),
     population: z.number().int(),

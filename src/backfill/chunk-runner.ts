@@ -116,7 +116,11 @@ export async function loadChunkWork(store: Store, campaignId: string, chunk: num
   for (const record of records) {
     const arms = record.arms.filter((arm: CampaignArm) => !done.has(`${record.itemId}\n${arm}`));
     if (arms.length)
-      work.push({ itemId: record.itemId, item: parseStored(campaignItemSchema(), expandItem(record.itemId, record.item, plan.itemDefaults), `Item ${record.itemId} of campaign ${campaignId}`), arms });
+      work.push({
+        itemId: record.itemId,
+        item: parseStored(campaignItemSchema(), expandItem(record.itemId, record.item, plan.itemDefaults), `Item ${record.itemId} of campaign ${campaignId}`),
+        arms,
+      });
   }
   return work;
 }

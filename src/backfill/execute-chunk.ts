@@ -102,7 +102,9 @@ export async function executeChunk(options: ExecuteChunkOptions): Promise<ChunkO
     const recordedText = texts.get(item.requestBody);
     if (recordedText === undefined || !detectWireFormatFromText(item.url, recordedText))
       throw new TypeError('the recorded request could not be read back from the store; run `npx retrial verify`');
-    const answer = await options.endpointFor(arm, item.format).send(withModel(recordedText, model, item.modelRequested), model);
+    // A Gemini body names no model (its URL does, which the endpoint builds from `model`).
+    const body = item.format === 'gemini' ? recordedText : withModel(recordedText, model, item.modelRequested);
+    const answer = await options.endpointFor(arm, item.format).send(body, model);
     const tool = classifyResponse(answer, null);
     return {
       value: plan.mapping[tool] ?? NO_DECISION,

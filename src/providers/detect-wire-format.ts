@@ -1,9 +1,11 @@
 import { anthropicMessagesWireFormat } from './anthropic-messages/index.ts';
+import { geminiWireFormat } from './gemini/index.ts';
 import { openaiChatWireFormat } from './openai-chat/index.ts';
+import { openaiResponsesWireFormat } from './openai-responses/index.ts';
 import type { WireFormat } from './wire-format.ts';
 
 /** Every wire format retrial records, in the order requests are tested against them. */
-export const wireFormats: WireFormat[] = [openaiChatWireFormat, anthropicMessagesWireFormat];
+export const wireFormats: WireFormat[] = [openaiChatWireFormat, anthropicMessagesWireFormat, openaiResponsesWireFormat, geminiWireFormat];
 
 /**
  * The wire format of a request, or undefined when it is not a model call retrial understands
@@ -25,5 +27,7 @@ export function detectWireFormatFromText(url: string, bodyText: string): WireFor
   const path = (queryAt === -1 ? url : url.slice(0, queryAt)).replace(/\/+$/, '');
   if (path.endsWith('/chat/completions')) return openaiChatWireFormat;
   if (path.endsWith('/messages') && bodyText.includes('"messages"') && bodyText.includes('"max_tokens"')) return anthropicMessagesWireFormat;
+  if (path.endsWith('/responses') && bodyText.includes('"model"')) return openaiResponsesWireFormat;
+  if ((path.endsWith(':generateContent') || path.endsWith(':streamGenerateContent')) && bodyText.includes('"contents"')) return geminiWireFormat;
   return undefined;
 }

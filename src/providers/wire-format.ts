@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { CanonicalMessage, CanonicalModelResponse, CanonicalTool, samplingValueSchema } from '../tape/index.ts';
 
 /** Ids of the wire formats retrial understands; stored as `ModelEvent.provider`. */
-export type WireFormatId = 'openai-chat' | 'anthropic-messages';
+export type WireFormatId = 'openai-chat' | 'anthropic-messages' | 'openai-responses' | 'gemini';
 
 /** A sampling parameter's effective value, and whether the caller sent it or the default applies. */
 export type SamplingValue = z.infer<ReturnType<typeof samplingValueSchema>>;
@@ -36,8 +36,11 @@ export interface WireFormat {
   id: WireFormatId;
   /** Whether a request to this URL path with this parsed JSON body is this format's model call. */
   matchesRequest(url: URL, body: unknown): boolean;
-  /** Throws a TypeError with a clear sentence on bodies that aren't this format. */
-  convertToCanonicalRequest(body: unknown): CanonicalRequestDraft;
+  /**
+   * Throws a TypeError with a clear sentence on bodies that aren't this format. `url` is the
+   * request URL: formats that name the model or streaming in the path (Gemini) read it there.
+   */
+  convertToCanonicalRequest(body: unknown, url?: string): CanonicalRequestDraft;
   /** Throws a TypeError on bodies that aren't this format's (non-streamed) response. */
   convertToCanonicalResponse(body: unknown, requestedModel: string): CanonicalModelResponse;
   /** Rebuilds the JSON body a non-streamed call would have returned, from the full SSE text of a streamed one. */

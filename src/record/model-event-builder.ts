@@ -67,7 +67,7 @@ export function hashCanonicalRequest(draft: CanonicalRequestDraft): string {
 /** Builds the model event (canonical forms, blobs, wire record) from an exchange. */
 export function buildModelEvent(exchange: ModelExchange, blobs: BlobCollector): EventDraft {
   const { format } = exchange;
-  const draft = format.convertToCanonicalRequest(exchange.requestBody);
+  const draft = format.convertToCanonicalRequest(exchange.requestBody, exchange.url);
   const request: CanonicalModelRequest = {
     model: draft.model,
     messages: blobs.putList(

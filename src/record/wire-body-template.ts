@@ -5,18 +5,20 @@ import type { BlobCollector } from './run-tape-writer.ts';
  * Splits a JSON request body into a template and one blob per message (and per top-level system
  * prompt), keeping the exact bytes. Falls back to the whole text when the body is not exactly
  * what `JSON.stringify` would write (then a split could not give the same bytes back).
+ * The OpenAI Responses API names its messages `input` and its system prompt `instructions`; the
+ * placeholders mark where the parts go whatever the key, so those are lifted the same way.
  */
 export function createWireBody(text: string, parsed: unknown, blobs: BlobCollector): WireBody {
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return { kind: 'text', text };
   const object = parsed as Record<string, unknown>;
-  const hasMessages = Array.isArray(object.messages);
-  const hasSystem = object.system !== undefined;
-  if (!hasMessages && !hasSystem) return { kind: 'text', text };
-  const messageTexts = hasMessages ? (object.messages as unknown[]).map((message) => JSON.stringify(message)) : null;
-  const systemText = hasSystem ? JSON.stringify(object.system) : null;
+  const messagesKey = Array.isArray(object.messages) ? 'messages' : Array.isArray(object.input) ? 'input' : null;
+  const systemKey = object.system !== undefined ? 'system' : typeof object.instructions === 'string' ? 'instructions' : null;
+  if (messagesKey === null && systemKey === null) return { kind: 'text', text };
+  const messageTexts = messagesKey === null ? null : (object[messagesKey] as unknown[]).map((message) => JSON.stringify(message));
+  const systemText = systemKey === null ? null : JSON.stringify(object[systemKey]);
   const placeholders: Record<string, unknown> = { ...object };
-  if (hasMessages) placeholders.messages = JSON.parse(WIRE_MESSAGES_PLACEHOLDER);
-  if (hasSystem) placeholders.system = JSON.parse(WIRE_SYSTEM_PLACEHOLDER);
+  if (messagesKey !== null) placeholders[messagesKey] = JSON.parse(WIRE_MESSAGES_PLACEHOLDER);
+  if (systemKey !== null) placeholders[systemKey] = JSON.parse(WIRE_SYSTEM_PLACEHOLDER);
   const template = JSON.stringify(placeholders);
   const parts = new Map<BlobRef, string>();
   const lift = (partText: string): BlobRef => {

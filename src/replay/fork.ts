@@ -1,11 +1,11 @@
 import { loadTape, StepNotFoundError } from '../inspect/index.ts';
-import { detectWireFormatFromText } from '../providers/index.ts';
+import { detectWireFormatFromText, parseGeminiPath } from '../providers/index.ts';
 import { type AgentDefinition, createRecorder, createRedactor, maybeCurrentRun, type Recorder, type ServeHooks } from '../record/index.ts';
 import type { Store } from '../store/index.ts';
 import { createBlob, RetrialError, type StreamChunk, type TapeEvent } from '../tape/index.ts';
 import { EgressBlockedError, type RefusedRequest } from './divergence.ts';
-import { installEgressGuard, sealEgress, unguardedFetch } from './egress-guard.ts';
-import { applyForkOverrides, type ForkOverrides } from './fork-overrides.ts';
+import { installEgressGuard, runSanctioned, sealEgress, unguardedFetch } from './egress-guard.ts';
+import { applyForkOverrides, applyForkOverridesToUrl, type ForkOverrides } from './fork-overrides.ts';
 import { describeFailure, displayUrl, endpointUrl, isEndpointFailure } from './model-endpoint.ts';
 import { httpArgsRedactedToday, redactedBeforeWideRules, replayedHttpArgsForOldTape } from './old-redaction.ts';
 import { type HttpArgs, keyedEvents, portableHttpRequest } from './portable-keys.ts';
@@ -140,6 +140,8 @@ async function forkSealed(options: ForkOptions): Promise<Omit<ForkResult, 'refus
   const parentLiveFrom = typeof parentOrigin?.overrides.liveFrom === 'string' ? ordinalOf(parentOrigin.overrides.liveFrom) : Number.POSITIVE_INFINITY;
   const asParentSent = (key: string, text: string) =>
     ordinalOf(key) >= parentLiveFrom ? applyForkOverrides(text, parentOrigin?.overrides as ForkOverrides) : text;
+  const asParentSentUrl = (key: string, url: string) =>
+    ordinalOf(key) >= parentLiveFrom ? applyForkOverridesToUrl(url, parentOrigin?.overrides as ForkOverrides) : url;
   const httpResponse = (event: Extract<TapeEvent, { kind: 'tool' }>) => {
     const result = event.result ? tape.blob<{ status: number; headers: Record<string, string>; body: string | null }>(event.result) : null;
     return new Response(result?.body ?? '', { status: result?.status ?? 502, headers: replayHeaders(result?.headers ?? {}) });
@@ -158,7 +160,7 @@ async function forkSealed(options: ForkOptions): Promise<Omit<ForkResult, 'refus
         if (strictBeforeFork) {
           const text = body === null ? '' : asParentSent(key, body);
           const format = detectWireFormatFromText(url, text);
-          const comparable = format && comparableIfNotSameBytes(tape, event, format, text, redactor);
+          const comparable = format && comparableIfNotSameBytes(tape, event, format, text, redactor, asParentSentUrl(key, url));
           if (
             !format ||
             (comparable && createBlob(comparable).hash !== event.requestHash && !(oldRedaction && sameRedactedToday(tape, event, comparable, redactor)))
@@ -285,15 +287,24 @@ async function forkSealed(options: ForkOptions): Promise<Omit<ForkResult, 'refus
     // A live read's own requests (rec.fetch inside a tool body, a model call there included, or a
     // GET the fork let through) go where they were going, untouched: only the agent's own model
     // calls go to the fork's endpoint, with its key.
-    if (maybeCurrentRun()?.mode === 'opaque' || typeof init?.body !== 'string' || !detectWireFormatFromText(url, init.body))
-      return unguardedFetch()(input, init);
-    const target = endpointUrl({ id: url.includes('/chat/completions') ? 'openai-chat' : 'anthropic-messages' }, options.endpoint.baseUrl);
+    const format = maybeCurrentRun()?.mode === 'opaque' || typeof init?.body !== 'string' ? undefined : detectWireFormatFromText(url, init.body);
+    if (!format) return unguardedFetch()(input, init);
+    const gemini = format.id === 'gemini' ? parseGeminiPath(url) : undefined;
+    const target = gemini
+      ? endpointUrl(format, options.endpoint.baseUrl, gemini.model).replace(
+          /:generateContent$/,
+          gemini.stream ? ':streamGenerateContent?alt=sse' : ':generateContent',
+        )
+      : endpointUrl(format, options.endpoint.baseUrl);
     const headers = new Headers(init?.headers);
+    if (gemini) headers.set('x-goog-api-key', options.endpoint.apiKey);
     headers.set('authorization', `Bearer ${options.endpoint.apiKey}`);
     headers.set('x-api-key', options.endpoint.apiKey);
     try {
       // The guarded global fetch would refuse this call: it is made inside the child run, on purpose.
-      const response = await (options.fetch ?? unguardedFetch())(target, { ...init, headers });
+      // The caller's fetch, if given, is the live model it let go: sanctioned while the fork seals the process.
+      const modelFetch = options.fetch ?? unguardedFetch();
+      const response = await runSanctioned(() => modelFetch(target, { ...init, headers }));
       endpointError = isEndpointFailure(response.status) ? `${displayUrl(target)} answered HTTP ${response.status}` : null;
       return response;
     } catch (error) {
@@ -315,8 +326,11 @@ async function forkSealed(options: ForkOptions): Promise<Omit<ForkResult, 'refus
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     const body = typeof init?.body === 'string' ? init.body : null;
     // A model call made from inside a live tool body is the tool's own, not a step of the agent.
-    if (body !== null && maybeCurrentRun()?.mode !== 'opaque' && detectWireFormatFromText(url, body) && modelCalls++ >= liveFromOrdinal)
-      return childRec.fetch(input, { ...init, body: applyForkOverrides(body, options.overrides) });
+    if (body !== null && maybeCurrentRun()?.mode !== 'opaque' && detectWireFormatFromText(url, body) && modelCalls++ >= liveFromOrdinal) {
+      // Gemini names the model in the URL: a model override changes where the call goes, not its body.
+      const target = input instanceof Request ? input : applyForkOverridesToUrl(url, options.overrides);
+      return childRec.fetch(target, { ...init, body: applyForkOverrides(body, options.overrides) });
+    }
     return childRec.fetch(input, init);
   };
   const rec: Recorder = { ...childRec, fetch: forkFetch };

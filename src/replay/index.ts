@@ -14,7 +14,7 @@ export { loadAgentModule } from './load-agent-module.ts';
 export type { ModelEndpoint, ModelEndpointOptions } from './model-endpoint.ts';
 export { createModelEndpoint, EndpointError, endpointUrl, isEndpointFailure, RETRYABLE_STATUSES } from './model-endpoint.ts';
 export type { ModelTarget } from './model-target.ts';
-export { endpointFromEnvironment, ModelTargetError, parseModelTarget } from './model-target.ts';
+export { endpointFromEnvironment, ModelTargetError, parseModelTarget, targetProviderOf } from './model-target.ts';
 export type { PostmortemOptions } from './postmortem-report.ts';
 export { renderPostmortemReport } from './postmortem-report.ts';
 export type { PriceTable } from './price-table.ts';

@@ -1,6 +1,6 @@
 import { type AddressInfo, createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { openaiChatWireFormat } from '../providers/index.ts';
+import { geminiWireFormat, openaiChatWireFormat } from '../providers/index.ts';
 import { createModelEndpoint, EndpointError } from './model-endpoint.ts';
 
 const completion = JSON.stringify({
@@ -25,6 +25,22 @@ function scripted(answers: Array<() => Response>) {
 }
 
 describe('createModelEndpoint', () => {
+  it('sends a Gemini request to the model named in the URL, with the key in x-goog-api-key and never in the URL', async () => {
+    const sent: Array<{ url: string; headers: Record<string, string> }> = [];
+    const fetch = (async (url: string, init: RequestInit) => {
+      sent.push({ url, headers: init.headers as Record<string, string> });
+      const body = { candidates: [{ content: { role: 'model', parts: [{ text: 'ok' }] }, finishReason: 'STOP' }], modelVersion: 'gemini-2.5-flash-001' };
+      return new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } });
+    }) as unknown as typeof globalThis.fetch;
+    const endpoint = createModelEndpoint({ format: geminiWireFormat, baseUrl: 'https://gemini.test/v1beta/', apiKey: 'AIzaKey', fetch });
+    expect(endpoint.url).toBe('https://gemini.test/v1beta/models/{model}:generateContent');
+    const answer = await endpoint.send('{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}', 'gemini-2.5-flash');
+    expect(answer.model).toEqual({ requested: 'gemini-2.5-flash', served: 'gemini-2.5-flash-001' });
+    expect(sent).toEqual([
+      { url: 'https://gemini.test/v1beta/models/gemini-2.5-flash:generateContent', headers: expect.objectContaining({ 'x-goog-api-key': 'AIzaKey' }) },
+    ]);
+  });
+
   it('retries a 429 after the delay the server asks for (retry-after-ms), then answers', async () => {
     const { fetch, calls } = scripted([
       () => new Response('{"error":{"message":"slow down"}}', { status: 429, headers: { 'retry-after-ms': '120' } }),

@@ -37,7 +37,7 @@ export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 409, 429, 5
 
 export interface ModelEndpointOptions {
   format: WireFormat;
-  /** OpenAI-compatible base URL ending in /v1, or the Anthropic base URL. */
+  /** OpenAI-compatible base URL ending in /v1 (chat completions and Responses), or the Anthropic base URL. */
   baseUrl: string;
   apiKey: string;
   fetch?: typeof fetch;
@@ -56,13 +56,18 @@ export interface ModelEndpoint {
   send(body: string, modelSent: string): Promise<CanonicalModelResponse>;
 }
 
-export function endpointUrl(format: Pick<WireFormat, 'id'>, baseUrl: string): string {
+/** The URL a request of this format goes to; Gemini names the model in the path, so it needs `model`. */
+export function endpointUrl(format: Pick<WireFormat, 'id'>, baseUrl: string, model = ''): string {
   const base = baseUrl.replace(/\/+$/, '');
+  if (format.id === 'openai-responses') return `${base}/responses`;
+  if (format.id === 'gemini') return `${base.replace(/\/v1(?:beta)?$/, '')}/v1beta/models/${encodeURIComponent(model)}:generateContent`;
   return format.id === 'openai-chat' ? `${base}/chat/completions` : `${base.replace(/\/v1$/, '')}/v1/messages`;
 }
 
 function headersFor(format: WireFormat, apiKey: string): Record<string, string> {
-  return format.id === 'openai-chat'
+  // Gemini's key goes in a header, never in `?key=`: URLs end up in messages and logs.
+  if (format.id === 'gemini') return { 'content-type': 'application/json', 'x-goog-api-key': apiKey };
+  return format.id === 'openai-chat' || format.id === 'openai-responses'
     ? { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` }
     : { 'content-type': 'application/json', 'x-api-key': apiKey, 'anthropic-version': '2023-06-01' };
 }
@@ -97,10 +102,12 @@ export function displayUrl(url: string): string {
 
 export function createModelEndpoint(options: ModelEndpointOptions): ModelEndpoint {
   const { format } = options;
-  // Retrial's own live call: a replay sealing the process meanwhile (a server, a backfill worker) must not refuse it.
-  const fetchImpl: typeof fetch = options.fetch ?? ((input, init) => runSanctioned(() => globalThis.fetch(input, init)));
-  const url = endpointUrl(format, options.baseUrl);
-  const shown = displayUrl(url);
+  // Retrial's own live call (through the caller's fetch, if given): a replay, fork or explain
+  // sealing the process meanwhile (explain itself, a server, a backfill worker) must not refuse it.
+  const baseFetch = options.fetch ?? globalThis.fetch;
+  const fetchImpl: typeof fetch = (input, init) => runSanctioned(() => baseFetch(input, init));
+  const url = endpointUrl(format, options.baseUrl, '{model}');
+  const shown = displayUrl(url).replace('%7Bmodel%7D', '{model}');
   const headers = headersFor(format, options.apiKey);
   const retries = options.retries ?? 3;
   const backoff = options.backoffMs ?? ((attempt: number) => 100 * 2 ** attempt);
@@ -110,11 +117,12 @@ export function createModelEndpoint(options: ModelEndpointOptions): ModelEndpoin
   return {
     url: shown,
     async send(body, modelSent) {
+      const target = format.id === 'gemini' ? endpointUrl(format, options.baseUrl, modelSent) : url;
       for (let attempt = 0; ; attempt++) {
         let response: Response;
         let text: string;
         try {
-          response = await fetchImpl(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });
+          response = await fetchImpl(target, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });
           text = await response.text();
         } catch (cause) {
           // Connections drop (resets, timeouts); try again before counting a failure.

@@ -154,7 +154,7 @@ export async function renderPostmortemReport(options: PostmortemOptions): Promis
         '',
       );
     if (resample.model.provider === undefined && resample.model.sent !== step.model.requested)
-      lines.push('The provider of that model was not stored with this result: put `sim`, `openai` or `anthropic` in `--model`.', '');
+      lines.push('The provider of that model was not stored with this result: put `sim`, `openai`, `anthropic` or `gemini` in `--model`.', '');
     if (resample.completed > 0) {
       if (!isComplete(resample))
         lines.push(

@@ -17,7 +17,7 @@ import {
 import { StoreError } from '../store/index.ts';
 import { createBlob, type StreamChunk, type TapeEvent } from '../tape/index.ts';
 import { EgressBlockedError } from './divergence.ts';
-import { applyForkOverrides, type ForkOverrides } from './fork-overrides.ts';
+import { applyForkOverrides, applyForkOverridesToUrl, type ForkOverrides } from './fork-overrides.ts';
 import { diffJson } from './json-diff.ts';
 import { httpArgsRedactedToday, replayedHttpArgsForOldTape } from './old-redaction.ts';
 import { type HttpArgs, portableHttpRequest } from './portable-keys.ts';
@@ -150,7 +150,14 @@ export function createReplayRecorder(options: ReplayRecorderOptions): Recorder &
     const recorded = ledger.take(key, format ? 'model' : 'tool', site);
     if (!recorded) throw new EgressBlockedError({ url });
     if (recorded.kind === 'model' && format && requestText !== null) {
-      const comparable = comparableIfNotSameBytes(tape, recorded, format, requestText, redactor);
+      const comparable = comparableIfNotSameBytes(
+        tape,
+        recorded,
+        format,
+        requestText,
+        redactor,
+        forked && fork ? applyForkOverridesToUrl(url, fork.overrides) : url,
+      );
       if (comparable) {
         await checkContent(
           ledger,

@@ -1,5 +1,5 @@
 import type { LoadedTape } from '../inspect/index.ts';
-import type { WireFormat } from '../providers/index.ts';
+import { parseGeminiPath, type WireFormat } from '../providers/index.ts';
 import { comparableRequest, type Redactor, redactRequestBody } from '../record/index.ts';
 import { type CanonicalMessage, type CanonicalTool, createBlob, type ModelEvent, requestBodyHash } from '../tape/index.ts';
 
@@ -40,7 +40,8 @@ export function sameRedactedToday(tape: LoadedTape, recorded: ModelEvent, compar
  * again, are the recorded call: no canonicalising needed (checked by their digest, or piece by
  * piece on tapes without one). Any other text is judged by the canonical request, which ignores
  * key order and call ids: returned for the caller to hash against `recorded.requestHash` (and to
- * diff). Undefined when the bytes matched.
+ * diff). Undefined when the bytes matched. `url` is where the request is going (the recorded
+ * URL when not given): a format may read the model from its path.
  */
 export function comparableIfNotSameBytes(
   tape: LoadedTape,
@@ -48,12 +49,15 @@ export function comparableIfNotSameBytes(
   format: WireFormat,
   requestText: string,
   redactor: Redactor,
+  url: string = recorded.wire.url,
 ): Record<string, unknown> | undefined {
   const recordedHash = recorded.wire.requestBodyHash;
   const matches = (text: string) =>
     recordedHash === undefined ? tape.wireRequestMatches(recorded.wire.requestBody, text) : requestBodyHash(text) === recordedHash;
-  if (matches(requestText)) return undefined;
+  // Gemini names the model in the URL, not the body: the same body sent to another model is another request.
+  const sameModel = format.id !== 'gemini' || parseGeminiPath(url)?.model === recorded.request.model;
+  if (sameModel && matches(requestText)) return undefined;
   const redacted = redactRequestBody(redactor, requestText, JSON.parse(requestText));
-  if (matches(redacted.text)) return undefined;
-  return comparableRequest(format.convertToCanonicalRequest(redacted.body));
+  if (sameModel && matches(redacted.text)) return undefined;
+  return comparableRequest(format.convertToCanonicalRequest(redacted.body, url));
 }

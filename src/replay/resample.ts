@@ -87,7 +87,9 @@ export async function resampleStep(options: ResampleOptions): Promise<ResampleRe
   const format = detectWireFormat(new URL(detail.wire.url), JSON.parse(detail.wire.requestText));
   if (!format) throw new RetrialError({ code: 'USAGE', message: `Step ${options.step} was recorded in a wire format resample does not know.` });
   let body = detail.wire.requestText;
-  if (options.target && options.target.model !== detail.model.requested) body = JSON.stringify({ ...JSON.parse(body), model: options.target.model });
+  // Gemini names the model in the URL, which the endpoint builds from modelSent; the others in the body.
+  if (options.target && options.target.model !== detail.model.requested && format.id !== 'gemini')
+    body = JSON.stringify({ ...JSON.parse(body), model: options.target.model });
   const modelSent = options.target?.model ?? detail.model.requested;
   const classifiedBy = options.classifyBy ?? 'tool chosen';
   const recordedClass = detail.response ? classifyResponse(detail.response, options.classifyBy ?? null) : '(no answer)';

@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportRun, importRun, openStore } from '../../src/store/index.ts';
 import { runCli } from '../cli/run-cli.ts';
-import { startThrowawayPostgres, type ThrowawayPostgres } from '../fixtures/throwaway-postgres.ts';
+import { type OwnPostgres, startOwnPostgres } from '../fixtures/own-postgres.ts';
 
 /**
  * Backfill across processes: a campaign's chunks go on the pg-boss queue and three `retrial worker`
@@ -17,19 +17,24 @@ import { startThrowawayPostgres, type ThrowawayPostgres } from '../fixtures/thro
  * one process. The simulator answers deterministically (--sim-seed: an answer depends on the request
  * alone), so "the same" is exact.
  *
- * The store is a SQLite file the workers share; the queue is on a PostgreSQL cluster this test starts
- * itself, so that restarting it disturbs no one else.
+ * Store and queue are one PostgreSQL database (`--db postgres://...`, the queue defaulting to it) on a
+ * cluster this test starts itself, so that restarting it disturbs no one else. The demo history is
+ * recorded into a SQLite file and its runs imported into PostgreSQL; the same campaign (same window,
+ * same chunks) is planned in both, and the SQLite one is run in one process for the comparison.
  */
 
 const BIN = join(process.cwd(), 'bin', 'retrial.js');
+// A PostgreSQL store keeps no salt file; every process that opens it is given the same salt.
+process.env.RETRIAL_REDACTION_SALT ??= 'distributed-backfill-test';
 const SEED = 'distributed-backfill';
 const CHUNK = 4;
 const JOB_TIMEOUT_SECONDS = 4;
 const directory = mkdtempSync(join(tmpdir(), 'retrial-backfill-distributed-'));
-const db = join(directory, 'distributed.db');
 const local = join(directory, 'local.db');
+let db: string;
+let localCampaignId: string;
 
-let postgres: ThrowawayPostgres | undefined;
+let postgres: OwnPostgres | undefined;
 let campaignId: string;
 let chunks: number;
 const workers: Worker[] = [];
@@ -66,10 +71,10 @@ interface Worker {
   ended: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function startWorker(name: string, queue: string): Worker {
+function startWorker(name: string): Worker {
   const child = spawn(
     process.execPath,
-    [BIN, 'worker', '--queue', queue, '--db', db, '--sim-seed', SEED, '--sim-latency', '100', '--concurrency', '2', '--jobs', '1', '--reclaim-interval', '1'],
+    [BIN, 'worker', '--db', db, '--sim-seed', SEED, '--sim-latency', '100', '--concurrency', '2', '--jobs', '1', '--reclaim-interval', '1'],
     { env: { ...process.env, RETRIAL_FROM_SOURCE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const lines: string[] = [];
@@ -118,71 +123,89 @@ function startWorker(name: string, queue: string): Worker {
   return worker;
 }
 
-function resultsOf(path: string, campaign: string) {
-  const reader = new Database(path, { readonly: true, fileMustExist: true });
+/** Every result of a campaign, by item and arm, from any store. */
+async function resultsOf(location: string, campaign: string) {
+  const store = await openStore(location);
   try {
-    return reader
-      .prepare('SELECT item_id, arm, result_json FROM campaign_results WHERE campaign_id = ? ORDER BY item_id, arm')
-      .all(campaign)
-      .map((row) => {
-        const { item_id, arm, result_json } = row as { item_id: string; arm: string; result_json: string };
-        const { value, tool, error } = JSON.parse(result_json) as { value?: string; tool?: string; error?: string };
-        return { item: item_id, arm, value, tool, error };
-      });
+    return (await store.campaigns.results(campaign)).map(({ itemId, arm, result }) => {
+      const { value, tool, error } = result as { value?: string; tool?: string; error?: string };
+      return { item: itemId, arm, value, tool, error };
+    });
   } finally {
-    reader.close();
+    await store.close();
   }
 }
 
-function query<T>(sql: string, ...parameters: unknown[]): T[] {
-  const reader = new Database(db, { readonly: true, fileMustExist: true });
+/** How many of a chunk's arms have a result, and how many arms the campaign has. */
+async function counts(campaign: string, chunk: number): Promise<{ chunkResults: number; total: number }> {
+  const store = await openStore(db);
   try {
-    return reader.prepare(sql).all(...parameters) as T[];
+    const items = await store.campaigns.items(campaign);
+    const inChunk = new Set(items.filter((item) => item.chunk === chunk).map((item) => item.itemId));
+    const results = await store.campaigns.results(campaign);
+    return { chunkResults: results.filter((result) => inChunk.has(result.itemId)).length, total: items.reduce((sum, item) => sum + item.arms.length, 0) };
   } finally {
-    reader.close();
+    await store.close();
   }
 }
 
-beforeAll(async () => {
-  postgres = await startThrowawayPostgres();
-  const demo = await runCli(['demo', '--runs', '300', '--db', db, '--json']);
-  expect(demo.status, demo.stderr).toBe(0);
+async function plan(store: string, window: { since: string; until: string }) {
   const planned = await runCli([
     'backfill',
     'plan',
     '--type',
     'refund.category',
     '--since',
-    '400d',
+    window.since,
+    '--until',
+    window.until,
     '--candidate',
     'sim:support-sim-2026-04-01',
     '--chunk-size',
     String(CHUNK),
     '--db',
-    db,
+    store,
     '--json',
   ]);
   expect(planned.status, planned.stderr).toBe(0);
-  const parsed = JSON.parse(planned.stdout) as { campaignId: string; plan: { chunks: number; selected: number; noiseFloor: number } };
-  campaignId = parsed.campaignId;
-  chunks = parsed.plan.chunks;
-  expect(parsed.plan.noiseFloor).toBe(parsed.plan.selected);
-  // The same campaign, to run in one process for comparison.
-  copyFileSync(db, local);
-  if (existsSync(`${db}-wal`)) copyFileSync(`${db}-wal`, `${local}-wal`);
+  return JSON.parse(planned.stdout) as { campaignId: string; plan: { chunks: number; selected: number; noiseFloor: number } };
+}
+
+beforeAll(async () => {
+  postgres = await startOwnPostgres();
+  await postgres.sql('CREATE DATABASE retrial');
+  db = postgres.url('retrial');
+  const demo = await runCli(['demo', '--runs', '300', '--db', local, '--json']);
+  expect(demo.status, demo.stderr).toBe(0);
+  // The recorded runs, moved into the PostgreSQL store as portable tapes.
+  const [from, to] = [await openStore(local), await openStore(db)];
+  try {
+    for (const run of await from.listRuns({ limit: 100_000 })) expect((await importRun(to, await exportRun(from, run.runId))).outcome).toBe('imported');
+  } finally {
+    await Promise.all([from.close(), to.close()]);
+  }
+  // The same campaign in both stores: the same window, so the same decisions in the same chunks.
+  const until = new Date();
+  const window = { since: new Date(until.getTime() - 400 * 86_400_000).toISOString(), until: until.toISOString() };
+  const distributed = await plan(db, window);
+  const inProcess = await plan(local, window);
+  campaignId = distributed.campaignId;
+  localCampaignId = inProcess.campaignId;
+  chunks = distributed.plan.chunks;
+  expect(inProcess.plan).toMatchObject({ chunks, selected: distributed.plan.selected });
+  expect(distributed.plan.noiseFloor).toBe(distributed.plan.selected);
 }, 300_000);
 
 afterAll(async () => {
   for (const worker of workers) if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGKILL');
   await Promise.all(workers.map((worker) => worker.ended));
-  postgres?.stop();
+  await postgres?.destroy();
   rmSync(directory, { recursive: true, force: true });
 });
 
 describe('backfill on three worker processes through the PostgreSQL queue', () => {
   it('survives a SIGKILLed worker, a SIGTERMed one and a PostgreSQL restart, with exactly the results of a local run', { timeout: 600_000 }, async () => {
-    const queue = (postgres as ThrowawayPostgres).url;
-    const enqueue = ['backfill', 'run', campaignId, '--distributed', '--queue', queue, '--db', db, '--job-timeout', String(JOB_TIMEOUT_SECONDS), '--json'];
+    const enqueue = ['backfill', 'run', campaignId, '--distributed', '--db', db, '--job-timeout', String(JOB_TIMEOUT_SECONDS), '--json'];
     const first = await runCli(enqueue);
     expect(first.status, first.stderr).toBe(0);
     expect(JSON.parse(first.stdout)).toEqual({ campaignId, chunks, unfinished: chunks, added: chunks, requeued: 0, alreadyQueued: 0 });
@@ -190,7 +213,7 @@ describe('backfill on three worker processes through the PostgreSQL queue', () =
     const again = await runCli(enqueue);
     expect(JSON.parse(again.stdout)).toEqual({ campaignId, chunks, unfinished: chunks, added: 0, requeued: 0, alreadyQueued: chunks });
 
-    const [victim, stopped, steady] = [startWorker('worker 1', queue), startWorker('worker 2', queue), startWorker('worker 3', queue)];
+    const [victim, stopped, steady] = [startWorker('worker 1'), startWorker('worker 2'), startWorker('worker 3')];
     const started = /^chunk (\d+) of \S+: started \((\d+) arms to run\)$/;
 
     // SIGKILL worker 1 as soon as it has started a chunk: the chunk is mid-way (results are written at its end).
@@ -198,12 +221,8 @@ describe('backfill on three worker processes through the PostgreSQL queue', () =
     victim.child.kill('SIGKILL');
     expect((await victim.ended).signal).toBe('SIGKILL');
     const killedChunk = Number(killed.match[1]);
-    const [{ n: resultsOfKilledChunk } = { n: -1 }] = query<{ n: number }>(
-      'SELECT COUNT(*) AS n FROM campaign_results r JOIN campaign_items i USING (campaign_id, item_id) WHERE r.campaign_id = ? AND i.chunk = ?',
-      campaignId,
-      killedChunk,
-    );
-    expect(resultsOfKilledChunk, 'the killed chunk was still mid-way').toBeLessThan(Number(killed.match[2]));
+    const { chunkResults, total } = await counts(campaignId, killedChunk);
+    expect(chunkResults, 'the killed chunk was still mid-way').toBeLessThan(Number(killed.match[2]));
 
     // SIGTERM worker 2 while it runs a chunk: it finishes what is in flight, puts the chunk back if unfinished, exits 0.
     const before = (await stopped.waitFor(started)).index;
@@ -211,14 +230,14 @@ describe('backfill on three worker processes through the PostgreSQL queue', () =
     const termEnd = await stopped.ended;
     expect(termEnd, stopped.stderr()).toEqual({ code: 0, signal: null });
     expect(stopped.lines.slice(before + 1).join('\n')).toMatch(/SIGTERM: finishing[\s\S]*(done|put back on the queue)[\s\S]*worker \d+ stopped/);
-    const replacement = startWorker('worker 4', queue);
+    const replacement = startWorker('worker 4');
     // A worker that cannot reach PostgreSQL when it starts says so and exits: let this one connect first.
     await replacement.waitFor(/waiting for chunks$/);
 
-    // Restart the queue's PostgreSQL while the campaign is unfinished.
-    const total = 2 * query<{ n: number }>('SELECT COUNT(*) AS n FROM campaign_items WHERE campaign_id = ?', campaignId)[0]!.n;
-    expect(resultsOf(db, campaignId).length).toBeLessThan(total);
-    postgres?.restart();
+    // Restart PostgreSQL (the store and the queue) while the campaign is unfinished.
+    expect((await resultsOf(db, campaignId)).length).toBeLessThan(total);
+    await postgres?.stop();
+    await postgres?.start();
 
     // Every chunk ends with a `done` line from some worker; the killed one's chunk comes back after its timeout.
     const doneChunks = () =>
@@ -236,17 +255,12 @@ describe('backfill on three worker processes through the PostgreSQL queue', () =
     }
 
     // Exactly one result per decision and arm: none missing, none extra, none refused.
-    const distributed = resultsOf(db, campaignId);
+    const distributed = await resultsOf(db, campaignId);
     expect(distributed.length).toBe(total);
-    const missing = query(
-      `SELECT i.item_id, arm.value AS arm FROM campaign_items i, json_each(i.arms) arm WHERE i.campaign_id = ? AND NOT EXISTS
-         (SELECT 1 FROM campaign_results r WHERE r.campaign_id = i.campaign_id AND r.item_id = i.item_id AND r.arm = arm.value)`,
-      campaignId,
-    );
-    expect(missing).toEqual([]);
+    expect(new Set(distributed.map((result) => `${result.item}\n${result.arm}`)).size).toBe(total);
     expect(distributed.filter((result) => result.error !== undefined)).toEqual([]);
 
-    const status = await runCli(['backfill', 'status', campaignId, '--queue', queue, '--db', db, '--json']);
+    const status = await runCli(['backfill', 'status', campaignId, '--db', db, '--json']);
     expect(status.status, status.stderr).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({
       chunks: { total: chunks, done: chunks, running: 0, queued: 0, failed: 0, notQueued: 0 },
@@ -256,11 +270,16 @@ describe('backfill on three worker processes through the PostgreSQL queue', () =
     expect(JSON.parse(rerun.stdout)).toMatchObject({ unfinished: 0, added: 0, requeued: 0 });
 
     // The same campaign in one process, with the same simulator seed: the same results, the same flip matrix.
-    const inProcess = await runCli(['backfill', 'run', campaignId, '--db', local, '--sim-seed', SEED, '--json']);
+    const inProcess = await runCli(['backfill', 'run', localCampaignId, '--db', local, '--sim-seed', SEED, '--json']);
     expect(inProcess.status, inProcess.stderr).toBe(0);
-    expect(distributed).toEqual(resultsOf(local, campaignId));
+    expect(distributed).toEqual(await resultsOf(local, localCampaignId));
     const [reportDistributed, reportLocal] = await Promise.all(
-      [db, local].map((path) => runCli(['backfill', 'report', campaignId, '--db', path, '--out', join(directory, `${path === db ? 'd' : 'l'}.md`), '--json'])),
+      [
+        [db, campaignId],
+        [local, localCampaignId],
+      ].map(([store, campaign]) =>
+        runCli(['backfill', 'report', campaign as string, '--db', store as string, '--out', join(directory, `${campaign}.md`), '--json']),
+      ),
     );
     const matrix = (output: string) => (JSON.parse(output) as { flipMatrix: unknown }).flipMatrix;
     expect(matrix(reportDistributed!.stdout)).toEqual(matrix(reportLocal!.stdout));

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LATEST_POSTGRES_SCHEMA_VERSION } from '../../src/store/postgres/postgres-migrations.ts';
 import { createTestDatabase } from '../fixtures/postgres.ts';
 import { type CliResult, runCli } from './run-cli.ts';
 
@@ -59,7 +60,9 @@ describe('retrial CLI on PostgreSQL', () => {
     const migrate = await cli(['migrate']);
     expect(migrate.status, migrate.stderr).toBe(0);
     expect(migrate.stdout).toMatch(
-      /^The PostgreSQL store at postgres:\/\/postgres@127\.0\.0\.1:\d+\/retrial_t_cli_\w+ is up to date \(schema version 1\); nothing to do\./,
+      new RegExp(
+        `^The PostgreSQL store at postgres://postgres@127\\.0\\.0\\.1:\\d+/retrial_t_cli_\\w+ is up to date \\(schema version ${LATEST_POSTGRES_SCHEMA_VERSION}\\); nothing to do\\.`,
+      ),
     );
     const { runs } = await cliJson<{ runs: Array<{ runId: string }> }>(['runs', '--limit', '100']);
     expect(runs).toHaveLength(30);

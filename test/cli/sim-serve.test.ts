@@ -28,6 +28,14 @@ describe('retrial sim serve', () => {
       });
       expect(completion.model).toBe('support-sim-2026-04-01');
       expect(completion.system_fingerprint).toMatch(/^fp_sim_/);
+      // The Responses API too, JSON and streamed.
+      const response = await client.responses.create({ model: 'support-sim', temperature: 0, input: 'Customer C-1 asks why the bill went up.' });
+      expect(response.model).toBe('support-sim-2026-04-01');
+      expect(response.output_text).not.toBe('');
+      const streamed = await client.responses
+        .stream({ model: 'support-sim', temperature: 0, input: 'Customer C-1 asks why the bill went up.' })
+        .finalResponse();
+      expect(streamed.status).toBe('completed');
     } finally {
       child.kill('SIGTERM');
     }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateStore, openPostgresStore, openStore, StoreError } from '../../src/store/index.ts';
+import { LATEST_POSTGRES_SCHEMA_VERSION, POSTGRES_MIGRATIONS } from '../../src/store/postgres/postgres-migrations.ts';
 import { OWN_POSTGRES_PASSWORD, type OwnPostgres, startOwnPostgres } from '../fixtures/own-postgres.ts';
 import { createTestDatabase } from '../fixtures/postgres.ts';
 import { writeRun } from './store-backends.ts';
@@ -38,7 +39,7 @@ describe('on the test server', () => {
       expect(store.location).toMatch(/^postgres:\/\/postgres@127\.0\.0\.1:\d+\/retrial_t_ops_/);
       await writeRun(store, buildRun({ runId: 'run-a' }));
       await store.close();
-      expect(await migrateStore(database.url)).toMatchObject({ backend: 'postgres', applied: [], version: 1 });
+      expect(await migrateStore(database.url)).toMatchObject({ backend: 'postgres', applied: [], version: LATEST_POSTGRES_SCHEMA_VERSION });
     } finally {
       await database.drop();
     }
@@ -56,7 +57,7 @@ describe('on the test server', () => {
       await client.connect();
       const rows = (await client.query('SELECT version FROM schema_migrations ORDER BY version')).rows;
       await client.end();
-      expect(rows).toEqual([{ version: 1 }]);
+      expect(rows).toEqual(POSTGRES_MIGRATIONS.map(({ version }) => ({ version })));
     } finally {
       await database.drop();
     }
@@ -65,7 +66,7 @@ describe('on the test server', () => {
   it('refuses a store migrated by a newer retrial, and a readonly open of an empty database', async () => {
     const database = await createTestDatabase('retrial_t_ops');
     try {
-      expect(await migrateStore(database.url)).toMatchObject({ applied: [1] });
+      expect(await migrateStore(database.url)).toMatchObject({ applied: POSTGRES_MIGRATIONS.map(({ version }) => version) });
       const { default: pg } = await import('pg');
       const client = new pg.Client({ connectionString: database.url });
       await client.connect();
@@ -73,7 +74,7 @@ describe('on the test server', () => {
       await client.end();
       const newer = await openError(database.url);
       expect(newer.code).toBe('STORE_SCHEMA_NEWER');
-      expect(newer.message).toMatch(/schema version 99, newer than this retrial knows \(1\); upgrade retrial/);
+      expect(newer.message).toContain(`schema version 99, newer than this retrial knows (${LATEST_POSTGRES_SCHEMA_VERSION}); upgrade retrial`);
     } finally {
       await database.drop();
     }
@@ -148,6 +149,24 @@ describe('on a cluster of its own', () => {
     const error = await openError(own.url('retrial', { user: 'limited', password: 'limited-secret' }));
     expect(error.code).toBe('STORE_PERMISSION');
     expect(error.message).toMatch(/permission denied .*run `retrial migrate` once as its owner/);
+  });
+
+  it('says which grant to run when the tables exist but belong to the role that migrated them, and opens once it is run', async () => {
+    await own.sql('CREATE DATABASE migrated');
+    await own.sql('GRANT CONNECT ON DATABASE migrated TO limited');
+    await migrateStore(own.url('migrated'));
+    const limited = own.url('migrated', { user: 'limited', password: 'limited-secret' });
+    const error = await openError(limited);
+    expect(error.code).toBe('STORE_PERMISSION');
+    expect(error.message).toMatch(
+      /permission denied for table .*as their owner, run GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO limited, or connect as the role that ran `retrial migrate`/,
+    );
+    // The grant the message names is all the user lacked.
+    await own.sql('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO limited', 'migrated');
+    const store = await openPostgresStore(limited);
+    await writeRun(store, buildRun({ runId: 'run-granted' }));
+    expect(await store.countRuns({})).toBe(1);
+    await store.close();
   });
 
   it('says so in one line when nothing listens at the address', async () => {

@@ -69,8 +69,11 @@ export function chunkJobId(campaignId: string, chunk: number): string {
 export async function openBackfillQueue(options: BackfillQueueOptions): Promise<BackfillQueue> {
   parsePostgresUrl(options.url, '--queue');
   const { default: PgBossClass } = await import('pg-boss');
+  // `pool_size` sizes the store's pool when the queue shares the store's URL; it is not a PostgreSQL setting.
+  const connection = new URL(options.url);
+  connection.searchParams.delete('pool_size');
   const boss: PgBoss = new PgBossClass({
-    connectionString: options.url,
+    connectionString: connection.toString(),
     max: options.poolSize ?? DEFAULT_QUEUE_POOL_SIZE,
     application_name: 'retrial-backfill',
     supervise: options.supervise ?? false,

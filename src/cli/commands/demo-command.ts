@@ -70,24 +70,34 @@ export function failureLine(failed: number, runs: number, first: { runId: string
   return `retrial demo: ${failed} of ${runs} runs failed to record; the first, ${first.runId}: ${first.message.replace(/\s+/g, ' ').trim()}`;
 }
 
-/** The commands the demo suggests after it, each runnable as printed from the directory it ran in. */
-export function nextSteps({ runId, decisionStep, campaignId }: { runId: string; decisionStep: number | null; campaignId: string }): string[] {
+/** A word the shell passes through unchanged, else the word in single quotes. */
+function shellWord(word: string): string {
+  return /^[\w./:@%+=,-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * The commands the demo suggests after it, each runnable as printed from the directory it ran in:
+ * `db`, the store named by `--db` (a PostgreSQL URL without its password), is named in each, since
+ * without it they would open the default store.
+ */
+export function nextSteps({ runId, decisionStep, campaignId, db }: { runId: string; decisionStep: number | null; campaignId: string; db?: string }): string[] {
   const run = RETRIAL_COMMAND;
+  const at = db === undefined ? '' : ` --db ${shellWord(db)}`;
   return [
-    `  ${run} show ${runId}`,
-    `  ${run} show ${runId} --step ${decisionStep ?? 0}     # exactly what the model saw and answered`,
-    `  ${run} replay ${runId} --agent ${demoAgentPath()}     # re-run the agent's code from the tape`,
-    `  ${run} explain ${runId} --agent ${demoAgentPath()}    # why it works when you try it now`,
-    `  ${run} report ${runId} --agent ${demoAgentPath()}     # the repro report for the postmortem`,
-    `  ${run} decisions --type account.action --value close`,
-    `  ${run} review ${campaignId}     # walk the flips triage sent to review`,
-    `  ${run} remediate plan ${campaignId} -o corrections.csv`,
-    `  ${run} audit --campaign ${campaignId} --verify`,
-    `  ${run} verify`,
+    `  ${run} show ${runId}${at}`,
+    `  ${run} show ${runId} --step ${decisionStep ?? 0}${at}     # exactly what the model saw and answered`,
+    `  ${run} replay ${runId} --agent ${demoAgentPath()}${at}     # re-run the agent's code from the tape`,
+    `  ${run} explain ${runId} --agent ${demoAgentPath()}${at}    # why it works when you try it now`,
+    `  ${run} report ${runId} --agent ${demoAgentPath()}${at}     # the repro report for the postmortem`,
+    `  ${run} decisions --type account.action --value close${at}`,
+    `  ${run} review ${campaignId}${at}     # walk the flips triage sent to review`,
+    `  ${run} remediate plan ${campaignId} -o corrections.csv${at}`,
+    `  ${run} audit --campaign ${campaignId} --verify${at}`,
+    `  ${run} verify${at}`,
   ];
 }
 
-function renderSummary(summary: DemoSummary, location: string): string {
+function renderSummary(summary: DemoSummary, location: string, db: string | undefined): string {
   const { stats, incident } = summary;
   const decisions = renderTable(
     ['DECISION TYPE', 'VALUE', 'COUNT'],
@@ -112,7 +122,7 @@ function renderSummary(summary: DemoSummary, location: string): string {
     ...backfillLines(summary),
     '',
     'Next:',
-    ...nextSteps({ runId: incident.runId, decisionStep: incident.decisionStep, campaignId: summary.backfill.campaignId }),
+    ...nextSteps({ runId: incident.runId, decisionStep: incident.decisionStep, campaignId: summary.backfill.campaignId, db }),
   ].join('\n');
 }
 
@@ -163,7 +173,8 @@ export function registerDemoCommand(program: Command): void {
         });
         progress.stop();
         if (all.json) process.stdout.write(`${JSON.stringify({ location: shownLocation, ...summary }, null, 2)}\n`);
-        else process.stdout.write(`${renderSummary(summary, shownLocation)}\n`);
+        // Named by --db: the Next lines name it too (RETRIAL_DB still holds in the shell that set it).
+        else process.stdout.write(`${renderSummary(summary, shownLocation, all.db ? shownLocation : undefined)}\n`);
         if (summary.firstFailure) {
           process.stderr.write(`${failureLine(summary.failedRuns, summary.runs, summary.firstFailure)}\n`);
           process.exitCode = ExitCode.checkFailed;

@@ -10,6 +10,7 @@ import {
   type ModelTarget,
   outcomeOf,
   renderRefusedRequests,
+  targetProviderOf,
 } from '../../replay/index.ts';
 import { formatProportion } from '../../stats/index.ts';
 import { resolveStoreLocation } from '../../store/index.ts';
@@ -101,7 +102,7 @@ export function registerExplainCommand(program: Command): void {
         // The simulator "now" is the demo world now: the alias has moved on.
         const simulator = await startSimulatorIfNeeded(simulated, simulated ? (await import('../../demo/index.ts')).DEMO_NOW_ALIASES : undefined);
         try {
-          const target: ModelTarget = { provider: detail?.kind === 'model' && detail.provider === 'anthropic-messages' ? 'anthropic' : 'openai', model: '' };
+          const target: ModelTarget = { provider: detail?.kind === 'model' ? targetProviderOf(detail.provider) : 'openai', model: '' };
           const endpoint = simulator.endpoint ?? endpointFromEnvironment(target);
           const result = await explainRun({
             store,

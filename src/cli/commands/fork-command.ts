@@ -57,7 +57,7 @@ export function registerForkCommand(program: Command): void {
     .argument('<run>', 'parent run id, a unique prefix of one, or a ticket or customer id')
     .requiredOption('--at <k>', 'the model step from which the child goes live')
     .requiredOption('--agent <module>', 'file whose default export is the agent (defineAgent)')
-    .option('--model <provider:name>', 'model from step k on: sim:<name>, openai:<name> or anthropic:<name>')
+    .option('--model <provider:name>', 'model from step k on: sim:<name>, openai:<name>, anthropic:<name> or gemini:<name>')
     .option('--system-prompt-file <file>', 'system prompt to use from step k on')
     .option('--temperature <t>', 'sampling temperature from step k on')
     .option('--reads <policy>', 'read tools not on the parent tape: frozen (refuse) or live (run them)', 'frozen')

@@ -9,6 +9,7 @@ import {
   parseModelTarget,
   type ResampleResult,
   resampleStep,
+  targetProviderOf,
 } from '../../replay/index.ts';
 import { formatProportion } from '../../stats/index.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
@@ -64,7 +65,7 @@ export function registerResampleCommand(program: Command): void {
     .option('-n <count>', 'number of samples, fixed in advance', '200')
     .option(
       '--model <provider:name>',
-      'sim:<name>, openai:<name> or anthropic:<name> (default: the recorded model; endpoints from OPENAI_BASE_URL/OPENAI_API_KEY or ANTHROPIC_*)',
+      'sim:<name>, openai:<name>, anthropic:<name> or gemini:<name> (default: the recorded model; endpoints from OPENAI_BASE_URL/OPENAI_API_KEY, ANTHROPIC_* or GEMINI_*)',
     )
     .option('--hypothesis <answer>', 'the answer whose rate is the headline (default: the recorded answer)')
     .option(
@@ -96,7 +97,7 @@ export function registerResampleCommand(program: Command): void {
         const target: ModelTarget = all.model
           ? parseModelTarget(all.model)
           : {
-              provider: fromSimulator ? 'sim' : detail.kind === 'model' && detail.provider === 'anthropic-messages' ? 'anthropic' : 'openai',
+              provider: fromSimulator ? 'sim' : detail.kind === 'model' ? targetProviderOf(detail.provider) : 'openai',
               model: recordedModel,
             };
         const simulator = await startSimulatorIfNeeded(target.provider === 'sim');

@@ -40,7 +40,7 @@ export function registerSimCommand(program: Command): void {
         throw listenFailure(error, { host: options.host, port, what: 'simulator', defaultPort: 8788 });
       });
       process.stdout.write(
-        `npx retrial model SIMULATOR listening on ${server.url} (OpenAI: ${server.url}/v1/chat/completions, Anthropic: ${server.url}/v1/messages). Ctrl-C stops it.\n`,
+        `npx retrial model SIMULATOR listening on ${server.url} (OpenAI: ${server.url}/v1/chat/completions and /v1/responses, Anthropic: ${server.url}/v1/messages, Gemini: ${server.url}/v1beta/models/{model}:generateContent). Ctrl-C stops it.\n`,
       );
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);

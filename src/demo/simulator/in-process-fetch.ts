@@ -1,5 +1,7 @@
 import { handleAnthropicMessages } from './anthropic-messages-handler.ts';
+import { handleGeminiGenerateContent, matchGeminiRoute } from './gemini-handler.ts';
 import { handleOpenAiChatCompletions } from './openai-chat-handler.ts';
+import { handleOpenAiResponses } from './openai-responses-handler.ts';
 import type { SimulatedModel } from './simulated-model.ts';
 import { openAiErrorResult, SIMULATOR_HEADER, type SimulatorHttpResult, serializeSseEvent } from './simulator-http-result.ts';
 
@@ -15,7 +17,10 @@ export function createSimulatorFetch(model: SimulatedModel): typeof fetch {
     let result: SimulatorHttpResult;
     try {
       const body = JSON.parse(bodyText) as unknown;
-      if (url.endsWith('/chat/completions')) result = handleOpenAiChatCompletions(model, body);
+      const gemini = matchGeminiRoute(new URL(url).pathname);
+      if (gemini) result = handleGeminiGenerateContent(model, body, gemini);
+      else if (url.endsWith('/chat/completions')) result = handleOpenAiChatCompletions(model, body);
+      else if (url.endsWith('/responses')) result = handleOpenAiResponses(model, body);
       else if (url.endsWith('/messages')) result = handleAnthropicMessages(model, body);
       else result = openAiErrorResult(404, 'invalid_request_error', `The simulator has no route ${url}.`);
     } catch (error) {

@@ -3,6 +3,7 @@ import { type ActionContent, renderActionContent } from './action-content.ts';
 import { extractConversationFeatures } from './conversation-features.ts';
 import { convertAnthropicMessagesRequest } from './convert-anthropic-messages-request.ts';
 import { convertOpenAiChatRequest } from './convert-openai-chat-request.ts';
+import { convertOpenAiResponsesRequest } from './convert-openai-responses-request.ts';
 import { DEFAULT_MODEL_ALIASES, MODEL_VERSIONS, type ModelVersion, resolveModelVersion } from './model-versions.ts';
 import { renderOpenAiChatCompletion } from './openai-chat-wire.ts';
 import { createSeededRandom, type SeededRandom } from './prng.ts';
@@ -124,6 +125,8 @@ export function createSimulatedModel(options: SimulatedModelOptions = {}): Simul
   }
 
   function convert(body: unknown, apiKind: SimulatorApiKind): SimulatorRequest {
+    if (apiKind === 'openai-responses') return convertOpenAiResponsesRequest(body);
+    if (apiKind === 'gemini') throw new TypeError('probabilities: a Gemini body names no model; send it through the simulator server.');
     return apiKind === 'openai-chat' ? convertOpenAiChatRequest(body) : convertAnthropicMessagesRequest(body);
   }
 

@@ -35,6 +35,30 @@ export function anthropicErrorResult(status: number, message: string): Simulator
   return { status, json: { type: 'error', error: { type: anthropicErrorType(status), message: withNotice(message) } } };
 }
 
+/** A Google-style error body: `{ error: { code, message, status } }`, the status name picked from the HTTP status. */
+export function geminiErrorResult(status: number, message: string): SimulatorHttpResult {
+  return { status, json: { error: { code: status, message: withNotice(message), status: googleStatusName(status) } } };
+}
+
+function googleStatusName(status: number): string {
+  switch (status) {
+    case 400:
+      return 'INVALID_ARGUMENT';
+    case 401:
+      return 'UNAUTHENTICATED';
+    case 403:
+      return 'PERMISSION_DENIED';
+    case 404:
+      return 'NOT_FOUND';
+    case 429:
+      return 'RESOURCE_EXHAUSTED';
+    case 503:
+      return 'UNAVAILABLE';
+    default:
+      return 'INTERNAL';
+  }
+}
+
 function anthropicErrorType(status: number): string {
   switch (status) {
     case 400:

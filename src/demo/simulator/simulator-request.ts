@@ -6,7 +6,7 @@ import type { SimulatorToolChoice } from './simulator-actions.ts';
  * A model request of either wire format, reduced to what the simulated model uses. SIMULATOR
  * ONLY. Both `convert-*-request.ts` files produce this; everything after them is wire-neutral.
  */
-export type SimulatorApiKind = 'openai-chat' | 'anthropic-messages';
+export type SimulatorApiKind = 'openai-chat' | 'anthropic-messages' | 'openai-responses' | 'gemini';
 
 export interface SimulatorRequest {
   apiKind: SimulatorApiKind;

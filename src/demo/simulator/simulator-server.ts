@@ -1,15 +1,25 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { anthropicFaultResult, handleAnthropicMessages } from './anthropic-messages-handler.ts';
+import { geminiFaultResult, handleGeminiGenerateContent, matchGeminiRoute } from './gemini-handler.ts';
 import { MODEL_VERSIONS } from './model-versions.ts';
 import { handleOpenAiChatCompletions, openAiFaultResult } from './openai-chat-handler.ts';
+import { handleOpenAiResponses } from './openai-responses-handler.ts';
 import { createSimulatedModel, type SimulatedModel } from './simulated-model.ts';
-import { anthropicErrorResult, openAiErrorResult, SIMULATOR_HEADER, type SimulatorHttpResult, serializeSseEvent } from './simulator-http-result.ts';
+import {
+  anthropicErrorResult,
+  geminiErrorResult,
+  openAiErrorResult,
+  SIMULATOR_HEADER,
+  type SimulatorHttpResult,
+  serializeSseEvent,
+} from './simulator-http-result.ts';
 
 /**
- * The simulated model server: OpenAI-compatible and Anthropic-compatible HTTP on loopback.
+ * The simulated model server: OpenAI-, Anthropic- and Gemini-compatible HTTP on loopback.
  * SIMULATOR ONLY, and it says so: every response carries `x-simulator: retrial-sim` and every
- * error body names the simulator. Routes: POST /v1/chat/completions, POST /v1/messages,
+ * error body names the simulator. Routes: POST /v1/chat/completions, POST /v1/responses, POST /v1/messages,
+ * POST /v1beta/models/{model}:generateContent and :streamGenerateContent,
  * GET /v1/models, GET /v1/models/{id}.
  */
 export interface SimulatorServerOptions {
@@ -51,13 +61,19 @@ export async function startSimulatorServer(options: SimulatorServerOptions = {})
         ? { status: 200, json: found }
         : openAiErrorResult(404, 'invalid_request_error', `The model '${id}' does not exist.`, 'model_not_found', 'model');
     }
-    const isOpenAi = pathname === '/v1/chat/completions';
+    const isResponses = pathname === '/v1/responses';
+    const isOpenAi = pathname === '/v1/chat/completions' || isResponses;
     const isAnthropic = pathname === '/v1/messages';
-    if (method !== 'POST' || !(isOpenAi || isAnthropic)) {
+    const gemini = pathname.startsWith('/v1beta/') ? matchGeminiRoute(pathname) : undefined;
+    if (method !== 'POST' || !(isOpenAi || isAnthropic || gemini)) {
       return openAiErrorResult(404, 'invalid_request_error', `No route ${method} ${pathname} on the retrial model simulator.`);
     }
     const errorResult = (status: number, message: string) =>
-      isOpenAi ? openAiErrorResult(status, 'invalid_request_error', message) : anthropicErrorResult(status, message);
+      isOpenAi
+        ? openAiErrorResult(status, 'invalid_request_error', message)
+        : gemini
+          ? geminiErrorResult(status, message)
+          : anthropicErrorResult(status, message);
     let body: unknown;
     try {
       body = JSON.parse(await readBody(request));
@@ -67,10 +83,16 @@ export async function startSimulatorServer(options: SimulatorServerOptions = {})
     counts.modelRequests += 1;
     if (options.faults && options.faults.everyNth > 0 && counts.modelRequests % options.faults.everyNth === 0) {
       counts.faults += 1;
-      const fault = isOpenAi ? openAiFaultResult(options.faults.status) : anthropicFaultResult(options.faults.status);
+      const fault = isOpenAi
+        ? openAiFaultResult(options.faults.status)
+        : gemini
+          ? geminiFaultResult(options.faults.status)
+          : anthropicFaultResult(options.faults.status);
       return { ...fault, headers: { 'retry-after-ms': String(options.faults.retryAfterMs ?? 50) } };
     }
     if (options.latencyMs) await delay(options.latencyMs);
+    if (isResponses) return handleOpenAiResponses(model, body);
+    if (gemini) return handleGeminiGenerateContent(model, body, gemini);
     return isOpenAi ? handleOpenAiChatCompletions(model, body) : handleAnthropicMessages(model, body);
   }
 

@@ -150,10 +150,16 @@ export function createPostgresCampaignStore(transaction: PostgresTransaction, re
         return inserted.rowCount ?? 0;
       });
     },
-    async results(campaignId) {
-      const rows = await rowsOf('SELECT campaign_id, item_id, arm, at, result_json FROM campaign_results WHERE campaign_id = $1 ORDER BY item_id, arm', [
-        campaignId,
-      ]);
+    async results(campaignId, chunks) {
+      const rows =
+        chunks === undefined
+          ? await rowsOf('SELECT campaign_id, item_id, arm, at, result_json FROM campaign_results WHERE campaign_id = $1 ORDER BY item_id, arm', [campaignId])
+          : await rowsOf(
+              `SELECT r.campaign_id, r.item_id, r.arm, r.at, r.result_json FROM campaign_items i
+               JOIN campaign_results r ON r.campaign_id = i.campaign_id AND r.item_id = i.item_id
+               WHERE i.campaign_id = $1 AND i.chunk = ANY($2::integer[]) ORDER BY r.item_id, r.arm`,
+              [campaignId, [...chunks]],
+            );
       return rows.map((row) => ({
         campaignId: row.campaign_id as string,
         itemId: row.item_id as string,

@@ -161,6 +161,13 @@ export function describePostgresError(action: string, location: string, error: u
       'STORE_MISSING_DATABASE',
       `Cannot ${action} the PostgreSQL store at ${location}: the server has no database "${database}"; create it (createdb or CREATE DATABASE ${database}) or fix the name in the URL.`,
     );
+  // The tables exist but belong to another role (the one that ran `retrial migrate`): privileges on
+  // the schema do not reach them, only a grant on the tables does.
+  if (code === '42501' && /permission denied for (table|relation|sequence)/i.test(detail))
+    return make(
+      'STORE_PERMISSION',
+      `Cannot ${action} the PostgreSQL store at ${location}: permission denied (${detail}); its tables belong to another role: as their owner, run GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${userOf(location)}, or connect as the role that ran \`retrial migrate\`.`,
+    );
   if (code === '42501')
     return make(
       'STORE_PERMISSION',
@@ -173,6 +180,15 @@ export function describePostgresError(action: string, location: string, error: u
       `Cannot ${action} the PostgreSQL store at ${location}: the server cannot be reached or closed the connection (${detail}); check that it runs and accepts connections at that host and port, then retry.`,
     );
   return make('STORE', `Could not ${action} the PostgreSQL store at ${location}: ${detail}.`);
+}
+
+/** The user named in a shown location, or a placeholder when it names none. */
+function userOf(location: string): string {
+  try {
+    return decodeURIComponent(new URL(location).username) || '<user>';
+  } catch {
+    return '<user>';
+  }
 }
 
 /** A unique-key violation: a duplicate run, decision or campaign id. */

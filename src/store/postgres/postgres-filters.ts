@@ -22,32 +22,81 @@ class ConditionBuilder {
 }
 
 /**
- * Runs matching a filter, on table alias `r`, as in sqlite-filters.ts: decision and subject
- * filters are EXISTS probes with an index behind each, so a run appears once.
+ * The rows a runs query walks, on run alias `r`, as in sqlite-filters.ts: the runs table itself,
+ * or the index of what the filter is most likely narrowed by, joined to its run. `time` and `id`
+ * name the driver's columns that equal the run's recorded_at and run_id, so ORDER BY them walks the
+ * driver's index in order and a page stops after its last row instead of sorting every match.
  */
-export function runFilterCondition(filter: RunFilter): SqlCondition {
+export interface RunQuery extends SqlCondition {
+  /** FROM clause; its parameters are numbered with the WHERE clause's, in `parameters`. */
+  from: string;
+  time: string;
+  id: string;
+  /** The driver can meet one run twice (two decisions of the type): DISTINCT ON (time, id). */
+  distinct: boolean;
+}
+
+/**
+ * The run of a driver's row, read by its key for each row the driver walks. OFFSET 0 keeps the
+ * planner from flattening it into a join it may hash: a hash join reads every run (a Seq Scan)
+ * to count a few hundred matches of a decision in a week.
+ */
+const RUN_OF = (driver: string) => `(SELECT * FROM runs WHERE runs.run_id = ${driver}.run_id OFFSET 0) r`;
+
+/**
+ * Runs matching a filter. A decision filter is driven by decisions_by_type(_value)_run_time, each
+ * run once (DISTINCT ON the walk's order: two decisions of the type name one run), and a model by
+ * run_models_served (both keep the run's start time, migration 2); a subject is the runs of a short
+ * list read from the decision-subject and external-id indexes; the rest walk runs by recorded_at,
+ * or by (agent | status, recorded_at, run_id). test/store/postgres-query-plans.test.ts checks the plans by EXPLAIN.
+ */
+export function runQuery(filter: RunFilter): RunQuery {
   const builder = new ConditionBuilder();
   const { clauses } = builder;
+  let from = 'runs r';
+  let time = 'r.recorded_at';
+  let id = 'r.run_id';
+  let distinct = false;
+  const window = (column: string, into: string[]) => {
+    if (filter.since !== undefined) into.push(`${column} >= ${builder.bind(filter.since)}`);
+    if (filter.until !== undefined) into.push(`${column} < ${builder.bind(filter.until)}`);
+  };
+  if (filter.subject !== undefined) {
+    // A subject names a handful of runs: read them from the two indexes, then sort that handful.
+    const subject = builder.bind(filter.subject);
+    from = `(SELECT ds.run_id FROM decisions ds WHERE ds.subject = ${subject} UNION SELECT x.run_id FROM run_external_ids x WHERE x.value = ${subject}) s JOIN runs r ON r.run_id = s.run_id`;
+  } else if (filter.decisionType !== undefined) {
+    const inner = [`d.type = ${builder.bind(filter.decisionType)}`];
+    if (filter.decisionValue !== undefined) inner.push(`d.value = ${builder.bind(filter.decisionValue)}`);
+    window('d.run_recorded_at', inner);
+    // Joined at this level, not in a DISTINCT subquery, so the planner sees the LIMIT and walks the
+    // index backwards instead of collecting every match.
+    from = `decisions d CROSS JOIN LATERAL ${RUN_OF('d')}`;
+    clauses.push(...inner);
+    [time, id, distinct] = ['d.run_recorded_at', 'd.run_id', true];
+  } else if (filter.modelServed !== undefined) {
+    const inner = [`m.model = ${builder.bind(filter.modelServed)}`];
+    window('m.recorded_at', inner);
+    from = `run_models_served m CROSS JOIN LATERAL ${RUN_OF('m')}`;
+    clauses.push(...inner);
+    [time, id] = ['m.recorded_at', 'm.run_id'];
+  }
+  if (filter.subject !== undefined || (filter.decisionType === undefined && filter.modelServed === undefined)) window('r.recorded_at', clauses);
+  if (filter.decisionType !== undefined && filter.subject !== undefined) {
+    const decisionClauses = ['dt.run_id = r.run_id', `dt.type = ${builder.bind(filter.decisionType)}`];
+    if (filter.decisionValue !== undefined) decisionClauses.push(`dt.value = ${builder.bind(filter.decisionValue)}`);
+    clauses.push(`EXISTS (SELECT 1 FROM decisions dt WHERE ${decisionClauses.join(' AND ')})`);
+  }
+  // A value without a type matches any decision of that value: rare enough to probe per run.
+  if (filter.decisionType === undefined && filter.decisionValue !== undefined)
+    clauses.push(`EXISTS (SELECT 1 FROM decisions dv WHERE dv.run_id = r.run_id AND dv.value = ${builder.bind(filter.decisionValue)})`);
+  if (filter.modelServed !== undefined && (filter.subject !== undefined || filter.decisionType !== undefined))
+    clauses.push(`r.models_served @> ARRAY[${builder.bind(filter.modelServed)}::text]`);
   if (filter.agent !== undefined) clauses.push(`r.agent = ${builder.bind(filter.agent)}`);
   if (filter.status !== undefined) clauses.push(`r.status = ${builder.bind(filter.status)}`);
-  if (filter.since !== undefined) clauses.push(`r.recorded_at >= ${builder.bind(filter.since)}`);
-  if (filter.until !== undefined) clauses.push(`r.recorded_at < ${builder.bind(filter.until)}`);
-  if (filter.decisionType !== undefined || filter.decisionValue !== undefined) {
-    const decisionClauses = ['d.run_id = r.run_id'];
-    if (filter.decisionType !== undefined) decisionClauses.push(`d.type = ${builder.bind(filter.decisionType)}`);
-    if (filter.decisionValue !== undefined) decisionClauses.push(`d.value = ${builder.bind(filter.decisionValue)}`);
-    clauses.push(`EXISTS (SELECT 1 FROM decisions d WHERE ${decisionClauses.join(' AND ')})`);
-  }
-  if (filter.subject !== undefined) {
-    const subject = builder.bind(filter.subject);
-    clauses.push(
-      `(r.run_id IN (SELECT d.run_id FROM decisions d WHERE d.subject = ${subject}) OR r.run_id IN (SELECT x.run_id FROM run_external_ids x WHERE x.value = ${subject}))`,
-    );
-  }
-  if (filter.modelServed !== undefined) clauses.push(`r.models_served @> ARRAY[${builder.bind(filter.modelServed)}::text]`);
   if (filter.forks === 'exclude') clauses.push('r.parent_run_id IS NULL');
   if (filter.forks === 'only') clauses.push('r.parent_run_id IS NOT NULL');
-  return builder.build();
+  return { ...builder.build(), from, time, id, distinct };
 }
 
 /** Decisions matching a filter, on table alias `d`. Superseded ones are left out unless asked for. */

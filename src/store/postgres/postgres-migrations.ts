@@ -189,6 +189,58 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'index-driven runs queries: decisions carry their run start, run_models_served, subject and status indexes',
+    // As SQLite's migration 7: a runs page filtered by decision or model walks an index in the
+    // run's start order and stops at the page's end, instead of probing every run newest first
+    // (or reading every match and sorting). Triggers keep the copies, whoever writes the rows.
+    sql: `
+      ALTER TABLE decisions ADD COLUMN run_recorded_at double precision;
+      UPDATE decisions d SET run_recorded_at = r.recorded_at FROM runs r WHERE r.run_id = d.run_id;
+      CREATE FUNCTION retrial_decision_run_time() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        NEW.run_recorded_at := (SELECT recorded_at FROM runs WHERE run_id = NEW.run_id);
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER decisions_run_time BEFORE INSERT ON decisions FOR EACH ROW EXECUTE FUNCTION retrial_decision_run_time();
+      CREATE INDEX decisions_by_type_run_time ON decisions (type, run_recorded_at, run_id);
+      CREATE INDEX decisions_by_type_value_run_time ON decisions (type, value, run_recorded_at, run_id);
+
+      CREATE TABLE run_models_served (
+        model text COLLATE "C" NOT NULL,
+        recorded_at double precision NOT NULL,
+        run_id text COLLATE "C" NOT NULL,
+        PRIMARY KEY (model, recorded_at, run_id)
+      );
+      CREATE INDEX run_models_served_by_run ON run_models_served (run_id);
+      INSERT INTO run_models_served (model, recorded_at, run_id)
+        SELECT DISTINCT m.model, r.recorded_at, r.run_id FROM runs r CROSS JOIN LATERAL unnest(r.models_served) AS m(model);
+      CREATE FUNCTION retrial_run_models_served() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF TG_OP = 'UPDATE' THEN
+          IF NEW.models_served = OLD.models_served THEN RETURN NULL; END IF;
+          DELETE FROM run_models_served WHERE run_id = NEW.run_id;
+        END IF;
+        INSERT INTO run_models_served (model, recorded_at, run_id)
+          SELECT DISTINCT m, NEW.recorded_at, NEW.run_id FROM unnest(NEW.models_served) AS m;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER runs_models_served AFTER INSERT OR UPDATE OF models_served ON runs FOR EACH ROW EXECUTE FUNCTION retrial_run_models_served();
+      DROP INDEX runs_by_model;
+
+      -- Pages walk (agent | status, recorded_at, run_id): the run id breaks ties without a sort.
+      CREATE INDEX runs_by_agent_time ON runs (agent, recorded_at, run_id);
+      DROP INDEX runs_by_agent;
+      CREATE INDEX runs_by_status_time ON runs (status, recorded_at, run_id);
+      DROP INDEX runs_by_status;
+      CREATE INDEX run_external_ids_by_value_run ON run_external_ids (value, run_id);
+      DROP INDEX run_external_ids_by_value;
+      ANALYZE runs;
+      ANALYZE decisions;
+      ANALYZE run_models_served;
+    `,
+  },
 ];
 
 export const LATEST_POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS.reduce((latest, migration) => Math.max(latest, migration.version), 0);

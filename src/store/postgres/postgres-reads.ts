@@ -3,7 +3,7 @@ import { StoreError } from '../errors.ts';
 import { collectRunBlobRefs } from '../run-blob-refs.ts';
 import type { DecisionFilter, DecisionRecord, RunBundle, RunFilter, RunSummary, StoredEvent, StoredTape, StoreStats } from '../store.ts';
 import type { PgPoolLike } from './postgres-database.ts';
-import { decisionFilterCondition, pageClause, runFilterCondition } from './postgres-filters.ts';
+import { decisionFilterCondition, pageClause, runQuery } from './postgres-filters.ts';
 import {
   inflatePack,
   PACK_COLUMNS,
@@ -85,17 +85,38 @@ export async function readTape(queryable: Queryable, cache: PackCache, runId: st
   };
 }
 
-export async function readRunSummaries(queryable: Queryable, filter: RunFilter): Promise<RunSummary[]> {
-  const condition = runFilterCondition(filter);
-  const page = pageClause(filter, condition.parameters.length);
+/** The SQL of a runs page (exported for the plan test). */
+export function runPageSql(filter: RunFilter): { sql: string; parameters: unknown[] } {
+  const query = runQuery(filter);
+  const page = pageClause(filter, query.parameters.length);
   const direction = filter.order === 'asc' ? 'ASC' : 'DESC';
+  const distinct = query.distinct ? `DISTINCT ON (${query.time}, ${query.id}) ` : '';
   const columns = 'r.run_id, r.agent, r.status, r.recorded_at, r.event_count, r.header_json, r.models_served, r.parent_run_id';
-  const rows = (
-    await queryable.query(`SELECT ${columns} FROM runs r ${condition.where} ORDER BY r.recorded_at ${direction}, r.run_id ${direction} ${page.where}`, [
-      ...condition.parameters,
-      ...page.parameters,
-    ])
-  ).rows;
+  return {
+    sql: `SELECT ${distinct}${columns} FROM ${query.from} ${query.where} ORDER BY ${query.time} ${direction}, ${query.id} ${direction} ${page.where}`,
+    parameters: [...query.parameters, ...page.parameters],
+  };
+}
+
+/**
+ * The SQL of a count (exported for the plan test). Bounded at `upTo`, it reads at most that many
+ * matches, in the page's order: the same index walk as the page, which stops at the bound, where
+ * an unordered LIMIT lets the planner pick a scan that a narrow filter makes read every run.
+ */
+export function runCountSql(filter: RunFilter, upTo?: number): { sql: string; parameters: unknown[] } {
+  const query = runQuery(filter);
+  const distinct = query.distinct ? `DISTINCT ON (${query.time}, ${query.id}) ` : '';
+  if (upTo === undefined)
+    return { sql: `SELECT COUNT(*) AS count FROM (SELECT ${distinct}1 FROM ${query.from} ${query.where}) matching`, parameters: query.parameters };
+  return {
+    sql: `SELECT COUNT(*) AS count FROM (SELECT ${distinct}1 FROM ${query.from} ${query.where} ORDER BY ${query.time} DESC, ${query.id} DESC LIMIT $${query.parameters.length + 1}) bounded`,
+    parameters: [...query.parameters, upTo],
+  };
+}
+
+export async function readRunSummaries(queryable: Queryable, filter: RunFilter): Promise<RunSummary[]> {
+  const { sql, parameters } = runPageSql(filter);
+  const rows = (await queryable.query(sql, parameters)).rows;
   const decisionsByRun = new Map<string, Array<{ type: string; value: string }>>();
   if (rows.length) {
     const decisions = await queryable.query('SELECT run_id, type, value FROM decisions WHERE run_id = ANY($1::text[]) ORDER BY run_id, seq', [
@@ -121,13 +142,8 @@ export async function readRunSummaries(queryable: Queryable, filter: RunFilter):
 }
 
 export async function countRuns(queryable: Queryable, filter: RunFilter, upTo?: number): Promise<number> {
-  const condition = runFilterCondition(filter);
-  // A bounded count reads at most `upTo` matching rows instead of every one.
-  const sql =
-    upTo === undefined
-      ? `SELECT COUNT(*) AS count FROM runs r ${condition.where}`
-      : `SELECT COUNT(*) AS count FROM (SELECT 1 FROM runs r ${condition.where} LIMIT $${condition.parameters.length + 1}) bounded`;
-  const result = await queryable.query(sql, upTo === undefined ? condition.parameters : [...condition.parameters, upTo]);
+  const { sql, parameters } = runCountSql(filter, upTo);
+  const result = await queryable.query(sql, parameters);
   return Number(result.rows[0]?.count);
 }
 
