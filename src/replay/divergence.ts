@@ -39,6 +39,18 @@ export interface Divergence {
   recordedSite: string | null;
 }
 
+/**
+ * A request refused while a replay, fork or explain sealed the process, made outside any run (a
+ * timer, a tracing exporter or a telemetry flush an SDK started): not the agent's call, so not a
+ * divergence, but it did try to leave the process.
+ */
+export interface RefusedRequest {
+  /** Where it was going: a URL, `tcp://host:port` or `unix:path`. */
+  target: string;
+  /** The code that made it (`file#function`, as divergences name sites), when outside retrial and node_modules. */
+  site: string | null;
+}
+
 /** One short line per code, for the CLI; the parity test checks every code has one. */
 export const DIVERGENCE_TITLES: Record<DivergenceCode, string> = {
   MISSING_CALL: 'the replay made a call the tape does not have',

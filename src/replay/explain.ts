@@ -4,7 +4,8 @@ import { type ProportionEstimate, wilsonInterval } from '../stats/index.ts';
 import { createMemoryStore, exportRun, importRun, type Store } from '../store/index.ts';
 import { type CanonicalMessage, type ConfigEvent, type ModelEvent, RetrialError, type TapeEvent } from '../tape/index.ts';
 import { classifyResponse, NO_TOOL } from './classify-response.ts';
-import type { Divergence } from './divergence.ts';
+import type { Divergence, RefusedRequest } from './divergence.ts';
+import { sealEgress } from './egress-guard.ts';
 import { ForkError, type ForkResult, forkRun } from './fork.ts';
 import { diffJson } from './json-diff.ts';
 import { replayRun } from './replay-run.ts';
@@ -64,6 +65,11 @@ export interface ExplainResult {
   explainingFactors: ExplainFactor[];
   /** What the tape cannot capture, so cannot be switched. */
   notCaptured: string[];
+  /**
+   * Requests made outside the runs while explain ran (timers, an SDK's exporters), refused: the
+   * process is sealed throughout. Absent in results stored before it was kept.
+   */
+  refusedRequests?: RefusedRequest[];
 }
 
 export interface ExplainOptions {
@@ -208,6 +214,17 @@ async function firstBlockingDivergence(options: ExplainOptions, tape: LoadedTape
  * changes how often the recorded answer comes back.
  */
 export async function explainRun(options: ExplainOptions): Promise<ExplainResult> {
+  const refusedRequests: RefusedRequest[] = [];
+  // Sealed from first to last, not only during each replay and fork: the gaps between them too.
+  const unseal = sealEgress((refused) => refusedRequests.push(refused));
+  try {
+    return await explainSealed(options, refusedRequests);
+  } finally {
+    unseal();
+  }
+}
+
+async function explainSealed(options: ExplainOptions, refusedRequests: RefusedRequest[]): Promise<ExplainResult> {
   const tape = await loadTape(options.store, options.runId);
   const decision = tape.events.find((event): event is Extract<TapeEvent, { kind: 'decision' }> => event.kind === 'decision');
   if (!decision)
@@ -358,6 +375,7 @@ export async function explainRun(options: ExplainOptions): Promise<ExplainResult
       )
       .map((result) => result.configuration),
     notCaptured: NOT_CAPTURED,
+    refusedRequests,
   };
   if (options.save !== false) {
     const createdAt = Date.now();

@@ -3,8 +3,8 @@ import { detectWireFormatFromText, parseGeminiPath } from '../providers/index.ts
 import { type AgentDefinition, createRecorder, createRedactor, maybeCurrentRun, type Recorder, type ServeHooks } from '../record/index.ts';
 import type { Store } from '../store/index.ts';
 import { createBlob, RetrialError, type StreamChunk, type TapeEvent } from '../tape/index.ts';
-import { EgressBlockedError } from './divergence.ts';
-import { installEgressGuard, unguardedFetch } from './egress-guard.ts';
+import { EgressBlockedError, type RefusedRequest } from './divergence.ts';
+import { installEgressGuard, runSanctioned, sealEgress, unguardedFetch } from './egress-guard.ts';
 import { applyForkOverrides, applyForkOverridesToUrl, type ForkOverrides } from './fork-overrides.ts';
 import { describeFailure, displayUrl, endpointUrl, isEndpointFailure } from './model-endpoint.ts';
 import { httpArgsRedactedToday, redactedBeforeWideRules, replayedHttpArgsForOldTape } from './old-redaction.ts';
@@ -55,6 +55,8 @@ export interface ForkResult {
   refusal: string | null;
   /** Calls answered from the parent tape, live model calls, write tools stubbed. */
   counts: { servedFromParent: number; liveModelCalls: number; stubbedWrites: number; liveReads: number };
+  /** Requests made outside the run while the fork ran (timers, an SDK's exporters), refused. */
+  refusedRequests: RefusedRequest[];
 }
 
 export class ForkError extends RetrialError {
@@ -73,6 +75,17 @@ const ordinalOf = (key: string) => Number(key.slice(key.lastIndexOf('#') + 1));
  */
 export async function forkRun(options: ForkOptions): Promise<ForkResult> {
   installEgressGuard();
+  const refusedRequests: RefusedRequest[] = [];
+  // Sealed while it runs: only the tape and the live model (through unguardedFetch) answer.
+  const unseal = sealEgress((refused) => refusedRequests.push(refused));
+  try {
+    return { ...(await forkSealed(options)), refusedRequests };
+  } finally {
+    unseal();
+  }
+}
+
+async function forkSealed(options: ForkOptions): Promise<Omit<ForkResult, 'refusedRequests'>> {
   const tape = await loadTape(options.store, options.runId);
   const forkEvent = tape.events.find((event) => event.seq === options.atSeq);
   if (!forkEvent) throw new StepNotFoundError({ runId: options.runId, step: options.atSeq, last: tape.events.length - 1 });
@@ -289,7 +302,9 @@ export async function forkRun(options: ForkOptions): Promise<ForkResult> {
     headers.set('x-api-key', options.endpoint.apiKey);
     try {
       // The guarded global fetch would refuse this call: it is made inside the child run, on purpose.
-      const response = await (options.fetch ?? unguardedFetch())(target, { ...init, headers });
+      // The caller's fetch, if given, is the live model it let go: sanctioned while the fork seals the process.
+      const modelFetch = options.fetch ?? unguardedFetch();
+      const response = await runSanctioned(() => modelFetch(target, { ...init, headers }));
       endpointError = isEndpointFailure(response.status) ? `${displayUrl(target)} answered HTTP ${response.status}` : null;
       return response;
     } catch (error) {

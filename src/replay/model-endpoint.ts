@@ -1,5 +1,6 @@
 import type { WireFormat } from '../providers/index.ts';
 import { type CanonicalModelResponse, RetrialError } from '../tape/index.ts';
+import { runSanctioned } from './egress-guard.ts';
 
 /** The model endpoint did not answer; the partial result is kept. */
 export class EndpointError extends RetrialError {
@@ -101,7 +102,10 @@ export function displayUrl(url: string): string {
 
 export function createModelEndpoint(options: ModelEndpointOptions): ModelEndpoint {
   const { format } = options;
-  const fetchImpl = options.fetch ?? globalThis.fetch;
+  // Retrial's own live call (through the caller's fetch, if given): a replay, fork or explain
+  // sealing the process meanwhile (explain itself, a server, a backfill worker) must not refuse it.
+  const baseFetch = options.fetch ?? globalThis.fetch;
+  const fetchImpl: typeof fetch = (input, init) => runSanctioned(() => baseFetch(input, init));
   const url = endpointUrl(format, options.baseUrl, '{model}');
   const shown = displayUrl(url).replace('%7Bmodel%7D', '{model}');
   const headers = headersFor(format, options.apiKey);

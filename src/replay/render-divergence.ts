@@ -1,4 +1,4 @@
-import { DIVERGENCE_TITLES, type Divergence } from './divergence.ts';
+import { DIVERGENCE_TITLES, type Divergence, type RefusedRequest } from './divergence.ts';
 
 function show(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? 'undefined');
@@ -22,4 +22,15 @@ export function renderDivergence(divergence: Divergence): string {
     lines.push(`  ${difference.path}`, `    recorded: ${show(difference.expected)}`, `    replayed: ${show(difference.received)}`);
   }
   return lines.join('\n');
+}
+
+/**
+ * What a sealed replay, fork or explain refused from outside the run, in one sentence (null when
+ * nothing tried to leave): summary lines say this instead of "nothing left the process".
+ */
+export function renderRefusedRequests(refused: readonly RefusedRequest[]): string | null {
+  if (refused.length === 0) return null;
+  const shown = refused.slice(0, 3).map((request) => `${request.target} (from ${request.site ?? 'code outside the agent: a library or retrial itself'})`);
+  const more = refused.length > shown.length ? `, and ${refused.length - shown.length} more` : '';
+  return `${refused.length} request${refused.length === 1 ? '' : 's'} made outside the run (a timer or background work) tried to leave the process and ${refused.length === 1 ? 'was' : 'were'} refused: ${shown.join(', ')}${more}.`;
 }

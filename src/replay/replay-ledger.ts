@@ -244,9 +244,17 @@ export class ReplayLedger {
     return this.tape.events.find((event) => event.kind === kind && !this.consumed.has(event.seq) && 'requestHash' in event && event.requestHash === hash);
   }
 
-  /** Recorded events the replay never asked for. Notes never take part in replay. */
+  /**
+   * Recorded events the replay never asked for, calls and other events first (in tape order), then
+   * clock and random reads. A call the agent no longer makes takes its SDK's bookkeeping reads with
+   * it (a request id drawn, a timestamp taken), and those often sit earlier on the tape than the
+   * call, which is written when it ends: reported first, a read would hide the change that caused
+   * it. Notes never take part in replay.
+   */
   unconsumed(): TapeEvent[] {
-    return this.tape.events.filter((event) => !this.consumed.has(event.seq) && event.kind !== 'note' && event.kind !== 'error');
+    const left = this.tape.events.filter((event) => !this.consumed.has(event.seq) && event.kind !== 'note' && event.kind !== 'error');
+    const isRead = (event: TapeEvent) => event.kind === 'clock' || event.kind === 'random';
+    return [...left.filter((event) => !isRead(event)), ...left.filter(isRead)];
   }
 
   consume(seq: number): void {

@@ -1,9 +1,18 @@
 import { loadTape } from '../inspect/index.ts';
-import { type AgentDefinition, createRedactor, installGlobalPatches, type RunScope, RunTapeWriter, runInScope, takeCausalKey } from '../record/index.ts';
+import {
+  type AgentDefinition,
+  captureAgentSite,
+  createRedactor,
+  installGlobalPatches,
+  type RunScope,
+  RunTapeWriter,
+  runInScope,
+  takeCausalKey,
+} from '../record/index.ts';
 import type { Store } from '../store/index.ts';
 import { canonicalJson, createBlob, type InputEvent } from '../tape/index.ts';
-import { AgentCreateError, type Divergence, EgressBlockedError, ReplayDivergenceError } from './divergence.ts';
-import { installEgressGuard } from './egress-guard.ts';
+import { AgentCreateError, type Divergence, EgressBlockedError, type RefusedRequest, ReplayDivergenceError } from './divergence.ts';
+import { installEgressGuard, sealEgress } from './egress-guard.ts';
 import type { ForkOverrides } from './fork-overrides.ts';
 import { diffJson } from './json-diff.ts';
 import { ReplayLedger } from './replay-ledger.ts';
@@ -37,6 +46,12 @@ export interface ReplayResult {
   /** True when calls, order, output and decisions matched and nothing was left unconsumed. */
   ok: boolean;
   divergences: Divergence[];
+  /**
+   * Requests made outside the run while it replayed (a timer, an SDK's tracing exporter or
+   * telemetry flush), refused: nothing leaves the process during a replay. The agent's own
+   * requests are divergences instead.
+   */
+  refusedRequests: RefusedRequest[];
   /** Recorded events served to the agent. */
   served: number;
   recordedEvents: number;
@@ -85,95 +100,105 @@ export function createReplayer(options: ReplayerOptions): Replayer {
   return {
     async replay(runId) {
       const started = performance.now();
-      const tape = await loadTape(options.store, runId, { blobs: 'served' });
-      const ledger = new ReplayLedger(tape, !options.lenient);
-      const forkOrigin = tape.run.header.fork;
-      const liveFrom = typeof forkOrigin?.overrides.liveFrom === 'string' ? forkOrigin.overrides.liveFrom : undefined;
-      const fork =
-        forkOrigin && liveFrom
-          ? { fromOrdinal: Number(liveFrom.slice(liveFrom.lastIndexOf('#') + 1)), overrides: forkOrigin.overrides as ForkOverrides }
-          : undefined;
-      if (handle === undefined) handle = createAgent();
-      const agentHandle = handle;
-      const replayed = { ledger, fork };
-
-      let clock = Date.parse(tape.run.header.recordedAt);
-      let scope: RunScope;
-      const reads = recorder.reads(() => scope, replayed);
-      scope = {
-        runId: tape.run.header.runId,
-        tape: new RunTapeWriter(tape.run),
-        now: () => clock,
-        seed: tape.run.header.seed,
-        parentKey: '',
-        mode: 'record',
-        reads: {
-          clock: (source, read) => {
-            const value = reads.clock(source, read);
-            if (Number.isFinite(value) && source !== 'performance.now') clock = value;
-            return value;
-          },
-          random: reads.random,
-        },
-        ordinals: new Map(),
-        blockEgress: (url) => {
-          ledger.diverge({
-            code: 'UNSANCTIONED_NONDETERMINISM',
-            seq: null,
-            causalKey: `egress:${url}`,
-            site: null,
-            message: `the code sent a request to ${url} that did not go through rec.fetch`,
-          });
-          throw new EgressBlockedError({ url });
-        },
-      };
-
-      bindReplayedRun(scope, replayed);
+      const refusedRequests: RefusedRequest[] = [];
+      const unseal = sealEgress((refused) => refusedRequests.push(refused));
       try {
-        const inputEvent = tape.events.find((event): event is InputEvent => event.kind === 'input');
-        const inputKey = takeCausalKey(scope, 'input', 'input');
-        if (inputEvent) ledger.consume(inputEvent.seq);
-        const input = inputEvent ? tape.received(inputEvent) : null;
-
-        let outcome: { ok: true; output: unknown } | { ok: false; error: Error };
-        try {
-          outcome = { ok: true, output: await runInScope(scope, () => agentHandle(input as never)) };
-        } catch (error) {
-          outcome = { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
-        }
-        // Strict replay throws at the first divergence; whatever the agent did after that is noise.
-        const stoppedEarly = !options.lenient && ledger.divergences.length > 0;
-        if (!stoppedEarly) {
-          // Recorded calls never made come first: they sit earlier on the tape than the run's ending.
-          for (const event of ledger.unconsumed()) {
-            ledger.divergences.push({
-              code: 'EXTRA_RECORDED',
-              seq: event.seq,
-              causalKey: event.key,
-              message: `the tape has ${event.key}, which the replay never called`,
-              differences: [],
-              site: null,
-              recordedSite: event.site ?? null,
-            });
-            if (!options.lenient) break;
-          }
-          if (options.lenient || ledger.divergences.length === 0)
-            await compareEnding(ledger, tape.run.ending, outcome, redactor.value.bind(redactor), inputKey);
-        }
-        return {
-          runId: tape.run.header.runId,
-          ok: ledger.divergences.length === 0,
-          divergences: options.lenient ? ledger.divergences : ledger.divergences.slice(0, 1),
-          served: ledger.served,
-          recordedEvents: tape.events.length,
-          durationMs: performance.now() - started,
-        };
+        return await replayOne(runId, started, refusedRequests);
       } finally {
-        // The result is taken: later calls through this scope are refused, and the tape can go.
-        endReplayedRun(scope);
+        unseal();
       }
     },
   };
+
+  async function replayOne(runId: string, started: number, refusedRequests: RefusedRequest[]): Promise<ReplayResult> {
+    const tape = await loadTape(options.store, runId, { blobs: 'served' });
+    const ledger = new ReplayLedger(tape, !options.lenient);
+    const forkOrigin = tape.run.header.fork;
+    const liveFrom = typeof forkOrigin?.overrides.liveFrom === 'string' ? forkOrigin.overrides.liveFrom : undefined;
+    const fork =
+      forkOrigin && liveFrom
+        ? { fromOrdinal: Number(liveFrom.slice(liveFrom.lastIndexOf('#') + 1)), overrides: forkOrigin.overrides as ForkOverrides }
+        : undefined;
+    if (handle === undefined) handle = createAgent();
+    const agentHandle = handle;
+    const replayed = { ledger, fork };
+
+    let clock = Date.parse(tape.run.header.recordedAt);
+    let scope: RunScope;
+    const reads = recorder.reads(() => scope, replayed);
+    scope = {
+      runId: tape.run.header.runId,
+      tape: new RunTapeWriter(tape.run),
+      now: () => clock,
+      seed: tape.run.header.seed,
+      parentKey: '',
+      mode: 'record',
+      reads: {
+        clock: (source, read) => {
+          const value = reads.clock(source, read);
+          if (Number.isFinite(value) && source !== 'performance.now') clock = value;
+          return value;
+        },
+        random: reads.random,
+      },
+      ordinals: new Map(),
+      blockEgress: (url) => {
+        ledger.diverge({
+          code: 'UNSANCTIONED_NONDETERMINISM',
+          seq: null,
+          causalKey: `egress:${url}`,
+          site: captureAgentSite(),
+          message: `the code sent a request to ${url} that did not go through rec.fetch`,
+        });
+        throw new EgressBlockedError({ url });
+      },
+    };
+
+    bindReplayedRun(scope, replayed);
+    try {
+      const inputEvent = tape.events.find((event): event is InputEvent => event.kind === 'input');
+      const inputKey = takeCausalKey(scope, 'input', 'input');
+      if (inputEvent) ledger.consume(inputEvent.seq);
+      const input = inputEvent ? tape.received(inputEvent) : null;
+
+      let outcome: { ok: true; output: unknown } | { ok: false; error: Error };
+      try {
+        outcome = { ok: true, output: await runInScope(scope, () => agentHandle(input as never)) };
+      } catch (error) {
+        outcome = { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
+      }
+      // Strict replay throws at the first divergence; whatever the agent did after that is noise.
+      const stoppedEarly = !options.lenient && ledger.divergences.length > 0;
+      if (!stoppedEarly) {
+        // Recorded calls never made come first: they sit earlier on the tape than the run's ending.
+        for (const event of ledger.unconsumed()) {
+          ledger.divergences.push({
+            code: 'EXTRA_RECORDED',
+            seq: event.seq,
+            causalKey: event.key,
+            message: `the tape has ${event.key}, which the replay never called`,
+            differences: [],
+            site: null,
+            recordedSite: event.site ?? null,
+          });
+          if (!options.lenient) break;
+        }
+        if (options.lenient || ledger.divergences.length === 0) await compareEnding(ledger, tape.run.ending, outcome, redactor.value.bind(redactor), inputKey);
+      }
+      return {
+        runId: tape.run.header.runId,
+        ok: ledger.divergences.length === 0,
+        divergences: options.lenient ? ledger.divergences : ledger.divergences.slice(0, 1),
+        refusedRequests,
+        served: ledger.served,
+        recordedEvents: tape.events.length,
+        durationMs: performance.now() - started,
+      };
+    } finally {
+      // The result is taken: later calls through this scope are refused, and the tape can go.
+      endReplayedRun(scope);
+    }
+  }
 }
 
 async function compareEnding(

@@ -22,7 +22,10 @@ export interface ResampleOptions {
   baseUrl: string;
   apiKey: string;
   fetch?: typeof fetch;
-  /** JSON path into the canonical response to classify by; null classifies by tool chosen. */
+  /**
+   * JSON path into the canonical response to classify by; `tools` (CLASSIFY_BY_TOOLS) by every
+   * tool one answer chose; null by the tool chosen (the first).
+   */
   classifyBy?: string | null;
   /** The class whose rate is the headline, stated before sampling; default the recorded answer's class. */
   hypothesis?: string | null;

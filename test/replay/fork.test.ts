@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccountSystem, createDemoWorld, startSimulatorServer, supportAgent } from '../../src/demo/index.ts';
 import { describeStep, loadTape } from '../../src/inspect/index.ts';
 import { createRecorder, createRedactor, defineAgent, type PiiRule } from '../../src/record/index.ts';
-import { forkRun, replayRun, resampleStep } from '../../src/replay/index.ts';
+import { forkRun, replayRun, resampleStep, runSanctioned } from '../../src/replay/index.ts';
 import { createMemoryStore, exportRun, importRun, type Store } from '../../src/store/index.ts';
 import { createBlob } from '../../src/tape/index.ts';
 import { editTape } from './edit-tape.ts';
@@ -270,11 +270,14 @@ describe('fork: replay up to step k, live from k', () => {
         response.writeHead(503).end('busy');
         return;
       }
-      const answer = await fetch(`${simulator.url}${request.url?.replace(/^\/v1/, '/v1')}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body,
-      });
+      // This server stands for another process: its own request is not the fork's, which seals this one.
+      const answer = await runSanctioned(() =>
+        fetch(`${simulator.url}${request.url?.replace(/^\/v1/, '/v1')}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        }),
+      );
       response.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' }).end(await answer.text());
     });
     await Promise.all([crm, flaky].map((server) => new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))));

@@ -9,6 +9,7 @@ import {
   explainRun,
   type ModelTarget,
   outcomeOf,
+  renderRefusedRequests,
   targetProviderOf,
 } from '../../replay/index.ts';
 import { formatProportion } from '../../stats/index.ts';
@@ -42,6 +43,8 @@ const LABELS: Record<string, string> = {
  * noise says so; "no" only where the rate did not move, or the factor itself did not (nothing was switched).
  */
 export function renderExplain(result: ExplainResult): string {
+  const refused = renderRefusedRequests(result.refusedRequests ?? []);
+  const refusedLines = refused ? [refused] : [];
   const factors = renderTable(
     ['FACTOR', 'RECORDED', 'NOW', 'MOVED'],
     result.factors.map((factor) => [
@@ -75,6 +78,7 @@ export function renderExplain(result: ExplainResult): string {
     '',
     `Explained by: ${named} (two-proportion test against everything-as-recorded, p < 0.001 each${failed.length ? '; failed configurations not tested' : ''}).`,
     `Not captured by the tape, so not tested: ${result.notCaptured.join('; ')}.`,
+    ...refusedLines,
   ].join('\n');
 }
 

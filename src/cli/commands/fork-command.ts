@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { loadRedactionSalt } from '../../record/index.ts';
-import { endpointFromEnvironment, type ForkOverrides, type ForkResult, forkRun, parseModelTarget } from '../../replay/index.ts';
+import { endpointFromEnvironment, type ForkOverrides, type ForkResult, forkRun, parseModelTarget, renderRefusedRequests } from '../../replay/index.ts';
 import { resolveStoreLocation } from '../../store/index.ts';
 import { RetrialError } from '../../tape/index.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
@@ -30,6 +30,7 @@ function renderFork(result: ForkResult): string {
       : result.error
         ? `  the child run failed: ${result.error}`
         : `  output: ${JSON.stringify(result.output)}`,
+    ...[renderRefusedRequests(result.refusedRequests)].flatMap((refused) => (refused ? [`  ${refused}`] : [])),
     `See it: ${RETRIAL_COMMAND} show ${result.childRunId}`,
   ].join('\n');
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadRedactionSalt } from '../../record/index.ts';
-import { AgentCreateError, createReplayer, type Replayer, type ReplayResult, renderDivergence, replayRun } from '../../replay/index.ts';
+import { AgentCreateError, createReplayer, type Replayer, type ReplayResult, renderDivergence, renderRefusedRequests, replayRun } from '../../replay/index.ts';
 import { RunNotFoundError, resolveStoreLocation, type Store, StoreError } from '../../store/index.ts';
 import { RetrialError } from '../../tape/index.ts';
 import { type GlobalOptions, output, withStore } from '../command-context.ts';
@@ -39,25 +39,34 @@ export interface ReplayBatch {
 
 export { renderDivergence };
 
-function renderReplay(result: ReplayResult): string {
+/** The end of a summary line: nothing left the process, or what tried to and was refused. */
+function egressSentence(refused: ReplayResult['refusedRequests']): string {
+  return renderRefusedRequests(refused) === null
+    ? 'No tool ran; nothing left the process.'
+    : `No tool ran; nothing was sent, but ${renderRefusedRequests(refused)}`;
+}
+
+export function renderReplayResult(result: ReplayResult): string {
   if (result.ok)
-    return `REPRODUCED ${result.runId}: ${result.served} of ${result.recordedEvents} recorded events served from the tape, same calls, order, decisions and output (${result.durationMs.toFixed(0)} ms). No tool ran; nothing left the process.`;
+    return `REPRODUCED ${result.runId}: ${result.served} of ${result.recordedEvents} recorded events served from the tape, same calls, order, decisions and output (${result.durationMs.toFixed(0)} ms). ${egressSentence(result.refusedRequests)}`;
+  const refused = renderRefusedRequests(result.refusedRequests);
   return [
     `DIVERGED ${result.runId} (${result.divergences.length} divergence${result.divergences.length === 1 ? '' : 's'}):`,
     ...result.divergences.map(renderDivergence),
+    ...(refused ? [refused] : []),
   ].join('\n');
 }
 
 function renderBatch(batch: ReplayBatch): string {
   const lines: string[] = [];
-  for (const result of batch.results) if (!result.ok) lines.push(renderReplay(result), '');
+  for (const result of batch.results) if (!result.ok) lines.push(renderReplayResult(result), '');
   for (const { runId, error } of batch.failed) lines.push(`NOT REPLAYED ${runId}: ${error}`, '');
   const total = batch.results.length + batch.failed.length;
   const rate = total / Math.max(0.001, batch.durationMs / 1000);
   lines.push(
     `${batch.reproduced} of ${total} run${total === 1 ? '' : 's'} reproduced exactly, ${batch.diverged} diverged` +
       `${batch.failed.length ? `, ${batch.failed.length} could not be replayed` : ''} ` +
-      `(${(batch.durationMs / 1000).toFixed(1)} s, ${rate.toFixed(0)} replays/s). No tool ran; nothing left the process.`,
+      `(${(batch.durationMs / 1000).toFixed(1)} s, ${rate.toFixed(0)} replays/s). ${egressSentence(batch.results.flatMap((result) => result.refusedRequests))}`,
   );
   if (batch.beyondLimit)
     lines.push(
@@ -171,7 +180,7 @@ export function registerReplayCommand(program: Command): void {
         const replayerOptions = { store, agent, redactionSalt: salt, lenient: all.lenient, paceStreams: all.pace };
         if (!all.all && runIds.length === 1) {
           const result = await replayRun({ ...replayerOptions, runId: runIds[0] as string });
-          output(all, result, renderReplay);
+          output(all, result, renderReplayResult);
           if (!result.ok) process.exitCode = ExitCode.checkFailed;
           return;
         }

@@ -68,7 +68,10 @@ export function registerResampleCommand(program: Command): void {
       'sim:<name>, openai:<name>, anthropic:<name> or gemini:<name> (default: the recorded model; endpoints from OPENAI_BASE_URL/OPENAI_API_KEY, ANTHROPIC_* or GEMINI_*)',
     )
     .option('--hypothesis <answer>', 'the answer whose rate is the headline (default: the recorded answer)')
-    .option('--classify-by <path>', 'classify by a JSON path of the canonical response, e.g. content[0].input.days (default: tool chosen)')
+    .option(
+      '--classify-by <path>',
+      'classify by a JSON path of the canonical response, e.g. content[0].input.days, or by `tools`: every tool one answer chose (parallel tool calls) (default: tool chosen, the first)',
+    )
     .option('--concurrency <n>', 'requests in flight', '8')
     .option('--rate <n/s>', 'at most this many requests per second, e.g. 5, 5/s or 300/min')
     .action(async (typedRunId: string, options: ResampleCommandOptions, command: Command) => {
