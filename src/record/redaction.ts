@@ -402,7 +402,16 @@ export function createRedactor(options: RedactionOptions, tuning: RedactorTuning
    * may be JSON (its members are redacted as a whole).
    */
   async function longText(input: string, pause: () => Promise<void>): Promise<string> {
-    if (!chunkable || (fieldRules.size > 0 && mayBeJson(input))) return text(input);
+    const redacted = await longTextPieces(input, pause);
+    return redacted.changed ? redacted.pieces.join('') : input;
+  }
+
+  /** longText's pieces, not joined: joining 30 MB of them held the event loop for 25-100 ms. */
+  async function longTextPieces(input: string, pause: () => Promise<void>): Promise<{ changed: boolean; pieces: string[] }> {
+    if (!chunkable || (fieldRules.size > 0 && mayBeJson(input))) {
+      const whole = text(input);
+      return { changed: whole !== input, pieces: [whole] };
+    }
     const pieces: string[] = [];
     let changed = false;
     for (let start = 0; start < input.length; ) {
@@ -419,7 +428,7 @@ export function createRedactor(options: RedactionOptions, tuning: RedactorTuning
       start = end;
       if (start < input.length) await pause();
     }
-    return changed ? pieces.join('') : input;
+    return { changed, pieces };
   }
 
   async function textInSlices(input: string): Promise<string> {
@@ -457,9 +466,27 @@ export function createRedactor(options: RedactionOptions, tuning: RedactorTuning
         if (member && typeof member === 'object') stack.push({ container: member as Record<string, unknown>, fieldRule: rule });
         else {
           const long = typeof member === 'string' && rule === undefined && member.length >= chunkChars * 2;
-          const redacted = long ? await longText(member, pause) : leaf(member, rule);
-          // A long text without line feeds is one piece: many of them in a row must not run as one slice.
-          if (long) await pause();
+          if (long) {
+            const redacted = await longTextPieces(member, pause);
+            // A long text without line feeds is one piece: many of them in a row must not run as one slice.
+            await pause();
+            if (redacted.changed) {
+              // Concatenated, not joined: no copy is made here (see redactedPieces).
+              let joined = '';
+              for (const piece of redacted.pieces) joined += piece;
+              if (keys) defineMember(container as Record<string, unknown>, key as string, joined);
+              else (container as unknown[])[index] = joined;
+              let byKey = redactedPieces.get(container);
+              if (!byKey) {
+                byKey = new Map();
+                redactedPieces.set(container, byKey);
+              }
+              byKey.set(key, redacted.pieces);
+            }
+            if (++steps % STEPS_PER_CLOCK_LOOK === 0) await pause();
+            continue;
+          }
+          const redacted = leaf(member, rule);
           if (redacted !== member) {
             if (keys) defineMember(container as Record<string, unknown>, key as string, redacted);
             else (container as unknown[])[index] = redacted;
@@ -491,6 +518,22 @@ export function createRedactor(options: RedactionOptions, tuning: RedactorTuning
     value,
     text,
   };
+}
+
+/**
+ * The pieces of long texts that ownedValueInSlices redacted, by the container and key holding
+ * the text: the text there is their concatenation, which flattening (a copy of 30 MB at once)
+ * would stall the loop, so the sliced writer escapes the pieces instead (see piecesOf).
+ */
+const redactedPieces = new WeakMap<object, Map<string | number, readonly string[]>>();
+
+/** The pieces `container[key]` was concatenated from by ownedValueInSlices, when it was and still holds them. */
+export function piecesOf(container: object, key: string | number, member: string): readonly string[] | undefined {
+  const pieces = redactedPieces.get(container)?.get(key);
+  if (!pieces) return undefined;
+  let length = 0;
+  for (const piece of pieces) length += piece.length;
+  return length === member.length ? pieces : undefined;
 }
 
 /** How long one slice of ownedValueInSlices may run before it yields, and how often it looks at the clock. */

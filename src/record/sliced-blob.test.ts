@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createBlob, decodeBlobText } from '../tape/index.ts';
+import { createRedactor } from './redaction.ts';
 import { prepareReceivedBlobs } from './sliced-blob.ts';
 import { snapshotValue } from './value-snapshot.ts';
 
@@ -33,5 +34,22 @@ describe('blobs of large values made in slices', () => {
     const long = `${'a'.repeat(256 * 1024 - 1)}${pair}${'b'.repeat(300_000)}\uD800 "quoted" \\ \n`;
     const value = { zeta: long, alpha: [long.slice(3), { b: 1, a: -0.5e-7 }] };
     expect(await sliced(value)).toEqual(expected(value));
+  });
+
+  it('write long texts redacted in pieces as the blob of the whole redacted value (keys out of order, emoji, a private key)', async () => {
+    const redactor = createRedactor({ salt: 'pepper', rules: [{ name: 'email', pattern: /[a-z0-9.]+@[a-z]+\.com/ }] });
+    const lines: string[] = [];
+    for (let index = 0; index < 12_000; index++)
+      lines.push(`line ${index} \u{1F600} GET https://api.test/o/${index}?access_token=t${index} "for" c${index}@example.com\n`);
+    lines.splice(9_000, 0, '-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n');
+    const log = lines.join('');
+    const value = { zeta: log, alpha: [log.slice(7), 'short'], plain: '- '.repeat(150_000) };
+    const snapshot = await snapshotValue(value);
+    if (!snapshot.ok) throw new Error(snapshot.reason);
+    const redacted = await redactor.ownedValueInSlices(snapshot.value);
+    const { value: blob, text } = await prepareReceivedBlobs(redacted, snapshot.keysInOrder);
+    const whole = redactor.value(value);
+    expect(whole.zeta).not.toBe(log);
+    expect({ hash: blob.hash, json: decodeBlobText(blob), text: text && { hash: text.hash, json: decodeBlobText(text) } }).toEqual(expected(whole));
   });
 });

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createDeflateRaw, type DeflateRaw } from 'node:zlib';
 import type { StoredBlob } from '../tape/index.ts';
 import { originals } from './patch-globals.ts';
+import { piecesOf } from './redaction.ts';
 
 /** Values whose JSON is at least this long are canonicalized and hashed in slices, yielding between them. */
 export const SLICED_FROM_BYTES = 1024 * 1024;
@@ -143,22 +144,29 @@ async function writeSliced(value: unknown, sortKeys: boolean, asString: boolean,
     await new Promise<void>((resolve) => setImmediate(resolve));
     deadline = originals.performanceNow() + SLICE_MS;
   };
-  const writeLongString = async (text: string) => {
+  /** A string given as pieces that never end inside a surrogate pair (a long text redaction cut at line feeds, or the whole text). */
+  const writeLongString = async (pieces: readonly string[]) => {
     emit('"');
-    for (let start = 0; start < text.length; ) {
-      let end = Math.min(start + STRING_PIECE, text.length);
-      // Never split a surrogate pair: JSON.stringify escapes a lone half, which a whole pair is not.
-      if (end < text.length && /[\uD800-\uDBFF]/.test(text.charAt(end - 1))) end--;
-      emit(JSON.stringify(text.slice(start, end)).slice(1, -1));
-      start = end;
-      if (originals.performanceNow() > deadline) await pause();
-    }
+    for (const text of pieces)
+      for (let start = 0; start < text.length; ) {
+        let end = Math.min(start + STRING_PIECE, text.length);
+        // Never split a surrogate pair: JSON.stringify escapes a lone half, which a whole pair is not.
+        if (end < text.length && /[\uD800-\uDBFF]/.test(text.charAt(end - 1))) end--;
+        emit(JSON.stringify(text.slice(start, end)).slice(1, -1));
+        start = end;
+        if (originals.performanceNow() > deadline) await pause();
+      }
     emit('"');
   };
   /** Writes a primitive or opens a container; a promise only for a string long enough to slice. */
-  const open = (member: unknown): Promise<void> | undefined => {
+  const open = (member: unknown, holder?: object, key?: string | number): Promise<void> | undefined => {
+    if (typeof member === 'string' && holder !== undefined && member.length > STRING_PIECE) {
+      // Redacted in pieces: escaping them one by one never flattens the 30 MB text they make.
+      const pieces = piecesOf(holder, key as string | number, member);
+      if (pieces) return writeLongString(pieces);
+    }
     if (member === null || typeof member !== 'object') {
-      if (typeof member === 'string' && member.length > STRING_PIECE) return writeLongString(member);
+      if (typeof member === 'string' && member.length > STRING_PIECE) return writeLongString([member]);
       emit(JSON.stringify(member));
       return undefined;
     }
@@ -186,11 +194,11 @@ async function writeSliced(value: unknown, sortKeys: boolean, asString: boolean,
     const index = frame.index++;
     if (index > 0) emit(',');
     let long: Promise<void> | undefined;
-    if (frame.keys === null) long = open((frame.value as unknown[])[index]);
+    if (frame.keys === null) long = open((frame.value as unknown[])[index], frame.value, index);
     else {
       const key = frame.keys[index] as string;
       emit(`${JSON.stringify(key)}:`);
-      long = open((frame.value as Record<string, unknown>)[key]);
+      long = open((frame.value as Record<string, unknown>)[key], frame.value, key);
     }
     if (long) await long;
   }
