@@ -1,8 +1,8 @@
 import { promisify } from 'node:util';
 import { deflateRaw, inflateRawSync } from 'node:zlib';
 import { canonicalJson, chainNext, decodeBlobText, EVENT_SCHEMA_REVISION, parseEvent, type RunEnding, type StoredBlob, sha256Hex } from '../../tape/index.ts';
-import { hashBytes } from '../sqlite/sqlite-rows.ts';
 import type { StoredEvent } from '../store.ts';
+import { hashBytes } from '../stored-rows.ts';
 import type { PgClientLike, PgPoolLike } from './postgres-database.ts';
 import { hexOf } from './postgres-rows.ts';
 

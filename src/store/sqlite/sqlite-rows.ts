@@ -1,119 +1,22 @@
-import { canonicalJson, type RunEnding, type RunHeader, type RunRecord, type RunStatus } from '../../tape/index.ts';
-import { StoreError } from '../errors.ts';
-import type { DecisionRecord } from '../store.ts';
+import { type DecisionRowOf, decisionParametersWith, parseRunColumn, type RunRowOf } from '../stored-rows.ts';
 
-/** Column list of `runs` that `runFromRow` reads. */
-export const RUN_COLUMNS = 'run_id, status, header_json, root_hash, head_hash, seal_hash, event_count, ending_json, models_served';
+export { DECISION_COLUMNS, decisionFromRow, HEX64, hashBytes, parseRunColumn, RUN_COLUMNS, runFromRow } from '../stored-rows.ts';
 
-export interface RunRow {
-  run_id: string;
-  status: RunStatus;
-  header_json: string;
-  root_hash: string;
-  head_hash: string;
-  seal_hash: string | null;
-  event_count: number;
-  ending_json: string | null;
-  models_served: string;
-}
+/** A run row as SQLite gives it: models served as JSON text. */
+export type RunRow = RunRowOf<string>;
 
-export function runFromRow(row: RunRow): RunRecord {
-  return {
-    header: parseRunColumn(row.run_id, 'header (runs.header_json)', row.header_json) as RunHeader,
-    status: row.status,
-    rootHash: row.root_hash,
-    headHash: row.head_hash,
-    sealHash: row.seal_hash,
-    eventCount: row.event_count,
-    ending: row.ending_json === null ? null : (parseRunColumn(row.run_id, 'ending (runs.ending_json)', row.ending_json) as RunEnding),
-  };
-}
+/** A decision row as SQLite gives it: `reversible` as 0 or 1. */
+export type DecisionRow = DecisionRowOf<number>;
 
 /** The models served a run's row lists. */
 export function modelsServedFromRow(row: Pick<RunRow, 'run_id' | 'models_served'>): string[] {
   return parseRunColumn(row.run_id, 'models served (runs.models_served)', row.models_served) as string[];
 }
 
-/** A run column holding JSON; damage names the run and the column instead of a bare parser error. */
-export function parseRunColumn(runId: string, column: string, text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new StoreError({ message: `Run ${runId} is damaged: its ${column} is not valid JSON.` });
-  }
-}
-
 /** better-sqlite3 binds Buffers as BLOBs; a plain Uint8Array is wrapped without copying. */
-export const HEX64 = /^[0-9a-f]{64}$/;
-
-/** Hashes are kept as their 32 bytes, half the size of the hex text, in rows and keys alike. */
-export function hashBytes(hash: string): Buffer {
-  if (!HEX64.test(hash)) throw new StoreError({ message: `"${hash.slice(0, 80)}" is not a sha256 hash (64 lowercase hex digits); the write was refused.` });
-  return Buffer.from(hash, 'hex');
-}
-
 export function asBuffer(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
-export const DECISION_COLUMNS =
-  'decision_id, run_id, seq, agent, type, subject, value, amount, currency, reversible, effective_at, recorded_at, model_served, attributes_json, supersedes';
-
-export interface DecisionRow {
-  decision_id: string;
-  run_id: string;
-  seq: number;
-  agent: string;
-  type: string;
-  subject: string;
-  value: string;
-  amount: number | null;
-  currency: string | null;
-  reversible: number;
-  effective_at: number;
-  recorded_at: number;
-  model_served: string | null;
-  attributes_json: string;
-  supersedes: string | null;
-}
-
-export function decisionFromRow(row: DecisionRow): DecisionRecord {
-  return {
-    decisionId: row.decision_id,
-    runId: row.run_id,
-    seq: row.seq,
-    agent: row.agent,
-    type: row.type,
-    subject: row.subject,
-    value: row.value,
-    amount: row.amount,
-    currency: row.currency,
-    reversible: row.reversible === 1,
-    effectiveAt: row.effective_at,
-    recordedAt: row.recorded_at,
-    modelServed: row.model_served,
-    attributes: JSON.parse(row.attributes_json) as Record<string, string>,
-    supersedes: row.supersedes,
-  };
-}
-
-/** Positional parameters for DECISION_COLUMNS. */
-export function decisionParameters(decision: DecisionRecord): unknown[] {
-  return [
-    decision.decisionId,
-    decision.runId,
-    decision.seq,
-    decision.agent,
-    decision.type,
-    decision.subject,
-    decision.value,
-    decision.amount,
-    decision.currency,
-    decision.reversible ? 1 : 0,
-    decision.effectiveAt,
-    decision.recordedAt,
-    decision.modelServed,
-    canonicalJson(decision.attributes),
-    decision.supersedes,
-  ];
-}
+/** Positional parameters for DECISION_COLUMNS, `reversible` as 0 or 1. */
+export const decisionParameters = decisionParametersWith((value) => (value ? 1 : 0));
