@@ -1,6 +1,7 @@
 import { canonicalJson, type RunEnding, type RunHeader, type RunRecord, type RunStatus } from '../tape/index.ts';
 import { StoreError } from './errors.ts';
-import type { DecisionRecord } from './store.ts';
+import type { DecisionRecord, RunWriter } from './store.ts';
+import { recordedAtMs } from './write-batch-checks.ts';
 
 /**
  * The rows both SQL backends keep for runs and the decision ledger, and their mapping to records.
@@ -33,6 +34,32 @@ export function runFromRow(row: RunRowOf<unknown>): RunRecord {
     eventCount: row.event_count,
     ending: row.ending_json === null ? null : (parseRunColumn(row.run_id, 'ending (runs.ending_json)', row.ending_json) as RunEnding),
   };
+}
+
+/** The columns a new run row is inserted with, in this order (`runParameters`). */
+export const RUN_INSERT_COLUMNS =
+  'run_id, agent, status, recorded_at, header_json, root_hash, head_hash, seal_hash, event_count, event_bytes, ending_json, writer_pid, writer_host, parent_run_id, models_served';
+
+/** Positional parameters for RUN_INSERT_COLUMNS; models served as JSON text. */
+export function runParameters(run: RunRecord, writer: RunWriter | null | undefined, modelsServed: readonly string[], eventBytes: number): unknown[] {
+  const { header } = run;
+  return [
+    header.runId,
+    header.agent,
+    run.status,
+    recordedAtMs(header.runId, header.recordedAt),
+    canonicalJson(header),
+    run.rootHash,
+    run.headHash,
+    run.sealHash,
+    run.eventCount,
+    eventBytes,
+    run.ending === null ? null : canonicalJson(run.ending),
+    writer?.pid ?? null,
+    writer?.host ?? null,
+    header.fork?.fromRun ?? null,
+    JSON.stringify(modelsServed),
+  ];
 }
 
 /** A run column holding JSON; damage names the run and the column instead of a bare parser error. */

@@ -1,6 +1,7 @@
 import { canonicalJson, type RunRecord, type StoredBlob } from '../../tape/index.ts';
 import type { DecisionRecord, RunBundle, RunWriter, StoredEvent, WriteBatch } from '../store.ts';
-import { checkAppend, checkEnding, type RunWriteState, recordedAtMs } from '../write-batch-checks.ts';
+import { runParameters } from '../stored-rows.ts';
+import { checkAppend, checkEnding, type RunWriteState } from '../write-batch-checks.ts';
 import type { PgClientLike } from './postgres-database.ts';
 import { hashBytes } from './postgres-packing.ts';
 import { columnsOf, DECISION_ARRAY_TYPES, DECISION_COLUMNS, decisionParameters, unnestOf } from './postgres-rows.ts';
@@ -202,26 +203,7 @@ const RUN_ARRAY_TYPES = [
 /** Inserts runs and their external ids; returns how many runs were new (`skipExisting`: others are left as they are). */
 async function insertRuns(client: PgClientLike, runs: readonly RunToInsert[], skipExisting = false): Promise<number> {
   if (runs.length === 0) return 0;
-  const rows = runs.map(({ run, writer, modelsServed, eventBytes }) => {
-    const { header } = run;
-    return [
-      header.runId,
-      header.agent,
-      run.status,
-      recordedAtMs(header.runId, header.recordedAt),
-      canonicalJson(header),
-      run.rootHash,
-      run.headHash,
-      run.sealHash,
-      run.eventCount,
-      eventBytes,
-      run.ending === null ? null : canonicalJson(run.ending),
-      writer?.pid ?? null,
-      writer?.host ?? null,
-      header.fork?.fromRun ?? null,
-      JSON.stringify(modelsServed),
-    ];
-  });
+  const rows = runs.map(({ run, writer, modelsServed, eventBytes }) => runParameters(run, writer, modelsServed, eventBytes));
   const inserted = await client.query(
     `INSERT INTO runs (run_id, agent, status, recorded_at, header_json, root_hash, head_hash, seal_hash, event_count, event_bytes,
        ending_json, writer_pid, writer_host, parent_run_id, models_served)

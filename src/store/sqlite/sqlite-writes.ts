@@ -1,6 +1,7 @@
 import { canonicalJson, type RunRecord } from '../../tape/index.ts';
 import type { DecisionRecord, RunBundle, RunWriter, StoredEvent, WriteBatch } from '../store.ts';
-import { checkAppend, checkEnding, type RunWriteState, recordedAtMs } from '../write-batch-checks.ts';
+import { RUN_INSERT_COLUMNS, runParameters } from '../stored-rows.ts';
+import { checkAppend, checkEnding, type RunWriteState } from '../write-batch-checks.ts';
 import type { LargeBlobPlans } from './sqlite-blob-chunks.ts';
 import type { StatementSource } from './sqlite-database.ts';
 import { insertBlobRows, insertEventRow } from './sqlite-packing.ts';
@@ -58,25 +59,8 @@ export function readRunState(statement: StatementSource, runId: string): RunWrit
 
 function insertRun(statement: StatementSource, run: RunRecord, writer: RunWriter | null, modelsServed: readonly string[], eventBytes: number): void {
   const { header } = run;
-  statement(
-    `INSERT INTO runs (run_id, agent, status, recorded_at, header_json, root_hash, head_hash, seal_hash, event_count, event_bytes,
-       ending_json, writer_pid, writer_host, parent_run_id, models_served) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(
-    header.runId,
-    header.agent,
-    run.status,
-    recordedAtMs(header.runId, header.recordedAt),
-    canonicalJson(header),
-    run.rootHash,
-    run.headHash,
-    run.sealHash,
-    run.eventCount,
-    eventBytes,
-    run.ending === null ? null : canonicalJson(run.ending),
-    writer?.pid ?? null,
-    writer?.host ?? null,
-    header.fork?.fromRun ?? null,
-    JSON.stringify(modelsServed),
+  statement(`INSERT INTO runs (${RUN_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+    ...runParameters(run, writer, modelsServed, eventBytes),
   );
   const insertExternalId = statement('INSERT INTO run_external_ids (run_id, name, value) VALUES (?, ?, ?)');
   for (const [name, value] of Object.entries(header.externalIds)) insertExternalId.run(header.runId, name, value);
